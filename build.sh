@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Relay build script. Verbs: build | test | run | bench | load
+#   ./build.sh run     start core-sim and one gateway on this machine
+#   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
+#   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+CONFIG=${CONFIG:-Release}
+
+need_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "build.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2
+    exit 2
+  fi
+}
+
+build() {
+  need_dotnet
+  dotnet build Relay.sln -c "$CONFIG" -nologo -v quiet "$@"
+}
+
+count_results() {
+  # Sums the counters of every TRX file: the real results, not dotnet test's summary.
+  local dir=$1 passed=0 failed=0 total=0 f
+  for f in "$dir"/*.trx; do
+    [ -f "$f" ] || continue
+    local c
+    c=$(grep -o '<Counters [^>]*>' "$f" | head -1)
+    local t p fl er to ab
+    t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$c"); p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$c")
+    fl=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$c"); er=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$c")
+    to=$(sed -n 's/.* timeout="\([0-9]*\)".*/\1/p' <<<"$c"); ab=$(sed -n 's/.* aborted="\([0-9]*\)".*/\1/p' <<<"$c")
+    total=$((total + ${t:-0})); passed=$((passed + ${p:-0}))
+    failed=$((failed + ${fl:-0} + ${er:-0} + ${to:-0} + ${ab:-0}))
+  done
+  echo "$passed $failed $((total - passed - failed))"
+}
+
+test_all() {
+  need_dotnet
+  local results=$ROOT/artifacts/test-results
+  rm -rf "$results"; mkdir -p "$results"
+  build
+  local rc=0 proj
+  for proj in tests/*/*.csproj; do
+    local name; name=$(basename "$proj" .csproj)
+    echo "== $name"
+    dotnet test "$proj" -c "$CONFIG" --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" --blame-hang-timeout 5m "$@" || rc=1
+  done
+  read -r passed failed skipped < <(count_results "$results")
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    # a test host crashed or a project did not run: count that as a failure, never as a pass
+    failed=1
+  fi
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+  build) shift; build "$@" ;;
+  test) shift; test_all "$@" ;;
+  bench) shift; need_dotnet; dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
+  run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
+  *) echo "usage: ./build.sh build|test|run|bench [args]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Protocol;
+
+namespace Relay.Tunnel.Links;
+
+internal sealed partial class Link
+{
+    private async Task ReadLoopAsync()
+    {
+        var input = _pipe.Input;
+        var reason = LinkCloseReason.PeerClosed;
+        try
+        {
+            while (IsOpen)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceivedTicks, _options.TimeProvider.GetTimestamp());
+                }
+
+                bool ok = ProcessFrames(ref buffer, out var error);
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (!ok)
+                {
+                    Log.BadFrame(_logger, Name, error);
+                    reason = LinkCloseReason.ProtocolError;
+                    break;
+                }
+
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        Log.BadFrame(_logger, Name, "connection ended inside a frame");
+                        reason = LinkCloseReason.ProtocolError;
+                    }
+
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            Log.ReadFailed(_logger, Name, ex.Message);
+            reason = LinkCloseReason.SocketError;
+        }
+        catch (Exception ex)
+        {
+            Log.ReadCrashed(_logger, Name, ex);
+            reason = LinkCloseReason.SocketError;
+        }
+        finally
+        {
+            Shutdown(reason);
+            LoopEnded();
+        }
+    }
+
+    private bool ProcessFrames(ref ReadOnlySequence<byte> buffer, out string error)
+    {
+        error = string.Empty;
+        while (true)
+        {
+            long before = buffer.Length;
+            var status = FrameReader.TryReadFrame(ref buffer, _options.MaxFrameSize, out var frame, out var frameError);
+            switch (status)
+            {
+                case FrameStatus.NeedMoreData:
+                    return true;
+                case FrameStatus.Error:
+                    error = frameError.ToString();
+                    return false;
+                case FrameStatus.Skipped:
+                    TunnelMetrics.FrameReceived(before - buffer.Length);
+                    continue;
+            }
+
+            TunnelMetrics.FrameReceived(before - buffer.Length);
+            if (!Dispatch(in frame))
+            {
+                error = $"{frame.Kind} for stream {frame.StreamId} out of order or over credit";
+                return false;
+            }
+        }
+    }
+
+    private bool Dispatch(in Frame frame)
+    {
+        switch (frame.Kind)
+        {
+            case FrameKind.Data or FrameKind.Ack or FrameKind.Close or FrameKind.Open or FrameKind.Accept or FrameKind.Refuse or FrameKind.Attach or FrameKind.Attached:
+                return _owner.OnStreamFrame(this, in frame);
+            case FrameKind.Ping:
+                Enqueue(new Outgoing(FrameKind.Pong, value: frame.Value));
+                return true;
+            case FrameKind.Pong:
+                var rtt = _options.TimeProvider.GetElapsedTime((long)frame.Value);
+                RoundTripTime = rtt;
+                TunnelMetrics.RoundTrip(rtt);
+                return true;
+            case FrameKind.GoAway:
+                IsDraining = true;
+                Log.PeerGoingAway(_logger, Name, frame.Reason);
+                return true;
+            case FrameKind.HealthReport or FrameKind.Command:
+                _owner.OnControlFrame(this, in frame);
+                return true;
+            default:
+                // Hello and the handshake kinds are not valid once the link runs.
+                return false;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.IO.Pipelines;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Protocol;
+
+namespace Relay.Tunnel.Links;
+
+internal sealed partial class Link
+{
+    private async Task WriteLoopAsync()
+    {
+        var output = _pipe.Output;
+        var reader = _outbound.Reader;
+        var reason = LinkCloseReason.LocalClose;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                long pending = 0;
+                int frames = 0;
+                while (reader.TryRead(out var item))
+                {
+                    pending += Encode(output, in item);
+                    frames++;
+                    if (pending >= _options.FlushThreshold)
+                    {
+                        TunnelMetrics.FramesSent(frames, pending);
+                        frames = 0;
+                        pending = 0;
+                        if (!await FlushAsync(output).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+                }
+
+                if (pending > 0 || frames > 0)
+                {
+                    TunnelMetrics.FramesSent(frames, pending);
+                    if (!await FlushAsync(output).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.WriteFailed(_logger, Name, ex.Message);
+            reason = LinkCloseReason.SocketError;
+        }
+        finally
+        {
+            Shutdown(reason);
+            LoopEnded();
+        }
+    }
+
+    private async ValueTask<bool> FlushAsync(PipeWriter output)
+    {
+        var flush = output.FlushAsync();
+        var result = flush.IsCompletedSuccessfully ? flush.Result : await flush.ConfigureAwait(false);
+        return !result.IsCanceled && !result.IsCompleted;
+    }
+
+    private static long Encode(PipeWriter output, in Outgoing item)
+    {
+        long before = output.UnflushedBytes;
+        switch (item.Kind)
+        {
+            case FrameKind.Data:
+                FrameWriter.WriteData(output, item.StreamId, item.Seq, item.Flags, item.Payload.Span);
+                break;
+            case FrameKind.Ack or FrameKind.Attach or FrameKind.Attached:
+                FrameWriter.WriteAck(output, item.Kind, item.StreamId, item.Seq, item.Value);
+                break;
+            case FrameKind.Ping or FrameKind.Pong:
+                FrameWriter.WritePing(output, item.Kind, item.Value);
+                break;
+            case FrameKind.Accept:
+                FrameWriter.WriteAccept(output, item.StreamId);
+                break;
+            case FrameKind.Close:
+                FrameWriter.WriteClose(output, item.StreamId, item.Seq, item.Code, (string?)item.Body ?? string.Empty);
+                break;
+            case FrameKind.Refuse:
+                FrameWriter.WriteRefuse(output, item.StreamId, item.Code, (string?)item.Body ?? string.Empty);
+                break;
+            case FrameKind.Open:
+                FrameWriter.WriteOpen(output, item.StreamId, (OpenInfo)item.Body!);
+                break;
+            case FrameKind.GoAway:
+                FrameWriter.WriteGoAway(output, (string?)item.Body ?? string.Empty);
+                break;
+            case FrameKind.HealthReport:
+                FrameWriter.WriteHealthReport(output, item.Payload);
+                break;
+            case FrameKind.Command:
+                FrameWriter.WriteCommand(output, (string?)item.Body ?? string.Empty, item.Payload);
+                break;
+            default:
+                throw new InvalidOperationException($"{item.Kind} is not queued on a running link");
+        }
+
+        return output.UnflushedBytes - before;
+    }
+}

@@ -1,0 +1,165 @@
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Protocol;
+
+namespace Relay.Tunnel.Links;
+
+/// <summary>
+/// One authenticated backhaul connection: one read loop, one write loop that batches many frames
+/// per flush, and a heartbeat driven by its owner's timer. Streams move between links; a link only
+/// carries their frames.
+/// </summary>
+internal sealed partial class Link
+{
+    private readonly IDuplexPipe _pipe;
+    private readonly ILinkOwner _owner;
+    private readonly LinkOptions _options;
+    private readonly ILogger _logger;
+    private readonly IDisposable? _connection;
+    private readonly Channel<Outgoing> _outbound = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource<LinkCloseReason> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _closeReason;
+    private int _loopsRunning;
+    private long _lastReceivedTicks;
+    private long _lastPingSentTicks;
+    private int _streamCount;
+
+    public Link(IDuplexPipe pipe, ILinkOwner owner, LinkOptions options, ILogger logger, string peerId, string region, int peerWindow, string name, IDisposable? connection = null)
+    {
+        _pipe = pipe;
+        _owner = owner;
+        _options = options;
+        _logger = logger;
+        _connection = connection;
+        PeerId = peerId;
+        Region = region;
+        PeerWindow = peerWindow;
+        Name = name;
+        _lastReceivedTicks = options.TimeProvider.GetTimestamp();
+        _lastPingSentTicks = _lastReceivedTicks;
+    }
+
+    /// <summary>Relay id (accepting side) or core node id (dialing side) of the peer.</summary>
+    public string PeerId { get; }
+
+    /// <summary>The relay's region (accepting side).</summary>
+    public string Region { get; }
+
+    /// <summary>The peer's per-stream receive window: the initial credit of streams opened here.</summary>
+    public int PeerWindow { get; }
+
+    /// <summary>A name for logs: endpoint and slot.</summary>
+    public string Name { get; }
+
+    /// <summary>Streams currently placed on this link.</summary>
+    public int StreamCount => Volatile.Read(ref _streamCount);
+
+    /// <summary>True once the peer said GO_AWAY or this link is closing: place no new streams here.</summary>
+    public bool IsDraining { get; private set; }
+
+    /// <summary>True while the link runs.</summary>
+    public bool IsOpen => Volatile.Read(ref _closeReason) == (int)LinkCloseReason.None;
+
+    /// <summary>The reason the link ended (first wins).</summary>
+    public LinkCloseReason CloseReason => (LinkCloseReason)Volatile.Read(ref _closeReason);
+
+    /// <summary>Last measured round-trip time, or null before the first pong.</summary>
+    public TimeSpan? RoundTripTime { get; private set; }
+
+    /// <summary>Completes when both loops have ended.</summary>
+    public Task<LinkCloseReason> Completion => _closed.Task;
+
+    public void AddStream() => Interlocked.Increment(ref _streamCount);
+
+    public void RemoveStream() => Interlocked.Decrement(ref _streamCount);
+
+    /// <summary>Starts the read and write loops.</summary>
+    public void Start()
+    {
+        TunnelMetrics.LinkOpened();
+        _loopsRunning = 2;
+        _ = Task.Run(ReadLoopAsync);
+        _ = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Queues a frame. Returns false when the link is closing (the frame is dropped; streams resend after re-attach).</summary>
+    public bool Enqueue(in Outgoing frame) => _outbound.Writer.TryWrite(frame);
+
+    /// <summary>Sends GO_AWAY: the peer should place no new streams here.</summary>
+    public void SendGoAway(string reason)
+    {
+        IsDraining = true;
+        Enqueue(new Outgoing(FrameKind.GoAway, body: reason));
+    }
+
+    /// <summary>Called by the owner's heartbeat timer: pings, and closes a link that has gone silent.</summary>
+    public void Heartbeat(long now)
+    {
+        if (!IsOpen)
+        {
+            return;
+        }
+
+        var time = _options.TimeProvider;
+        if (time.GetElapsedTime(Volatile.Read(ref _lastReceivedTicks), now) > _options.DeadLinkTimeout)
+        {
+            Log.DeadLink(_logger, Name, _options.DeadLinkTimeout.TotalSeconds);
+            Shutdown(LinkCloseReason.Timeout);
+            return;
+        }
+
+        if (time.GetElapsedTime(_lastPingSentTicks, now) >= _options.HeartbeatInterval)
+        {
+            _lastPingSentTicks = now;
+            Enqueue(new Outgoing(FrameKind.Ping, value: (ulong)now));
+        }
+    }
+
+    /// <summary>Closes the link. Idempotent; the first reason is kept.</summary>
+    public void Shutdown(LinkCloseReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _closeReason, (int)reason, (int)LinkCloseReason.None) != (int)LinkCloseReason.None)
+        {
+            return;
+        }
+
+        IsDraining = true;
+        if (reason is LinkCloseReason.PeerClosed or LinkCloseReason.LocalClose)
+        {
+            Log.LinkClosed(_logger, Name, reason);
+        }
+        else
+        {
+            Log.LinkFailed(_logger, Name, reason);
+        }
+
+        _outbound.Writer.TryComplete();
+        _pipe.Input.CancelPendingRead();
+        _pipe.Output.CancelPendingFlush();
+        try
+        {
+            // Closing the socket wakes both loops even while a flush waits on a peer that stopped reading.
+            _connection?.Dispose();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void LoopEnded()
+    {
+        if (Interlocked.Decrement(ref _loopsRunning) != 0)
+        {
+            return;
+        }
+
+        _pipe.Input.Complete();
+        _pipe.Output.Complete();
+        _connection?.Dispose();
+        TunnelMetrics.LinkClosed();
+        _owner.OnLinkClosed(this, CloseReason);
+        _closed.TrySetResult(CloseReason);
+    }
+}

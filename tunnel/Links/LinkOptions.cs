@@ -1,0 +1,75 @@
+namespace Relay.Tunnel.Links;
+
+/// <summary>Options shared by both ends of a backhaul link.</summary>
+public sealed class LinkOptions
+{
+    /// <summary>Protocol version spoken. Defaults to 1.</summary>
+    public const int ProtocolVersion = 1;
+
+    /// <summary>The pre-shared key both ends prove at hello (HMAC-SHA256). Required; at least 16 bytes.</summary>
+    public byte[] SharedKey { get; set; } = [];
+
+    /// <summary>Largest frame body accepted. Defaults to 256 KiB.</summary>
+    public int MaxFrameSize { get; set; } = 256 * 1024;
+
+    /// <summary>Per-stream receive window (flow-control credit) in bytes. Defaults to 256 KiB.</summary>
+    public int StreamWindow { get; set; } = 256 * 1024;
+
+    /// <summary>Largest stream message. Must fit the window. Defaults to 128 KiB.</summary>
+    public int MaxMessageSize { get; set; } = 128 * 1024;
+
+    /// <summary>Largest data chunk per frame. Defaults to 16 KiB.</summary>
+    public int MaxChunkSize { get; set; } = 16 * 1024;
+
+    /// <summary>Interval between pings on a link. Defaults to 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A link that receives nothing for this long is dead. Defaults to 15 s.</summary>
+    public TimeSpan DeadLinkTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Time allowed for the hello and key challenge. Defaults to 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a stream whose link died is kept for re-attachment. Defaults to 30 s.</summary>
+    public TimeSpan DetachedStreamGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Bytes written before a flush inside one batch. Defaults to 64 KiB.</summary>
+    public int FlushThreshold { get; set; } = 64 * 1024;
+
+    /// <summary>Time source (tests inject a fake).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (SharedKey is null || SharedKey.Length < 16)
+        {
+            throw new ArgumentException("SharedKey: the backhaul link key must be at least 16 bytes.");
+        }
+
+        if (MaxChunkSize < 256 || MaxChunkSize > MaxFrameSize - 64)
+        {
+            throw new ArgumentException($"MaxChunkSize: must be between 256 and MaxFrameSize - 64 ({MaxFrameSize - 64}); was {MaxChunkSize}.");
+        }
+
+        if (MaxMessageSize < 1 || MaxMessageSize > StreamWindow)
+        {
+            throw new ArgumentException($"MaxMessageSize: must be between 1 and StreamWindow ({StreamWindow}); was {MaxMessageSize}.");
+        }
+
+        if (StreamWindow < MaxChunkSize)
+        {
+            throw new ArgumentException($"StreamWindow: must be at least MaxChunkSize ({MaxChunkSize}); was {StreamWindow}.");
+        }
+
+        if (HeartbeatInterval <= TimeSpan.Zero || DeadLinkTimeout <= HeartbeatInterval)
+        {
+            throw new ArgumentException("DeadLinkTimeout: must be longer than HeartbeatInterval, and both positive.");
+        }
+
+        if (DetachedStreamGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException("DetachedStreamGrace: must not be negative.");
+        }
+    }
+}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Protocol;
+using Relay.Tunnel.Streams;
+
+namespace Relay.Tunnel.Pool;
+
+public sealed partial class LinkPool
+{
+    private async Task RunSlotAsync(int endpoint, int slot)
+    {
+        var token = _stopping.Token;
+        var address = LinkTransport.ParseEndPoint(_endpointNames[endpoint]);
+        string name = $"{_endpointNames[endpoint]}#{slot}";
+        int attempt = 0;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                var connection = await LinkTransport.ConnectAsync(address, _options.Link, _options.ConnectTimeout, token).ConfigureAwait(false);
+                LinkHandshake.Result result;
+                try
+                {
+                    result = await LinkHandshake.DialAsync(connection, _options.Link, _options.RelayId, _options.Region, token)
+                        .WaitAsync(_options.Link.HandshakeTimeout, _options.Link.TimeProvider, token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    connection.Dispose();
+                    throw;
+                }
+
+                if (!result.Ok)
+                {
+                    connection.Dispose();
+                    if (result.Failure == LinkCloseReason.AuthenticationFailed)
+                    {
+                        Log.AuthenticationFailed(_logger, name, result.Error);
+                    }
+                    else
+                    {
+                        Log.HandshakeFailed(_logger, name, result.Error);
+                    }
+                }
+                else
+                {
+                    var link = new Link(connection, this, _options.Link, _logger, result.PeerId, _options.Region, result.PeerWindow, name, connection);
+                    _slots[endpoint][slot] = link;
+                    link.Start();
+                    attempt = 0;
+                    Log.LinkUp(_logger, name, result.PeerId);
+                    SignalLinksChanged();
+                    PlaceWaiting();
+                    await link.Completion.ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                Log.ConnectFailed(_logger, name, ex.Message);
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                break;
+            }
+
+            attempt++;
+            TunnelMetrics.Reconnect();
+            try
+            {
+                await Task.Delay(Backoff(attempt), _options.Link.TimeProvider, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Exponential backoff with "equal jitter": half the step fixed, half random.</summary>
+    internal TimeSpan Backoff(int attempt)
+    {
+        double step = _options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
+        step = Math.Min(step, _options.ReconnectMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds((step / 2) + (Random.Shared.NextDouble() * step / 2));
+    }
+
+    bool ILinkOwner.OnStreamFrame(Link link, in Frame frame)
+    {
+        if (!_streams.TryGetValue(frame.StreamId, out var stream))
+        {
+            // A late frame for a stream that has ended. Opening streams is the core's job, not ours.
+            return frame.Kind is not (FrameKind.Open or FrameKind.Attach);
+        }
+
+        switch (frame.Kind)
+        {
+            case FrameKind.Data:
+                return stream.OnData(link, in frame);
+            case FrameKind.Ack:
+                return stream.OnAck(link, in frame);
+            case FrameKind.Close:
+                return stream.OnClose(link, in frame);
+            case FrameKind.Accept:
+                stream.OnAccepted();
+                return true;
+            case FrameKind.Attached:
+                return stream.OnAttached(link, in frame);
+            case FrameKind.Refuse:
+                stream.Terminate(new StreamCloseInfo(frame.Code, frame.Reason, ByPeer: true));
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    void ILinkOwner.OnControlFrame(Link link, in Frame frame)
+    {
+        if (frame.Kind == FrameKind.Command)
+        {
+            try
+            {
+                CommandReceived?.Invoke(frame.Reason, frame.Payload.ToArray());
+            }
+            catch (Exception ex)
+            {
+                Log.CommandHandlerFailed(_logger, frame.Reason, ex);
+            }
+        }
+    }
+
+    void ILinkOwner.OnLinkClosed(Link link, LinkCloseReason reason)
+    {
+        for (int e = 0; e < _slots.Length; e++)
+        {
+            for (int s = 0; s < _slots[e].Length; s++)
+            {
+                if (_slots[e][s] == link)
+                {
+                    _slots[e][s] = null;
+                }
+            }
+        }
+
+        int detached = 0;
+        foreach (var stream in _streams.Values)
+        {
+            if (stream.Detach(link))
+            {
+                detached++;
+            }
+        }
+
+        if (detached > 0)
+        {
+            Log.StreamsDetached(_logger, link.Name, detached);
+        }
+
+        SignalLinksChanged();
+        if (!_stopping.IsCancellationRequested)
+        {
+            PlaceWaiting();
+        }
+    }
+
+    void IStreamOwner.OnStreamFinished(MuxStream stream)
+    {
+        if (_streams.TryRemove(stream.Id, out _))
+        {
+            TunnelMetrics.StreamClosed();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(200, LogLevel.Information, "Link {Link} up to core node {Node}")]
+        public static partial void LinkUp(ILogger logger, string link, string node);
+
+        [LoggerMessage(201, LogLevel.Debug, "Link {Link}: connect failed: {Error}")]
+        public static partial void ConnectFailed(ILogger logger, string link, string error);
+
+        [LoggerMessage(202, LogLevel.Error, "Link {Link}: authentication failed: {Error}. Check Backhaul:SharedKey on both sides.")]
+        public static partial void AuthenticationFailed(ILogger logger, string link, string error);
+
+        [LoggerMessage(203, LogLevel.Warning, "Link {Link}: handshake failed: {Error}")]
+        public static partial void HandshakeFailed(ILogger logger, string link, string error);
+
+        [LoggerMessage(204, LogLevel.Information, "Link {Link} down: {Count} streams waiting to re-attach")]
+        public static partial void StreamsDetached(ILogger logger, string link, int count);
+
+        [LoggerMessage(205, LogLevel.Error, "Pool heartbeat failed")]
+        public static partial void TickFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(206, LogLevel.Error, "Command handler for {Command} failed")]
+        public static partial void CommandHandlerFailed(ILogger logger, string command, Exception exception);
+    }
+}

@@ -1,0 +1,10 @@
+namespace Relay.Tunnel.Protocol;
+
+/// <summary>Contents of a <see cref="FrameKind.Hello"/> or <see cref="FrameKind.Challenge"/> frame.</summary>
+/// <param name="Version">Protocol version of the sender.</param>
+/// <param name="PeerId">Hello: the relay id. Challenge: the core node id.</param>
+/// <param name="Region">Hello: the relay's region. Challenge: empty.</param>
+/// <param name="Nonce">32 random bytes for the HMAC challenge.</param>
+/// <param name="Window">The sender's per-stream receive window in bytes (initial credit).</param>
+/// <param name="Proof">Challenge only: the acceptor's HMAC proof of the key.</param>
+public sealed record HelloInfo(int Version, string PeerId, string Region, byte[] Nonce, int Window, byte[]? Proof = null);

@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Protocol;
+using Relay.Tunnel.Streams;
+
+namespace Relay.Tunnel.Server;
+
+/// <summary>
+/// The core side of the backhaul: accepts and authenticates links from relays, terminates their
+/// streams, and keeps a stream whose link died for a grace period so the relay can re-attach it.
+/// </summary>
+public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStreamOwner
+{
+    private readonly LinkListenerOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, RelayState> _relays = new(StringComparer.Ordinal);
+    private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _handshakes;
+    private Socket? _socket;
+    private Task? _acceptLoop;
+    private ITimer? _timer;
+    private int _ticking;
+
+    /// <summary>Creates a listener. Call <see cref="Start"/> to bind.</summary>
+    public LinkListener(LinkListenerOptions options, ILogger<LinkListener>? logger = null)
+    {
+        options.Validate();
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _handshakes = new SemaphoreSlim(options.MaxPendingHandshakes);
+    }
+
+    /// <summary>The bound address (with the real port when 0 was asked).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+
+    /// <summary>When true, new streams are refused with 1013 (fault injection, drain of the core).</summary>
+    public bool RefuseNewStreams { get; set; }
+
+    /// <summary>Raised for a health report from a relay (relay id, payload). Runs on a link's read loop.</summary>
+    public event Action<string, ReadOnlyMemory<byte>>? HealthReportReceived;
+
+    /// <summary>Raised when a relay's last link closes or its first link opens (relay id).</summary>
+    public event Action<string>? RelayChanged;
+
+    /// <summary>Binds and starts accepting links.</summary>
+    public void Start()
+    {
+        var socket = new Socket(_options.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(_options.EndPoint);
+        socket.Listen(512);
+        _socket = socket;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+        Log.Listening(_logger, LocalEndPoint.ToString());
+    }
+
+    /// <summary>Waits for the next stream a relay opens.</summary>
+    public ValueTask<MuxStream> AcceptStreamAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
+
+    /// <summary>The relays connected now.</summary>
+    public IReadOnlyList<RelayLinkInfo> Relays()
+    {
+        var list = new List<RelayLinkInfo>();
+        foreach (var relay in _relays.Values)
+        {
+            var links = relay.LinksSnapshot();
+            var rtts = links.Select(l => l.RoundTripTime).Where(r => r is not null).Select(r => r!.Value.TotalMilliseconds).ToList();
+            list.Add(new RelayLinkInfo(relay.RelayId, relay.Region, links.Count, relay.Streams.Count, rtts.Count > 0 ? rtts.Average() : null));
+        }
+
+        return list;
+    }
+
+    /// <summary>Fault injection: drops one link (or all links) of a relay. Returns how many were dropped.</summary>
+    public int DropLinks(string relayId, bool all = true)
+    {
+        if (!_relays.TryGetValue(relayId, out var relay))
+        {
+            return 0;
+        }
+
+        int n = 0;
+        foreach (var link in relay.LinksSnapshot())
+        {
+            link.Shutdown(LinkCloseReason.Aborted);
+            n++;
+            if (!all)
+            {
+                break;
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Sends a command to a relay (on one of its links). False when it has none.</summary>
+    public bool SendCommand(string relayId, string name, ReadOnlyMemory<byte> argument)
+    {
+        if (!_relays.TryGetValue(relayId, out var relay))
+        {
+            return false;
+        }
+
+        var link = relay.LinksSnapshot().FirstOrDefault(l => l.IsOpen);
+        return link is not null && link.Enqueue(new Outgoing(FrameKind.Command, body: name, payload: argument));
+    }
+
+    /// <summary>Stops accepting, closes every link; streams end with 1001.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _timer?.Dispose();
+        _socket?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        var closing = new List<Task>();
+        foreach (var relay in _relays.Values)
+        {
+            foreach (var link in relay.LinksSnapshot())
+            {
+                link.Shutdown(LinkCloseReason.LocalClose);
+                closing.Add(link.Completion);
+            }
+        }
+
+        await Task.WhenAll(closing).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        foreach (var relay in _relays.Values)
+        {
+            foreach (var stream in relay.Streams.Values)
+            {
+                stream.Terminate(new StreamCloseInfo(StreamCodes.GoingAway, "core shutting down", ByPeer: false));
+            }
+        }
+
+        _accepted.Writer.TryComplete();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket!.AcceptAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                Log.AcceptFailed(_logger, ex.Message);
+                continue;
+            }
+
+            await _handshakes.WaitAsync(token).ConfigureAwait(false);
+            _ = Task.Run(() => HandshakeAsync(client, token), CancellationToken.None);
+        }
+    }
+
+    private async Task HandshakeAsync(Socket socket, CancellationToken token)
+    {
+        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        var connection = LinkTransport.Accept(socket, _options.Link);
+        try
+        {
+            var result = await LinkHandshake.AcceptAsync(connection, _options.Link, _options.NodeId, token)
+                .WaitAsync(_options.Link.HandshakeTimeout, _options.Link.TimeProvider, token).ConfigureAwait(false);
+            if (!result.Ok)
+            {
+                Log.HandshakeRefused(_logger, remote, result.Error);
+                connection.Dispose();
+                return;
+            }
+
+            var relay = _relays.GetOrAdd(result.PeerId, id => new RelayState(id));
+            relay.Region = result.Region;
+            var link = new Link(connection, this, _options.Link, _logger, result.PeerId, result.Region, result.PeerWindow, $"{result.PeerId}@{remote}", connection);
+            bool first = relay.AddLink(link);
+            link.Start();
+            Log.LinkAccepted(_logger, result.PeerId, result.Region, remote);
+            if (first)
+            {
+                RelayChanged?.Invoke(result.PeerId);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.HandshakeRefused(_logger, remote, ex is TimeoutException ? "handshake timed out" : ex.Message);
+            connection.Dispose();
+        }
+        finally
+        {
+            _handshakes.Release();
+        }
+    }
+
+    private void Tick()
+    {
+        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var time = _options.Link.TimeProvider;
+            long now = time.GetTimestamp();
+            foreach (var relay in _relays.Values)
+            {
+                foreach (var link in relay.LinksSnapshot())
+                {
+                    link.Heartbeat(now);
+                }
+
+                foreach (var stream in relay.Streams.Values)
+                {
+                    if (stream.State == StreamState.Detached && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
+                    {
+                        stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "relay did not re-attach the stream within the grace period", ByPeer: false));
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.TickFailed(_logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+}

@@ -1,0 +1,421 @@
+using System.Buffers;
+using Relay.Tunnel.Diagnostics;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Protocol;
+
+namespace Relay.Tunnel.Streams;
+
+public sealed partial class MuxStream
+{
+    // All methods here run under _gate or take it; they are called from link read loops and the owner.
+
+    private void QueueData(DataFlags flags, ReadOnlySpan<byte> chunk)
+    {
+        byte[]? buffer = chunk.Length == 0 ? null : ArrayPool<byte>.Shared.Rent(chunk.Length);
+        chunk.CopyTo(buffer);
+        var item = new SendItem(++_lastSeq, flags, buffer, chunk.Length, false, 0, null);
+        _bytesSent += chunk.Length;
+        _retainedBytes += chunk.Length;
+        _retained.Enqueue(item);
+        if (State == StreamState.Attached)
+        {
+            _link!.Enqueue(item.ToFrame(Id));
+        }
+    }
+
+    private void QueueClose(int code, string reason)
+    {
+        _localCloseQueued = true;
+        var item = new SendItem(++_lastSeq, 0, null, 0, true, code, reason);
+        _retained.Enqueue(item);
+        if (State == StreamState.Attached)
+        {
+            _link!.Enqueue(item.ToFrame(Id));
+        }
+
+        SignalCredit();
+    }
+
+    private void Consumed(int length)
+    {
+        lock (_gate)
+        {
+            _consumed += length;
+            long limit = _consumed + _options.StreamWindow;
+            if (limit - _advertised >= _options.StreamWindow / 4)
+            {
+                _advertised = limit;
+                if (State is StreamState.Attached or StreamState.Attaching)
+                {
+                    _link!.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+                }
+            }
+        }
+    }
+
+    /// <summary>A DATA frame from <paramref name="link"/>. False: protocol violation.</summary>
+    internal bool OnData(Link link, in Frame frame)
+    {
+        lock (_gate)
+        {
+            if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
+            {
+                return true; // ended, stale link, or a duplicate after a re-attach
+            }
+
+            int length = (int)frame.Payload.Length;
+            if (frame.Seq != _received + 1 || _remoteClose is not null
+                || _receivedBytes + length > _advertised
+                || _partialLength + length > _options.MaxMessageSize)
+            {
+                return false;
+            }
+
+            _received = frame.Seq;
+            _receivedBytes += length;
+            bool end = (frame.Flags & DataFlags.EndOfMessage) != 0;
+            if (_partial is null && end)
+            {
+                var buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
+                frame.Payload.CopyTo(buffer);
+                _inbox.Writer.TryWrite(new StreamMessage(Type(frame.Flags), buffer, length));
+                return true;
+            }
+
+            if (_partial is null || _partial.Length < _partialLength + length)
+            {
+                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_partialLength + length, Math.Min(_options.MaxMessageSize, (_partialLength + length) * 2)));
+                if (_partial is not null)
+                {
+                    _partial.AsSpan(0, _partialLength).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(_partial);
+                }
+
+                _partial = grown;
+            }
+
+            frame.Payload.CopyTo(_partial.AsSpan(_partialLength));
+            _partialLength += length;
+            if (end)
+            {
+                _inbox.Writer.TryWrite(new StreamMessage(Type(frame.Flags), _partial, _partialLength));
+                _partial = null;
+                _partialLength = 0;
+            }
+
+            return true;
+        }
+
+        static StreamMessageType Type(DataFlags flags) => (flags & DataFlags.Text) != 0 ? StreamMessageType.Text : StreamMessageType.Binary;
+    }
+
+    /// <summary>A CLOSE frame: numbered like data, delivered after it.</summary>
+    internal bool OnClose(Link link, in Frame frame)
+    {
+        bool finished;
+        lock (_gate)
+        {
+            if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
+            {
+                return true;
+            }
+
+            if (frame.Seq != _received + 1 || _partial is not null)
+            {
+                return false;
+            }
+
+            _received = frame.Seq;
+            _remoteClose = new StreamCloseInfo(frame.Code, frame.Reason, ByPeer: true);
+            _inbox.Writer.TryComplete();
+            link.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+            if (!_localCloseQueued)
+            {
+                QueueClose(frame.Code, frame.Reason);
+            }
+
+            finished = _localCloseAcked;
+        }
+
+        if (finished)
+        {
+            Terminate(_remoteClose);
+        }
+
+        return true;
+    }
+
+    /// <summary>An ACK: the peer holds everything up to Seq and grants credit up to Value.</summary>
+    internal bool OnAck(Link link, in Frame frame)
+    {
+        bool finished;
+        lock (_gate)
+        {
+            if (State == StreamState.Closed || link != _link)
+            {
+                return true;
+            }
+
+            if (frame.Seq > _lastSeq)
+            {
+                return false; // acknowledges what was never sent
+            }
+
+            ReleaseAcknowledged(frame.Seq);
+            GrantCredit((long)frame.Value);
+            finished = _localCloseAcked && _remoteClose is not null;
+        }
+
+        if (finished)
+        {
+            Terminate(_remoteClose!);
+        }
+
+        return true;
+    }
+
+    internal void OnAccepted()
+    {
+        lock (_gate)
+        {
+            _accepted = true;
+        }
+    }
+
+    /// <summary>Dialing side: place a stream the acceptor has not confirmed: (re)send OPEN, then everything retained.</summary>
+    internal void PlaceOpen(Link link)
+    {
+        lock (_gate)
+        {
+            if (State == StreamState.Closed)
+            {
+                return;
+            }
+
+            _link = link;
+            link.AddStream();
+            if (_creditLimit < 0)
+            {
+                _creditLimit = link.PeerWindow;
+            }
+
+            link.Enqueue(new Outgoing(FrameKind.Open, Id, body: Info));
+            foreach (var item in _retained)
+            {
+                link.Enqueue(item.ToFrame(Id));
+            }
+
+            State = StreamState.Attached;
+            SignalCredit();
+        }
+    }
+
+    /// <summary>Dialing side: ask the acceptor to re-attach this stream on <paramref name="link"/>.</summary>
+    internal void BeginAttach(Link link)
+    {
+        lock (_gate)
+        {
+            if (State == StreamState.Closed)
+            {
+                return;
+            }
+
+            _link = link;
+            link.AddStream();
+            State = StreamState.Attaching;
+            link.Enqueue(new Outgoing(FrameKind.Attach, Id, _received, (ulong)_advertised));
+        }
+    }
+
+    /// <summary>Dialing side: the acceptor re-attached the stream and holds everything up to Seq.</summary>
+    internal bool OnAttached(Link link, in Frame frame)
+    {
+        bool finished;
+        lock (_gate)
+        {
+            if (State != StreamState.Attaching || link != _link)
+            {
+                return true;
+            }
+
+            if (frame.Seq > _lastSeq)
+            {
+                return false;
+            }
+
+            _accepted = true;
+            ReleaseAcknowledged(frame.Seq);
+            GrantCredit((long)frame.Value);
+            foreach (var item in _retained)
+            {
+                link.Enqueue(item.ToFrame(Id));
+            }
+
+            State = StreamState.Attached;
+            TunnelMetrics.StreamReattached();
+            finished = _localCloseAcked && _remoteClose is not null;
+        }
+
+        if (finished)
+        {
+            Terminate(_remoteClose!);
+        }
+
+        return true;
+    }
+
+    /// <summary>Accepting side: first placement of a new stream.</summary>
+    internal void PlaceAccepted(Link link)
+    {
+        lock (_gate)
+        {
+            _link = link;
+            link.AddStream();
+            _creditLimit = link.PeerWindow;
+            _accepted = true;
+            State = StreamState.Attached;
+            link.Enqueue(new Outgoing(FrameKind.Accept, Id));
+        }
+    }
+
+    /// <summary>
+    /// Accepting side: the opener re-attached (ATTACH, or OPEN again when it never saw our ACCEPT).
+    /// The peer holds our items up to <paramref name="peerReceived"/>; resend the rest.
+    /// </summary>
+    internal bool AcceptAttach(Link link, ulong peerReceived, long peerCredit, bool reopen)
+    {
+        bool finished;
+        lock (_gate)
+        {
+            if (State == StreamState.Closed)
+            {
+                return true;
+            }
+
+            if (peerReceived > _lastSeq)
+            {
+                return false;
+            }
+
+            if (_link != link)
+            {
+                _link?.RemoveStream();
+                _link = link;
+                link.AddStream();
+            }
+
+            ReleaseAcknowledged(peerReceived);
+            GrantCredit(peerCredit);
+            _advertised = Math.Max(_advertised, _consumed + _options.StreamWindow);
+            if (reopen)
+            {
+                // ACCEPT carries no credit: follow it with what we hold and the credit we grant,
+                // which the opener may have missed with the dead link.
+                link.Enqueue(new Outgoing(FrameKind.Accept, Id));
+                link.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+            }
+            else
+            {
+                link.Enqueue(new Outgoing(FrameKind.Attached, Id, _received, (ulong)_advertised));
+            }
+            foreach (var item in _retained)
+            {
+                link.Enqueue(item.ToFrame(Id));
+            }
+
+            State = StreamState.Attached;
+            TunnelMetrics.StreamReattached();
+            finished = _localCloseAcked && _remoteClose is not null;
+        }
+
+        if (finished)
+        {
+            Terminate(_remoteClose!);
+        }
+
+        return true;
+    }
+
+    /// <summary>The stream's link died. Returns true when the stream was on it and is now detached.</summary>
+    internal bool Detach(Link link)
+    {
+        lock (_gate)
+        {
+            if (_link != link || State == StreamState.Closed)
+            {
+                return false;
+            }
+
+            _link = null;
+            link.RemoveStream();
+            State = _accepted || !IsOpener ? StreamState.Detached : StreamState.Pending;
+            _detachedAt = _options.TimeProvider.GetTimestamp();
+            return true;
+        }
+    }
+
+    /// <summary>Ends the stream now. Idempotent; the first close info wins.</summary>
+    internal void Terminate(StreamCloseInfo info)
+    {
+        Link? link;
+        lock (_gate)
+        {
+            if (State == StreamState.Closed)
+            {
+                return;
+            }
+
+            State = StreamState.Closed;
+            link = _link;
+            _link = null;
+            _inbox.Writer.TryComplete();
+            SignalCredit();
+
+            // Retained buffers may still be referenced by a link's write queue: leave them to the GC.
+            _retained.Clear();
+            _retainedBytes = 0;
+            if (_partial is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_partial);
+                _partial = null;
+            }
+        }
+
+        link?.RemoveStream();
+        _completion.TrySetResult(info);
+        _owner.OnStreamFinished(this);
+    }
+
+    private void ReleaseAcknowledged(ulong seq)
+    {
+        while (_retained.TryPeek(out var item) && item.Seq <= seq)
+        {
+            _retained.Dequeue();
+            if (item.IsClose)
+            {
+                _localCloseAcked = true;
+            }
+            else if (item.Buffer is not null)
+            {
+                _retainedBytes -= item.Length;
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
+        }
+    }
+
+    private void GrantCredit(long limit)
+    {
+        if (limit > _creditLimit)
+        {
+            _creditLimit = limit;
+            SignalCredit();
+        }
+    }
+
+    private void SignalCredit()
+    {
+        var waiter = _creditWaiter;
+        _creditWaiter = null;
+        waiter?.TrySetResult();
+    }
+}

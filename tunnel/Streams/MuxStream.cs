@@ -1,0 +1,222 @@
+using System.Threading.Channels;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Protocol;
+
+namespace Relay.Tunnel.Streams;
+
+/// <summary>
+/// One chat session carried over the backhaul: an ordered, reliable, flow-controlled sequence of
+/// messages each way. Every data chunk and the close are numbered; what the peer has not
+/// acknowledged is retained (at most one window) and resent after a re-attach on another link,
+/// so link loss loses and duplicates nothing.
+/// </summary>
+/// <remarks>
+/// One sender and one receiver at a time: <see cref="SendAsync"/> calls must not overlap, nor
+/// must <see cref="ReceiveAsync"/> calls (as with a websocket).
+/// </remarks>
+public sealed partial class MuxStream
+{
+    private readonly object _gate = new();
+    private readonly IStreamOwner _owner;
+    private readonly LinkOptions _options;
+    private readonly Queue<SendItem> _retained = new();
+    private readonly Channel<StreamMessage> _inbox = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource<StreamCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Send side.
+    private ulong _lastSeq;
+    private long _bytesSent;
+    private long _creditLimit = -1;
+    private long _retainedBytes;
+    private TaskCompletionSource? _creditWaiter;
+    private bool _localCloseQueued;
+    private bool _localCloseAcked;
+    private int _sending;
+
+    // Receive side.
+    private ulong _received;
+    private long _receivedBytes;
+    private long _consumed;
+    private long _advertised;
+    private byte[]? _partial;
+    private int _partialLength;
+    private StreamCloseInfo? _remoteClose;
+
+    // Placement.
+    private Link? _link;
+    private long _detachedAt;
+    private bool _accepted;
+
+    internal MuxStream(ulong id, OpenInfo info, bool isOpener, IStreamOwner owner, LinkOptions options)
+    {
+        Id = id;
+        Info = info;
+        IsOpener = isOpener;
+        _owner = owner;
+        _options = options;
+        _advertised = options.StreamWindow;
+        _detachedAt = options.TimeProvider.GetTimestamp();
+    }
+
+    /// <summary>Stream id, unique per relay.</summary>
+    public ulong Id { get; }
+
+    /// <summary>The metadata the stream was opened with.</summary>
+    public OpenInfo Info { get; }
+
+    /// <summary>True on the relay side (the side that opened it).</summary>
+    public bool IsOpener { get; }
+
+    /// <summary>Where the stream stands.</summary>
+    public StreamState State { get; private set; } = StreamState.Pending;
+
+    /// <summary>Completes when the stream has ended, with the close code and reason.</summary>
+    public Task<StreamCloseInfo> Completion => _completion.Task;
+
+    /// <summary>How the stream ended, once it has.</summary>
+    public StreamCloseInfo? CloseInfo => _completion.Task.IsCompleted ? _completion.Task.Result : null;
+
+    /// <summary>Bytes sent and not yet acknowledged by the peer (bounded by the peer's window).</summary>
+    public long UnacknowledgedBytes => Volatile.Read(ref _retainedBytes);
+
+    /// <summary>Relay id of the link owner on the accepting side (set by the listener).</summary>
+    public string RelayId { get; internal set; } = string.Empty;
+
+    /// <summary>Index of the core endpoint this stream is bound to (dialing side).</summary>
+    internal int EndpointIndex { get; set; }
+
+    internal Link? CurrentLink => _link;
+
+    internal bool IsAccepted => _accepted;
+
+    internal long DetachedAt => _detachedAt;
+
+    /// <summary>
+    /// Sends one message, split into chunks, waiting for flow-control credit as needed. Returns false
+    /// when the stream has ended or is closing (nothing is sent).
+    /// </summary>
+    public async ValueTask<bool> SendAsync(ReadOnlyMemory<byte> message, bool isText, CancellationToken cancellationToken = default)
+    {
+        if (message.Length > _options.MaxMessageSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(message), $"message of {message.Length} bytes exceeds MaxMessageSize {_options.MaxMessageSize}");
+        }
+
+        if (Interlocked.Exchange(ref _sending, 1) != 0)
+        {
+            throw new InvalidOperationException("SendAsync calls on one stream must not overlap.");
+        }
+
+        try
+        {
+            int offset = 0;
+            do
+            {
+                int length = Math.Min(message.Length - offset, _options.MaxChunkSize);
+                var flags = (isText ? DataFlags.Text : DataFlags.None) | (offset + length == message.Length ? DataFlags.EndOfMessage : DataFlags.None);
+                while (true)
+                {
+                    Task wait;
+                    lock (_gate)
+                    {
+                        if (State == StreamState.Closed || _localCloseQueued)
+                        {
+                            return false;
+                        }
+
+                        if (_creditLimit >= 0 && _bytesSent + length <= _creditLimit)
+                        {
+                            QueueData(flags, message.Span.Slice(offset, length));
+                            break;
+                        }
+
+                        wait = (_creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+
+                    await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                offset += length;
+            }
+            while (offset < message.Length);
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _sending, 0);
+        }
+    }
+
+    /// <summary>
+    /// Receives the next whole message, or a message of type <see cref="StreamMessageType.Close"/>
+    /// once the stream has ended. Dispose each message when done with it.
+    /// </summary>
+    public async ValueTask<StreamMessage> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        var reader = _inbox.Reader;
+        while (true)
+        {
+            if (reader.TryRead(out var message))
+            {
+                Consumed(message.Data.Length);
+                return message;
+            }
+
+            if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return StreamMessage.Closed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes the stream reliably: the close is numbered after all data sent, survives link loss,
+    /// and the peer answers with its own close. Idempotent.
+    /// </summary>
+    public void Close(int code, string reason)
+    {
+        lock (_gate)
+        {
+            if (State == StreamState.Closed || _localCloseQueued)
+            {
+                return;
+            }
+
+            QueueClose(code, reason);
+        }
+    }
+
+    /// <summary>Ends the stream at once (a reset): the peer gets a refusal and nothing more is delivered.</summary>
+    public void Abort(int code, string reason)
+    {
+        Link? link;
+        lock (_gate)
+        {
+            if (State == StreamState.Closed)
+            {
+                return;
+            }
+
+            link = _link;
+        }
+
+        link?.Enqueue(new Outgoing(FrameKind.Refuse, Id, code: code, body: reason));
+        Terminate(new StreamCloseInfo(code, reason, ByPeer: false));
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        lock (_gate)
+        {
+            return $"stream {Id} ({State}, accepted={_accepted}, link={_link?.Name ?? "-"}, sent={_lastSeq}/{_bytesSent}B credit={_creditLimit} retained={_retained.Count}, received={_received}/{_receivedBytes}B consumed={_consumed} advertised={_advertised})";
+        }
+    }
+
+    private readonly record struct SendItem(ulong Seq, DataFlags Flags, byte[]? Buffer, int Length, bool IsClose, int Code, string? Reason)
+    {
+        public Outgoing ToFrame(ulong streamId) => IsClose
+            ? new Outgoing(FrameKind.Close, streamId, Seq, code: Code, body: Reason)
+            : new Outgoing(FrameKind.Data, streamId, Seq, flags: Flags, payload: Buffer.AsMemory(0, Length));
+    }
+}
