@@ -1,0 +1,1 @@
+namespace Relay.Client; internal static class Placeholder;

@@ -1,0 +1,1 @@
+namespace Relay.CoreSim.Tests; public class SmokeTests { }

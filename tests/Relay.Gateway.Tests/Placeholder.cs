@@ -1,0 +1,1 @@
+namespace Relay.Gateway.Tests; public class SmokeTests { }

@@ -1,0 +1,1 @@
+Console.WriteLine("load generator: see issue 3");
