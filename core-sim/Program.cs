@@ -1,3 +1,15 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+using Relay.CoreSim;
+
+try
+{
+    var app = CoreSimHost.Build(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"core-sim: configuration error: {string.Join("; ", e.Failures)}");
+    return 2;
+}

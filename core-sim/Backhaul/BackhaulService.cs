@@ -1,0 +1,102 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Relay.CoreSim.Faults;
+using Relay.CoreSim.Sessions;
+using Relay.CoreSim.Tokens;
+using Relay.Tunnel.Server;
+using Relay.Tunnel.Streams;
+
+namespace Relay.CoreSim.Backhaul;
+
+/// <summary>Runs the backhaul link listener and a session for every stream a relay opens.</summary>
+internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
+{
+    private readonly CoreSimOptions _options;
+    private readonly SessionRegistry _registry;
+    private readonly FaultState _faults;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _acceptLoop;
+
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, ILoggerFactory loggers)
+    {
+        _options = options.Value;
+        _registry = registry;
+        _faults = faults;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<BackhaulService>();
+        Listener = new LinkListener(
+            new LinkListenerOptions
+            {
+                EndPoint = new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.BackhaulPort),
+                NodeId = _options.NodeId,
+                Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey) },
+            },
+            loggers.CreateLogger<LinkListener>());
+        _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;
+    }
+
+    public LinkListener Listener { get; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Listener.Start();
+        _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        await Listener.DisposeAsync().ConfigureAwait(false);
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var sessionLogger = _loggers.CreateLogger<SessionConnection>();
+        while (!_stopping.IsCancellationRequested)
+        {
+            MuxStream stream;
+            try
+            {
+                stream = await Listener.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var claims = TokenClaims.FromDictionary(stream.Info.Claims);
+            if (claims is null)
+            {
+                Log.StreamWithoutClaims(_logger, stream.RelayId);
+                stream.Close(CloseCodes.TokenExpired, "no verified claims");
+                continue;
+            }
+
+            var connection = new SessionConnection(new MuxStreamTransport(stream), claims, _registry, _faults, _options, sessionLogger);
+            _ = connection.RunAsync(_stopping.Token);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(200, LogLevel.Warning, "Stream from relay {Relay} carries no sub/site/role claims; closed with 4003")]
+        public static partial void StreamWithoutClaims(ILogger logger, string relay);
+    }
+}

@@ -1,0 +1,112 @@
+namespace Relay.CoreSim;
+
+/// <summary>core-sim settings, bound from the <c>CoreSim</c> configuration section.</summary>
+public sealed class CoreSimOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "CoreSim";
+
+    /// <summary>The development shared key used when none is configured. Never use it outside a laptop.</summary>
+    public const string DevelopmentSharedKey = "relay-dev-shared-key-change-me";
+
+    /// <summary>Address the HTTP and backhaul listeners bind to. Defaults to 0.0.0.0.</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>HTTP port (websocket /ws, tokens, fleet, faults); 0 picks a free port. Ignored when --urls is given. Defaults to 7080.</summary>
+    public int HttpPort { get; set; } = 7080;
+
+    /// <summary>Backhaul (relay link) port; 0 picks a free port. Defaults to 7000.</summary>
+    public int BackhaulPort { get; set; } = 7000;
+
+    /// <summary>This core node's id, told to relays. Defaults to "core-1".</summary>
+    public string NodeId { get; set; } = "core-1";
+
+    /// <summary>Backhaul shared key (UTF-8, at least 16 bytes). Defaults to <see cref="DevelopmentSharedKey"/>.</summary>
+    public string SharedKey { get; set; } = DevelopmentSharedKey;
+
+    /// <summary>How long a detached session is kept for a resume. Defaults to 2 minutes.</summary>
+    public TimeSpan SessionRetention { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Unacknowledged messages kept per session and direction; beyond it the session ends with error
+    /// <c>buffer_overflow</c> and close 1008. Defaults to 10,000.</summary>
+    public int MaxUnacknowledged { get; set; } = 10_000;
+
+    /// <summary>Largest inbound session message in bytes on the direct /ws endpoint; larger closes with 1009. Defaults to 64 KiB.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long a new connection has to send its hello. Defaults to 10 s.</summary>
+    public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>PEM file with the ES256 (P-256) private key. When unset a key pair is generated at start.</summary>
+    public string? SigningKeyPath { get; set; }
+
+    /// <summary>When set, the public key is written there as PEM (SPKI "PUBLIC KEY") at start, for relays to load.</summary>
+    public string? PublicKeyPath { get; set; }
+
+    /// <summary>Lifetime of an issued token when the request names none. Defaults to 1 hour.</summary>
+    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Longest lifetime a token request may ask for. Defaults to 24 hours.</summary>
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Returns a one-line description of the first bad setting, or null when all are valid.</summary>
+    public string? Validate()
+    {
+        if (!System.Net.IPAddress.TryParse(BindAddress, out _))
+        {
+            return $"CoreSim:BindAddress: '{BindAddress}' is not an IP address.";
+        }
+
+        if (HttpPort is < 0 or > 65535)
+        {
+            return $"CoreSim:HttpPort: must be 0-65535; was {HttpPort}.";
+        }
+
+        if (BackhaulPort is < 0 or > 65535)
+        {
+            return $"CoreSim:BackhaulPort: must be 0-65535; was {BackhaulPort}.";
+        }
+
+        if (string.IsNullOrWhiteSpace(NodeId))
+        {
+            return "CoreSim:NodeId: required.";
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(SharedKey ?? string.Empty) < 16)
+        {
+            return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
+        }
+
+        if (SessionRetention <= TimeSpan.Zero)
+        {
+            return $"CoreSim:SessionRetention: must be positive; was {SessionRetention}.";
+        }
+
+        if (MaxUnacknowledged is < 1 or > 1_000_000)
+        {
+            return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {MaxUnacknowledged}.";
+        }
+
+        if (MaxMessageBytes is < 256 or > 16 * 1024 * 1024)
+        {
+            return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {MaxMessageBytes}.";
+        }
+
+        if (HelloTimeout <= TimeSpan.Zero)
+        {
+            return $"CoreSim:HelloTimeout: must be positive; was {HelloTimeout}.";
+        }
+
+        if (SigningKeyPath is { Length: > 0 } && !File.Exists(SigningKeyPath))
+        {
+            return $"CoreSim:SigningKeyPath: file '{SigningKeyPath}' does not exist.";
+        }
+
+        if (DefaultTokenLifetime <= TimeSpan.Zero || MaxTokenLifetime < DefaultTokenLifetime)
+        {
+            return "CoreSim:DefaultTokenLifetime/MaxTokenLifetime: default must be positive and not above max.";
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Faults;
+using Relay.CoreSim.Sessions;
+using Relay.CoreSim.Tokens;
+
+namespace Relay.CoreSim.Http;
+
+/// <summary>Maps every HTTP endpoint of core-sim.</summary>
+internal static class CoreSimEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.Map("/ws", WebSocketEndpoint.HandleAsync);
+
+        app.MapPost("/v1/tokens", (TokenRequest request, TokenIssuer issuer, IOptions<CoreSimOptions> options) =>
+        {
+            if (string.IsNullOrEmpty(request.Sub) || string.IsNullOrEmpty(request.Site) || !TokenClaims.IsKnownRole(request.Role))
+            {
+                return Results.BadRequest(new { error = "sub and site are required; role must be visitor or operator" });
+            }
+
+            var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : options.Value.DefaultTokenLifetime;
+            if (lifetime > options.Value.MaxTokenLifetime)
+            {
+                return Results.BadRequest(new { error = $"ttlSeconds above the maximum {options.Value.MaxTokenLifetime.TotalSeconds}" });
+            }
+
+            var (token, expiresAt) = issuer.Issue(request.Sub, request.Site, request.Role!, lifetime);
+            return Results.Ok(new { token, expiresAt });
+        });
+
+        app.MapGet("/v1/jwks", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
+        app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
+
+        app.MapGet("/fleet", (BackhaulService backhaul, SessionRegistry registry, IOptions<CoreSimOptions> options) => Results.Ok(new
+        {
+            node = options.Value.NodeId,
+            relays = backhaul.Listener.Relays(),
+            sessions = registry.SessionCount,
+            directConnections = registry.DirectConnections,
+            relayedConnections = registry.RelayedConnections,
+            rooms = registry.RoomCount,
+        }));
+
+        app.MapGet("/", () => Results.Content(Dashboard.Html, "text/html"));
+
+        var faults = app.MapGroup("/v1/faults");
+        faults.MapGet("/", (FaultState state) => Results.Ok(state.Snapshot()));
+        faults.MapDelete("/", (FaultState state) =>
+        {
+            state.Clear();
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/latency", (LatencyRequest r, FaultState state) =>
+        {
+            if (r.Ms < 0 || r.JitterMs < 0 || r.Ms > 60_000 || r.JitterMs > 60_000)
+            {
+                return Results.BadRequest(new { error = "ms and jitterMs must be 0-60000" });
+            }
+
+            state.SetLatency(r.RelayId, r.Ms, r.JitterMs);
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/slow", (SlowRequest r, FaultState state) =>
+        {
+            if (r.Ms is < 0 or > 60_000)
+            {
+                return Results.BadRequest(new { error = "ms must be 0-60000" });
+            }
+
+            state.SetSlow(r.Ms);
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/stall", (StallRequest r, FaultState state) =>
+        {
+            state.Stall(r.Session);
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/refuse-streams", (OnRequest r, FaultState state) =>
+        {
+            state.SetRefuseStreams(r.On);
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/drop-link", (RelayRequest r, BackhaulService backhaul) =>
+            Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: false) }));
+        faults.MapPost("/drop-relay", (RelayRequest r, BackhaulService backhaul) =>
+            Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: true) }));
+        faults.MapPost("/kick", (KickRequest r, SessionRegistry registry) =>
+            Results.Ok(new { closed = registry.Kick(Math.Max(0, r.Count), r.Code ?? CloseCodes.GoingAway, "kicked by fault injection") }));
+    }
+}

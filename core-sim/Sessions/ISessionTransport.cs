@@ -1,0 +1,23 @@
+namespace Relay.CoreSim.Sessions;
+
+/// <summary>
+/// One connection carrying session-protocol JSON text messages: a direct websocket or a backhaul
+/// stream. The session engine is written once against this. One receiver and one sender at a time.
+/// </summary>
+internal interface ISessionTransport
+{
+    /// <summary>The relay the connection came through, or null for a direct websocket.</summary>
+    string? RelayId { get; }
+
+    /// <summary>Receives the next whole text message, or null once the connection has ended.</summary>
+    ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sends one text message; false when the connection has ended.</summary>
+    ValueTask<bool> SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken);
+
+    /// <summary>Closes with a websocket close code, after anything already sent. Idempotent.</summary>
+    ValueTask CloseAsync(int code, string reason);
+
+    /// <summary>Ends the connection at once.</summary>
+    void Abort();
+}

@@ -1,0 +1,308 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Relay.CoreSim.Faults;
+using Relay.CoreSim.Tokens;
+
+namespace Relay.CoreSim.Sessions;
+
+/// <summary>
+/// Runs the session protocol on one transport: hello → welcome (new or resumed session), then a read
+/// loop (dedupe by seq, dispatch, acks) and a single writer loop that sends what the client has not been sent.
+/// </summary>
+internal sealed partial class SessionConnection
+{
+    private readonly ISessionTransport _transport;
+    private readonly TokenClaims _claims;
+    private readonly SessionRegistry _registry;
+    private readonly FaultState _faults;
+    private readonly CoreSimOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _cts = new();
+    private Session? _session;
+    private int _closing;
+
+    public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, ILogger logger)
+    {
+        _transport = transport;
+        _claims = claims;
+        _registry = registry;
+        _faults = faults;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Highest outbound seq sent on this connection (guarded by the session's lock).</summary>
+    public long SentUpTo { get; set; }
+
+    /// <summary>Highest inbound seq acknowledged on this connection (guarded by the session's lock).</summary>
+    public long AckSentUpTo { get; set; }
+
+    public bool ViaRelay => _transport.RelayId is not null;
+
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _cts.Token);
+        var ct = linked.Token;
+        _registry.Track(this);
+        Task? writer = null;
+        try
+        {
+            if (!await HelloAsync(ct).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            writer = WriteLoopAsync(_session!, ct);
+            Wake();
+            await ReadLoopAsync(_session!, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            Log.ConnectionFailed(_logger, _session?.Id, e);
+            await CloseNowAsync(CloseCodes.Internal, "internal error").ConfigureAwait(false);
+        }
+        finally
+        {
+            _wake.Writer.TryComplete();
+            if (writer is not null)
+            {
+                await writer.ConfigureAwait(false);
+            }
+
+            _session?.Detach(this, _registry.Now);
+            _registry.Untrack(this);
+            if (Volatile.Read(ref _closing) == 0)
+            {
+                await CloseNowAsync(CloseCodes.Normal, string.Empty).ConfigureAwait(false);
+            }
+
+            Log.Detached(_logger, _session?.Id, _transport.RelayId);
+        }
+    }
+
+    /// <summary>Closes with an error message first (takeover, overflow, refusal).</summary>
+    public void CloseWithError(string code, string message, int closeCode) => _ = CloseCoreAsync(closeCode, message, ServerFrames.Error(code, message));
+
+    /// <summary>Closes with a code (kick, shutdown).</summary>
+    public void Close(int closeCode, string reason) => _ = CloseCoreAsync(closeCode, reason, null);
+
+    private async Task<bool> HelloAsync(CancellationToken ct)
+    {
+        byte[]? first;
+        using (var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            helloTimeout.CancelAfter(_options.HelloTimeout);
+            first = await _transport.ReceiveAsync(helloTimeout.Token).ConfigureAwait(false);
+        }
+
+        if (first is null)
+        {
+            return false;
+        }
+
+        var hello = ClientFrame.Parse(first);
+        if (hello is null || hello.Type != "hello")
+        {
+            await CloseCoreAsync(CloseCodes.Policy, "the first message must be a hello", ServerFrames.Error("bad_hello", "the first message must be a hello")).ConfigureAwait(false);
+            return false;
+        }
+
+        bool resumed = hello.ResumeSession is not null;
+        Session? session;
+        SessionConnection? previous;
+        long lastSeq;
+        if (resumed)
+        {
+            session = _registry.FindForResume(hello.ResumeSession, hello.ResumeToken, _claims);
+            if (session is null || !session.Attach(this, hello.ResumeLastSeq, out previous, out lastSeq))
+            {
+                Log.ResumeRefused(_logger, hello.ResumeSession);
+                await CloseCoreAsync(CloseCodes.SessionUnknown, "session unknown", ServerFrames.Error("session_unknown", "the session is unknown or expired; start a new session")).ConfigureAwait(false);
+                return false;
+            }
+        }
+        else
+        {
+            session = _registry.Create(_claims);
+            session.Attach(this, 0, out previous, out lastSeq);
+        }
+
+        _session = session;
+        previous?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
+        foreach (var room in hello.Rooms)
+        {
+            _registry.JoinRoom(session, room);
+        }
+
+        Log.Welcomed(_logger, session.Id, resumed, _transport.RelayId);
+        return await SendLockedAsync(ServerFrames.Welcome(session.Id, session.ResumeToken, lastSeq, resumed), ct).ConfigureAwait(false);
+    }
+
+    private async Task ReadLoopAsync(Session session, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var data = await _transport.ReceiveAsync(ct).ConfigureAwait(false);
+            if (data is null || session.Attached != this)
+            {
+                return;
+            }
+
+            await _faults.WaitWhileStalledAsync(session.Id, ct).ConfigureAwait(false);
+            var delay = _faults.ProcessingDelay(_transport.RelayId);
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+            }
+
+            var frame = ClientFrame.Parse(data);
+            if (frame is null)
+            {
+                await CloseCoreAsync(CloseCodes.Policy, "malformed message", ServerFrames.Error("bad_message", "a message must be a JSON object with a type")).ConfigureAwait(false);
+                return;
+            }
+
+            if (frame.Ack is { } ack)
+            {
+                session.Acknowledge(ack);
+            }
+
+            if (frame.Type == "msg")
+            {
+                if (frame.Seq is not { } seq || frame.BodyJson is null)
+                {
+                    await CloseCoreAsync(CloseCodes.Policy, "malformed msg", ServerFrames.Error("bad_message", "msg needs seq and body")).ConfigureAwait(false);
+                    return;
+                }
+
+                switch (session.Receive(seq))
+                {
+                    case 1:
+                        _registry.Dispatch(session, frame.Room, frame.BodyJson);
+                        break;
+                    case -1:
+                        await CloseCoreAsync(CloseCodes.Policy, "seq gap", ServerFrames.Error("seq_gap", $"seq {seq} skips a message; resend from welcome.lastSeq + 1")).ConfigureAwait(false);
+                        return;
+                }
+
+                Wake();
+            }
+            else if (frame.Type == "hello")
+            {
+                await CloseCoreAsync(CloseCodes.Policy, "second hello", ServerFrames.Error("bad_message", "hello is only the first message")).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync(Session session, CancellationToken ct)
+    {
+        var batch = new List<OutboundMessage>();
+        try
+        {
+            while (await _wake.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                _wake.Reader.TryRead(out _);
+                await _faults.WaitWhileStalledAsync(session.Id, ct).ConfigureAwait(false);
+                batch.Clear();
+                if (!session.Collect(this, batch, out long ack, out bool ackPending))
+                {
+                    return;
+                }
+
+                await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    foreach (var message in batch)
+                    {
+                        if (Volatile.Read(ref _closing) != 0 || !await _transport.SendAsync(ServerFrames.Message(message, ack), ct).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+
+                    if (batch.Count == 0 && ackPending && Volatile.Read(ref _closing) == 0)
+                    {
+                        await _transport.SendAsync(ServerFrames.Ack(ack), ct).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<bool> SendLockedAsync(byte[] frame, CancellationToken ct)
+    {
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await _transport.SendAsync(frame, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task CloseCoreAsync(int closeCode, string reason, byte[]? error)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await _sendLock.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (error is not null)
+                    {
+                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                        await _transport.SendAsync(error, timeout.Token).ConfigureAwait(false);
+                    }
+
+                    await _transport.CloseAsync(closeCode, reason).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+            else
+            {
+                _transport.Abort();
+            }
+        }
+        finally
+        {
+            // The peer answers the close and the read loop ends; if it does not, give up after 5 s.
+            try
+            {
+                _cts.CancelAfter(TimeSpan.FromSeconds(5));
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private async Task CloseNowAsync(int closeCode, string reason)
+    {
+        await CloseCoreAsync(closeCode, reason, null).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Relay.CoreSim.Tokens;
+
+namespace Relay.CoreSim.Sessions;
+
+/// <summary>Every session, attached or detached; routes chat messages; expires detached sessions.</summary>
+internal sealed class SessionRegistry : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SessionConnection, byte> _connections = new();
+    private readonly RoomDirectory _rooms = new();
+    private readonly CoreSimOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
+    private int _sweeping;
+
+    public SessionRegistry(IOptions<CoreSimOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        _sweeper = time.CreateTimer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public int SessionCount => _sessions.Count;
+
+    public int DirectConnections => _connections.Keys.Count(c => !c.ViaRelay);
+
+    public int RelayedConnections => _connections.Keys.Count(c => c.ViaRelay);
+
+    public int RoomCount => _rooms.Count;
+
+    public long Now => _time.GetTimestamp();
+
+    public Session Create(TokenClaims claims)
+    {
+        var session = new Session(Guid.NewGuid().ToString("N"), Base64Url.Encode(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged);
+        _sessions[session.Id] = session;
+        return session;
+    }
+
+    /// <summary>The session a resume names, when the token and subject match and it has not ended.</summary>
+    public Session? FindForResume(string? id, string? resumeToken, TokenClaims claims)
+    {
+        if (id is null || resumeToken is null || !_sessions.TryGetValue(id, out var session) || session.IsEnded)
+        {
+            return null;
+        }
+
+        bool tokenOk = CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(resumeToken), System.Text.Encoding.UTF8.GetBytes(session.ResumeToken));
+        return tokenOk && session.Claims.Subject == claims.Subject && session.Claims.Site == claims.Site ? session : null;
+    }
+
+    public Session? Find(string id) => _sessions.TryGetValue(id, out var s) ? s : null;
+
+    public void Track(SessionConnection connection) => _connections[connection] = 0;
+
+    public void Untrack(SessionConnection connection) => _connections.TryRemove(connection, out _);
+
+    public void JoinRoom(Session session, string room)
+    {
+        if (session.JoinRoom(room))
+        {
+            _rooms.Join(RoomDirectory.Key(session.Claims.Site, room), session);
+        }
+    }
+
+    /// <summary>Delivers a new client message: to every other member of its room, or back to the sender with no room.</summary>
+    public void Dispatch(Session from, string? room, string bodyJson)
+    {
+        if (room is null)
+        {
+            Deliver(from, null, null, bodyJson);
+            return;
+        }
+
+        JoinRoom(from, room);
+        foreach (var member in _rooms.Members(RoomDirectory.Key(from.Claims.Site, room)))
+        {
+            if (!ReferenceEquals(member, from))
+            {
+                Deliver(member, room, from.Claims.Subject, bodyJson);
+            }
+        }
+    }
+
+    /// <summary>Closes up to <paramref name="count"/> attached connections with <paramref name="code"/> (failover drills). Returns how many.</summary>
+    public int Kick(int count, int code, string reason)
+    {
+        int n = 0;
+        foreach (var connection in _connections.Keys)
+        {
+            if (n >= count)
+            {
+                break;
+            }
+
+            connection.Close(code, reason);
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>Ends a session for good (overflow, expiry), closing its connection with an error first.</summary>
+    public void Terminate(Session session, string code, string message, int closeCode)
+    {
+        var attached = session.End(code);
+        _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
+        foreach (var room in session.Rooms())
+        {
+            _rooms.Leave(RoomDirectory.Key(session.Claims.Site, room), session);
+        }
+
+        attached?.CloseWithError(code, message, closeCode);
+    }
+
+    public void Dispose() => _sweeper.Dispose();
+
+    private void Deliver(Session to, string? room, string? from, string bodyJson)
+    {
+        if (to.Enqueue(room, from, bodyJson, out var wake))
+        {
+            wake?.Wake();
+        }
+        else if (to.EndCode == "buffer_overflow")
+        {
+            Terminate(to, "buffer_overflow", $"more than {_options.MaxUnacknowledged} messages unacknowledged by the client; session ended", CloseCodes.Policy);
+        }
+    }
+
+    private void Sweep()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            long now = _time.GetTimestamp();
+            foreach (var session in _sessions.Values)
+            {
+                long detached = session.DetachedAt;
+                if (detached != 0 && session.Attached is null && _time.GetElapsedTime(detached, now) > _options.SessionRetention)
+                {
+                    Terminate(session, "expired", "session expired", CloseCodes.SessionUnknown);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+}
