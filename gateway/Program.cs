@@ -1,3 +1,14 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+using Microsoft.Extensions.Options;
+using Relay.Gateway;
+
+try
+{
+    var app = GatewayHost.Build(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    Console.Error.WriteLine($"gateway: configuration error: {ex.Failures.First()}");
+    return 2;
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Relay.Gateway.Auth;
+using Relay.Gateway.Health;
+using Relay.Gateway.Hosting;
+using Relay.Gateway.Metrics;
+using Relay.Gateway.Sessions;
+using Relay.Gateway.Tls;
+
+namespace Relay.Gateway;
+
+/// <summary>Builds the gateway web host (used by Program and by in-process tests).</summary>
+public static class GatewayHost
+{
+    /// <summary>Builds the host. Throws <see cref="OptionsValidationException"/> with one line naming a bad setting.</summary>
+    public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var section = builder.Configuration.GetSection(GatewayOptions.Section);
+        var options = new GatewayOptions();
+        section.Bind(options);
+        configure?.Invoke(options);
+        string? error = options.Validate();
+        if (error is not null)
+        {
+            throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), [error]);
+        }
+
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(new TokenValidator(File.ReadAllText(options.PublicKeyPath)));
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<SessionEndpoint>();
+        builder.Services.AddSingleton<BackhaulService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
+        builder.Services.AddHostedService<ShutdownService>();
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
+
+        var bind = IPAddress.Parse(options.BindAddress);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            kestrel.Listen(bind, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+            if (options.CertificatePath is not null)
+            {
+                var certificate = new CertificateHolder(options);
+                _ = certificate.Current; // fail at start, not at the first handshake
+                kestrel.Listen(bind, options.HttpsPort, l =>
+                {
+                    l.Protocols = HttpProtocols.Http1AndHttp2;
+                    l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                });
+            }
+        });
+
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
+        app.MapRelayHealth();
+        return app;
+    }
+
+    /// <summary>The URLs the host is bound to (real ports when 0 was asked).</summary>
+    public static IReadOnlyList<string> Urls(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+}

@@ -1,0 +1,107 @@
+namespace Relay.Gateway;
+
+/// <summary>Gateway settings, bound from the "Gateway" section (appsettings, GATEWAY__X env vars, --Gateway:X=...).</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Plain websocket port (ws://HOST:PORT/ws). Defaults to 8080. 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>TLS port (wss:// and HTTP/2 websockets), used when <see cref="CertificatePath"/> is set. Defaults to 8443.</summary>
+    public int HttpsPort { get; set; } = 8443;
+
+    /// <summary>Address to bind. Defaults to 0.0.0.0 (all IPv4).</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Certificate for wss: a PFX file, or a PEM certificate with <see cref="CertificateKeyPath"/>. Reloaded when the file changes.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>PEM private key for a PEM <see cref="CertificatePath"/>.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>Password of a PFX certificate.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>The core's token public key (PEM, "PUBLIC KEY"). Required.</summary>
+    public string PublicKeyPath { get; set; } = string.Empty;
+
+    /// <summary>Allowed Origin header values for browser clients. Empty allows any origin (development). Clients that send no Origin (apps) are allowed.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>Concurrent sessions per client IP. Defaults to 100.</summary>
+    public int MaxSessionsPerIp { get; set; } = 100;
+
+    /// <summary>Sustained messages per second per session (token bucket). Defaults to 20.</summary>
+    public int MessagesPerSecond { get; set; } = 20;
+
+    /// <summary>Token bucket burst size. Defaults to 40.</summary>
+    public int MessageBurst { get; set; } = 40;
+
+    /// <summary>Largest client message in bytes; bigger closes the session with 1009. Defaults to 64 KiB.</summary>
+    public int MaxMessageSize { get; set; } = 64 * 1024;
+
+    /// <summary>Bytes queued for a client that reads slowly before it is closed with 1013. Defaults to 1 MiB.</summary>
+    public int SendQueueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A client that answers no ping for this long is dead. Defaults to 30 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Offer permessage-deflate to clients that ask. Defaults to false (CPU per message; payloads are small).</summary>
+    public bool EnableCompression { get; set; }
+
+    /// <summary>Bearer key for /admin endpoints. Empty disables them.</summary>
+    public string AdminKey { get; set; } = string.Empty;
+
+    /// <summary>Time allowed on SIGTERM to close sessions with 1001 before exit. Defaults to 10 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The backhaul to the core.</summary>
+    public BackhaulOptions Backhaul { get; set; } = new();
+
+    /// <summary>Returns the first bad setting as one line, or null.</summary>
+    public string? Validate()
+    {
+        if (HttpPort is < 0 or > 65535) return $"Gateway:HttpPort must be 0-65535; was {HttpPort}.";
+        if (HttpsPort is < 0 or > 65535) return $"Gateway:HttpsPort must be 0-65535; was {HttpsPort}.";
+        if (!System.Net.IPAddress.TryParse(BindAddress, out _)) return $"Gateway:BindAddress '{BindAddress}' is not an IP address.";
+        if (string.IsNullOrWhiteSpace(PublicKeyPath)) return "Gateway:PublicKeyPath is required: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
+        if (!File.Exists(PublicKeyPath)) return $"Gateway:PublicKeyPath '{PublicKeyPath}' does not exist.";
+        if (CertificatePath is not null && !File.Exists(CertificatePath)) return $"Gateway:CertificatePath '{CertificatePath}' does not exist.";
+        if (MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {MaxSessionsPerIp}.";
+        if (MessagesPerSecond < 1 || MessageBurst < 1) return "Gateway:MessagesPerSecond and Gateway:MessageBurst must be at least 1.";
+        if (MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {MaxMessageSize}.";
+        if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
+        if (SendQueueBytes < MaxMessageSize) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}); was {SendQueueBytes}.";
+        if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
+        if (Backhaul.Endpoints.Length == 0) return "Gateway:Backhaul:Endpoints needs at least one core endpoint (host:port), e.g. 127.0.0.1:7000.";
+        if (string.IsNullOrEmpty(Backhaul.SharedKey) || Backhaul.SharedKey.Length < 16) return "Gateway:Backhaul:SharedKey must be at least 16 characters (the same key as the core's).";
+        if (string.IsNullOrWhiteSpace(Backhaul.RelayId)) return "Gateway:Backhaul:RelayId is required.";
+        return null;
+    }
+}
+
+/// <summary>Backhaul settings of the gateway ("Gateway:Backhaul").</summary>
+public sealed class BackhaulOptions
+{
+    /// <summary>Core endpoints "host:port". Defaults to 127.0.0.1:7000.</summary>
+    public string[] Endpoints { get; set; } = ["127.0.0.1:7000"];
+
+    /// <summary>Pre-shared link key (at least 16 characters), the same as the core's.</summary>
+    public string SharedKey { get; set; } = string.Empty;
+
+    /// <summary>This relay's id. Defaults to the machine name.</summary>
+    public string RelayId { get; set; } = Environment.MachineName;
+
+    /// <summary>This relay's region. Defaults to "local".</summary>
+    public string Region { get; set; } = "local";
+
+    /// <summary>Links per core endpoint. Defaults to 4.</summary>
+    public int LinksPerEndpoint { get; set; } = 4;
+
+    /// <summary>Largest stream message. Defaults to 128 KiB.</summary>
+    public int MaxMessageSize { get; set; } = 128 * 1024;
+}

@@ -1,0 +1,34 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using Relay.Tunnel.Pool;
+
+namespace Relay.Gateway.Hosting;
+
+/// <summary>Owns the link pool to the core for the life of the host.</summary>
+internal sealed class BackhaulService : IHostedService, IAsyncDisposable
+{
+    public BackhaulService(IOptions<GatewayOptions> options, ILogger<LinkPool> logger)
+    {
+        var o = options.Value;
+        Pool = new LinkPool(new LinkPoolOptions
+        {
+            RelayId = o.Backhaul.RelayId,
+            Region = o.Backhaul.Region,
+            Endpoints = o.Backhaul.Endpoints,
+            LinksPerEndpoint = o.Backhaul.LinksPerEndpoint,
+            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(o.Backhaul.SharedKey), MaxMessageSize = o.Backhaul.MaxMessageSize },
+        }, logger);
+    }
+
+    public LinkPool Pool { get; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Pool.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => Pool.DisposeAsync();
+}

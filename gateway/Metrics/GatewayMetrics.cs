@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using Relay.Tunnel.Diagnostics;
+
+namespace Relay.Gateway.Metrics;
+
+/// <summary>Gateway counters, published through System.Diagnostics.Metrics (meter "Relay.Gateway") and as Prometheus text.</summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "Relay.Gateway";
+    private readonly Meter _meter = new(MeterName, "1.0");
+    private readonly ConcurrentDictionary<int, long> _closesByCode = new();
+    private readonly ConcurrentDictionary<string, long> _refusals = new();
+    private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut, _sendQueueBytes;
+
+    public GatewayMetrics()
+    {
+        _meter.CreateObservableUpDownCounter("relay.gateway.sessions", () => Sessions, description: "Websocket sessions open");
+        _meter.CreateObservableCounter("relay.gateway.opens", () => Interlocked.Read(ref _opens), description: "Sessions opened");
+        _meter.CreateObservableCounter("relay.gateway.messages.in", () => Interlocked.Read(ref _messagesIn), description: "Messages client → core");
+        _meter.CreateObservableCounter("relay.gateway.messages.out", () => Interlocked.Read(ref _messagesOut), description: "Messages core → client");
+        _meter.CreateObservableUpDownCounter("relay.gateway.send_queue.bytes", () => Interlocked.Read(ref _sendQueueBytes), "By", "Bytes queued for clients");
+    }
+
+    public long Sessions => Interlocked.Read(ref _sessions);
+
+    public void SessionOpened()
+    {
+        Interlocked.Increment(ref _sessions);
+        Interlocked.Increment(ref _opens);
+    }
+
+    public void SessionClosed(int code)
+    {
+        Interlocked.Decrement(ref _sessions);
+        _closesByCode.AddOrUpdate(code, 1, (_, n) => n + 1);
+    }
+
+    public void Refused(string reason) => _refusals.AddOrUpdate(reason, 1, (_, n) => n + 1);
+
+    public void MessageIn(int bytes)
+    {
+        Interlocked.Increment(ref _messagesIn);
+        Interlocked.Add(ref _bytesIn, bytes);
+    }
+
+    public void MessageOut(int bytes)
+    {
+        Interlocked.Increment(ref _messagesOut);
+        Interlocked.Add(ref _bytesOut, bytes);
+    }
+
+    public void SendQueue(long delta) => Interlocked.Add(ref _sendQueueBytes, delta);
+
+    /// <summary>Prometheus text exposition format (version 0.0.4).</summary>
+    public string ToPrometheus(int linksUp)
+    {
+        var sb = new StringBuilder();
+        void Metric(string name, string type, string help, FormattableString value)
+        {
+            sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+            sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+            sb.Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        Metric("relay_gateway_sessions", "gauge", "Websocket sessions open.", $"relay_gateway_sessions {Sessions}");
+        Metric("relay_gateway_session_opens_total", "counter", "Sessions opened.", $"relay_gateway_session_opens_total {Interlocked.Read(ref _opens)}");
+        sb.Append("# HELP relay_gateway_session_closes_total Sessions closed, by websocket close code.\n# TYPE relay_gateway_session_closes_total counter\n");
+        foreach (var (code, n) in _closesByCode.OrderBy(kv => kv.Key))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_session_closes_total{{code=\"{code}\"}} {n}\n");
+        }
+
+        Metric("relay_gateway_messages_in_total", "counter", "Messages from clients to the core.", $"relay_gateway_messages_in_total {Interlocked.Read(ref _messagesIn)}");
+        Metric("relay_gateway_messages_out_total", "counter", "Messages from the core to clients.", $"relay_gateway_messages_out_total {Interlocked.Read(ref _messagesOut)}");
+        Metric("relay_gateway_bytes_in_total", "counter", "Bytes from clients.", $"relay_gateway_bytes_in_total {Interlocked.Read(ref _bytesIn)}");
+        Metric("relay_gateway_bytes_out_total", "counter", "Bytes to clients.", $"relay_gateway_bytes_out_total {Interlocked.Read(ref _bytesOut)}");
+        Metric("relay_gateway_send_queue_bytes", "gauge", "Bytes queued for clients.", $"relay_gateway_send_queue_bytes {Interlocked.Read(ref _sendQueueBytes)}");
+        sb.Append("# HELP relay_gateway_auth_refusals_total Upgrades refused, by reason.\n# TYPE relay_gateway_auth_refusals_total counter\n");
+        foreach (var (reason, n) in _refusals.OrderBy(kv => kv.Key))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_auth_refusals_total{{reason=\"{reason}\"}} {n}\n");
+        }
+
+        var t = TunnelMetrics.Snapshot();
+        Metric("relay_backhaul_links_up", "gauge", "Backhaul links up.", $"relay_backhaul_links_up {linksUp}");
+        Metric("relay_backhaul_streams", "gauge", "Backhaul streams open.", $"relay_backhaul_streams {t.Streams}");
+        Metric("relay_backhaul_frames_sent_total", "counter", "Backhaul frames written.", $"relay_backhaul_frames_sent_total {t.FramesSent}");
+        Metric("relay_backhaul_frames_received_total", "counter", "Backhaul frames read.", $"relay_backhaul_frames_received_total {t.FramesReceived}");
+        Metric("relay_backhaul_bytes_sent_total", "counter", "Backhaul bytes written.", $"relay_backhaul_bytes_sent_total {t.BytesSent}");
+        Metric("relay_backhaul_bytes_received_total", "counter", "Backhaul bytes read.", $"relay_backhaul_bytes_received_total {t.BytesReceived}");
+        Metric("relay_backhaul_reconnects_total", "counter", "Backhaul link reconnect attempts.", $"relay_backhaul_reconnects_total {t.Reconnects}");
+        Metric("relay_backhaul_reattaches_total", "counter", "Streams re-attached after link loss.", $"relay_backhaul_reattaches_total {t.Reattaches}");
+        return sb.ToString();
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

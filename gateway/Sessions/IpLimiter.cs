@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Relay.Gateway.Sessions;
+
+/// <summary>Counts concurrent sessions per client IP.</summary>
+internal sealed class IpLimiter(int max)
+{
+    private readonly ConcurrentDictionary<IPAddress, int> _counts = new();
+
+    public bool TryAcquire(IPAddress ip)
+    {
+        while (true)
+        {
+            int current = _counts.GetOrAdd(ip, 0);
+            if (current >= max)
+            {
+                return false;
+            }
+
+            if (_counts.TryUpdate(ip, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Release(IPAddress ip)
+    {
+        while (_counts.TryGetValue(ip, out int current))
+        {
+            if (current <= 1 ? _counts.TryRemove(new KeyValuePair<IPAddress, int>(ip, current)) : _counts.TryUpdate(ip, current - 1, current))
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using System.Threading.RateLimiting;
+using Relay.Tunnel.Streams;
+
+namespace Relay.Gateway.Sessions;
+
+/// <summary>
+/// One websocket session carried as one backhaul stream. Two pumps: client → core (zero-byte read
+/// first, so an idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit
+/// stops reading from the client when the core is slow) and core → client (a bounded send queue;
+/// a client that reads too slowly is closed with 1013). Payloads are never parsed.
+/// </summary>
+internal sealed partial class RelaySession
+{
+    private readonly WebSocket _socket;
+    private readonly MuxStream _stream;
+    private readonly GatewayOptions _options;
+    private readonly Metrics.GatewayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TokenBucketRateLimiter _rate;
+    private readonly Channel<StreamMessage> _sendQueue = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _clientDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _queuedBytes;
+    private volatile bool _overflowed;
+    private int _closeCode;
+    private string _closeReason = string.Empty;
+
+    public RelaySession(WebSocket socket, MuxStream stream, GatewayOptions options, Metrics.GatewayMetrics metrics, ILogger logger)
+    {
+        _socket = socket;
+        _stream = stream;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.MessageBurst,
+            TokensPerPeriod = options.MessagesPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+    }
+
+    public Task Completion => _completion.Task;
+
+    /// <summary>Asks the session to close with <paramref name="code"/> (drain 4001, shutdown 1001).</summary>
+    public void RequestClose(int code, string reason)
+    {
+        SetClose(code, reason);
+        _stream.Close(code, reason);
+        _sendQueue.Writer.TryComplete();
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            var fromClient = Task.Run(ClientToCoreAsync);
+            var fromCore = Task.Run(CoreToQueueAsync);
+            var toClient = Task.Run(QueueToClientAsync);
+            await Task.WhenAll(fromClient, fromCore, toClient).ConfigureAwait(false);
+        }
+        finally
+        {
+            _rate.Dispose();
+            _abort.Dispose();
+            while (_sendQueue.Reader.TryRead(out var left))
+            {
+                left.Dispose();
+            }
+
+            _metrics.SendQueue(-Interlocked.Exchange(ref _queuedBytes, 0));
+            _completion.TrySetResult();
+        }
+    }
+
+    public int CloseCode => _closeCode == 0 ? (int)(_socket.CloseStatus ?? WebSocketCloseStatus.Empty) : _closeCode;
+
+    private void SetClose(int code, string reason)
+    {
+        if (Interlocked.CompareExchange(ref _closeCode, code, 0) == 0)
+        {
+            _closeReason = reason;
+        }
+    }
+
+    private async Task ClientToCoreAsync()
+    {
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                // Zero-byte read: wait for data without holding a buffer (idle sessions cost no buffer).
+                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                if (peek.MessageType == WebSocketMessageType.Close)
+                {
+                    int code = (int)(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure);
+                    SetClose(code, _socket.CloseStatusDescription ?? string.Empty);
+                    _stream.Close(code == (int)WebSocketCloseStatus.Empty ? 1000 : code, _socket.CloseStatusDescription ?? string.Empty);
+                    return;
+                }
+
+                buffer = ArrayPool<byte>.Shared.Rent(Math.Min(_options.MaxMessageSize + 1, 16 * 1024));
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length > _options.MaxMessageSize)
+                        {
+                            await FailAsync(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes").ConfigureAwait(false);
+                            return;
+                        }
+
+                        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageSize + 1));
+                        buffer.AsSpan(0, length).CopyTo(grown);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = grown;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token).ConfigureAwait(false);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    int code = (int)(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure);
+                    SetClose(code, _socket.CloseStatusDescription ?? string.Empty);
+                    _stream.Close(code, _socket.CloseStatusDescription ?? string.Empty);
+                    return;
+                }
+
+                if (length > _options.MaxMessageSize)
+                {
+                    await FailAsync(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes").ConfigureAwait(false);
+                    return;
+                }
+
+                using (var lease = _rate.AttemptAcquire())
+                {
+                    if (!lease.IsAcquired)
+                    {
+                        await FailAsync(WebSocketCloseStatus.PolicyViolation, "message rate exceeded").ConfigureAwait(false);
+                        return;
+                    }
+                }
+
+                _metrics.MessageIn(length);
+                bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, _abort.Token).ConfigureAwait(false);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+                if (!sent)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.ClientReadEnded(_logger, ex.Message);
+            SetClose(1001, "client connection lost");
+            _stream.Close(1001, "client connection lost");
+            _sendQueue.Writer.TryComplete();
+        }
+        finally
+        {
+            _clientDone.TrySetResult();
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private async Task CoreToQueueAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var message = await _stream.ReceiveAsync(_abort.Token).ConfigureAwait(false);
+                if (message.Type == StreamMessageType.Close)
+                {
+                    var info = await _stream.Completion.ConfigureAwait(false);
+                    SetClose(info.Code, info.Reason);
+                    _sendQueue.Writer.TryComplete();
+                    return;
+                }
+
+                int length = message.Data.Length;
+                if (Interlocked.Add(ref _queuedBytes, length) > _options.SendQueueBytes)
+                {
+                    message.Dispose();
+                    Interlocked.Add(ref _queuedBytes, -length);
+                    Log.SlowClient(_logger, _options.SendQueueBytes);
+                    SetClose(1013, "client reads too slowly");
+                    _overflowed = true;
+                    _stream.Close(1013, "client reads too slowly");
+                    _sendQueue.Writer.TryComplete();
+                    return;
+                }
+
+                _metrics.SendQueue(length);
+                _sendQueue.Writer.TryWrite(message);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task QueueToClientAsync()
+    {
+        var reader = _sendQueue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    using (message)
+                    {
+                        int length = message.Data.Length;
+                        Interlocked.Add(ref _queuedBytes, -length);
+                        _metrics.SendQueue(-length);
+                        if (_overflowed || _socket.State != WebSocketState.Open && _socket.State != WebSocketState.CloseReceived)
+                        {
+                            continue; // closing: what the core sent stays in its replay buffer for the resume
+                        }
+
+                        await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                        _metrics.MessageOut(length);
+                    }
+                }
+            }
+
+            // The core, a drain or a limit ended the session: close the websocket with its code.
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                int code = _closeCode == 0 ? 1000 : _closeCode;
+                using var timeout = new CancellationTokenSource(_overflowed ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(5));
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
+                // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
+                // read pump earlier would reset the connection and lose the close frame in flight.
+                await Task.WhenAny(_clientDone.Task, Task.Delay(_overflowed ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.ClientWriteEnded(_logger, ex.Message);
+            _socket.Abort();
+        }
+        finally
+        {
+            _abort.Cancel();
+        }
+    }
+
+    private async Task FailAsync(WebSocketCloseStatus status, string reason)
+    {
+        Log.ClientViolation(_logger, (int)status, reason);
+        SetClose((int)status, reason);
+        _stream.Close((int)status, reason);
+        _sendQueue.Writer.TryComplete();
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..120];
+
+    private static partial class Log
+    {
+        [LoggerMessage(1100, LogLevel.Debug, "Session: client read ended: {Error}")]
+        public static partial void ClientReadEnded(ILogger logger, string error);
+
+        [LoggerMessage(1101, LogLevel.Debug, "Session: client write ended: {Error}")]
+        public static partial void ClientWriteEnded(ILogger logger, string error);
+
+        [LoggerMessage(1102, LogLevel.Debug, "Session closed with {Code}: {Reason}")]
+        public static partial void ClientViolation(ILogger logger, int code, string reason);
+
+        [LoggerMessage(1103, LogLevel.Information, "Session closed with 1013: its client did not read {Bytes} queued bytes")]
+        public static partial void SlowClient(ILogger logger, int bytes);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+
+namespace Relay.Gateway.Sessions;
+
+/// <summary>The sessions open on this gateway, so shutdown and drain can close them.</summary>
+internal sealed class SessionRegistry
+{
+    private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
+    private long _next;
+
+    public int Count => _sessions.Count;
+
+    public bool Draining { get; set; }
+
+    public long Add(RelaySession session)
+    {
+        long id = Interlocked.Increment(ref _next);
+        _sessions[id] = session;
+        return id;
+    }
+
+    public void Remove(long id) => _sessions.TryRemove(id, out _);
+
+    /// <summary>Closes every session with <paramref name="code"/> and waits for them to end, up to <paramref name="deadline"/>.</summary>
+    public async Task CloseAllAsync(int code, string reason, TimeSpan deadline)
+    {
+        var sessions = _sessions.Values.ToList();
+        foreach (var session in sessions)
+        {
+            session.RequestClose(code, reason);
+        }
+
+        await Task.WhenAll(sessions.Select(s => s.Completion)).WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+    }
+}

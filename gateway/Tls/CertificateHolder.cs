@@ -1,0 +1,57 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Relay.Gateway.Tls;
+
+/// <summary>The wss certificate, reloaded when its file changes (checked at most every 2 s, at handshake time).</summary>
+internal sealed class CertificateHolder(GatewayOptions options)
+{
+    private readonly object _gate = new();
+    private X509Certificate2? _current;
+    private DateTime _loadedStamp;
+    private long _nextCheck;
+
+    public X509Certificate2 Current
+    {
+        get
+        {
+            long now = Environment.TickCount64;
+            if (_current is not null && now < Volatile.Read(ref _nextCheck))
+            {
+                return _current;
+            }
+
+            lock (_gate)
+            {
+                _nextCheck = now + 2000;
+                var stamp = File.GetLastWriteTimeUtc(options.CertificatePath!);
+                if (_current is null || stamp != _loadedStamp)
+                {
+                    try
+                    {
+                        _current = Load();
+                        _loadedStamp = stamp;
+                    }
+                    catch (Exception) when (_current is not null)
+                    {
+                        // A half-written file: keep serving the previous certificate until the next check.
+                    }
+                }
+
+                return _current!;
+            }
+        }
+    }
+
+    private X509Certificate2 Load()
+    {
+        string path = options.CertificatePath!;
+        if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
+        {
+            return X509CertificateLoader.LoadPkcs12FromFile(path, options.CertificatePassword);
+        }
+
+        using var pem = X509Certificate2.CreateFromPemFile(path, options.CertificateKeyPath);
+        // Export and re-import so SslStream on Linux gets a certificate with a usable private key.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+}

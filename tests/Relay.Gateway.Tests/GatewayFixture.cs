@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Relay.Gateway;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Server;
+using Relay.Tunnel.Streams;
+
+namespace Relay.Gateway.Tests;
+
+/// <summary>A real gateway (Kestrel on a free port) and a real backhaul listener standing in for the core.</summary>
+internal sealed class GatewayFixture : IAsyncDisposable
+{
+    public const string SharedKey = "gateway-test-shared-key-0123456789";
+    private static readonly ECDsa s_signingKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _coreLoop;
+
+    public required WebApplication App { get; init; }
+
+    public required LinkListener Core { get; init; }
+
+    public required string WsUrl { get; init; }
+
+    public required string HttpUrl { get; init; }
+
+    public string? WssUrl { get; init; }
+
+    public static string PublicKeyPath { get; } = WritePublicKey();
+
+    /// <summary>What the core does with each stream; defaults to echo.</summary>
+    public Func<MuxStream, CancellationToken, Task> CoreHandler { get; set; } = EchoAsync;
+
+    public List<MuxStream> CoreStreams { get; } = [];
+
+    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null)
+    {
+        var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Encoding.UTF8.GetBytes(SharedKey) } });
+        core.Start();
+        string coreEndpoint = withCore ? core.LocalEndPoint.ToString() : "127.0.0.1:1";
+        var app = GatewayHost.Build(["--urls", "http://127.0.0.1:0"], o =>
+        {
+            o.HttpPort = 0;
+            o.HttpsPort = 0;
+            o.BindAddress = "127.0.0.1";
+            o.PublicKeyPath = PublicKeyPath;
+            o.AdminKey = "admin-test-key";
+            o.Backhaul.Endpoints = [coreEndpoint];
+            o.Backhaul.SharedKey = SharedKey;
+            o.Backhaul.RelayId = "gw-test";
+            o.Backhaul.LinksPerEndpoint = 2;
+            o.CertificatePath = certificatePath;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            configure?.Invoke(o);
+        });
+        await app.StartAsync();
+        var urls = GatewayHost.Urls(app);
+        string http = urls.First(u => u.StartsWith("http://", StringComparison.Ordinal));
+        string? https = urls.FirstOrDefault(u => u.StartsWith("https://", StringComparison.Ordinal));
+        var fixture = new GatewayFixture
+        {
+            App = app,
+            Core = core,
+            HttpUrl = http,
+            WsUrl = "ws" + http[4..] + "/ws",
+            WssUrl = https is null ? null : "wss" + https[5..] + "/ws",
+        };
+        fixture._coreLoop = Task.Run(fixture.CoreLoopAsync);
+        if (withCore)
+        {
+            using var http2 = new HttpClient();
+            for (int i = 0; i < 200 && (await http2.GetAsync(http + "/readyz")).StatusCode != HttpStatusCode.OK; i++)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        return fixture;
+    }
+
+    public static string Token(string sub = "v1", string role = "visitor", TimeSpan? lifetime = null, ECDsa? key = null)
+    {
+        static string B64(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        string header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "ES256", typ = "JWT" }));
+        long exp = DateTimeOffset.UtcNow.Add(lifetime ?? TimeSpan.FromHours(1)).ToUnixTimeSeconds();
+        string payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub, site = "s1", role, exp }));
+        byte[] signature = (key ?? s_signingKey).SignData(Encoding.ASCII.GetBytes(header + "." + payload), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return header + "." + payload + "." + B64(signature);
+    }
+
+    public async Task<ClientWebSocket> ConnectAsync(string? token = null, Action<ClientWebSocketOptions>? options = null, CancellationToken ct = default)
+    {
+        var ws = new ClientWebSocket();
+        options?.Invoke(ws.Options);
+        await ws.ConnectAsync(new Uri($"{WsUrl}?access_token={token ?? Token()}"), ct);
+        return ws;
+    }
+
+    public static async Task<(WebSocketMessageType Type, byte[] Data)> ReceiveAsync(WebSocket ws, CancellationToken ct)
+    {
+        var buffer = new byte[256 * 1024];
+        int length = 0;
+        ValueWebSocketReceiveResult r;
+        do
+        {
+            r = await ws.ReceiveAsync(buffer.AsMemory(length), ct);
+            length += r.Count;
+        }
+        while (!r.EndOfMessage);
+        return (r.MessageType, buffer[..length]);
+    }
+
+    public static async Task EchoAsync(MuxStream stream, CancellationToken token)
+    {
+        while (true)
+        {
+            using var message = await stream.ReceiveAsync(token);
+            if (message.Type == StreamMessageType.Close)
+            {
+                return;
+            }
+
+            if (!await stream.SendAsync(message.Data, message.Type == StreamMessageType.Text, token))
+            {
+                return;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Core.DisposeAsync();
+        if (_coreLoop is not null)
+        {
+            await _coreLoop;
+        }
+    }
+
+    private static string WritePublicKey()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"relay-gw-test-{Environment.ProcessId}.pem");
+        File.WriteAllText(path, s_signingKey.ExportSubjectPublicKeyInfoPem());
+        return path;
+    }
+
+    private async Task CoreLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var stream = await Core.AcceptStreamAsync(_stop.Token);
+                lock (CoreStreams)
+                {
+                    CoreStreams.Add(stream);
+                }
+
+                var handler = CoreHandler;
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await handler(stream, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                });
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+        {
+        }
+    }
+}

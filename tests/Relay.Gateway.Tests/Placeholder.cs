@@ -1,1 +1,0 @@
-namespace Relay.Gateway.Tests; public class SmokeTests { }

@@ -1,0 +1,313 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Relay.Tunnel.Streams;
+
+namespace Relay.Gateway.Tests;
+
+[NonParallelizable]
+public class SessionTests
+{
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Echo_TextAndBinary_KeepTypeAndBoundaries(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync("hello relay"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        var big = RandomNumberGenerator.GetBytes(40_000);
+        await ws.SendAsync(big, WebSocketMessageType.Binary, true, token);
+
+        var first = await GatewayFixture.ReceiveAsync(ws, token);
+        Assert.That((first.Type, Encoding.UTF8.GetString(first.Data)), Is.EqualTo((WebSocketMessageType.Text, "hello relay")));
+        var second = await GatewayFixture.ReceiveAsync(ws, token);
+        Assert.That(second.Type, Is.EqualTo(WebSocketMessageType.Binary));
+        Assert.That(second.Data, Is.EqualTo(big));
+
+        await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+        Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.NormalClosure));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Tokens_MissingForgedExpiredOrWrongRole_Get401BeforeUpgrade(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        using var forgedKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        string[] bad =
+        [
+            string.Empty,
+            GatewayFixture.Token(key: forgedKey),
+            GatewayFixture.Token(lifetime: TimeSpan.FromMinutes(-5)),
+            GatewayFixture.Token(role: "admin"),
+            "not.a.jwt",
+        ];
+        using var http = new HttpClient();
+        foreach (var t in bad)
+        {
+            var status = await UpgradeStatusAsync(gw, $"?access_token={t}", token);
+            Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized), $"token '{t}'");
+        }
+
+        Assert.That(gw.CoreStreams, Is.Empty, "no backhaul work for refused upgrades");
+        var metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
+        Assert.That(metrics, Does.Contain("relay_gateway_auth_refusals_total{reason=\"token\"} 5"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Origin_NotAllowed_Gets403(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.AllowedOrigins = ["https://chat.example"]);
+        var refused = await UpgradeStatusAsync(gw, $"?access_token={GatewayFixture.Token()}", token, origin: "https://evil.example");
+        Assert.That(refused, Is.EqualTo(HttpStatusCode.Forbidden));
+        using var ok = await gw.ConnectAsync(options: o => o.SetRequestHeader("Origin", "https://chat.example"), ct: token);
+        Assert.That(ok.State, Is.EqualTo(WebSocketState.Open));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task PerIpLimit_Gets429(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.MaxSessionsPerIp = 3);
+        var open = new List<ClientWebSocket>();
+        for (int i = 0; i < 3; i++)
+        {
+            open.Add(await gw.ConnectAsync(ct: token));
+        }
+
+        Assert.That(await UpgradeStatusAsync(gw, $"?access_token={GatewayFixture.Token()}", token), Is.EqualTo(HttpStatusCode.TooManyRequests));
+        await open[0].CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
+        open[0].Dispose();
+        for (int i = 0; i < 50 && gw.App.Services.GetService(typeof(Sessions.SessionRegistry)) is Sessions.SessionRegistry r && r.Count > 2; i++)
+        {
+            await Task.Delay(50, token);
+        }
+
+        using var again = await gw.ConnectAsync(ct: token);
+        Assert.That(again.State, Is.EqualTo(WebSocketState.Open), "a slot frees when a session ends");
+        open.ForEach(w => w.Dispose());
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task MessageRateExceeded_Closes1008(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 5; o.MessageBurst = 5; });
+        using var ws = await gw.ConnectAsync(ct: token);
+        for (int i = 0; i < 20 && ws.State == WebSocketState.Open; i++)
+        {
+            await ws.SendAsync("x"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        }
+
+        Assert.That(await DrainUntilCloseAsync(ws, token), Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task MessageTooBig_Closes1009(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.MaxMessageSize = 1024);
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync(new byte[4096], WebSocketMessageType.Binary, true, token);
+        Assert.That(await DrainUntilCloseAsync(ws, token), Is.EqualTo(WebSocketCloseStatus.MessageTooBig));
+        Assert.That(gw.CoreStreams.Select(s => s.Completion.IsCompleted ? s.CloseInfo!.Code : 0), Has.All.EqualTo(1009).Or.EqualTo(0));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task CloseCodes_PropagateBothWays(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+
+        // Client → core.
+        using (var ws = await gw.ConnectAsync(ct: token))
+        {
+            await ws.SendAsync("hi"u8.ToArray(), WebSocketMessageType.Text, true, token);
+            await GatewayFixture.ReceiveAsync(ws, token);
+            await ws.CloseAsync((WebSocketCloseStatus)4000, "client says bye", token);
+            var core = gw.CoreStreams.Single();
+            var info = await core.Completion.WaitAsync(token);
+            Assert.That((info.Code, info.Reason), Is.EqualTo((4000, "client says bye")));
+        }
+
+        // Core → client.
+        gw.CoreHandler = async (stream, ct) =>
+        {
+            using var m = await stream.ReceiveAsync(ct);
+            stream.Close(4004, "session unknown");
+        };
+        using var ws2 = await gw.ConnectAsync(ct: token);
+        await ws2.SendAsync("hi"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        Assert.That(await DrainUntilCloseAsync(ws2, token), Is.EqualTo((WebSocketCloseStatus)4004));
+        Assert.That(ws2.CloseStatusDescription, Is.EqualTo("session unknown"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SlowReader_Closed1013_WhileHundredOthersCarryOn(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => { o.SendQueueBytes = 256 * 1024; o.MaxSessionsPerIp = 1000; o.MessagesPerSecond = 1000; o.MessageBurst = 1000; });
+        gw.CoreHandler = async (stream, ct) =>
+        {
+            using var first = await stream.ReceiveAsync(ct);
+            if (Encoding.UTF8.GetString(first.Data.Span) != "flood me")
+            {
+                await stream.SendAsync(first.Data, true, ct);
+                await GatewayFixture.EchoAsync(stream, ct);
+                return;
+            }
+
+            var chunk = new byte[32 * 1024];
+            for (int i = 0; i < 4000 && await stream.SendAsync(chunk, false, ct); i++)
+            {
+            }
+        };
+
+        // The slow client: a tiny receive buffer, and it never reads.
+        using var slow = await gw.ConnectAsync(options: o => o.SetBuffer(1024, 1024), ct: token);
+        await slow.SendAsync("flood me"u8.ToArray(), WebSocketMessageType.Text, true, token);
+
+        var others = new List<ClientWebSocket>();
+        for (int i = 0; i < 100; i++)
+        {
+            others.Add(await gw.ConnectAsync(ct: token));
+        }
+
+        await Task.WhenAll(others.Select(async (ws, i) =>
+        {
+            for (int m = 0; m < 10; m++)
+            {
+                var text = $"s{i} m{m}";
+                await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, token);
+                var echo = await GatewayFixture.ReceiveAsync(ws, token);
+                Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo(text));
+            }
+        }));
+
+        // Now the slow client reads: after what the socket buffered, it finds close 1013.
+        Assert.That(await DrainUntilCloseAsync(slow, token), Is.EqualTo((WebSocketCloseStatus)1013));
+        others.ForEach(w => w.Dispose());
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task TwoThousandConcurrentSessions_AllEcho(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.MaxSessionsPerIp = 5000);
+        var sockets = new ClientWebSocket[2000];
+        using var gate = new SemaphoreSlim(64);
+        await Task.WhenAll(Enumerable.Range(0, sockets.Length).Select(async i =>
+        {
+            await gate.WaitAsync(token);
+            try
+            {
+                sockets[i] = await gw.ConnectAsync(ct: token);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
+        Assert.That(metrics, Does.Contain("relay_gateway_sessions 2000"));
+
+        await Task.WhenAll(sockets.Select(async (ws, i) =>
+        {
+            var text = $"session {i}";
+            await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, token);
+            var echo = await GatewayFixture.ReceiveAsync(ws, token);
+            Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo(text));
+        }));
+        foreach (var ws in sockets)
+        {
+            ws.Abort();
+            ws.Dispose();
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Shutdown_ClosesSessionsWith1001(CancellationToken token)
+    {
+        var gw = await GatewayFixture.StartAsync();
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync("hi"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        await GatewayFixture.ReceiveAsync(ws, token);
+        var closed = DrainUntilCloseAsync(ws, token);
+        await gw.DisposeAsync();
+        Assert.That(await closed, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Readyz_Is503WithoutBackhaul_AndHealthzIsAlive(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(withCore: false);
+        using var http = new HttpClient();
+        var ready = await http.GetAsync(gw.HttpUrl + "/readyz", token);
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(await ready.Content.ReadAsStringAsync(token), Does.Contain("backhaul"));
+        Assert.That((await http.GetAsync(gw.HttpUrl + "/healthz", token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Drain_Closes4001_AndReadinessTurns503(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        using var ws = await gw.ConnectAsync(ct: token);
+        using var http = new HttpClient();
+        var closed = DrainUntilCloseAsync(ws, token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain");
+        Assert.That((await http.SendAsync(request, token)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "no admin key, no drain");
+        using var authorized = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain");
+        authorized.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "admin-test-key");
+        Assert.That((await http.SendAsync(authorized, token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await closed, Is.EqualTo((WebSocketCloseStatus)4001));
+        Assert.That((await http.GetAsync(gw.HttpUrl + "/readyz", token)).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+    }
+
+    internal static async Task<HttpStatusCode> UpgradeStatusAsync(GatewayFixture gw, string query, CancellationToken token, string? origin = null)
+    {
+        using var ws = new ClientWebSocket();
+        ws.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            ws.Options.SetRequestHeader("Origin", origin);
+        }
+
+        try
+        {
+            await ws.ConnectAsync(new Uri(gw.WsUrl + query), token);
+            return HttpStatusCode.SwitchingProtocols;
+        }
+        catch (WebSocketException)
+        {
+            return ws.HttpStatusCode;
+        }
+    }
+
+    internal static async Task<WebSocketCloseStatus?> DrainUntilCloseAsync(WebSocket ws, CancellationToken token)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var r = await ws.ReceiveAsync(buffer, token);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    return ws.CloseStatus;
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            return ws.CloseStatus;
+        }
+    }
+}
