@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace Relay.Gateway.Tests;
+
+[NonParallelizable]
+public class TlsTests
+{
+    [TestCase("1.1")]
+    [TestCase("2.0")]
+    [CancelAfter(30_000)]
+    public async Task Wss_WithTestCertificate_Echoes(string httpVersion, CancellationToken token)
+    {
+        string dir = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+        try
+        {
+            var (certPath, keyPath) = WriteSelfSigned(dir);
+            await using var gw = await GatewayFixture.StartAsync(o => o.CertificateKeyPath = keyPath, certificatePath: certPath);
+            Assert.That(gw.WssUrl, Is.Not.Null);
+
+            using var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.Subject == "CN=localhost";
+            using var invoker = new HttpMessageInvoker(handler);
+            using var ws = new ClientWebSocket();
+            ws.Options.HttpVersion = Version.Parse(httpVersion);
+            ws.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            ws.Options.CollectHttpResponseDetails = true;
+            await ws.ConnectAsync(new Uri($"{gw.WssUrl}?access_token={GatewayFixture.Token()}"), invoker, token);
+            Assert.That(ws.HttpStatusCode, Is.EqualTo(httpVersion == "2.0" ? HttpStatusCode.OK : HttpStatusCode.SwitchingProtocols), "RFC 8441 CONNECT answers 200; HTTP/1.1 upgrade answers 101");
+
+            await ws.SendAsync("over tls"u8.ToArray(), WebSocketMessageType.Text, true, token);
+            var echo = await GatewayFixture.ReceiveAsync(ws, token);
+            Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo("over tls"));
+            await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    internal static (string Cert, string Key) WriteSelfSigned(string dir)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        string certPath = Path.Combine(dir, "gateway.crt"), keyPath = Path.Combine(dir, "gateway.key");
+        File.WriteAllText(certPath, cert.ExportCertificatePem());
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        return (certPath, keyPath);
+    }
+}
