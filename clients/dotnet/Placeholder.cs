@@ -1,1 +1,0 @@
-namespace Relay.Client; internal static class Placeholder;

@@ -1,0 +1,271 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Relay.Client.Internal;
+
+namespace Relay.Client;
+
+public sealed partial class RelayClient
+{
+    private readonly record struct Outcome(int? CloseCode, string? Reason, bool Welcomed, bool TakenOver);
+
+    /// <summary>One websocket: hello/welcome, a read loop and a single writer.</summary>
+    private sealed class Connection(RelayClient owner, ClientWebSocket socket)
+    {
+        private const int MaxInboundBytes = 16 * 1024 * 1024;
+        private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        private readonly SemaphoreSlim _sendLock = new(1, 1);
+        private long _sentUpTo;
+        private long _ackSentUpTo = -1;
+
+        public void Wake() => _wake.Writer.TryWrite(true);
+
+        public void Abort() => socket.Abort();
+
+        public async Task CloseAsync()
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await _sendLock.WaitAsync(timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+        }
+
+        public async Task<Outcome> RunAsync(CancellationToken stopping)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            var ct = cts.Token;
+            bool welcomed = false, takenOver = false;
+            string? reason = null;
+            Task? writer = null;
+            try
+            {
+                byte[] hello;
+                lock (owner._gate)
+                {
+                    hello = Frames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
+                }
+
+                await socket.SendAsync(hello, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                ServerFrame? frame;
+                using (var welcomeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    welcomeTimeout.CancelAfter(owner._options.ConnectTimeout);
+                    while (true)
+                    {
+                        frame = await ReceiveFrameAsync(welcomeTimeout.Token).ConfigureAwait(false);
+                        if (frame is null || frame.Type == "welcome")
+                        {
+                            break;
+                        }
+
+                        if (frame.Type == "error")
+                        {
+                            reason = frame.Message;
+                            owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
+                        }
+                    }
+                }
+
+                if (frame is null)
+                {
+                    return new Outcome((int?)socket.CloseStatus, socket.CloseStatusDescription ?? reason, false, false);
+                }
+
+                welcomed = true;
+                _sentUpTo = owner.OnWelcome(frame, out long dropped);
+                if (dropped > 0)
+                {
+                    owner._slots.Release();
+                    owner.Error?.Invoke(new RelayClientError("message_too_big", "the message was refused as too big (1009) and is not resent", dropped));
+                }
+
+                lock (owner._gate)
+                {
+                    owner._connection = this;
+                }
+
+                owner.SetState(RelayClientState.Connected, null, null, frame.Resumed);
+                owner._firstWelcome.TrySetResult();
+                writer = WriteLoopAsync(ct);
+                Wake();
+                while (true)
+                {
+                    frame = await ReceiveFrameAsync(ct).ConfigureAwait(false);
+                    if (frame is null)
+                    {
+                        break;
+                    }
+
+                    if (frame.Ack is { } ack)
+                    {
+                        owner.Acknowledge(ack);
+                    }
+
+                    switch (frame.Type)
+                    {
+                        case "msg" when frame.Seq is { } seq:
+                            if (seq == Volatile.Read(ref owner._inSeq) + 1)
+                            {
+                                await owner._inbox.Writer.WriteAsync(new ChatMessage(seq, frame.Room, frame.From, frame.Body ?? string.Empty), ct).ConfigureAwait(false);
+                                lock (owner._gate)
+                                {
+                                    owner._inSeq = seq;
+                                }
+                            }
+
+                            Wake();
+                            break;
+                        case "error":
+                            reason = frame.Message;
+                            takenOver |= frame.Code == "session_taken_over";
+                            owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
+                            break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)
+            {
+                reason ??= e.Message;
+            }
+            finally
+            {
+                lock (owner._gate)
+                {
+                    if (owner._connection == this)
+                    {
+                        owner._connection = null;
+                    }
+                }
+
+                _wake.Writer.TryComplete();
+                await cts.CancelAsync().ConfigureAwait(false);
+                if (writer is not null)
+                {
+                    await writer.ConfigureAwait(false);
+                }
+
+                socket.Abort();
+                socket.Dispose();
+            }
+
+            return new Outcome((int?)socket.CloseStatus, socket.CloseStatusDescription ?? reason, welcomed, takenOver);
+        }
+
+        private async Task WriteLoopAsync(CancellationToken ct)
+        {
+            var batch = new List<byte[]>();
+            try
+            {
+                while (await _wake.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                {
+                    _wake.Reader.TryRead(out _);
+                    batch.Clear();
+                    lock (owner._gate)
+                    {
+                        long ack = owner._inSeq;
+                        foreach (var p in owner._pending)
+                        {
+                            if (p.Seq > _sentUpTo)
+                            {
+                                batch.Add(Frames.Message(p, ack));
+                                _sentUpTo = p.Seq;
+                            }
+                        }
+
+                        if (batch.Count == 0 && ack > _ackSentUpTo)
+                        {
+                            batch.Add(Frames.Ack(ack));
+                        }
+
+                        _ackSentUpTo = ack;
+                    }
+
+                    await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+                    try
+                    {
+                        foreach (var bytes in batch)
+                        {
+                            await socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        _sendLock.Release();
+                    }
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                socket.Abort();
+            }
+        }
+
+        private async Task<ServerFrame?> ReceiveFrameAsync(CancellationToken ct)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            int length = 0;
+            try
+            {
+                while (true)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= MaxInboundBytes)
+                        {
+                            socket.Abort();
+                            return null;
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    var result = await socket.ReceiveAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        try
+                        {
+                            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty, timeout.Token).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+                        {
+                        }
+
+                        return null;
+                    }
+
+                    length += result.Count;
+                    if (result.EndOfMessage)
+                    {
+                        var frame = ServerFrame.Parse(buffer.AsSpan(0, length));
+                        if (frame is not null)
+                        {
+                            return frame;
+                        }
+
+                        length = 0;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.WebSockets;
+using Relay.Client.Internal;
+
+namespace Relay.Client;
+
+public sealed partial class RelayClient
+{
+    private async Task RunAsync()
+    {
+        var ct = _stopping.Token;
+        int failures = 0;
+        int attempt = 0;
+        bool immediate = true;
+        string? lastReason = null;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (failures >= _options.MaxReconnectAttempts)
+                {
+                    _firstWelcome.TrySetException(new WebSocketException($"could not connect after {failures} attempts: {lastReason}"));
+                    break;
+                }
+
+                if (!immediate)
+                {
+                    await Task.Delay(Backoff(failures), ct).ConfigureAwait(false);
+                }
+
+                immediate = false;
+                SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, null, lastReason);
+                _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
+                var url = PickUrl(attempt++);
+                var socket = new ClientWebSocket();
+                socket.Options.CollectHttpResponseDetails = true;
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(_options.ConnectTimeout);
+                    await socket.ConnectAsync(url, timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
+                {
+                    if (socket.HttpStatusCode == HttpStatusCode.Unauthorized)
+                    {
+                        _token = null;
+                    }
+
+                    lastReason = $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
+                    socket.Dispose();
+                    failures++;
+                    continue;
+                }
+
+                var connection = new Connection(this, socket);
+                var outcome = await connection.RunAsync(ct).ConfigureAwait(false);
+                lastReason = outcome.Reason;
+                failures = outcome.Welcomed ? 0 : failures + 1;
+                switch (outcome.CloseCode)
+                {
+                    case 1000:
+                        if (!outcome.TakenOver)
+                        {
+                            return;
+                        }
+
+                        // Another connection took this session over: this client stops here.
+                        return;
+                    case 4001:
+                        immediate = true;
+                        break;
+                    case 4003:
+                        _token = null;
+                        immediate = true;
+                        break;
+                    case 4004:
+                        ResetSession();
+                        immediate = true;
+                        break;
+                    case 1009:
+                        lock (_gate)
+                        {
+                            _dropNextAfterWelcome = true;
+                        }
+
+                        failures = Math.Max(failures, 1);
+                        break;
+                    default:
+                        failures = Math.Max(failures, 1);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _firstWelcome.TrySetException(new WebSocketException("the client closed before the first welcome"));
+            SetState(RelayClientState.Closed, null, lastReason);
+            _inbox.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>4004: the core no longer knows the session. Start fresh; unacknowledged messages are renumbered and resent.</summary>
+    private void ResetSession()
+    {
+        lock (_gate)
+        {
+            _session = null;
+            _resumeToken = null;
+            _inSeq = 0;
+            for (int i = 0; i < _pending.Count; i++)
+            {
+                _pending[i].Seq = i + 1;
+            }
+
+            _outSeq = _pending.Count;
+        }
+    }
+
+    /// <summary>Applies a welcome; returns the seq already sent (everything after it is resent).</summary>
+    private long OnWelcome(ServerFrame welcome, out long droppedSeq)
+    {
+        droppedSeq = 0;
+        lock (_gate)
+        {
+            if (!welcome.Resumed)
+            {
+                _inSeq = 0;
+                for (int i = 0; i < _pending.Count; i++)
+                {
+                    _pending[i].Seq = i + 1;
+                }
+
+                _outSeq = _pending.Count;
+            }
+
+            _session = welcome.Session;
+            _resumeToken = welcome.ResumeToken;
+        }
+
+        if (welcome.Resumed)
+        {
+            Acknowledge(welcome.LastSeq);
+        }
+
+        lock (_gate)
+        {
+            if (_dropNextAfterWelcome && _pending.Count > 0)
+            {
+                // 1009: the core processed up to lastSeq, so the next one is the message that was too big.
+                droppedSeq = _pending[0].Seq;
+                _pending.RemoveAt(0);
+                foreach (var p in _pending)
+                {
+                    p.Seq--;
+                }
+
+                _outSeq--;
+            }
+
+            _dropNextAfterWelcome = false;
+            return welcome.Resumed ? welcome.LastSeq : 0;
+        }
+    }
+}

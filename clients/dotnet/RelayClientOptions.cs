@@ -1,0 +1,53 @@
+namespace Relay.Client;
+
+/// <summary>Options of a <see cref="RelayClient"/>.</summary>
+public sealed class RelayClientOptions
+{
+    /// <summary>Websocket URLs (gateways or core-sim's /ws), tried in turn on each reconnect. One of this or <see cref="UrlFactory"/> is required.</summary>
+    public IReadOnlyList<Uri> Urls { get; set; } = [];
+
+    /// <summary>Picks the URL for connection attempt n (0-based), e.g. through a steering layer. Overrides <see cref="Urls"/>.</summary>
+    public Func<int, Uri>? UrlFactory { get; set; }
+
+    /// <summary>Gets a token; called at the first connect, after a 4003 close and after a 401. Required.</summary>
+    public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; set; }
+
+    /// <summary>Rooms to join in the hello. Defaults to none (a session joins a room when it first sends to it).</summary>
+    public IReadOnlyList<string> Rooms { get; set; } = [];
+
+    /// <summary>Outbound messages kept until acknowledged; SendAsync waits when full. Defaults to 10,000.</summary>
+    public int MaxUnacknowledged { get; set; } = 10_000;
+
+    /// <summary>Received messages buffered for the application; the read loop waits when full. Defaults to 10,000.</summary>
+    public int ReceiveBufferCapacity { get; set; } = 10_000;
+
+    /// <summary>First reconnect delay; doubles per failed attempt, full jitter. Defaults to 100 ms.</summary>
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest reconnect delay. Defaults to 5 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Failed attempts in a row before giving up (state Closed). Defaults to 30.</summary>
+    public int MaxReconnectAttempts { get; set; } = 30;
+
+    /// <summary>Time to open the websocket and receive the welcome. Defaults to 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    internal void Validate()
+    {
+        if (TokenProvider is null)
+        {
+            throw new ArgumentException("TokenProvider: required.");
+        }
+
+        if (UrlFactory is null && Urls.Count == 0)
+        {
+            throw new ArgumentException("Urls: at least one URL, or a UrlFactory, is required.");
+        }
+
+        if (MaxUnacknowledged < 1 || ReceiveBufferCapacity < 1 || MaxReconnectAttempts < 1)
+        {
+            throw new ArgumentException("MaxUnacknowledged, ReceiveBufferCapacity, MaxReconnectAttempts: must be at least 1.");
+        }
+    }
+}
