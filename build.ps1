@@ -1,0 +1,37 @@
+# Relay build script for Windows. Same verbs as build.sh: build | test | run | bench
+param([Parameter(Position = 0)][string]$Verb = "", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
+$ErrorActionPreference = "Stop"
+Set-Location $PSScriptRoot
+$config = if ($env:CONFIG) { $env:CONFIG } else { "Release" }
+switch ($Verb) {
+  "build" { dotnet build Relay.sln -c $config -nologo @Rest; exit $LASTEXITCODE }
+  "test" {
+    $results = Join-Path $PSScriptRoot "artifacts/test-results"
+    Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
+    dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+    $rc = 0
+    foreach ($proj in Get-ChildItem tests/*/*.csproj) {
+      dotnet test $proj.FullName -c $config --no-build --logger "trx;LogFileName=$($proj.BaseName).trx" --results-directory $results @Rest
+      if ($LASTEXITCODE) { $rc = 1 }
+    }
+    $passed = 0; $failed = 0; $total = 0
+    foreach ($trx in Get-ChildItem "$results/*.trx") {
+      $c = ([xml](Get-Content $trx)).TestRun.ResultSummary.Counters
+      $total += [int]$c.total; $passed += [int]$c.passed; $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+    }
+    if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Write-Output "tests: $passed passed, $failed failed, $($total - $passed - $failed) skipped"
+    if ($failed -ne 0) { exit 1 }; exit 0
+  }
+  "bench" { dotnet run -c Release --project bench/Relay.Benchmarks -- @Rest; exit $LASTEXITCODE }
+  "run" {
+    dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+    $key = "relay-dev-shared-key-change-me"; $run = Join-Path $PSScriptRoot "artifacts/run"; New-Item -ItemType Directory -Force $run | Out-Null
+    $core = Start-Process dotnet -ArgumentList "core-sim/bin/$config/net10.0/Relay.CoreSim.dll", "--CoreSim:SharedKey=$key", "--CoreSim:PublicKeyPath=$run/core-public.pem" -PassThru -NoNewWindow
+    while (-not (Test-Path "$run/core-public.pem")) { Start-Sleep -Milliseconds 200 }
+    $gw = Start-Process dotnet -ArgumentList "gateway/bin/$config/net10.0/Relay.Gateway.dll", "--Gateway:PublicKeyPath=$run/core-public.pem", "--Gateway:Backhaul:SharedKey=$key", "--Gateway:Backhaul:RelayId=relay-local" -PassThru -NoNewWindow
+    Write-Output "gateway ws://127.0.0.1:8080/ws   core-sim http://127.0.0.1:7080/   tokens: POST http://127.0.0.1:7080/v1/tokens"
+    try { Wait-Process -Id $gw.Id } finally { Stop-Process -Id $gw.Id, $core.Id -ErrorAction SilentlyContinue }
+  }
+  default { Write-Error "usage: ./build.ps1 build|test|run|bench [args]"; exit 2 }
+}
