@@ -1,0 +1,120 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Relay.Client;
+
+namespace Relay.CoreSim.Tests;
+
+/// <summary>Helpers shared by the tests: a core-sim on loopback ports, tokens, raw websocket sessions.</summary>
+internal static class CoreSimFixture
+{
+    public static Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null) => CoreSimHost.StartAsync(o =>
+    {
+        o.BindAddress = "127.0.0.1";
+        o.HttpPort = 0;
+        o.BackhaulPort = 0;
+        configure?.Invoke(o);
+    });
+
+    public static string Token(CoreSimHost host, string sub, string role = "visitor", string site = "s1") =>
+        host.Tokens.Issue(sub, site, role, TimeSpan.FromHours(1)).Token;
+
+    public static Uri WsUri(CoreSimHost host, string token) => new($"{host.WebSocketUri}?access_token={Uri.EscapeDataString(token)}");
+
+    public static RelayClient Client(CoreSimHost host, string sub, string role = "visitor", params string[] rooms) => new(new RelayClientOptions
+    {
+        Urls = [host.WebSocketUri],
+        TokenProvider = _ => ValueTask.FromResult(Token(host, sub, role)),
+        Rooms = rooms,
+        ReconnectBaseDelay = TimeSpan.FromMilliseconds(20),
+        ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+    });
+
+    public static async Task<JsonElement> PostAsync(CoreSimHost host, string path, object body)
+    {
+        using var http = new HttpClient { BaseAddress = host.HttpUri };
+        using var response = await http.PostAsJsonAsync(path, body);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static async Task<JsonElement> GetAsync(CoreSimHost host, string path)
+    {
+        using var http = new HttpClient { BaseAddress = host.HttpUri };
+        return await http.GetFromJsonAsync<JsonElement>(path);
+    }
+
+    public static async Task<List<ChatMessage>> ReadAsync(RelayClient client, int count, CancellationToken ct)
+    {
+        var list = new List<ChatMessage>();
+        await foreach (var m in client.ReadAllAsync(ct))
+        {
+            list.Add(m);
+            if (list.Count == count)
+            {
+                break;
+            }
+        }
+
+        return list;
+    }
+}
+
+/// <summary>A session spoken by hand over a real websocket, to break it at exact points.</summary>
+internal sealed class RawSession(ClientWebSocket socket) : IAsyncDisposable
+{
+    public ClientWebSocket Socket => socket;
+
+    public static async Task<RawSession> ConnectAsync(Uri uri, CancellationToken ct)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(uri, ct);
+        return new RawSession(socket);
+    }
+
+    public Task SendAsync(object frame, CancellationToken ct) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+
+    /// <summary>The next message as JSON, or null once closed.</summary>
+    public async Task<JsonElement?> ReceiveAsync(CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        int length = 0;
+        while (true)
+        {
+            var r = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            length += r.Count;
+            if (r.EndOfMessage)
+            {
+                return JsonDocument.Parse(Encoding.UTF8.GetString(buffer, 0, length)).RootElement.Clone();
+            }
+        }
+    }
+
+    public async Task<JsonElement> ReceiveTypeAsync(string type, CancellationToken ct)
+    {
+        for (int i = 0; i < 10_000; i++)
+        {
+            var m = await ReceiveAsync(ct) ?? throw new AssertionException($"closed ({socket.CloseStatus}) while waiting for {type}");
+            if (m.GetProperty("type").GetString() == type)
+            {
+                return m;
+            }
+        }
+
+        throw new AssertionException($"no {type}");
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        socket.Abort();
+        socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

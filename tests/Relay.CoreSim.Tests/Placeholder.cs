@@ -1,1 +1,0 @@
-namespace Relay.CoreSim.Tests; public class SmokeTests { }
