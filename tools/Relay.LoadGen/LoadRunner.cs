@@ -189,9 +189,12 @@ public sealed class LoadRunner(LoadOptions options)
 
         private async Task SendAsync(CancellationToken ct)
         {
-            long n = ++_sent;
+            // Counted once queued: the client then owns delivery (resume and replay), so a later loss is real.
+            ct.ThrowIfCancellationRequested();
+            long n = _sent + 1;
+            await _client!.SendAsync($"{n}:{Stopwatch.GetTimestamp()}", cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            _sent = n;
             Interlocked.Increment(ref runner._sent);
-            await _client!.SendAsync($"{n}:{Stopwatch.GetTimestamp()}", cancellationToken: ct).ConfigureAwait(false);
         }
 
         private async Task ReadAsync()
