@@ -10,7 +10,7 @@ using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Http;
 using Relay.CoreSim.Sessions;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim;
 

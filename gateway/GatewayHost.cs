@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Auth;
+using Relay.Contracts.Tokens;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
@@ -30,7 +30,7 @@ public static class GatewayHost
         }
 
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton(new TokenValidator(File.ReadAllText(options.PublicKeyPath)));
+        builder.Services.AddSingleton(TokenVerifier.FromPem(File.ReadAllText(options.PublicKeyPath)));
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 using Relay.Tunnel.Server;
 using Relay.Tunnel.Streams;
 

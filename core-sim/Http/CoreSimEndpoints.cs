@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Http;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Http;
 

@@ -1,4 +1,4 @@
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;
 

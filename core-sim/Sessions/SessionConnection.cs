@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Relay.CoreSim.Faults;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;
 

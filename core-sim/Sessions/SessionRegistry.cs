@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;
 

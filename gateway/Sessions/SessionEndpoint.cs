@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Auth;
+using Relay.Contracts.Tokens;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 using Relay.Tunnel.Protocol;
@@ -9,7 +9,7 @@ namespace Relay.Gateway.Sessions;
 
 /// <summary>GET /ws: checks token (401), origin (403) and per-IP limit (429) before the upgrade and any backhaul work.</summary>
 internal sealed partial class SessionEndpoint(
-    IOptions<GatewayOptions> options, TokenValidator tokens, BackhaulService backhaul, SessionRegistry sessions,
+    IOptions<GatewayOptions> options, TokenVerifier tokens, BackhaulService backhaul, SessionRegistry sessions,
     GatewayMetrics metrics, ILogger<SessionEndpoint> logger)
 {
     private readonly GatewayOptions _options = options.Value;
@@ -31,12 +31,14 @@ internal sealed partial class SessionEndpoint(
             return;
         }
 
-        var claims = tokens.Validate(context.Request.Query["access_token"], out string error);
-        if (claims is null)
+        var verified = tokens.Verify(context.Request.Query["access_token"]);
+        if (verified.Claims is null)
         {
-            await RefuseAsync(context, StatusCodes.Status401Unauthorized, "token", error).ConfigureAwait(false);
+            await RefuseAsync(context, StatusCodes.Status401Unauthorized, "token", verified.Error ?? "invalid token").ConfigureAwait(false);
             return;
         }
+
+        var claims = verified.Claims.ToDictionary();
 
         string? origin = context.Request.Headers.Origin;
         if (_origins.Count > 0 && origin is not null && !_origins.Contains(origin))

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Relay.Client;
-using Relay.CoreSim.Tokens;
+using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Tests;
 

@@ -1,4 +1,4 @@
-namespace Relay.CoreSim.Tokens;
+namespace Relay.Contracts.Tokens;
 
 /// <summary>The outcome of verifying a token: claims, or the reason it was refused.</summary>
 /// <param name="Claims">The claims when valid.</param>

@@ -1,4 +1,4 @@
-namespace Relay.CoreSim.Tokens;
+namespace Relay.Contracts.Tokens;
 
 /// <summary>base64url without padding (RFC 7515 §2).</summary>
 public static class Base64Url

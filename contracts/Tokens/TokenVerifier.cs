@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace Relay.CoreSim.Tokens;
+namespace Relay.Contracts.Tokens;
 
 /// <summary>
 /// Verifies the client tokens core-sim issues: compact JWS, header <c>{"alg":"ES256","typ":"JWT","kid":…}</c>,

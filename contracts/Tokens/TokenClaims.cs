@@ -1,4 +1,4 @@
-namespace Relay.CoreSim.Tokens;
+namespace Relay.Contracts.Tokens;
 
 /// <summary>The verified claims of a client token.</summary>
 /// <param name="Subject">The visitor or operator id (<c>sub</c>).</param>

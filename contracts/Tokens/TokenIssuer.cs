@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace Relay.CoreSim.Tokens;
+namespace Relay.Contracts.Tokens;
 
 /// <summary>Holds core-sim's ES256 key pair; issues tokens and publishes the public key (PEM, JWKS).</summary>
 public sealed class TokenIssuer : IDisposable
