@@ -40,6 +40,9 @@ internal sealed partial class DrainController
 
     public bool IsDraining => _sessions.Draining;
 
+    /// <summary>True when the drain came from the relay's own sickness or the core's policy: it ends by itself when the relay is healthy again.</summary>
+    public bool IsAutomatic => _sessions.Draining && _source is not null && (_source.StartsWith("self", StringComparison.Ordinal) || _source.StartsWith("core", StringComparison.Ordinal));
+
     /// <summary>Completes when the current drain has moved every session (or was cancelled).</summary>
     public Task Moving => _finishedTask;
 

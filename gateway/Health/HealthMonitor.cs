@@ -90,6 +90,13 @@ internal sealed partial class HealthMonitor : BackgroundService
 
         _current = new HealthSnapshot(state, reasons, weight, statuses, since);
         _sickSince = state == RelayState.Sick ? _sickSince ?? now : null;
+        if (state is RelayState.Healthy or RelayState.Degraded && _drain.IsAutomatic)
+        {
+            // The sickness that drained us is over (hysteresis already demanded ExitAfter good readings).
+            Log.Recovered(_logger);
+            _drain.Undrain();
+        }
+
         return Current;
     }
 
@@ -102,6 +109,7 @@ internal sealed partial class HealthMonitor : BackgroundService
             relayId = _gateway.Backhaul.RelayId,
             region = _gateway.Backhaul.Region,
             state = snapshot.StateName,
+            health = _current.StateName,
             reasons = snapshot.Reasons,
             weight = snapshot.Weight,
             since = snapshot.Since,
@@ -221,6 +229,9 @@ internal sealed partial class HealthMonitor : BackgroundService
 
         [LoggerMessage(1301, LogLevel.Error, "Health evaluation failed")]
         public static partial void EvaluationFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(1303, LogLevel.Information, "Healthy again: ending the automatic drain")]
+        public static partial void Recovered(ILogger logger);
 
         [LoggerMessage(1302, LogLevel.Warning, "Self-drain: {Result}")]
         public static partial void SelfDrain(ILogger logger, string result);

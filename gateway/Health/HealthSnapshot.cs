@@ -14,12 +14,15 @@ public sealed record HealthSnapshot(RelayState State, IReadOnlyList<string> Reas
     /// <summary>Ready for new sessions: healthy or degraded, and not draining.</summary>
     public bool Ready => State is RelayState.Healthy or RelayState.Degraded;
 
-    /// <summary>The HAProxy agent-check answer: "up N%", "drain" or "down#reason".</summary>
+    /// <summary>
+    /// The HAProxy agent-check answer: "up ready N%", "drain" or "down#reason". "ready" is what
+    /// takes a server out of HAProxy's DRAIN mode again after an undrain; "up" alone does not.
+    /// </summary>
     public string AgentLine => State switch
     {
         RelayState.Draining => "drain",
         RelayState.Sick => "down#" + (Reasons.Count > 0 ? Reasons[0] : "sick").Replace('\n', ' '),
-        _ => $"up {Weight}%",
+        _ => $"up ready {Weight}%",
     };
 }
 

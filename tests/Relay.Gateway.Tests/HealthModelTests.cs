@@ -72,7 +72,7 @@ public class HealthModelTests
         var snapshot = monitor.Evaluate();
         Assert.That(snapshot.State, Is.EqualTo(RelayState.Degraded));
         Assert.That(snapshot.Ready, Is.True);
-        Assert.That(snapshot.AgentLine, Is.EqualTo("up 50%"));
+        Assert.That(snapshot.AgentLine, Is.EqualTo("up ready 50%"));
     }
 
     [Test]
@@ -98,7 +98,7 @@ public class HealthModelTests
         await using var gw = await GatewayFixture.StartAsync();
         var agent = (AgentCheckServer)gw.App.Services.GetService(typeof(AgentCheckServer))!;
         int port = await agent.Port;
-        Assert.That(await ReadAgentAsync(port, token), Does.Match(@"^up \d+%$"));
+        Assert.That(await ReadAgentAsync(port, token), Does.Match(@"^up ready \d+%$"));
 
         var drain = (DrainController)gw.App.Services.GetService(typeof(DrainController))!;
         await drain.StartAsync(force: true, "test");
