@@ -22,23 +22,34 @@ internal sealed class ChatLoad : IAsyncDisposable
 
     public async Task AddAsync(Uri url, Func<int, string> token, int sessions, TimeSpan interval, CancellationToken cancellationToken, int firstId)
     {
-        for (int i = 0; i < sessions; i++)
+        using var gate = new SemaphoreSlim(32);
+        await Task.WhenAll(Enumerable.Range(firstId, sessions).Select(async id =>
         {
-            int id = firstId + i;
-            var client = new RelayClient(new RelayClientOptions
+            await gate.WaitAsync(cancellationToken);
+            try
             {
-                Urls = [url],
-                TokenProvider = _ => ValueTask.FromResult(token(id)),
-                ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
-                ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-                MaxReconnectAttempts = 200,
-            });
-            await client.ConnectAsync(cancellationToken);
-            var member = new Member(id, client);
-            member.Reader = Task.Run(() => member.ReadAsync(_stop.Token), CancellationToken.None);
-            member.Writer = Task.Run(() => member.WriteAsync(interval, _stop.Token), CancellationToken.None);
-            _members.Add(member);
-        }
+                var client = new RelayClient(new RelayClientOptions
+                {
+                    Urls = [url],
+                    TokenProvider = _ => ValueTask.FromResult(token(id)),
+                    ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+                    ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+                    MaxReconnectAttempts = 200,
+                });
+                await client.ConnectAsync(cancellationToken);
+                var member = new Member(id, client);
+                member.Reader = Task.Run(() => member.ReadAsync(_stop.Token), CancellationToken.None);
+                member.Writer = Task.Run(() => member.WriteAsync(interval, _stop.Token), CancellationToken.None);
+                lock (_members)
+                {
+                    _members.Add(member);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
     }
 
     /// <summary>Stops sending, waits (bounded) for the echoes, and counts lost, duplicated and out-of-order messages.</summary>

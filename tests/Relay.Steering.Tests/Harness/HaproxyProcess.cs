@@ -117,7 +117,7 @@ internal sealed class HaproxyProcess : IAsyncDisposable
             await Task.Delay(100, token);
         }
 
-        Assert.Fail($"HAProxy never showed the expected status for {server}; last was {last}");
+        throw new TimeoutException($"HAProxy never showed the expected status for {server}; last was {last}");
     }
 
     public async ValueTask DisposeAsync()
