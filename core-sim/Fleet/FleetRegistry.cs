@@ -48,6 +48,15 @@ internal sealed class FleetRegistry(TimeProvider time)
         return states;
     }
 
+    /// <summary>Sessions per region (from the relays' reports), for GET /fleet.</summary>
+    public IReadOnlyDictionary<string, long> SessionsByRegion(BackhaulService backhaul)
+    {
+        var regions = backhaul.Listener.Relays().ToDictionary(r => r.RelayId, r => r.Region, StringComparer.Ordinal);
+        return _reports
+            .GroupBy(kv => regions.TryGetValue(kv.Key, out var region) && region.Length > 0 ? region : "unknown", StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value.Sessions), StringComparer.Ordinal);
+    }
+
     /// <summary>The fleet view for GET /fleet.</summary>
     public object Describe(BackhaulService backhaul, TimeSpan staleAfter)
     {

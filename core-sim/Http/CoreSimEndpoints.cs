@@ -40,6 +40,7 @@ internal static class CoreSimEndpoints
         {
             node = options.Value.NodeId,
             relays = fleet.Describe(backhaul, policy.StaleAfter),
+            sessionsByRegion = fleet.SessionsByRegion(backhaul),
             sessions = registry.SessionCount,
             directConnections = registry.DirectConnections,
             relayedConnections = registry.RelayedConnections,
