@@ -62,7 +62,8 @@ public static class UapiProtocol
     /// </summary>
     public static DeviceState ParseGet(string interfaceName, string text, out int errno)
     {
-        errno = -1;
+        errno = 0;
+        bool sawErrno = false;
         WireGuardKey? devicePublic = null;
         int listenPort = 0;
         var peers = new List<PeerState>();
@@ -86,6 +87,7 @@ public static class UapiProtocol
             {
                 case "errno":
                     errno = ParseInt(key, value);
+                    sawErrno = true;
                     break;
                 case "private_key":
                     devicePublic = WireGuardKey.TryParseHex(value, out var priv) && !priv!.IsZero ? WireGuardKeyPair.DerivePublicKey(priv) : null;
@@ -116,7 +118,7 @@ public static class UapiProtocol
             peers.Add(peer.Build());
         }
 
-        if (errno < 0)
+        if (!sawErrno)
         {
             throw new FormatException("UAPI: the answer has no errno line (truncated)");
         }
