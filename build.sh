@@ -38,8 +38,16 @@ count_results() {
   echo "$passed $failed $((total - passed - failed))"
 }
 
+install_test_prerequisites() {
+  # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
+  bash scripts/install-haproxy.sh
+  [ -f scripts/install-wireguard.sh ] && bash scripts/install-wireguard.sh
+  return 0
+}
+
 test_all() {
   need_dotnet
+  install_test_prerequisites
   local results=$ROOT/artifacts/test-results
   rm -rf "$results"; mkdir -p "$results"
   build

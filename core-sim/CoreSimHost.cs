@@ -84,6 +84,9 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.AddCoreSimWireGuard(); // WireGuard tunnel (issue 5): CoreSim:WireGuard, up before the listeners bind
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
+        builder.Services.AddSingleton<Fleet.FleetRegistry>();
+        builder.Services.AddSingleton<Fleet.FleetPolicy>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Fleet.FleetPolicy>());
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         var app = builder.Build();

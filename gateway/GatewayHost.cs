@@ -38,6 +38,8 @@ public static class GatewayHost
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddRelayHealth();
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
