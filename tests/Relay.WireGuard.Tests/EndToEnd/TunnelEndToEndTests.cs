@@ -63,11 +63,13 @@ public class TunnelEndToEndTests
             await client.SendAsync($"m{i}", cancellationToken: token);
         }
 
-        // Links die after the link dead timeout (15 s); the tunnel is blamed after Gateway:WireGuard:NoTrafficTimeout (5 s) more.
+        // The tunnel is blamed after Gateway:WireGuard:NoTrafficTimeout (5 s) of silence while sending; /readyz names it.
         string tunnelReason = await topo.WaitForAsync("/tunnel", HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(60), token);
         Assert.That(tunnelReason, Does.Contain($"tunnel wge{lab.Id}: nothing received"));
-        string ready = await topo.WaitForAsync("/readyz", HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), token);
-        TestContext.Out.WriteLine($"while broken: /readyz 503 \"{ready.Trim()}\"; /tunnel 503 {tunnelReason}");
+        string ready = await topo.WaitForAsync("/readyz", HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20), token, $"tunnel wge{lab.Id}");
+        var (_, status) = await topo.GetAsync("/status", token);
+        TestContext.Out.WriteLine($"while broken: /readyz 503 \"{ready.Trim()}\"; /tunnel 503 {tunnelReason}; /status {status}");
+        Assert.That(status, Does.Contain($"tunnel wge{lab.Id}"), "the health monitor folds the tunnel signal into /status");
 
         // Restore: the tunnel is seen healthy again without a restart, links come back, nothing lost.
         topo.Line.Loss = 0;
