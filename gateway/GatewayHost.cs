@@ -9,6 +9,7 @@ using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
 using Relay.Gateway.Tls;
+using Relay.Gateway.WireGuard;
 
 namespace Relay.Gateway;
 
@@ -39,6 +40,7 @@ public static class GatewayHost
         builder.Services.AddHostedService<ShutdownService>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
+        builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
         var bind = IPAddress.Parse(options.BindAddress);
@@ -63,6 +65,7 @@ public static class GatewayHost
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
+        app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
         return app;
     }
 
