@@ -61,6 +61,14 @@ public static class GatewayHost
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
+
+        // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.
+        // On when Gateway:DemoWidget is true; default true only in the Development environment.
+        if (Demo.DemoEndpoints.IsEnabled(app.Configuration, app.Environment))
+        {
+            Demo.DemoEndpoints.MapDemoWidget(app);
+        }
+
         return app;
     }
 
