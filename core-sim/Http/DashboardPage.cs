@@ -19,7 +19,7 @@ internal static class DashboardPage
   header h1 { margin:0; font-size:19px; }
   .dim { color:var(--dim); }
   #live[data-mode=sse] { color:var(--ok); } #live[data-mode=poll] { color:var(--warn); } #live[data-mode=down] { color:var(--bad); }
-  main { padding:18px 22px; display:grid; grid-template-columns: minmax(0,1fr) 360px; gap:18px; }
+  main { padding:18px 22px; display:grid; grid-template-columns: minmax(0,1fr) 430px; gap:18px; }
   @media (max-width: 1100px) { main { grid-template-columns: 1fr; } }
   section.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; margin-bottom:18px; }
   section.card h2 { margin:0 0 10px; font-size:15px; }
@@ -39,7 +39,7 @@ internal static class DashboardPage
   svg.chart { display:block; }
   form.fault { display:flex; gap:6px; align-items:center; flex-wrap:wrap; margin:6px 0; }
   form.fault label { min-width:92px; color:var(--dim); font-size:12px; }
-  input, select { background:#0b1222; color:var(--fg); border:1px solid var(--line); border-radius:5px; padding:3px 6px; width:86px; }
+  input, select { background:#0b1222; color:var(--fg); border:1px solid var(--line); border-radius:5px; padding:3px 6px; width:70px; }
   select { width:120px; }
   pre { white-space:pre-wrap; font-size:12px; background:#0b1222; padding:8px; border-radius:6px; max-height:260px; overflow:auto; }
   #events { list-style:none; margin:0; padding:0; max-height:260px; overflow:auto; font-size:12px; }
@@ -94,7 +94,7 @@ internal static class DashboardPage
       <div class="dim">active:</div><pre id="fault-state">–</pre>
     </section>
     <section class="card" id="load">
-      <h2>Latest load-generator report</h2>
+      <h2>Latest load-generator report <button id="load-refresh" type="button">refresh</button></h2>
       <div id="load-body" class="dim">loading…</div>
     </section>
   </div>
@@ -168,7 +168,8 @@ internal static class DashboardPage
       const nums = vals.filter(v => typeof v === 'number');
       if (!nums.length) return '';
       const max = Math.max(1, ...nums);
-      const pts = vals.map((v, i) => typeof v === 'number' ? ((i / (HISTORY - 1)) * W).toFixed(1) + ',' + (H - 2 - (v / max) * (H - 4)).toFixed(1) : null).filter(Boolean);
+      const off = HISTORY - vals.length; // newest sample at the right edge
+      const pts = vals.map((v, i) => typeof v === 'number' ? (((i + off) / (HISTORY - 1)) * W).toFixed(1) + ',' + (H - 2 - (v / max) * (H - 4)).toFixed(1) : null).filter(Boolean);
       return '<polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' + pts.join(' ') + '"/>';
     };
     return '<svg class="chart" width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '">' +
@@ -287,6 +288,7 @@ internal static class DashboardPage
   }
   loadReport();
   setInterval(loadReport, 15000);
+  $('load-refresh').addEventListener('click', loadReport);
 })();
 </script>
 </body></html>

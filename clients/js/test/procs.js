@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const coreSimDll = join(repoRoot, 'core-sim', 'bin', 'Release', 'net10.0', 'Relay.CoreSim.dll');
 export const gatewayDll = join(repoRoot, 'gateway', 'bin', 'Release', 'net10.0', 'Relay.Gateway.dll');
+export const loadGenDll = join(repoRoot, 'tools', 'Relay.LoadGen', 'bin', 'Release', 'net10.0', 'Relay.LoadGen.dll');
 export const sharedKey = 'js-test-shared-key-0123456789';
 export const adminKey = 'js-test-admin-key';
 
@@ -57,17 +58,30 @@ export class Procs {
     return this.core;
   }
 
-  async startGateway(relayId, region, extraArgs = []) {
+  /** A gateway in the Development environment with the demo widget on, unless `production` (no environment, no DemoWidget setting). */
+  async startGateway(relayId, region, { production = false, extraArgs = [] } = {}) {
     const port = await freePort();
-    this._spawn(`gateway-${relayId}`, [gatewayDll, '--environment=Development', '--Gateway:BindAddress=127.0.0.1', `--Gateway:HttpPort=${port}`,
+    const mode = production ? ['--environment=Production'] : ['--environment=Development', '--Gateway:DemoWidget=true'];
+    this._spawn(`gateway-${relayId}`, [gatewayDll, ...mode, '--Gateway:BindAddress=127.0.0.1', `--Gateway:HttpPort=${port}`,
       `--Gateway:PublicKeyPath=${this.core.publicKey}`, `--Gateway:Backhaul:Endpoints:0=127.0.0.1:${this.core.backhaulPort}`,
       `--Gateway:Backhaul:SharedKey=${sharedKey}`, `--Gateway:Backhaul:RelayId=${relayId}`, `--Gateway:Backhaul:Region=${region}`,
-      `--Gateway:Backhaul:LinksPerEndpoint=2`, `--Gateway:AdminKey=${adminKey}`, `--Gateway:DemoWidget=true`,
+      `--Gateway:Backhaul:LinksPerEndpoint=2`, `--Gateway:AdminKey=${adminKey}`,
       `--Gateway:DemoTokenUrl=${this.core.http}/v1/tokens`, ...extraArgs]);
     const http = `http://127.0.0.1:${port}`;
     await waitHttp(`${http}/readyz`, 20_000, `gateway ${relayId}`);
     return { relayId, http, ws: `ws://127.0.0.1:${port}/ws`, port };
   }
+
+  /** Runs the load generator to completion (at most timeoutMs); resolves with its exit code. Reports go to this.loadDir. */
+  runLoadGen(args, timeoutMs = 60_000) {
+    const child = this._spawn('loadgen', [loadGenDll, ...args]);
+    return new Promise(res => {
+      const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+      child.once('exit', code => { clearTimeout(t); res(code); });
+    });
+  }
+
+  get loadDir() { return join(this.dir, 'load'); }
 
   async token(sub, role = 'visitor', site = 'js-test') {
     const r = await fetch(`${this.core.http}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, site, role }) });
