@@ -82,6 +82,9 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TokenIssuer>().CreateVerifier());
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
+        builder.Services.AddSingleton<Fleet.FleetRegistry>();
+        builder.Services.AddSingleton<Fleet.FleetPolicy>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Fleet.FleetPolicy>());
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         var app = builder.Build();

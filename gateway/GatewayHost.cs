@@ -37,6 +37,8 @@ public static class GatewayHost
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddRelayHealth();
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
         var bind = IPAddress.Parse(options.BindAddress);

@@ -59,6 +59,9 @@ public sealed class GatewayOptions
     /// <summary>Time allowed on SIGTERM to close sessions with 1001 before exit. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Health model, agent check and drain.</summary>
+    public Health.HealthOptions Health { get; set; } = new();
+
     /// <summary>The backhaul to the core.</summary>
     public BackhaulOptions Backhaul { get; set; } = new();
 
@@ -80,7 +83,7 @@ public sealed class GatewayOptions
         if (Backhaul.Endpoints.Length == 0) return "Gateway:Backhaul:Endpoints needs at least one core endpoint (host:port), e.g. 127.0.0.1:7000.";
         if (string.IsNullOrEmpty(Backhaul.SharedKey) || Backhaul.SharedKey.Length < 16) return "Gateway:Backhaul:SharedKey must be at least 16 characters (the same key as the core's).";
         if (string.IsNullOrWhiteSpace(Backhaul.RelayId)) return "Gateway:Backhaul:RelayId is required.";
-        return null;
+        return Health.Validate();
     }
 }
 
