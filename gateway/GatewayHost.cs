@@ -22,6 +22,13 @@ public static class GatewayHost
         var section = builder.Configuration.GetSection(GatewayOptions.Section);
         var options = new GatewayOptions();
         section.Bind(options);
+
+        // (issue 7 fix, for the lead to review) Arrays bind by appending to the default: --Gateway:Backhaul:Endpoints:0=HOST:PORT
+        // gave [127.0.0.1:7000, HOST:PORT] (half the links down, "degraded"). Configured endpoints replace the default.
+        if (section.GetSection("Backhaul:Endpoints").Get<string[]>() is { Length: > 0 } endpoints)
+        {
+            options.Backhaul.Endpoints = endpoints;
+        }
         configure?.Invoke(options);
         string? error = options.Validate();
         if (error is not null)

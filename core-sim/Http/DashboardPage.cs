@@ -119,6 +119,8 @@ internal static class DashboardPage
   const sessionsOf = r => typeof r.sessions === 'number' ? r.sessions : (typeof r.sessions === 'object' && r.sessions && typeof r.sessions.count === 'number' ? r.sessions.count : r.streams);
   const reasonsOf = r => Array.isArray(r.reasons) ? r.reasons.map(x => typeof x === 'string' ? x : (x.reason || x.message || JSON.stringify(x))) : (r.reason ? [r.reason] : []);
   function messageCounter(r) {
+    const sv = r.report && r.report.signals && r.report.signals.sessions && r.report.signals.sessions.values;
+    if (sv && (typeof sv.messagesIn === 'number' || typeof sv.messagesOut === 'number')) return (sv.messagesIn || 0) + (sv.messagesOut || 0);
     if (typeof r.messagesIn === 'number' || typeof r.messagesOut === 'number') return (r.messagesIn || 0) + (r.messagesOut || 0);
     if (typeof r.messages === 'number') return r.messages;
     if (r.messages && typeof r.messages === 'object') return (r.messages.in || 0) + (r.messages.out || 0);

@@ -108,8 +108,9 @@ internal static class DemoPage
       if (s.state === 'open') {
         el.querySelector('.session').textContent = (client.session || '').slice(0, 12) + (s.resumed ? ' (resumed)' : '');
         const ask = ++relayAsk;
-        fetch(statusUrl(client.url)).then(r => r.json()).then(st => {
+        fetch(statusUrl(client.url)).then(r => r.json()).then(body => {
           if (ask !== relayAsk) return;
+          const st = body.health || body; // /status: {health: {relayId, region, state, …}, links} (or flat)
           const relayEl = el.querySelector('.relay');
           relayEl.textContent = st.relayId + ' (' + st.region + ')';
           relayEl.dataset.relayId = st.relayId;

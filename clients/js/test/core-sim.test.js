@@ -18,13 +18,18 @@ before(async () => {
   gwB = await procs.startGateway('sdk-b', 'test-b');
 }, { timeout: 60_000 });
 
-after(async () => { await procs.stop(); });
+const clients = [];
+after(async () => {
+  for (const c of clients) c.close(); // a failed test must not leave a client reconnecting (the process would not exit)
+  await procs.stop();
+});
 
 function make(urls, sub, role, room) {
   const c = new RelayClient({
     urls, WebSocket, rooms: [room], backoff: { initialMs: 50, maxMs: 500, factor: 2 },
     token: () => procs.token(sub, role),
   });
+  clients.push(c);
   const got = [];
   c.on('message', m => got.push(m));
   return { c, got };
@@ -49,6 +54,7 @@ test('direct to core-sim: a room conversation survives a kick (1001) with nothin
 });
 
 test('through gateways: drain of gateway A (4001) moves both clients to gateway B, in order, exactly once', { skip, timeout: 30_000 }, async () => {
+  await procs.waitHealthy(['sdk-a', 'sdk-b']); // a drain of the last healthy relay is refused (409)
   const urls = [gwA.ws, gwB.ws];
   const v = make(urls, 'v-gw', 'visitor', 'room-gw');
   const o = make(urls, 'o-gw', 'operator', 'room-gw');

@@ -61,11 +61,13 @@ export class Procs {
   /** A gateway in the Development environment with the demo widget on, unless `production` (no environment, no DemoWidget setting). */
   async startGateway(relayId, region, { production = false, extraArgs = [] } = {}) {
     const port = await freePort();
+    const agentPort = await freePort();
     const mode = production ? ['--environment=Production'] : ['--environment=Development', '--Gateway:DemoWidget=true'];
     this._spawn(`gateway-${relayId}`, [gatewayDll, ...mode, '--Gateway:BindAddress=127.0.0.1', `--Gateway:HttpPort=${port}`,
       `--Gateway:PublicKeyPath=${this.core.publicKey}`, `--Gateway:Backhaul:Endpoints:0=127.0.0.1:${this.core.backhaulPort}`,
       `--Gateway:Backhaul:SharedKey=${sharedKey}`, `--Gateway:Backhaul:RelayId=${relayId}`, `--Gateway:Backhaul:Region=${region}`,
       `--Gateway:Backhaul:LinksPerEndpoint=2`, `--Gateway:AdminKey=${adminKey}`,
+      `--Gateway:Health:AgentPort=${agentPort}`, '--Gateway:Health:ReportInterval=00:00:00.500',
       `--Gateway:DemoTokenUrl=${this.core.http}/v1/tokens`, ...extraArgs]);
     const http = `http://127.0.0.1:${port}`;
     await waitHttp(`${http}/readyz`, 20_000, `gateway ${relayId}`);
@@ -79,6 +81,21 @@ export class Procs {
       const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
       child.once('exit', code => { clearTimeout(t); res(code); });
     });
+  }
+
+  /** Waits (bounded) until /fleet reports every relay in ids as healthy; returns at once when /fleet has no relay state. */
+  async waitHealthy(ids, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    let seen = '';
+    while (Date.now() < deadline) {
+      const f = await (await fetch(`${this.core.http}/fleet`)).json();
+      const relays = (f.relays || []).filter(r => ids.includes(r.relayId));
+      if (relays.length === ids.length && relays.every(r => r.state === undefined)) return;
+      if (relays.length === ids.length && relays.every(r => r.state === 'healthy')) return;
+      seen = JSON.stringify(relays.map(r => [r.relayId, r.state, r.reasons]));
+      await new Promise(r => setTimeout(r, 200));
+    }
+    throw new Error(`relays ${ids} not healthy within ${timeoutMs} ms: ${seen}`);
   }
 
   get loadDir() { return join(this.dir, 'load'); }
