@@ -23,6 +23,7 @@ public static class GatewayHost
         var section = builder.Configuration.GetSection(GatewayOptions.Section);
         var options = new GatewayOptions();
         section.Bind(options);
+
         configure?.Invoke(options);
         string? error = options.Validate();
         if (error is not null)
@@ -66,6 +67,14 @@ public static class GatewayHost
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
+
+        // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.
+        // On when Gateway:DemoWidget is true; default true only in the Development environment.
+        if (Demo.DemoEndpoints.IsEnabled(app.Configuration, app.Environment))
+        {
+            Demo.DemoEndpoints.MapDemoWidget(app);
+        }
+
         return app;
     }
 

@@ -47,7 +47,8 @@ internal static class CoreSimEndpoints
             rooms = registry.RoomCount,
         }));
 
-        app.MapGet("/", () => Results.Content(Dashboard.Html, "text/html"));
+        // Fleet dashboard (issue 7, Http/Dashboard.cs): GET /, GET /v1/fleet/stream (SSE), POST /v1/relays/{id}/drain|undrain, GET /v1/load/latest.
+        Dashboard.Map(app);
 
         var faults = app.MapGroup("/v1/faults");
         faults.MapGet("/", (FaultState state) => Results.Ok(state.Snapshot()));
