@@ -27,6 +27,7 @@ internal sealed partial class DrainController
     private int _moved;
     private volatile FleetView? _fleet;
     private Task _finishedTask = Task.CompletedTask;
+    private volatile string? _lastCommand;
 
     public DrainController(SessionRegistry sessions, IOptions<GatewayOptions> options, BackhaulService backhaul, TimeProvider time, ILogger<DrainController> logger)
     {
@@ -50,13 +51,13 @@ internal sealed partial class DrainController
     public FleetView? Fleet => _fleet;
 
     /// <summary>Starts a drain. Returns at once; sessions move in the background.</summary>
-    public Task<DrainResult> StartAsync(bool force, string source, int closeCode = 4001, TimeSpan? deadline = null)
+    public DrainResult Start(bool force, string source, int closeCode = 4001, TimeSpan? deadline = null)
     {
         lock (_gate)
         {
             if (_sessions.Draining)
             {
-                return Task.FromResult(new DrainResult(true, "already draining"));
+                return new DrainResult(true, "already draining");
             }
 
             if (!force)
@@ -64,13 +65,13 @@ internal sealed partial class DrainController
                 var fleet = _fleet;
                 if (fleet is null)
                 {
-                    return Task.FromResult(new DrainResult(false, "refused: the fleet view from the core is not known yet, so this may be the last healthy relay; use force"));
+                    return new DrainResult(false, "refused: the fleet view from the core is not known yet, so this may be the last healthy relay; use force");
                 }
 
                 int others = fleet.Relays.Count(r => r.Key != _relayId && r.Value is "healthy" or "degraded");
                 if (others == 0)
                 {
-                    return Task.FromResult(new DrainResult(false, "refused: this is the last healthy relay of the fleet; use force"));
+                    return new DrainResult(false, "refused: this is the last healthy relay of the fleet; use force");
                 }
             }
 
@@ -84,7 +85,7 @@ internal sealed partial class DrainController
             var token = _moving.Token;
             Log.DrainStarted(_logger, source, _toMove);
             _finishedTask = Task.Run(() => MoveSessionsAsync(token, closeCode, deadline ?? _options.DrainDeadline), CancellationToken.None);
-            return Task.FromResult(new DrainResult(true, $"draining: moving {_toMove} sessions"));
+            return new DrainResult(true, $"draining: moving {_toMove} sessions");
         }
     }
 
@@ -110,6 +111,7 @@ internal sealed partial class DrainController
         sessionsToMove = _toMove,
         sessionsMoved = Volatile.Read(ref _moved),
         sessionsLeft = _sessions.Draining ? _sessions.Count : 0,
+        lastCoreCommand = _lastCommand,
     };
 
     private async Task MoveSessionsAsync(CancellationToken token, int closeCode, TimeSpan deadline)
@@ -151,10 +153,17 @@ internal sealed partial class DrainController
         switch (name)
         {
             case "drain":
-                _ = StartAsync(force: argument.Span.SequenceEqual("force"u8), "core: drain ordered by the fleet policy or an operator");
+                var result = Start(force: argument.Span.SequenceEqual("force"u8), "core: drain ordered by the fleet policy or an operator");
+                _lastCommand = $"drain: {result.Message}";
+                if (!result.Accepted)
+                {
+                    Log.DrainCommandRefused(_logger, result.Message);
+                }
+
                 break;
             case "undrain":
                 Undrain();
+                _lastCommand = "undrain: taking sessions again";
                 break;
             case "fleet":
                 try
@@ -184,6 +193,9 @@ internal sealed partial class DrainController
 
         [LoggerMessage(1402, LogLevel.Information, "Undrained: taking sessions again")]
         public static partial void Undrained(ILogger logger);
+
+        [LoggerMessage(1404, LogLevel.Warning, "The core's drain command was refused: {Why}")]
+        public static partial void DrainCommandRefused(ILogger logger, string why);
 
         [LoggerMessage(1403, LogLevel.Warning, "Ignored a malformed fleet command from the core")]
         public static partial void BadFleet(ILogger logger);

@@ -46,7 +46,7 @@ internal static class HealthEndpoints
         }));
         app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor) =>
             Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapPost("/admin/drain", async (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
+        app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             if (!Authorized(context, options.Value))
             {
@@ -54,7 +54,7 @@ internal static class HealthEndpoints
             }
 
             bool force = context.Request.Query["force"] == "true";
-            var result = await drain.StartAsync(force, force ? "operator (forced)" : "operator").ConfigureAwait(false);
+            var result = drain.Start(force, force ? "operator (forced)" : "operator");
             return Results.Json(new { accepted = result.Accepted, message = result.Message, drain = drain.Describe() }, statusCode: result.Accepted ? 200 : 409);
         });
         app.MapPost("/admin/undrain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>

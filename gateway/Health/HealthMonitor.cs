@@ -132,7 +132,7 @@ internal sealed partial class HealthMonitor : BackgroundService
             try
             {
                 var snapshot = Evaluate();
-                await MaybeSelfDrainAsync(snapshot).ConfigureAwait(false);
+                MaybeSelfDrain(snapshot);
                 long now = _time.GetTimestamp();
                 if (_lastReport == 0 || _time.GetElapsedTime(_lastReport, now) >= _options.ReportInterval)
                 {
@@ -148,7 +148,7 @@ internal sealed partial class HealthMonitor : BackgroundService
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    private async Task MaybeSelfDrainAsync(HealthSnapshot snapshot)
+    private void MaybeSelfDrain(HealthSnapshot snapshot)
     {
         if (_options.SelfDrainAfter <= TimeSpan.Zero || snapshot.State != RelayState.Sick || _sickSince is null)
         {
@@ -158,7 +158,7 @@ internal sealed partial class HealthMonitor : BackgroundService
         var sick = _time.GetUtcNow() - _sickSince.Value;
         if (sick >= _options.SelfDrainAfter && !_drain.IsDraining)
         {
-            var result = await _drain.StartAsync(force: false, $"self: sick for {sick.TotalSeconds:F0} s ({string.Join("; ", snapshot.Reasons)})").ConfigureAwait(false);
+            var result = _drain.Start(force: false, $"self: sick for {sick.TotalSeconds:F0} s ({string.Join("; ", snapshot.Reasons)})");
             Log.SelfDrain(_logger, result.Message);
         }
     }

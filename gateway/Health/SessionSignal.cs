@@ -21,6 +21,8 @@ internal sealed class SessionSignal(GatewayMetrics metrics, IOptions<GatewayOpti
         {
             ["sessions"] = metrics.Sessions,
             ["opens"] = metrics.Opens,
+            ["messagesIn"] = metrics.MessagesIn,
+            ["messagesOut"] = metrics.MessagesOut,
             ["sendQueueBytes"] = queued,
             ["slowConsumersClosed"] = slow,
             ["closesByCode"] = metrics.ClosesByCode(),

@@ -18,7 +18,7 @@ internal sealed partial class ShutdownService(DrainController drain, SessionRegi
             var deadline = options.Value.ShutdownTimeout;
             Log.ShuttingDown(logger, sessions.Count);
             drain.Undrain();
-            drain.StartAsync(force: true, "SIGTERM", 1001, deadline * 0.8).GetAwaiter().GetResult();
+            drain.Start(force: true, "SIGTERM", 1001, deadline * 0.8);
             drain.Moving.WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
             sessions.CloseAllAsync(1001, "gateway shutting down", TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         });

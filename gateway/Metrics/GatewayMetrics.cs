@@ -28,6 +28,10 @@ public sealed class GatewayMetrics : IDisposable
 
     public long Opens => Interlocked.Read(ref _opens);
 
+    public long MessagesIn => Interlocked.Read(ref _messagesIn);
+
+    public long MessagesOut => Interlocked.Read(ref _messagesOut);
+
     public long SendQueueBytes => Interlocked.Read(ref _sendQueueBytes);
 
     public long Closes(int code) => _closesByCode.TryGetValue(code, out long n) ? n : 0;

@@ -43,6 +43,13 @@ internal sealed partial class SessionEndpoint(
             return;
         }
 
+        if (backhaul.Pool.LinksUp == 0)
+        {
+            // No link to the core: a session accepted now could only wait. Say so before the upgrade.
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "backhaul", "no link to the core is up; try another relay").ConfigureAwait(false);
+            return;
+        }
+
         var verified = tokens.Verify(context.Request.Query["access_token"]);
         if (verified.Claims is null)
         {

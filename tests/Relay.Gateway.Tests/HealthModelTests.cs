@@ -79,11 +79,11 @@ public class HealthModelTests
     public async Task Drain_WithoutAnotherHealthyRelay_IsRefused_AndAllowedWithForce()
     {
         var monitor = Monitor(new ScriptedSignal(), out var drain);
-        var refused = await drain.StartAsync(force: false, "test");
+        var refused = drain.Start(force: false, "test");
         Assert.That(refused.Accepted, Is.False);
         Assert.That(refused.Message, Does.Contain("force"));
 
-        var forced = await drain.StartAsync(force: true, "test");
+        var forced = drain.Start(force: true, "test");
         Assert.That(forced.Accepted, Is.True);
         Assert.That(monitor.Current.State, Is.EqualTo(RelayState.Draining));
         Assert.That(monitor.Current.AgentLine, Is.EqualTo("drain"));
@@ -101,7 +101,7 @@ public class HealthModelTests
         Assert.That(await ReadAgentAsync(port, token), Does.Match(@"^up ready \d+%$"));
 
         var drain = (DrainController)gw.App.Services.GetService(typeof(DrainController))!;
-        await drain.StartAsync(force: true, "test");
+        drain.Start(force: true, "test");
         Assert.That(await ReadAgentAsync(port, token), Is.EqualTo("drain"));
     }
 

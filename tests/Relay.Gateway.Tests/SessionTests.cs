@@ -252,6 +252,7 @@ public class SessionTests
         Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That(await ready.Content.ReadAsStringAsync(token), Does.Contain("backhaul"));
         Assert.That((await http.GetAsync(gw.HttpUrl + "/healthz", token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await UpgradeStatusAsync(gw, $"?access_token={GatewayFixture.Token()}", token), Is.EqualTo(HttpStatusCode.ServiceUnavailable), "no session is accepted that could only wait for a link");
     }
 
     [Test]
