@@ -73,7 +73,7 @@ internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService b
                 continue;
             }
 
-            if (backhaul.Listener.SendCommand(relay, "drain", ReadOnlyMemory<byte>.Empty))
+            if (backhaul.Listener.SendCommand(relay, "drain", "policy"u8.ToArray()))
             {
                 _ordered.Add(relay);
                 string why = $"{now:O}: drain ordered: sick for {sick.TotalSeconds:F0} s";

@@ -42,7 +42,7 @@ internal sealed partial class DrainController
     public bool IsDraining => _sessions.Draining;
 
     /// <summary>True when the drain came from the relay's own sickness or the core's policy: it ends by itself when the relay is healthy again.</summary>
-    public bool IsAutomatic => _sessions.Draining && _source is not null && (_source.StartsWith("self", StringComparison.Ordinal) || _source.StartsWith("core", StringComparison.Ordinal));
+    public bool IsAutomatic => _sessions.Draining && _source is not null && (_source.StartsWith("self", StringComparison.Ordinal) || _source.StartsWith("core-policy", StringComparison.Ordinal));
 
     /// <summary>Completes when the current drain has moved every session (or was cancelled).</summary>
     public Task Moving => _finishedTask;
@@ -153,7 +153,9 @@ internal sealed partial class DrainController
         switch (name)
         {
             case "drain":
-                var result = Start(force: argument.Span.SequenceEqual("force"u8), "core: drain ordered by the fleet policy or an operator");
+                // "policy": the core's fleet policy (ends by itself once healthy); "force": an operator forcing it; empty: an operator.
+                bool policy = argument.Span.SequenceEqual("policy"u8);
+                var result = Start(force: argument.Span.SequenceEqual("force"u8), policy ? "core-policy: the relay stayed sick" : "core-operator: drain ordered from the fleet view");
                 _lastCommand = $"drain: {result.Message}";
                 if (!result.Accepted)
                 {
