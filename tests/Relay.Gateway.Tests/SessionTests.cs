@@ -31,6 +31,23 @@ public class SessionTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task PermessageDeflate_WhenTurnedOn_IsNegotiatedAndEchoes(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.EnableCompression = true);
+        using var ws = await gw.ConnectAsync(options: o =>
+        {
+            o.DangerousDeflateOptions = new WebSocketDeflateOptions();
+            o.CollectHttpResponseDetails = true;
+        }, ct: token);
+        Assert.That(ws.HttpResponseHeaders!["Sec-WebSocket-Extensions"].Single(), Does.StartWith("permessage-deflate"));
+        var text = string.Concat(Enumerable.Repeat("compressible chat text ", 500));
+        await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, token);
+        var echo = await GatewayFixture.ReceiveAsync(ws, token);
+        Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo(text));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task Tokens_MissingForgedExpiredOrWrongRole_Get401BeforeUpgrade(CancellationToken token)
     {
         await using var gw = await GatewayFixture.StartAsync();

@@ -42,10 +42,54 @@ public class TlsTests
         }
     }
 
-    internal static (string Cert, string Key) WriteSelfSigned(string dir)
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task CertificateFile_Replaced_IsServedWithoutRestart(CancellationToken token)
+    {
+        string dir = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+        try
+        {
+            var (certPath, keyPath) = WriteSelfSigned(dir);
+            await using var gw = await GatewayFixture.StartAsync(o => o.CertificateKeyPath = keyPath, certificatePath: certPath);
+            Assert.That(await ServedSubjectAsync(gw, token), Is.EqualTo("CN=localhost"));
+
+            // The operator renews the certificate in place (same paths, new files).
+            WriteSelfSigned(dir, "CN=localhost-renewed");
+            File.SetLastWriteTimeUtc(certPath, DateTime.UtcNow.AddSeconds(5));
+            string? subject = null;
+            for (int i = 0; i < 50 && subject != "CN=localhost-renewed"; i++)
+            {
+                await Task.Delay(200, token);
+                subject = await ServedSubjectAsync(gw, token);
+            }
+
+            Assert.That(subject, Is.EqualTo("CN=localhost-renewed"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task<string?> ServedSubjectAsync(GatewayFixture gw, CancellationToken token)
+    {
+        string? subject = null;
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            subject = cert?.Subject;
+            return true;
+        };
+        using var http = new HttpClient(handler);
+        var uri = new Uri(gw.WssUrl!.Replace("wss://", "https://", StringComparison.Ordinal).Replace("/ws", "/healthz", StringComparison.Ordinal));
+        (await http.GetAsync(uri, token)).EnsureSuccessStatusCode();
+        return subject;
+    }
+
+    internal static (string Cert, string Key) WriteSelfSigned(string dir, string subject = "CN=localhost")
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName("localhost");
         san.AddIpAddress(IPAddress.Loopback);
