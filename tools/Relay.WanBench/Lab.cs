@@ -89,8 +89,8 @@ internal sealed class Lab : IDisposable
                 Run("ip", "link", "set", iface, "netns", ns);
             }
 
-            Run(Ip(ns, "address", "add", addr, "dev", iface));
-            Run(Ip(ns, "link", "set", iface, "up"));
+            Ip(ns, "address", "add", addr, "dev", iface);
+            Ip(ns, "link", "set", iface, "up");
         }
     }
 

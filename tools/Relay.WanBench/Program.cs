@@ -145,8 +145,10 @@ try
     long forwarded0 = line.Forwarded, dropped0 = line.Dropped;
     Log($"WAN on: {o.WanOneWayMs} ms each way, {o.Loss:P1} loss each way; near link {o.NearOneWayMs} ms each way");
 
-    var connectTask = Task.WhenAll(bench.ConnectPhaseAsync(direct, token), bench.ConnectPhaseAsync(relay, token));
-    await connectTask;
+    await Task.WhenAll(
+        bench.ConnectPhaseAsync(direct, pipelined: false, token), bench.ConnectPhaseAsync(relay, pipelined: false, token),
+        bench.ConnectPhaseAsync(direct, pipelined: true, token), bench.ConnectPhaseAsync(relay, pipelined: true, token));
+    DumpSamples(Path.Combine(dir, "connect-samples.csv"), [direct, relay]);
     Log($"connect phase done: direct {direct.Connects.Count} ok / {direct.ConnectFailures} failed, relay {relay.Connects.Count} ok / {relay.ConnectFailures} failed");
     await Task.WhenAll(bench.SteadyPhaseAsync(direct, token), bench.SteadyPhaseAsync(relay, token));
     long forwarded = line.Forwarded - forwarded0, dropped = line.Dropped - dropped0;
@@ -176,12 +178,28 @@ catch (OperationCanceledException) when (stop.IsCancellationRequested)
 catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
 {
     Console.Error.WriteLine($"wanbench: {e.Message}\n  logs in {dir}");
+    if (Environment.GetEnvironmentVariable("WANBENCH_DEBUG") == "1")
+    {
+        Console.Error.WriteLine(e);
+    }
     return 1;
 }
 finally
 {
     Cleanup();
     Log("cleaned up: processes stopped, namespaces and links removed");
+}
+
+static void DumpSamples(string path, BenchPath[] paths)
+{
+    var lines = new List<string> { "path,pipelined,open_ms,welcome_ms,first_echo_ms" };
+    foreach (var p in paths)
+    {
+        lines.AddRange(p.Connects.Select(c => string.Create(CultureInfo.InvariantCulture, $"{p.Name},0,{c.Open:0.0},{c.Welcome:0.0},{c.FirstEcho:0.0}")));
+        lines.AddRange(p.PipelinedConnects.Select(c => string.Create(CultureInfo.InvariantCulture, $"{p.Name},1,{c.Open:0.0},{c.Welcome:0.0},{c.FirstEcho:0.0}")));
+    }
+
+    File.WriteAllLines(path, lines);
 }
 
 static void Log(string text) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {text}");

@@ -45,7 +45,8 @@ internal sealed class SessionProbe : IAsyncDisposable
     public long LastServerSeq { get; private set; }
 
     /// <summary>Connects, says hello, waits for the welcome, sends one msg and waits for its echo.</summary>
-    public static async Task<(SessionProbe Probe, ConnectSample Sample)> ConnectAsync(Uri uri, X509Certificate2 pinned, CancellationToken token)
+    /// <param name="pipelined">Send the first msg right behind the hello instead of after the welcome.</param>
+    public static async Task<(SessionProbe Probe, ConnectSample Sample)> ConnectAsync(Uri uri, X509Certificate2 pinned, CancellationToken token, bool pipelined = false)
     {
         var probe = new SessionProbe(pinned);
         try
@@ -54,9 +55,18 @@ internal sealed class SessionProbe : IAsyncDisposable
             await probe._ws.ConnectAsync(uri, probe._invoker, token);
             long open = Stopwatch.GetTimestamp();
             await probe.SendAsync("{\"type\":\"hello\"}", token);
+            if (pipelined)
+            {
+                await probe.SendMsgAsync("\"first\"", token);
+            }
+
             await probe.ReceiveUntilAsync("welcome", token);
             long welcome = Stopwatch.GetTimestamp();
-            await probe.SendMsgAsync("\"first\"", token);
+            if (!pipelined)
+            {
+                await probe.SendMsgAsync("\"first\"", token);
+            }
+
             await probe.ReceiveUntilAsync("msg", token);
             long echo = Stopwatch.GetTimestamp();
             return (probe, new ConnectSample(Clock.Ms(start, open), Clock.Ms(start, welcome), Clock.Ms(start, echo)));
