@@ -19,6 +19,7 @@ internal sealed class Lab : IDisposable
     private readonly List<string> _namespaces = [];
     private readonly List<string> _rootLinks = [];
     private readonly List<Process> _processes = [];
+    private readonly List<string> _files = [];
     private bool _disposed;
 
     public Lab()
@@ -94,6 +95,15 @@ internal sealed class Lab : IDisposable
         }
     }
 
+    /// <summary>A file this run's processes create outside the namespaces (a wireguard-go UAPI socket), removed at the end.</summary>
+    public void Owns(string path)
+    {
+        lock (_gate)
+        {
+            _files.Add(path);
+        }
+    }
+
     /// <summary>Runs <c>ip</c> in a namespace (null = root).</summary>
     public static string Ip(string? ns, params string[] args) => Run(IpCommand(ns, args));
 
@@ -149,7 +159,7 @@ internal sealed class Lab : IDisposable
     public void Dispose()
     {
         Process[] processes;
-        string[] namespaces, links;
+        string[] namespaces, links, files;
         lock (_gate)
         {
             if (_disposed)
@@ -161,6 +171,7 @@ internal sealed class Lab : IDisposable
             processes = [.. _processes];
             namespaces = [.. _namespaces];
             links = [.. _rootLinks];
+            files = [.. _files];
         }
 
         foreach (var process in processes)
@@ -201,6 +212,12 @@ internal sealed class Lab : IDisposable
         foreach (string link in links)
         {
             TryRun("ip", "link", "del", link); // usually gone with its peer's namespace already
+        }
+
+        foreach (string file in files)
+        {
+            // /var/run/wireguard is not per network namespace: a killed wireguard-go leaves its socket behind.
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

@@ -83,6 +83,8 @@ try
         Delay = TimeSpan.FromMilliseconds(o.WanOneWayMs),
     };
 
+    lab.Owns($"/var/run/wireguard/wgc{id}.sock");
+    lab.Owns($"/var/run/wireguard/wge{id}.sock");
     var coreKeys = WireGuardKeyPair.Generate();
     var edgeKeys = WireGuardKeyPair.Generate();
     string coreConf = Path.Combine(dir, "core.conf"), edgeConf = Path.Combine(dir, "edge.conf");
