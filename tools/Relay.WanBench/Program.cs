@@ -144,6 +144,7 @@ try
     await bench.WarmUpAsync(direct, token);
     await bench.WarmUpAsync(relay, token);
     line.Loss = o.Loss;
+    string loadAtStart = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
     long forwarded0 = line.Forwarded, dropped0 = line.Dropped;
     Log($"WAN on: {o.WanOneWayMs} ms each way, {o.Loss:P1} loss each way; near link {o.NearOneWayMs} ms each way");
 
@@ -155,7 +156,9 @@ try
     await Task.WhenAll(bench.SteadyPhaseAsync(direct, token), bench.SteadyPhaseAsync(relay, token));
     long forwarded = line.Forwarded - forwarded0, dropped = line.Dropped - dropped0;
 
-    string table = Report.Markdown(o, [direct, relay], forwarded, dropped);
+    string loadAtEnd = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+    string table = Report.Markdown(o, [direct, relay], forwarded, dropped)
+        + $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; /proc/loadavg at the start of the measurement {loadAtStart}, at the end {loadAtEnd}.\n";
     Console.WriteLine();
     Console.WriteLine(table);
     if (o.Out is not null)
