@@ -63,7 +63,20 @@ public sealed class CoreSimHost : IAsyncDisposable
         configure?.Invoke(probe);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && probe.Validate() is null)
         {
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(probe.BindAddress), probe.HttpPort));
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.Listen(IPAddress.Parse(probe.BindAddress), probe.HttpPort);
+                if (!string.IsNullOrEmpty(probe.CertificatePath))
+                {
+                    // Optional wss: the same endpoints over TLS, HTTP/1.1 (websocket upgrade).
+                    var certificate = Tls.CoreSimCertificate.Load(probe.CertificatePath, probe.CertificateKeyPath!);
+                    k.Listen(IPAddress.Parse(probe.BindAddress), probe.HttpsPort, l =>
+                    {
+                        l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                        l.UseHttps(certificate);
+                    });
+                }
+            });
         }
 
         builder.Services.AddSingleton(TimeProvider.System);
@@ -101,7 +114,8 @@ public sealed class CoreSimHost : IAsyncDisposable
         var app = Build([], configure);
         _ = app.Services.GetRequiredService<TokenIssuer>();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .OrderBy(a => a.StartsWith("https:", StringComparison.Ordinal)).First(); // the plain HTTP listener when wss is on too
         var uri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return new CoreSimHost(app) { HttpUri = new UriBuilder(uri) { Path = "/" }.Uri };
     }

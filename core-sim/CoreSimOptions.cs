@@ -15,6 +15,15 @@ public sealed class CoreSimOptions
     /// <summary>HTTP port (websocket /ws, tokens, fleet, faults); 0 picks a free port. Ignored when --urls is given. Defaults to 7080.</summary>
     public int HttpPort { get; set; } = 7080;
 
+    /// <summary>HTTPS port (wss /ws and the same endpoints over TLS, HTTP/1.1), used when <see cref="CertificatePath"/> is set; 0 picks a free port. Defaults to 7443.</summary>
+    public int HttpsPort { get; set; } = 7443;
+
+    /// <summary>PEM certificate for the HTTPS listener (with <see cref="CertificateKeyPath"/>). Unset: plain ws only.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>PEM private key for <see cref="CertificatePath"/>.</summary>
+    public string? CertificateKeyPath { get; set; }
+
     /// <summary>Backhaul (relay link) port; 0 picks a free port. Defaults to 7000.</summary>
     public int BackhaulPort { get; set; } = 7000;
 
@@ -116,6 +125,11 @@ public sealed class CoreSimOptions
         if (DefaultTokenLifetime <= TimeSpan.Zero || MaxTokenLifetime < DefaultTokenLifetime)
         {
             return "CoreSim:DefaultTokenLifetime/MaxTokenLifetime: default must be positive and not above max.";
+        }
+
+        if (Tls.CoreSimCertificate.Check(CertificatePath, CertificateKeyPath, HttpsPort) is { } tlsError)
+        {
+            return tlsError;
         }
 
         return null;
