@@ -147,6 +147,18 @@ public sealed partial class WireGuardGoDevice : ITunnelDevice
             Log.Stopped(_logger, Name);
             _process.Dispose();
             _process = null;
+
+            // wireguard-go removes its UAPI socket only on a graceful exit; after a kill it stays behind.
+            try
+            {
+                File.Delete(_uapi.SocketPath);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
 
         await LinuxLink.DeleteAsync(_ip, Name).ConfigureAwait(false);
