@@ -18,7 +18,8 @@ public sealed class LoadOptions
     /// <summary>Sessions. Defaults to 100; at most 100,000.</summary>
     public int Sessions { get; set; } = 100;
 
-    /// <summary>Messages per second per session (steady, failover). Defaults to 10.</summary>
+    /// <summary>Messages per second per session (steady, failover); <see cref="double.PositiveInfinity"/> ("--rate max"):
+    /// closed loop, each session sends whenever its <see cref="Window"/> has room (saturation). Defaults to 10.</summary>
     public double Rate { get; set; } = 10;
 
     /// <summary>Sending time in seconds (steady, failover), holding time (idle). Defaults to 10; at most 3600.</summary>
@@ -66,9 +67,9 @@ public sealed class LoadOptions
             throw new ArgumentException($"scenario: must be connect-storm, steady, failover or idle; was '{Scenario}'.");
         }
 
-        if (Sessions is < 1 or > 100_000 || Rate is <= 0 or > 10_000 || Seconds is <= 0 or > 3600 || ConnectConcurrency < 1)
+        if (Sessions is < 1 or > 100_000 || Rate is <= 0 or (> 10_000 and not double.PositiveInfinity) || Seconds is <= 0 or > 3600 || ConnectConcurrency < 1)
         {
-            throw new ArgumentException("--sessions 1-100000, --rate 0-10000, --seconds 0-3600, --connect-concurrency >= 1.");
+            throw new ArgumentException("--sessions 1-100000, --rate 0-10000 or max, --seconds 0-3600, --connect-concurrency >= 1.");
         }
 
         if (Warmup < 0 || Warmup >= Seconds)

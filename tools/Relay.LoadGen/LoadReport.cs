@@ -58,6 +58,9 @@ public sealed record LoadReport(
     /// <summary>Connect time by percentile (for the plot).</summary>
     public IReadOnlyList<PercentilePoint> ConnectCurve { get; init; } = [];
 
+    /// <summary>CPU seconds the load generator itself used (it shares the machine with what it measures).</summary>
+    public double LoadGenCpuSeconds { get; init; }
+
     /// <summary>Counts sampled every second.</summary>
     public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
 }

@@ -82,12 +82,34 @@ public sealed partial class LoadRunner
 
         public async Task SendSteadyAsync(CancellationToken ct)
         {
+            if (double.IsPositiveInfinity(runner._options.Rate))
+            {
+                await SendClosedLoopAsync(ct).ConfigureAwait(false);
+                return;
+            }
+
             var period = TimeSpan.FromSeconds(1 / runner._options.Rate);
             await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * period.TotalMilliseconds), CancellationToken.None).ConfigureAwait(false);
             using var timer = new PeriodicTimer(period);
             try
             {
                 while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+                {
+                    await SendAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        /// <summary>Sends whenever the window has room: throughput is what the path carries, latency is queueing.</summary>
+        private async Task SendClosedLoopAsync(CancellationToken ct)
+        {
+            await Task.Yield();
+            try
+            {
+                while (!ct.IsCancellationRequested)
                 {
                     await SendAsync(ct).ConfigureAwait(false);
                 }

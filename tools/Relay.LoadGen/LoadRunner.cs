@@ -157,6 +157,7 @@ public sealed partial class LoadRunner(LoadOptions options)
             LatencyCurve = Curve(_latency),
             ConnectCurve = Curve(_connect),
             Timeline = [.. _timeline],
+            LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
         };
     }
 

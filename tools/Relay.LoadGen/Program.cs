@@ -32,7 +32,7 @@ static async Task<int> RunAsync(string[] args)
             case "--token-url": options.TokenUrl = new Uri(Next()); break;
             case "--fault-url": options.FaultUrl = new Uri(Next().TrimEnd('/') + "/"); break;
             case "--sessions": options.Sessions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--rate": options.Rate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--rate": options.Rate = Next() is "max" ? double.PositiveInfinity : double.Parse(args[i], CultureInfo.InvariantCulture); break;
             case "--seconds": options.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--warmup": options.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--room-size": options.RoomSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;

@@ -7,7 +7,7 @@ namespace Relay.LoadGen;
 /// <summary>Writes result.json, summary.md and latency.html; reads result.json back for comparisons.</summary>
 public static class ReportWriter
 {
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Writes the three files into <paramref name="directory"/>; returns the Markdown.</summary>
     public static string Write(LoadReport report, string directory)
@@ -39,7 +39,7 @@ public static class ReportWriter
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (label, r) in runs)
         {
-            string offered = r.RatePerSession > 0 ? (r.RatePerSession * r.Connected).ToString("N0", c) : "-";
+            string offered = double.IsPositiveInfinity(r.RatePerSession) ? $"max (window {r.Window})" : r.RatePerSession > 0 ? (r.RatePerSession * r.Connected).ToString("N0", c) : "-";
             sb.AppendLine(c, $"| {label} | {r.Scenario}{(r.RoomSize > 0 ? $" rooms of {r.RoomSize}" : string.Empty)} | {r.Sessions:N0} | {r.Connected:N0} | {offered} | {r.SentPerSecond:N0} | {r.MessagesPerSecond:N0} | {r.LatencyMs.P50} | {r.LatencyMs.P90} | {r.LatencyMs.P99} | {r.LatencyMs.P999} | {r.LatencyMs.Max} | {r.ConnectMs.P50} / {r.ConnectMs.P99} | {r.SessionsPerSecond:N0} | {r.Lost} | {r.Duplicated} | {r.OutOfOrder} | {r.Reconnects} |");
         }
 
@@ -65,7 +65,7 @@ public static class ReportWriter
         sb.AppendLine(c, $"| message round trip | {r.LatencyMs.P50} | {r.LatencyMs.P90} | {r.LatencyMs.P99} | {r.LatencyMs.P999} | {r.LatencyMs.Max} |");
         sb.AppendLine(c, $"| connect (to welcome) | {r.ConnectMs.P50} | {r.ConnectMs.P90} | {r.ConnectMs.P99} | {r.ConnectMs.P999} | {r.ConnectMs.Max} |");
         sb.AppendLine();
-        sb.AppendLine(c, $"Connect phase: {r.Connected} sessions in {r.ConnectSeconds} s ({r.SessionsPerSecond} sessions/s). Window per session: {r.Window}. Warm-up not measured: {r.WarmupSeconds} s.");
+        sb.AppendLine(c, $"Connect phase: {r.Connected} sessions in {r.ConnectSeconds} s ({r.SessionsPerSecond} sessions/s). Window per session: {r.Window}. Warm-up not measured: {r.WarmupSeconds} s. Load generator CPU: {r.LoadGenCpuSeconds} s in {r.Seconds} s.");
         if (r.ClosesByCode.Count > 0)
         {
             sb.AppendLine();
