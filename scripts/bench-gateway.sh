@@ -158,9 +158,13 @@ if [[ " $PARTS " == *" steady "* ]]; then
 fi
 
 if [[ " $PARTS " == *" fixed "* ]]; then
-  for target in direct gateway; do
-    url=$direct; [ $target = gateway ] && url=$gw1
-    load "steady-20k-$target" steady --url "$url" --sessions "$SESSIONS" --rate 20 --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+  # The fixed offered load (1,000 x 20/s = 20,000 msg/s), and a lighter one (1,000 x 5/s) to show where the
+  # gateway's added latency comes from (CPU queueing on 2 shared cores, not the path itself).
+  for rate in 20 5; do
+    for target in direct gateway; do
+      url=$direct; [ $target = gateway ] && url=$gw1
+      load "steady-$((rate * SESSIONS / 1000))k-$target" steady --url "$url" --sessions "$SESSIONS" --rate "$rate" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+    done
   done
 fi
 
@@ -208,7 +212,7 @@ if [[ " $PARTS " == *" failover "* ]]; then
 fi
 
 runs=()
-for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway storm-direct storm-gateway failover-kill; do
+for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
   [ -f "$OUT/$name/result.json" ] && runs+=("$name=$OUT/$name")
 done
 if [ ${#runs[@]} -gt 0 ]; then
