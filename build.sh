@@ -38,8 +38,16 @@ count_results() {
   echo "$passed $failed $((total - passed - failed))"
 }
 
+install_test_prerequisites() {
+  # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
+  bash scripts/install-haproxy.sh
+  [ -f scripts/install-wireguard.sh ] && bash scripts/install-wireguard.sh
+  return 0
+}
+
 test_all() {
   need_dotnet
+  install_test_prerequisites
   local results=$ROOT/artifacts/test-results
   rm -rf "$results"; mkdir -p "$results"
   build
@@ -52,6 +60,16 @@ test_all() {
       --results-directory "$results" --blame-hang-timeout 5m "$@" || rc=1
   done
   read -r passed failed skipped < <(count_results "$results")
+  # JavaScript: the SDK's node tests and the Chromium browser tests (their own closing line).
+  local js_log=$results/js-tests.log js_line
+  bash scripts/test-js.sh 2>&1 | tee "$js_log" || rc=1
+  js_line=$(grep -E '^js-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$js_log" | tail -1)
+  if [ -n "$js_line" ]; then
+    read -r jp jf js < <(sed -E 's/^js-tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$js_line")
+    passed=$((passed + jp)); failed=$((failed + jf)); skipped=$((skipped + js))
+  else
+    failed=$((failed + 1))
+  fi
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
     # a test host crashed or a project did not run: count that as a failure, never as a pass
     failed=1

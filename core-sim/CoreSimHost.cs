@@ -10,6 +10,7 @@ using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Http;
 using Relay.CoreSim.Sessions;
+using Relay.CoreSim.WireGuard;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim;
@@ -80,8 +81,12 @@ public sealed class CoreSimHost : IAsyncDisposable
             return issuer;
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TokenIssuer>().CreateVerifier());
+        builder.AddCoreSimWireGuard(); // WireGuard tunnel (issue 5): CoreSim:WireGuard, up before the listeners bind
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
+        builder.Services.AddSingleton<Fleet.FleetRegistry>();
+        builder.Services.AddSingleton<Fleet.FleetPolicy>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Fleet.FleetPolicy>());
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         var app = builder.Build();

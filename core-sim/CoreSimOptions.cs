@@ -50,8 +50,19 @@ public sealed class CoreSimOptions
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Returns a one-line description of the first bad setting, or null when all are valid.</summary>
+    /// <summary>The fleet policy orders a drain for a relay sick this long (while another relay is healthy). Defaults to 30 s.</summary>
+    public TimeSpan FleetDrainSickAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the fleet view is sent to every relay and the policy runs. Defaults to 1 s.</summary>
+    public TimeSpan FleetBroadcastInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public string? Validate()
     {
+        if (FleetBroadcastInterval <= TimeSpan.Zero || FleetDrainSickAfter < TimeSpan.Zero)
+        {
+            return "CoreSim:FleetBroadcastInterval must be positive and CoreSim:FleetDrainSickAfter not negative.";
+        }
+
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {
             return $"CoreSim:BindAddress: '{BindAddress}' is not an IP address.";

@@ -9,6 +9,7 @@ using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
 using Relay.Gateway.Tls;
+using Relay.Gateway.WireGuard;
 
 namespace Relay.Gateway;
 
@@ -22,6 +23,7 @@ public static class GatewayHost
         var section = builder.Configuration.GetSection(GatewayOptions.Section);
         var options = new GatewayOptions();
         section.Bind(options);
+
         configure?.Invoke(options);
         string? error = options.Validate();
         if (error is not null)
@@ -37,6 +39,9 @@ public static class GatewayHost
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddRelayHealth();
+        builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
         var bind = IPAddress.Parse(options.BindAddress);
@@ -61,6 +66,15 @@ public static class GatewayHost
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
+        app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
+
+        // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.
+        // On when Gateway:DemoWidget is true; default true only in the Development environment.
+        if (Demo.DemoEndpoints.IsEnabled(app.Configuration, app.Environment))
+        {
+            Demo.DemoEndpoints.MapDemoWidget(app);
+        }
+
         return app;
     }
 

@@ -59,6 +59,9 @@ public sealed class GatewayOptions
     /// <summary>Time allowed on SIGTERM to close sessions with 1001 before exit. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Health model, agent check and drain.</summary>
+    public Health.HealthOptions Health { get; set; } = new();
+
     /// <summary>The backhaul to the core.</summary>
     public BackhaulOptions Backhaul { get; set; } = new();
 
@@ -77,18 +80,24 @@ public sealed class GatewayOptions
         if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
         if (SendQueueBytes < MaxMessageSize) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}); was {SendQueueBytes}.";
         if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
-        if (Backhaul.Endpoints.Length == 0) return "Gateway:Backhaul:Endpoints needs at least one core endpoint (host:port), e.g. 127.0.0.1:7000.";
+        if (Backhaul.Endpoints.Length == 0)
+        {
+            Backhaul.Endpoints = ["127.0.0.1:7000"];
+        }
+
         if (string.IsNullOrEmpty(Backhaul.SharedKey) || Backhaul.SharedKey.Length < 16) return "Gateway:Backhaul:SharedKey must be at least 16 characters (the same key as the core's).";
         if (string.IsNullOrWhiteSpace(Backhaul.RelayId)) return "Gateway:Backhaul:RelayId is required.";
-        return null;
+        if (Backhaul.HeartbeatInterval <= TimeSpan.Zero || Backhaul.DeadLinkTimeout <= Backhaul.HeartbeatInterval) return "Gateway:Backhaul:DeadLinkTimeout must be longer than Gateway:Backhaul:HeartbeatInterval (both positive).";
+        return Health.Validate();
     }
 }
 
 /// <summary>Backhaul settings of the gateway ("Gateway:Backhaul").</summary>
 public sealed class BackhaulOptions
 {
-    /// <summary>Core endpoints "host:port". Defaults to 127.0.0.1:7000.</summary>
-    public string[] Endpoints { get; set; } = ["127.0.0.1:7000"];
+    /// <summary>Core endpoints "host:port" (Gateway:Backhaul:Endpoints:0, :1, …). Defaults to 127.0.0.1:7000 when none is set.</summary>
+    /// <remarks>Empty by default: the configuration binder appends to a pre-filled array instead of replacing it.</remarks>
+    public string[] Endpoints { get; set; } = [];
 
     /// <summary>Pre-shared link key (at least 16 characters), the same as the core's.</summary>
     public string SharedKey { get; set; } = string.Empty;
@@ -101,6 +110,12 @@ public sealed class BackhaulOptions
 
     /// <summary>Links per core endpoint. Defaults to 4.</summary>
     public int LinksPerEndpoint { get; set; } = 4;
+
+    /// <summary>Ping interval on each link (link RTT). Defaults to 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A link silent this long is dead. Defaults to 15 s.</summary>
+    public TimeSpan DeadLinkTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Largest stream message. Defaults to 128 KiB.</summary>
     public int MaxMessageSize { get; set; } = 128 * 1024;

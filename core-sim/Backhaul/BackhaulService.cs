@@ -22,7 +22,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, Fleet.FleetRegistry fleet, ILoggerFactory loggers)
     {
         _options = options.Value;
         _registry = registry;
@@ -38,6 +38,19 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             },
             loggers.CreateLogger<LinkListener>());
         _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;
+        Listener.HealthReportReceived += fleet.OnReport;
+        _faults.RelayBlockChanged += (relay, blocked) =>
+        {
+            if (blocked)
+            {
+                Listener.BlockRelay(relay);
+            }
+            else
+            {
+                Listener.UnblockRelay(relay);
+            }
+        };
+        _faults.LinkLatencyChanged += (relay, ms) => Listener.SetPongDelay(relay, TimeSpan.FromMilliseconds(ms));
     }
 
     public LinkListener Listener { get; }

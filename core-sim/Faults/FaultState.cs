@@ -7,7 +7,35 @@ internal sealed class FaultState
 {
     private readonly ConcurrentDictionary<string, LatencyFault> _latency = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _stalled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _blockedRelays = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _linkLatency = new(StringComparer.Ordinal);
     private int _slowMs;
+
+    /// <summary>Raised when a relay is blocked (true) or unblocked (false).</summary>
+    public event Action<string, bool>? RelayBlockChanged;
+
+    /// <summary>Raised when a relay's link latency (ms; 0 = cleared) changes.</summary>
+    public event Action<string, int>? LinkLatencyChanged;
+
+    public void BlockRelay(string relayId)
+    {
+        _blockedRelays[relayId] = 0;
+        RelayBlockChanged?.Invoke(relayId, true);
+    }
+
+    public void SetLinkLatency(string relayId, int ms)
+    {
+        if (ms <= 0)
+        {
+            _linkLatency.TryRemove(relayId, out _);
+        }
+        else
+        {
+            _linkLatency[relayId] = ms;
+        }
+
+        LinkLatencyChanged?.Invoke(relayId, ms);
+    }
 
     /// <summary>Raised when refuse-streams changes (the backhaul applies it to its listener).</summary>
     public event Action<bool>? RefuseStreamsChanged;
@@ -55,13 +83,26 @@ internal sealed class FaultState
         [.. _latency.Values],
         SlowMs,
         [.. _stalled.Keys],
-        RefuseStreams);
+        RefuseStreams,
+        [.. _blockedRelays.Keys],
+        _linkLatency.ToDictionary(kv => kv.Key, kv => kv.Value));
 
     public void Clear()
     {
         _latency.Clear();
         _stalled.Clear();
         SetSlow(0);
+        foreach (var relay in _blockedRelays.Keys)
+        {
+            _blockedRelays.TryRemove(relay, out _);
+            RelayBlockChanged?.Invoke(relay, false);
+        }
+
+        foreach (var relay in _linkLatency.Keys)
+        {
+            SetLinkLatency(relay, 0);
+        }
+
         if (RefuseStreams)
         {
             SetRefuseStreams(false);

@@ -36,17 +36,19 @@ internal static class CoreSimEndpoints
         app.MapGet("/v1/jwks", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
         app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
 
-        app.MapGet("/fleet", (BackhaulService backhaul, SessionRegistry registry, IOptions<CoreSimOptions> options) => Results.Ok(new
+        app.MapGet("/fleet", (BackhaulService backhaul, SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
         {
             node = options.Value.NodeId,
-            relays = backhaul.Listener.Relays(),
+            relays = fleet.Describe(backhaul, policy.StaleAfter),
+            sessionsByRegion = fleet.SessionsByRegion(backhaul),
             sessions = registry.SessionCount,
             directConnections = registry.DirectConnections,
             relayedConnections = registry.RelayedConnections,
             rooms = registry.RoomCount,
         }));
 
-        app.MapGet("/", () => Results.Content(Dashboard.Html, "text/html"));
+        // Fleet dashboard (issue 7, Http/Dashboard.cs): GET /, GET /v1/fleet/stream (SSE), POST /v1/relays/{id}/drain|undrain, GET /v1/load/latest.
+        Dashboard.Map(app);
 
         var faults = app.MapGroup("/v1/faults");
         faults.MapGet("/", (FaultState state) => Results.Ok(state.Snapshot()));
@@ -89,6 +91,21 @@ internal static class CoreSimEndpoints
             Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: false) }));
         faults.MapPost("/drop-relay", (RelayRequest r, BackhaulService backhaul) =>
             Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: true) }));
+        faults.MapPost("/block-relay", (RelayRequest r, FaultState state) =>
+        {
+            state.BlockRelay(r.RelayId);
+            return Results.Ok(state.Snapshot());
+        });
+        faults.MapPost("/link-latency", (LinkLatencyRequest r, FaultState state) =>
+        {
+            if (r.Ms is < 0 or > 60_000)
+            {
+                return Results.BadRequest(new { error = "ms must be 0-60000" });
+            }
+
+            state.SetLinkLatency(r.RelayId, r.Ms);
+            return Results.Ok(state.Snapshot());
+        });
         faults.MapPost("/kick", (KickRequest r, SessionRegistry registry) =>
             Results.Ok(new { closed = registry.Kick(Math.Max(0, r.Count), r.Code ?? CloseCodes.GoingAway, "kicked by fault injection") }));
     }

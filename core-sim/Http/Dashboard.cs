@@ -1,18 +1,140 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.CoreSim.Backhaul;
+
 namespace Relay.CoreSim.Http;
 
-/// <summary>The fleet dashboard at GET /: a page that polls /fleet.</summary>
+/// <summary>
+/// The operators' fleet dashboard and what it needs:
+/// GET / (the page), GET /v1/fleet/stream (server-sent events: the GET /fleet document every 500 ms),
+/// POST /v1/relays/{relayId}/drain and /undrain (a "drain" / "undrain" command to the relay over its backhaul link),
+/// GET /v1/load/latest (the newest load-generator result.json + summary.md).
+/// </summary>
 internal static class Dashboard
 {
-    public const string Html = """
-        <!doctype html><html><head><meta charset="utf-8"><title>Relay core-sim</title>
-        <style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;text-align:left}</style></head>
-        <body><h1>Relay core-sim fleet</h1><p id="s"></p>
-        <table><thead><tr><th>relay</th><th>region</th><th>links</th><th>streams</th><th>rtt ms</th></tr></thead><tbody id="t"></tbody></table>
-        <script>
-        async function tick(){const f=await (await fetch('/fleet')).json();
-        document.getElementById('s').textContent=`node ${f.node}: ${f.sessions} sessions, ${f.directConnections} direct, ${f.relayedConnections} relayed`;
-        document.getElementById('t').innerHTML=f.relays.map(r=>`<tr><td>${r.relayId}</td><td>${r.region}</td><td>${r.links}</td><td>${r.streams}</td><td>${r.rttMs==null?'':r.rttMs.toFixed(1)}</td></tr>`).join('');}
-        tick();setInterval(tick,2000);
-        </script></body></html>
-        """;
+    /// <summary>How often the fleet stream sends the fleet view.</summary>
+    public static readonly TimeSpan StreamInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A stream ends after this long (EventSource reconnects by itself), so no request runs forever.</summary>
+    public static readonly TimeSpan StreamLifetime = TimeSpan.FromMinutes(10);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", () => Results.Content(DashboardPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/v1/fleet/stream", StreamFleetAsync);
+        app.MapPost("/v1/relays/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "drain"));
+        app.MapPost("/v1/relays/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "undrain"));
+        app.MapGet("/v1/load/latest", (IConfiguration configuration) => LatestLoadReport(configuration));
+    }
+
+    private static IResult Command(BackhaulService backhaul, string relayId, string command)
+    {
+        bool sent = backhaul.Listener.SendCommand(relayId, command, ReadOnlyMemory<byte>.Empty);
+        return sent
+            ? Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = true }, statusCode: StatusCodes.Status202Accepted)
+            : Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = false, ["error"] = "relay not connected (no open link)" }, statusCode: StatusCodes.Status404NotFound);
+    }
+
+    /// <summary>Server-sent events: each event is exactly what GET /fleet returns at that moment (the /fleet endpoint is invoked in-process).</summary>
+    private static async Task StreamFleetAsync(HttpContext context, EndpointDataSource endpoints)
+    {
+        var fleet = endpoints.Endpoints.OfType<RouteEndpoint>().FirstOrDefault(e => e.RoutePattern.RawText == "/fleet");
+        if (fleet?.RequestDelegate is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        context.Response.Headers.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        var ct = context.RequestAborted;
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        lifetime.CancelAfter(StreamLifetime);
+        await context.Response.WriteAsync("retry: 1000\n\n", ct).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(StreamInterval);
+        try
+        {
+            do
+            {
+                string json = await RenderFleetAsync(fleet.RequestDelegate, context.RequestServices, lifetime.Token).ConfigureAwait(false);
+                await context.Response.WriteAsync($"event: fleet\ndata: {json}\n\n", lifetime.Token).ConfigureAwait(false);
+                await context.Response.Body.FlushAsync(lifetime.Token).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(lifetime.Token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            // client gone, or the stream's lifetime is over: EventSource reconnects
+        }
+    }
+
+    private static async Task<string> RenderFleetAsync(RequestDelegate fleet, IServiceProvider services, CancellationToken ct)
+    {
+        var inner = new DefaultHttpContext { RequestServices = services, RequestAborted = ct };
+        inner.Request.Method = HttpMethods.Get;
+        inner.Request.Path = "/fleet";
+        using var body = new MemoryStream();
+        inner.Response.Body = body;
+        await fleet(inner).ConfigureAwait(false);
+        string json = Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
+        return json.Replace("\n", string.Empty, StringComparison.Ordinal).Replace("\r", string.Empty, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The newest result.json (by modification time) in CoreSim:LoadReportsPath (default: artifacts/load, then loadgen-results,
+    /// relative to the working directory), looking in the folder itself and one level of subfolders (one per run).
+    /// </summary>
+    private static IResult LatestLoadReport(IConfiguration configuration)
+    {
+        string[] roots = configuration["CoreSim:LoadReportsPath"] is { Length: > 0 } configured
+            ? [configured]
+            : [Path.Combine("artifacts", "load"), "loadgen-results"];
+        var candidates = new List<FileInfo>();
+        foreach (var root in roots)
+        {
+            var dir = new DirectoryInfo(Path.GetFullPath(root));
+            if (!dir.Exists)
+            {
+                continue;
+            }
+
+            candidates.AddRange(dir.EnumerateFiles("result.json", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true }));
+        }
+
+        var newest = candidates.OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault();
+        if (newest is null)
+        {
+            return Results.Json(new JsonObject
+            {
+                ["error"] = "no load-generator report found",
+                ["searched"] = new JsonArray(roots.Select(r => (JsonNode)JsonValue.Create(Path.GetFullPath(r))).ToArray()),
+            }, statusCode: StatusCodes.Status404NotFound);
+        }
+
+        JsonNode? result;
+        try
+        {
+            result = JsonNode.Parse(File.ReadAllText(newest.FullName));
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return Results.Json(new JsonObject { ["error"] = $"cannot read {newest.FullName}: {e.Message}" }, statusCode: StatusCodes.Status500InternalServerError);
+        }
+
+        string summaryPath = Path.Combine(newest.DirectoryName ?? ".", "summary.md");
+        return Results.Json(new JsonObject
+        {
+            ["path"] = newest.FullName,
+            ["modifiedAt"] = newest.LastWriteTimeUtc.ToString("O"),
+            ["result"] = result,
+            ["summary"] = File.Exists(summaryPath) ? File.ReadAllText(summaryPath) : null,
+        });
+    }
 }

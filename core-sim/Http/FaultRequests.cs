@@ -20,3 +20,4 @@ internal sealed record KickRequest(int Count, int? Code);
 
 /// <summary>Body of POST /v1/tokens.</summary>
 internal sealed record TokenRequest(string? Sub, string? Site, string? Role, int? TtlSeconds);
+internal sealed record LinkLatencyRequest(string RelayId, int Ms);

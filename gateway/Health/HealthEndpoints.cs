@@ -1,77 +1,109 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
-using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Health;
 
 /// <summary>/healthz, /readyz, /status, /metrics and the operator actions.</summary>
 internal static class HealthEndpoints
 {
+    public static IServiceCollection AddRelayHealth(this IServiceCollection services)
+    {
+        services.AddSingleton<DrainController>();
+        services.AddSingleton<HealthMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+        services.AddSingleton<AgentCheckServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentCheckServer>());
+        services.AddSingleton<IHealthSignal, BackhaulSignal>();
+        services.AddSingleton<IHealthSignal, SessionSignal>();
+        services.AddSingleton<IHealthSignal, ProcessSignal>();
+        services.AddHealthChecks().AddCheck<ReadinessCheck>("relay", tags: ["ready"]);
+        return services;
+    }
+
     public static void MapRelayHealth(this WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (BackhaulService backhaul, SessionRegistry sessions) =>
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
-            string? reason = NotReadyReason(backhaul, sessions);
-            return reason is null ? Results.Text("ready\n") : Results.Text(reason + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
-        app.MapGet("/status", (BackhaulService backhaul, SessionRegistry sessions, GatewayMetrics metrics, IOptions<GatewayOptions> options) =>
-        {
-            string? reason = NotReadyReason(backhaul, sessions);
-            return Results.Json(new
+            Predicate = c => c.Tags.Contains("ready"),
+            ResultStatusCodes = { [HealthStatus.Healthy] = 200, [HealthStatus.Degraded] = 200, [HealthStatus.Unhealthy] = 503 },
+            ResponseWriter = (context, report) =>
             {
-                relayId = options.Value.Backhaul.RelayId,
-                region = options.Value.Backhaul.Region,
-                state = sessions.Draining ? "draining" : reason is null ? "healthy" : "sick",
-                reasons = reason is null ? Array.Empty<string>() : [reason],
-                sessions = metrics.Sessions,
-                links = backhaul.Pool.Links(),
-                backhaulStreams = backhaul.Pool.StreamCount,
-            });
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                var entry = report.Entries.Values.FirstOrDefault();
+                return context.Response.WriteAsync((entry.Description ?? report.Status.ToString()) + "\n");
+            },
         });
-        app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics) =>
-            Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapPost("/admin/drain", async (HttpContext context, SessionRegistry sessions, BackhaulService backhaul, IOptions<GatewayOptions> options) =>
+        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul) => Results.Json(new
+        {
+            health = monitor.Describe(),
+            links = backhaul.Pool.Links(),
+        }));
+        app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor) =>
+            Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             if (!Authorized(context, options.Value))
             {
                 return Results.Unauthorized();
             }
 
-            sessions.Draining = true;
-            backhaul.Pool.SendGoAway("relay draining");
-            int count = sessions.Count;
-            await sessions.CloseAllAsync(4001, "relay draining: reconnect now", options.Value.ShutdownTimeout).ConfigureAwait(false);
-            return Results.Json(new { state = "draining", sessionsMoved = count });
+            bool force = context.Request.Query["force"] == "true";
+            var result = drain.Start(force, force ? "operator (forced)" : "operator");
+            return Results.Json(new { accepted = result.Accepted, message = result.Message, drain = drain.Describe() }, statusCode: result.Accepted ? 200 : 409);
         });
-        app.MapPost("/admin/undrain", (HttpContext context, SessionRegistry sessions, IOptions<GatewayOptions> options) =>
+        app.MapPost("/admin/undrain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             if (!Authorized(context, options.Value))
             {
                 return Results.Unauthorized();
             }
 
-            sessions.Draining = false;
-            return Results.Json(new { state = "healthy" });
+            drain.Undrain();
+            return Results.Json(new { accepted = true, message = "taking sessions again" });
         });
     }
 
-    private static string? NotReadyReason(BackhaulService backhaul, SessionRegistry sessions)
+    private static string HealthMetrics(HealthSnapshot snapshot)
     {
-        if (sessions.Draining)
+        var sb = new StringBuilder();
+        sb.Append("# HELP relay_gateway_state Relay state (1 for the current one).\n# TYPE relay_gateway_state gauge\n");
+        foreach (var state in Enum.GetValues<RelayState>())
         {
-            return "draining";
+            sb.Append("relay_gateway_state{state=\"").Append(state.ToString().ToLowerInvariant()).Append("\"} ").Append(state == snapshot.State ? 1 : 0).Append('\n');
         }
 
-        return backhaul.Pool.LinksUp == 0 ? "backhaul lost: no link to the core is up" : null;
+        sb.Append("# HELP relay_gateway_agent_weight HAProxy agent weight in percent.\n# TYPE relay_gateway_agent_weight gauge\n");
+        sb.Append("relay_gateway_agent_weight ").Append(snapshot.Weight).Append('\n');
+        return sb.ToString();
     }
 
     private static bool Authorized(HttpContext context, GatewayOptions options)
     {
         string? header = context.Request.Headers.Authorization;
         return options.AdminKey.Length > 0 && header is not null
-            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(header), System.Text.Encoding.UTF8.GetBytes("Bearer " + options.AdminKey));
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes("Bearer " + options.AdminKey));
+    }
+
+    /// <summary>Readiness as an ASP.NET Core health check: healthy or degraded and not draining.</summary>
+    private sealed class ReadinessCheck(HealthMonitor monitor) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var snapshot = monitor.Current;
+            string reason = snapshot.Reasons.Count > 0 ? string.Join("; ", snapshot.Reasons) : snapshot.StateName;
+            return Task.FromResult(snapshot.State switch
+            {
+                RelayState.Healthy => HealthCheckResult.Healthy("ready"),
+                RelayState.Degraded => HealthCheckResult.Degraded($"ready (degraded: {reason})"),
+                RelayState.Draining => HealthCheckResult.Unhealthy("draining"),
+                _ => HealthCheckResult.Unhealthy(reason),
+            });
+        }
     }
 }

@@ -16,7 +16,7 @@ internal sealed class BackhaulService : IHostedService, IAsyncDisposable
             Region = o.Backhaul.Region,
             Endpoints = o.Backhaul.Endpoints,
             LinksPerEndpoint = o.Backhaul.LinksPerEndpoint,
-            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(o.Backhaul.SharedKey), MaxMessageSize = o.Backhaul.MaxMessageSize },
+            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(o.Backhaul.SharedKey), MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout },
         }, logger);
     }
 

@@ -1,19 +1,26 @@
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Health;
 using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Hosting;
 
-/// <summary>On SIGTERM: stop accepting (readiness 503), close every session with 1001, within the deadline.</summary>
-internal sealed partial class ShutdownService(SessionRegistry sessions, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<ShutdownService> logger) : IHostedService
+/// <summary>
+/// On SIGTERM: stop accepting (readiness 503, agent "drain"), then close sessions with 1001 in
+/// jittered batches, all of them within <see cref="GatewayOptions.ShutdownTimeout"/>.
+/// </summary>
+internal sealed partial class ShutdownService(DrainController drain, SessionRegistry sessions, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<ShutdownService> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // ApplicationStopping fires before Kestrel stops: close websockets first, so Kestrel's own wait is short.
         lifetime.ApplicationStopping.Register(() =>
         {
-            sessions.Draining = true;
+            var deadline = options.Value.ShutdownTimeout;
             Log.ShuttingDown(logger, sessions.Count);
-            sessions.CloseAllAsync(1001, "gateway shutting down", options.Value.ShutdownTimeout).GetAwaiter().GetResult();
+            drain.Undrain();
+            drain.Start(force: true, "SIGTERM", 1001, deadline * 0.8);
+            drain.Moving.WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
+            sessions.CloseAllAsync(1001, "gateway shutting down", TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         });
         return Task.CompletedTask;
     }

@@ -26,6 +26,18 @@ public sealed class GatewayMetrics : IDisposable
 
     public long Sessions => Interlocked.Read(ref _sessions);
 
+    public long Opens => Interlocked.Read(ref _opens);
+
+    public long MessagesIn => Interlocked.Read(ref _messagesIn);
+
+    public long MessagesOut => Interlocked.Read(ref _messagesOut);
+
+    public long SendQueueBytes => Interlocked.Read(ref _sendQueueBytes);
+
+    public long Closes(int code) => _closesByCode.TryGetValue(code, out long n) ? n : 0;
+
+    public IReadOnlyDictionary<string, long> ClosesByCode() => _closesByCode.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value);
+
     public void SessionOpened()
     {
         Interlocked.Increment(ref _sessions);

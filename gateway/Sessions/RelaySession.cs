@@ -19,7 +19,8 @@ internal sealed partial class RelaySession
     private readonly GatewayOptions _options;
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly TokenBucketRateLimiter _rate;
+    private readonly PartitionedRateLimiter<long> _rate;
+    private readonly long _id;
     private readonly Channel<StreamMessage> _sendQueue = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -29,21 +30,15 @@ internal sealed partial class RelaySession
     private int _closeCode;
     private string _closeReason = string.Empty;
 
-    public RelaySession(WebSocket socket, MuxStream stream, GatewayOptions options, Metrics.GatewayMetrics metrics, ILogger logger)
+    public RelaySession(WebSocket socket, MuxStream stream, GatewayOptions options, Metrics.GatewayMetrics metrics, PartitionedRateLimiter<long> rate, long id, ILogger logger)
     {
         _socket = socket;
         _stream = stream;
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.MessageBurst,
-            TokensPerPeriod = options.MessagesPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        _rate = rate;
+        _id = id;
     }
 
     public Task Completion => _completion.Task;
@@ -67,7 +62,6 @@ internal sealed partial class RelaySession
         }
         finally
         {
-            _rate.Dispose();
             _abort.Dispose();
             while (_sendQueue.Reader.TryRead(out var left))
             {
@@ -144,7 +138,7 @@ internal sealed partial class RelaySession
                     return;
                 }
 
-                using (var lease = _rate.AttemptAcquire())
+                using (var lease = _rate.AttemptAcquire(_id))
                 {
                     if (!lease.IsAcquired)
                     {

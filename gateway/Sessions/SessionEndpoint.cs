@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
+using System.Threading.RateLimiting;
 using Relay.Tunnel.Protocol;
 
 namespace Relay.Gateway.Sessions;
@@ -15,6 +16,17 @@ internal sealed partial class SessionEndpoint(
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
     private readonly IpLimiter _perIp = new(options.Value.MaxSessionsPerIp);
+    private long _nextSession;
+
+    // One partitioned token-bucket limiter for all sessions: one replenishment timer, not one per session.
+    private readonly PartitionedRateLimiter<long> _rate = PartitionedRateLimiter.Create<long, long>(id => RateLimitPartition.GetTokenBucketLimiter(id, _ => new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = options.Value.MessageBurst,
+        TokensPerPeriod = options.Value.MessagesPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    }));
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -28,6 +40,13 @@ internal sealed partial class SessionEndpoint(
         if (sessions.Draining)
         {
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "draining", "relay is draining; reconnect through the steering layer").ConfigureAwait(false);
+            return;
+        }
+
+        if (backhaul.Pool.LinksUp == 0)
+        {
+            // No link to the core: a session accepted now could only wait. Say so before the upgrade.
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "backhaul", "no link to the core is up; try another relay").ConfigureAwait(false);
             return;
         }
 
@@ -66,7 +85,7 @@ internal sealed partial class SessionEndpoint(
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{ip}:{context.Connection.RemotePort}", claims));
-            var session = new RelaySession(socket, stream, _options, metrics, logger);
+            var session = new RelaySession(socket, stream, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
             long id = sessions.Add(session);
             metrics.SessionOpened();
             Log.SessionOpened(logger, sessionKey, stream.Id);

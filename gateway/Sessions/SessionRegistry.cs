@@ -10,7 +10,13 @@ internal sealed class SessionRegistry
 
     public int Count => _sessions.Count;
 
-    public bool Draining { get; set; }
+    private volatile bool _draining;
+
+    public bool Draining
+    {
+        get => _draining;
+        set => _draining = value;
+    }
 
     public long Add(RelaySession session)
     {
@@ -20,6 +26,8 @@ internal sealed class SessionRegistry
     }
 
     public void Remove(long id) => _sessions.TryRemove(id, out _);
+
+    public IReadOnlyList<RelaySession> Snapshot() => _sessions.Values.ToList();
 
     /// <summary>Closes every session with <paramref name="code"/> and waits for them to end, up to <paramref name="deadline"/>.</summary>
     public async Task CloseAllAsync(int code, string reason, TimeSpan deadline)

@@ -86,6 +86,8 @@ public class CoreSimEndToEndTests
             o.Backhaul.RelayId = id;
             o.Backhaul.LinksPerEndpoint = 2;
             o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
+            o.Health.AgentPort = 0;
         });
         await app.StartAsync();
         using var http = new HttpClient();

@@ -54,6 +54,10 @@ internal sealed class GatewayFixture : IAsyncDisposable
             o.Backhaul.LinksPerEndpoint = 2;
             o.CertificatePath = certificatePath;
             o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
+            o.Health.ReportInterval = TimeSpan.FromMilliseconds(200);
+            o.Health.AgentPort = 0;
+            o.Health.DrainBatchInterval = TimeSpan.FromMilliseconds(20);
             configure?.Invoke(o);
         });
         await app.StartAsync();

@@ -252,6 +252,7 @@ public class SessionTests
         Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That(await ready.Content.ReadAsStringAsync(token), Does.Contain("backhaul"));
         Assert.That((await http.GetAsync(gw.HttpUrl + "/healthz", token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await UpgradeStatusAsync(gw, $"?access_token={GatewayFixture.Token()}", token), Is.EqualTo(HttpStatusCode.ServiceUnavailable), "no session is accepted that could only wait for a link");
     }
 
     [Test]
@@ -264,7 +265,13 @@ public class SessionTests
         var closed = DrainUntilCloseAsync(ws, token);
         using var request = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain");
         Assert.That((await http.SendAsync(request, token)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "no admin key, no drain");
-        using var authorized = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain");
+        using var unforced = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain");
+        unforced.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "admin-test-key");
+        var refused = await http.SendAsync(unforced, token);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), "no fleet view says another relay is healthy: this may be the last one");
+        Assert.That(ws.State, Is.EqualTo(WebSocketState.Open));
+
+        using var authorized = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain?force=true");
         authorized.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "admin-test-key");
         Assert.That((await http.SendAsync(authorized, token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(await closed, Is.EqualTo((WebSocketCloseStatus)4001));

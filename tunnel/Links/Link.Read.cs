@@ -100,7 +100,17 @@ internal sealed partial class Link
             case FrameKind.Data or FrameKind.Ack or FrameKind.Close or FrameKind.Open or FrameKind.Accept or FrameKind.Refuse or FrameKind.Attach or FrameKind.Attached:
                 return _owner.OnStreamFrame(this, in frame);
             case FrameKind.Ping:
-                Enqueue(new Outgoing(FrameKind.Pong, value: frame.Value));
+                var delay = PongDelay;
+                if (delay <= TimeSpan.Zero)
+                {
+                    Enqueue(new Outgoing(FrameKind.Pong, value: frame.Value));
+                }
+                else
+                {
+                    ulong stamp = frame.Value;
+                    _ = Task.Delay(delay, _options.TimeProvider).ContinueWith(_ => Enqueue(new Outgoing(FrameKind.Pong, value: stamp)), TaskScheduler.Default);
+                }
+
                 return true;
             case FrameKind.Pong:
                 var rtt = _options.TimeProvider.GetElapsedTime((long)frame.Value);

@@ -68,6 +68,9 @@ internal sealed partial class Link
     /// <summary>Last measured round-trip time, or null before the first pong.</summary>
     public TimeSpan? RoundTripTime { get; private set; }
 
+    /// <summary>Fault injection: answer pings this much later (the peer measures a slower link).</summary>
+    public TimeSpan PongDelay { get; set; }
+
     /// <summary>Completes when both loops have ended.</summary>
     public Task<LinkCloseReason> Completion => _closed.Task;
 

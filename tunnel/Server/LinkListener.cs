@@ -23,6 +23,8 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _handshakes;
+    private readonly ConcurrentDictionary<string, byte> _blocked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TimeSpan> _pongDelays = new(StringComparer.Ordinal);
     private Socket? _socket;
     private Task? _acceptLoop;
     private ITimer? _timer;
@@ -99,6 +101,37 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
 
         return n;
+    }
+
+    /// <summary>Fault injection: refuses a relay's links (existing ones are dropped) until unblocked.</summary>
+    public void BlockRelay(string relayId)
+    {
+        _blocked[relayId] = 0;
+        DropLinks(relayId);
+    }
+
+    /// <summary>Lets a blocked relay connect again.</summary>
+    public void UnblockRelay(string relayId) => _blocked.TryRemove(relayId, out _);
+
+    /// <summary>Fault injection: answers a relay's pings late, so it measures a slow link. Zero clears.</summary>
+    public void SetPongDelay(string relayId, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            _pongDelays.TryRemove(relayId, out _);
+        }
+        else
+        {
+            _pongDelays[relayId] = delay;
+        }
+
+        if (_relays.TryGetValue(relayId, out var relay))
+        {
+            foreach (var link in relay.LinksSnapshot())
+            {
+                link.PongDelay = delay;
+            }
+        }
     }
 
     /// <summary>Sends a command to a relay (on one of its links). False when it has none.</summary>
@@ -191,9 +224,17 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
                 return;
             }
 
+            if (_blocked.ContainsKey(result.PeerId))
+            {
+                Log.HandshakeRefused(_logger, remote, $"relay '{result.PeerId}' is blocked by fault injection");
+                connection.Dispose();
+                return;
+            }
+
             var relay = _relays.GetOrAdd(result.PeerId, id => new RelayState(id));
             relay.Region = result.Region;
             var link = new Link(connection, this, _options.Link, _logger, result.PeerId, result.Region, result.PeerWindow, $"{result.PeerId}@{remote}", connection);
+            link.PongDelay = _pongDelays.TryGetValue(result.PeerId, out var pongDelay) ? pongDelay : TimeSpan.Zero;
             bool first = relay.AddLink(link);
             link.Start();
             Log.LinkAccepted(_logger, result.PeerId, result.Region, remote);

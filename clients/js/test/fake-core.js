@@ -1,0 +1,155 @@
+// An in-memory stand-in for the gateway + core, speaking the session protocol of shared/PROTOCOL.md
+// the way core-sim does (welcome.lastSeq, acks on every msg, rooms with `from`, echo without a room,
+// replay of unacknowledged messages on resume, 4004 for unknown sessions). Tests drive faults on it.
+
+let nextSessionId = 1;
+
+export class FakeCore {
+  constructor({ validTokens = null, maxMessageBytes = 65536 } = {}) {
+    this.validTokens = validTokens; // null: any token
+    this.maxMessageBytes = maxMessageBytes;
+    this.sessions = new Map();
+    this.sockets = new Set();
+    this.opened = []; // every connection attempt: {url, token}
+    this.down = new Set(); // URL prefixes that refuse connections (like a dead relay)
+    this.blackhole = false; // drop client messages without processing them (lost in flight)
+    this.replayAll = false; // on resume, replay every message ever sent (the client must dedupe)
+    this.received = []; // bodies the core accepted, in order: {session, seq, body}
+    const core = this;
+    this.WebSocket = class extends FakeSocket {
+      constructor(url) { super(core, url); }
+    };
+  }
+
+  /** Closes every open connection with a code (like a drain, 4001, or a crash, 1001/1011). */
+  closeAll(code, reason = '') {
+    for (const s of [...this.sockets]) s._serverClose(code, reason);
+  }
+
+  forgetSessions() { this.sessions.clear(); }
+
+  /** Sends a core message to a session (a push from the core). */
+  push(sessionId, body, room) {
+    const s = this.sessions.get(sessionId);
+    this._deliver(s, { body, room });
+  }
+
+  _deliver(s, { body, room, from }) {
+    const seq = ++s.outSeq;
+    const frame = { type: 'msg', seq, ack: s.inSeq };
+    if (room) frame.room = room;
+    if (from) frame.from = from;
+    frame.body = body;
+    s.unacked.push(frame);
+    s.history.push(frame);
+    s.sock?._toClient({ ...frame, ack: s.inSeq });
+  }
+
+  _onClientFrame(sock, text) {
+    if (text.length > this.maxMessageBytes) { sock._serverClose(1009, 'message too big'); return; }
+    const f = JSON.parse(text);
+    if (!sock.session) {
+      if (f.type !== 'hello') { sock._serverClose(1008, 'first message must be hello'); return; }
+      let s;
+      if (f.resume) {
+        s = this.sessions.get(f.resume.session);
+        if (!s || s.resumeToken !== f.resume.resumeToken) {
+          sock._toClient({ type: 'error', code: 'session_unknown', message: 'unknown session' });
+          sock._serverClose(4004, 'session unknown');
+          return;
+        }
+        if (s.sock && s.sock !== sock) { s.sock._toClient({ type: 'error', code: 'session_taken_over', message: 'x' }); s.sock._serverClose(1000, 'taken over'); }
+        s.unacked = s.unacked.filter(m => m.seq > f.resume.lastSeq);
+      } else {
+        const id = `s${nextSessionId++}`;
+        s = { id, resumeToken: `rt-${id}`, sub: sock.token, inSeq: 0, outSeq: 0, unacked: [], history: [], rooms: new Set() };
+        this.sessions.set(id, s);
+      }
+      s.sock = sock;
+      sock.session = s;
+      for (const r of f.rooms || []) s.rooms.add(r);
+      sock._toClient({ type: 'welcome', session: s.id, resumeToken: s.resumeToken, lastSeq: s.inSeq, resumed: !!f.resume });
+      const replay = f.resume && this.replayAll ? s.history : s.unacked;
+      for (const m of replay) sock._toClient({ ...m, ack: s.inSeq });
+      return;
+    }
+    const s = sock.session;
+    if (typeof f.ack === 'number') s.unacked = s.unacked.filter(m => m.seq > f.ack);
+    if (f.type !== 'msg') return;
+    if (this.blackhole) return;
+    if (f.seq <= s.inSeq) { sock._toClient({ type: 'ack', ack: s.inSeq }); return; }
+    if (f.seq !== s.inSeq + 1) { sock._toClient({ type: 'error', code: 'seq_gap', message: 'gap' }); sock._serverClose(1008, 'seq gap'); return; }
+    s.inSeq = f.seq;
+    this.received.push({ session: s.id, seq: f.seq, body: f.body });
+    if (f.room) {
+      s.rooms.add(f.room);
+      for (const other of this.sessions.values()) {
+        if (other !== s && other.rooms.has(f.room)) this._deliver(other, { body: f.body, room: f.room, from: s.sub });
+      }
+      sock._toClient({ type: 'ack', ack: s.inSeq });
+    } else {
+      this._deliver(s, { body: f.body });
+    }
+  }
+}
+
+/** A websocket with the browser API, connected to a FakeCore. Everything happens on later ticks, like a network. */
+class FakeSocket {
+  constructor(core, url) {
+    this.core = core;
+    this.url = url;
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    const u = new URL(url);
+    this.token = u.searchParams.get('access_token');
+    core.opened.push({ url: url.split('?')[0], token: this.token });
+    setImmediate(() => {
+      const base = url.split('?')[0];
+      const refused = [...core.down].some(d => base.startsWith(d)) || (core.validTokens && !core.validTokens.has(this.token));
+      if (refused) { this._closed(1006, ''); return; }
+      this.readyState = 1;
+      core.sockets.add(this);
+      this.onopen?.({});
+    });
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error('not open');
+    setImmediate(() => { if (this.readyState === 1) this.core._onClientFrame(this, data); });
+  }
+
+  close(code = 1000, reason = '') {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    setImmediate(() => this._closed(code, reason));
+  }
+
+  _toClient(obj) {
+    if (this.readyState !== 1) return;
+    const text = JSON.stringify(obj);
+    setImmediate(() => { if (this.readyState === 1) this.onmessage?.({ data: text }); });
+  }
+
+  _serverClose(code, reason) {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    setImmediate(() => this._closed(code, reason));
+  }
+
+  _closed(code, reason) {
+    this.readyState = 3;
+    this.core.sockets.delete(this);
+    if (this.session && this.session.sock === this) this.session.sock = null;
+    this.onclose?.({ code, reason, wasClean: code !== 1006 });
+  }
+}
+
+/** Waits until predicate() is true (polling every 5 ms), at most timeoutMs. */
+export async function until(predicate, timeoutMs = 3000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return;
+    await new Promise(r => setTimeout(r, 5));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Relay.Gateway.Demo;
+
+/// <summary>
+/// The development demo chat widget: GET / (visitor and operator panes), GET /relay-client.global.js (the JS SDK),
+/// POST /demo/token (a token proxy to core-sim's POST /v1/tokens, so the page needs no CORS on core-sim and no
+/// core-sim URL), and CORS headers on GET /status so a page can ask any relay which relay it is on.
+/// Mapped only when Gateway:DemoWidget is true (default: true in the Development environment, false otherwise).
+/// The token proxy mints operator tokens for anyone who can reach the gateway: never enable it in production.
+/// </summary>
+internal static class DemoEndpoints
+{
+    /// <summary>Default core-sim token endpoint for the proxy (Gateway:DemoTokenUrl).</summary>
+    public const string DefaultTokenUrl = "http://127.0.0.1:7080/v1/tokens";
+
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    /// <summary>Gateway:DemoWidget, defaulting to whether the host runs in the Development environment.</summary>
+    public static bool IsEnabled(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration.GetValue<bool?>("Gateway:DemoWidget") ?? environment.IsDevelopment();
+
+    public static void MapDemoWidget(this WebApplication app)
+    {
+        string tokenUrl = app.Configuration["Gateway:DemoTokenUrl"] is { Length: > 0 } configured ? configured : DefaultTokenUrl;
+        if (!Uri.TryCreate(tokenUrl, UriKind.Absolute, out var tokenUri) || (tokenUri.Scheme != Uri.UriSchemeHttp && tokenUri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(
+                GatewayOptions.Section, typeof(GatewayOptions), [$"Gateway:DemoTokenUrl '{tokenUrl}' must be an absolute http(s) URL, e.g. {DefaultTokenUrl}."]);
+        }
+
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            if (path.Equals("/status", StringComparison.Ordinal) || path.StartsWithSegments("/demo", StringComparison.Ordinal))
+            {
+                context.Response.Headers.AccessControlAllowOrigin = "*";
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+        app.MapGet("/", () => Results.Content(DemoPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/relay-client.global.js", () => Results.Content(RelayClientScript.Global, "text/javascript; charset=utf-8"));
+        app.MapPost("/demo/token", (Func<HttpContext, Task<IResult>>)(context => ProxyTokenAsync(context, tokenUri)));
+    }
+
+    private static async Task<IResult> ProxyTokenAsync(HttpContext context, Uri tokenUri)
+    {
+        JsonNode? request;
+        try
+        {
+            request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException)
+        {
+            return Results.BadRequest("body must be JSON: {\"sub\",\"role\",\"site\"}");
+        }
+
+        string? sub = request?["sub"]?.GetValueKind() == JsonValueKind.String ? (string?)request["sub"] : null;
+        string? role = request?["role"]?.GetValueKind() == JsonValueKind.String ? (string?)request["role"] : null;
+        string? site = request?["site"]?.GetValueKind() == JsonValueKind.String ? (string?)request["site"] : "demo";
+        if (sub is not { Length: > 0 and <= 64 } || site is not { Length: > 0 and <= 64 } || role is not ("visitor" or "operator"))
+        {
+            return Results.BadRequest("sub and site: 1-64 characters; role: visitor or operator");
+        }
+
+        string body = new JsonObject { ["sub"] = sub, ["site"] = site, ["role"] = role }.ToJsonString();
+        try
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await s_http.PostAsync(tokenUri, content, context.RequestAborted).ConfigureAwait(false);
+            string text = await response.Content.ReadAsStringAsync(context.RequestAborted).ConfigureAwait(false);
+            return Results.Content(text, "application/json", Encoding.UTF8, (int)response.StatusCode);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return Results.Content($"token service {tokenUri} unreachable: {e.Message}", "text/plain", Encoding.UTF8, StatusCodes.Status502BadGateway);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+namespace Relay.Gateway.Demo;
+
+/// <summary>
+/// The demo chat page. Query: role=visitor|operator|both (default both: two panes), room (default "demo"),
+/// site (default "demo"), sub (default visitor-XXXX / operator-1), urls (comma-separated websocket URLs for
+/// failover; default this gateway's /ws).
+/// </summary>
+internal static class DemoPage
+{
+    public const string Html = """
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Relay demo chat</title>
+<style>
+  :root { --bg:#0f172a; --card:#111827; --line:#1f2937; --fg:#e5e7eb; --dim:#9ca3af; --ok:#22c55e; --warn:#f59e0b; --bad:#ef4444; --me:#1d4ed8; --them:#374151; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--fg); }
+  header { padding:12px 20px; border-bottom:1px solid var(--line); display:flex; gap:16px; align-items:baseline; }
+  header h1 { font-size:18px; margin:0; } header span { color:var(--dim); }
+  main { display:flex; gap:20px; padding:20px; flex-wrap:wrap; }
+  .pane { flex:1 1 380px; max-width:560px; background:var(--card); border:1px solid var(--line); border-radius:10px; display:flex; flex-direction:column; height:520px; }
+  .bar { padding:10px 14px; border-bottom:1px solid var(--line); display:grid; grid-template-columns:auto 1fr; gap:2px 12px; font-size:13px; }
+  .bar b { color:var(--dim); font-weight:normal; }
+  .title { font-size:15px; font-weight:600; grid-column:1/3; margin-bottom:4px; }
+  .state { font-weight:600; }
+  .state[data-state=open] { color:var(--ok); } .state[data-state=reconnecting], .state[data-state=connecting] { color:var(--warn); } .state[data-state=closed] { color:var(--bad); }
+  ol.messages { list-style:none; margin:0; padding:12px; overflow-y:auto; flex:1; display:flex; flex-direction:column; gap:6px; }
+  ol.messages li { max-width:80%; padding:6px 10px; border-radius:12px; background:var(--them); align-self:flex-start; }
+  ol.messages li.mine { background:var(--me); align-self:flex-end; }
+  ol.messages li .from { display:block; font-size:11px; color:#cbd5e1; }
+  ol.messages li.mine.pending { opacity:.6; }
+  ol.messages li.failed { background:var(--bad); }
+  ol.messages li.system { align-self:center; background:none; color:var(--dim); font-size:12px; }
+  form { display:flex; gap:8px; padding:10px; border-top:1px solid var(--line); }
+  form input { flex:1; padding:8px 10px; border-radius:8px; border:1px solid var(--line); background:#0b1220; color:var(--fg); }
+  form button { padding:8px 14px; border-radius:8px; border:0; background:var(--me); color:white; cursor:pointer; }
+</style></head>
+<body>
+<header><h1>Relay demo chat</h1><span id="room-label"></span><span>development only (Gateway:DemoWidget)</span></header>
+<main id="panes"></main>
+<template id="pane-template">
+  <section class="pane">
+    <div class="bar">
+      <div class="title"></div>
+      <b>state</b><span class="state" data-state="idle">idle</span>
+      <b>relay</b><span class="relay">—</span>
+      <b>round trip</b><span class="rtt">—</span>
+      <b>session</b><span class="session">—</span>
+    </div>
+    <ol class="messages"></ol>
+    <form><input name="text" autocomplete="off" placeholder="Type a message"><button type="submit">Send</button></form>
+  </section>
+</template>
+<script src="relay-client.global.js"></script>
+<script>
+(function () {
+  'use strict';
+  const q = new URLSearchParams(location.search);
+  const room = q.get('room') || 'demo';
+  const site = q.get('site') || 'demo';
+  const role = q.get('role') || 'both';
+  const wsBase = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  const urls = (q.get('urls') || wsBase).split(',').map(s => s.trim()).filter(Boolean);
+  document.getElementById('room-label').textContent = 'room ' + room + ' · site ' + site;
+
+  function statusUrl(wsUrl) {
+    const u = new URL(wsUrl);
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+    u.pathname = u.pathname.replace(/\/ws$/, '') + '/status';
+    u.search = '';
+    return u.toString();
+  }
+
+  function pane(paneRole) {
+    const sub = (paneRole === 'visitor' ? q.get('sub') || q.get('visitor') : q.get('operator')) ||
+      (paneRole === 'visitor' ? 'visitor-' + Math.random().toString(36).slice(2, 7) : 'operator-1');
+    const el = document.getElementById('pane-template').content.firstElementChild.cloneNode(true);
+    el.dataset.role = paneRole;
+    el.querySelector('.title').textContent = (paneRole === 'visitor' ? 'Visitor' : 'Operator') + ' · ' + sub;
+    document.getElementById('panes').appendChild(el);
+    const list = el.querySelector('.messages');
+    const stateEl = el.querySelector('.state');
+
+    function add(cls, from, text) {
+      const li = document.createElement('li');
+      li.className = cls;
+      const f = document.createElement('span'); f.className = 'from'; f.textContent = from;
+      const t = document.createElement('span'); t.className = 'text'; t.textContent = text;
+      li.append(f, t);
+      list.appendChild(li);
+      list.scrollTop = list.scrollHeight;
+      return li;
+    }
+
+    const client = new RelayClient({
+      urls, rooms: [room],
+      token: async () => {
+        const r = await fetch('demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role: paneRole, site }) });
+        if (!r.ok) throw new Error('token: HTTP ' + r.status);
+        return (await r.json()).token;
+      },
+    });
+    let relayAsk = 0;
+    client.on('state', s => {
+      stateEl.textContent = s.state + (s.state === 'reconnecting' && s.code ? ' (' + s.code + ')' : '');
+      stateEl.dataset.state = s.state;
+      el.dataset.state = s.state;
+      if (s.state === 'open') {
+        el.querySelector('.session').textContent = (client.session || '').slice(0, 12) + (s.resumed ? ' (resumed)' : '');
+        const ask = ++relayAsk;
+        fetch(statusUrl(client.url)).then(r => r.json()).then(body => {
+          if (ask !== relayAsk) return;
+          const st = body.health || body; // /status: {health: {relayId, region, state, …}, links} (or flat)
+          const relayEl = el.querySelector('.relay');
+          relayEl.textContent = st.relayId + ' (' + st.region + ')';
+          relayEl.dataset.relayId = st.relayId;
+          el.dataset.relay = st.relayId;
+        }).catch(() => { el.querySelector('.relay').textContent = new URL(client.url).host; });
+      } else if (s.state !== 'open') {
+        el.querySelector('.relay').textContent = '—';
+        el.dataset.relay = '';
+      }
+    });
+    client.on('rtt', r => { el.querySelector('.rtt').textContent = r.ms.toFixed(1) + ' ms'; });
+    client.on('message', m => {
+      const body = m.body && typeof m.body === 'object' && 'text' in m.body ? m.body.text : JSON.stringify(m.body);
+      add('theirs', m.from || 'core', body);
+    });
+    client.on('error', e => { if (e.code !== 'session_taken_over') add('system', '', e.code + ': ' + e.message); });
+    client.on('reset', () => add('system', '', 'the session restarted: earlier messages may be missing'));
+    client.connect().catch(e => add('system', '', String(e.message || e)));
+
+    el.querySelector('form').addEventListener('submit', ev => {
+      ev.preventDefault();
+      const input = ev.target.elements.text;
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = '';
+      const li = add('mine pending', 'me', text);
+      try {
+        client.send({ text }, { room }).delivered.then(() => li.classList.remove('pending'), err => { li.classList.add('failed'); li.title = err.message; });
+      } catch (err) {
+        li.classList.add('failed'); li.title = err.message;
+      }
+    });
+    return client;
+  }
+
+  window.relayDemo = {};
+  if (role === 'visitor' || role === 'both') window.relayDemo.visitor = pane('visitor');
+  if (role === 'operator' || role === 'both') window.relayDemo.operator = pane('operator');
+})();
+</script>
+</body></html>
+""";
+}

@@ -1,0 +1,211 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Relay.Gateway.Hosting;
+using Relay.Gateway.Sessions;
+
+namespace Relay.Gateway.Health;
+
+/// <summary>
+/// Drains the relay: first stop accepting (readiness 503, agent "drain"), then close existing
+/// sessions with 4001 in jittered batches, all of them by the deadline. Refuses to take out the
+/// last healthy relay of the fleet (as the core last described it) unless forced. Also acts on
+/// the core's "drain", "undrain" and "fleet" commands.
+/// </summary>
+internal sealed partial class DrainController
+{
+    private readonly SessionRegistry _sessions;
+    private readonly HealthOptions _options;
+    private readonly string _relayId;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private CancellationTokenSource? _moving;
+    private string? _source;
+    private DateTimeOffset? _started;
+    private DateTimeOffset? _finished;
+    private int _toMove;
+    private int _moved;
+    private volatile FleetView? _fleet;
+    private Task _finishedTask = Task.CompletedTask;
+    private volatile string? _lastCommand;
+
+    public DrainController(SessionRegistry sessions, IOptions<GatewayOptions> options, BackhaulService backhaul, TimeProvider time, ILogger<DrainController> logger)
+    {
+        _sessions = sessions;
+        _options = options.Value.Health;
+        _relayId = options.Value.Backhaul.RelayId;
+        _time = time;
+        _logger = logger;
+        backhaul.Pool.CommandReceived += OnCommand;
+    }
+
+    public bool IsDraining => _sessions.Draining;
+
+    /// <summary>True when the drain came from the relay's own sickness or the core's policy: it ends by itself when the relay is healthy again.</summary>
+    public bool IsAutomatic => _sessions.Draining && _source is not null && (_source.StartsWith("self", StringComparison.Ordinal) || _source.StartsWith("core-policy", StringComparison.Ordinal));
+
+    /// <summary>Completes when the current drain has moved every session (or was cancelled).</summary>
+    public Task Moving => _finishedTask;
+
+    /// <summary>What the core last said about the fleet: relay id → state.</summary>
+    public FleetView? Fleet => _fleet;
+
+    /// <summary>Starts a drain. Returns at once; sessions move in the background.</summary>
+    public DrainResult Start(bool force, string source, int closeCode = 4001, TimeSpan? deadline = null)
+    {
+        lock (_gate)
+        {
+            if (_sessions.Draining)
+            {
+                return new DrainResult(true, "already draining");
+            }
+
+            if (!force)
+            {
+                var fleet = _fleet;
+                if (fleet is null)
+                {
+                    return new DrainResult(false, "refused: the fleet view from the core is not known yet, so this may be the last healthy relay; use force");
+                }
+
+                int others = fleet.Relays.Count(r => r.Key != _relayId && r.Value is "healthy" or "degraded");
+                if (others == 0)
+                {
+                    return new DrainResult(false, "refused: this is the last healthy relay of the fleet; use force");
+                }
+            }
+
+            _sessions.Draining = true;
+            _source = source;
+            _started = _time.GetUtcNow();
+            _finished = null;
+            _toMove = _sessions.Count;
+            _moved = 0;
+            _moving = new CancellationTokenSource();
+            var token = _moving.Token;
+            Log.DrainStarted(_logger, source, _toMove);
+            _finishedTask = Task.Run(() => MoveSessionsAsync(token, closeCode, deadline ?? _options.DrainDeadline), CancellationToken.None);
+            return new DrainResult(true, $"draining: moving {_toMove} sessions");
+        }
+    }
+
+    /// <summary>Stops a drain: the relay takes sessions again.</summary>
+    public void Undrain()
+    {
+        lock (_gate)
+        {
+            _moving?.Cancel();
+            _moving = null;
+            _sessions.Draining = false;
+            _source = null;
+            Log.Undrained(_logger);
+        }
+    }
+
+    public object Describe() => new
+    {
+        draining = _sessions.Draining,
+        source = _source,
+        started = _started,
+        finished = _finished,
+        sessionsToMove = _toMove,
+        sessionsMoved = Volatile.Read(ref _moved),
+        sessionsLeft = _sessions.Draining ? _sessions.Count : 0,
+        lastCoreCommand = _lastCommand,
+    };
+
+    private async Task MoveSessionsAsync(CancellationToken token, int closeCode, TimeSpan deadline)
+    {
+        long start = _time.GetTimestamp();
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var batch = _sessions.Snapshot().Take(_options.DrainBatchSize).ToList();
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                bool pastDeadline = _time.GetElapsedTime(start) >= deadline;
+                foreach (var session in pastDeadline ? _sessions.Snapshot() : batch)
+                {
+                    session.RequestClose(closeCode, closeCode == 4001 ? "relay draining: reconnect now" : "gateway shutting down");
+                    Interlocked.Increment(ref _moved);
+                }
+
+                // Jitter spreads the reconnects: ±50% around the batch interval.
+                var pause = _options.DrainBatchInterval * (0.5 + Random.Shared.NextDouble());
+                await Task.Delay(pause, _time, token).ConfigureAwait(false);
+                await Task.WhenAll(batch.Select(s => s.Completion)).WaitAsync(TimeSpan.FromSeconds(5), _time, token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+
+            _finished = _time.GetUtcNow();
+            Log.DrainFinished(_logger, Volatile.Read(ref _moved), _time.GetElapsedTime(start).TotalMilliseconds);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void OnCommand(string name, ReadOnlyMemory<byte> argument)
+    {
+        switch (name)
+        {
+            case "drain":
+                // "policy": the core's fleet policy (ends by itself once healthy); "force": an operator forcing it; empty: an operator.
+                bool policy = argument.Span.SequenceEqual("policy"u8);
+                var result = Start(force: argument.Span.SequenceEqual("force"u8), policy ? "core-policy: the relay stayed sick" : "core-operator: drain ordered from the fleet view");
+                _lastCommand = $"drain: {result.Message}";
+                if (!result.Accepted)
+                {
+                    Log.DrainCommandRefused(_logger, result.Message);
+                }
+
+                break;
+            case "undrain":
+                Undrain();
+                _lastCommand = "undrain: taking sessions again";
+                break;
+            case "fleet":
+                try
+                {
+                    var relays = JsonSerializer.Deserialize<Dictionary<string, string>>(argument.Span);
+                    if (relays is not null)
+                    {
+                        _fleet = new FleetView(relays, _time.GetUtcNow());
+                    }
+                }
+                catch (JsonException)
+                {
+                    Log.BadFleet(_logger);
+                }
+
+                break;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1400, LogLevel.Warning, "Drain started ({Source}): {Count} sessions to move")]
+        public static partial void DrainStarted(ILogger logger, string source, int count);
+
+        [LoggerMessage(1401, LogLevel.Information, "Drain finished: {Count} sessions moved in {Ms} ms")]
+        public static partial void DrainFinished(ILogger logger, int count, double ms);
+
+        [LoggerMessage(1402, LogLevel.Information, "Undrained: taking sessions again")]
+        public static partial void Undrained(ILogger logger);
+
+        [LoggerMessage(1404, LogLevel.Warning, "The core's drain command was refused: {Why}")]
+        public static partial void DrainCommandRefused(ILogger logger, string why);
+
+        [LoggerMessage(1403, LogLevel.Warning, "Ignored a malformed fleet command from the core")]
+        public static partial void BadFleet(ILogger logger);
+    }
+}
+
+/// <summary>Outcome of a drain request.</summary>
+public sealed record DrainResult(bool Accepted, string Message);
+
+/// <summary>The fleet as the core last described it: relay id → state.</summary>
+public sealed record FleetView(IReadOnlyDictionary<string, string> Relays, DateTimeOffset ReceivedAt);

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Relay.Gateway.Hosting;
+using Relay.Gateway.Metrics;
+
+namespace Relay.Gateway.Health;
+
+/// <summary>
+/// Reads every <see cref="IHealthSignal"/> each interval and folds them into one state with
+/// hysteresis: a signal must read worse <see cref="HealthOptions.EnterAfter"/> times in a row to
+/// worsen, and better <see cref="HealthOptions.ExitAfter"/> times in a row to recover, so a value
+/// oscillating around a threshold does not make the relay flap. Pushes a health report to the core,
+/// and drains the relay when it stays sick.
+/// </summary>
+internal sealed partial class HealthMonitor : BackgroundService
+{
+    private readonly IHealthSignal[] _signals;
+    private readonly HealthOptions _options;
+    private readonly GatewayOptions _gateway;
+    private readonly DrainController _drain;
+    private readonly BackhaulService _backhaul;
+    private readonly GatewayMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, Tracker> _trackers = new(StringComparer.Ordinal);
+    private volatile HealthSnapshot _current;
+    private DateTimeOffset? _sickSince;
+    private long _lastReport;
+
+    public HealthMonitor(IEnumerable<IHealthSignal> signals, IOptions<GatewayOptions> options, DrainController drain, BackhaulService backhaul, GatewayMetrics metrics, TimeProvider time, ILogger<HealthMonitor> logger)
+    {
+        _signals = signals.ToArray();
+        _gateway = options.Value;
+        _options = options.Value.Health;
+        _drain = drain;
+        _backhaul = backhaul;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        foreach (var signal in _signals)
+        {
+            _trackers[signal.Name] = new Tracker();
+        }
+
+        // Until the first evaluation: not ready, because no link has been seen yet.
+        _current = new HealthSnapshot(RelayState.Sick, ["starting"], 0, new Dictionary<string, SignalStatus>(), time.GetUtcNow());
+    }
+
+    /// <summary>The latest evaluation.</summary>
+    public HealthSnapshot Current => _drain.IsDraining ? _current with { State = RelayState.Draining } : _current;
+
+    /// <summary>Reads all signals once and updates the state. Called by the loop; tests call it directly.</summary>
+    public HealthSnapshot Evaluate()
+    {
+        var statuses = new Dictionary<string, SignalStatus>(StringComparer.Ordinal);
+        foreach (var signal in _signals)
+        {
+            HealthReading reading;
+            try
+            {
+                reading = signal.Read();
+            }
+            catch (Exception ex)
+            {
+                reading = new HealthReading(HealthLevel.Sick, $"{signal.Name}: signal failed: {ex.Message}", new Dictionary<string, object?>());
+            }
+
+            var tracker = _trackers[signal.Name];
+            tracker.Observe(reading, _options);
+            statuses[signal.Name] = new SignalStatus(tracker.Level, tracker.Reason, reading);
+        }
+
+        var level = statuses.Values.Select(s => s.Level).DefaultIfEmpty(HealthLevel.Healthy).Max();
+        var reasons = statuses.Values.Where(s => s.Level == level && level != HealthLevel.Healthy && s.Reason is not null).Select(s => s.Reason!).ToList();
+        var state = level switch { HealthLevel.Sick => RelayState.Sick, HealthLevel.Degraded => RelayState.Degraded, _ => RelayState.Healthy };
+        double load = Math.Min(1.0, (double)_metrics.Sessions / _options.Capacity);
+        int weight = Math.Clamp((int)Math.Round(100 - (99 * load)), 1, 100);
+        if (state == RelayState.Degraded)
+        {
+            weight = Math.Max(1, weight / 2);
+        }
+
+        var now = _time.GetUtcNow();
+        var previous = _current;
+        var since = previous.State == state && previous.Reasons.SequenceEqual(reasons) ? previous.Since : now;
+        if (previous.State != state)
+        {
+            Log.StateChanged(_logger, previous.State, state, string.Join("; ", reasons));
+        }
+
+        _current = new HealthSnapshot(state, reasons, weight, statuses, since);
+        _sickSince = state == RelayState.Sick ? _sickSince ?? now : null;
+        if (state is RelayState.Healthy or RelayState.Degraded && _drain.IsAutomatic)
+        {
+            // The sickness that drained us is over (hysteresis already demanded ExitAfter good readings).
+            Log.Recovered(_logger);
+            _drain.Undrain();
+        }
+
+        return Current;
+    }
+
+    /// <summary>The JSON pushed to the core and shown at /status.</summary>
+    public object Describe()
+    {
+        var snapshot = Current;
+        return new
+        {
+            relayId = _gateway.Backhaul.RelayId,
+            region = _gateway.Backhaul.Region,
+            state = snapshot.StateName,
+            health = _current.StateName,
+            reasons = snapshot.Reasons,
+            weight = snapshot.Weight,
+            since = snapshot.Since,
+            sessions = _metrics.Sessions,
+            drain = _drain.Describe(),
+            signals = snapshot.Signals.ToDictionary(kv => kv.Key, kv => new
+            {
+                level = kv.Value.Level.ToString().ToLowerInvariant(),
+                reason = kv.Value.Reason,
+                values = kv.Value.Reading.Values,
+            }),
+        };
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.EvaluationInterval, _time);
+        do
+        {
+            try
+            {
+                var snapshot = Evaluate();
+                MaybeSelfDrain(snapshot);
+                long now = _time.GetTimestamp();
+                if (_lastReport == 0 || _time.GetElapsedTime(_lastReport, now) >= _options.ReportInterval)
+                {
+                    _lastReport = now;
+                    _backhaul.Pool.SendHealthReport(JsonSerializer.SerializeToUtf8Bytes(Describe()));
+                }
+            }
+            catch (Exception ex)
+            {
+                Log.EvaluationFailed(_logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private void MaybeSelfDrain(HealthSnapshot snapshot)
+    {
+        if (_options.SelfDrainAfter <= TimeSpan.Zero || snapshot.State != RelayState.Sick || _sickSince is null)
+        {
+            return;
+        }
+
+        var sick = _time.GetUtcNow() - _sickSince.Value;
+        if (sick >= _options.SelfDrainAfter && !_drain.IsDraining)
+        {
+            var result = _drain.Start(force: false, $"self: sick for {sick.TotalSeconds:F0} s ({string.Join("; ", snapshot.Reasons)})");
+            Log.SelfDrain(_logger, result.Message);
+        }
+    }
+
+    /// <summary>
+    /// Hysteresis for one signal: a run of readings all worse (or all better) than the current level
+    /// moves it, after EnterAfter (or ExitAfter) readings, to the mildest level seen in the run.
+    /// </summary>
+    private sealed class Tracker
+    {
+        private int _direction;
+        private int _streak;
+        private HealthLevel _bound;
+
+        public HealthLevel Level { get; private set; }
+
+        public string? Reason { get; private set; }
+
+        private bool _seen;
+
+        public void Observe(HealthReading reading, HealthOptions options)
+        {
+            if (!_seen)
+            {
+                // The first reading is taken as it is: a relay starts from what it measures, not from "healthy".
+                _seen = true;
+                Level = reading.Level;
+                Reason = reading.Reason;
+                return;
+            }
+
+            int direction = reading.Level.CompareTo(Level);
+            if (direction == 0)
+            {
+                _direction = 0;
+                _streak = 0;
+                if (Level != HealthLevel.Healthy && reading.Reason is not null)
+                {
+                    Reason = reading.Reason;
+                }
+
+                return;
+            }
+
+            if (direction != _direction)
+            {
+                _direction = direction;
+                _streak = 0;
+                _bound = reading.Level;
+            }
+
+            _streak++;
+            _bound = direction > 0 ? (HealthLevel)Math.Min((int)_bound, (int)reading.Level) : (HealthLevel)Math.Max((int)_bound, (int)reading.Level);
+            if (_streak >= (direction > 0 ? options.EnterAfter : options.ExitAfter))
+            {
+                Level = _bound;
+                Reason = Level == HealthLevel.Healthy ? null : reading.Reason;
+                _direction = 0;
+                _streak = 0;
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1300, LogLevel.Warning, "Relay state {From} → {To}: {Reasons}")]
+        public static partial void StateChanged(ILogger logger, RelayState from, RelayState to, string reasons);
+
+        [LoggerMessage(1301, LogLevel.Error, "Health evaluation failed")]
+        public static partial void EvaluationFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(1303, LogLevel.Information, "Healthy again: ending the automatic drain")]
+        public static partial void Recovered(ILogger logger);
+
+        [LoggerMessage(1302, LogLevel.Warning, "Self-drain: {Result}")]
+        public static partial void SelfDrain(ILogger logger, string result);
+    }
+}

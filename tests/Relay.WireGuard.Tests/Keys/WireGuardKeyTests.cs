@@ -1,0 +1,71 @@
+using Relay.Tunnel.WireGuard;
+using Relay.Tunnel.WireGuard.Keys;
+
+namespace Relay.WireGuard.Tests.Keys;
+
+public class WireGuardKeyTests
+{
+    [Test]
+    public void DerivePublicKey_Rfc7748Vector_MatchesX25519()
+    {
+        // RFC 7748 section 6.1: Alice's private key and public key.
+        var privateKey = WireGuardKey.FromBytes(Convert.FromHexString("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+        Assert.That(WireGuardKeyPair.DerivePublicKey(privateKey).ToHex(), Is.EqualTo("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"));
+    }
+
+    [Test]
+    public void Generate_TwoPairs_DifferAndDeriveConsistently()
+    {
+        var a = WireGuardKeyPair.Generate();
+        var b = WireGuardKeyPair.Generate();
+        Assert.That(a.PrivateKey, Is.Not.EqualTo(b.PrivateKey));
+        Assert.That(WireGuardKeyPair.FromPrivateKey(a.PrivateKey).PublicKey, Is.EqualTo(a.PublicKey));
+    }
+
+    [Test]
+    public void ToString_NeverShowsTheKey()
+    {
+        var pair = WireGuardKeyPair.Generate();
+        string text = $"{pair.PrivateKey} {new Relay.Tunnel.WireGuard.Config.InterfaceConfig(pair.PrivateKey, [])}";
+        Assert.That(text, Does.Not.Contain(pair.PrivateKey.ToBase64()).And.Not.Contain(pair.PrivateKey.ToHex()));
+        Assert.That(text, Does.Contain("redacted"));
+    }
+
+    [Test]
+    public void Base64AndHex_RoundTrip()
+    {
+        var key = WireGuardKey.Random();
+        Assert.That(WireGuardKey.ParseBase64(key.ToBase64()), Is.EqualTo(key));
+        Assert.That(WireGuardKey.TryParseHex(key.ToHex(), out var hex) && hex!.Equals(key), Is.True);
+        Assert.That(WireGuardKey.TryParseBase64("too short", out _), Is.False);
+        Assert.That(WireGuardKey.TryParseHex(new string('z', 64), out _), Is.False);
+    }
+
+    [Test]
+    public void KeyFile_WrittenOwnerOnly_AndReadBack()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Ignore("file modes are Unix");
+            return;
+        }
+
+        string dir = Directory.CreateTempSubdirectory("relay-wg-key-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "private.key");
+            var key = WireGuardKeyPair.Generate().PrivateKey;
+            WireGuardKeyFile.Write(path, key);
+            Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key));
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            var error = Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path));
+            Assert.That(error!.Message, Does.Contain("chmod 600").And.Not.Contain(key.ToBase64()));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using Relay.Tunnel.WireGuard.Config;
+using Relay.Tunnel.WireGuard.Keys;
+using Relay.Tunnel.WireGuard.Uapi;
+using Relay.WireGuard.Tests.Netns;
+
+namespace Relay.WireGuard.Tests.Uapi;
+
+/// <summary>Two real wireguard-go devices in two fresh namespaces, configured only through <see cref="UapiClient"/>.</summary>
+[NonParallelizable]
+public class UapiRealDeviceTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SetAndGet_RealWireGuardGo_ReadsBackConfigAndCounters(CancellationToken token)
+    {
+        NetnsLab.RequireRootAndWireGuard();
+        await using var lab = new NetnsLab();
+        string a = lab.Namespace("a"), b = lab.Namespace("b");
+        int o = lab.Octet;
+        lab.Veth(a, $"va{lab.Id}", $"10.213.{o}.1/24", b, $"vb{lab.Id}", $"10.213.{o}.2/24");
+        string ifA = $"wga{lab.Id}", ifB = $"wgb{lab.Id}";
+        string dir = Directory.CreateTempSubdirectory("relay-wg-uapi-").FullName;
+        lab.Start(a, Path.Combine(dir, "a.log"), "wireguard-go", "-f", ifA);
+        lab.Start(b, Path.Combine(dir, "b.log"), "wireguard-go", "-f", ifB);
+        var clientA = new UapiClient(ifA);
+        var clientB = new UapiClient(ifB);
+        await WaitForSocketAsync(clientA, token);
+        await WaitForSocketAsync(clientB, token);
+
+        var keyA = WireGuardKeyPair.Generate();
+        var keyB = WireGuardKeyPair.Generate();
+        var psk = WireGuardKey.Random();
+        await clientA.SetAsync(new WireGuardConfig(new InterfaceConfig(keyA.PrivateKey, [], 51820),
+            [new PeerConfig(keyB.PublicKey, [Cidr($"10.214.{o}.2/32")], null, psk, null)]), token);
+        await clientB.SetAsync(new WireGuardConfig(new InterfaceConfig(keyB.PrivateKey, [], 51821),
+            [new PeerConfig(keyA.PublicKey, [Cidr($"10.214.{o}.1/32")], $"10.213.{o}.1:51820", psk, 1)]), token);
+        NetnsLab.Run("ip", "-n", a, "address", "add", $"10.214.{o}.1/24", "dev", ifA);
+        NetnsLab.Run("ip", "-n", a, "link", "set", ifA, "up");
+        NetnsLab.Run("ip", "-n", b, "address", "add", $"10.214.{o}.2/24", "dev", ifB);
+        NetnsLab.Run("ip", "-n", b, "link", "set", ifB, "up");
+
+        var state = await clientA.GetAsync(token);
+        Assert.That(state.PublicKey, Is.EqualTo(keyA.PublicKey));
+        Assert.That(state.ListenPort, Is.EqualTo(51820));
+        Assert.That(state.Peers.Single().PublicKey, Is.EqualTo(keyB.PublicKey));
+        Assert.That(state.Peers.Single().AllowedIps, Is.EqualTo(new[] { $"10.214.{o}.2/32" }));
+
+        // Traffic through the tunnel: B sends UDP to A's tunnel address (and keepalives every second); both
+        // devices then report a handshake and bytes.
+        NetnsLab.Run("ip", "netns", "exec", b, "bash", "-c", $"echo hello > /dev/udp/10.214.{o}.1/9");
+        var afterA = (await clientA.GetAsync(token)).Peers.Single();
+        for (int i = 0; i < 100 && afterA.LastHandshake is null; i++)
+        {
+            await Task.Delay(100, token);
+            afterA = (await clientA.GetAsync(token)).Peers.Single();
+        }
+
+        var afterB = (await clientB.GetAsync(token)).Peers.Single();
+        Assert.That(afterA.LastHandshake, Is.Not.Null);
+        Assert.That(afterA.Endpoint, Is.EqualTo($"10.213.{o}.2:51821"), "A learnt B's endpoint from the handshake");
+        Assert.That(afterA.RxBytes, Is.GreaterThan(0));
+        Assert.That(afterB.TxBytes, Is.GreaterThan(0));
+        Assert.That(afterB.PersistentKeepalive, Is.EqualTo(1));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static IpCidr Cidr(string text) => IpCidr.TryParse(text, out var c) ? c! : throw new FormatException(text);
+
+    private static async Task WaitForSocketAsync(UapiClient client, CancellationToken token)
+    {
+        for (int i = 0; i < 100 && !client.Exists; i++)
+        {
+            await Task.Delay(100, token);
+        }
+
+        Assert.That(client.Exists, Is.True, $"wireguard-go did not create {client.SocketPath}");
+    }
+}
