@@ -78,7 +78,7 @@ start_gateway() { # start_gateway NAME PORT
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
-    --Gateway:ShutdownTimeout=00:00:05 "${QUIET[@]}" >>"$OUT/$1.log" 2>&1 &
+    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" >>"$OUT/$1.log" 2>&1 &
   PIDS[$1]=$!
   wait_http "http://127.0.0.1:$2/readyz"
 }

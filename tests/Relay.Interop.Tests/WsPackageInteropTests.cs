@@ -116,6 +116,7 @@ public sealed class WsPackageInteropTests
             o.Backhaul.SharedKey = SharedKey;
             o.Backhaul.RelayId = id;
             o.Backhaul.LinksPerEndpoint = 2;
+            o.Health.AgentPort = 0;
             o.ShutdownTimeout = TimeSpan.FromSeconds(5);
         });
         await app.StartAsync(ct);
