@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Relay.Client.Internal;
+using Relay.Contracts.Sessions;
 
 namespace Relay.Client;
 
@@ -54,7 +55,7 @@ public sealed partial class RelayClient
                 byte[] hello;
                 lock (owner._gate)
                 {
-                    hello = Frames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
+                    hello = ClientFrames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
                 }
 
                 await socket.SendAsync(hello, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
@@ -179,14 +180,14 @@ public sealed partial class RelayClient
                         {
                             if (p.Seq > _sentUpTo)
                             {
-                                batch.Add(Frames.Message(p, ack));
+                                batch.Add(ClientFrames.Message(p.Seq, ack, p.Room, p.BodyJson));
                                 _sentUpTo = p.Seq;
                             }
                         }
 
                         if (batch.Count == 0 && ack > _ackSentUpTo)
                         {
-                            batch.Add(Frames.Ack(ack));
+                            batch.Add(ClientFrames.Ack(ack));
                         }
 
                         _ackSentUpTo = ack;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Relay.Client.Internal;
+using Relay.Contracts.Sessions;
 
 namespace Relay.Client;
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Relay.Client.Internal;
+using Relay.Contracts.Sessions;
 
 namespace Relay.Client;
 
@@ -96,7 +97,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     /// <summary>Sends a text body (as a JSON string), to a room or (no room) as an echo request. Waits while
     /// <see cref="RelayClientOptions.MaxUnacknowledged"/> messages are unacknowledged. Returns its seq.</summary>
     public ValueTask<long> SendAsync(string body, string? room = null, CancellationToken cancellationToken = default) =>
-        SendJsonAsync(Frames.StringBody(body), room, cancellationToken);
+        SendJsonAsync(ClientFrames.StringBody(body), room, cancellationToken);
 
     /// <summary>Sends a body given as raw JSON (any JSON value; not validated).</summary>
     public async ValueTask<long> SendJsonAsync(string bodyJson, string? room = null, CancellationToken cancellationToken = default)

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Relay.CoreSim.Faults;
+using Relay.Contracts.Sessions;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;
@@ -222,7 +223,7 @@ internal sealed partial class SessionConnection
                 {
                     foreach (var message in batch)
                     {
-                        if (Volatile.Read(ref _closing) != 0 || !await _transport.SendAsync(ServerFrames.Message(message, ack), ct).ConfigureAwait(false))
+                        if (Volatile.Read(ref _closing) != 0 || !await _transport.SendAsync(ServerFrames.Message(message.Seq, ack, message.Room, message.From, message.BodyJson), ct).ConfigureAwait(false))
                         {
                             return;
                         }

@@ -12,17 +12,7 @@ public sealed class LoadGenTests
     public async Task Scenario_AgainstDirectEndpoint_NothingLostOrDuplicated(string scenario, CancellationToken ct)
     {
         await using var host = await CoreSimFixture.StartAsync();
-        var options = new LoadOptions
-        {
-            Scenario = scenario,
-            Urls = [host.WebSocketUri],
-            TokenUrl = new Uri(host.HttpUri, "/v1/tokens"),
-            Sessions = 50,
-            Rate = 10,
-            Seconds = 3,
-            FaultEvery = 1,
-            OutputDirectory = Path.Combine(Path.GetTempPath(), "relay-loadgen-" + Guid.NewGuid().ToString("N")),
-        };
+        var options = Options(host, scenario);
         var report = await new LoadRunner(options).RunAsync(ct);
         var markdown = ReportWriter.Write(report, options.OutputDirectory);
         TestContext.Out.WriteLine(markdown);
@@ -43,4 +33,87 @@ public sealed class LoadGenTests
 
         Directory.Delete(options.OutputDirectory, recursive: true);
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Steady_RoomMode_EveryOtherMemberGetsEveryMessage(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        var options = Options(host, "steady");
+        options.Sessions = 22; // rooms of 4, 4, 4, 4, 4 and 2
+        options.RoomSize = 4;
+        var report = await new LoadRunner(options).RunAsync(ct);
+        TestContext.Out.WriteLine(ReportWriter.ToMarkdown(report));
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Connected, Is.EqualTo(22));
+            Assert.That(report.Sent, Is.GreaterThan(0));
+            Assert.That(report.Expected, Is.GreaterThan(2 * report.Sent), "20 senders reach 3 others, 2 senders reach 1 other");
+            Assert.That(report.Received, Is.EqualTo(report.Expected));
+            Assert.That(report.Lost, Is.Zero);
+            Assert.That(report.Duplicated, Is.Zero);
+            Assert.That(report.OutOfOrder, Is.Zero);
+            Assert.That(report.RoomSize, Is.EqualTo(4));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Reports_JsonMarkdownAndSelfContainedHtmlPlot_AndSideBySideComparison(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        var first = Options(host, "steady");
+        var second = Options(host, "connect-storm");
+        ReportWriter.Write(await new LoadRunner(first).RunAsync(ct), first.OutputDirectory);
+        ReportWriter.Write(await new LoadRunner(second).RunAsync(ct), second.OutputDirectory);
+        string compared = Path.Combine(Path.GetTempPath(), "relay-loadgen-compare-" + Guid.NewGuid().ToString("N"));
+        string markdown = ReportWriter.WriteComparison("direct, twice", [("steady", ReportWriter.Read(first.OutputDirectory)), ("storm", ReportWriter.Read(second.OutputDirectory))], compared);
+
+        string html = await File.ReadAllTextAsync(Path.Combine(first.OutputDirectory, "latency.html"), ct);
+        string comparison = await File.ReadAllTextAsync(Path.Combine(compared, "comparison.html"), ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.Exists(Path.Combine(first.OutputDirectory, "summary.md")), Is.True);
+            Assert.That(html, Does.Contain("<svg").And.Contain("<polyline"), "an inline SVG latency plot");
+            Assert.That(html, Does.Not.Contain("<script").And.Not.Contain("src=\"http"), "self-contained: nothing fetched");
+            Assert.That(comparison, Does.Contain(">steady<").And.Contain(">storm<"));
+            Assert.That(markdown, Does.Contain("| steady | steady |").And.Contain("| storm | connect-storm |"));
+            Assert.That(ReportWriter.Read(first.OutputDirectory).LatencyCurve, Is.Not.Empty, "result.json round-trips the curve");
+        });
+        foreach (var dir in new[] { first.OutputDirectory, second.OutputDirectory, compared })
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Idle_HoldsEverySession_AndWritesTheReadyFile(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        var options = Options(host, "idle");
+        options.Seconds = 1;
+        options.ReadyFile = Path.Combine(Path.GetTempPath(), "relay-loadgen-ready-" + Guid.NewGuid().ToString("N"));
+        var report = await new LoadRunner(options).RunAsync(ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Connected, Is.EqualTo(50));
+            Assert.That(report.Sent, Is.Zero);
+            Assert.That(File.ReadAllText(options.ReadyFile).Trim(), Is.EqualTo("50"));
+        });
+        File.Delete(options.ReadyFile);
+    }
+
+    private static LoadOptions Options(CoreSimHost host, string scenario) => new()
+    {
+        Scenario = scenario,
+        Urls = [host.WebSocketUri],
+        TokenUrl = new Uri(host.HttpUri, "/v1/tokens"),
+        Sessions = 50,
+        Rate = 10,
+        Seconds = 3,
+        FaultEvery = 1,
+        Progress = "off",
+        OutputDirectory = Path.Combine(Path.GetTempPath(), "relay-loadgen-" + Guid.NewGuid().ToString("N")),
+    };
 }

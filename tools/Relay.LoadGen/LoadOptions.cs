@@ -3,7 +3,7 @@ namespace Relay.LoadGen;
 /// <summary>What to run. Bounded in count and time; loopback by default.</summary>
 public sealed class LoadOptions
 {
-    /// <summary>connect-storm, steady or failover. Defaults to steady.</summary>
+    /// <summary>connect-storm, steady, failover or idle. Defaults to steady.</summary>
     public string Scenario { get; set; } = "steady";
 
     /// <summary>Websocket URLs (gateways or core-sim /ws). Defaults to ws://127.0.0.1:7080/ws.</summary>
@@ -18,11 +18,16 @@ public sealed class LoadOptions
     /// <summary>Sessions. Defaults to 100; at most 100,000.</summary>
     public int Sessions { get; set; } = 100;
 
-    /// <summary>Messages per second per session (steady, failover). Defaults to 10.</summary>
+    /// <summary>Messages per second per session (steady, failover); <see cref="double.PositiveInfinity"/> ("--rate max"):
+    /// closed loop, each session sends whenever its <see cref="Window"/> has room (saturation). Defaults to 10.</summary>
     public double Rate { get; set; } = 10;
 
-    /// <summary>Sending time in seconds (steady, failover). Defaults to 10; at most 3600.</summary>
+    /// <summary>Sending time in seconds (steady, failover), holding time (idle). Defaults to 10; at most 3600.</summary>
     public double Seconds { get; set; } = 10;
+
+    /// <summary>Seconds at the start of sending that are not measured (latency, msg/s): JIT and pools warm up.
+    /// Defaults to 0; less than <see cref="Seconds"/>.</summary>
+    public double Warmup { get; set; }
 
     /// <summary>Connects in flight at once. Defaults to 200.</summary>
     public int ConnectConcurrency { get; set; } = 200;
@@ -30,26 +35,61 @@ public sealed class LoadOptions
     /// <summary>Failover: seconds between kicks. Defaults to 2.</summary>
     public double FaultEvery { get; set; } = 2;
 
-    /// <summary>Room mode: sessions send to this room (pairs of sessions share a room). Defaults to echo mode (null).</summary>
-    public bool RoomMode { get; set; }
+    /// <summary>Room mode: sessions are grouped into rooms of this many (joined in the hello); each message is
+    /// delivered to every other member. Defaults to 0: echo mode.</summary>
+    public int RoomSize { get; set; }
+
+    /// <summary>Messages a session may have unacknowledged before its sends wait (the client's window).
+    /// Defaults to 10,000. A small window with a high rate measures the saturated throughput.</summary>
+    public int Window { get; set; } = 10_000;
+
+    /// <summary>Live progress display: auto (on unless stdout is redirected), on or off. Defaults to auto.</summary>
+    public string Progress { get; set; } = "auto";
+
+    /// <summary>A file written (with the connected count) once every session has connected; scripts wait for it
+    /// to measure the servers while all sessions are up. Defaults to none.</summary>
+    public string? ReadyFile { get; set; }
 
     /// <summary>Allow non-loopback targets. Defaults to false.</summary>
     public bool AllowRemote { get; set; }
 
-    /// <summary>Where to write result.json and summary.md. Defaults to ./loadgen-results.</summary>
+    /// <summary>Where to write result.json, summary.md and latency.html. Defaults to ./loadgen-results.</summary>
     public string OutputDirectory { get; set; } = "loadgen-results";
+
+    /// <summary>True when the scenario sends at a rate for <see cref="Seconds"/>.</summary>
+    public bool IsTimed => Scenario is "steady" or "failover";
 
     /// <summary>Throws naming the first bad setting.</summary>
     public void Validate()
     {
-        if (Scenario is not ("connect-storm" or "steady" or "failover"))
+        if (Scenario is not ("connect-storm" or "steady" or "failover" or "idle"))
         {
-            throw new ArgumentException($"scenario: must be connect-storm, steady or failover; was '{Scenario}'.");
+            throw new ArgumentException($"scenario: must be connect-storm, steady, failover or idle; was '{Scenario}'.");
         }
 
-        if (Sessions is < 1 or > 100_000 || Rate is <= 0 or > 10_000 || Seconds is <= 0 or > 3600 || ConnectConcurrency < 1)
+        if (Sessions is < 1 or > 100_000 || Rate is <= 0 or (> 10_000 and not double.PositiveInfinity) || Seconds is <= 0 or > 3600 || ConnectConcurrency < 1)
         {
-            throw new ArgumentException("--sessions 1-100000, --rate 0-10000, --seconds 0-3600, --connect-concurrency >= 1.");
+            throw new ArgumentException("--sessions 1-100000, --rate 0-10000 or max, --seconds 0-3600, --connect-concurrency >= 1.");
+        }
+
+        if (Warmup < 0 || Warmup >= Seconds)
+        {
+            throw new ArgumentException($"--warmup: must be at least 0 and less than --seconds ({Seconds}); was {Warmup}.");
+        }
+
+        if (RoomSize is < 0 or 1 or > 1000)
+        {
+            throw new ArgumentException($"--room-size: 0 (echo) or 2-1000; was {RoomSize}.");
+        }
+
+        if (Window is < 1 or > 100_000)
+        {
+            throw new ArgumentException($"--window: 1-100000; was {Window}.");
+        }
+
+        if (Progress is not ("auto" or "on" or "off"))
+        {
+            throw new ArgumentException($"--progress: auto, on or off; was '{Progress}'.");
         }
 
         if (!AllowRemote && Urls.Concat([TokenUrl]).Any(u => !u.IsLoopback))

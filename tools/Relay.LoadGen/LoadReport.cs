@@ -3,6 +3,12 @@ namespace Relay.LoadGen;
 /// <summary>Percentiles in milliseconds.</summary>
 public sealed record Percentiles(double P50, double P90, double P99, double P999, double Max, long Count);
 
+/// <summary>One point of a latency distribution: the value (ms) at a percentile.</summary>
+public sealed record PercentilePoint(double Percentile, double Ms);
+
+/// <summary>Cumulative counts at a moment of the run.</summary>
+public sealed record TimelinePoint(double Seconds, int Connected, long Sent, long Received);
+
 /// <summary>The result of one run (written as result.json).</summary>
 public sealed record LoadReport(
     string Scenario,
@@ -20,4 +26,41 @@ public sealed record LoadReport(
     Percentiles ConnectMs,
     int Reconnects,
     IReadOnlyDictionary<string, int> ClosesByCode,
-    string Command);
+    string Command)
+{
+    /// <summary>Room size (0: echo mode). In room mode Received counts deliveries (each message reaches every other member).</summary>
+    public int RoomSize { get; init; }
+
+    /// <summary>Deliveries the run expected (echo: Sent; rooms: each message times the other members).</summary>
+    public long Expected { get; init; }
+
+    /// <summary>Offered rate per session and the client window (steady, failover).</summary>
+    public double RatePerSession { get; init; }
+
+    /// <summary>The client window (messages unacknowledged per session).</summary>
+    public int Window { get; init; }
+
+    /// <summary>Seconds of sending that were not measured.</summary>
+    public double WarmupSeconds { get; init; }
+
+    /// <summary>Messages sent per second in the measured window.</summary>
+    public double SentPerSecond { get; init; }
+
+    /// <summary>Seconds from the first connect to the last welcome.</summary>
+    public double ConnectSeconds { get; init; }
+
+    /// <summary>Sessions welcomed per second during the connect phase.</summary>
+    public double SessionsPerSecond { get; init; }
+
+    /// <summary>Message latency by percentile (for the plot).</summary>
+    public IReadOnlyList<PercentilePoint> LatencyCurve { get; init; } = [];
+
+    /// <summary>Connect time by percentile (for the plot).</summary>
+    public IReadOnlyList<PercentilePoint> ConnectCurve { get; init; } = [];
+
+    /// <summary>CPU seconds the load generator itself used (it shares the machine with what it measures).</summary>
+    public double LoadGenCpuSeconds { get; init; }
+
+    /// <summary>Counts sampled every second.</summary>
+    public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
+}

@@ -3,19 +3,37 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using HdrHistogram;
-using Relay.Client;
 
 namespace Relay.LoadGen;
 
 /// <summary>Runs a scenario against gateways or core-sim and measures it.</summary>
-public sealed class LoadRunner(LoadOptions options)
+public sealed partial class LoadRunner(LoadOptions options)
 {
+    private static readonly double[] s_curvePercentiles = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
     private readonly LoadOptions _options = options;
     private readonly LongHistogram _latency = new(TimeStamp.Hours(1), 3);
     private readonly LongHistogram _connect = new(TimeStamp.Minutes(10), 3);
     private readonly ConcurrentDictionary<string, int> _closes = new();
+    private readonly List<TimelinePoint> _timeline = [];
+    private readonly Stopwatch _clock = new();
     private long _sent, _received, _duplicated, _outOfOrder;
-    private int _reconnects, _connectFailures;
+    private int _reconnects, _connectFailures, _connected;
+    private long _measureFrom = long.MaxValue;
+    private volatile string _phase = "starting";
+
+    /// <summary>What the run has done so far (for the live display); safe to call from any thread.</summary>
+    public LoadProgress Snapshot()
+    {
+        Percentiles latency;
+        lock (_latency)
+        {
+            latency = Summarise(_latency);
+        }
+
+        return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), Volatile.Read(ref _connectFailures),
+            Interlocked.Read(ref _sent), Interlocked.Read(ref _received), Volatile.Read(ref _reconnects),
+            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency);
+    }
 
     /// <summary>Runs to completion (bounded by Seconds plus a drain of at most 15 s).</summary>
     public async Task<LoadReport> RunAsync(CancellationToken cancellationToken = default)
@@ -26,13 +44,17 @@ public sealed class LoadRunner(LoadOptions options)
             _options.Urls.Add(new Uri("ws://127.0.0.1:7080/ws"));
         }
 
+        _clock.Start();
         using var http = new HttpClient();
         using var tokenResponse = await http.PostAsJsonAsync(_options.TokenUrl, new { sub = "load", site = "load", role = "visitor", ttlSeconds = 7200 }, cancellationToken).ConfigureAwait(false);
         tokenResponse.EnsureSuccessStatusCode();
         var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).GetProperty("token").GetString()!;
 
         var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, token)).ToArray();
-        var started = Stopwatch.StartNew();
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sampler = SampleAsync(sampling.Token);
+        _phase = "connecting";
+        var connectStart = Stopwatch.StartNew();
         using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
         await Task.WhenAll(workers.Select(async w =>
         {
@@ -46,35 +68,119 @@ public sealed class LoadRunner(LoadOptions options)
                 gate.Release();
             }
         })).ConfigureAwait(false);
+        double connectSeconds = connectStart.Elapsed.TotalSeconds;
 
         var live = workers.Where(w => w.Connected).ToArray();
+        if (_options.RoomSize > 0)
+        {
+            foreach (var room in live.GroupBy(w => w.Room))
+            {
+                var members = room.ToArray();
+                foreach (var w in members)
+                {
+                    w.Peers = members;
+                }
+            }
+        }
+
+        if (_options.ReadyFile is { } ready)
+        {
+            await File.WriteAllTextAsync(ready, live.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n", cancellationToken).ConfigureAwait(false);
+        }
+
         var sendStart = Stopwatch.StartNew();
+        long receivedAtMeasure = 0, sentAtMeasure = 0;
+        double measuredSeconds;
         if (_options.Scenario == "connect-storm")
         {
+            _phase = "one message each";
+            Interlocked.Exchange(ref _measureFrom, 0);
             await Task.WhenAll(live.Select(w => w.SendOneAsync(cancellationToken))).ConfigureAwait(false);
+            measuredSeconds = sendStart.Elapsed.TotalSeconds;
+        }
+        else if (_options.Scenario == "idle")
+        {
+            _phase = "holding idle sessions";
+            await Task.Delay(TimeSpan.FromSeconds(_options.Seconds), cancellationToken).ConfigureAwait(false);
+            measuredSeconds = sendStart.Elapsed.TotalSeconds;
         }
         else
         {
+            _phase = _options.Warmup > 0 ? "warming up" : "sending";
             using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             sending.CancelAfter(TimeSpan.FromSeconds(_options.Seconds));
+            var measure = Task.Delay(TimeSpan.FromSeconds(_options.Warmup), cancellationToken).ContinueWith(
+                _ =>
+                {
+                    Interlocked.Exchange(ref _measureFrom, Stopwatch.GetTimestamp());
+                    Interlocked.Exchange(ref receivedAtMeasure, Interlocked.Read(ref _received));
+                    Interlocked.Exchange(ref sentAtMeasure, Interlocked.Read(ref _sent));
+                    _phase = "sending";
+                },
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             var faults = _options.Scenario == "failover" ? KickLoopAsync(http, sending.Token) : Task.CompletedTask;
             await Task.WhenAll(live.Select(w => w.SendSteadyAsync(sending.Token))).ConfigureAwait(false);
             await faults.ConfigureAwait(false);
+            await measure.ConfigureAwait(false);
+            measuredSeconds = Math.Max(sendStart.Elapsed.TotalSeconds - _options.Warmup, 0.001);
         }
 
-        double sendSeconds = sendStart.Elapsed.TotalSeconds;
+        long receivedInWindow = Interlocked.Read(ref _received) - Interlocked.Read(ref receivedAtMeasure);
+        long sentInWindow = Interlocked.Read(ref _sent) - Interlocked.Read(ref sentAtMeasure);
+        _phase = "draining";
         var drainUntil = Stopwatch.StartNew();
-        while (Interlocked.Read(ref _received) < Interlocked.Read(ref _sent) && drainUntil.Elapsed < TimeSpan.FromSeconds(15))
+        while (Interlocked.Read(ref _received) < Expected(live) && drainUntil.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
 
+        _phase = "closing";
         await Task.WhenAll(workers.Select(w => w.StopAsync())).ConfigureAwait(false);
-        long lost = workers.Sum(w => w.Lost);
+        await sampling.CancelAsync().ConfigureAwait(false);
+        await sampler.ConfigureAwait(false);
+        _phase = "done";
+        long lost = live.Sum(w => w.Lost());
+        var c = System.Globalization.CultureInfo.InvariantCulture;
         return new LoadReport(
             _options.Scenario, _options.Sessions, live.Length, _connectFailures, _sent, _received, lost, _duplicated, _outOfOrder,
-            Math.Round(started.Elapsed.TotalSeconds, 2), Math.Round(_received / Math.Max(sendSeconds, 0.001), 1),
-            Summarise(_latency), Summarise(_connect), _reconnects, new Dictionary<string, int>(_closes), Environment.CommandLine);
+            Math.Round(_clock.Elapsed.TotalSeconds, 2), Math.Round(receivedInWindow / measuredSeconds, 1),
+            Summarise(_latency), Summarise(_connect), _reconnects, new Dictionary<string, int>(_closes), Environment.CommandLine)
+        {
+            RoomSize = _options.RoomSize,
+            Expected = Expected(live),
+            RatePerSession = _options.IsTimed ? _options.Rate : 0,
+            Window = _options.Window,
+            WarmupSeconds = _options.IsTimed ? _options.Warmup : 0,
+            SentPerSecond = Math.Round(sentInWindow / measuredSeconds, 1),
+            ConnectSeconds = Math.Round(connectSeconds, 3),
+            SessionsPerSecond = Math.Round(live.Length / Math.Max(connectSeconds, 0.001), 1),
+            LatencyCurve = Curve(_latency),
+            ConnectCurve = Curve(_connect),
+            Timeline = [.. _timeline],
+            LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
+        };
+    }
+
+    /// <summary>Deliveries expected for what was sent: echo, each message once; rooms, once per other member.</summary>
+    private long Expected(Worker[] live) => _options.RoomSize > 0 ? live.Sum(w => w.SentCount * (w.Peers.Length - 1)) : live.Sum(w => w.SentCount);
+
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            do
+            {
+                lock (_timeline)
+                {
+                    _timeline.Add(new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 2), Volatile.Read(ref _connected), Interlocked.Read(ref _sent), Interlocked.Read(ref _received)));
+                }
+            }
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private async Task KickLoopAsync(HttpClient http, CancellationToken ct)
@@ -99,133 +205,15 @@ public sealed class LoadRunner(LoadOptions options)
         return new Percentiles(Ms(50), Ms(90), Ms(99), Ms(99.9), Ms(100), h.TotalCount);
     }
 
+    private static PercentilePoint[] Curve(LongHistogram h) => h.TotalCount == 0
+        ? []
+        : [.. s_curvePercentiles.Select(p => new PercentilePoint(p, Math.Round(h.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond, 3)))];
+
     private void Record(LongHistogram h, long ticks)
     {
         lock (h)
         {
             h.RecordValue(Math.Max(0, ticks));
-        }
-    }
-
-    /// <summary>One session: sends numbered bodies "n:timestamp" and checks the echoes.</summary>
-    private sealed class Worker(LoadRunner runner, int index, string token)
-    {
-        private RelayClient? _client;
-        private Task? _reader;
-        private long _sent;
-        private long _next = 1;
-        private readonly TaskCompletionSource _gotOne = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public bool Connected { get; private set; }
-
-        public long Lost => Math.Max(0, _sent - (_next - 1));
-
-        public async Task ConnectAsync(CancellationToken ct)
-        {
-            var o = runner._options;
-            _client = new RelayClient(new RelayClientOptions
-            {
-                UrlFactory = attempt => o.Urls[(index + attempt) % o.Urls.Count],
-                TokenProvider = _ => ValueTask.FromResult(token),
-                Rooms = [],
-            });
-            _client.StateChanged += change =>
-            {
-                if (change.State == RelayClientState.Reconnecting)
-                {
-                    Interlocked.Increment(ref runner._reconnects);
-                    runner._closes.AddOrUpdate(change.CloseCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", 1, (_, n) => n + 1);
-                }
-            };
-            long start = Stopwatch.GetTimestamp();
-            try
-            {
-                await _client.ConnectAsync(ct).ConfigureAwait(false);
-                runner.Record(runner._connect, Stopwatch.GetElapsedTime(start).Ticks);
-                Connected = true;
-                _reader = ReadAsync();
-            }
-            catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException)
-            {
-                Interlocked.Increment(ref runner._connectFailures);
-            }
-        }
-
-        public async Task SendOneAsync(CancellationToken ct)
-        {
-            await SendAsync(ct).ConfigureAwait(false);
-            await _gotOne.Task.WaitAsync(TimeSpan.FromSeconds(15), ct).ConfigureAwait(false);
-        }
-
-        public async Task SendSteadyAsync(CancellationToken ct)
-        {
-            var period = TimeSpan.FromSeconds(1 / runner._options.Rate);
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * period.TotalMilliseconds), CancellationToken.None).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(period);
-            try
-            {
-                while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-                {
-                    await SendAsync(ct).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            if (_client is not null)
-            {
-                await _client.CloseAsync().ConfigureAwait(false);
-            }
-
-            if (_reader is not null)
-            {
-                await _reader.ConfigureAwait(false);
-            }
-        }
-
-        private async Task SendAsync(CancellationToken ct)
-        {
-            // Counted once queued: the client then owns delivery (resume and replay), so a later loss is real.
-            ct.ThrowIfCancellationRequested();
-            long n = _sent + 1;
-            await _client!.SendAsync($"{n}:{Stopwatch.GetTimestamp()}", cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            _sent = n;
-            Interlocked.Increment(ref runner._sent);
-        }
-
-        private async Task ReadAsync()
-        {
-            await foreach (var m in _client!.ReadAllAsync().ConfigureAwait(false))
-            {
-                int colon = m.Body.IndexOf(':', StringComparison.Ordinal);
-                if (colon < 0 || !long.TryParse(m.Body.AsSpan(0, colon), out long n) || !long.TryParse(m.Body.AsSpan(colon + 1), out long ts))
-                {
-                    continue;
-                }
-
-                runner.Record(runner._latency, Stopwatch.GetElapsedTime(ts).Ticks);
-                if (n == _next)
-                {
-                    _next++;
-                    Interlocked.Increment(ref runner._received);
-                }
-                else if (n < _next)
-                {
-                    Interlocked.Increment(ref runner._duplicated);
-                }
-                else
-                {
-                    Interlocked.Increment(ref runner._outOfOrder);
-                    _next = n + 1;
-                    Interlocked.Increment(ref runner._received);
-                }
-
-                _gotOne.TrySetResult();
-            }
         }
     }
 }

@@ -1,17 +1,28 @@
 using System.Globalization;
 using Relay.LoadGen;
 
-var options = new LoadOptions();
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--fault-url URL]");
+    Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
+    Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote]");
+    Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
+    return args.Length == 0 ? 2 : 0;
+}
+
 try
 {
-    if (args.Length == 0 || args[0] is "-h" or "--help")
-    {
-        Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--fault-url URL]");
-        Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--connect-concurrency N] [--fault-every S] [--out DIR] [--allow-remote]");
-        return args.Length == 0 ? 2 : 0;
-    }
+    return args[0] == "compare" ? Compare(args) : await RunAsync(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException or IOException or System.Text.Json.JsonException)
+{
+    Console.Error.WriteLine($"loadgen: {e.Message}");
+    return 2;
+}
 
-    options.Scenario = args[0];
+static async Task<int> RunAsync(string[] args)
+{
+    var options = new LoadOptions { Scenario = args[0] };
     for (int i = 1; i < args.Length; i++)
     {
         string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]}: needs a value.");
@@ -21,23 +32,60 @@ try
             case "--token-url": options.TokenUrl = new Uri(Next()); break;
             case "--fault-url": options.FaultUrl = new Uri(Next().TrimEnd('/') + "/"); break;
             case "--sessions": options.Sessions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--rate": options.Rate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--rate": options.Rate = Next() is "max" ? double.PositiveInfinity : double.Parse(args[i], CultureInfo.InvariantCulture); break;
             case "--seconds": options.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--warmup": options.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--room-size": options.RoomSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--window": options.Window = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--connect-concurrency": options.ConnectConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--fault-every": options.FaultEvery = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--progress": options.Progress = Next(); break;
+            case "--ready-file": options.ReadyFile = Next(); break;
             case "--out": options.OutputDirectory = Next(); break;
             case "--allow-remote": options.AllowRemote = true; break;
             default: throw new ArgumentException($"unknown option {args[i]}");
         }
     }
 
+    options.Validate();
     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 120));
-    var report = await new LoadRunner(options).RunAsync(cts.Token);
+    var runner = new LoadRunner(options);
+    var run = runner.RunAsync(cts.Token);
+    var report = ProgressDisplay.IsEnabled(options.Progress) ? await ProgressDisplay.ShowAsync(runner, options, run) : await run;
     Console.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
+    Console.WriteLine($"Written: {Path.Combine(options.OutputDirectory, "result.json")}, summary.md, latency.html");
     return report.Lost == 0 && report.Duplicated == 0 && report.OutOfOrder == 0 ? 0 : 1;
 }
-catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException)
+
+static int Compare(string[] args)
 {
-    Console.Error.WriteLine($"loadgen: {e.Message}");
-    return 2;
+    string? output = null;
+    string title = "Relay load: side by side";
+    var runs = new List<(string, LoadReport)>();
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]}: needs a value.");
+        switch (args[i])
+        {
+            case "--out": output = Next(); break;
+            case "--title": title = Next(); break;
+            default:
+                int eq = args[i].IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new ArgumentException($"compare: expected LABEL=RESULT_DIR, got '{args[i]}'");
+                }
+
+                runs.Add((args[i][..eq], ReportWriter.Read(args[i][(eq + 1)..])));
+                break;
+        }
+    }
+
+    if (output is null || runs.Count == 0)
+    {
+        throw new ArgumentException("compare: needs --out DIR and at least one LABEL=RESULT_DIR");
+    }
+
+    Console.WriteLine(ReportWriter.WriteComparison(title, runs, output));
+    return 0;
 }

@@ -1,30 +1,39 @@
 using System.Text.Json;
 
-namespace Relay.CoreSim.Sessions;
+namespace Relay.Contracts.Sessions;
 
-/// <summary>What a client sent in one session-protocol message.</summary>
-internal sealed class ClientFrame
+/// <summary>What a client sent in one session-protocol message (written by <see cref="ClientFrames"/>).</summary>
+public sealed class ClientFrame
 {
+    /// <summary>The <c>type</c> field (<see cref="FrameTypes"/>).</summary>
     public string Type { get; private init; } = string.Empty;
 
+    /// <summary>msg: the client's seq.</summary>
     public long? Seq { get; private init; }
 
+    /// <summary>msg, ack: the highest core seq the client holds.</summary>
     public long? Ack { get; private init; }
 
+    /// <summary>msg: the room, or null for an echo.</summary>
     public string? Room { get; private init; }
 
+    /// <summary>msg: the body as raw JSON, or null when absent.</summary>
     public string? BodyJson { get; private init; }
 
+    /// <summary>hello: the session to resume, or null for a new one.</summary>
     public string? ResumeSession { get; private init; }
 
+    /// <summary>hello: the resume token.</summary>
     public string? ResumeToken { get; private init; }
 
+    /// <summary>hello: the last core seq the client received (0 when absent).</summary>
     public long ResumeLastSeq { get; private init; }
 
+    /// <summary>hello: rooms to join (non-empty strings only).</summary>
     public IReadOnlyList<string> Rooms { get; private init; } = [];
 
     /// <summary>Parses one message; null when it is not a JSON object with a string <c>type</c>.</summary>
-    public static ClientFrame? Parse(byte[] utf8)
+    public static ClientFrame? Parse(ReadOnlyMemory<byte> utf8)
     {
         try
         {
@@ -39,29 +48,32 @@ internal sealed class ClientFrame
             long lastSeq = 0;
             if (root.TryGetProperty("resume", out var resume) && resume.ValueKind == JsonValueKind.Object)
             {
-                session = Str(resume, "session");
-                token = Str(resume, "resumeToken");
-                lastSeq = Num(resume, "lastSeq") ?? 0;
+                session = FrameJson.Str(resume, "session");
+                token = FrameJson.Str(resume, "resumeToken");
+                lastSeq = FrameJson.Num(resume, "lastSeq") ?? 0;
             }
 
-            var rooms = new List<string>();
+            IReadOnlyList<string> rooms = [];
             if (root.TryGetProperty("rooms", out var r) && r.ValueKind == JsonValueKind.Array)
             {
+                var list = new List<string>();
                 foreach (var item in r.EnumerateArray())
                 {
                     if (item.ValueKind == JsonValueKind.String && item.GetString() is { Length: > 0 } name)
                     {
-                        rooms.Add(name);
+                        list.Add(name);
                     }
                 }
+
+                rooms = list;
             }
 
             return new ClientFrame
             {
                 Type = type.GetString()!,
-                Seq = Num(root, "seq"),
-                Ack = Num(root, "ack"),
-                Room = Str(root, "room"),
+                Seq = FrameJson.Num(root, "seq"),
+                Ack = FrameJson.Num(root, "ack"),
+                Room = FrameJson.Str(root, "room"),
                 BodyJson = root.TryGetProperty("body", out var body) ? body.GetRawText() : null,
                 ResumeSession = session,
                 ResumeToken = token,
@@ -74,10 +86,4 @@ internal sealed class ClientFrame
             return null;
         }
     }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static long? Num(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
 }

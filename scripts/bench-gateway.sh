@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Gateway benchmarks for issue 4, in one run, side by side with core-sim's direct /ws:
+#   1. steady, 1,000 sessions, full load (closed loop, each session keeps WINDOW messages in flight): direct vs gateway
+#   2. steady, 1,000 sessions x 20 msg/s = 20,000 msg/s offered: p50/p99 direct vs gateway
+#   3. connect storm, 10,000 sessions through the gateway (and direct, for reference)
+#   4. idle memory: gateway RSS (and GC heap) before/after 10,000 idle sessions, per session
+#   5. failover: steady load through two gateways, one killed mid-run (0 lost, 0 duplicated)
+# Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
+# stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
+# result.json, summary.md, latency.html, and comparison.html side by side).
+#
+#   scripts/bench-gateway.sh                 everything
+#   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover
+#   NO_BUILD=1 OUT=/tmp/b scripts/bench-gateway.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+PARTS=${*:-steady fixed storm idle failover}
+OUT=${OUT:-$ROOT/artifacts/bench-gateway/$(date +%Y%m%d-%H%M%S)}
+SESSIONS=${SESSIONS:-1000}
+STORM_SESSIONS=${STORM_SESSIONS:-10000}
+IDLE_SESSIONS=${IDLE_SESSIONS:-10000}
+WINDOW=${WINDOW:-8}
+SECONDS_STEADY=${SECONDS_STEADY:-20}
+WARMUP=${WARMUP:-5}
+CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090
+KEY=bench-gateway-shared-key-0123456789
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+MD=$OUT/bench.md
+
+# 10,000 sockets per process (+ the backhaul and files): raise the soft limit to the hard limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((STORM_SESSIONS + 1000)) ]; then
+  echo "bench: ulimit -n is $(ulimit -n); need more than $((STORM_SESSIONS + 1000)) open files per process (raise the hard limit)" >&2
+  exit 2
+fi
+
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "bench: building Release…"
+  dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
+fi
+LOADGEN=(dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
+
+declare -A PIDS=()
+stop() { # stop NAME: SIGTERM, then SIGKILL after 15 s
+  local pid=${PIDS[$1]:-}
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "PIDS[$1]"
+}
+cleanup() { for name in "${!PIDS[@]}"; do stop "$name"; done; }
+trap cleanup EXIT INT TERM
+
+wait_http() { # wait_http URL: up to 30 s
+  for _ in $(seq 1 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "bench: $1 did not answer; logs in $OUT" >&2
+  exit 1
+}
+
+start_core() {
+  rm -f "$OUT/core-public.pem"
+  dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
+    --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:SharedKey=$KEY \
+    "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
+  PIDS[core]=$!
+  wait_http "http://127.0.0.1:$CORE_HTTP/fleet"
+  curl -fs "http://127.0.0.1:$CORE_HTTP/v1/public-key.pem" -o "$OUT/core-public.pem"
+}
+
+start_gateway() { # start_gateway NAME PORT
+  dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
+    --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
+    --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
+    --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
+    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" >>"$OUT/$1.log" 2>&1 &
+  PIDS[$1]=$!
+  wait_http "http://127.0.0.1:$2/readyz"
+}
+
+cpu_s() { # cpu_s PID: user+system CPU seconds so far
+  [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+load() { # load NAME ARGS…: one bounded run into $OUT/NAME; records the CPU seconds core-sim and gateway used
+  echo "bench: $1: ${*:2}"
+  local c0 g0 l0
+  c0=$(cpu_s "${PIDS[core]:-}"); g0=$(cpu_s "${PIDS[gw-a]:-}"); l0=$(cut -d' ' -f1 /proc/loadavg)
+  timeout 150 "${LOADGEN[@]}" "${@:2}" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --progress off --out "$OUT/$1" >"$OUT/$1.txt" 2>&1 || {
+    echo "bench: $1 exited $? (see $OUT/$1.txt)" >&2
+  }
+  echo "$1: core-sim CPU $(awk -v a="$c0" -v b="$(cpu_s "${PIDS[core]:-}")" 'BEGIN{printf "%.1f", b-a}') s, gateway CPU $(awk -v a="$g0" -v b="$(cpu_s "${PIDS[gw-a]:-}")" 'BEGIN{printf "%.1f", b-a}') s, $(grep -o 'Load generator CPU: [^.]*\.[0-9]* s in [0-9.]* s' "$OUT/$1.txt" || true); load average $l0 → $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/cpu.txt"
+  grep -E '^\| [0-9]' "$OUT/$1.txt" | head -1 || true
+}
+
+direct=ws://127.0.0.1:$CORE_HTTP/ws
+gw1=ws://127.0.0.1:$GW1/ws
+gw2=ws://127.0.0.1:$GW2/ws
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+GCDUMP=${DOTNET_GCDUMP:-$(command -v dotnet-gcdump || echo "$HOME/.dotnet/tools/dotnet-gcdump")}
+gc_heap_bytes() { # gc_heap_bytes PID NAME: live managed heap after a full GC (dotnet-gcdump), or n/a when not installed
+  [ -x "$GCDUMP" ] || { echo "n/a"; return; }
+  "$GCDUMP" collect -p "$1" -o "$OUT/$2.gcdump" >/dev/null 2>&1 || { echo "n/a"; return; }
+  "$GCDUMP" report "$OUT/$2.gcdump" >"$OUT/$2.gcdump.txt" 2>/dev/null || { echo "n/a"; return; }
+  awk '/GC Heap bytes/ {gsub(",", "", $1); print $1; exit}' "$OUT/$2.gcdump.txt"
+}
+
+measure_idle() { # measure_idle LABEL PID URL: RSS and GC heap of PID before and with $IDLE_SESSIONS idle sessions on URL
+  local label=$1 pid=$2 url=$3 before heap_before during heap_during n after
+  timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/idle-warm-$label" >/dev/null 2>&1 || true
+  sleep 3
+  heap_before=$(gc_heap_bytes "$pid" "$label-before")
+  before=$(rss_kib "$pid")
+  rm -f "$OUT/idle-$label.ready"
+  echo "bench: idle-$label: $IDLE_SESSIONS sessions held 40 s"
+  timeout 150 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$IDLE_SESSIONS" \
+    --seconds 40 --connect-concurrency 200 --ready-file "$OUT/idle-$label.ready" --progress off --out "$OUT/idle-$label" >"$OUT/idle-$label.txt" 2>&1 &
+  local lg=$!
+  for _ in $(seq 1 900); do [ -s "$OUT/idle-$label.ready" ] && break; sleep 0.1; done
+  n=$(cat "$OUT/idle-$label.ready" 2>/dev/null || echo 0)
+  [ "$n" -gt 0 ] || n=1
+  sleep 10 # the connect burst's garbage is collected
+  heap_during=$(gc_heap_bytes "$pid" "$label-during")
+  during=$(rss_kib "$pid")
+  wait "$lg" || true
+  sleep 3
+  after=$(rss_kib "$pid")
+  local heap_per="n/a"
+  [[ "$heap_before" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_before) / n )) B"
+  echo "| $label | $n | $before KiB | $during KiB | **$(( (during - before) * 1024 / n )) B** | $heap_before | $heap_during | $heap_per | $after KiB |" >>"$OUT/idle-rows.md"
+  tail -n 1 "$OUT/idle-rows.md"
+}
+
+{
+  echo "# Gateway benchmarks ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "Machine: $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"
+  echo "$(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), .NET $(dotnet --version). Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Everything on loopback on this machine: core-sim, gateway(s) and the load generator share the cores."
+  echo
+} >"$MD"
+
+start_core
+start_gateway gw-a $GW1
+
+if [[ " $PARTS " == *" steady "* ]]; then
+  # Full load: closed loop, every session keeps $WINDOW messages unacknowledged; the first $WARMUP s are not measured.
+  for target in direct gateway; do
+    url=$direct; [ $target = gateway ] && url=$gw1
+    load "steady-max-$target" steady --url "$url" --sessions "$SESSIONS" --rate max --window "$WINDOW" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+  done
+fi
+
+if [[ " $PARTS " == *" fixed "* ]]; then
+  # The issue's fixed offered load (1,000 x 20/s = 20,000 msg/s), and a lighter one (1,000 x 5/s) to show where the
+  # gateway's added latency comes from (CPU queueing on 2 shared cores, not the path itself).
+  for rate in 20 5; do
+    for target in direct gateway; do
+      url=$direct; [ $target = gateway ] && url=$gw1
+      load "steady-$((rate * SESSIONS / 1000))k-$target" steady --url "$url" --sessions "$SESSIONS" --rate "$rate" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+    done
+  done
+fi
+
+if [[ " $PARTS " == *" storm "* ]]; then
+  for target in gateway direct; do
+    url=$direct; [ $target = gateway ] && url=$gw1
+    load "storm-$target" connect-storm --url "$url" --sessions "$STORM_SESSIONS" --connect-concurrency 200
+  done
+fi
+
+if [[ " $PARTS " == *" idle "* ]]; then
+  # A fresh gateway, warmed with a small run, so "before" is a running gateway, not a cold process. Then the floor:
+  # a bare Kestrel websocket server with the same listener and websocket options (bench/Relay.Benchmarks kestrel-floor).
+  rm -f "$OUT/idle-rows.md"
+  stop gw-a
+  start_gateway gw-a $GW1
+  measure_idle gateway "${PIDS[gw-a]}" "$gw1"
+  DOTNET_gcServer=1 dotnet bench/Relay.Benchmarks/bin/Release/net10.0/Relay.Benchmarks.dll kestrel-floor --port 29080 >>"$OUT/kestrel-floor.log" 2>&1 &
+  PIDS[floor]=$!
+  for _ in $(seq 1 100); do grep -q kestrel-floor "$OUT/kestrel-floor.log" 2>/dev/null && break; sleep 0.2; done
+  measure_idle kestrel-floor "${PIDS[floor]}" ws://127.0.0.1:29080/ws
+  stop floor
+  {
+    echo "## Idle memory per session ($IDLE_SESSIONS idle sessions, RSS from /proc/PID/status, GC heap from dotnet-gcdump after a forced full GC)"
+    echo
+    echo "| process | sessions | RSS before | RSS with sessions | RSS per session | GC heap before (B) | GC heap with sessions (B) | GC heap per session | RSS after they closed |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    cat "$OUT/idle-rows.md"
+    echo
+    echo "kestrel-floor: Kestrel + ManagedWebSocket alone (same listener, keep-alive 15 s/30 s, zero-byte reads), no token, no stream."
+    echo
+  } >>"$MD"
+fi
+
+if [[ " $PARTS " == *" failover "* ]]; then
+  start_gateway gw-b $GW2
+  echo "bench: failover: steady through two gateways, gw-a killed (SIGKILL) after 8 s"
+  timeout 150 "${LOADGEN[@]}" steady --url "$gw1" --url "$gw2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$SESSIONS" \
+    --rate 10 --seconds 20 --progress off --out "$OUT/failover-kill" >"$OUT/failover-kill.txt" 2>&1 &
+  fpid=$!
+  sleep 8
+  kill -9 "${PIDS[gw-a]}"; wait "${PIDS[gw-a]}" 2>/dev/null || true; unset "PIDS[gw-a]"
+  wait "$fpid" || echo "bench: failover run exited non-zero (something lost, duplicated or reordered)" >&2
+  grep -E '^\| [0-9]' "$OUT/failover-kill.txt" | head -1 || true
+fi
+
+runs=()
+for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
+  [ -f "$OUT/$name/result.json" ] && runs+=("$name=$OUT/$name")
+done
+if [ ${#runs[@]} -gt 0 ]; then
+  "${LOADGEN[@]}" compare --title "Gateway vs direct, side by side" --out "$OUT" "${runs[@]}" >>"$MD"
+fi
+if [ -f "$OUT/cpu.txt" ]; then
+  { echo; echo "CPU used per run (2 cores = 2 CPU-s per second):"; echo; sed 's/^/- /' "$OUT/cpu.txt"; } >>"$MD"
+fi
+echo >>"$MD"
+echo "Command: \`scripts/bench-gateway.sh $PARTS\` (SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
+echo "bench: wrote $MD and $OUT/comparison.html"
+cat "$MD"

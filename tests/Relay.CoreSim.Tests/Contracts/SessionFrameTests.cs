@@ -1,0 +1,75 @@
+using System.Text;
+using Relay.Contracts.Sessions;
+
+namespace Relay.CoreSim.Tests.Contracts;
+
+/// <summary>The session frames in Relay.Contracts: exact wire text, and what one side writes the other reads.</summary>
+[TestFixture]
+public sealed class SessionFrameTests
+{
+    [Test]
+    public void ClientFrames_WireText_IsThePublicProtocol()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Text(ClientFrames.Hello(null, null, 0, [])), Is.EqualTo("""{"type":"hello"}"""));
+            Assert.That(Text(ClientFrames.Hello("s-1", "rt", 7, ["r1", "r2"])), Is.EqualTo("""{"type":"hello","resume":{"session":"s-1","resumeToken":"rt","lastSeq":7},"rooms":["r1","r2"]}"""));
+            Assert.That(Text(ClientFrames.Message(3, 2, "r1", ClientFrames.StringBody("hi \"x\""))), Is.EqualTo("""{"type":"msg","seq":3,"ack":2,"room":"r1","body":"hi \u0022x\u0022"}"""));
+            Assert.That(Text(ClientFrames.Ack(9)), Is.EqualTo("""{"type":"ack","ack":9}"""));
+        });
+    }
+
+    [Test]
+    public void ServerFrames_WireText_IsThePublicProtocol()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Text(ServerFrames.Welcome("s-1", "rt", 4, true)), Is.EqualTo("""{"type":"welcome","session":"s-1","resumeToken":"rt","lastSeq":4,"resumed":true}"""));
+            Assert.That(Text(ServerFrames.Message(5, 4, "r1", "op-1", """{"a":[1,2]}""")), Is.EqualTo("""{"type":"msg","seq":5,"ack":4,"room":"r1","from":"op-1","body":{"a":[1,2]}}"""));
+            Assert.That(Text(ServerFrames.Ack(1)), Is.EqualTo("""{"type":"ack","ack":1}"""));
+            Assert.That(Text(ServerFrames.Error("session_unknown", "gone")), Is.EqualTo("""{"type":"error","code":"session_unknown","message":"gone"}"""));
+        });
+    }
+
+    [Test]
+    public void ClientFrame_Parse_ReadsWhatTheClientWrites()
+    {
+        var hello = ClientFrame.Parse(ClientFrames.Hello("s-1", "rt", 7, ["r1", ""]))!;
+        var msg = ClientFrame.Parse(ClientFrames.Message(3, 2, null, "[1]"))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((hello.Type, hello.ResumeSession, hello.ResumeToken, hello.ResumeLastSeq), Is.EqualTo(("hello", "s-1", "rt", 7L)));
+            Assert.That(hello.Rooms, Is.EqualTo(new[] { "r1" }), "empty room names are ignored");
+            Assert.That((msg.Type, msg.Seq, msg.Ack, msg.Room, msg.BodyJson), Is.EqualTo(("msg", (long?)3, (long?)2, (string?)null, "[1]")));
+            Assert.That(ClientFrame.Parse("not json"u8.ToArray()), Is.Null);
+            Assert.That(ClientFrame.Parse("""{"seq":1}"""u8.ToArray()), Is.Null, "no type");
+        });
+    }
+
+    [Test]
+    public void ServerFrame_Parse_ReadsWhatTheCoreWrites()
+    {
+        var welcome = ServerFrame.Parse(ServerFrames.Welcome("s-1", "rt", 4, true))!;
+        var text = ServerFrame.Parse(ServerFrames.Message(5, 4, "r1", "op-1", "\"hello\""))!;
+        var json = ServerFrame.Parse(ServerFrames.Message(6, 4, null, null, """{"a":1}"""))!;
+        var error = ServerFrame.Parse(ServerFrames.Error("seq_gap", "resend"))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((welcome.Type, welcome.Session, welcome.ResumeToken, welcome.LastSeq, welcome.Resumed), Is.EqualTo(("welcome", "s-1", "rt", 4L, true)));
+            Assert.That((text.Seq, text.Ack, text.Room, text.From, text.Body), Is.EqualTo(((long?)5, (long?)4, "r1", "op-1", "hello")), "a JSON string body is decoded");
+            Assert.That(json.Body, Is.EqualTo("""{"a":1}"""), "any other body is raw JSON");
+            Assert.That((error.Type, error.Code, error.Message), Is.EqualTo(("error", "seq_gap", "resend")));
+            Assert.That(ServerFrame.Parse("[1]"u8), Is.Null);
+        });
+    }
+
+    [Test]
+    public void Frames_LargeBodyThenSmall_SecondFrameIsExact()
+    {
+        string big = ClientFrames.StringBody(new string('x', 300_000));
+        Assert.That(ClientFrames.Message(1, 0, null, big), Has.Length.GreaterThan(300_000));
+        Assert.That(Text(ClientFrames.Ack(2)), Is.EqualTo("""{"type":"ack","ack":2}"""), "the reused writer starts clean");
+    }
+
+    private static string Text(byte[] utf8) => Encoding.UTF8.GetString(utf8);
+}

@@ -1,0 +1,15 @@
+namespace Relay.LoadGen;
+
+/// <summary>A run so far, for the live display.</summary>
+public sealed record LoadProgress(
+    string Phase,
+    double ElapsedSeconds,
+    int Sessions,
+    int Connected,
+    int ConnectFailures,
+    long Sent,
+    long Received,
+    int Reconnects,
+    long Duplicated,
+    long OutOfOrder,
+    Percentiles LatencyMs);

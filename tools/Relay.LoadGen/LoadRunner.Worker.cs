@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using Relay.Client;
+
+namespace Relay.LoadGen;
+
+public sealed partial class LoadRunner
+{
+    /// <summary>One session: sends bodies "sender:n:timestamp" (echo mode: to itself; room mode: to its room) and checks
+    /// that every expected body arrives once and in order per sender.</summary>
+    private sealed class Worker(LoadRunner runner, int index, string token)
+    {
+        private readonly TaskCompletionSource _gotOne = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private RelayClient? _client;
+        private Task? _reader;
+        private long _sent;
+
+        // Next n expected from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
+        private readonly Dictionary<int, long> _next = [];
+
+        public bool Connected { get; private set; }
+
+        /// <summary>Room mode: the room this session joins in its hello.</summary>
+        public string? Room => runner._options.RoomSize > 0 ? "load-" + (index / runner._options.RoomSize).ToString(CultureInfo.InvariantCulture) : null;
+
+        /// <summary>Room mode: the connected members of this session's room, itself included.</summary>
+        public Worker[] Peers { get; set; } = [];
+
+        public long SentCount => Volatile.Read(ref _sent);
+
+        public int Index => index;
+
+        /// <summary>What this session should have received and did not (read after the reader ended).</summary>
+        public long Lost()
+        {
+            IEnumerable<Worker> senders = runner._options.RoomSize > 0 ? Peers.Where(p => p != this) : [this];
+            return senders.Sum(s => Math.Max(0, s.SentCount - (_next.GetValueOrDefault(s.Index, 1) - 1)));
+        }
+
+        public async Task ConnectAsync(CancellationToken ct)
+        {
+            var o = runner._options;
+            _client = new RelayClient(new RelayClientOptions
+            {
+                UrlFactory = attempt => o.Urls[(index + attempt) % o.Urls.Count],
+                TokenProvider = _ => ValueTask.FromResult(token),
+                Rooms = Room is { } room ? [room] : [],
+                MaxUnacknowledged = o.Window,
+            });
+            _client.StateChanged += change =>
+            {
+                if (change.State == RelayClientState.Reconnecting)
+                {
+                    Interlocked.Increment(ref runner._reconnects);
+                    runner._closes.AddOrUpdate(change.CloseCode?.ToString(CultureInfo.InvariantCulture) ?? "none", 1, (_, n) => n + 1);
+                }
+            };
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                await _client.ConnectAsync(ct).ConfigureAwait(false);
+                runner.Record(runner._connect, Stopwatch.GetElapsedTime(start).Ticks);
+                Connected = true;
+                Interlocked.Increment(ref runner._connected);
+                _reader = ReadAsync();
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+                Interlocked.Increment(ref runner._connectFailures);
+            }
+        }
+
+        public async Task SendOneAsync(CancellationToken ct)
+        {
+            await SendAsync(ct).ConfigureAwait(false);
+            if (runner._options.RoomSize == 0 || Peers.Length > 1)
+            {
+                await _gotOne.Task.WaitAsync(TimeSpan.FromSeconds(15), ct).ConfigureAwait(false);
+            }
+        }
+
+        public async Task SendSteadyAsync(CancellationToken ct)
+        {
+            if (double.IsPositiveInfinity(runner._options.Rate))
+            {
+                await SendClosedLoopAsync(ct).ConfigureAwait(false);
+                return;
+            }
+
+            var period = TimeSpan.FromSeconds(1 / runner._options.Rate);
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * period.TotalMilliseconds), CancellationToken.None).ConfigureAwait(false);
+            using var timer = new PeriodicTimer(period);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+                {
+                    await SendAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        /// <summary>Sends whenever the window has room: throughput is what the path carries, latency is queueing.</summary>
+        private async Task SendClosedLoopAsync(CancellationToken ct)
+        {
+            await Task.Yield();
+            try
+            {
+                while (!ct.IsCancellationRequested)
+                {
+                    await SendAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public async Task StopAsync()
+        {
+            if (_client is not null)
+            {
+                await _client.CloseAsync().ConfigureAwait(false);
+            }
+
+            if (_reader is not null)
+            {
+                await _reader.ConfigureAwait(false);
+            }
+        }
+
+        private async Task SendAsync(CancellationToken ct)
+        {
+            // Counted once queued: the client then owns delivery (resume and replay), so a later loss is real.
+            // The wait for a window slot is cancellable; a message that got a slot is always sent and counted.
+            ct.ThrowIfCancellationRequested();
+            long n = _sent + 1;
+            string body = string.Create(CultureInfo.InvariantCulture, $"{index}:{n}:{Stopwatch.GetTimestamp()}");
+            await _client!.SendAsync(body, Room, ct).ConfigureAwait(false);
+            Volatile.Write(ref _sent, n);
+            Interlocked.Increment(ref runner._sent);
+        }
+
+        private async Task ReadAsync()
+        {
+            await foreach (var m in _client!.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (!TryParse(m.Body, out int sender, out long n, out long ts))
+                {
+                    continue;
+                }
+
+                if (ts >= Interlocked.Read(ref runner._measureFrom))
+                {
+                    runner.Record(runner._latency, Stopwatch.GetElapsedTime(ts).Ticks);
+                }
+
+                long next = _next.GetValueOrDefault(sender, 1);
+                if (n == next)
+                {
+                    _next[sender] = n + 1;
+                    Interlocked.Increment(ref runner._received);
+                }
+                else if (n < next)
+                {
+                    Interlocked.Increment(ref runner._duplicated);
+                }
+                else
+                {
+                    Interlocked.Increment(ref runner._outOfOrder);
+                    _next[sender] = n + 1;
+                    Interlocked.Increment(ref runner._received);
+                }
+
+                _gotOne.TrySetResult();
+            }
+        }
+
+        private static bool TryParse(string body, out int sender, out long n, out long ts)
+        {
+            sender = 0;
+            n = ts = 0;
+            var span = body.AsSpan();
+            int a = span.IndexOf(':');
+            if (a < 0)
+            {
+                return false;
+            }
+
+            int b = span[(a + 1)..].IndexOf(':');
+            return b >= 0
+                && int.TryParse(span[..a], NumberStyles.None, CultureInfo.InvariantCulture, out sender)
+                && long.TryParse(span.Slice(a + 1, b), NumberStyles.None, CultureInfo.InvariantCulture, out n)
+                && long.TryParse(span[(a + b + 2)..], NumberStyles.None, CultureInfo.InvariantCulture, out ts);
+        }
+    }
+}
