@@ -41,7 +41,8 @@ count_results() {
 install_test_prerequisites() {
   # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
   bash scripts/install-haproxy.sh
-  [ -f scripts/install-wireguard.sh ] && bash scripts/install-wireguard.sh
+  bash scripts/install-wireguard.sh
+  bash scripts/test-interop.sh || echo "build.sh: npm ci for tests/interop failed; the interop test will report it" >&2
   return 0
 }
 
@@ -81,7 +82,15 @@ test_all() {
 case "${1:-}" in
   build) shift; build "$@" ;;
   test) shift; test_all "$@" ;;
-  bench) shift; need_dotnet; dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
+  bench)
+    shift; need_dotnet
+    case "${1:-}" in
+      gateway) shift; exec "$ROOT/scripts/bench-gateway.sh" "$@" ;;
+      steering) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet run -c Release --no-build --project tools/Relay.SteeringBench -- "$@" ;;
+      wan) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.WanBench/bin/Release/net10.0/Relay.WanBench.dll "$@" ;;
+      *) dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
+    esac ;;
+  load) shift; need_dotnet; exec "$ROOT/scripts/load.sh" "$@" ;;
   run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
-  *) echo "usage: ./build.sh build|test|run|bench [args]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh build|test|run|bench [codec|throughput|gateway|steering|wan]|load SCENARIO [args]" >&2; exit 2 ;;
 esac

@@ -103,6 +103,9 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         var app = builder.Build();
+
+        // Create the key pair now: the public key file (CoreSim:PublicKeyPath) exists before anyone asks for a token.
+        _ = app.Services.GetRequiredService<TokenIssuer>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         CoreSimEndpoints.Map(app);
         return app;
@@ -112,7 +115,6 @@ public sealed class CoreSimHost : IAsyncDisposable
     public static async Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default)
     {
         var app = Build([], configure);
-        _ = app.Services.GetRequiredService<TokenIssuer>();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .OrderBy(a => a.StartsWith("https:", StringComparison.Ordinal)).First(); // the plain HTTP listener when wss is on too

@@ -17,7 +17,7 @@ trap cleanup EXIT INT TERM
 
 rm -f "$RUN/core-public.pem"
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll \
-  --CoreSim:SharedKey="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:SigningKeyPath="$RUN/core-signing.pem" \
+  --CoreSim:SharedKey="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" \
   >"$RUN/core-sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0.0.1:7080/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -26,6 +26,7 @@ for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0
 dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll \
   --Gateway:PublicKeyPath="$RUN/core-public.pem" --Gateway:Backhaul:SharedKey="$KEY" \
   --Gateway:Backhaul:RelayId=relay-local --Gateway:Backhaul:Region=local --Gateway:AdminKey="$ADMIN" \
+  --Gateway:DemoWidget=true \
   >"$RUN/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -35,6 +36,7 @@ TOKEN=$(curl -fs -X POST http://127.0.0.1:7080/v1/tokens -H 'content-type: appli
 cat <<MSG
 
 Relay is running (logs in $RUN):
+  demo chat widget    http://127.0.0.1:8080/   (a visitor and an operator in one room; development only)
   gateway websocket   ws://127.0.0.1:8080/ws?access_token=<token>
   gateway health      http://127.0.0.1:8080/readyz   /status   /metrics
   core-sim            http://127.0.0.1:7080/  (fleet dashboard)  /fleet  POST /v1/tokens

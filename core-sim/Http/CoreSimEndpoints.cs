@@ -36,6 +36,7 @@ internal static class CoreSimEndpoints
         app.MapGet("/v1/jwks", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
         app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
 
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/fleet", (BackhaulService backhaul, SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
         {
             node = options.Value.NodeId,
