@@ -55,9 +55,10 @@ internal sealed partial class RelaySession
     {
         try
         {
-            var fromClient = Task.Run(ClientToCoreAsync);
-            var fromCore = Task.Run(CoreToQueueAsync);
-            var toClient = Task.Run(QueueToClientAsync);
+            // The pumps start inline and yield at their first wait: no thread-pool wrapper per session.
+            var fromClient = ClientToCoreAsync();
+            var fromCore = CoreToQueueAsync();
+            var toClient = QueueToClientAsync();
             await Task.WhenAll(fromClient, fromCore, toClient).ConfigureAwait(false);
         }
         finally
@@ -91,7 +92,9 @@ internal sealed partial class RelaySession
             while (true)
             {
                 // Zero-byte read: wait for data without holding a buffer (idle sessions cost no buffer).
-                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                // No cancellation registration on the idle wait (it would cost every idle session); the
+                // session ends this read by aborting the socket once the close handshake is over or timed out.
+                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 if (peek.MessageType == WebSocketMessageType.Close)
                 {
                     int code = (int)(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure);
@@ -255,6 +258,10 @@ internal sealed partial class RelaySession
         finally
         {
             _abort.Cancel();
+            if (!_clientDone.Task.IsCompleted)
+            {
+                _socket.Abort();
+            }
         }
     }
 
