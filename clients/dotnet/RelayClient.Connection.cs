@@ -53,12 +53,31 @@ public sealed partial class RelayClient
             try
             {
                 byte[] hello;
+                var early = new List<byte[]>();
+                long pipelinedUpTo = 0;
                 lock (owner._gate)
                 {
                     hello = ClientFrames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
+
+                    // A fresh session sends what is already in the outbox right behind the hello, without
+                    // waiting a round trip for the welcome: the core reads the socket in order, so they land
+                    // after the hello. (A resume waits: the welcome says what the core already holds.)
+                    if (owner._session is null)
+                    {
+                        foreach (var p in owner._pending)
+                        {
+                            early.Add(ClientFrames.Message(p.Seq, 0, p.Room, p.BodyJson));
+                            pipelinedUpTo = p.Seq;
+                        }
+                    }
                 }
 
                 await socket.SendAsync(hello, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                foreach (var bytes in early)
+                {
+                    await socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                }
+
                 ServerFrame? frame;
                 using (var welcomeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
@@ -85,7 +104,7 @@ public sealed partial class RelayClient
                 }
 
                 welcomed = true;
-                _sentUpTo = owner.OnWelcome(frame, out long dropped);
+                _sentUpTo = Math.Max(owner.OnWelcome(frame, out long dropped), frame.Resumed ? 0 : pipelinedUpTo);
                 if (dropped > 0)
                 {
                     owner._slots.Release();
