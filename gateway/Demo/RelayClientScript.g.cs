@@ -320,6 +320,20 @@ class RelayClient {
       if (this._session) hello.resume = { session: this._session, resumeToken: this._resumeToken, lastSeq: this._inSeq };
       if (this._o.rooms && this._o.rooms.length) hello.rooms = [...this._o.rooms];
       this._write(ws, hello);
+      // A fresh session sends what is already in the outbox right behind the hello instead of waiting a
+      // round trip for the welcome (the core reads the socket in order). A resume waits: the welcome
+      // says what the core already holds.
+      this._pipelinedUpTo = 0;
+      if (!this._session && this._pending.every((p, i) => p.seq === i + 1)) {
+        for (const p of this._pending) {
+          const frame = { type: 'msg', seq: p.seq, ack: 0 };
+          if (p.room !== null) frame.room = p.room;
+          frame.body = p.body;
+          if (!this._write(ws, frame)) break;
+          p.sentAt = now();
+          this._pipelinedUpTo = p.seq;
+        }
+      }
     };
     ws.onmessage = ev => {
       if (this._ws !== ws) return;
@@ -418,7 +432,7 @@ class RelayClient {
     }
 
     this._dropFirstAfterWelcome = false;
-    this._sentUpTo = lastSeq;
+    this._sentUpTo = resumed ? lastSeq : Math.max(lastSeq, this._pipelinedUpTo || 0);
     this._ackSentUpTo = resumed ? this._inSeq : 0;
     this._failures = 0;
     this._setState(States.open, { session: this._session, resumed });

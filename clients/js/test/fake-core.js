@@ -15,6 +15,7 @@ export class FakeCore {
     this.blackhole = false; // drop client messages without processing them (lost in flight)
     this.replayAll = false; // on resume, replay every message ever sent (the client must dedupe)
     this.received = []; // bodies the core accepted, in order: {session, seq, body}
+    this.sent = []; // every frame clients sent: {type, welcomeSeen}
     const core = this;
     this.WebSocket = class extends FakeSocket {
       constructor(url) { super(core, url); }
@@ -115,6 +116,8 @@ class FakeSocket {
 
   send(data) {
     if (this.readyState !== 1) throw new Error('not open');
+    // What the client had seen when it sent this frame: lets tests tell pipelined messages from waiting ones.
+    this.core.sent.push({ type: JSON.parse(data).type, welcomeSeen: !!this.welcomeSeen });
     setImmediate(() => { if (this.readyState === 1) this.core._onClientFrame(this, data); });
   }
 
@@ -127,7 +130,11 @@ class FakeSocket {
   _toClient(obj) {
     if (this.readyState !== 1) return;
     const text = JSON.stringify(obj);
-    setImmediate(() => { if (this.readyState === 1) this.onmessage?.({ data: text }); });
+    setImmediate(() => {
+      if (this.readyState !== 1) return;
+      if (obj.type === 'welcome') this.welcomeSeen = true;
+      this.onmessage?.({ data: text });
+    });
   }
 
   _serverClose(code, reason) {

@@ -58,6 +58,23 @@ test('outbox: messages sent before the first welcome and while reconnecting are 
   c.close();
 });
 
+test('a fresh session sends queued messages right behind the hello (no welcome round trip), each once', async () => {
+  const core = new FakeCore();
+  const { c, log } = client(core);
+  c.send('first');
+  c.send('second');
+  await c.connect();
+  await until(() => log.messages.length === 2, 1000, 'both echoes');
+  assert.deepEqual(core.sent.slice(0, 3), [
+    { type: 'hello', welcomeSeen: false },
+    { type: 'msg', welcomeSeen: false },
+    { type: 'msg', welcomeSeen: false },
+  ]);
+  assert.equal(core.sent.filter(f => f.type === 'msg').length, 2, 'not sent again after the welcome');
+  assert.deepEqual(log.messages.map(m => m.body), ['first', 'second']);
+  c.close();
+});
+
 test('resume after 1001: what the core never got is resent after welcome.lastSeq; replayed duplicates are dropped', async () => {
   const core = new FakeCore();
   const { c, log } = client(core);
