@@ -61,7 +61,7 @@ run_suite() {
 
 # The generated classic-script build and its C# embedding must match relay-client.js.
 if ! node clients/js/scripts/build-global.mjs --check; then
-  echo "test-js: relay-client.global.js / gateway/Demo/RelayClientScript.g.cs are stale: node clients/js/scripts/build-global.mjs" >&2
+  echo "test-js: relay-client.global.js is stale: node clients/js/scripts/build-global.mjs" >&2
   failed=$((failed + 1)); rc=1
 fi
 
