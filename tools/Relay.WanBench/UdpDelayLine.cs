@@ -6,8 +6,8 @@ using System.Threading.Channels;
 namespace Relay.WanBench;
 
 /// <summary>
-/// A userspace netem for one UDP flow (the WireGuard tunnel), after tests/Relay.WireGuard.Tests/Netns/UdpDelayLine.cs
-/// but first-in first-out: packets to <see cref="Front"/> go to the target after <see cref="Delay"/>, answers come
+/// A userspace netem for one UDP flow (the WireGuard tunnel; shared by the WAN benchmark and the tunnel tests),
+/// first-in first-out: packets to <see cref="Front"/> go to the target after <see cref="Delay"/>, answers come
 /// back the same way, each direction in arrival order (a constant delay never reorders, as netem without jitter);
 /// <see cref="Loss"/> drops at random, independently each way. This kernel has no sch_netem.
 /// </summary>

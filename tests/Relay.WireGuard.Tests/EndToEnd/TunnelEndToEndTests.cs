@@ -1,3 +1,4 @@
+using Relay.WanBench;
 using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
