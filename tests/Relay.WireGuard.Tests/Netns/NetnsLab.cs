@@ -148,6 +148,15 @@ internal sealed class NetnsLab : IAsyncDisposable
         {
             try { Run("ip", "link", "del", link); } catch (InvalidOperationException) { }
         }
+
+        // wireguard-go leaves its UAPI socket behind when it is killed rather than stopped: remove this lab's.
+        if (Directory.Exists("/var/run/wireguard"))
+        {
+            foreach (string socket in Directory.GetFiles("/var/run/wireguard", $"*{Id}.sock"))
+            {
+                try { File.Delete(socket); } catch (IOException) { }
+            }
+        }
     }
 
     private static string[] Ip(string? ns, params string[] args) => ns is null ? ["ip", .. args] : ["ip", "-n", ns, .. args];
