@@ -41,8 +41,12 @@ public sealed class GatewayOptions
     /// <summary>Largest client message in bytes; bigger closes the session with 1009. Defaults to 64 KiB.</summary>
     public int MaxMessageSize { get; set; } = 64 * 1024;
 
-    /// <summary>Bytes queued for a client that reads slowly before it is closed with 1013. Defaults to 1 MiB.</summary>
-    public int SendQueueBytes { get; set; } = 1024 * 1024;
+    /// <summary>
+    /// Bytes from the core waiting for a client that reads slowly (beyond its socket and Kestrel's output buffer)
+    /// before it is closed with 1013. Defaults to 128 KiB; must be below the backhaul stream window (256 KiB), which
+    /// bounds the wait anyway by stopping the core's credit for that one session.
+    /// </summary>
+    public int SendQueueBytes { get; set; } = 128 * 1024;
 
     /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -78,7 +82,7 @@ public sealed class GatewayOptions
         if (MessagesPerSecond < 1 || MessageBurst < 1) return "Gateway:MessagesPerSecond and Gateway:MessageBurst must be at least 1.";
         if (MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {MaxMessageSize}.";
         if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
-        if (SendQueueBytes < MaxMessageSize) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}); was {SendQueueBytes}.";
+        if (SendQueueBytes < MaxMessageSize || SendQueueBytes >= new Relay.Tunnel.Links.LinkOptions().StreamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}) and below the backhaul stream window ({new Relay.Tunnel.Links.LinkOptions().StreamWindow}); was {SendQueueBytes}.";
         if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
         if (Backhaul.Endpoints.Length == 0)
         {

@@ -115,8 +115,8 @@ measure_idle() { # measure_idle LABEL PID URL: RSS and GC heap of PID before and
   local label=$1 pid=$2 url=$3 before heap_before during heap_during n after
   timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/idle-warm-$label" >/dev/null 2>&1 || true
   sleep 3
-  heap_before=$(gc_heap_bytes "$pid" "$label-before")
   before=$(rss_kib "$pid")
+  heap_before=$(gc_heap_bytes "$pid" "$label-before")
   rm -f "$OUT/idle-$label.ready"
   echo "bench: idle-$label: $IDLE_SESSIONS sessions held 40 s"
   timeout 150 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$IDLE_SESSIONS" \
@@ -126,8 +126,9 @@ measure_idle() { # measure_idle LABEL PID URL: RSS and GC heap of PID before and
   n=$(cat "$OUT/idle-$label.ready" 2>/dev/null || echo 0)
   [ "$n" -gt 0 ] || n=1
   sleep 10 # the connect burst's garbage is collected
-  heap_during=$(gc_heap_bytes "$pid" "$label-during")
+  # RSS first: dotnet-gcdump's EventPipe session leaves its buffers in the process (≈ 50 MB of RSS).
   during=$(rss_kib "$pid")
+  heap_during=$(gc_heap_bytes "$pid" "$label-during")
   wait "$lg" || true
   sleep 3
   after=$(rss_kib "$pid")

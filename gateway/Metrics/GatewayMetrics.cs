@@ -13,7 +13,8 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Meter _meter = new(MeterName, "1.0");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut, _sendQueueBytes;
+    private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
+    private Func<long>? _sendQueueSource;
 
     public GatewayMetrics()
     {
@@ -21,7 +22,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("relay.gateway.opens", () => Interlocked.Read(ref _opens), description: "Sessions opened");
         _meter.CreateObservableCounter("relay.gateway.messages.in", () => Interlocked.Read(ref _messagesIn), description: "Messages client → core");
         _meter.CreateObservableCounter("relay.gateway.messages.out", () => Interlocked.Read(ref _messagesOut), description: "Messages core → client");
-        _meter.CreateObservableUpDownCounter("relay.gateway.send_queue.bytes", () => Interlocked.Read(ref _sendQueueBytes), "By", "Bytes queued for clients");
+        _meter.CreateObservableUpDownCounter("relay.gateway.send_queue.bytes", () => SendQueueBytes, "By", "Bytes queued for clients");
     }
 
     public long Sessions => Interlocked.Read(ref _sessions);
@@ -32,7 +33,8 @@ public sealed class GatewayMetrics : IDisposable
 
     public long MessagesOut => Interlocked.Read(ref _messagesOut);
 
-    public long SendQueueBytes => Interlocked.Read(ref _sendQueueBytes);
+    /// <summary>Bytes received from the core and not yet handed to the clients' websockets (summed over sessions when read).</summary>
+    public long SendQueueBytes => _sendQueueSource?.Invoke() ?? 0;
 
     public long Closes(int code) => _closesByCode.TryGetValue(code, out long n) ? n : 0;
 
@@ -64,7 +66,8 @@ public sealed class GatewayMetrics : IDisposable
         Interlocked.Add(ref _bytesOut, bytes);
     }
 
-    public void SendQueue(long delta) => Interlocked.Add(ref _sendQueueBytes, delta);
+    /// <summary>Where <see cref="SendQueueBytes"/> comes from: the session registry sums its sessions' queues.</summary>
+    public void SetSendQueueSource(Func<long> source) => _sendQueueSource = source;
 
     /// <summary>Prometheus text exposition format (version 0.0.4).</summary>
     public string ToPrometheus(int linksUp)
@@ -89,7 +92,7 @@ public sealed class GatewayMetrics : IDisposable
         Metric("relay_gateway_messages_out_total", "counter", "Messages from the core to clients.", $"relay_gateway_messages_out_total {Interlocked.Read(ref _messagesOut)}");
         Metric("relay_gateway_bytes_in_total", "counter", "Bytes from clients.", $"relay_gateway_bytes_in_total {Interlocked.Read(ref _bytesIn)}");
         Metric("relay_gateway_bytes_out_total", "counter", "Bytes to clients.", $"relay_gateway_bytes_out_total {Interlocked.Read(ref _bytesOut)}");
-        Metric("relay_gateway_send_queue_bytes", "gauge", "Bytes queued for clients.", $"relay_gateway_send_queue_bytes {Interlocked.Read(ref _sendQueueBytes)}");
+        Metric("relay_gateway_send_queue_bytes", "gauge", "Bytes queued for clients.", $"relay_gateway_send_queue_bytes {SendQueueBytes}");
         sb.Append("# HELP relay_gateway_auth_refusals_total Upgrades refused, by reason.\n# TYPE relay_gateway_auth_refusals_total counter\n");
         foreach (var (reason, n) in _refusals.OrderBy(kv => kv.Key))
         {

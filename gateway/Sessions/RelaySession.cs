@@ -1,19 +1,21 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Relay.Tunnel.Streams;
 
 namespace Relay.Gateway.Sessions;
 
 /// <summary>
-/// One websocket session carried as one backhaul stream. Two pumps: client → core (zero-byte read
-/// first, so an idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit
-/// stops reading from the client when the core is slow) and core → client (a bounded send queue;
-/// a client that reads too slowly is closed with 1013). Payloads are never parsed.
+/// One websocket session carried as one backhaul stream, with two pumps. Client → core: zero-byte read first, so an
+/// idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit stops reading from the client
+/// when the core is slow. Core → client: straight from the stream's receive queue to the websocket (no second queue,
+/// no extra hop); the stream's window bounds what waits, and a client that lets more than
+/// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed.
 /// </summary>
 internal sealed partial class RelaySession
 {
+    private static readonly Action<object> SlowClientCallback = static state => ((RelaySession)state).OnSlowClient();
+
     private readonly WebSocket _socket;
     private readonly MuxStream _stream;
     private readonly GatewayOptions _options;
@@ -21,11 +23,9 @@ internal sealed partial class RelaySession
     private readonly ILogger _logger;
     private readonly PartitionedRateLimiter<long> _rate;
     private readonly long _id;
-    private readonly Channel<StreamMessage> _sendQueue = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _abort = new();
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _clientDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _queuedBytes;
+    private Task? _run;
+    private Task? _fromClient;
     private volatile bool _overflowed;
     private int _closeCode;
     private string _closeReason = string.Empty;
@@ -41,36 +41,36 @@ internal sealed partial class RelaySession
         _id = id;
     }
 
-    public Task Completion => _completion.Task;
+    /// <summary>Completes when the session has ended (after <see cref="RunAsync"/> has started).</summary>
+    public Task Completion => _run ?? Task.CompletedTask;
+
+    /// <summary>Bytes from the core waiting for this client.</summary>
+    public long QueuedBytes => _stream.ReceiveBufferedBytes;
 
     /// <summary>Asks the session to close with <paramref name="code"/> (drain 4001, shutdown 1001).</summary>
     public void RequestClose(int code, string reason)
     {
         SetClose(code, reason);
         _stream.Close(code, reason);
-        _sendQueue.Writer.TryComplete();
+        _stream.StopReceiving();
     }
 
-    public async Task RunAsync()
+    /// <summary>Runs both pumps until the session has ended. Call once.</summary>
+    public Task RunAsync() => _run ??= RunCoreAsync();
+
+    private async Task RunCoreAsync()
     {
         try
         {
-            // The pumps start inline and yield at their first wait: no thread-pool wrapper per session.
-            var fromClient = ClientToCoreAsync();
-            var fromCore = CoreToQueueAsync();
-            var toClient = QueueToClientAsync();
-            await Task.WhenAll(fromClient, fromCore, toClient).ConfigureAwait(false);
+            _stream.SetReceiveLimit(_options.SendQueueBytes, SlowClientCallback, this);
+            // The client pump starts inline and yields at its first wait: no thread-pool wrapper per session.
+            _fromClient = ClientToCoreAsync();
+            await CoreToClientAsync().ConfigureAwait(false);
+            await _fromClient.ConfigureAwait(false);
         }
         finally
         {
             _abort.Dispose();
-            while (_sendQueue.Reader.TryRead(out var left))
-            {
-                left.Dispose();
-            }
-
-            _metrics.SendQueue(-Interlocked.Exchange(ref _queuedBytes, 0));
-            _completion.TrySetResult();
         }
     }
 
@@ -82,6 +82,16 @@ internal sealed partial class RelaySession
         {
             _closeReason = reason;
         }
+    }
+
+    private void OnSlowClient()
+    {
+        // From the link's read loop: more than SendQueueBytes from the core wait for this client. Not blocking.
+        Log.SlowClient(_logger, _options.SendQueueBytes);
+        SetClose(1013, "client reads too slowly");
+        _overflowed = true;
+        _stream.Close(1013, "client reads too slowly");
+        _stream.StopReceiving();
     }
 
     private async Task ClientToCoreAsync()
@@ -112,7 +122,7 @@ internal sealed partial class RelaySession
                     {
                         if (buffer.Length > _options.MaxMessageSize)
                         {
-                            await FailAsync(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes").ConfigureAwait(false);
+                            Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
                             return;
                         }
 
@@ -137,7 +147,7 @@ internal sealed partial class RelaySession
 
                 if (length > _options.MaxMessageSize)
                 {
-                    await FailAsync(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes").ConfigureAwait(false);
+                    Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
                     return;
                 }
 
@@ -145,7 +155,7 @@ internal sealed partial class RelaySession
                 {
                     if (!lease.IsAcquired)
                     {
-                        await FailAsync(WebSocketCloseStatus.PolicyViolation, "message rate exceeded").ConfigureAwait(false);
+                        Fail(WebSocketCloseStatus.PolicyViolation, "message rate exceeded");
                         return;
                     }
                 }
@@ -165,11 +175,10 @@ internal sealed partial class RelaySession
             Log.ClientReadEnded(_logger, ex.Message);
             SetClose(1001, "client connection lost");
             _stream.Close(1001, "client connection lost");
-            _sendQueue.Writer.TryComplete();
+            _stream.StopReceiving();
         }
         finally
         {
-            _clientDone.TrySetResult();
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
@@ -177,66 +186,37 @@ internal sealed partial class RelaySession
         }
     }
 
-    private async Task CoreToQueueAsync()
+    private async Task CoreToClientAsync()
     {
         try
         {
             while (true)
             {
-                var message = await _stream.ReceiveAsync(_abort.Token).ConfigureAwait(false);
+                // No cancellation token on the idle wait (a registration per idle session); closing ends it
+                // with _stream.StopReceiving().
+                var message = await _stream.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
                 if (message.Type == StreamMessageType.Close)
                 {
-                    var info = await _stream.Completion.ConfigureAwait(false);
-                    SetClose(info.Code, info.Reason);
-                    _sendQueue.Writer.TryComplete();
-                    return;
+                    break;
                 }
 
-                int length = message.Data.Length;
-                if (Interlocked.Add(ref _queuedBytes, length) > _options.SendQueueBytes)
+                using (message)
                 {
-                    message.Dispose();
-                    Interlocked.Add(ref _queuedBytes, -length);
-                    Log.SlowClient(_logger, _options.SendQueueBytes);
-                    SetClose(1013, "client reads too slowly");
-                    _overflowed = true;
-                    _stream.Close(1013, "client reads too slowly");
-                    _sendQueue.Writer.TryComplete();
-                    return;
-                }
-
-                _metrics.SendQueue(length);
-                _sendQueue.Writer.TryWrite(message);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task QueueToClientAsync()
-    {
-        var reader = _sendQueue.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var message))
-                {
-                    using (message)
+                    if (_overflowed || _socket.State != WebSocketState.Open && _socket.State != WebSocketState.CloseReceived)
                     {
-                        int length = message.Data.Length;
-                        Interlocked.Add(ref _queuedBytes, -length);
-                        _metrics.SendQueue(-length);
-                        if (_overflowed || _socket.State != WebSocketState.Open && _socket.State != WebSocketState.CloseReceived)
-                        {
-                            continue; // closing: what the core sent stays in its replay buffer for the resume
-                        }
-
-                        await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
-                        _metrics.MessageOut(length);
+                        continue; // closing: what the core sent stays in its replay buffer for the resume
                     }
+
+                    await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    _metrics.MessageOut(message.Data.Length);
                 }
+            }
+
+            if (_closeCode == 0)
+            {
+                // The core closed the stream (or the stream ended): its code goes to the client.
+                var info = _stream.RemoteClose ?? await _stream.Completion.ConfigureAwait(false);
+                SetClose(info.Code, info.Reason);
             }
 
             // The core, a drain or a limit ended the session: close the websocket with its code.
@@ -247,7 +227,7 @@ internal sealed partial class RelaySession
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
                 // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
                 // read pump earlier would reset the connection and lose the close frame in flight.
-                await Task.WhenAny(_clientDone.Task, Task.Delay(_overflowed ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+                await Task.WhenAny(_fromClient!, Task.Delay(_overflowed ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(5))).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -257,21 +237,33 @@ internal sealed partial class RelaySession
         }
         finally
         {
+            _stream.StopReceiving();
+            while (true)
+            {
+                // Messages left in the queue go back to the pool; the core replays them on a resume.
+                var left = await _stream.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
+                if (left.Type == StreamMessageType.Close)
+                {
+                    break;
+                }
+
+                left.Dispose();
+            }
+
             _abort.Cancel();
-            if (!_clientDone.Task.IsCompleted)
+            if (_fromClient is { IsCompleted: false })
             {
                 _socket.Abort();
             }
         }
     }
 
-    private async Task FailAsync(WebSocketCloseStatus status, string reason)
+    private void Fail(WebSocketCloseStatus status, string reason)
     {
         Log.ClientViolation(_logger, (int)status, reason);
         SetClose((int)status, reason);
         _stream.Close((int)status, reason);
-        _sendQueue.Writer.TryComplete();
-        await Task.CompletedTask.ConfigureAwait(false);
+        _stream.StopReceiving();
     }
 
     private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..120];

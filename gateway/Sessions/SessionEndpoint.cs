@@ -86,12 +86,13 @@ internal sealed partial class SessionEndpoint(
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{ip}:{context.Connection.RemotePort}", claims));
             var session = new RelaySession(socket, stream, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
+            var run = session.RunAsync();
             long id = sessions.Add(session);
             metrics.SessionOpened();
             Log.SessionOpened(logger, sessionKey, stream.Id);
             try
             {
-                await session.RunAsync().ConfigureAwait(false);
+                await run.ConfigureAwait(false);
             }
             finally
             {

@@ -8,6 +8,20 @@ internal sealed class SessionRegistry
     private readonly ConcurrentDictionary<long, RelaySession> _sessions = new();
     private long _next;
 
+    public SessionRegistry(Metrics.GatewayMetrics metrics) => metrics.SetSendQueueSource(QueuedBytes);
+
+    /// <summary>Bytes from the core waiting for their clients, over all sessions.</summary>
+    public long QueuedBytes()
+    {
+        long total = 0;
+        foreach (var entry in _sessions)
+        {
+            total += entry.Value.QueuedBytes;
+        }
+
+        return total;
+    }
+
     public int Count => _sessions.Count;
 
     private volatile bool _draining;

@@ -121,7 +121,7 @@ public class HealthModelTests
             Health = { EnterAfter = 3, ExitAfter = 5, Capacity = 100 },
         });
         var backhaul = new BackhaulService(options, NullLogger<LinkPool>.Instance);
-        var sessions = new SessionRegistry();
+        var sessions = new SessionRegistry(new GatewayMetrics());
         drain = new DrainController(sessions, options, backhaul, TimeProvider.System, NullLogger<DrainController>.Instance);
         return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(), TimeProvider.System, NullLogger<HealthMonitor>.Instance);
     }

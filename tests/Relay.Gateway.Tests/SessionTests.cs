@@ -165,7 +165,7 @@ public class SessionTests
     [CancelAfter(60_000)]
     public async Task SlowReader_Closed1013_WhileHundredOthersCarryOn(CancellationToken token)
     {
-        await using var gw = await GatewayFixture.StartAsync(o => { o.SendQueueBytes = 256 * 1024; o.MaxSessionsPerIp = 1000; o.MessagesPerSecond = 1000; o.MessageBurst = 1000; });
+        await using var gw = await GatewayFixture.StartAsync(o => { o.SendQueueBytes = 128 * 1024; o.MaxSessionsPerIp = 1000; o.MessagesPerSecond = 1000; o.MessageBurst = 1000; });
         gw.CoreHandler = async (stream, ct) =>
         {
             using var first = await stream.ReceiveAsync(ct);

@@ -36,19 +36,16 @@ public sealed partial class MuxStream
         SignalCredit();
     }
 
-    private void Consumed(int length)
+    private void ConsumedLocked(int length)
     {
-        lock (_gate)
+        _consumed += length;
+        long limit = _consumed + _options.StreamWindow;
+        if (limit - _advertised >= _options.StreamWindow / 4)
         {
-            _consumed += length;
-            long limit = _consumed + _options.StreamWindow;
-            if (limit - _advertised >= _options.StreamWindow / 4)
+            _advertised = limit;
+            if (State is StreamState.Attached or StreamState.Attaching)
             {
-                _advertised = limit;
-                if (State is StreamState.Attached or StreamState.Attaching)
-                {
-                    _link!.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
-                }
+                _link!.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
             }
         }
     }
@@ -56,6 +53,7 @@ public sealed partial class MuxStream
     /// <summary>A DATA frame from <paramref name="link"/>. False: protocol violation.</summary>
     internal bool OnData(Link link, in Frame frame)
     {
+        bool overLimit = false;
         lock (_gate)
         {
             if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
@@ -78,33 +76,39 @@ public sealed partial class MuxStream
             {
                 var buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
                 frame.Payload.CopyTo(buffer);
-                _inbox.Writer.TryWrite(new StreamMessage(Type(frame.Flags), buffer, length));
-                return true;
+                overLimit = DeliverLocked(new StreamMessage(Type(frame.Flags), buffer, length));
             }
-
-            if (_partial is null || _partial.Length < _partialLength + length)
+            else
             {
-                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_partialLength + length, Math.Min(_options.MaxMessageSize, (_partialLength + length) * 2)));
-                if (_partial is not null)
+                if (_partial is null || _partial.Length < _partialLength + length)
                 {
-                    _partial.AsSpan(0, _partialLength).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(_partial);
+                    var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_partialLength + length, Math.Min(_options.MaxMessageSize, (_partialLength + length) * 2)));
+                    if (_partial is not null)
+                    {
+                        _partial.AsSpan(0, _partialLength).CopyTo(grown);
+                        ArrayPool<byte>.Shared.Return(_partial);
+                    }
+
+                    _partial = grown;
                 }
 
-                _partial = grown;
+                frame.Payload.CopyTo(_partial.AsSpan(_partialLength));
+                _partialLength += length;
+                if (end)
+                {
+                    overLimit = DeliverLocked(new StreamMessage(Type(frame.Flags), _partial, _partialLength));
+                    _partial = null;
+                    _partialLength = 0;
+                }
             }
-
-            frame.Payload.CopyTo(_partial.AsSpan(_partialLength));
-            _partialLength += length;
-            if (end)
-            {
-                _inbox.Writer.TryWrite(new StreamMessage(Type(frame.Flags), _partial, _partialLength));
-                _partial = null;
-                _partialLength = 0;
-            }
-
-            return true;
         }
+
+        if (overLimit)
+        {
+            OnReceiveLimitExceeded();
+        }
+
+        return true;
 
         static StreamMessageType Type(DataFlags flags) => (flags & DataFlags.Text) != 0 ? StreamMessageType.Text : StreamMessageType.Binary;
     }
@@ -127,7 +131,7 @@ public sealed partial class MuxStream
 
             _received = frame.Seq;
             _remoteClose = new StreamCloseInfo(frame.Code, frame.Reason, ByPeer: true);
-            _inbox.Writer.TryComplete();
+            CompleteInboxLocked();
             link.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
             if (!_localCloseQueued)
             {
@@ -368,7 +372,7 @@ public sealed partial class MuxStream
             State = StreamState.Closed;
             link = _link;
             _link = null;
-            _inbox.Writer.TryComplete();
+            CompleteInboxLocked();
             SignalCredit();
 
             // Retained buffers may still be referenced by a link's write queue: leave them to the GC.

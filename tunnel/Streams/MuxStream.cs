@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Relay.Tunnel.Links;
 using Relay.Tunnel.Protocol;
 
@@ -20,7 +19,6 @@ public sealed partial class MuxStream
     private readonly IStreamOwner _owner;
     private readonly LinkOptions _options;
     private readonly Queue<SendItem> _retained = new();
-    private readonly Channel<StreamMessage> _inbox = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource<StreamCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Send side.
@@ -144,28 +142,6 @@ public sealed partial class MuxStream
         finally
         {
             Volatile.Write(ref _sending, 0);
-        }
-    }
-
-    /// <summary>
-    /// Receives the next whole message, or a message of type <see cref="StreamMessageType.Close"/>
-    /// once the stream has ended. Dispose each message when done with it.
-    /// </summary>
-    public async ValueTask<StreamMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        var reader = _inbox.Reader;
-        while (true)
-        {
-            if (reader.TryRead(out var message))
-            {
-                Consumed(message.Data.Length);
-                return message;
-            }
-
-            if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                return StreamMessage.Closed;
-            }
         }
     }
 
