@@ -49,7 +49,11 @@ public static class GatewayHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
-            kestrel.Listen(bind, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(bind, options.HttpPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                UseFastUpgrade(l, options);
+            });
             if (options.CertificatePath is not null)
             {
                 var certificate = new CertificateHolder(options);
@@ -58,6 +62,7 @@ public static class GatewayHost
                 {
                     l.Protocols = HttpProtocols.Http1AndHttp2;
                     l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                    UseFastUpgrade(l, options); // after TLS: it reads the decrypted request
                 });
             }
         });
@@ -76,6 +81,18 @@ public static class GatewayHost
         }
 
         return app;
+    }
+
+    private static void UseFastUpgrade(ListenOptions listen, GatewayOptions options)
+    {
+        if (options.FastUpgrade)
+        {
+            listen.Use(next => new Upgrade.WebSocketUpgradeMiddleware(
+                next,
+                listen.ApplicationServices.GetRequiredService<SessionEndpoint>(),
+                options,
+                listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<Upgrade.WebSocketUpgradeMiddleware>()).OnConnectionAsync);
+        }
     }
 
     /// <summary>The URLs the host is bound to (real ports when 0 was asked).</summary>

@@ -48,6 +48,13 @@ public sealed class GatewayOptions
     /// </summary>
     public int SendQueueBytes { get; set; } = 128 * 1024;
 
+    /// <summary>
+    /// Plain HTTP/1.1 websocket upgrades to /ws are taken at the connection, before Kestrel's HTTP stack (about 5 KB
+    /// less per session); HTTP/2, permessage-deflate (when on) and anything unusual still go through ASP.NET Core.
+    /// Defaults to true; false sends every upgrade through ASP.NET Core.
+    /// </summary>
+    public bool FastUpgrade { get; set; } = true;
+
     /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 

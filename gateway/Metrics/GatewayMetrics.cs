@@ -13,6 +13,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Meter _meter = new(MeterName, "1.0");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
+    private long _fastUpgrades, _httpUpgrades;
     private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -52,6 +53,15 @@ public sealed class GatewayMetrics : IDisposable
         _closesByCode.AddOrUpdate(code, 1, (_, n) => n + 1);
     }
 
+    /// <summary>Sessions accepted at the connection (<paramref name="fast"/>) or through ASP.NET Core's websocket middleware.</summary>
+    public void Upgraded(bool fast) => Interlocked.Increment(ref fast ? ref _fastUpgrades : ref _httpUpgrades);
+
+    /// <summary>Sessions accepted at the connection, before Kestrel's HTTP stack.</summary>
+    public long FastUpgrades => Interlocked.Read(ref _fastUpgrades);
+
+    /// <summary>Sessions accepted through ASP.NET Core (HTTP/2, permessage-deflate, or the fast path off).</summary>
+    public long HttpUpgrades => Interlocked.Read(ref _httpUpgrades);
+
     public void Refused(string reason) => _refusals.AddOrUpdate(reason, 1, (_, n) => n + 1);
 
     public void MessageIn(int bytes)
@@ -88,6 +98,9 @@ public sealed class GatewayMetrics : IDisposable
             sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_session_closes_total{{code=\"{code}\"}} {n}\n");
         }
 
+        sb.Append("# HELP relay_gateway_upgrades_total Sessions accepted, by where the upgrade was taken (connection: the HTTP/1.1 fast path; http: ASP.NET Core).\n# TYPE relay_gateway_upgrades_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_upgrades_total{{path=\"connection\"}} {FastUpgrades}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_upgrades_total{{path=\"http\"}} {HttpUpgrades}\n");
         Metric("relay_gateway_messages_in_total", "counter", "Messages from clients to the core.", $"relay_gateway_messages_in_total {Interlocked.Read(ref _messagesIn)}");
         Metric("relay_gateway_messages_out_total", "counter", "Messages from the core to clients.", $"relay_gateway_messages_out_total {Interlocked.Read(ref _messagesOut)}");
         Metric("relay_gateway_bytes_in_total", "counter", "Bytes from clients.", $"relay_gateway_bytes_in_total {Interlocked.Read(ref _bytesIn)}");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Hosting;
@@ -28,6 +29,54 @@ internal sealed partial class SessionEndpoint(
         AutoReplenishment = true,
     }));
 
+    /// <summary>
+    /// The checks before an upgrade, in order: draining and no backhaul (503), token (401), origin (403), per-IP
+    /// sessions (429). Admitted: the per-IP slot is taken; <see cref="RunSessionAsync"/> or <see cref="Release"/> gives it back.
+    /// </summary>
+    public Admission Admit(string? token, string? origin, IPAddress ip)
+    {
+        if (sessions.Draining)
+        {
+            return Refuse(StatusCodes.Status503ServiceUnavailable, "draining", "relay is draining; reconnect through the steering layer");
+        }
+
+        if (backhaul.Pool.LinksUp == 0)
+        {
+            // No link to the core: a session accepted now could only wait. Say so before the upgrade.
+            return Refuse(StatusCodes.Status503ServiceUnavailable, "backhaul", "no link to the core is up; try another relay");
+        }
+
+        var verified = tokens.Verify(token);
+        if (verified.Claims is null)
+        {
+            return Refuse(StatusCodes.Status401Unauthorized, "token", verified.Error ?? "invalid token");
+        }
+
+        if (_origins.Count > 0 && origin is not null && !_origins.Contains(origin))
+        {
+            return Refuse(StatusCodes.Status403Forbidden, "origin", $"origin '{origin}' is not allowed");
+        }
+
+        if (!_perIp.TryAcquire(ip))
+        {
+            return Refuse(StatusCodes.Status429TooManyRequests, "per-ip", $"more than {_options.MaxSessionsPerIp} sessions from one address");
+        }
+
+        return new Admission(StatusCodes.Status101SwitchingProtocols, null, verified.Claims.ToDictionary(), ip);
+    }
+
+    /// <summary>Gives back the per-IP slot of an admission that did not become a session.</summary>
+    public void Release(Admission admission) => _perIp.Release(admission.Ip);
+
+    /// <summary>Websocket options for an accepted session.</summary>
+    public WebSocketCreationOptions CreationOptions() => new()
+    {
+        IsServer = true,
+        KeepAliveInterval = _options.KeepAliveInterval,
+        KeepAliveTimeout = _options.KeepAliveTimeout,
+    };
+
+    /// <summary>GET /ws through ASP.NET Core (HTTP/2 websockets, permessage-deflate, and anything the fast path hands over).</summary>
     public async Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
@@ -37,54 +86,47 @@ internal sealed partial class SessionEndpoint(
             return;
         }
 
-        if (sessions.Draining)
+        var admission = Admit(context.Request.Query["access_token"], context.Request.Headers.Origin, context.Connection.RemoteIpAddress ?? IPAddress.None);
+        if (admission.Claims is null)
         {
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "draining", "relay is draining; reconnect through the steering layer").ConfigureAwait(false);
+            context.Response.StatusCode = admission.Status;
+            await context.Response.WriteAsync(admission.Reason + "\n").ConfigureAwait(false);
             return;
         }
 
-        if (backhaul.Pool.LinksUp == 0)
-        {
-            // No link to the core: a session accepted now could only wait. Say so before the upgrade.
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "backhaul", "no link to the core is up; try another relay").ConfigureAwait(false);
-            return;
-        }
-
-        var verified = tokens.Verify(context.Request.Query["access_token"]);
-        if (verified.Claims is null)
-        {
-            await RefuseAsync(context, StatusCodes.Status401Unauthorized, "token", verified.Error ?? "invalid token").ConfigureAwait(false);
-            return;
-        }
-
-        var claims = verified.Claims.ToDictionary();
-
-        string? origin = context.Request.Headers.Origin;
-        if (_origins.Count > 0 && origin is not null && !_origins.Contains(origin))
-        {
-            await RefuseAsync(context, StatusCodes.Status403Forbidden, "origin", $"origin '{origin}' is not allowed").ConfigureAwait(false);
-            return;
-        }
-
-        var ip = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        if (!_perIp.TryAcquire(ip))
-        {
-            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, "per-ip", $"more than {_options.MaxSessionsPerIp} sessions from one address").ConfigureAwait(false);
-            return;
-        }
-
+        WebSocket socket;
         try
         {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 DangerousEnableCompression = _options.EnableCompression,
                 KeepAliveInterval = _options.KeepAliveInterval,
                 KeepAliveTimeout = _options.KeepAliveTimeout,
             }).ConfigureAwait(false);
+        }
+        catch
+        {
+            Release(admission);
+            throw;
+        }
+
+        using (socket)
+        {
+            await RunSessionAsync(socket, admission, context.Connection.RemotePort, fast: false).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs an accepted websocket as one backhaul stream until it ends; gives back the per-IP slot.</summary>
+    public async Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, bool fast)
+    {
+        try
+        {
+            metrics.Upgraded(fast);
+            var claims = admission.Claims!;
 
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
-            var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{ip}:{context.Connection.RemotePort}", claims));
+            var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
             var session = new RelaySession(socket, stream, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
             var run = session.RunAsync();
             long id = sessions.Add(session);
@@ -109,17 +151,19 @@ internal sealed partial class SessionEndpoint(
         }
         finally
         {
-            _perIp.Release(ip);
+            _perIp.Release(admission.Ip);
         }
     }
 
-    private async Task RefuseAsync(HttpContext context, int status, string metric, string reason)
+    private Admission Refuse(int status, string metric, string reason)
     {
         metrics.Refused(metric);
         Log.Refused(logger, status, reason);
-        context.Response.StatusCode = status;
-        await context.Response.WriteAsync(reason + "\n").ConfigureAwait(false);
+        return new Admission(status, reason, null, IPAddress.None);
     }
+
+    /// <summary>The outcome of <see cref="Admit"/>: claims when admitted, else the status and reason to answer with.</summary>
+    internal readonly record struct Admission(int Status, string? Reason, IReadOnlyDictionary<string, string>? Claims, IPAddress Ip);
 
     private static partial class Log
     {

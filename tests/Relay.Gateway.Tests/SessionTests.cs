@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
@@ -44,6 +45,8 @@ public class SessionTests
         await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, token);
         var echo = await GatewayFixture.ReceiveAsync(ws, token);
         Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo(text));
+        var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+        Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo((0L, 1L)), "a deflate offer with compression on goes through ASP.NET Core's negotiation");
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
@@ -34,6 +35,8 @@ public class TlsTests
             await ws.SendAsync("over tls"u8.ToArray(), WebSocketMessageType.Text, true, token);
             var echo = await GatewayFixture.ReceiveAsync(ws, token);
             Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo("over tls"));
+            var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+            Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo(httpVersion == "2.0" ? (0L, 1L) : (1L, 0L)), "HTTP/1.1 over TLS takes the connection fast path; HTTP/2 goes through ASP.NET Core");
             await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
         }
         finally

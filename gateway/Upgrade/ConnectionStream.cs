@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace Relay.Gateway.Upgrade;
+
+/// <summary>
+/// The upgraded connection's transport as a <see cref="Stream"/> for <see cref="WebSocket.CreateFromStream(Stream, WebSocketCreationOptions)"/>.
+/// Zero-byte reads wait for data without taking a buffer (an idle session holds none). Disposing it while the
+/// websocket is not closed (an abort) aborts the connection, as ASP.NET Core's upgrade stream does.
+/// </summary>
+internal sealed class ConnectionStream(ConnectionContext connection) : Stream
+{
+    private readonly PipeReader _input = connection.Transport.Input;
+    private readonly PipeWriter _output = connection.Transport.Output;
+
+    /// <summary>The websocket over this stream, to tell a graceful dispose from an abort.</summary>
+    public WebSocket? Socket { get; set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = result.Buffer;
+        if (result.IsCanceled)
+        {
+            _input.AdvanceTo(buffer.Start);
+            throw new OperationCanceledException("The connection's read was cancelled (the websocket was aborted).");
+        }
+
+        if (destination.Length == 0 || buffer.IsEmpty)
+        {
+            // A zero-byte read only waits for data (or the end); nothing is consumed.
+            _input.AdvanceTo(buffer.Start);
+            return 0;
+        }
+
+        int count = (int)Math.Min(buffer.Length, destination.Length);
+        var taken = buffer.Slice(0, count);
+        taken.CopyTo(destination.Span);
+        _input.AdvanceTo(taken.End);
+        return count;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        var result = await _output.WriteAsync(source, cancellationToken).ConfigureAwait(false);
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("The connection's write was cancelled (the websocket was aborted).");
+        }
+
+        if (result.IsCompleted)
+        {
+            throw new IOException("The connection is closed.");
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use ReadAsync.");
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use WriteAsync.");
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Socket is { State: not WebSocketState.Closed })
+        {
+            // WebSocket.Abort (or a dispose before the close handshake): end pending reads and writes, drop the connection.
+            _input.CancelPendingRead();
+            _output.CancelPendingFlush();
+            connection.Abort(new ConnectionAbortedException("The websocket was aborted."));
+        }
+
+        base.Dispose(disposing);
+    }
+}

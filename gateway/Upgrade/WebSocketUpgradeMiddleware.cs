@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.WebUtilities;
+using Relay.Gateway.Sessions;
+
+namespace Relay.Gateway.Upgrade;
+
+/// <summary>
+/// A Kestrel connection middleware that takes plain HTTP/1.1 websocket upgrades to the session path off the HTTP
+/// stack: it reads the request head itself (<see cref="UpgradeRequest"/>), runs the same admission checks as the
+/// endpoint (503, 401, 403, 429), answers 101 and runs the session over the connection's own pipes. The session then
+/// holds no HTTP request, header collections, HttpContext or middleware frames — about 5 KB per idle session.
+/// Anything else (other paths, HTTP/2, permessage-deflate when compression is on, any header it does not fully
+/// understand) is handed, unconsumed, to Kestrel's HTTP stack and the <c>/ws</c> endpoint, which behave as before.
+/// </summary>
+internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next, SessionEndpoint endpoint, GatewayOptions options, ILogger logger)
+{
+    /// <summary>The session path.</summary>
+    public const string Path = "/ws";
+
+    private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30); // Kestrel's RequestHeadersTimeout default
+
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        UpgradeRequest? request;
+        int headLength;
+        using (var timeout = new CancellationTokenSource(HeadTimeout))
+        {
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Log.HeadTimeout(logger, connection.ConnectionId);
+                    return; // no request head within 30 s: close, as Kestrel would
+                }
+
+                var buffer = result.Buffer;
+                var outcome = UpgradeRequest.Parse(buffer, Path, out request, out headLength);
+                if (outcome == UpgradeParse.Incomplete && !result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                if (outcome != UpgradeParse.WebSocket || request!.OffersDeflate && options.EnableCompression)
+                {
+                    // Not ours: Kestrel's HTTP/1.1 or HTTP/2 stack reads the same bytes from the start.
+                    input.AdvanceTo(buffer.Start, buffer.Start);
+                    await next(connection).ConfigureAwait(false);
+                    return;
+                }
+
+                input.AdvanceTo(buffer.GetPosition(headLength));
+                break;
+            }
+        }
+
+        var remote = connection.RemoteEndPoint as IPEndPoint;
+        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None);
+        if (admission.Claims is null)
+        {
+            await WriteRefusalAsync(connection.Transport.Output, admission.Status, admission.Reason!).ConfigureAwait(false);
+            return;
+        }
+
+        var stream = new ConnectionStream(connection);
+        WebSocket socket;
+        try
+        {
+            await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key).ConfigureAwait(false);
+            socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
+            stream.Socket = socket;
+        }
+        catch
+        {
+            endpoint.Release(admission);
+            throw;
+        }
+
+        using (socket)
+        {
+            await endpoint.RunSessionAsync(socket, admission, remote?.Port ?? 0, fast: true).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).</summary>
+    public static string AcceptKey(string key)
+    {
+        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
+        SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), hash);
+        return Convert.ToBase64String(hash);
+    }
+
+    private static async Task WriteSwitchingProtocolsAsync(PipeWriter output, string key)
+    {
+        string response = $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(key)}\r\n\r\n";
+        await output.WriteAsync(Encoding.ASCII.GetBytes(response)).ConfigureAwait(false);
+    }
+
+    private static async Task WriteRefusalAsync(PipeWriter output, int status, string reason)
+    {
+        byte[] body = Encoding.UTF8.GetBytes(reason + "\n");
+        string head = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        var writer = new ArrayBufferWriter<byte>(head.Length + body.Length);
+        Encoding.ASCII.GetBytes(head, writer);
+        writer.Write(body);
+        await output.WriteAsync(writer.WrittenMemory).ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1010, LogLevel.Debug, "Connection {Connection}: no request head within 30 s; closed")]
+        public static partial void HeadTimeout(ILogger logger, string connection);
+    }
+}
