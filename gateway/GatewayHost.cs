@@ -39,6 +39,8 @@ public static class GatewayHost
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
+        builder.Services.AddSingleton<MemoryTrimService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MemoryTrimService>());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal

@@ -55,6 +55,13 @@ public sealed class GatewayOptions
     /// </summary>
     public bool FastUpgrade { get; set; } = true;
 
+    /// <summary>
+    /// After a burst (at least 64 MB allocated), once the process has allocated under 4 MB/s for this long, one
+    /// aggressive GC gives the burst's memory back (an idle relay otherwise keeps it: no allocation, no GC).
+    /// Defaults to 30 s; zero turns it off.
+    /// </summary>
+    public TimeSpan IdleMemoryTrimAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
@@ -91,6 +98,7 @@ public sealed class GatewayOptions
         if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
         if (SendQueueBytes < MaxMessageSize || SendQueueBytes >= new Relay.Tunnel.Links.LinkOptions().StreamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}) and below the backhaul stream window ({new Relay.Tunnel.Links.LinkOptions().StreamWindow}); was {SendQueueBytes}.";
         if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
+        if (IdleMemoryTrimAfter < TimeSpan.Zero) return $"Gateway:IdleMemoryTrimAfter must be zero (off) or positive; was {IdleMemoryTrimAfter}.";
         if (Backhaul.Endpoints.Length == 0)
         {
             Backhaul.Endpoints = ["127.0.0.1:7000"];

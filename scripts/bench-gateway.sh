@@ -41,7 +41,10 @@ if [ -z "${NO_BUILD:-}" ]; then
   echo "bench: building Release…"
   dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
 fi
-LOADGEN=(dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+# Extra environment for each process (e.g. GW_ENV="DOTNET_gcServer=0"), for experiments.
+read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"
+LOADGEN=(env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+RATES=${RATES:-20 5}
 QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
 
 declare -A PIDS=()
@@ -65,7 +68,7 @@ wait_http() { # wait_http URL: up to 30 s
 
 start_core() {
   rm -f "$OUT/core-public.pem"
-  dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
+  env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
     --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:SharedKey=$KEY \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
@@ -74,7 +77,7 @@ start_core() {
 }
 
 start_gateway() { # start_gateway NAME PORT
-  dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
+  env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
@@ -161,7 +164,7 @@ fi
 if [[ " $PARTS " == *" fixed "* ]]; then
   # The issue's fixed offered load (1,000 x 20/s = 20,000 msg/s), and a lighter one (1,000 x 5/s) to show where the
   # gateway's added latency comes from (CPU queueing on 2 shared cores, not the path itself).
-  for rate in 20 5; do
+  for rate in $RATES; do
     for target in direct gateway; do
       url=$direct; [ $target = gateway ] && url=$gw1
       load "steady-$((rate * SESSIONS / 1000))k-$target" steady --url "$url" --sessions "$SESSIONS" --rate "$rate" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"

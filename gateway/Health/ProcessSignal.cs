@@ -33,6 +33,7 @@ internal sealed class ProcessSignal(IOptions<GatewayOptions> options, TimeProvid
             ["cpu"] = Math.Round(cpuShare, 3),
             ["workingSetMiB"] = workingSetMiB,
             ["gcHeapMiB"] = GC.GetTotalMemory(false) / (1024 * 1024),
+            ["gcCommittedMiB"] = GC.GetGCMemoryInfo().TotalCommittedBytes / (1024 * 1024),
             ["threadPoolQueue"] = queue,
             ["threadPoolThreads"] = ThreadPool.ThreadCount,
             ["gcPauseMsPerSecond"] = Math.Round(pauseMs / elapsed, 2),

@@ -13,7 +13,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Meter _meter = new(MeterName, "1.0");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _fastUpgrades, _httpUpgrades;
+    private long _fastUpgrades, _httpUpgrades, _memoryTrims, _memoryTrimmedBytes;
     private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -55,6 +55,16 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>Sessions accepted at the connection (<paramref name="fast"/>) or through ASP.NET Core's websocket middleware.</summary>
     public void Upgraded(bool fast) => Interlocked.Increment(ref fast ? ref _fastUpgrades : ref _httpUpgrades);
+
+    /// <summary>An idle memory trim gave <paramref name="bytes"/> back.</summary>
+    public void MemoryTrimmed(long bytes)
+    {
+        Interlocked.Increment(ref _memoryTrims);
+        Interlocked.Add(ref _memoryTrimmedBytes, Math.Max(bytes, 0));
+    }
+
+    /// <summary>Idle memory trims so far.</summary>
+    public long MemoryTrims => Interlocked.Read(ref _memoryTrims);
 
     /// <summary>Sessions accepted at the connection, before Kestrel's HTTP stack.</summary>
     public long FastUpgrades => Interlocked.Read(ref _fastUpgrades);
@@ -101,6 +111,8 @@ public sealed class GatewayMetrics : IDisposable
         sb.Append("# HELP relay_gateway_upgrades_total Sessions accepted, by where the upgrade was taken (connection: the HTTP/1.1 fast path; http: ASP.NET Core).\n# TYPE relay_gateway_upgrades_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_upgrades_total{{path=\"connection\"}} {FastUpgrades}\n");
         sb.Append(CultureInfo.InvariantCulture, $"relay_gateway_upgrades_total{{path=\"http\"}} {HttpUpgrades}\n");
+        Metric("relay_gateway_memory_trims_total", "counter", "Aggressive GCs run when the process went quiet after a burst.", $"relay_gateway_memory_trims_total {MemoryTrims}");
+        Metric("relay_gateway_memory_trimmed_bytes_total", "counter", "Working set those trims gave back.", $"relay_gateway_memory_trimmed_bytes_total {Interlocked.Read(ref _memoryTrimmedBytes)}");
         Metric("relay_gateway_messages_in_total", "counter", "Messages from clients to the core.", $"relay_gateway_messages_in_total {Interlocked.Read(ref _messagesIn)}");
         Metric("relay_gateway_messages_out_total", "counter", "Messages from the core to clients.", $"relay_gateway_messages_out_total {Interlocked.Read(ref _messagesOut)}");
         Metric("relay_gateway_bytes_in_total", "counter", "Bytes from clients.", $"relay_gateway_bytes_in_total {Interlocked.Read(ref _bytesIn)}");

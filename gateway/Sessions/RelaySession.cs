@@ -56,22 +56,18 @@ internal sealed partial class RelaySession
     }
 
     /// <summary>Runs both pumps until the session has ended. Call once.</summary>
-    public Task RunAsync() => _run ??= RunCoreAsync();
-
-    private async Task RunCoreAsync()
+    public Task RunAsync()
     {
-        try
+        if (_run is null)
         {
             _stream.SetReceiveLimit(_options.SendQueueBytes, SlowClientCallback, this);
-            // The client pump starts inline and yields at its first wait: no thread-pool wrapper per session.
+            // The client pump starts inline and yields at its first wait: no thread-pool wrapper per session. The
+            // core pump's task is the session's (it waits for the client pump at its end): one frame fewer per session.
             _fromClient = ClientToCoreAsync();
-            await CoreToClientAsync().ConfigureAwait(false);
-            await _fromClient.ConfigureAwait(false);
+            _run = CoreToClientAsync();
         }
-        finally
-        {
-            _abort.Dispose();
-        }
+
+        return _run;
     }
 
     public int CloseCode => _closeCode == 0 ? (int)(_socket.CloseStatus ?? WebSocketCloseStatus.Empty) : _closeCode;
@@ -256,6 +252,9 @@ internal sealed partial class RelaySession
                 _socket.Abort();
             }
         }
+
+        await _fromClient!.ConfigureAwait(false);
+        _abort.Dispose();
     }
 
     private void Fail(WebSocketCloseStatus status, string reason)

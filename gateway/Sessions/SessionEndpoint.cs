@@ -110,13 +110,10 @@ internal sealed partial class SessionEndpoint(
             throw;
         }
 
-        using (socket)
-        {
-            await RunSessionAsync(socket, admission, context.Connection.RemotePort, fast: false).ConfigureAwait(false);
-        }
+        await RunSessionAsync(socket, admission, context.Connection.RemotePort, fast: false).ConfigureAwait(false);
     }
 
-    /// <summary>Runs an accepted websocket as one backhaul stream until it ends; gives back the per-IP slot.</summary>
+    /// <summary>Runs an accepted websocket as one backhaul stream until it ends; disposes it and gives back the per-IP slot.</summary>
     public async Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, bool fast)
     {
         try
@@ -151,6 +148,7 @@ internal sealed partial class SessionEndpoint(
         }
         finally
         {
+            socket.Dispose();
             _perIp.Release(admission.Ip);
         }
     }

@@ -27,9 +27,19 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        // Two frames: the handshake's (gone once it is done) and this small one that lives as long as the session.
+        var (socket, admission, port) = await AcceptAsync(connection).ConfigureAwait(false);
+        if (socket is not null)
+        {
+            await endpoint.RunSessionAsync(socket, admission, port, fast: true).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads the head, admits and answers 101; or hands the connection over, or refuses it (no socket then).</summary>
+    private async Task<(WebSocket? Socket, SessionEndpoint.Admission Admission, int Port)> AcceptAsync(ConnectionContext connection)
+    {
         var input = connection.Transport.Input;
         UpgradeRequest? request;
-        int headLength;
         using (var timeout = new CancellationTokenSource(HeadTimeout))
         {
             while (true)
@@ -42,11 +52,11 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
                 catch (OperationCanceledException)
                 {
                     Log.HeadTimeout(logger, connection.ConnectionId);
-                    return; // no request head within 30 s: close, as Kestrel would
+                    return default; // no request head within 30 s: close, as Kestrel would
                 }
 
                 var buffer = result.Buffer;
-                var outcome = UpgradeRequest.Parse(buffer, Path, out request, out headLength);
+                var outcome = UpgradeRequest.Parse(buffer, Path, out request, out int headLength);
                 if (outcome == UpgradeParse.Incomplete && !result.IsCompleted)
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -58,7 +68,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
                     // Not ours: Kestrel's HTTP/1.1 or HTTP/2 stack reads the same bytes from the start.
                     input.AdvanceTo(buffer.Start, buffer.Start);
                     await next(connection).ConfigureAwait(false);
-                    return;
+                    return default;
                 }
 
                 input.AdvanceTo(buffer.GetPosition(headLength));
@@ -71,26 +81,21 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
         if (admission.Claims is null)
         {
             await WriteRefusalAsync(connection.Transport.Output, admission.Status, admission.Reason!).ConfigureAwait(false);
-            return;
+            return default;
         }
 
-        var stream = new ConnectionStream(connection);
-        WebSocket socket;
         try
         {
             await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key).ConfigureAwait(false);
-            socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
+            var stream = new ConnectionStream(connection);
+            var socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
             stream.Socket = socket;
+            return (socket, admission, remote?.Port ?? 0);
         }
         catch
         {
             endpoint.Release(admission);
             throw;
-        }
-
-        using (socket)
-        {
-            await endpoint.RunSessionAsync(socket, admission, remote?.Port ?? 0, fast: true).ConfigureAwait(false);
         }
     }
 

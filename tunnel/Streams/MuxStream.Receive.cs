@@ -133,12 +133,17 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
         }
 
         (_inbox ??= new Queue<StreamMessage>(4)).Enqueue(message);
-        long before = _inboxBytes;
         _inboxBytes += message.Data.Length;
-        return before <= _receiveLimit && _inboxBytes > _receiveLimit && _receiveLimitExceeded is not null;
+        if (_inboxBytes > _receiveLimit && _receiveLimitExceeded is not null)
+        {
+            _receiveLimit = long.MaxValue; // once
+            return true;
+        }
+
+        return false;
     }
 
-    private void OnReceiveLimitExceeded() => _receiveLimitExceeded?.Invoke(_receiveLimitState!);
+    private void OnReceiveLimitExceeded() => _receiveLimitExceeded!.Invoke(_receiveLimitState!);
 
     /// <summary>No more messages will come (under <c>_gate</c>): queued ones are still received, then the end.</summary>
     private void CompleteInboxLocked()

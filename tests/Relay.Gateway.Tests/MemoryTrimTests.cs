@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Gateway.Metrics;
+
+namespace Relay.Gateway.Tests;
+
+/// <summary>The idle memory trim: one aggressive GC once the process goes quiet after a burst, none while it is busy.</summary>
+[NonParallelizable]
+public class MemoryTrimTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task QuietAfterABurst_TrimsOnce_ButNotWhileBusy(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.IdleMemoryTrimAfter = TimeSpan.FromSeconds(1));
+        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
+        long trimsAtStart = metrics.MemoryTrims;
+
+        // Busy: allocating well over 4 MB/s for 3 s (the burst). No trim while it lasts.
+        var until = DateTime.UtcNow.AddSeconds(3);
+        long sink = 0;
+        while (DateTime.UtcNow < until)
+        {
+            sink += new byte[256 * 1024].Length; // garbage, ~25 MB/s
+            await Task.Delay(10, token);
+        }
+
+        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while the process allocates");
+
+        // Quiet: a trim follows within a few seconds, and only one.
+        while (metrics.MemoryTrims == trimsAtStart)
+        {
+            await Task.Delay(100, token);
+        }
+
+        await Task.Delay(3000, token);
+        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart + 1), $"one trim per burst ({sink} bytes of garbage)");
+        using var http = new HttpClient();
+        Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain($"relay_gateway_memory_trims_total {trimsAtStart + 1}"));
+    }
+}
