@@ -47,6 +47,7 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
         var bind = IPAddress.Parse(options.BindAddress);
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.KestrelInlineScheduling);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

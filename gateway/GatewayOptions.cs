@@ -62,6 +62,15 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan IdleMemoryTrimAfter { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A message from the core goes to its websocket on the backhaul link's read loop, without a thread-pool hop
+    /// (the send never blocks: it waits asynchronously when the client's socket is full). Defaults to true.
+    /// </summary>
+    public bool InlineScheduling { get; set; } = true;
+
+    /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c> for the client sockets. Defaults to false.</summary>
+    public bool KestrelInlineScheduling { get; set; }
+
     /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -61,6 +61,7 @@ internal sealed partial class RelaySession
         if (_run is null)
         {
             _stream.SetReceiveLimit(_options.SendQueueBytes, SlowClientCallback, this);
+            _stream.InlineReceiveContinuations = _options.InlineScheduling;
             // The client pump starts inline and yields at its first wait: no thread-pool wrapper per session. The
             // core pump's task is the session's (it waits for the client pump at its end): one frame fewer per session.
             _fromClient = ClientToCoreAsync();

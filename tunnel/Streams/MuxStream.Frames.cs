@@ -53,7 +53,7 @@ public sealed partial class MuxStream
     /// <summary>A DATA frame from <paramref name="link"/>. False: protocol violation.</summary>
     internal bool OnData(Link link, in Frame frame)
     {
-        bool overLimit = false;
+        var outcome = DeliverOutcome.Queued;
         lock (_gate)
         {
             if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
@@ -76,7 +76,7 @@ public sealed partial class MuxStream
             {
                 var buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
                 frame.Payload.CopyTo(buffer);
-                overLimit = DeliverLocked(new StreamMessage(Type(frame.Flags), buffer, length));
+                outcome = DeliverLocked(new StreamMessage(Type(frame.Flags), buffer, length));
             }
             else
             {
@@ -96,18 +96,14 @@ public sealed partial class MuxStream
                 _partialLength += length;
                 if (end)
                 {
-                    overLimit = DeliverLocked(new StreamMessage(Type(frame.Flags), _partial, _partialLength));
+                    outcome = DeliverLocked(new StreamMessage(Type(frame.Flags), _partial, _partialLength));
                     _partial = null;
                     _partialLength = 0;
                 }
             }
         }
 
-        if (overLimit)
-        {
-            OnReceiveLimitExceeded();
-        }
-
+        AfterDeliver(outcome);
         return true;
 
         static StreamMessageType Type(DataFlags flags) => (flags & DataFlags.Text) != 0 ? StreamMessageType.Text : StreamMessageType.Binary;

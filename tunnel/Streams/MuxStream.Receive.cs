@@ -18,7 +18,16 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     private CancellationTokenRegistration _receiveCancellation;
     private long _receiveLimit = long.MaxValue;
     private Action<object>? _receiveLimitExceeded;
+    private StreamMessage _handoff;
     private object? _receiveLimitState;
+
+    /// <summary>
+    /// When true, a receive that was waiting continues on the link's read loop that delivered the message, instead of
+    /// being queued to the thread pool: one thread-pool hop less per message. Only for owners whose code after a
+    /// receive does not block (the gateway's pump hands the message to a websocket and waits asynchronously).
+    /// Set before the first receive.
+    /// </summary>
+    public bool InlineReceiveContinuations { get; set; }
 
     /// <summary>Bytes delivered by the peer that the owner has not taken with <see cref="ReceiveAsync"/> yet.</summary>
     public long ReceiveBufferedBytes => Volatile.Read(ref _inboxBytes);
@@ -101,6 +110,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
 
             _receiving = true;
             _receiveSignal.Reset();
+            _receiveSignal.RunContinuationsAsynchronously = !InlineReceiveContinuations;
             short version = _receiveSignal.Version;
             if (cancellationToken.CanBeCanceled)
             {
@@ -111,15 +121,18 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
         }
     }
 
-    /// <summary>A whole message from the peer (under <c>_gate</c>): to the waiting receiver, or queued.</summary>
-    /// <returns>True when the queue has just passed the receive limit; call <see cref="OnReceiveLimitExceeded"/> outside the lock.</returns>
-    private bool DeliverLocked(StreamMessage message)
+    /// <summary>
+    /// A whole message from the peer (under <c>_gate</c>): to the waiting receiver, or queued. After releasing the
+    /// lock the caller calls <see cref="AfterDeliver"/> with what this returned (a waiting receiver is woken outside
+    /// the lock, so an inline continuation never runs under it).
+    /// </summary>
+    private DeliverOutcome DeliverLocked(StreamMessage message)
     {
         if (_inboxCompleted)
         {
             ConsumedLocked(message.Data.Length);
             message.Dispose();
-            return false;
+            return DeliverOutcome.Queued;
         }
 
         if (_receiving)
@@ -128,8 +141,8 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
             _receiveCancellation.Unregister(); // not Dispose: it would wait for a running callback that waits for _gate
             _receiveCancellation = default;
             ConsumedLocked(message.Data.Length);
-            _receiveSignal.SetResult(message);
-            return false;
+            _handoff = message;
+            return DeliverOutcome.WakeReceiver;
         }
 
         (_inbox ??= new Queue<StreamMessage>(4)).Enqueue(message);
@@ -137,13 +150,33 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
         if (_inboxBytes > _receiveLimit && _receiveLimitExceeded is not null)
         {
             _receiveLimit = long.MaxValue; // once
-            return true;
+            return DeliverOutcome.LimitExceeded;
         }
 
-        return false;
+        return DeliverOutcome.Queued;
     }
 
-    private void OnReceiveLimitExceeded() => _receiveLimitExceeded!.Invoke(_receiveLimitState!);
+    /// <summary>Outside the lock: wakes the receiver <see cref="DeliverLocked"/> chose, or tells the owner its limit passed.</summary>
+    private void AfterDeliver(DeliverOutcome outcome)
+    {
+        if (outcome == DeliverOutcome.WakeReceiver)
+        {
+            var message = _handoff;
+            _handoff = default;
+            _receiveSignal.SetResult(message); // may run the receiver's continuation here, on the link's read loop
+        }
+        else if (outcome == DeliverOutcome.LimitExceeded)
+        {
+            _receiveLimitExceeded!.Invoke(_receiveLimitState!);
+        }
+    }
+
+    private enum DeliverOutcome : byte
+    {
+        Queued,
+        WakeReceiver,
+        LimitExceeded,
+    }
 
     /// <summary>No more messages will come (under <c>_gate</c>): queued ones are still received, then the end.</summary>
     private void CompleteInboxLocked()
@@ -154,6 +187,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
             _receiving = false;
             _receiveCancellation.Unregister();
             _receiveCancellation = default;
+            _receiveSignal.RunContinuationsAsynchronously = true; // under the lock: never inline
             _receiveSignal.SetResult(StreamMessage.Closed);
         }
     }
@@ -166,6 +200,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
             {
                 _receiving = false;
                 _receiveCancellation = default;
+                _receiveSignal.RunContinuationsAsynchronously = true; // under the lock: never inline
                 _receiveSignal.SetException(new OperationCanceledException(token));
             }
         }
