@@ -76,12 +76,12 @@ start_core() {
   curl -fs "http://127.0.0.1:$CORE_HTTP/v1/public-key.pem" -o "$OUT/core-public.pem"
 }
 
-start_gateway() { # start_gateway NAME PORT
+start_gateway() { # start_gateway NAME PORT [--Gateway:X=… …]
   env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
-    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" >>"$OUT/$1.log" 2>&1 &
+    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" "${@:3}" >>"$OUT/$1.log" 2>&1 &
   PIDS[$1]=$!
   wait_http "http://127.0.0.1:$2/readyz"
 }
@@ -114,30 +114,31 @@ gc_heap_bytes() { # gc_heap_bytes PID NAME: live managed heap after a full GC (d
   awk '/GC Heap bytes/ {gsub(",", "", $1); print $1; exit}' "$OUT/$2.gcdump.txt"
 }
 
-measure_idle() { # measure_idle LABEL PID URL: RSS and GC heap of PID before and with $IDLE_SESSIONS idle sessions on URL
-  local label=$1 pid=$2 url=$3 before heap_before during heap_during n after
+measure_idle() { # measure_idle LABEL PID URL: RSS of PID before and with $IDLE_SESSIONS idle sessions on URL, and its GC heap
+  local label=$1 pid=$2 url=$3 before during trimmed heap_during heap_closed n
   timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/idle-warm-$label" >/dev/null 2>&1 || true
   sleep 3
   before=$(rss_kib "$pid")
-  heap_before=$(gc_heap_bytes "$pid" "$label-before")
   rm -f "$OUT/idle-$label.ready"
-  echo "bench: idle-$label: $IDLE_SESSIONS sessions held 40 s"
+  echo "bench: idle-$label: $IDLE_SESSIONS sessions held 60 s"
   timeout 150 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$IDLE_SESSIONS" \
-    --seconds 40 --connect-concurrency 200 --ready-file "$OUT/idle-$label.ready" --progress off --out "$OUT/idle-$label" >"$OUT/idle-$label.txt" 2>&1 &
+    --seconds 60 --connect-concurrency 200 --ready-file "$OUT/idle-$label.ready" --progress off --out "$OUT/idle-$label" >"$OUT/idle-$label.txt" 2>&1 &
   local lg=$!
   for _ in $(seq 1 900); do [ -s "$OUT/idle-$label.ready" ] && break; sleep 0.1; done
   n=$(cat "$OUT/idle-$label.ready" 2>/dev/null || echo 0)
   [ "$n" -gt 0 ] || n=1
-  sleep 10 # the connect burst's garbage is collected
-  # RSS first: dotnet-gcdump's EventPipe session leaves its buffers in the process (≈ 50 MB of RSS).
-  during=$(rss_kib "$pid")
+  sleep 10
+  during=$(rss_kib "$pid") # 10 s after the connect storm
+  sleep 35
+  trimmed=$(rss_kib "$pid") # 45 s after: the gateway's idle trim (Gateway:IdleMemoryTrimAfter, 30 s) has run
+  # The GC heap last: dotnet-gcdump's EventPipe session leaves its buffers in the process (tens of MB of RSS).
   heap_during=$(gc_heap_bytes "$pid" "$label-during")
   wait "$lg" || true
-  sleep 3
-  after=$(rss_kib "$pid")
+  sleep 5
+  heap_closed=$(gc_heap_bytes "$pid" "$label-closed")
   local heap_per="n/a"
-  [[ "$heap_before" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_before) / n )) B"
-  echo "| $label | $n | $before KiB | $during KiB | **$(( (during - before) * 1024 / n )) B** | $heap_before | $heap_during | $heap_per | $after KiB |" >>"$OUT/idle-rows.md"
+  [[ "$heap_closed" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_closed) / n )) B"
+  echo "| $label | $n | $before KiB | $during KiB | $(( (during - before) * 1024 / n )) B | $trimmed KiB | **$(( (trimmed - before) * 1024 / n )) B** | $heap_per |" >>"$OUT/idle-rows.md"
   tail -n 1 "$OUT/idle-rows.md"
 }
 
@@ -191,14 +192,20 @@ if [[ " $PARTS " == *" idle "* ]]; then
   for _ in $(seq 1 100); do grep -q kestrel-floor "$OUT/kestrel-floor.log" 2>/dev/null && break; sleep 0.2; done
   measure_idle kestrel-floor "${PIDS[floor]}" ws://127.0.0.1:29080/ws
   stop floor
+  # The same gateway with every upgrade through ASP.NET Core (no connection fast path): what the fast path saves.
+  stop gw-a
+  start_gateway gw-a $GW1 --Gateway:FastUpgrade=false
+  measure_idle gateway-FastUpgrade-false "${PIDS[gw-a]}" "$gw1"
   {
-    echo "## Idle memory per session ($IDLE_SESSIONS idle sessions, RSS from /proc/PID/status, GC heap from dotnet-gcdump after a forced full GC)"
+    echo "## Idle memory per session ($IDLE_SESSIONS idle sessions, RSS from /proc/PID/status; GC heap from dotnet-gcdump, sessions open minus after they closed)"
     echo
-    echo "| process | sessions | RSS before | RSS with sessions | RSS per session | GC heap before (B) | GC heap with sessions (B) | GC heap per session | RSS after they closed |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| process | sessions | RSS before | RSS at +10 s | per session | RSS at +45 s | **per session** | GC heap per session |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     cat "$OUT/idle-rows.md"
     echo
-    echo "kestrel-floor: Kestrel + ManagedWebSocket alone (same listener, keep-alive 15 s/30 s, zero-byte reads), no token, no stream."
+    echo "+10 s: right after the connect storm (the GC still holds the storm's memory). +45 s: after the gateway's idle trim (one aggressive GC once"
+    echo "the process has been quiet 30 s after a burst; the floor has none). kestrel-floor: ASP.NET Core's websocket path alone (same listener,"
+    echo "keep-alive 15 s/30 s, zero-byte reads), no token, no stream."
     echo
   } >>"$MD"
 fi

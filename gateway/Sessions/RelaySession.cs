@@ -23,23 +23,39 @@ internal sealed partial class RelaySession
     private readonly ILogger _logger;
     private readonly PartitionedRateLimiter<long> _rate;
     private readonly long _id;
-    private readonly CancellationTokenSource _abort = new();
     private Task? _run;
     private Task? _fromClient;
     private volatile bool _overflowed;
     private int _closeCode;
     private string _closeReason = string.Empty;
 
-    public RelaySession(WebSocket socket, MuxStream stream, GatewayOptions options, Metrics.GatewayMetrics metrics, PartitionedRateLimiter<long> rate, long id, ILogger logger)
+    private readonly SessionEndpoint _endpoint;
+
+    public RelaySession(WebSocket socket, MuxStream stream, SessionEndpoint endpoint, string key, System.Net.IPAddress ip, GatewayOptions options, Metrics.GatewayMetrics metrics, PartitionedRateLimiter<long> rate, long id, ILogger logger)
     {
         _socket = socket;
         _stream = stream;
+        _endpoint = endpoint;
+        Key = key;
+        Ip = ip;
         _options = options;
         _metrics = metrics;
         _logger = logger;
         _rate = rate;
         _id = id;
     }
+
+    /// <summary>"site/subject", for logs.</summary>
+    public string Key { get; }
+
+    /// <summary>The client's address (its per-IP slot is given back when the session ends).</summary>
+    public System.Net.IPAddress Ip { get; }
+
+    /// <summary>The session's id in the registry.</summary>
+    public long RegistryId { get; set; }
+
+    /// <summary>The backhaul stream's id, for logs.</summary>
+    public ulong StreamId => _stream.Id;
 
     /// <summary>Completes when the session has ended (after <see cref="RunAsync"/> has started).</summary>
     public Task Completion => _run ?? Task.CompletedTask;
@@ -129,7 +145,7 @@ internal sealed partial class RelaySession
                         buffer = grown;
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
                     length += result.Count;
                 }
                 while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
@@ -158,7 +174,7 @@ internal sealed partial class RelaySession
                 }
 
                 _metrics.MessageIn(length);
-                bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, _abort.Token).ConfigureAwait(false);
+                bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, CancellationToken.None).ConfigureAwait(false);
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
                 if (!sent)
@@ -204,7 +220,7 @@ internal sealed partial class RelaySession
                         continue; // closing: what the core sent stays in its replay buffer for the resume
                     }
 
-                    await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
                     _metrics.MessageOut(message.Data.Length);
                 }
             }
@@ -247,15 +263,32 @@ internal sealed partial class RelaySession
                 left.Dispose();
             }
 
-            _abort.Cancel();
             if (_fromClient is { IsCompleted: false })
             {
+                // No tokens to cancel (a registration per session): the abort ends a pending read or send, and the
+                // stream's close ends a wait for credit.
                 _socket.Abort();
+                SetClose(1001, "client connection lost");
+                _stream.Close(1001, "client connection lost");
             }
         }
 
-        await _fromClient!.ConfigureAwait(false);
-        _abort.Dispose();
+        try
+        {
+            await _fromClient!.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_stream.CloseInfo is null)
+            {
+                // The close is on its way to the core; give its answer a moment, then reset the stream.
+                await _stream.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                _stream.Abort(1001, "session ended");
+            }
+
+            _socket.Dispose();
+            _endpoint.OnSessionEnded(this);
+        }
     }
 
     private void Fail(WebSocketCloseStatus status, string reason)

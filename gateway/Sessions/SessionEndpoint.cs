@@ -113,9 +113,14 @@ internal sealed partial class SessionEndpoint(
         await RunSessionAsync(socket, admission, context.Connection.RemotePort, fast: false).ConfigureAwait(false);
     }
 
-    /// <summary>Runs an accepted websocket as one backhaul stream until it ends; disposes it and gives back the per-IP slot.</summary>
-    public async Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, bool fast)
+    /// <summary>
+    /// Runs an accepted websocket as one backhaul stream; the task ends with the session, which then disposes the
+    /// websocket and gives back the per-IP slot (<see cref="OnSessionEnded"/>). Not an async method: the session's
+    /// own pump is the only frame that lives as long as the session.
+    /// </summary>
+    public Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, bool fast)
     {
+        RelaySession session;
         try
         {
             metrics.Upgraded(fast);
@@ -124,33 +129,28 @@ internal sealed partial class SessionEndpoint(
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
-            var session = new RelaySession(socket, stream, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
-            var run = session.RunAsync();
-            long id = sessions.Add(session);
-            metrics.SessionOpened();
-            Log.SessionOpened(logger, sessionKey, stream.Id);
-            try
-            {
-                await run.ConfigureAwait(false);
-            }
-            finally
-            {
-                sessions.Remove(id);
-                metrics.SessionClosed(session.CloseCode);
-                Log.SessionClosed(logger, sessionKey, session.CloseCode);
-                if (stream.CloseInfo is null)
-                {
-                    // The close is on its way to the core; give its answer a moment, then reset the stream.
-                    await stream.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
-                    stream.Abort(1001, "session ended");
-                }
-            }
+            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
         }
-        finally
+        catch
         {
             socket.Dispose();
             _perIp.Release(admission.Ip);
+            throw;
         }
+
+        session.RegistryId = sessions.Add(session);
+        metrics.SessionOpened();
+        Log.SessionOpened(logger, session.Key, session.StreamId);
+        return session.RunAsync();
+    }
+
+    /// <summary>Called by a session once it has ended: out of the registry, counted, per-IP slot given back.</summary>
+    internal void OnSessionEnded(RelaySession session)
+    {
+        sessions.Remove(session.RegistryId);
+        metrics.SessionClosed(session.CloseCode);
+        Log.SessionClosed(logger, session.Key, session.CloseCode);
+        _perIp.Release(session.Ip);
     }
 
     private Admission Refuse(int status, string metric, string reason)

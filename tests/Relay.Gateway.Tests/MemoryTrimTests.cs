@@ -15,14 +15,24 @@ public class MemoryTrimTests
         var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
         long trimsAtStart = metrics.MemoryTrims;
 
-        // Busy: allocating well over 4 MB/s for 3 s (the burst). No trim while it lasts.
+        // Busy: allocating well over 4 MB/s for 3 s (~40 MB/s) (the burst). No trim while it lasts.
         var until = DateTime.UtcNow.AddSeconds(3);
         long sink = 0;
+        var held = new List<byte[]>();
         while (DateTime.UtcNow < until)
         {
-            sink += new byte[256 * 1024].Length; // garbage, ~25 MB/s
+            held.Add(new byte[512 * 1024]); // garbage, ~40 MB/s (held for a moment so the allocation is real)
+            sink += held[^1].Length;
+            if (held.Count > 8)
+            {
+                held.Clear();
+            }
+
             await Task.Delay(10, token);
         }
+
+        held.Clear();
+        Assert.That(sink, Is.GreaterThan(64L * 1024 * 1024), "the burst is bigger than the trim's 64 MB threshold");
 
         Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while the process allocates");
 

@@ -358,6 +358,7 @@ public sealed partial class MuxStream
     internal void Terminate(StreamCloseInfo info)
     {
         Link? link;
+        TaskCompletionSource<StreamCloseInfo>? completion;
         lock (_gate)
         {
             if (State == StreamState.Closed)
@@ -366,6 +367,8 @@ public sealed partial class MuxStream
             }
 
             State = StreamState.Closed;
+            _closeInfo = info;
+            completion = _completion;
             link = _link;
             _link = null;
             CompleteInboxLocked();
@@ -382,7 +385,7 @@ public sealed partial class MuxStream
         }
 
         link?.RemoveStream();
-        _completion.TrySetResult(info);
+        completion?.TrySetResult(info);
         _owner.OnStreamFinished(this);
     }
 

@@ -19,7 +19,8 @@ public sealed partial class MuxStream
     private readonly IStreamOwner _owner;
     private readonly LinkOptions _options;
     private readonly Queue<SendItem> _retained = new();
-    private readonly TaskCompletionSource<StreamCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<StreamCloseInfo>? _completion; // made when first awaited: most streams end unobserved
+    private StreamCloseInfo? _closeInfo;
 
     // Send side.
     private ulong _lastSeq;
@@ -69,10 +70,28 @@ public sealed partial class MuxStream
     public StreamState State { get; private set; } = StreamState.Pending;
 
     /// <summary>Completes when the stream has ended, with the close code and reason.</summary>
-    public Task<StreamCloseInfo> Completion => _completion.Task;
+    public Task<StreamCloseInfo> Completion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeInfo is { } info ? Task.FromResult(info) : (_completion ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
 
     /// <summary>How the stream ended, once it has.</summary>
-    public StreamCloseInfo? CloseInfo => _completion.Task.IsCompleted ? _completion.Task.Result : null;
+    public StreamCloseInfo? CloseInfo
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeInfo;
+            }
+        }
+    }
 
     /// <summary>Bytes sent and not yet acknowledged by the peer (bounded by the peer's window).</summary>
     public long UnacknowledgedBytes => Volatile.Read(ref _retainedBytes);
