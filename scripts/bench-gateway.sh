@@ -114,31 +114,43 @@ gc_heap_bytes() { # gc_heap_bytes PID NAME: live managed heap after a full GC (d
   awk '/GC Heap bytes/ {gsub(",", "", $1); print $1; exit}' "$OUT/$2.gcdump.txt"
 }
 
-measure_idle() { # measure_idle LABEL PID URL: RSS of PID before and with $IDLE_SESSIONS idle sessions on URL, and its GC heap
-  local label=$1 pid=$2 url=$3 before during trimmed heap_during heap_closed n
+idle_hold() { # idle_hold NAME URL SESSIONS SECONDS: idle sessions held in the background; waits until all are connected
+  rm -f "$OUT/$1.ready"
+  timeout 300 "${LOADGEN[@]}" idle --url "$2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$3" \
+    --seconds "$4" --connect-concurrency 200 --ready-file "$OUT/$1.ready" --progress off --out "$OUT/$1" >"$OUT/$1.txt" 2>&1 &
+  IDLE_PID=$!
+  for _ in $(seq 1 1200); do [ -s "$OUT/$1.ready" ] && break; sleep 0.1; done
+  IDLE_N=$(cat "$OUT/$1.ready" 2>/dev/null || echo 0)
+}
+
+measure_idle() { # measure_idle LABEL PID URL: what one more idle session costs PID, between 20 % and 100 % of $IDLE_SESSIONS
+  # Marginal cost, in steady state: RSS with N1 = IDLE_SESSIONS/5 sessions and with IDLE_SESSIONS, each measured
+  # 45 s after its connect burst (the gateway's idle trim, Gateway:IdleMemoryTrimAfter = 30 s, has run by then; the
+  # floor has none); per session = difference / (IDLE_SESSIONS - N1). The same at +10 s (before any trim) is shown too.
+  local label=$1 pid=$2 url=$3 before rss1 rss10 rss45 heap_during heap_closed n1 n2 lg1 lg2
+  local first=$((IDLE_SESSIONS / 5)) second=$((IDLE_SESSIONS - IDLE_SESSIONS / 5))
   timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/idle-warm-$label" >/dev/null 2>&1 || true
   sleep 3
   before=$(rss_kib "$pid")
-  rm -f "$OUT/idle-$label.ready"
-  echo "bench: idle-$label: $IDLE_SESSIONS sessions held 60 s"
-  timeout 150 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$IDLE_SESSIONS" \
-    --seconds 60 --connect-concurrency 200 --ready-file "$OUT/idle-$label.ready" --progress off --out "$OUT/idle-$label" >"$OUT/idle-$label.txt" 2>&1 &
-  local lg=$!
-  for _ in $(seq 1 900); do [ -s "$OUT/idle-$label.ready" ] && break; sleep 0.1; done
-  n=$(cat "$OUT/idle-$label.ready" 2>/dev/null || echo 0)
-  [ "$n" -gt 0 ] || n=1
+  echo "bench: idle-$label: $first idle sessions, then $second more"
+  idle_hold "idle-$label-1" "$url" "$first" 150; lg1=$IDLE_PID; n1=$IDLE_N
+  sleep 45
+  rss1=$(rss_kib "$pid")
+  idle_hold "idle-$label-2" "$url" "$second" 70; lg2=$IDLE_PID; n2=$IDLE_N
+  [ "$n2" -gt 0 ] || n2=1
   sleep 10
-  during=$(rss_kib "$pid") # 10 s after the connect storm
+  rss10=$(rss_kib "$pid")
   sleep 35
-  trimmed=$(rss_kib "$pid") # 45 s after: the gateway's idle trim (Gateway:IdleMemoryTrimAfter, 30 s) has run
+  rss45=$(rss_kib "$pid")
   # The GC heap last: dotnet-gcdump's EventPipe session leaves its buffers in the process (tens of MB of RSS).
   heap_during=$(gc_heap_bytes "$pid" "$label-during")
-  wait "$lg" || true
+  kill "$lg1" "$lg2" 2>/dev/null || true
+  wait "$lg1" "$lg2" 2>/dev/null || true
   sleep 5
   heap_closed=$(gc_heap_bytes "$pid" "$label-closed")
   local heap_per="n/a"
-  [[ "$heap_closed" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_closed) / n )) B"
-  echo "| $label | $n | $before KiB | $during KiB | $(( (during - before) * 1024 / n )) B | $trimmed KiB | **$(( (trimmed - before) * 1024 / n )) B** | $heap_per |" >>"$OUT/idle-rows.md"
+  [[ "$heap_closed" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_closed) / (n1 + n2) )) B"
+  echo "| $label | $n1 + $n2 | $before KiB | $rss1 KiB | $rss10 KiB | $(( (rss10 - rss1) * 1024 / n2 )) B | $rss45 KiB | **$(( (rss45 - rss1) * 1024 / n2 )) B** | $(( (rss45 - before) * 1024 / (n1 + n2) )) B | $heap_per |" >>"$OUT/idle-rows.md"
   tail -n 1 "$OUT/idle-rows.md"
 }
 
@@ -197,14 +209,16 @@ if [[ " $PARTS " == *" idle "* ]]; then
   start_gateway gw-a $GW1 --Gateway:FastUpgrade=false
   measure_idle gateway-FastUpgrade-false "${PIDS[gw-a]}" "$gw1"
   {
-    echo "## Idle memory per session ($IDLE_SESSIONS idle sessions, RSS from /proc/PID/status; GC heap from dotnet-gcdump, sessions open minus after they closed)"
+    echo "## Idle memory per session (RSS from /proc/PID/status; GC heap from dotnet-gcdump, sessions open minus after they closed)"
     echo
-    echo "| process | sessions | RSS before | RSS at +10 s | per session | RSS at +45 s | **per session** | GC heap per session |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| process | sessions | RSS before | with N1, +45 s | with all, +10 s | per session at +10 s | with all, +45 s | **per session** | (all - before) / all | GC heap per session |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     cat "$OUT/idle-rows.md"
     echo
-    echo "+10 s: right after the connect storm (the GC still holds the storm's memory). +45 s: after the gateway's idle trim (one aggressive GC once"
-    echo "the process has been quiet 30 s after a burst; the floor has none). kestrel-floor: ASP.NET Core's websocket path alone (same listener,"
+    echo "Per session: RSS with all sessions minus RSS with the first 20 %, over the other 80 % (the marginal cost of an idle"
+    echo "session; fixed costs cancel), each 45 s after its connect burst, when the gateway's idle trim (one aggressive GC once"
+    echo "the process has been quiet 30 s after a burst) has run; the floor has no trim. At +10 s: before any trim."
+    echo "kestrel-floor: ASP.NET Core's websocket path alone (same listener,"
     echo "keep-alive 15 s/30 s, zero-byte reads), no token, no stream."
     echo
   } >>"$MD"

@@ -18,8 +18,34 @@ public sealed partial class RelayClient
         private readonly SemaphoreSlim _sendLock = new(1, 1);
         private long _sentUpTo;
         private long _ackSentUpTo = -1;
+        private int _unackedIn;
+        private int _ackArmed;
+        private Timer? _ackTimer;
 
         public void Wake() => _wake.Writer.TryWrite(true);
+
+        /// <summary>A message arrived: acknowledge it with the next outgoing message, or on its own after AckDelay.</summary>
+        private void AckSoon()
+        {
+            var delay = owner._options.AckDelay;
+            if (delay <= TimeSpan.Zero || Interlocked.Increment(ref _unackedIn) >= 32)
+            {
+                Wake();
+                return;
+            }
+
+            if (Interlocked.Exchange(ref _ackArmed, 1) == 0)
+            {
+                _ackTimer ??= new Timer(static state => ((Connection)state!).AckTimerFired(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _ackTimer.Change(delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        private void AckTimerFired()
+        {
+            Volatile.Write(ref _ackArmed, 0);
+            Wake();
+        }
 
         public void Abort() => socket.Abort();
 
@@ -145,7 +171,7 @@ public sealed partial class RelayClient
                                 }
                             }
 
-                            Wake();
+                            AckSoon();
                             break;
                         case "error":
                             reason = frame.Message;
@@ -170,6 +196,11 @@ public sealed partial class RelayClient
                 }
 
                 _wake.Writer.TryComplete();
+                if (_ackTimer is not null)
+                {
+                    await _ackTimer.DisposeAsync().ConfigureAwait(false);
+                }
+
                 await cts.CancelAsync().ConfigureAwait(false);
                 if (writer is not null)
                 {
@@ -204,12 +235,20 @@ public sealed partial class RelayClient
                             }
                         }
 
-                        if (batch.Count == 0 && ack > _ackSentUpTo)
+                        if (batch.Count == 0 && ack > _ackSentUpTo && (Volatile.Read(ref _ackArmed) == 0 || Volatile.Read(ref _unackedIn) >= 32))
                         {
-                            batch.Add(ClientFrames.Ack(ack));
+                            batch.Add(ClientFrames.Ack(ack)); // on its own: the delayed ack's time is up (or 32 are waiting)
                         }
 
-                        _ackSentUpTo = ack;
+                        if (batch.Count > 0)
+                        {
+                            _ackSentUpTo = ack; // every message carries the ack
+                            Volatile.Write(ref _unackedIn, 0);
+                            if (Interlocked.Exchange(ref _ackArmed, 0) == 1)
+                            {
+                                _ackTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan); // acked: the next arrival arms a fresh delay
+                            }
+                        }
                     }
 
                     await _sendLock.WaitAsync(ct).ConfigureAwait(false);

@@ -30,6 +30,13 @@ public sealed class RelayClientOptions
     /// <summary>Failed attempts in a row before giving up (state Closed). Defaults to 30.</summary>
     public int MaxReconnectAttempts { get; set; } = 30;
 
+    /// <summary>
+    /// How long an acknowledgement of received messages may wait to ride on the next outgoing message (delayed ack,
+    /// as TCP does). An ack goes out on its own after this, or at once after 32 unacknowledged messages. Defaults to
+    /// 20 ms; zero acknowledges every message at once.
+    /// </summary>
+    public TimeSpan AckDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Time to open the websocket and receive the welcome. Defaults to 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -43,6 +50,11 @@ public sealed class RelayClientOptions
         if (UrlFactory is null && Urls.Count == 0)
         {
             throw new ArgumentException("Urls: at least one URL, or a UrlFactory, is required.");
+        }
+
+        if (AckDelay < TimeSpan.Zero || AckDelay > TimeSpan.FromSeconds(5))
+        {
+            throw new ArgumentException($"AckDelay: must be 0 to 5 s; was {AckDelay}.");
         }
 
         if (MaxUnacknowledged < 1 || ReceiveBufferCapacity < 1 || MaxReconnectAttempts < 1)

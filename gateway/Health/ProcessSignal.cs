@@ -34,6 +34,7 @@ internal sealed class ProcessSignal(IOptions<GatewayOptions> options, TimeProvid
             ["workingSetMiB"] = workingSetMiB,
             ["gcHeapMiB"] = GC.GetTotalMemory(false) / (1024 * 1024),
             ["gcCommittedMiB"] = GC.GetGCMemoryInfo().TotalCommittedBytes / (1024 * 1024),
+            ["gcAllocatedMiB"] = GC.GetTotalAllocatedBytes() / (1024 * 1024),
             ["threadPoolQueue"] = queue,
             ["threadPoolThreads"] = ThreadPool.ThreadCount,
             ["gcPauseMsPerSecond"] = Math.Round(pauseMs / elapsed, 2),

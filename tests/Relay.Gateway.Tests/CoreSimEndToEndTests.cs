@@ -68,6 +68,49 @@ public class CoreSimEndToEndTests
         Directory.Delete(dir, recursive: true);
     }
 
+    [TestCase(200, 50, 56)]
+    [TestCase(0, 100, 106)]
+    [CancelAfter(60_000)]
+    public async Task DelayedAck_RidesOnTheNextMessage_SoEachEchoCostsTwoFramesNotThree(int ackDelayMs, int minFrames, int maxFrames, CancellationToken token)
+    {
+        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            o.SharedKey = GatewayFixture.SharedKey;
+            o.PublicKeyPath = publicKey;
+        }, token);
+        await using var gateway = await StartGatewayAsync("gw-ack", core.BackhaulPort, publicKey);
+        var metrics = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>(gateway.Services);
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            Urls = [WsUri(gateway)],
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-ack", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            AckDelay = TimeSpan.FromMilliseconds(ackDelayMs),
+        });
+        await client.ConnectAsync(token);
+        long before = metrics.MessagesIn; // the hello
+
+        // 50 messages 10 ms apart, each echoed within about a millisecond: with a delayed ack, each echo's ack rides
+        // on the next message; without, every echo is acknowledged by a frame of its own.
+        await using var echoes = client.ReadAllAsync(token).GetAsyncEnumerator(token);
+        for (int i = 0; i < 50; i++)
+        {
+            await client.SendAsync($"m{i}", cancellationToken: token);
+            Assert.That(await echoes.MoveNextAsync(), Is.True);
+            Assert.That(echoes.Current.Body, Is.EqualTo($"m{i}"));
+            await Task.Delay(10, token);
+        }
+
+        await Task.Delay(300, token); // the last echo's ack goes out on its own
+        long frames = metrics.MessagesIn - before;
+        Assert.That(frames, Is.InRange(minFrames, maxFrames), $"client → relay frames for 50 echoes with AckDelay {ackDelayMs} ms");
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static Uri WsUri(Microsoft.AspNetCore.Builder.WebApplication app)
     {
         string http = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
