@@ -33,9 +33,9 @@ public sealed class RelayClientOptions
     /// <summary>
     /// How long an acknowledgement of received messages may wait to ride on the next outgoing message (delayed ack,
     /// as TCP does). An ack goes out on its own after this, or at once after 32 unacknowledged messages. Defaults to
-    /// 20 ms; zero acknowledges every message at once.
+    /// 100 ms (a chat client sending more than ten messages a second sends no ack frames at all); zero acknowledges every message at once.
     /// </summary>
-    public TimeSpan AckDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan AckDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Time to open the websocket and receive the welcome. Defaults to 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
