@@ -22,16 +22,23 @@ internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService b
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.FleetBroadcastInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                Step();
+                try
+                {
+                    Step();
+                }
+                catch (Exception ex)
+                {
+                    Log.StepFailed(logger, ex);
+                }
             }
-            catch (Exception ex)
-            {
-                Log.StepFailed(logger, ex);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping (or disposed without a stop): not a failure
         }
     }
 

@@ -127,6 +127,18 @@ internal sealed partial class HealthMonitor : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.EvaluationInterval, _time);
+        try
+        {
+            await EvaluateLoopAsync(timer, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping (or disposed without a stop): not a failure
+        }
+    }
+
+    private async Task EvaluateLoopAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
         do
         {
             try

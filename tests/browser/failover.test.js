@@ -122,7 +122,7 @@ test('visitor and operator chat through gateway A; A drains mid-conversation; bo
 
     // Drain gateway A while the visitor is typing: the message goes out during the move (the outbox holds it).
     await procs.waitHealthy(['relay-a', 'relay-b']); // a drain of the last healthy relay is refused (409)
-    const drain = fetch(`${gwA.http}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } });
+    const drain = procs.drain(gwA.http);
     await say(visitor, 'visitor', 'sent while the relay drains');
     assert.equal((await drain).status, 200);
     expected.push(['visitor', 'sent while the relay drains']);

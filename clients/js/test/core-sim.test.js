@@ -65,7 +65,7 @@ test('through gateways: drain of gateway A (4001) moves both clients to gateway 
   assert.equal(v.c.url, gwA.ws);
   for (let i = 1; i <= 3; i++) { v.c.send(`v${i}`, { room: 'room-gw' }); o.c.send(`o${i}`, { room: 'room-gw' }); }
   await until(() => o.got.length === 3 && v.got.length === 3, 5000, 'first round');
-  const drain = await fetch(`${gwA.http}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } });
+  const drain = await procs.drain(gwA.http);
   assert.equal(drain.status, 200);
   for (let i = 4; i <= 6; i++) { v.c.send(`v${i}`, { room: 'room-gw' }); o.c.send(`o${i}`, { room: 'room-gw' }); }
   await until(() => o.got.length === 6 && v.got.length === 6 && v.c.pendingCount === 0 && o.c.pendingCount === 0, 10_000, 'second round via B');

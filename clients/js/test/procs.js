@@ -98,6 +98,19 @@ export class Procs {
     throw new Error(`relays ${ids} not healthy within ${timeoutMs} ms: ${seen}`);
   }
 
+  /**
+   * POST /admin/drain on a gateway. A 409 means the gateway does not yet know another healthy relay: the fleet view
+   * reaches it from the core a moment after the core's own /fleet shows it, so retry until it does (up to timeoutMs).
+   */
+  async drain(gatewayHttp, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const res = await fetch(`${gatewayHttp}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } });
+      if (res.status !== 409 || Date.now() > deadline) return res;
+      await new Promise(r => setTimeout(r, 200));
+    }
+  }
+
   get loadDir() { return join(this.dir, 'load'); }
 
   async token(sub, role = 'visitor', site = 'js-test') {
