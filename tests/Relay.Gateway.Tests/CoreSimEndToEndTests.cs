@@ -14,14 +14,7 @@ public class CoreSimEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = GatewayFixture.SharedKey;
-            o.PublicKeyPath = publicKey;
-        }, token);
+        await using var core = await StartCoreAsync(publicKey, token);
 
         var first = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
         await using var second = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
@@ -75,14 +68,7 @@ public class CoreSimEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = GatewayFixture.SharedKey;
-            o.PublicKeyPath = publicKey;
-        }, token);
+        await using var core = await StartCoreAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync("gw-ack", core.BackhaulPort, publicKey);
         var metrics = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>(gateway.Services);
         await using var client = new RelayClient(new RelayClientOptions
@@ -110,6 +96,15 @@ public class CoreSimEndToEndTests
         Assert.That(frames, Is.InRange(minFrames, maxFrames), $"client → relay frames for 50 echoes with AckDelay {ackDelayMs} ms");
         Directory.Delete(dir, recursive: true);
     }
+
+    private static Task<CoreSimHost> StartCoreAsync(string publicKey, CancellationToken token) => CoreSimHost.StartAsync(o =>
+    {
+        o.BindAddress = "127.0.0.1";
+        o.HttpPort = 0;
+        o.BackhaulPort = 0;
+        o.SharedKey = GatewayFixture.SharedKey;
+        o.PublicKeyPath = publicKey;
+    }, token);
 
     private static Uri WsUri(Microsoft.AspNetCore.Builder.WebApplication app)
     {

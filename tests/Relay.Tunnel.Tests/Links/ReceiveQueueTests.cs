@@ -54,15 +54,8 @@ public class ReceiveQueueTests
     [CancelAfter(30_000)]
     public async Task StopReceiving_WakesAPendingReceive_KeepsWhatWasQueued_AndTheCloseStillTravels(CancellationToken token)
     {
-        var coreSide = new TaskCompletionSource<MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backhaul = await Backhaul.StartAsync(links: 1, handler: async (stream, ct) =>
-        {
-            coreSide.TrySetResult(stream);
-            await stream.Completion.WaitAsync(ct);
-        });
-        var relay = backhaul.Pool.OpenStream(Backhaul.Info("closing"));
-        await relay.SendAsync("hello"u8.ToArray(), true, token);
-        var core = await coreSide.Task.WaitAsync(token);
+        var (backhaul, relay, core) = await OpenWithCoreSideAsync("closing", token);
+        await using var _ = backhaul;
 
         var pending = relay.ReceiveAsync(CancellationToken.None).AsTask();
         await Task.Delay(100, token);
@@ -106,15 +99,8 @@ public class ReceiveQueueTests
     [CancelAfter(30_000)]
     public async Task PendingReceive_IsCancelled_ThenTheNextReceiveGetsTheMessage(CancellationToken token)
     {
-        var coreSide = new TaskCompletionSource<MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backhaul = await Backhaul.StartAsync(links: 1, handler: async (stream, ct) =>
-        {
-            coreSide.TrySetResult(stream);
-            await stream.Completion.WaitAsync(ct);
-        });
-        var relay = backhaul.Pool.OpenStream(Backhaul.Info("cancel"));
-        await relay.SendAsync("hello"u8.ToArray(), true, token);
-        var core = await coreSide.Task.WaitAsync(token);
+        var (backhaul, relay, core) = await OpenWithCoreSideAsync("cancel", token);
+        await using var _ = backhaul;
 
         using var cancel = new CancellationTokenSource(100);
         Assert.That(async () => await relay.ReceiveAsync(cancel.Token), Throws.InstanceOf<OperationCanceledException>());
@@ -127,5 +113,19 @@ public class ReceiveQueueTests
         Assert.That(() => relay.ReceiveAsync(token), Throws.InvalidOperationException, "receives must not overlap");
         relay.StopReceiving();
         (await second).Dispose();
+    }
+
+    /// <summary>A backhaul with one link, a stream opened from the relay, and the core's side of it (which only waits).</summary>
+    private static async Task<(Backhaul Backhaul, MuxStream Relay, MuxStream Core)> OpenWithCoreSideAsync(string key, CancellationToken token)
+    {
+        var coreSide = new TaskCompletionSource<MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backhaul = await Backhaul.StartAsync(links: 1, handler: async (stream, ct) =>
+        {
+            coreSide.TrySetResult(stream);
+            await stream.Completion.WaitAsync(ct);
+        });
+        var relay = backhaul.Pool.OpenStream(Backhaul.Info(key));
+        await relay.SendAsync("hello"u8.ToArray(), true, token);
+        return (backhaul, relay, await coreSide.Task.WaitAsync(token));
     }
 }
