@@ -149,7 +149,11 @@ measure_idle() { # measure_idle LABEL PID URL: what one more idle session costs 
   sleep 5
   heap_closed=$(gc_heap_bytes "$pid" "$label-closed")
   local heap_per="n/a"
-  [[ "$heap_closed" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]] && heap_per="$(( (heap_during - heap_closed) / (n1 + n2) )) B"
+  if [[ "$heap_closed" =~ ^[0-9]+$ && "$heap_during" =~ ^[0-9]+$ ]]; then
+    heap_per="$(( (heap_during - heap_closed) / (n1 + n2) )) B"
+    # Which types: managed objects per idle session, largest first.
+    python3 scripts/gcdump-diff.py "$OUT/$label-closed.gcdump.txt" "$OUT/$label-during.gcdump.txt" $((n1 + n2)) 45 >"$OUT/idle-heap-$label.txt" 2>/dev/null || true
+  fi
   echo "| $label | $n1 + $n2 | $before KiB | $rss1 KiB | $rss10 KiB | $(( (rss10 - rss1) * 1024 / n2 )) B | $rss45 KiB | **$(( (rss45 - rss1) * 1024 / n2 )) B** | $(( (rss45 - before) * 1024 / (n1 + n2) )) B | $heap_per |" >>"$OUT/idle-rows.md"
   tail -n 1 "$OUT/idle-rows.md"
 }
