@@ -19,15 +19,10 @@ internal sealed partial class SessionEndpoint(
     private readonly IpLimiter _perIp = new(options.Value.MaxSessionsPerIp);
     private long _nextSession;
 
-    // One partitioned token-bucket limiter for all sessions: one replenishment timer, not one per session.
-    private readonly PartitionedRateLimiter<long> _rate = PartitionedRateLimiter.Create<long, long>(id => RateLimitPartition.GetTokenBucketLimiter(id, _ => new TokenBucketRateLimiterOptions
-    {
-        TokenLimit = options.Value.MessageBurst,
-        TokensPerPeriod = options.Value.MessagesPerSecond,
-        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        QueueLimit = 0,
-        AutoReplenishment = true,
-    }));
+    // One partitioned token-bucket limiter for all sessions: one replenishment timer, not one per session. The
+    // partition (and its factory) is built once: the partitioner runs on every message, and a fresh
+    // RateLimitPartition.GetTokenBucketLimiter per call was three small objects of garbage per message.
+    private readonly PartitionedRateLimiter<long> _rate = CreateRateLimiter(options.Value);
 
     /// <summary>
     /// The checks before an upgrade, in order: draining and no backhaul (503), token (401), origin (403), per-IP
@@ -151,6 +146,20 @@ internal sealed partial class SessionEndpoint(
         metrics.SessionClosed(session.CloseCode);
         Log.SessionClosed(logger, session.Key, session.CloseCode);
         _perIp.Release(session.Ip);
+    }
+
+    private static PartitionedRateLimiter<long> CreateRateLimiter(GatewayOptions options)
+    {
+        var bucket = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.MessageBurst,
+            TokensPerPeriod = options.MessagesPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+        Func<long, RateLimiter> factory = _ => new TokenBucketRateLimiter(bucket);
+        return PartitionedRateLimiter.Create<long, long>(id => new RateLimitPartition<long>(id, factory));
     }
 
     private Admission Refuse(int status, string metric, string reason)

@@ -40,11 +40,19 @@ public sealed partial class MuxStream
     {
         _consumed += length;
         long limit = _consumed + _options.StreamWindow;
-        if (limit - _advertised >= _options.StreamWindow / 4)
+        bool credit = limit - _advertised >= _options.StreamWindow / 4;
+        if (credit || _received - _ackedSeq >= AckEveryFrames)
         {
-            _advertised = limit;
+            // More credit every quarter window; and a receipt every 16 frames, so the sender's retained copies
+            // (one pooled buffer per small message) are released long before a window of them piles up.
+            if (credit)
+            {
+                _advertised = limit;
+            }
+
             if (State is StreamState.Attached or StreamState.Attaching)
             {
+                _ackedSeq = _received;
                 _link!.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
             }
         }

@@ -33,7 +33,9 @@ public sealed partial class MuxStream
     private int _sending;
 
     // Receive side.
+    private const int AckEveryFrames = 16;
     private ulong _received;
+    private ulong _ackedSeq;
     private long _receivedBytes;
     private long _consumed;
     private long _advertised;

@@ -52,6 +52,27 @@ public class ReceiveQueueTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task SmallMessages_AreAcknowledgedEvery16Frames_SoTheSenderRetainsLittle(CancellationToken token)
+    {
+        // 1,000 messages of 100 B echoed: a window (256 KiB) would hold all of them; receipts every 16 frames
+        // release the sender's retained copies as it goes (the gateway's GC pressure at 20,000 msg/s came from this).
+        await using var backhaul = await Backhaul.StartAsync(links: 1);
+        var relay = backhaul.Pool.OpenStream(Backhaul.Info("small"));
+        var body = new byte[100];
+        long maxRetained = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            Assert.That(await relay.SendAsync(body, false, token), Is.True);
+            using var echo = await relay.ReceiveAsync(token);
+            Assert.That(echo.Data.Length, Is.EqualTo(100));
+            maxRetained = Math.Max(maxRetained, relay.UnacknowledgedBytes);
+        }
+
+        Assert.That(maxRetained, Is.LessThanOrEqualTo(17 * 100), "the relay never keeps more than ~16 unacknowledged messages");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task StopReceiving_WakesAPendingReceive_KeepsWhatWasQueued_AndTheCloseStillTravels(CancellationToken token)
     {
         var (backhaul, relay, core) = await OpenWithCoreSideAsync("closing", token);
