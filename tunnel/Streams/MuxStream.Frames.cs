@@ -11,7 +11,7 @@ public sealed partial class MuxStream
 
     private void QueueData(DataFlags flags, ReadOnlySpan<byte> chunk)
     {
-        byte[]? buffer = chunk.Length == 0 ? null : ArrayPool<byte>.Shared.Rent(chunk.Length);
+        byte[]? buffer = chunk.Length == 0 ? null : RetainedBuffers.Rent(chunk.Length);
         chunk.CopyTo(buffer);
         var item = new SendItem(++_lastSeq, flags, buffer, chunk.Length, false, 0, null);
         _bytesSent += chunk.Length;
@@ -409,7 +409,7 @@ public sealed partial class MuxStream
             else if (item.Buffer is not null)
             {
                 _retainedBytes -= item.Length;
-                ArrayPool<byte>.Shared.Return(item.Buffer);
+                RetainedBuffers.Return(item.Buffer);
             }
         }
     }
