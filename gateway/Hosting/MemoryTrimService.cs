@@ -7,14 +7,22 @@ namespace Relay.Gateway.Hosting;
 /// Gives memory back after a burst. The GC keeps the memory a burst of work made it commit (a connect storm's garbage:
 /// handshakes, token checks, first messages) for as long as nothing allocates, and an idle relay allocates almost
 /// nothing, so after 10,000 sessions connect that memory stays: about 4 KB per session measured, as much as the
-/// sessions' own objects. Once the process has been quiet (allocating under 4 MB/s) for
-/// <see cref="GatewayOptions.IdleMemoryTrimAfter"/> after at least 64 MB of churn, one aggressive, compacting GC
-/// returns it (<see cref="GCCollectionMode.Aggressive"/>). Busy relays are left to the GC; quiet ones trim once per burst.
+/// sessions' own objects. Once the process has been quiet for <see cref="GatewayOptions.IdleMemoryTrimAfter"/> after
+/// at least 64 MB of churn, one aggressive, compacting GC returns it (<see cref="GCCollectionMode.Aggressive"/>).
+/// Quiet means all three: under 4 MB/s allocated, under 1,000 messages/s relayed, under 10 sessions/s opened (the
+/// message path allocates little, so allocation alone does not tell a busy relay from an idle one). Busy relays are
+/// left to the GC; quiet ones trim once per burst.
 /// </summary>
 internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options, GatewayMetrics metrics, TimeProvider time, ILogger<MemoryTrimService> logger) : BackgroundService
 {
     /// <summary>Allocation rate under which the process counts as quiet.</summary>
     public const long QuietBytesPerSecond = 4L * 1024 * 1024;
+
+    /// <summary>Messages relayed per second (both ways) under which the process counts as quiet.</summary>
+    public const long QuietMessagesPerSecond = 1000;
+
+    /// <summary>Sessions opened per second under which the process counts as quiet.</summary>
+    public const long QuietOpensPerSecond = 10;
 
     /// <summary>Allocation since the last trim below which there is nothing worth trimming.</summary>
     internal long MinChurnBytes { get; set; } = 64L * 1024 * 1024;
@@ -30,6 +38,8 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
         var tick = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, Math.Max(after.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks)));
         using var timer = new PeriodicTimer(tick, time);
         long lastAllocated = 0; // start-up's own garbage counts: a relay that went quiet after starting trims too
+        long lastMessages = metrics.MessagesIn + metrics.MessagesOut;
+        long lastOpens = metrics.Opens;
         long churn = 0;
         var quiet = TimeSpan.Zero;
         try
@@ -40,7 +50,14 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
                 long delta = allocated - lastAllocated;
                 lastAllocated = allocated;
                 churn += delta;
-                quiet = delta < QuietBytesPerSecond * tick.TotalSeconds ? quiet + tick : TimeSpan.Zero;
+                long messages = metrics.MessagesIn + metrics.MessagesOut;
+                long opens = metrics.Opens;
+                bool quietTick = delta < QuietBytesPerSecond * tick.TotalSeconds
+                    && messages - lastMessages < QuietMessagesPerSecond * tick.TotalSeconds
+                    && opens - lastOpens < QuietOpensPerSecond * tick.TotalSeconds;
+                lastMessages = messages;
+                lastOpens = opens;
+                quiet = quietTick ? quiet + tick : TimeSpan.Zero;
                 if (quiet >= after && churn >= MinChurnBytes)
                 {
                     Trim();
