@@ -47,4 +47,41 @@ public class MemoryTrimTests
         using var http = new HttpClient();
         Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain($"relay_gateway_memory_trims_total {trimsAtStart + 1}"));
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task WhileMessagesFlow_NoTrim_ThenOneOnceTheyStop(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o =>
+        {
+            o.IdleMemoryTrimAfter = TimeSpan.FromSeconds(1);
+            o.MessagesPerSecond = 100_000;
+            o.MessageBurst = 100_000;
+        });
+        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
+        gw.App.Services.GetRequiredService<Relay.Gateway.Hosting.MemoryTrimService>().MinChurnBytes = 1; // any churn is enough here
+        await Task.Delay(2500, token); // start-up's trim, if any
+        long trimsAtStart = metrics.MemoryTrims;
+
+        // Over 1,000 messages/s relayed for 4 s (small echoes, little allocation): busy, so no trim.
+        using var ws = await gw.ConnectAsync(ct: token);
+        var payload = new byte[16];
+        long sent = 0;
+        var until = DateTime.UtcNow.AddSeconds(4);
+        while (DateTime.UtcNow < until)
+        {
+            await ws.SendAsync(payload, System.Net.WebSockets.WebSocketMessageType.Binary, true, token);
+            await GatewayFixture.ReceiveAsync(ws, token);
+            sent++;
+        }
+
+        Assert.That(sent, Is.GreaterThan(4 * 1000 / 2), "at least 1,000 messages/s both ways");
+        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while messages flow");
+
+        // Idle: a trim follows.
+        while (metrics.MemoryTrims == trimsAtStart)
+        {
+            await Task.Delay(100, token);
+        }
+    }
 }
