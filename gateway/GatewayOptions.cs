@@ -105,7 +105,8 @@ public sealed class GatewayOptions
         if (MessagesPerSecond < 1 || MessageBurst < 1) return "Gateway:MessagesPerSecond and Gateway:MessageBurst must be at least 1.";
         if (MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {MaxMessageSize}.";
         if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
-        if (SendQueueBytes < MaxMessageSize || SendQueueBytes >= new Relay.Tunnel.Links.LinkOptions().StreamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}) and below the backhaul stream window ({new Relay.Tunnel.Links.LinkOptions().StreamWindow}); was {SendQueueBytes}.";
+        int streamWindow = new Relay.Tunnel.Links.LinkOptions().StreamWindow; // the backhaul's window (not configurable here)
+        if (SendQueueBytes < MaxMessageSize || SendQueueBytes >= streamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}) and below the backhaul stream window ({streamWindow}); was {SendQueueBytes}.";
         if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
         if (IdleMemoryTrimAfter < TimeSpan.Zero) return $"Gateway:IdleMemoryTrimAfter must be zero (off) or positive; was {IdleMemoryTrimAfter}.";
         if (Backhaul.Endpoints.Length == 0)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text;
 
 namespace Relay.Gateway.Upgrade;
@@ -27,6 +28,8 @@ internal sealed class UpgradeRequest
 {
     /// <summary>The longest request head the fast path reads (Kestrel's own limit, 32 KiB, applies to the rest).</summary>
     public const int MaxHeadBytes = 8 * 1024;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static ReadOnlySpan<byte> CrLfCrLf => "\r\n\r\n"u8;
 
@@ -288,7 +291,7 @@ internal sealed class UpgradeRequest
 
         try
         {
-            value = new UTF8Encoding(false, true).GetString(decoded[..n]);
+            value = StrictUtf8.GetString(decoded[..n]);
             return true;
         }
         catch (DecoderFallbackException)
@@ -309,7 +312,7 @@ internal sealed class UpgradeRequest
         }
 
         Span<byte> bytes = stackalloc byte[18];
-        return Convert.TryFromBase64Chars(Encoding.ASCII.GetString(value), bytes, out int written) && written == 16;
+        return Base64.DecodeFromUtf8(value, bytes, out _, out int written) == OperationStatus.Done && written == 16;
     }
 
     private static bool IsToken(ReadOnlySpan<byte> name)

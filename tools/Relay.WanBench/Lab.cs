@@ -1,3 +1,4 @@
+using Relay.Tunnel.WireGuard.Devices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -136,25 +137,8 @@ internal sealed class Lab : IDisposable
         return process;
     }
 
-    public static string Run(params string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in command.Skip(1))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string error = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(15_000))
-        {
-            process.Kill();
-            throw new InvalidOperationException($"`{string.Join(' ', command)}` did not finish in 15 s");
-        }
-
-        return process.ExitCode == 0 ? stdout.Result : throw new InvalidOperationException($"`{string.Join(' ', command)}` failed ({process.ExitCode}): {error.Trim()}");
-    }
+    /// <summary>Runs a tool (no shell), bounded in time; throws <see cref="IOException"/> with its error text when it fails.</summary>
+    public static string Run(params string[] command) => ProcessRunner.RunChecked(command[0], command[1..]);
 
     public void Dispose()
     {
@@ -227,7 +211,7 @@ internal sealed class Lab : IDisposable
         {
             return Run(command);
         }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
         {
             return null;
         }

@@ -1,3 +1,4 @@
+using Relay.Tunnel.WireGuard.Devices;
 using System.Diagnostics;
 using System.Security.Cryptography;
 
@@ -89,25 +90,8 @@ internal sealed class NetnsLab : IAsyncDisposable
         return process;
     }
 
-    public static string Run(params string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in command.Skip(1))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd();
-        string error = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(15_000))
-        {
-            process.Kill();
-            throw new InvalidOperationException($"`{string.Join(' ', command)}` did not finish in 15 s");
-        }
-
-        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"`{string.Join(' ', command)}` failed ({process.ExitCode}): {error.Trim()}");
-    }
+    /// <summary>Runs a tool (no shell), bounded in time; throws <see cref="IOException"/> with its error text when it fails.</summary>
+    public static string Run(params string[] command) => ProcessRunner.RunChecked(command[0], command[1..]);
 
     public async ValueTask DisposeAsync()
     {
@@ -130,7 +114,7 @@ internal sealed class NetnsLab : IAsyncDisposable
                     }
                 }
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or IOException)
             {
                 // already gone
             }
@@ -141,12 +125,12 @@ internal sealed class NetnsLab : IAsyncDisposable
         foreach (string ns in _namespaces)
         {
             // Deleting a namespace kills nothing by itself: the processes above are gone; its links go with it.
-            try { Run("ip", "netns", "del", ns); } catch (InvalidOperationException) { }
+            try { Run("ip", "netns", "del", ns); } catch (IOException) { }
         }
 
         foreach (string link in _rootLinks)
         {
-            try { Run("ip", "link", "del", link); } catch (InvalidOperationException) { }
+            try { Run("ip", "link", "del", link); } catch (IOException) { }
         }
 
         // wireguard-go leaves its UAPI socket behind when it is killed rather than stopped: remove this lab's.
