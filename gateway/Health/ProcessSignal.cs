@@ -38,6 +38,8 @@ internal sealed class ProcessSignal(IOptions<GatewayOptions> options, TimeProvid
             ["threadPoolQueue"] = queue,
             ["threadPoolThreads"] = ThreadPool.ThreadCount,
             ["gcPauseMsPerSecond"] = Math.Round(pauseMs / elapsed, 2),
+            ["gcPauseMsTotal"] = Math.Round(pause.TotalMilliseconds, 1),
+            ["gcCollections"] = $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}",
         };
         if (queue > _health.ThreadPoolQueueSick)
         {

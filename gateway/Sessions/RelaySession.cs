@@ -21,8 +21,8 @@ internal sealed partial class RelaySession
     private readonly GatewayOptions _options;
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly PartitionedRateLimiter<long> _rate;
-    private readonly long _id;
+    private readonly TokenBucketRateLimiterOptions _rateOptions;
+    private TokenBucketRateLimiter? _rate; // on the first message: an idle session holds none
     private Task? _run;
     private Task? _fromClient;
     private volatile bool _overflowed;
@@ -31,7 +31,7 @@ internal sealed partial class RelaySession
 
     private readonly SessionEndpoint _endpoint;
 
-    public RelaySession(WebSocket socket, MuxStream stream, SessionEndpoint endpoint, string key, System.Net.IPAddress ip, GatewayOptions options, Metrics.GatewayMetrics metrics, PartitionedRateLimiter<long> rate, long id, ILogger logger)
+    public RelaySession(WebSocket socket, MuxStream stream, SessionEndpoint endpoint, string key, System.Net.IPAddress ip, GatewayOptions options, Metrics.GatewayMetrics metrics, TokenBucketRateLimiterOptions rateOptions, ILogger logger)
     {
         _socket = socket;
         _stream = stream;
@@ -41,8 +41,7 @@ internal sealed partial class RelaySession
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _rate = rate;
-        _id = id;
+        _rateOptions = rateOptions;
     }
 
     /// <summary>"site/subject", for logs.</summary>
@@ -164,13 +163,10 @@ internal sealed partial class RelaySession
                     return;
                 }
 
-                using (var lease = _rate.AttemptAcquire(_id))
+                if (!TryTakeToken())
                 {
-                    if (!lease.IsAcquired)
-                    {
-                        Fail(WebSocketCloseStatus.PolicyViolation, "message rate exceeded");
-                        return;
-                    }
+                    Fail(WebSocketCloseStatus.PolicyViolation, "message rate exceeded");
+                    return;
                 }
 
                 _metrics.MessageIn(length);
@@ -287,8 +283,21 @@ internal sealed partial class RelaySession
             }
 
             _socket.Dispose();
+            _rate?.Dispose();
             _endpoint.OnSessionEnded(this);
         }
+    }
+
+    /// <summary>
+    /// One token from the session's bucket. The bucket replenishes by elapsed time when asked (no timer per session,
+    /// no partition lookup, nothing allocated per message; a partitioned limiter allocated a closure per call).
+    /// </summary>
+    private bool TryTakeToken()
+    {
+        var rate = _rate ??= new TokenBucketRateLimiter(_rateOptions);
+        rate.TryReplenish();
+        using var lease = rate.AttemptAcquire();
+        return lease.IsAcquired;
     }
 
     private void Fail(WebSocketCloseStatus status, string reason)

@@ -17,12 +17,9 @@ internal sealed partial class SessionEndpoint(
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
     private readonly IpLimiter _perIp = new(options.Value.MaxSessionsPerIp);
-    private long _nextSession;
 
-    // One partitioned token-bucket limiter for all sessions: one replenishment timer, not one per session. The
-    // partition (and its factory) is built once: the partitioner runs on every message, and a fresh
-    // RateLimitPartition.GetTokenBucketLimiter per call was three small objects of garbage per message.
-    private readonly PartitionedRateLimiter<long> _rate = CreateRateLimiter(options.Value);
+    // One options object for every session's token bucket; each session makes its bucket on its first message.
+    private readonly TokenBucketRateLimiterOptions _rateOptions = RateOptions(options.Value);
 
     /// <summary>
     /// The checks before an upgrade, in order: draining and no backhaul (503), token (401), origin (403), per-IP
@@ -124,7 +121,7 @@ internal sealed partial class SessionEndpoint(
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
-            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rate, Interlocked.Increment(ref _nextSession), logger);
+            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, logger);
         }
         catch
         {
@@ -148,19 +145,18 @@ internal sealed partial class SessionEndpoint(
         _perIp.Release(session.Ip);
     }
 
-    private static PartitionedRateLimiter<long> CreateRateLimiter(GatewayOptions options)
+    /// <summary>
+    /// A token bucket of <see cref="GatewayOptions.MessageBurst"/> that fills at <see cref="GatewayOptions.MessagesPerSecond"/>
+    /// continuously: not auto-replenished, the session asks it to replenish by elapsed time before each message.
+    /// </summary>
+    internal static TokenBucketRateLimiterOptions RateOptions(GatewayOptions options) => new()
     {
-        var bucket = new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.MessageBurst,
-            TokensPerPeriod = options.MessagesPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-        Func<long, RateLimiter> factory = _ => new TokenBucketRateLimiter(bucket);
-        return PartitionedRateLimiter.Create<long, long>(id => new RateLimitPartition<long>(id, factory));
-    }
+        TokenLimit = options.MessageBurst,
+        TokensPerPeriod = options.MessagesPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = false,
+    };
 
     private Admission Refuse(int status, string metric, string reason)
     {

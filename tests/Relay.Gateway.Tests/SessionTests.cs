@@ -126,6 +126,36 @@ public class SessionTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task MessageRate_BurstsWithinTheRate_AreAllRelayed(CancellationToken token)
+    {
+        // 5 per second, burst 5: three bursts of 5 with a pause of 1.5 s between them stay within the bucket, so
+        // nothing is closed; the bucket has to refill between bursts for the second and third to pass.
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 5; o.MessageBurst = 5; });
+        using var ws = await gw.ConnectAsync(ct: token);
+        for (int burst = 0; burst < 3; burst++)
+        {
+            if (burst > 0)
+            {
+                await Task.Delay(1500, token);
+            }
+
+            for (int i = 0; i < 5; i++)
+            {
+                await ws.SendAsync(Encoding.UTF8.GetBytes($"m{burst}.{i}"), WebSocketMessageType.Text, true, token);
+            }
+
+            for (int i = 0; i < 5; i++)
+            {
+                var echo = await GatewayFixture.ReceiveAsync(ws, token);
+                Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo($"m{burst}.{i}"), $"burst {burst}: echoed in order, session open");
+            }
+        }
+
+        Assert.That(ws.State, Is.EqualTo(WebSocketState.Open));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task MessageTooBig_Closes1009(CancellationToken token)
     {
         await using var gw = await GatewayFixture.StartAsync(o => o.MaxMessageSize = 1024);
