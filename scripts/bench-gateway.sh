@@ -24,6 +24,7 @@ IDLE_SESSIONS=${IDLE_SESSIONS:-10000}
 WINDOW=${WINDOW:-8}
 SECONDS_STEADY=${SECONDS_STEADY:-20}
 WARMUP=${WARMUP:-5}
+FIXED_PAIRS=${FIXED_PAIRS:-3}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
 CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090
 KEY=bench-gateway-shared-key-0123456789
 mkdir -p "$OUT"
@@ -91,14 +92,27 @@ cpu_s() { # cpu_s PID: user+system CPU seconds so far
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+gw_gc() { # gw_gc: the gateway's GC collections gen0/gen1/gen2 and total pause ms, from /status
+  curl -fs --max-time 2 "http://127.0.0.1:$GW1/status" 2>/dev/null | python3 -c 'import json,sys
+v=json.load(sys.stdin)["health"]["signals"]["process"]["values"]; print(v["gcCollections"], v["gcPauseMsTotal"])' 2>/dev/null || echo "n/a 0"
+}
+
+gc_delta() { # gc_delta "A/B/C P0" "D/E/F P1": collections and pause between two gw_gc readings
+  python3 -c 'import sys
+a,b=sys.argv[1].split(),sys.argv[2].split()
+if "n/a" in (a[0],b[0]): print("n/a"); sys.exit()
+d=[int(y)-int(x) for x,y in zip(a[0].split("/"),b[0].split("/"))]
+print(f"{d[0]}/{d[1]}/{d[2]} GCs (gen0/1/2), {float(b[1])-float(a[1]):.0f} ms paused")' "$1" "$2"
+}
+
 load() { # load NAME ARGS…: one bounded run into $OUT/NAME; records the CPU seconds core-sim and gateway used
   echo "bench: $1: ${*:2}"
-  local c0 g0 l0
-  c0=$(cpu_s "${PIDS[core]:-}"); g0=$(cpu_s "${PIDS[gw-a]:-}"); l0=$(cut -d' ' -f1 /proc/loadavg)
+  local c0 g0 l0 gc0
+  c0=$(cpu_s "${PIDS[core]:-}"); g0=$(cpu_s "${PIDS[gw-a]:-}"); l0=$(cut -d' ' -f1 /proc/loadavg); gc0=$(gw_gc)
   timeout 150 "${LOADGEN[@]}" "${@:2}" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --progress off --out "$OUT/$1" >"$OUT/$1.txt" 2>&1 || {
     echo "bench: $1 exited $? (see $OUT/$1.txt)" >&2
   }
-  echo "$1: core-sim CPU $(awk -v a="$c0" -v b="$(cpu_s "${PIDS[core]:-}")" 'BEGIN{printf "%.1f", b-a}') s, gateway CPU $(awk -v a="$g0" -v b="$(cpu_s "${PIDS[gw-a]:-}")" 'BEGIN{printf "%.1f", b-a}') s, $(grep -o 'Load generator CPU: [^.]*\.[0-9]* s in [0-9.]* s' "$OUT/$1.txt" || true); load average $l0 → $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/cpu.txt"
+  echo "$1: core-sim CPU $(awk -v a="$c0" -v b="$(cpu_s "${PIDS[core]:-}")" 'BEGIN{printf "%.1f", b-a}') s, gateway CPU $(awk -v a="$g0" -v b="$(cpu_s "${PIDS[gw-a]:-}")" 'BEGIN{printf "%.1f", b-a}') s, $(grep -o 'Load generator CPU: [^.]*\.[0-9]* s in [0-9.]* s' "$OUT/$1.txt" || true); load average $l0 → $(cut -d' ' -f1 /proc/loadavg); gateway $(gc_delta "$gc0" "$(gw_gc)")" | tee -a "$OUT/cpu.txt"
   grep -E '^\| [0-9]' "$OUT/$1.txt" | head -1 || true
 }
 
@@ -181,12 +195,41 @@ fi
 if [[ " $PARTS " == *" fixed "* ]]; then
   # The issue's fixed offered load (1,000 x 20/s = 20,000 msg/s), and a lighter one (1,000 x 5/s) to show where the
   # gateway's added latency comes from (CPU queueing on 2 shared cores, not the path itself).
+  # The first rate runs FIXED_PAIRS alternating pairs (direct, gateway, direct, …) in the same processes: one 20 s
+  # window's p99 moves by ±1 ms with whichever process happens to collect or be descheduled in it, so each pair's
+  # difference and their median are reported (fixed-pairs.md).
+  pairs=$FIXED_PAIRS
   for rate in $RATES; do
-    for target in direct gateway; do
-      url=$direct; [ $target = gateway ] && url=$gw1
-      load "steady-$((rate * SESSIONS / 1000))k-$target" steady --url "$url" --sessions "$SESSIONS" --rate "$rate" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+    for pair in $(seq 1 "$pairs"); do
+      suffix=""; [ "$pair" -gt 1 ] && suffix="-$pair"
+      for target in direct gateway; do
+        url=$direct; [ $target = gateway ] && url=$gw1
+        load "steady-$((rate * SESSIONS / 1000))k-$target$suffix" steady --url "$url" --sessions "$SESSIONS" --rate "$rate" --seconds "$SECONDS_STEADY" --warmup "$WARMUP"
+      done
     done
+    python3 - "$OUT" "$((rate * SESSIONS / 1000))k" "$pairs" >>"$OUT/fixed-pairs.md" <<'PY'
+import json, statistics, sys
+out, label, pairs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows, diffs = [], []
+for i in range(1, pairs + 1):
+    suffix = "" if i == 1 else f"-{i}"
+    try:
+        d = json.load(open(f"{out}/steady-{label}-direct{suffix}/result.json"))["latencyMs"]
+        g = json.load(open(f"{out}/steady-{label}-gateway{suffix}/result.json"))["latencyMs"]
+    except (OSError, KeyError, ValueError):
+        continue
+    diffs.append(g["p99"] - d["p99"])
+    rows.append(f"| {i} | {d['p50']} / {d['p90']} / {d['p99']} / {d['p999']} | {g['p50']} / {g['p90']} / {g['p99']} / {g['p999']} | {g['p99'] - d['p99']:+.2f} ms |")
+if rows:
+    print(f"### {label} msg/s offered: {len(rows)} alternating pair(s), same processes\n")
+    print("| pair | direct p50 / p90 / p99 / p99.9 ms | gateway p50 / p90 / p99 / p99.9 ms | gateway p99 − direct p99 |")
+    print("|---:|---|---|---:|")
+    print("\n".join(rows))
+    print(f"\nMedian of the pairs' p99 differences: **{statistics.median(diffs):+.2f} ms** (each: {', '.join(f'{x:+.2f}' for x in diffs)}).\n")
+PY
+    pairs=1
   done
+  [ -f "$OUT/fixed-pairs.md" ] && cat "$OUT/fixed-pairs.md" >>"$MD"
 fi
 
 if [[ " $PARTS " == *" storm "* ]]; then
@@ -241,7 +284,7 @@ if [[ " $PARTS " == *" failover "* ]]; then
 fi
 
 runs=()
-for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
+for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway $(for i in $(seq 2 "$FIXED_PAIRS"); do echo "steady-20k-direct-$i steady-20k-gateway-$i"; done) steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
   [ -f "$OUT/$name/result.json" ] && runs+=("$name=$OUT/$name")
 done
 if [ ${#runs[@]} -gt 0 ]; then
@@ -251,6 +294,6 @@ if [ -f "$OUT/cpu.txt" ]; then
   { echo; echo "CPU used per run (2 cores = 2 CPU-s per second):"; echo; sed 's/^/- /' "$OUT/cpu.txt"; } >>"$MD"
 fi
 echo >>"$MD"
-echo "Command: \`scripts/bench-gateway.sh $PARTS\` (SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
+echo "Command: \`scripts/bench-gateway.sh $PARTS\` (SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
 echo "bench: wrote $MD and $OUT/comparison.html"
 cat "$MD"

@@ -82,7 +82,7 @@ public sealed partial class MuxStream
             bool end = (frame.Flags & DataFlags.EndOfMessage) != 0;
             if (_partial is null && end)
             {
-                var buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
+                var buffer = length == 0 ? [] : RetainedBuffers.Rent(length);
                 frame.Payload.CopyTo(buffer);
                 outcome = DeliverLocked(new StreamMessage(Type(frame.Flags), buffer, length));
             }

@@ -43,7 +43,7 @@ public readonly struct StreamMessage : IDisposable
     {
         if (_buffer is { Length: > 0 })
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            RetainedBuffers.Return(_buffer);
         }
     }
 }
