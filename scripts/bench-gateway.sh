@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gateway benchmarks for issue 4, in one run, side by side with core-sim's direct /ws:
 #   1. steady, 1,000 sessions, full load (closed loop, each session keeps WINDOW messages in flight): direct vs gateway
-#   2. steady, 1,000 sessions x 20 msg/s = 20,000 msg/s offered: p50/p99 direct vs gateway
+#   2. steady, 1,000 sessions x 20 msg/s = 20,000 msg/s offered: FIXED_PAIRS alternating direct/gateway pairs, p99 per pair + median
 #   3. connect storm, 10,000 sessions through the gateway (and direct, for reference)
 #   4. idle memory: gateway RSS (and GC heap) before/after 10,000 idle sessions, per session
 #   5. failover: steady load through two gateways, one killed mid-run (0 lost, 0 duplicated)

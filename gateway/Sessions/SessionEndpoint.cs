@@ -149,7 +149,7 @@ internal sealed partial class SessionEndpoint(
     /// A token bucket of <see cref="GatewayOptions.MessageBurst"/> that fills at <see cref="GatewayOptions.MessagesPerSecond"/>
     /// continuously: not auto-replenished, the session asks it to replenish by elapsed time before each message.
     /// </summary>
-    internal static TokenBucketRateLimiterOptions RateOptions(GatewayOptions options) => new()
+    private static TokenBucketRateLimiterOptions RateOptions(GatewayOptions options) => new()
     {
         TokenLimit = options.MessageBurst,
         TokensPerPeriod = options.MessagesPerSecond,

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Relay.Tunnel.Streams;
 
 /// <summary>What a <see cref="StreamMessage"/> carries.</summary>
