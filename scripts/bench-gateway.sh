@@ -24,7 +24,7 @@ IDLE_SESSIONS=${IDLE_SESSIONS:-10000}
 WINDOW=${WINDOW:-8}
 SECONDS_STEADY=${SECONDS_STEADY:-60}   # 60 s windows: a 20 s window's p99 moved by ±2 ms run to run
 WARMUP=${WARMUP:-5}
-FIXED_PAIRS=${FIXED_PAIRS:-3}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
+FIXED_PAIRS=${FIXED_PAIRS:-5}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
 CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090
 KEY=bench-gateway-shared-key-0123456789
 mkdir -p "$OUT"
