@@ -128,6 +128,7 @@ public sealed class GatewayMetrics : IDisposable
         Metric("relay_backhaul_links_up", "gauge", "Backhaul links up.", $"relay_backhaul_links_up {linksUp}");
         Metric("relay_backhaul_streams", "gauge", "Backhaul streams open.", $"relay_backhaul_streams {t.Streams}");
         Metric("relay_backhaul_frames_sent_total", "counter", "Backhaul frames written.", $"relay_backhaul_frames_sent_total {t.FramesSent}");
+        Metric("relay_backhaul_flushes_total", "counter", "Backhaul link writes (frames sent / flushes is the batching).", $"relay_backhaul_flushes_total {t.Flushes}");
         Metric("relay_backhaul_frames_received_total", "counter", "Backhaul frames read.", $"relay_backhaul_frames_received_total {t.FramesReceived}");
         Metric("relay_backhaul_bytes_sent_total", "counter", "Backhaul bytes written.", $"relay_backhaul_bytes_sent_total {t.BytesSent}");
         Metric("relay_backhaul_bytes_received_total", "counter", "Backhaul bytes read.", $"relay_backhaul_bytes_received_total {t.BytesReceived}");

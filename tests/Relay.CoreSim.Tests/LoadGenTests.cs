@@ -1,3 +1,4 @@
+using HdrHistogram;
 using Relay.LoadGen;
 
 namespace Relay.CoreSim.Tests;
@@ -54,6 +55,49 @@ public sealed class LoadGenTests
             Assert.That(report.Duplicated, Is.Zero);
             Assert.That(report.OutOfOrder, Is.Zero);
             Assert.That(report.RoomSize, Is.EqualTo(4));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Steady_PacesEverySessionAtItsRate_NeverMoreThanOffered(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        var options = Options(host, "steady");
+        options.Rate = 20;
+        options.Seconds = 2;
+        var report = await new LoadRunner(options).RunAsync(ct);
+        long scheduled = (long)(options.Sessions * options.Rate * options.Seconds); // 2,000: one turn per session per 50 ms
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Sent, Is.LessThanOrEqualTo(scheduled + options.Sessions), "at most one turn per session per period (and one at the start)");
+            Assert.That(report.Sent, Is.GreaterThanOrEqualTo(scheduled / 2), "every session takes its turns (a loose bound: the pacer may be descheduled)");
+            Assert.That(report.Received, Is.EqualTo(report.Sent));
+            Assert.That(report.Lost + report.Duplicated + report.OutOfOrder, Is.Zero);
+            Assert.That(report.LatencyMs.Count, Is.EqualTo(report.Received), "every echo recorded once, from whichever thread received it");
+        });
+    }
+
+    [Test]
+    public void ShardedHistogram_MergesWhatEveryThreadRecorded()
+    {
+        var h = new ShardedHistogram(1_000_000, 3);
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            for (int i = 1; i <= 10_000; i++)
+            {
+                h.Record(i);
+            }
+        });
+        h.Record(-5); // clamped to 0
+        h.Record(5_000_000); // clamped to the highest trackable value
+
+        var all = h.Merge();
+        Assert.Multiple(() =>
+        {
+            Assert.That(all.TotalCount, Is.EqualTo(80_002));
+            Assert.That(all.GetValueAtPercentile(50), Is.InRange(4_990, 5_010));
+            Assert.That(all.GetMaxValue(), Is.InRange(999_000, 1_001_000));
         });
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
@@ -272,6 +273,11 @@ public class SessionTests
             var echo = await GatewayFixture.ReceiveAsync(ws, token);
             Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo(text));
         }));
+
+        // The links' batching is visible to operators: every flush writes at least one frame.
+        metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
+        long Counter(string name) => long.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture);
+        Assert.That(Counter("relay_backhaul_flushes_total"), Is.GreaterThan(0).And.LessThanOrEqualTo(Counter("relay_backhaul_frames_sent_total")));
         foreach (var ws in sockets)
         {
             ws.Abort();

@@ -15,6 +15,7 @@ public sealed partial class LoadRunner
         private RelayClient? _client;
         private Task? _reader;
         private long _sent;
+        private int _waiting;
 
         // Next n expected from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
         private readonly Dictionary<int, long> _next = [];
@@ -60,7 +61,7 @@ public sealed partial class LoadRunner
             try
             {
                 await _client.ConnectAsync(ct).ConfigureAwait(false);
-                runner.Record(runner._connect, Stopwatch.GetElapsedTime(start).Ticks);
+                runner._connect.Record(Stopwatch.GetElapsedTime(start).Ticks);
                 Connected = true;
                 Interlocked.Increment(ref runner._connected);
                 _reader = ReadAsync();
@@ -80,31 +81,43 @@ public sealed partial class LoadRunner
             }
         }
 
-        public async Task SendSteadyAsync(CancellationToken ct)
+        /// <summary>The pacer's turn for this session: sends one message, unless the previous one still waits for a
+        /// window slot (then this turn is skipped). Called only from the pacer thread.</summary>
+        public void SendPaced(CancellationToken ct)
         {
-            if (double.IsPositiveInfinity(runner._options.Rate))
+            if (Volatile.Read(ref _waiting) != 0)
             {
-                await SendClosedLoopAsync(ct).ConfigureAwait(false);
                 return;
             }
 
-            var period = TimeSpan.FromSeconds(1 / runner._options.Rate);
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * period.TotalMilliseconds), CancellationToken.None).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(period);
-            try
+            var send = SendAsync(ct);
+            if (send.IsCompleted)
             {
-                while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-                {
-                    await SendAsync(ct).ConfigureAwait(false);
-                }
+                Observe(send);
+                return;
             }
-            catch (OperationCanceledException)
+
+            Volatile.Write(ref _waiting, 1);
+            send.ContinueWith(
+                static (t, state) =>
+                {
+                    var w = (Worker)state!;
+                    w.Observe(t);
+                    Volatile.Write(ref w._waiting, 0);
+                },
+                this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        private void Observe(Task send)
+        {
+            if (send.Exception?.GetBaseException() is { } e and not OperationCanceledException)
             {
+                runner.PaceFailed(e);
             }
         }
 
         /// <summary>Sends whenever the window has room: throughput is what the path carries, latency is queueing.</summary>
-        private async Task SendClosedLoopAsync(CancellationToken ct)
+        public async Task SendClosedLoopAsync(CancellationToken ct)
         {
             await Task.Yield();
             try
@@ -155,7 +168,7 @@ public sealed partial class LoadRunner
 
                 if (ts >= Interlocked.Read(ref runner._measureFrom))
                 {
-                    runner.Record(runner._latency, Stopwatch.GetElapsedTime(ts).Ticks);
+                    runner._latency.Record(Stopwatch.GetElapsedTime(ts).Ticks);
                 }
 
                 long next = _next.GetValueOrDefault(sender, 1);

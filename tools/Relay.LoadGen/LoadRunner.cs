@@ -11,8 +11,8 @@ public sealed partial class LoadRunner(LoadOptions options)
 {
     private static readonly double[] s_curvePercentiles = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
     private readonly LoadOptions _options = options;
-    private readonly LongHistogram _latency = new(TimeStamp.Hours(1), 3);
-    private readonly LongHistogram _connect = new(TimeStamp.Minutes(10), 3);
+    private readonly ShardedHistogram _latency = new(TimeStamp.Hours(1), 3);
+    private readonly ShardedHistogram _connect = new(TimeStamp.Minutes(10), 3);
     private readonly ConcurrentDictionary<string, int> _closes = new();
     private readonly List<TimelinePoint> _timeline = [];
     private readonly Stopwatch _clock = new();
@@ -24,12 +24,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     /// <summary>What the run has done so far (for the live display); safe to call from any thread.</summary>
     public LoadProgress Snapshot()
     {
-        Percentiles latency;
-        lock (_latency)
-        {
-            latency = Summarise(_latency);
-        }
-
+        var latency = Summarise(_latency.Merge());
         return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), Volatile.Read(ref _connectFailures),
             Interlocked.Read(ref _sent), Interlocked.Read(ref _received), Volatile.Read(ref _reconnects),
             Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency);
@@ -119,7 +114,9 @@ public sealed partial class LoadRunner(LoadOptions options)
                 },
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             var faults = _options.Scenario == "failover" ? KickLoopAsync(http, sending.Token) : Task.CompletedTask;
-            await Task.WhenAll(live.Select(w => w.SendSteadyAsync(sending.Token))).ConfigureAwait(false);
+            await (double.IsPositiveInfinity(_options.Rate)
+                ? Task.WhenAll(live.Select(w => w.SendClosedLoopAsync(sending.Token)))
+                : PaceAsync(live, _options.Rate, sending.Token)).ConfigureAwait(false);
             await faults.ConfigureAwait(false);
             await measure.ConfigureAwait(false);
             measuredSeconds = Math.Max(sendStart.Elapsed.TotalSeconds - _options.Warmup, 0.001);
@@ -140,11 +137,12 @@ public sealed partial class LoadRunner(LoadOptions options)
         await sampler.ConfigureAwait(false);
         _phase = "done";
         long lost = live.Sum(w => w.Lost());
-        var c = System.Globalization.CultureInfo.InvariantCulture;
+        var latency = _latency.Merge();
+        var connect = _connect.Merge();
         return new LoadReport(
             _options.Scenario, _options.Sessions, live.Length, _connectFailures, _sent, _received, lost, _duplicated, _outOfOrder,
             Math.Round(_clock.Elapsed.TotalSeconds, 2), Math.Round(receivedInWindow / measuredSeconds, 1),
-            Summarise(_latency), Summarise(_connect), _reconnects, new Dictionary<string, int>(_closes), Environment.CommandLine)
+            Summarise(latency), Summarise(connect), _reconnects, new Dictionary<string, int>(_closes), Environment.CommandLine)
         {
             RoomSize = _options.RoomSize,
             Expected = Expected(live),
@@ -154,8 +152,8 @@ public sealed partial class LoadRunner(LoadOptions options)
             SentPerSecond = Math.Round(sentInWindow / measuredSeconds, 1),
             ConnectSeconds = Math.Round(connectSeconds, 3),
             SessionsPerSecond = Math.Round(live.Length / Math.Max(connectSeconds, 0.001), 1),
-            LatencyCurve = Curve(_latency),
-            ConnectCurve = Curve(_connect),
+            LatencyCurve = Curve(latency),
+            ConnectCurve = Curve(connect),
             Timeline = [.. _timeline],
             LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
         };
@@ -208,12 +206,4 @@ public sealed partial class LoadRunner(LoadOptions options)
     private static PercentilePoint[] Curve(LongHistogram h) => h.TotalCount == 0
         ? []
         : [.. s_curvePercentiles.Select(p => new PercentilePoint(p, Math.Round(h.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond, 3)))];
-
-    private void Record(LongHistogram h, long ticks)
-    {
-        lock (h)
-        {
-            h.RecordValue(Math.Max(0, ticks));
-        }
-    }
 }
