@@ -112,7 +112,7 @@ load() { # load NAME ARGS…: one bounded run into $OUT/NAME; records the CPU se
   timeout 150 "${LOADGEN[@]}" "${@:2}" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --progress off --out "$OUT/$1" >"$OUT/$1.txt" 2>&1 || {
     echo "bench: $1 exited $? (see $OUT/$1.txt)" >&2
   }
-  echo "$1: core-sim CPU $(awk -v a="$c0" -v b="$(cpu_s "${PIDS[core]:-}")" 'BEGIN{printf "%.1f", b-a}') s, gateway CPU $(awk -v a="$g0" -v b="$(cpu_s "${PIDS[gw-a]:-}")" 'BEGIN{printf "%.1f", b-a}') s, $(grep -o 'Load generator CPU: [^.]*\.[0-9]* s in [0-9.]* s' "$OUT/$1.txt" || true); load average $l0 → $(cut -d' ' -f1 /proc/loadavg); gateway $(gc_delta "$gc0" "$(gw_gc)")" | tee -a "$OUT/cpu.txt"
+  echo "$1: core-sim CPU $(awk -v a="$c0" -v b="$(cpu_s "${PIDS[core]:-}")" 'BEGIN{printf "%.1f", b-a}') s, gateway CPU $(awk -v a="$g0" -v b="$(cpu_s "${PIDS[gw-a]:-}")" 'BEGIN{printf "%.1f", b-a}') s, $(grep -o 'Load generator CPU: [0-9.]* s in [0-9.]* s' "$OUT/$1.txt" || true); load average $l0 → $(cut -d' ' -f1 /proc/loadavg); gateway $(gc_delta "$gc0" "$(gw_gc)")" | tee -a "$OUT/cpu.txt"
   grep -E '^\| [0-9]' "$OUT/$1.txt" | head -1 || true
 }
 

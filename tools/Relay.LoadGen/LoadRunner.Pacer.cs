@@ -7,11 +7,11 @@ public sealed partial class LoadRunner
     private Exception? _paceFailure;
 
     /// <summary>Sends every session's timed messages from one thread: each session once per period, at its own random
-    /// phase. One thread waking about every millisecond replaces one <see cref="PeriodicTimer"/> per session (at
-    /// 1,000 sessions × 20/s that was 20,000 timer callbacks a second through the runtime's timer-queue lock and the
-    /// thread pool), so the load generator spends its CPU on the sockets, not on pacing, and disturbs the measured
-    /// path less. A session whose previous message still waits for a window slot skips its turn (as a periodic timer
-    /// coalesces missed ticks); the report's sent/s shows the load actually offered.</summary>
+    /// phase. One thread that sleeps until the next turn (about 1 ms at 1,000 sessions × 20/s) replaces one
+    /// <see cref="PeriodicTimer"/> per session (that was 20,000 timer callbacks a second through the runtime's
+    /// timer-queue lock and the thread pool), so the load generator spends its CPU on the sockets, not on pacing, and
+    /// disturbs the measured path less. A session whose previous message still waits for a window slot skips its turn
+    /// (as a periodic timer coalesces missed ticks); the report's sent/s shows the load actually offered.</summary>
     private Task PaceAsync(Worker[] workers, double rate, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +38,9 @@ public sealed partial class LoadRunner
     private void Pace(Worker[] workers, double rate, CancellationToken ct)
     {
         long period = Math.Max(1, (long)(Stopwatch.Frequency / rate));
+        // How far behind the schedule the pacer may fall and still send every missed turn: one period, or 10 ms when
+        // periods are shorter than the pacer's ~1 ms sleep (rates above ~100/s per session need several turns a wake).
+        long maxLag = Math.Max(period, Stopwatch.Frequency / 100);
         // Phases spread at random over one period, as independent clients would be; sorted, so one cursor walks them.
         var turns = workers.Select(w => (Phase: (long)(Random.Shared.NextDouble() * period), Worker: w)).OrderBy(t => t.Phase).ToArray();
         long cycle = Stopwatch.GetTimestamp();
@@ -58,14 +61,15 @@ public sealed partial class LoadRunner
 
             if (next == turns.Length)
             {
-                // Next period. After a stall (a GC, a descheduled thread) catch up at most one period: the offered
-                // rate holds, without a burst of every missed turn.
+                // Next period. After a stall (a GC, a descheduled thread) catch up at most maxLag: the offered rate
+                // holds, without a burst of every turn missed in a long stall.
                 next = 0;
-                cycle = Math.Max(cycle + period, now - period);
+                cycle = Math.Max(cycle + period, now - maxLag);
                 continue;
             }
 
-            Thread.Sleep(1);
+            // Until the next turn (at least 1 ms, the timer's resolution; at most 50 ms, to notice the end promptly).
+            Thread.Sleep((int)Math.Clamp((cycle + turns[next].Phase - now) * 1000 / Stopwatch.Frequency, 1, 50));
         }
     }
 
