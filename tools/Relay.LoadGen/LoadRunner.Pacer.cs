@@ -68,7 +68,8 @@ public sealed partial class LoadRunner
                 continue;
             }
 
-            // Until the next turn (at least 1 ms, the timer's resolution; at most 50 ms, to notice the end promptly).
+            // Until the next turn (at least 1 ms, the timer's resolution; at most 50 ms, to notice the end promptly). A
+            // blocking sleep on purpose: this is the pacer's own thread, no thread-pool worker waits and no timer fires.
             Thread.Sleep((int)Math.Clamp((cycle + turns[next].Phase - now) * 1000 / Stopwatch.Frequency, 1, 50));
         }
     }

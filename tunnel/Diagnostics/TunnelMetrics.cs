@@ -58,7 +58,7 @@ public static class TunnelMetrics
     internal static void StreamReattached() => Interlocked.Increment(ref s_reattaches);
 
     /// <summary>One flush of a link's writer: the frames and bytes it wrote.</summary>
-    internal static void FramesSent(int frames, long bytes)
+    internal static void Flushed(int frames, long bytes)
     {
         Interlocked.Increment(ref s_flushes);
         Interlocked.Add(ref s_framesSent, frames);
