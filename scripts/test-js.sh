@@ -47,7 +47,9 @@ run_suite() {
   fi
   (cd "$dir" && timeout 170 node --test --test-reporter=tap "$@") >"$tap" 2>&1
   local code=$?
-  grep -E '^not ok|# SKIP|^# skipping' "$tap" | sed 's/^/  /'
+  grep -E '# SKIP|^# skipping' "$tap" | sed 's/^/  /'
+  # Why each failure failed (the YAML block under its "not ok" line), so the CI log alone explains it.
+  awk '/^ *not ok /{f=1; print "  " $0; next} f && /^ *\.\.\.$/{f=0} f && /(error|expected|actual|location|failureType):/{print "    " $0}' "$tap"
   grep -E '^# (tests|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap"
   local p f s c
   p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1)

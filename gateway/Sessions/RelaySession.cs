@@ -14,6 +14,9 @@ namespace Relay.Gateway.Sessions;
 /// </summary>
 internal sealed partial class RelaySession
 {
+    /// <summary>What a closing session reads and drops, at most, while it waits for the client's close frame.</summary>
+    private const int DiscardLimitBytes = 1024 * 1024;
+
     private static readonly Action<object> SlowClientCallback = static state => ((RelaySession)state).OnSlowClient();
 
     private readonly WebSocket _socket;
@@ -135,6 +138,7 @@ internal sealed partial class RelaySession
                         if (buffer.Length > _options.MaxMessageSize)
                         {
                             Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
+                            await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                             return;
                         }
 
@@ -160,23 +164,28 @@ internal sealed partial class RelaySession
                 if (length > _options.MaxMessageSize)
                 {
                     Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
+                    await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
 
                 if (!TryTakeToken())
                 {
                     Fail(WebSocketCloseStatus.PolicyViolation, "message rate exceeded");
+                    await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
 
                 _metrics.MessageIn(length);
                 bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, CancellationToken.None).ConfigureAwait(false);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
                 if (!sent)
                 {
+                    // The session is closing (a drain, a limit, the core's close): the client's close is still to come.
+                    await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
+
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -289,6 +298,32 @@ internal sealed partial class RelaySession
     }
 
     /// <summary>
+    /// After the gateway has begun to close the session, reads and drops what the client still sends until its close
+    /// frame arrives (the dropped messages stay unacknowledged in the client's outbox; it resends them on resume).
+    /// Stopping at once would end the connection with the close handshake half done: the connection is then aborted
+    /// (and reset by the kernel when the client's data is unread), the close frame in flight can be lost, and the
+    /// client sees 1006 instead of the code (a drain's 4001 included). Bounded: at most
+    /// <see cref="DiscardLimitBytes"/>, and <see cref="CoreToClientAsync"/> aborts the socket when the client does not
+    /// answer the close within its grace period.
+    /// </summary>
+    private async Task DiscardUntilCloseAsync(byte[] buffer)
+    {
+        long discarded = 0;
+        while (discarded <= DiscardLimitBytes)
+        {
+            var result = await _socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+
+            discarded += result.Count;
+        }
+
+        Log.DiscardLimitReached(_logger, DiscardLimitBytes);
+    }
+
+    /// <summary>
     /// One token from the session's bucket. The bucket replenishes by elapsed time when asked (no timer per session,
     /// no partition lookup, nothing allocated per message; a partitioned limiter allocated a closure per call).
     /// </summary>
@@ -323,5 +358,8 @@ internal sealed partial class RelaySession
 
         [LoggerMessage(1103, LogLevel.Information, "Session closed with 1013: its client did not read {Bytes} queued bytes")]
         public static partial void SlowClient(ILogger logger, int bytes);
+
+        [LoggerMessage(1104, LogLevel.Debug, "Session: the client sent {Bytes} bytes more after the close without closing; the connection is aborted")]
+        public static partial void DiscardLimitReached(ILogger logger, int bytes);
     }
 }

@@ -334,6 +334,47 @@ public class SessionTests
         Assert.That((await http.GetAsync(gw.HttpUrl + "/readyz", token)).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Closing_ClientStillSendingAfterTheCloseFrame_GatewayWaitsForItsClose([Values(4001, 1009)] int code, CancellationToken token)
+    {
+        // A client may have messages in flight when the gateway's close (a drain's 4001, a limit's 1009) reaches
+        // it. The gateway must go on reading (and dropping: they stay in the client's outbox for the resume) until
+        // the client's close frame: a gateway that stopped reading and dropped the connection with the close
+        // handshake half done aborted it, the close frame in flight could be lost, and the client saw 1006 instead
+        // of the code (seen in CI: the JS SDK's drain test).
+        await using var gw = await GatewayFixture.StartAsync(o => o.MaxMessageSize = 1024);
+        var registry = gw.App.Services.GetRequiredService<Sessions.SessionRegistry>();
+        using var ws = await gw.ConnectAsync(ct: token);
+        if (code == 4001)
+        {
+            using var http = new HttpClient();
+            using var drain = new HttpRequestMessage(HttpMethod.Post, gw.HttpUrl + "/admin/drain?force=true");
+            drain.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "admin-test-key");
+            Assert.That((await http.SendAsync(drain, token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        else
+        {
+            await ws.SendAsync(new byte[4096], WebSocketMessageType.Binary, true, token);
+        }
+
+        var buffer = new byte[1024];
+        var first = await ws.ReceiveAsync(buffer, token);
+        Assert.That((first.MessageType, ws.CloseStatus), Is.EqualTo((WebSocketMessageType.Close, (WebSocketCloseStatus?)(WebSocketCloseStatus)code)));
+        await ws.SendAsync("sent before the client read the close"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        await Task.Delay(300, token);
+        Assert.That(registry.Count, Is.EqualTo(1), "the gateway still waits for the client's close frame");
+
+        await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "moving", token);
+        Assert.That(ws.State, Is.EqualTo(WebSocketState.Closed));
+        for (int i = 0; i < 100 && registry.Count > 0; i++)
+        {
+            await Task.Delay(50, token);
+        }
+
+        Assert.That(registry.Count, Is.EqualTo(0), "the session ends once the close handshake is complete");
+    }
+
     internal static async Task<HttpStatusCode> UpgradeStatusAsync(GatewayFixture gw, string query, CancellationToken token, string? origin = null)
     {
         using var ws = new ClientWebSocket();
