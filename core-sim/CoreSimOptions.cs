@@ -63,4 +63,7 @@ public sealed class CoreSimOptions
 
     /// <summary>How often the fleet view is sent to every relay and the policy runs. Defaults to 1 s.</summary>
     public TimeSpan FleetBroadcastInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Folder of load-generator reports for GET /v1/load/latest (the newest result.json in it or one level below). Unset: artifacts/load, then loadgen-results, under the working directory.</summary>
+    public string? LoadReportsPath { get; set; }
 }
