@@ -37,6 +37,21 @@ public class OptionsTests
     }
 
     [Test]
+    public async Task LoadReportsPath_IsWhereTheDashboardLooks()
+    {
+        var reports = Directory.CreateTempSubdirectory("relay-load-");
+        string report = Path.Combine(reports.FullName, "result.json");
+        await File.WriteAllTextAsync(report, """{"sent":1}""");
+        await using var host = await CoreSimFixture.StartAsync(o => o.LoadReportsPath = reports.FullName);
+        using var http = new HttpClient { BaseAddress = host.HttpUri };
+
+        string body = await http.GetStringAsync("/v1/load/latest");
+
+        Assert.That(body, Does.Contain("\"sent\":1").And.Contain(report));
+        reports.Delete(recursive: true);
+    }
+
+    [Test]
     public void ReadmeTable_ListsEveryOption_WithItsDefault()
     {
         var problems = OptionsTable.Problems(CoreSimSettings.Schema, OptionsTable.RepoFile("core-sim/README.md"), skipPrefix: "WireGuard:");
