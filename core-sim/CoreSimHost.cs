@@ -43,34 +43,40 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// <summary>The effective options.</summary>
     public CoreSimOptions Options => _app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value;
 
-    /// <summary>Builds the web application from command-line args and configuration (appsettings, env, args).</summary>
+    /// <summary>
+    /// Builds the web application from command-line args and configuration (appsettings, env, args). Throws
+    /// <see cref="OptionsValidationException"/> with one line naming a bad setting: an unknown key under "CoreSim", a
+    /// value that does not convert, or one that fails validation. <paramref name="configure"/> (tests, tools) runs
+    /// after binding, before validation.
+    /// </summary>
     public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
-        var section = builder.Configuration.GetSection(CoreSimOptions.SectionName);
-        var optionsBuilder = builder.Services.AddOptions<CoreSimOptions>().Bind(section);
+        if (CoreSimSettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
+        {
+            throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [error]);
+        }
+
+        builder.Services.AddOptions<CoreSimOptions>().BindConfiguration(CoreSimOptions.SectionName).ValidateOnStart();
         if (configure is not null)
         {
-            optionsBuilder.Configure(configure);
+            builder.Services.PostConfigure(configure);
         }
 
         builder.Services.AddSingleton<IValidateOptions<CoreSimOptions>, CoreSimOptionsValidator>();
-        optionsBuilder.ValidateOnStart();
 
         // Kestrel binds BindAddress:HttpPort unless --urls / ASPNETCORE_URLS says otherwise.
-        var probe = new CoreSimOptions();
-        section.Bind(probe);
-        configure?.Invoke(probe);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && probe.Validate() is null)
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.ConfigureKestrel(k =>
             {
-                k.Listen(IPAddress.Parse(probe.BindAddress), probe.HttpPort);
-                if (!string.IsNullOrEmpty(probe.CertificatePath))
+                var options = k.ApplicationServices.GetRequiredService<IOptions<CoreSimOptions>>().Value;
+                k.Listen(IPAddress.Parse(options.BindAddress), options.HttpPort);
+                if (!string.IsNullOrEmpty(options.CertificatePath))
                 {
                     // Optional wss: the same endpoints over TLS, HTTP/1.1 (websocket upgrade).
-                    var certificate = Tls.CoreSimCertificate.Load(probe.CertificatePath, probe.CertificateKeyPath!);
-                    k.Listen(IPAddress.Parse(probe.BindAddress), probe.HttpsPort, l =>
+                    var certificate = Tls.CoreSimCertificate.Load(options.CertificatePath, options.CertificateKeyPath!);
+                    k.Listen(IPAddress.Parse(options.BindAddress), options.HttpsPort, l =>
                     {
                         l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
                         l.UseHttps(certificate);
@@ -103,12 +109,27 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         var app = builder.Build();
+        Resolve(app.Services); // a bad setting stops here, before anything starts
 
         // Create the key pair now: the public key file (CoreSim:PublicKeyPath) exists before anyone asks for a token.
         _ = app.Services.GetRequiredService<TokenIssuer>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         CoreSimEndpoints.Map(app);
         return app;
+    }
+
+    // The binder throws InvalidOperationException at the first resolve for a value it cannot convert (the schema
+    // check catches those first; this keeps any it misses to one line too).
+    private static void Resolve(IServiceProvider services)
+    {
+        try
+        {
+            _ = services.GetRequiredService<IOptions<CoreSimOptions>>().Value;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [e.Message.ReplaceLineEndings(" ")]);
+        }
     }
 
     /// <summary>Starts core-sim in-process. Tests pass HttpPort = 0, BackhaulPort = 0, BindAddress = 127.0.0.1.</summary>

@@ -58,80 +58,12 @@ public sealed class CoreSimOptions
     /// <summary>Longest lifetime a token request may ask for. Defaults to 24 hours.</summary>
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Returns a one-line description of the first bad setting, or null when all are valid.</summary>
     /// <summary>The fleet policy orders a drain for a relay sick this long (while another relay is healthy). Defaults to 30 s.</summary>
     public TimeSpan FleetDrainSickAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often the fleet view is sent to every relay and the policy runs. Defaults to 1 s.</summary>
     public TimeSpan FleetBroadcastInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public string? Validate()
-    {
-        if (FleetBroadcastInterval <= TimeSpan.Zero || FleetDrainSickAfter < TimeSpan.Zero)
-        {
-            return "CoreSim:FleetBroadcastInterval must be positive and CoreSim:FleetDrainSickAfter not negative.";
-        }
-
-        if (!System.Net.IPAddress.TryParse(BindAddress, out _))
-        {
-            return $"CoreSim:BindAddress: '{BindAddress}' is not an IP address.";
-        }
-
-        if (HttpPort is < 0 or > 65535)
-        {
-            return $"CoreSim:HttpPort: must be 0-65535; was {HttpPort}.";
-        }
-
-        if (BackhaulPort is < 0 or > 65535)
-        {
-            return $"CoreSim:BackhaulPort: must be 0-65535; was {BackhaulPort}.";
-        }
-
-        if (string.IsNullOrWhiteSpace(NodeId))
-        {
-            return "CoreSim:NodeId: required.";
-        }
-
-        if (System.Text.Encoding.UTF8.GetByteCount(SharedKey ?? string.Empty) < 16)
-        {
-            return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
-        }
-
-        if (SessionRetention <= TimeSpan.Zero)
-        {
-            return $"CoreSim:SessionRetention: must be positive; was {SessionRetention}.";
-        }
-
-        if (MaxUnacknowledged is < 1 or > 1_000_000)
-        {
-            return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {MaxUnacknowledged}.";
-        }
-
-        if (MaxMessageBytes is < 256 or > 16 * 1024 * 1024)
-        {
-            return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {MaxMessageBytes}.";
-        }
-
-        if (HelloTimeout <= TimeSpan.Zero)
-        {
-            return $"CoreSim:HelloTimeout: must be positive; was {HelloTimeout}.";
-        }
-
-        if (SigningKeyPath is { Length: > 0 } && !File.Exists(SigningKeyPath))
-        {
-            return $"CoreSim:SigningKeyPath: file '{SigningKeyPath}' does not exist.";
-        }
-
-        if (DefaultTokenLifetime <= TimeSpan.Zero || MaxTokenLifetime < DefaultTokenLifetime)
-        {
-            return "CoreSim:DefaultTokenLifetime/MaxTokenLifetime: default must be positive and not above max.";
-        }
-
-        if (Tls.CoreSimCertificate.Check(CertificatePath, CertificateKeyPath, HttpsPort) is { } tlsError)
-        {
-            return tlsError;
-        }
-
-        return null;
-    }
+    /// <summary>Folder of load-generator reports for GET /v1/load/latest (the newest result.json in it or one level below). Unset: artifacts/load, then loadgen-results, under the working directory.</summary>
+    public string? LoadReportsPath { get; set; }
 }

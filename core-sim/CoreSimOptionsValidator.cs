@@ -1,10 +1,31 @@
+using System.Net;
+using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace Relay.CoreSim;
 
-/// <summary>Validates <see cref="CoreSimOptions"/> at start with one line naming the bad setting.</summary>
+/// <summary>Validates <see cref="CoreSimOptions"/> at start: the first bad setting, one line naming it. Reads only.</summary>
 internal sealed class CoreSimOptionsValidator : IValidateOptions<CoreSimOptions>
 {
     public ValidateOptionsResult Validate(string? name, CoreSimOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+        Check(options) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+
+    private static string? Check(CoreSimOptions o)
+    {
+        if (!IPAddress.TryParse(o.BindAddress, out _)) return $"CoreSim:BindAddress: '{o.BindAddress}' is not an IP address.";
+        if (o.HttpPort is < 0 or > 65535) return $"CoreSim:HttpPort: must be 0-65535; was {o.HttpPort}.";
+        if (o.BackhaulPort is < 0 or > 65535) return $"CoreSim:BackhaulPort: must be 0-65535; was {o.BackhaulPort}.";
+        if (string.IsNullOrWhiteSpace(o.NodeId)) return "CoreSim:NodeId: required.";
+        if (Encoding.UTF8.GetByteCount(o.SharedKey ?? string.Empty) < 16) return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
+        if (o.SessionRetention <= TimeSpan.Zero) return $"CoreSim:SessionRetention: must be positive; was {o.SessionRetention}.";
+        if (o.MaxUnacknowledged is < 1 or > 1_000_000) return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {o.MaxUnacknowledged}.";
+        if (o.MaxMessageBytes is < 256 or > 16 * 1024 * 1024) return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {o.MaxMessageBytes}.";
+        if (o.HelloTimeout <= TimeSpan.Zero) return $"CoreSim:HelloTimeout: must be positive; was {o.HelloTimeout}.";
+        if (o.SigningKeyPath is { Length: > 0 } && !File.Exists(o.SigningKeyPath)) return $"CoreSim:SigningKeyPath: file '{o.SigningKeyPath}' does not exist.";
+        if (o.DefaultTokenLifetime <= TimeSpan.Zero) return $"CoreSim:DefaultTokenLifetime: must be positive; was {o.DefaultTokenLifetime}.";
+        if (o.MaxTokenLifetime < o.DefaultTokenLifetime) return $"CoreSim:MaxTokenLifetime: must not be below CoreSim:DefaultTokenLifetime ({o.DefaultTokenLifetime}); was {o.MaxTokenLifetime}.";
+        if (o.FleetBroadcastInterval <= TimeSpan.Zero) return $"CoreSim:FleetBroadcastInterval: must be positive; was {o.FleetBroadcastInterval}.";
+        if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
+        return Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
+    }
 }

@@ -10,6 +10,6 @@ try
 }
 catch (OptionsValidationException e)
 {
-    Console.Error.WriteLine($"core-sim: configuration error: {string.Join("; ", e.Failures)}");
+    Console.Error.WriteLine($"core-sim: configuration error: {e.Failures.First()}");
     return 2;
 }

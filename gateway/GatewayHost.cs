@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Health;
@@ -16,23 +17,34 @@ namespace Relay.Gateway;
 /// <summary>Builds the gateway web host (used by Program and by in-process tests).</summary>
 public static class GatewayHost
 {
-    /// <summary>Builds the host. Throws <see cref="OptionsValidationException"/> with one line naming a bad setting.</summary>
+    /// <summary>
+    /// Builds the host. Throws <see cref="OptionsValidationException"/> with one line naming a bad setting: an unknown
+    /// key under "Gateway", a value that does not convert, or one that fails validation. <paramref name="configure"/>
+    /// (tests) runs after binding, before validation.
+    /// </summary>
     public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
-        var section = builder.Configuration.GetSection(GatewayOptions.Section);
-        var options = new GatewayOptions();
-        section.Bind(options);
-
-        configure?.Invoke(options);
-        string? error = options.Validate();
-        if (error is not null)
+        if (GatewaySettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), [error]);
         }
 
-        builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton(TokenVerifier.FromPem(File.ReadAllText(options.PublicKeyPath)));
+        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        if (configure is not null)
+        {
+            builder.Services.PostConfigure(configure);
+        }
+
+        builder.Services.PostConfigure<GatewayOptions>(o =>
+        {
+            if (o.Backhaul.Endpoints.Length == 0)
+            {
+                o.Backhaul.Endpoints = [BackhaulOptions.DefaultEndpoint];
+            }
+        });
+        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        builder.Services.AddSingleton(sp => TokenVerifier.FromPem(File.ReadAllText(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.PublicKeyPath)));
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
@@ -44,12 +56,14 @@ public static class GatewayHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
-        var bind = IPAddress.Parse(options.BindAddress);
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.KestrelInlineScheduling);
+        builder.WebHost.UseSockets();
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<GatewayOptions>>((sockets, o) => sockets.UnsafePreferInlineScheduling = o.Value.KestrelInlineScheduling);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            var bind = IPAddress.Parse(options.BindAddress);
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
             kestrel.Listen(bind, options.HttpPort, l =>
@@ -71,6 +85,7 @@ public static class GatewayHost
         });
 
         var app = builder.Build();
+        var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
@@ -78,12 +93,26 @@ public static class GatewayHost
 
         // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.
         // On when Gateway:DemoWidget is true; default true only in the Development environment.
-        if (Demo.DemoEndpoints.IsEnabled(app.Configuration, app.Environment))
+        if (gateway.DemoWidget ?? app.Environment.IsDevelopment())
         {
-            Demo.DemoEndpoints.MapDemoWidget(app);
+            Demo.DemoEndpoints.MapDemoWidget(app, gateway);
         }
 
         return app;
+    }
+
+    // The binder throws InvalidOperationException at the first resolve for a value it cannot convert (the schema
+    // check catches those first; this keeps any it misses to one line too).
+    private static GatewayOptions Resolve(IServiceProvider services)
+    {
+        try
+        {
+            return services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), [e.Message.ReplaceLineEndings(" ")]);
+        }
     }
 
     private static void UseFastUpgrade(ListenOptions listen, GatewayOptions options)

@@ -92,40 +92,27 @@ public sealed class GatewayOptions
     /// <summary>The backhaul to the core.</summary>
     public BackhaulOptions Backhaul { get; set; } = new();
 
-    /// <summary>Returns the first bad setting as one line, or null.</summary>
-    public string? Validate()
-    {
-        if (HttpPort is < 0 or > 65535) return $"Gateway:HttpPort must be 0-65535; was {HttpPort}.";
-        if (HttpsPort is < 0 or > 65535) return $"Gateway:HttpsPort must be 0-65535; was {HttpsPort}.";
-        if (!System.Net.IPAddress.TryParse(BindAddress, out _)) return $"Gateway:BindAddress '{BindAddress}' is not an IP address.";
-        if (string.IsNullOrWhiteSpace(PublicKeyPath)) return "Gateway:PublicKeyPath is required: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
-        if (!File.Exists(PublicKeyPath)) return $"Gateway:PublicKeyPath '{PublicKeyPath}' does not exist.";
-        if (CertificatePath is not null && !File.Exists(CertificatePath)) return $"Gateway:CertificatePath '{CertificatePath}' does not exist.";
-        if (MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {MaxSessionsPerIp}.";
-        if (MessagesPerSecond < 1 || MessageBurst < 1) return "Gateway:MessagesPerSecond and Gateway:MessageBurst must be at least 1.";
-        if (MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {MaxMessageSize}.";
-        if (MaxMessageSize > Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({MaxMessageSize}) must not exceed the backhaul stream message size ({Backhaul.MaxMessageSize}).";
-        int streamWindow = new Relay.Tunnel.Links.LinkOptions().StreamWindow; // the backhaul's window (not configurable here)
-        if (SendQueueBytes < MaxMessageSize || SendQueueBytes >= streamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({MaxMessageSize}) and below the backhaul stream window ({streamWindow}); was {SendQueueBytes}.";
-        if (KeepAliveInterval <= TimeSpan.Zero) return "Gateway:KeepAliveInterval must be positive.";
-        if (IdleMemoryTrimAfter < TimeSpan.Zero) return $"Gateway:IdleMemoryTrimAfter must be zero (off) or positive; was {IdleMemoryTrimAfter}.";
-        if (Backhaul.Endpoints.Length == 0)
-        {
-            Backhaul.Endpoints = ["127.0.0.1:7000"];
-        }
+    /// <summary>
+    /// The development demo chat widget at / with its token proxy (gateway/Demo). Unset: on only in the Development
+    /// environment. The proxy mints operator tokens for anyone: never turn it on in production.
+    /// </summary>
+    public bool? DemoWidget { get; set; }
 
-        if (string.IsNullOrEmpty(Backhaul.SharedKey) || Backhaul.SharedKey.Length < 16) return "Gateway:Backhaul:SharedKey must be at least 16 characters (the same key as the core's).";
-        if (string.IsNullOrWhiteSpace(Backhaul.RelayId)) return "Gateway:Backhaul:RelayId is required.";
-        if (Backhaul.HeartbeatInterval <= TimeSpan.Zero || Backhaul.DeadLinkTimeout <= Backhaul.HeartbeatInterval) return "Gateway:Backhaul:DeadLinkTimeout must be longer than Gateway:Backhaul:HeartbeatInterval (both positive).";
-        return Health.Validate();
-    }
+    /// <summary>core-sim's token endpoint for the demo widget's token proxy. Defaults to http://127.0.0.1:7080/v1/tokens.</summary>
+    public string DemoTokenUrl { get; set; } = "http://127.0.0.1:7080/v1/tokens";
 }
 
 /// <summary>Backhaul settings of the gateway ("Gateway:Backhaul").</summary>
 public sealed class BackhaulOptions
 {
-    /// <summary>Core endpoints "host:port" (Gateway:Backhaul:Endpoints:0, :1, …). Defaults to 127.0.0.1:7000 when none is set.</summary>
-    /// <remarks>Empty by default: the configuration binder appends to a pre-filled array instead of replacing it.</remarks>
+    /// <summary>The core endpoint used when <see cref="Endpoints"/> names none.</summary>
+    public const string DefaultEndpoint = "127.0.0.1:7000";
+
+    /// <summary>Core endpoints "host:port" (Gateway:Backhaul:Endpoints:0, :1, …). Defaults to <see cref="DefaultEndpoint"/> when none is set.</summary>
+    /// <remarks>
+    /// Empty here: the configuration binder appends to a pre-filled array instead of replacing it. The host fills in
+    /// <see cref="DefaultEndpoint"/> after binding (a PostConfigure), so validation only reads.
+    /// </remarks>
     public string[] Endpoints { get; set; } = [];
 
     /// <summary>Pre-shared link key (at least 16 characters), the same as the core's.</summary>

@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
 
 namespace Relay.CoreSim.Http;
@@ -30,7 +30,7 @@ internal static class Dashboard
         app.MapGet("/v1/fleet/stream", StreamFleetAsync);
         app.MapPost("/v1/relays/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "drain"));
         app.MapPost("/v1/relays/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "undrain"));
-        app.MapGet("/v1/load/latest", (IConfiguration configuration) => LatestLoadReport(configuration));
+        app.MapGet("/v1/load/latest", (IOptions<CoreSimOptions> options) => LatestLoadReport(options.Value));
     }
 
     private static IResult Command(BackhaulService backhaul, string relayId, string command)
@@ -91,9 +91,9 @@ internal static class Dashboard
     /// The newest result.json (by modification time) in CoreSim:LoadReportsPath (default: artifacts/load, then loadgen-results,
     /// relative to the working directory), looking in the folder itself and one level of subfolders (one per run).
     /// </summary>
-    private static IResult LatestLoadReport(IConfiguration configuration)
+    private static IResult LatestLoadReport(CoreSimOptions options)
     {
-        string[] roots = configuration["CoreSim:LoadReportsPath"] is { Length: > 0 } configured
+        string[] roots = options.LoadReportsPath is { Length: > 0 } configured
             ? [configured]
             : [Path.Combine("artifacts", "load"), "loadgen-results"];
         var candidates = new List<FileInfo>();

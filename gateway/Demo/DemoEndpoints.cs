@@ -13,24 +13,12 @@ namespace Relay.Gateway.Demo;
 /// </summary>
 internal static class DemoEndpoints
 {
-    /// <summary>Default core-sim token endpoint for the proxy (Gateway:DemoTokenUrl).</summary>
-    public const string DefaultTokenUrl = "http://127.0.0.1:7080/v1/tokens";
-
     private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    /// <summary>Gateway:DemoWidget, defaulting to whether the host runs in the Development environment.</summary>
-    public static bool IsEnabled(IConfiguration configuration, IHostEnvironment environment) =>
-        configuration.GetValue<bool?>("Gateway:DemoWidget") ?? environment.IsDevelopment();
-
-    public static void MapDemoWidget(this WebApplication app)
+    /// <summary>Maps the widget; <see cref="GatewayOptions.DemoTokenUrl"/> is validated at start.</summary>
+    public static void MapDemoWidget(this WebApplication app, GatewayOptions options)
     {
-        string tokenUrl = app.Configuration["Gateway:DemoTokenUrl"] is { Length: > 0 } configured ? configured : DefaultTokenUrl;
-        if (!Uri.TryCreate(tokenUrl, UriKind.Absolute, out var tokenUri) || (tokenUri.Scheme != Uri.UriSchemeHttp && tokenUri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new Microsoft.Extensions.Options.OptionsValidationException(
-                GatewayOptions.Section, typeof(GatewayOptions), [$"Gateway:DemoTokenUrl '{tokenUrl}' must be an absolute http(s) URL, e.g. {DefaultTokenUrl}."]);
-        }
-
+        var tokenUri = new Uri(options.DemoTokenUrl, UriKind.Absolute);
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;

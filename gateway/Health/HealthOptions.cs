@@ -56,19 +56,4 @@ public sealed class HealthOptions
 
     /// <summary>All sessions are closed by this time after a drain starts. Defaults to 30 s.</summary>
     public TimeSpan DrainDeadline { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Returns the first bad setting as one line, or null.</summary>
-    public string? Validate()
-    {
-        if (EvaluationInterval <= TimeSpan.Zero) return "Gateway:Health:EvaluationInterval must be positive.";
-        if (EnterAfter < 1 || ExitAfter < 1) return "Gateway:Health:EnterAfter and ExitAfter must be at least 1.";
-        if (RttSickMs < RttDegradedMs) return "Gateway:Health:RttSickMs must not be below RttDegradedMs.";
-        if (ThreadPoolQueueSick < ThreadPoolQueueDegraded) return "Gateway:Health:ThreadPoolQueueSick must not be below ThreadPoolQueueDegraded.";
-        if (Capacity < 1) return "Gateway:Health:Capacity must be at least 1.";
-        if (AgentPort is < -1 or > 65535) return $"Gateway:Health:AgentPort must be -1 (off) or 0-65535; was {AgentPort}.";
-        if (DrainBatchSize < 1) return "Gateway:Health:DrainBatchSize must be at least 1.";
-        if (DrainDeadline <= TimeSpan.Zero) return "Gateway:Health:DrainDeadline must be positive.";
-        if (ReportInterval <= TimeSpan.Zero) return "Gateway:Health:ReportInterval must be positive.";
-        return null;
-    }
 }

@@ -1,24 +1,116 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Relay.Tests.Shared;
 
 namespace Relay.Gateway.Tests;
 
 public class OptionsTests
 {
+    private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(60);
+
+    private static string[] Required =>
+    [
+        $"--Gateway:PublicKeyPath={GatewayFixture.PublicKeyPath}",
+        $"--Gateway:Backhaul:SharedKey={GatewayFixture.SharedKey}",
+    ];
+
     [TestCase("--Gateway:MaxMessageSize=10", "Gateway:MaxMessageSize")]
     [TestCase("--Gateway:Backhaul:SharedKey=short", "Gateway:Backhaul:SharedKey")]
     [TestCase("--Gateway:BindAddress=not-an-ip", "Gateway:BindAddress")]
     [TestCase("--Gateway:Health:AgentPort=70000", "Gateway:Health:AgentPort")]
+    [TestCase("--Gateway:Health:EnterAfter=0", "Gateway:Health:EnterAfter")]
+    [TestCase("--Gateway:Backhaul:LinksPerEndpoint=0", "Gateway:Backhaul:LinksPerEndpoint")]
     [TestCase("--Gateway:PublicKeyPath=/nonexistent/key.pem", "Gateway:PublicKeyPath")]
+    [TestCase("--Gateway:DemoTokenUrl=not-a-url", "Gateway:DemoTokenUrl")]
+    [TestCase("--Gateway:HttpPort=abc", "Gateway:HttpPort")]
+    [TestCase("--Gateway:KeepAliveInterval=soon", "Gateway:KeepAliveInterval")]
+    [TestCase("--Gateway:Backhaul:Endpoints=127.0.0.1:7000", "Gateway:Backhaul:Endpoints:0")]
+    [TestCase("--Gateway:WireGuard:Mode=Sometimes", "Gateway:WireGuard:Mode")]
+    [TestCase("--Gateway:HttpPot=9000", "Gateway:HttpPort")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
-        string[] args =
-        [
-            $"--Gateway:PublicKeyPath={GatewayFixture.PublicKeyPath}",
-            $"--Gateway:Backhaul:SharedKey={GatewayFixture.SharedKey}",
-            argument,
-        ];
-        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build(args));
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, argument]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
+    [TestCase("Gateway:HttpPot", "Gateway:HttpPort")]
+    [TestCase("Gateway:Helth:EnterAfter", "Gateway:Health:EnterAfter")]
+    [TestCase("gateway:backhaul:sharedkye", "Gateway:Backhaul:SharedKey")]
+    [TestCase("Gateway:WireGuard:Interfase", "Gateway:WireGuard:Interface")]
+    public void UnknownKey_IsReportedWithTheNearestValidName(string key, string nearest)
+    {
+        string? error = GatewaySettings.Schema.Check([new(key, "1")]);
+
+        Assert.That(error, Is.EqualTo($"unknown setting {key} (did you mean {nearest}?)"));
+    }
+
+    [Test]
+    public void UnknownKey_FarFromEveryName_IsReportedWithoutAGuess()
+    {
+        Assert.That(GatewaySettings.Schema.Check([new("Gateway:Colour", "blue")]), Is.EqualTo("unknown setting Gateway:Colour"));
+    }
+
+    [Test]
+    public void KnownKeys_ListItems_AndOtherSections_PassTheCheck()
+    {
+        KeyValuePair<string, string?>[] configuration =
+        [
+            new("Gateway:HttpPort", "0"), new("gateway:health:agentport", "-1"), new("Gateway:Backhaul:Endpoints:0", "core:7000"),
+            new("Gateway:AllowedOrigins:0", "https://a.example"), new("Gateway:DemoWidget", ""), new("Gateway:WireGuard:Mode", "External"),
+            new("Gateway:Health", null), new("Logging:LogLevel:Default", "Warning"), new("urls", "http://127.0.0.1:0"),
+        ];
+
+        Assert.That(GatewaySettings.Schema.Check(configuration), Is.Null);
+    }
+
+    [Test]
+    public void Configure_RunsAfterBinding_AndValidationLeavesOptionsAsSet()
+    {
+        using var app = GatewayHost.Build([.. Required, "--Gateway:HttpPort=0", "--Gateway:Health:AgentPort=-1", "--Gateway:MaxSessionsPerIp=7"], o => o.MessageBurst = 77);
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+
+        Assert.That(options.MaxSessionsPerIp, Is.EqualTo(7));
+        Assert.That(options.MessageBurst, Is.EqualTo(77));
+        Assert.That(options.Backhaul.Endpoints, Is.EqualTo(new[] { BackhaulOptions.DefaultEndpoint }), "none set: the default endpoint, filled in after binding");
+
+        var unset = new GatewayOptions { PublicKeyPath = GatewayFixture.PublicKeyPath, Backhaul = { SharedKey = GatewayFixture.SharedKey } };
+        Assert.That(new GatewayOptionsValidator().Validate(null, unset).Succeeded, Is.True);
+        Assert.That(unset.Backhaul.Endpoints, Is.Empty, "validation only reads");
+    }
+
+    [Test]
+    public void DocsTable_ListsEveryOption_WithItsDefault()
+    {
+        var problems = OptionsTable.Problems(GatewaySettings.Schema, OptionsTable.RepoFile("docs/gateway-options.md"), skipPrefix: "WireGuard:");
+
+        Assert.That(problems, Is.Empty);
+    }
+
+    [TestCase("--Gateway:HttpPort=abc", "gateway: configuration error: Gateway:HttpPort: 'abc' is not a valid Int32")]
+    [TestCase("--Gateway:HttpPot=9000", "gateway: configuration error: unknown setting Gateway:HttpPot (did you mean Gateway:HttpPort?)")]
+    [TestCase("--Gateway:Health:AgentPort=70000", "gateway: configuration error: Gateway:Health:AgentPort must be -1 (off) or 0-65535; was 70000.")]
+    public async Task Process_BadSetting_ExitsWith2_AndOneLineOnStandardError(string argument, string line)
+    {
+        using var gateway = HostProcess.Start("Relay.Gateway.dll", [.. Required, argument]);
+
+        int code = await gateway.WaitForExitAsync(s_exitTimeout);
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(gateway.Error, Is.EqualTo(new[] { line }));
+        Assert.That(gateway.Output, Has.None.Contains(" at "), "no stack trace");
+    }
+
+    [Test]
+    public async Task Process_ValidSettings_Starts()
+    {
+        using var gateway = HostProcess.Start(
+            "Relay.Gateway.dll",
+            [.. Required, "--Gateway:BindAddress=127.0.0.1", "--Gateway:HttpPort=0", "--Gateway:Health:AgentPort=-1", "--Gateway:Backhaul:Endpoints:0=127.0.0.1:1"]);
+
+        bool listening = await gateway.WaitForOutputAsync("Now listening on: http://127.0.0.1:", s_exitTimeout);
+
+        Assert.That(listening, Is.True, string.Join('\n', gateway.Output.Concat(gateway.Error)));
+        Assert.That(gateway.Error, Is.Empty);
     }
 }

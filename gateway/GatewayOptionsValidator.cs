@@ -1,0 +1,50 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Relay.Gateway.Health;
+
+namespace Relay.Gateway;
+
+/// <summary>Validates <see cref="GatewayOptions"/> (and its Backhaul and Health sections) at start: the first bad setting, one line naming it.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    private readonly BackhaulOptionsValidator _backhaul = new();
+    private readonly HealthOptionsValidator _health = new();
+
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        if (Check(options) is { } error)
+        {
+            return ValidateOptionsResult.Fail(error);
+        }
+
+        var backhaul = _backhaul.Validate(name, options.Backhaul);
+        return backhaul.Failed ? backhaul : _health.Validate(name, options.Health);
+    }
+
+    private static string? Check(GatewayOptions o)
+    {
+        if (o.HttpPort is < 0 or > 65535) return $"Gateway:HttpPort must be 0-65535; was {o.HttpPort}.";
+        if (o.HttpsPort is < 0 or > 65535) return $"Gateway:HttpsPort must be 0-65535; was {o.HttpsPort}.";
+        if (!IPAddress.TryParse(o.BindAddress, out _)) return $"Gateway:BindAddress '{o.BindAddress}' is not an IP address.";
+        if (string.IsNullOrWhiteSpace(o.PublicKeyPath)) return "Gateway:PublicKeyPath is required: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
+        if (!File.Exists(o.PublicKeyPath)) return $"Gateway:PublicKeyPath '{o.PublicKeyPath}' does not exist.";
+        if (o.CertificatePath is not null && !File.Exists(o.CertificatePath)) return $"Gateway:CertificatePath '{o.CertificatePath}' does not exist.";
+        if (o.MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {o.MaxSessionsPerIp}.";
+        if (o.MessagesPerSecond < 1) return $"Gateway:MessagesPerSecond must be at least 1; was {o.MessagesPerSecond}.";
+        if (o.MessageBurst < 1) return $"Gateway:MessageBurst must be at least 1; was {o.MessageBurst}.";
+        if (o.MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {o.MaxMessageSize}.";
+        if (o.MaxMessageSize > o.Backhaul.MaxMessageSize) return $"Gateway:MaxMessageSize ({o.MaxMessageSize}) must not exceed Gateway:Backhaul:MaxMessageSize ({o.Backhaul.MaxMessageSize}).";
+        int streamWindow = new Relay.Tunnel.Links.LinkOptions().StreamWindow; // the backhaul's window (not configurable here)
+        if (o.SendQueueBytes < o.MaxMessageSize || o.SendQueueBytes >= streamWindow) return $"Gateway:SendQueueBytes must be at least MaxMessageSize ({o.MaxMessageSize}) and below the backhaul stream window ({streamWindow}); was {o.SendQueueBytes}.";
+        if (o.KeepAliveInterval <= TimeSpan.Zero) return $"Gateway:KeepAliveInterval must be positive; was {o.KeepAliveInterval}.";
+        if (o.KeepAliveTimeout <= TimeSpan.Zero) return $"Gateway:KeepAliveTimeout must be positive; was {o.KeepAliveTimeout}.";
+        if (o.ShutdownTimeout < TimeSpan.Zero) return $"Gateway:ShutdownTimeout must not be negative; was {o.ShutdownTimeout}.";
+        if (o.IdleMemoryTrimAfter < TimeSpan.Zero) return $"Gateway:IdleMemoryTrimAfter must be zero (off) or positive; was {o.IdleMemoryTrimAfter}.";
+        if (!Uri.TryCreate(o.DemoTokenUrl, UriKind.Absolute, out var tokenUri) || (tokenUri.Scheme != Uri.UriSchemeHttp && tokenUri.Scheme != Uri.UriSchemeHttps))
+        {
+            return $"Gateway:DemoTokenUrl '{o.DemoTokenUrl}' must be an absolute http(s) URL, e.g. http://127.0.0.1:7080/v1/tokens.";
+        }
+
+        return null;
+    }
+}

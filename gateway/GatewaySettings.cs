@@ -1,0 +1,14 @@
+using Relay.Contracts.Configuration;
+using Relay.Tunnel.WireGuard;
+
+namespace Relay.Gateway;
+
+/// <summary>Every key the gateway reads under "Gateway" (its options classes, found once by reflection at start-up).</summary>
+internal static class GatewaySettings
+{
+    /// <summary>GatewayOptions with its Backhaul and Health sections, and the tunnel's "Gateway:WireGuard".</summary>
+    public static SettingsSchema Schema { get; } = new(
+        GatewayOptions.Section,
+        typeof(GatewayOptions),
+        new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(WireGuardOptions) });
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+using Relay.Tests.Shared;
+
+namespace Relay.CoreSim.Tests;
+
+public class OptionsTests
+{
+    private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(60);
+
+    [TestCase("--CoreSim:SharedKey=short", "CoreSim:SharedKey")]
+    [TestCase("--CoreSim:MaxUnacknowledged=0", "CoreSim:MaxUnacknowledged")]
+    [TestCase("--CoreSim:BindAddress=nowhere", "CoreSim:BindAddress")]
+    [TestCase("--CoreSim:MaxTokenLifetime=00:00:01", "CoreSim:MaxTokenLifetime")]
+    [TestCase("--CoreSim:HttpPort=abc", "CoreSim:HttpPort")]
+    [TestCase("--CoreSim:HelloTimeout=soon", "CoreSim:HelloTimeout")]
+    [TestCase("--CoreSim:BackhaulPot=7001", "CoreSim:BackhaulPort")]
+    [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
+    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([argument]));
+        Assert.That(ex!.Failures.Single(), Does.Contain(setting));
+        Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void UnknownKey_IsReportedWithTheNearestValidName()
+    {
+        Assert.That(CoreSimSettings.Schema.Check([new("CoreSim:HttpPot", "1")]), Is.EqualTo("unknown setting CoreSim:HttpPot (did you mean CoreSim:HttpPort?)"));
+    }
+
+    [Test]
+    public async Task Configure_RunsAfterBinding()
+    {
+        await using var host = await CoreSimFixture.StartAsync(o => o.NodeId = "core-configured");
+
+        Assert.That(host.Options.NodeId, Is.EqualTo("core-configured"));
+    }
+
+    [Test]
+    public async Task LoadReportsPath_IsWhereTheDashboardLooks()
+    {
+        var reports = Directory.CreateTempSubdirectory("relay-load-");
+        string report = Path.Combine(reports.FullName, "result.json");
+        await File.WriteAllTextAsync(report, """{"sent":1}""");
+        await using var host = await CoreSimFixture.StartAsync(o => o.LoadReportsPath = reports.FullName);
+        using var http = new HttpClient { BaseAddress = host.HttpUri };
+
+        string body = await http.GetStringAsync("/v1/load/latest");
+
+        Assert.That(body, Does.Contain("\"sent\":1").And.Contain(report));
+        reports.Delete(recursive: true);
+    }
+
+    [Test]
+    public void ReadmeTable_ListsEveryOption_WithItsDefault()
+    {
+        var problems = OptionsTable.Problems(CoreSimSettings.Schema, OptionsTable.RepoFile("core-sim/README.md"), skipPrefix: "WireGuard:");
+
+        Assert.That(problems, Is.Empty);
+    }
+
+    [TestCase("--CoreSim:HttpPort=abc", "core-sim: configuration error: CoreSim:HttpPort: 'abc' is not a valid Int32")]
+    [TestCase("--CoreSim:HttpPot=9000", "core-sim: configuration error: unknown setting CoreSim:HttpPot (did you mean CoreSim:HttpPort?)")]
+    [TestCase("--CoreSim:BackhaulPort=70000", "core-sim: configuration error: CoreSim:BackhaulPort: must be 0-65535; was 70000.")]
+    public async Task Process_BadSetting_ExitsWith2_AndOneLineOnStandardError(string argument, string line)
+    {
+        using var core = HostProcess.Start("Relay.CoreSim.dll", argument);
+
+        int code = await core.WaitForExitAsync(s_exitTimeout);
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(core.Error, Is.EqualTo(new[] { line }));
+        Assert.That(core.Output, Has.None.Contains(" at "), "no stack trace");
+    }
+
+    [Test]
+    public async Task Process_ValidSettings_Starts()
+    {
+        using var core = HostProcess.Start("Relay.CoreSim.dll", "--CoreSim:BindAddress=127.0.0.1", "--CoreSim:HttpPort=0", "--CoreSim:BackhaulPort=0");
+
+        bool listening = await core.WaitForOutputAsync("Now listening on: http://127.0.0.1:", s_exitTimeout);
+
+        Assert.That(listening, Is.True, string.Join('\n', core.Output.Concat(core.Error)));
+        Assert.That(core.Error, Is.Empty);
+    }
+}
