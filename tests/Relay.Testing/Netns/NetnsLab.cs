@@ -101,7 +101,7 @@ public sealed class NetnsLab : IDisposable
     public static string Run(params string[] command) => ProcessRunner.Run(command);
 
     /// <summary>Starts a long-running process inside a namespace, its output to <paramref name="logPath"/>; stopped by <see cref="Dispose"/>.</summary>
-    public ChildProcess Start(string ns, string name, string logPath, params IEnumerable<string> command)
+    public ChildProcess Start(string ns, string name, string? logPath, params IEnumerable<string> command)
     {
         lock (_gate)
         {

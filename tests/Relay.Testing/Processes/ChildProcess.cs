@@ -16,6 +16,7 @@ public sealed class ChildProcess : IDisposable
     private readonly Queue<string> _tail = new();
     private readonly List<(string Text, TaskCompletionSource Seen)> _watches = [];
     private readonly StreamWriter? _log;
+    private volatile bool _disposed;
 
     private ChildProcess(string name, Process process, StreamWriter? log)
     {
@@ -29,7 +30,8 @@ public sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>True once the process has ended (always true after <see cref="Dispose"/>, which ends it).</summary>
+    public bool HasExited => _disposed || _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
 
@@ -170,7 +172,13 @@ public sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         Kill();
+        _disposed = true;
         _process.Dispose();
         lock (_tail)
         {
