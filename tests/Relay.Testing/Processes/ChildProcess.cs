@@ -83,6 +83,11 @@ public sealed class ChildProcess : IDisposable
 
         var exited = _process.WaitForExitAsync(cancellationToken);
         var first = await Task.WhenAny(seen.Task, exited, Task.Delay(limit, cancellationToken)).ConfigureAwait(false);
+        lock (_tail)
+        {
+            _watches.Remove((text, seen));
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
         if (first != seen.Task)
         {
