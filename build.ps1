@@ -10,17 +10,28 @@ switch ($Verb) {
     Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
     dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
     $rc = 0
-    foreach ($proj in Get-ChildItem tests/*/*.csproj) {
+    foreach ($proj in Get-ChildItem tests/*/*.Tests.csproj) {
       dotnet test $proj.FullName -c $config --no-build --logger "trx;LogFileName=$($proj.BaseName).trx" --results-directory $results @Rest
       if ($LASTEXITCODE) { $rc = 1 }
     }
-    $passed = 0; $failed = 0; $total = 0
+    $passed = 0; $failed = 0; $total = 0; $notRun = @()
     foreach ($trx in Get-ChildItem "$results/*.trx") {
-      $c = ([xml](Get-Content $trx)).TestRun.ResultSummary.Counters
+      $run = ([xml](Get-Content $trx)).TestRun
+      $c = $run.ResultSummary.Counters
       $total += [int]$c.total; $passed += [int]$c.passed; $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+      # Tests that did not run (ignored, inconclusive: outcome NotExecuted), with their reasons.
+      $notRun += @($run.Results.UnitTestResult | Where-Object { $_.outcome -notin "Passed", "Failed", "Error", "Timeout", "Aborted" } |
+        ForEach-Object { "  $($trx.BaseName): $($_.testName): $($_.Output.ErrorInfo.Message)" })
+    }
+    $skipped = $total - $passed - $failed
+    if ($skipped -gt 0) {
+      # Under CI every suite must really run: a test that did not run counts as a failure.
+      if ($env:CI -eq "true") { Write-Output "build.ps1: CI=true and $skipped test(s) did not run; each counts as a failure:"; $failed += $skipped; $skipped = 0 }
+      else { Write-Output "build.ps1: $skipped test(s) skipped:" }
+      $notRun | ForEach-Object { Write-Output $_ }
     }
     if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 }
-    Write-Output "tests: $passed passed, $failed failed, $($total - $passed - $failed) skipped"
+    Write-Output "tests: $passed passed, $failed failed, $skipped skipped"
     if ($failed -ne 0) { exit 1 }; exit 0
   }
   "bench" { dotnet run -c Release --project bench/Relay.Benchmarks -- @Rest; exit $LASTEXITCODE }

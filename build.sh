@@ -22,7 +22,9 @@ build() {
 }
 
 count_results() {
-  # Sums the counters of every TRX file: the real results, not dotnet test's summary.
+  # Sums the counters of every TRX file: the real results, not dotnet test's summary. A test that did not run
+  # (ignored, inconclusive, skipped: outcome NotExecuted) is listed with its reason on stderr; under CI (CI=true)
+  # it counts as a failure, so a suite that quietly skipped (no root, a missing tool) cannot pass there.
   local dir=$1 passed=0 failed=0 total=0 f
   for f in "$dir"/*.trx; do
     [ -f "$f" ] || continue
@@ -35,7 +37,39 @@ count_results() {
     total=$((total + ${t:-0})); passed=$((passed + ${p:-0}))
     failed=$((failed + ${fl:-0} + ${er:-0} + ${to:-0} + ${ab:-0}))
   done
-  echo "$passed $failed $((total - passed - failed))"
+  local skipped=$((total - passed - failed))
+  if [ "$skipped" -gt 0 ]; then
+    if [ "${CI:-}" = true ]; then
+      echo "build.sh: CI=true and $skipped test(s) did not run; each counts as a failure:" >&2
+      failed=$((failed + skipped)); skipped=0
+    else
+      echo "build.sh: $skipped test(s) skipped:" >&2
+    fi
+    not_run_tests "$dir" >&2
+  fi
+  echo "$passed $failed $skipped"
+}
+
+not_run_tests() {
+  # "  Project: Test — reason" for every TRX result that neither passed nor failed (NotExecuted, Inconclusive…).
+  local f
+  for f in "$1"/*.trx; do
+    [ -f "$f" ] || continue
+    awk -v project="$(basename "$f" .trx)" '
+      function unescape(s) { gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&quot;/, "\"", s); gsub(/&apos;/, "\047", s); gsub(/&amp;/, "\\&", s); return s }
+      function report() { printf "  %s: %s — %s\n", project, unescape(name), (msg == "" ? "(no reason given)" : unescape(msg)); open = 0 }
+      /<UnitTestResult / {
+        name = $0; sub(/.* testName="/, "", name); sub(/".*/, "", name)
+        outcome = $0; sub(/.* outcome="/, "", outcome); sub(/".*/, "", outcome)
+        open = outcome !~ /^(Passed|Failed|Error|Timeout|Aborted)$/; msg = ""; inmsg = 0
+        if (open && $0 ~ /\/>[[:space:]]*$/) report()
+        next
+      }
+      open && /<Message>/ { inmsg = 1; sub(/.*<Message>/, "") }
+      open && inmsg { line = $0; if (sub(/<\/Message>.*/, "", line)) inmsg = 0; gsub(/^[[:space:]]+/, "", line); msg = (msg == "" ? line : msg " " line); next }
+      open && /<\/UnitTestResult>/ { report() }
+    ' "$f"
+  done
 }
 
 install_test_prerequisites() {
@@ -53,7 +87,7 @@ test_all() {
   rm -rf "$results"; mkdir -p "$results"
   build
   local rc=0 proj
-  for proj in tests/*/*.csproj; do
+  for proj in tests/*/*.Tests.csproj; do
     local name; name=$(basename "$proj" .csproj)
     echo "== $name"
     dotnet test "$proj" -c "$CONFIG" --no-build -nologo \

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Relay.CoreSim;
 using Relay.Gateway;
+using Relay.Testing.Processes;
 
 namespace Relay.Interop.Tests;
 
@@ -75,12 +76,12 @@ public sealed class WsPackageInteropTests
             ["RELAY_TOKEN_A"] = core.Tokens.Issue("interop-visitor", "interop", "visitor", TimeSpan.FromHours(1)).Token,
             ["RELAY_TOKEN_B"] = core.Tokens.Issue("interop-operator", "interop", "operator", TimeSpan.FromHours(1)).Token,
         };
-        var run = await NodeRunner.RunAsync(
+        var run = await ProcessRunner.RunAsync(
             node,
             [Path.Combine(NodeRunner.InteropDirectory, "ws-session.mjs"), "--url", url.ToString(), "--resume-url", resumeUrl.ToString(), "--timeout", "60"],
+            ct,
             NodeRunner.InteropDirectory,
-            env,
-            ct);
+            env);
         TestContext.Out.WriteLine(run.StdOut);
         TestContext.Out.WriteLine(run.StdErr);
         string? line = run.StdOut.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));

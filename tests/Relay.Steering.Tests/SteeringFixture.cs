@@ -1,5 +1,6 @@
 using Relay.CoreSim;
-using Relay.Steering.Tests.Harness;
+using Relay.Testing;
+using Relay.Testing.Steering;
 
 namespace Relay.Steering.Tests;
 

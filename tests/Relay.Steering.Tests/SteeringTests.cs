@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Relay.Steering.Tests.Harness;
+using Relay.Testing.Steering;
 
 namespace Relay.Steering.Tests;
 

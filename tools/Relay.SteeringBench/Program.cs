@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Relay.CoreSim;
-using Relay.Steering.Tests.Harness;
+using Relay.Testing.Steering;
 
 // dotnet run -c Release --project tools/Relay.SteeringBench -- [--sessions 3000] [--pace-ms 1000]
 // core-sim + three gateway processes + HAProxy on loopback; N Relay.Client sessions through HAProxy,

@@ -1,10 +1,13 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Relay.Contracts.Tokens;
+using Relay.Testing;
+using Relay.Testing.Netns;
+using Relay.Testing.Network;
+using Relay.Testing.Processes;
 using Relay.Tunnel.WireGuard.Config;
 using Relay.Tunnel.WireGuard.Keys;
 using Relay.WanBench;
@@ -17,28 +20,14 @@ if (o is null)
     return 1;
 }
 
-if (Lab.CheckPrerequisites() is { } missing)
+if ((NetnsLab.CheckPrerequisites() ?? Repo.MissingBuild()) is { } missing)
 {
     Console.Error.WriteLine($"wanbench: {missing}");
     return 2;
 }
 
-string root = RepoRoot();
-#if DEBUG
-const string config = "Debug";
-#else
-const string config = "Release";
-#endif
-string coreDll = Path.Combine(root, "core-sim", "bin", config, "net10.0", "Relay.CoreSim.dll");
-string gatewayDll = Path.Combine(root, "gateway", "bin", config, "net10.0", "Relay.Gateway.dll");
-if (!File.Exists(coreDll) || !File.Exists(gatewayDll))
-{
-    Console.Error.WriteLine($"wanbench: build first (dotnet build Relay.sln -c {config}); missing {coreDll} or {gatewayDll}");
-    return 2;
-}
-
 using var stop = new CancellationTokenSource(o.RunLimit);
-var lab = new Lab();
+var lab = new NetnsLab();
 UdpDelayLine? line = null;
 TcpDelayProxy? proxy = null;
 void Cleanup()
@@ -48,10 +37,9 @@ void Cleanup()
     lab.Dispose();
 }
 
-// Ctrl-C / SIGTERM: stop the run; the finally below (or ProcessExit as a last resort) removes everything.
+// Ctrl-C / SIGTERM: stop the run; the finally below (or ProcessExit as a last resort: the lab registers for it) removes everything.
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Console.Error.WriteLine("wanbench: interrupted, cleaning up"); stop.Cancel(); });
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-AppDomain.CurrentDomain.ProcessExit += (_, _) => Cleanup();
 
 string dir = Directory.CreateTempSubdirectory("relay-wanbench-").FullName;
 var token = stop.Token;
@@ -68,14 +56,14 @@ try
     lab.Veth(null, $"rc{id}", $"{edgeNet}.1/24", edge, $"re{id}", $"{edgeNet}.2/24");
     foreach (string ns in new[] { core, edge })
     {
-        Lab.Exec(ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
+        NetnsLab.Exec(ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
     }
 
     // The far user's packets: root (source tunnel.3) → edge (forwards) → WireGuard → core. Same tunnel, same WAN.
-    Lab.Exec(edge, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-    Lab.Ip(null, "address", "add", $"{tunnel}.3/32", "dev", $"rc{id}");
-    Lab.Ip(null, "route", "add", $"{tunnel}.1/32", "via", $"{edgeNet}.2", "dev", $"rc{id}", "src", $"{tunnel}.3", "mtu", "1420");
-    Lab.Ip(edge, "route", "add", $"{tunnel}.3/32", "via", $"{edgeNet}.1", "dev", $"re{id}");
+    NetnsLab.Exec(edge, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    NetnsLab.Ip(null, "address", "add", $"{tunnel}.3/32", "dev", $"rc{id}");
+    NetnsLab.Ip(null, "route", "add", $"{tunnel}.1/32", "via", $"{edgeNet}.2", "dev", $"rc{id}", "src", $"{tunnel}.3", "mtu", "1420");
+    NetnsLab.Ip(edge, "route", "add", $"{tunnel}.3/32", "via", $"{edgeNet}.1", "dev", $"re{id}");
 
     // The WAN: the tunnel's UDP, edge → root → core, through the delay line. No loss while warming up.
     line = new UdpDelayLine(new IPEndPoint(IPAddress.Parse($"{edgeNet}.1"), 0), new IPEndPoint(IPAddress.Parse($"{underlay}.1"), 51820))
@@ -83,8 +71,6 @@ try
         Delay = TimeSpan.FromMilliseconds(o.WanOneWayMs),
     };
 
-    lab.Owns($"/var/run/wireguard/wgc{id}.sock");
-    lab.Owns($"/var/run/wireguard/wge{id}.sock");
     var coreKeys = WireGuardKeyPair.Generate();
     var edgeKeys = WireGuardKeyPair.Generate();
     string coreConf = Path.Combine(dir, "core.conf"), edgeConf = Path.Combine(dir, "edge.conf");
@@ -109,21 +95,21 @@ try
     const string sharedKey = "wanbench-shared-key-0123456789abcdef";
 
     string coreLog = Path.Combine(dir, "core-sim.log"), gatewayLog = Path.Combine(dir, "gateway.log");
-    var coreProcess = lab.Start(core, coreLog, "dotnet", coreDll,
+    var coreProcess = lab.Start(core, "core-sim", coreLog, RelayProcesses.CoreSim(
         $"--CoreSim:BindAddress={tunnel}.1", "--CoreSim:HttpPort=7080", "--CoreSim:HttpsPort=7443", "--CoreSim:BackhaulPort=7000",
         $"--CoreSim:SharedKey={sharedKey}", $"--CoreSim:SigningKeyPath={signing}",
         $"--CoreSim:CertificatePath={certPath}", $"--CoreSim:CertificateKeyPath={keyPath}",
         "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}",
-        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
-    await WaitForLogAsync(coreProcess, coreLog, "Application started", TimeSpan.FromSeconds(60), token);
-    var gatewayProcess = lab.Start(edge, gatewayLog, "dotnet", gatewayDll,
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));
+    await coreProcess.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60), token);
+    var gatewayProcess = lab.Start(edge, "gateway", gatewayLog, RelayProcesses.Gateway(
         "--Gateway:BindAddress=0.0.0.0", "--Gateway:HttpPort=8080", "--Gateway:HttpsPort=8443", $"--Gateway:PublicKeyPath={publicKey}",
         $"--Gateway:CertificatePath={certPath}", $"--Gateway:CertificateKeyPath={keyPath}",
         $"--Gateway:Backhaul:Endpoints:0={tunnel}.1:7000", $"--Gateway:Backhaul:SharedKey={sharedKey}",
         "--Gateway:Backhaul:RelayId=wanbench-edge", "--Gateway:Backhaul:Region=edge", "--Gateway:MaxSessionsPerIp=1000",
         "--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface=wge{id}", $"--Gateway:WireGuard:ConfigPath={edgeConf}",
-        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
-    await WaitForReadyAsync(gatewayProcess, new Uri($"http://{edgeNet}.2:8080/readyz"), gatewayLog, TimeSpan.FromSeconds(90), token);
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));
+    await gatewayProcess.WaitForHttpAsync(new Uri($"http://{edgeNet}.2:8080/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(90), token);
     Log("gateway ready: backhaul links up through the tunnel");
 
     proxy = new TcpDelayProxy(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Parse($"{edgeNet}.2"), 8443), TimeSpan.FromMilliseconds(o.NearOneWayMs));
@@ -231,80 +217,4 @@ static X509Certificate2 WriteCertificate(string certPath, string keyPath, IPAddr
         File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
     return cert;
-}
-
-static async Task WaitForLogAsync(Process process, string log, string text, TimeSpan limit, CancellationToken token)
-{
-    var until = DateTime.UtcNow + limit;
-    while (DateTime.UtcNow < until)
-    {
-        if (File.Exists(log) && File.ReadAllText(log).Contains(text, StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"{Path.GetFileNameWithoutExtension(log)} exited ({process.ExitCode}):\n{Tail(log)}");
-        }
-
-        await Task.Delay(100, token);
-    }
-
-    throw new TimeoutException($"{Path.GetFileNameWithoutExtension(log)} did not log '{text}' in {limit.TotalSeconds} s:\n{Tail(log)}");
-}
-
-static async Task WaitForReadyAsync(Process process, Uri readyz, string log, TimeSpan limit, CancellationToken token)
-{
-    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
-    var until = DateTime.UtcNow + limit;
-    string last = "(no answer)";
-    while (DateTime.UtcNow < until)
-    {
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"gateway exited ({process.ExitCode}):\n{Tail(log)}");
-        }
-
-        try
-        {
-            using var r = await http.GetAsync(readyz, token);
-            if (r.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            last = $"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync(token)}";
-        }
-        catch (HttpRequestException e)
-        {
-            last = e.Message;
-        }
-        catch (TaskCanceledException) when (!token.IsCancellationRequested)
-        {
-            last = "timeout";
-        }
-
-        await Task.Delay(250, token);
-    }
-
-    throw new TimeoutException($"gateway /readyz not 200 in {limit.TotalSeconds} s; last: {last}\n{Tail(log)}");
-}
-
-static string Tail(string path) => File.Exists(path) ? string.Join('\n', File.ReadAllLines(path).TakeLast(15)) : "(no log)";
-
-static string RepoRoot()
-{
-    foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-    {
-        for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Relay.sln")))
-            {
-                return d.FullName;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("Relay.sln not found above the tool or the current directory");
 }

@@ -1,11 +1,13 @@
-using Relay.WanBench;
 using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
 using Relay.Contracts.Tokens;
+using Relay.Testing;
+using Relay.Testing.Netns;
+using Relay.Testing.Network;
+using Relay.Testing.Processes;
 using Relay.Tunnel.WireGuard.Config;
 using Relay.Tunnel.WireGuard.Keys;
-using Relay.WireGuard.Tests.Netns;
 
 namespace Relay.WireGuard.Tests.EndToEnd;
 
@@ -23,8 +25,12 @@ public class TunnelEndToEndTests
     [CancelAfter(180_000)]
     public async Task Chat_ThroughManagedTunnel_SurvivesTunnelBreak_NothingLost(CancellationToken token)
     {
-        NetnsLab.RequireRootAndWireGuard();
-        await using var lab = new NetnsLab();
+        if ((NetnsLab.CheckPrerequisites() ?? Repo.MissingBuild()) is { } missing)
+        {
+            Assert.Ignore(missing);
+        }
+
+        using var lab = new NetnsLab();
         using var topo = await Topology.StartAsync(lab, TimeSpan.FromMilliseconds(60), token);
 
         // Ready through the tunnel.
@@ -105,15 +111,14 @@ internal sealed class Topology : IDisposable
     private readonly NetnsLab _lab;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly TokenIssuer _tokens;
+    private ChildProcess? _coreSim;
+    private ChildProcess? _gateway;
 
-    private Topology(NetnsLab lab, string dir, TokenIssuer tokens)
+    private Topology(NetnsLab lab, TokenIssuer tokens)
     {
         _lab = lab;
-        Dir = dir;
         _tokens = tokens;
     }
-
-    public string Dir { get; }
 
     public string Core { get; private set; } = "";
 
@@ -132,7 +137,7 @@ internal sealed class Topology : IDisposable
             File.WriteAllText(signing, ec.ExportPkcs8PrivateKeyPem());
         }
 
-        var t = new Topology(lab, dir, new TokenIssuer(signing));
+        var t = new Topology(lab, new TokenIssuer(signing));
         int o = lab.Octet;
         t.Core = lab.Namespace("core");
         t.Edge = lab.Namespace("edge");
@@ -151,33 +156,21 @@ internal sealed class Topology : IDisposable
             new InterfaceConfig(edge.PrivateKey, [Cidr($"10.214.{o}.2/24")]),
             [new PeerConfig(core.PublicKey, [Cidr($"10.214.{o}.1/32")], t.Line.Front.ToString(), null, 2)]));
 
-        string root = RepoRoot();
-#if DEBUG
-        const string config = "Debug";
-#else
-        const string config = "Release";
-#endif
-        string coreDll = Path.Combine(root, "core-sim", "bin", config, "net10.0", "Relay.CoreSim.dll");
-        string gatewayDll = Path.Combine(root, "gateway", "bin", config, "net10.0", "Relay.Gateway.dll");
         string publicKey = Path.Combine(dir, "core-public.pem");
 
-        lab.Start(t.Core, Path.Combine(dir, "core-sim.log"), "dotnet", coreDll,
+        t._coreSim = lab.Start(t.Core, "core-sim", Path.Combine(dir, "core-sim.log"), RelayProcesses.CoreSim(
             $"--CoreSim:BindAddress=10.214.{o}.1", "--CoreSim:HttpPort=7080", "--CoreSim:BackhaulPort=7000",
             $"--CoreSim:SharedKey={SharedKeyValue}", $"--CoreSim:SigningKeyPath={signing}", $"--CoreSim:PublicKeyPath={publicKey}",
-            "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{lab.Id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}");
+            "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{lab.Id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}"));
         // The gateway verifies tokens with core-sim's public key: the same signing key, so written here.
         File.WriteAllText(publicKey, t._tokens.PublicKeyPem);
-        string coreLog = Path.Combine(dir, "core-sim.log");
-        for (int i = 0; i < 300 && !(File.Exists(coreLog) && File.ReadAllText(coreLog).Contains("Application started", StringComparison.Ordinal)); i++)
-        {
-            await Task.Delay(100, token);
-        }
-        lab.Start(t.Edge, Path.Combine(dir, "gateway.log"), "dotnet", gatewayDll,
+        await t._coreSim.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), token);
+        t._gateway = lab.Start(t.Edge, "gateway", Path.Combine(dir, "gateway.log"), RelayProcesses.Gateway(
             "--Gateway:BindAddress=0.0.0.0", "--Gateway:HttpPort=8080", $"--Gateway:PublicKeyPath={publicKey}",
             $"--Gateway:Backhaul:Endpoints:0=10.214.{o}.1:7000", $"--Gateway:Backhaul:SharedKey={SharedKeyValue}",
             "--Gateway:Backhaul:RelayId=edge-e2e", "--Gateway:Backhaul:Region=edge",
             "--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface=wge{lab.Id}", $"--Gateway:WireGuard:ConfigPath={edgeConf}",
-            "--Gateway:WireGuard:NoTrafficTimeout=00:00:05", "--Gateway:WireGuard:PollInterval=00:00:01");
+            "--Gateway:WireGuard:NoTrafficTimeout=00:00:05", "--Gateway:WireGuard:PollInterval=00:00:01"));
         return t;
     }
 
@@ -199,34 +192,15 @@ internal sealed class Topology : IDisposable
     /// <summary>Polls the gateway until <paramref name="path"/> answers <paramref name="status"/>; returns the body.</summary>
     public async Task<string> WaitForAsync(string path, HttpStatusCode status, TimeSpan limit, CancellationToken token, string? bodyContains = null)
     {
-        var until = DateTime.UtcNow + limit;
-        string last = "(no answer)";
-        while (DateTime.UtcNow < until)
+        try
         {
-            try
-            {
-                var (code, body) = await GetAsync(path, token);
-                if (code == status && (bodyContains is null || body.Contains(bodyContains, StringComparison.Ordinal)))
-                {
-                    return body;
-                }
-
-                last = $"{(int)code} {body}";
-            }
-            catch (HttpRequestException e)
-            {
-                last = e.Message;
-            }
-            catch (TaskCanceledException) when (!token.IsCancellationRequested)
-            {
-                last = "timeout";
-            }
-
-            await Task.Delay(250, token);
+            return await _gateway!.WaitForHttpAsync(new Uri(GatewayHttp, path), status, limit, token, bodyContains);
         }
-
-        Assert.Fail($"GET {path} did not answer {(int)status} within {limit.TotalSeconds} s; last: {last}\ngateway log: {Tail(Path.Combine(Dir, "gateway.log"))}\ncore-sim log: {Tail(Path.Combine(Dir, "core-sim.log"))}");
-        return last;
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            Assert.Fail($"{e.Message}\ncore-sim:\n{_coreSim!.Tail(15)}");
+            throw;
+        }
     }
 
     public void Dispose()
@@ -236,19 +210,5 @@ internal sealed class Topology : IDisposable
         _tokens.Dispose();
     }
 
-    private static string Tail(string path) =>
-        File.Exists(path) ? string.Join('\n', File.ReadAllLines(path).TakeLast(15)) : "(no log)";
-
     private static IpCidr Cidr(string text) => IpCidr.TryParse(text, out var c) ? c! : throw new FormatException(text);
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Relay.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Relay.sln not found above the test directory");
-    }
 }

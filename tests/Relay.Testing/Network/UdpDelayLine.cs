@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
-namespace Relay.WanBench;
+namespace Relay.Testing.Network;
 
 /// <summary>
 /// A userspace netem for one UDP flow (the WireGuard tunnel; shared by the WAN benchmark and the tunnel tests),
@@ -11,7 +11,7 @@ namespace Relay.WanBench;
 /// back the same way, each direction in arrival order (a constant delay never reorders, as netem without jitter);
 /// <see cref="Loss"/> drops at random, independently each way. This kernel has no sch_netem.
 /// </summary>
-internal sealed class UdpDelayLine : IDisposable
+public sealed class UdpDelayLine : IDisposable
 {
     private readonly Socket _front;
     private readonly Socket _back;
@@ -119,36 +119,4 @@ internal sealed class UdpDelayLine : IDisposable
         _front.Dispose();
         _back.Dispose();
     }
-}
-
-/// <summary>Waits until a Stopwatch timestamp: a timer for the bulk, then a short spin for the last millisecond.</summary>
-internal static class Clock
-{
-    public static async ValueTask SleepUntilAsync(long due, CancellationToken token)
-    {
-        while (true)
-        {
-            long left = due - Stopwatch.GetTimestamp();
-            if (left <= 0)
-            {
-                return;
-            }
-
-            double ms = left * 1000.0 / Stopwatch.Frequency;
-            if (ms > 1.5)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(ms - 1), token);
-            }
-            else
-            {
-                Thread.SpinWait(50);
-                if (ms > 0.2)
-                {
-                    await Task.Yield();
-                }
-            }
-        }
-    }
-
-    public static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 }

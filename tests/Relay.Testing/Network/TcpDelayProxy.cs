@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
-namespace Relay.WanBench;
+namespace Relay.Testing.Network;
 
 /// <summary>
 /// The near link (client ↔ relay): a TCP proxy on loopback that holds every chunk <see cref="OneWay"/> in each
@@ -11,7 +11,7 @@ namespace Relay.WanBench;
 /// the first round trip is charged explicitly: nothing reaches the relay before accept + 3 × one-way, which is when
 /// the client's first bytes would arrive had its TCP handshake crossed the link (SYN, SYN-ACK, then the data).
 /// </summary>
-internal sealed class TcpDelayProxy : IDisposable
+public sealed class TcpDelayProxy : IDisposable
 {
     private readonly Socket _listener;
     private readonly IPEndPoint _target;

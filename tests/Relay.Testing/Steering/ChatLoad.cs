@@ -1,12 +1,12 @@
 using Relay.Client;
 
-namespace Relay.Steering.Tests.Harness;
+namespace Relay.Testing.Steering;
 
 /// <summary>
 /// Steady load through the steering layer: N Relay.Client sessions each sending numbered echo
 /// messages at a steady pace, counting what comes back. Bounded in count and time.
 /// </summary>
-internal sealed class ChatLoad : IAsyncDisposable
+public sealed class ChatLoad : IAsyncDisposable
 {
     private readonly List<Member> _members = [];
     private readonly CancellationTokenSource _stop = new();
@@ -167,6 +167,3 @@ internal sealed class ChatLoad : IAsyncDisposable
         }
     }
 }
-
-/// <summary>What a load run counted.</summary>
-internal sealed record LoadResult(long Sent, long Lost, long Duplicated, long OutOfOrder);

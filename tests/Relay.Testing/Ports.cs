@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Relay.Steering.Tests.Harness;
+namespace Relay.Testing;
 
-internal static class Ports
+/// <summary>Free ports for processes that must be told theirs on the command line.</summary>
+public static class Ports
 {
     /// <summary>A free TCP port on loopback (bound and released; good enough for a test's own processes).</summary>
     public static int Free()

@@ -1,18 +1,18 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Relay.Testing.Processes;
 
-namespace Relay.Steering.Tests.Harness;
+namespace Relay.Testing.Steering;
 
 /// <summary>A gateway as a real process (so it can be drained, made sick and SIGKILLed).</summary>
-internal sealed partial class GatewayProcess : IAsyncDisposable
+public sealed partial class GatewayProcess : IAsyncDisposable
 {
     public const string AdminKey = "steering-admin-key";
     private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
-    private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly ChildProcess _process;
 
-    private GatewayProcess(string id, int port, int agentPort, Process process)
+    private GatewayProcess(string id, int port, int agentPort, ChildProcess process)
     {
         Id = id;
         Port = port;
@@ -33,15 +33,8 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     public static GatewayProcess Start(string id, int backhaulPort, string publicKeyPath, string sharedKey, params string[] extra)
     {
         int port = Ports.Free(), agent = Ports.Free();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string[] args =
+        var process = RelayProcesses.StartGateway(id, logPath: null,
         [
-            Repo.GatewayDll,
             "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={port}", $"--Gateway:PublicKeyPath={publicKeyPath}",
             $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{backhaulPort}", $"--Gateway:Backhaul:SharedKey={sharedKey}",
             $"--Gateway:Backhaul:RelayId={id}", "--Gateway:Backhaul:Region=test", "--Gateway:Backhaul:LinksPerEndpoint=2",
@@ -52,51 +45,15 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
             "--Gateway:Health:DrainBatchInterval=00:00:00.05", "--Gateway:Health:DrainBatchSize=20",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Relay=Information",
             .. extra,
-        ];
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the gateway");
-        var gateway = new GatewayProcess(id, port, agent, process);
-        process.OutputDataReceived += (_, e) => gateway.Capture(e.Data);
-        process.ErrorDataReceived += (_, e) => gateway.Capture(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return gateway;
+        ]);
+        return new GatewayProcess(id, port, agent, process);
     }
 
-    public string Log
-    {
-        get
-        {
-            lock (_output)
-            {
-                return string.Join('\n', _output.TakeLast(40));
-            }
-        }
-    }
+    /// <summary>The last lines of the gateway's output.</summary>
+    public string Log => _process.Log;
 
-    public async Task WaitReadyAsync(CancellationToken token)
-    {
-        for (int i = 0; i < 300; i++)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"gateway {Id} exited: {Log}");
-            }
-
-            if (await ReadyAsync(token))
-            {
-                return;
-            }
-
-            await Task.Delay(100, token);
-        }
-
-        throw new TimeoutException($"gateway {Id} never became ready: {Log}");
-    }
+    public Task WaitReadyAsync(CancellationToken token) =>
+        _process.WaitForHttpAsync(new Uri(Http + "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(30), token);
 
     public async Task<bool> ReadyAsync(CancellationToken token)
     {
@@ -117,7 +74,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     public async Task<long> SessionsAsync(CancellationToken token)
     {
         var text = await s_http.GetStringAsync(Http + "/metrics", token);
-        return long.Parse(SessionsRegex().Match(text).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return long.Parse(SessionsRegex().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
     public async Task<HttpResponseMessage> PostAdminAsync(string path, CancellationToken token)
@@ -128,37 +85,12 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: the process dies at once, sockets and all.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-    }
+    public void Kill() => _process.Kill();
 
     public ValueTask DisposeAsync()
     {
-        Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
-    }
-
-    private void Capture(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Add(line);
-            if (_output.Count > 500)
-            {
-                _output.RemoveRange(0, 100);
-            }
-        }
     }
 
     [GeneratedRegex(@"(?m)^relay_gateway_sessions (\d+)")]

@@ -1,16 +1,16 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Relay.Testing.Processes;
 
-namespace Relay.Steering.Tests.Harness;
+namespace Relay.Testing.Steering;
 
 /// <summary>A real HAProxy (Debian package) in front of the gateways: /readyz checks and the agent port.</summary>
-internal sealed class HaproxyProcess : IAsyncDisposable
+public sealed class HaproxyProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ChildProcess _process;
     private readonly string _dir;
 
-    private HaproxyProcess(Process process, string dir, int port)
+    private HaproxyProcess(ChildProcess process, string dir, int port)
     {
         _process = process;
         _dir = dir;
@@ -19,29 +19,8 @@ internal sealed class HaproxyProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    private readonly List<string> _log = [];
-
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return string.Join('\n', _log.TakeLast(20));
-            }
-        }
-    }
-
-    private void Capture(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
-            {
-                _log.Add(line);
-            }
-        }
-    }
+    /// <summary>The last lines of HAProxy's output.</summary>
+    public string Log => _process.Tail(20);
 
     public Uri WebSocketUri => new($"ws://127.0.0.1:{Port}/ws");
 
@@ -75,19 +54,8 @@ internal sealed class HaproxyProcess : IAsyncDisposable
             {servers}
             """;
         File.WriteAllText(Path.Combine(dir, "haproxy.cfg"), config + "\n");
-        var start = new ProcessStartInfo(Executable!, ["-db", "-f", Path.Combine(dir, "haproxy.cfg")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var process = Process.Start(start)!;
-        var haproxy = new HaproxyProcess(process, dir, port);
-        process.OutputDataReceived += (_, e) => haproxy.Capture(e.Data);
-        process.ErrorDataReceived += (_, e) => haproxy.Capture(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return haproxy;
+        var process = ChildProcess.Start("haproxy", [Executable!, "-db", "-f", Path.Combine(dir, "haproxy.cfg")]);
+        return new HaproxyProcess(process, dir, port);
     }
 
     /// <summary>Server name → HAProxy status (UP, DOWN, DRAIN, MAINT…), from the runtime API.</summary>
@@ -120,16 +88,11 @@ internal sealed class HaproxyProcess : IAsyncDisposable
         throw new TimeoutException($"HAProxy never showed the expected status for {server}; last was {last}");
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
-        }
-
         _process.Dispose();
         Directory.Delete(_dir, recursive: true);
+        return ValueTask.CompletedTask;
     }
 
     private async Task<string> CommandAsync(string command, CancellationToken token)
@@ -158,7 +121,6 @@ internal sealed class HaproxyProcess : IAsyncDisposable
             }
             catch (SocketException) when (_process.HasExited)
             {
-                _process.WaitForExit();
                 throw new InvalidOperationException("HAProxy exited: " + Log + "\nconfig:\n" + File.ReadAllText(Path.Combine(_dir, "haproxy.cfg")));
             }
             catch (SocketException) when (attempt < 50)
