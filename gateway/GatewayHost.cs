@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;

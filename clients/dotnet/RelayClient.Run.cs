@@ -60,7 +60,7 @@ public sealed partial class RelayClient
                 failures = outcome.Welcomed ? 0 : failures + 1;
                 switch (outcome.CloseCode)
                 {
-                    case 1000:
+                    case CloseCodes.Normal:
                         if (!outcome.TakenOver)
                         {
                             return;
@@ -68,18 +68,18 @@ public sealed partial class RelayClient
 
                         // Another connection took this session over: this client stops here.
                         return;
-                    case 4001:
+                    case CloseCodes.Draining:
                         immediate = true;
                         break;
-                    case 4003:
+                    case CloseCodes.TokenExpired:
                         _token = null;
                         immediate = true;
                         break;
-                    case 4004:
+                    case CloseCodes.SessionUnknown:
                         ResetSession();
                         immediate = true;
                         break;
-                    case 1009:
+                    case CloseCodes.TooBig:
                         lock (_gate)
                         {
                             _dropNextAfterWelcome = true;
