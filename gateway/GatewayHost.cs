@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;

@@ -14,6 +14,7 @@ public sealed partial class RelayClient
         int attempt = 0;
         bool immediate = true;
         string? lastReason = null;
+        int? lastCode = null;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -49,6 +50,7 @@ public sealed partial class RelayClient
                     }
 
                     lastReason = $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
+                    lastCode = null;
                     socket.Dispose();
                     failures++;
                     continue;
@@ -57,10 +59,11 @@ public sealed partial class RelayClient
                 var connection = new Connection(this, socket);
                 var outcome = await connection.RunAsync(ct).ConfigureAwait(false);
                 lastReason = outcome.Reason;
+                lastCode = outcome.CloseCode;
                 failures = outcome.Welcomed ? 0 : failures + 1;
                 switch (outcome.CloseCode)
                 {
-                    case 1000:
+                    case CloseCodes.Normal:
                         if (!outcome.TakenOver)
                         {
                             return;
@@ -68,18 +71,18 @@ public sealed partial class RelayClient
 
                         // Another connection took this session over: this client stops here.
                         return;
-                    case 4001:
+                    case CloseCodes.Draining:
                         immediate = true;
                         break;
-                    case 4003:
+                    case CloseCodes.TokenExpired:
                         _token = null;
                         immediate = true;
                         break;
-                    case 4004:
+                    case CloseCodes.SessionUnknown:
                         ResetSession();
                         immediate = true;
                         break;
-                    case 1009:
+                    case CloseCodes.TooBig:
                         lock (_gate)
                         {
                             _dropNextAfterWelcome = true;
@@ -91,6 +94,9 @@ public sealed partial class RelayClient
                         failures = Math.Max(failures, 1);
                         break;
                 }
+
+                // Reconnecting from the moment the connection ends (before any backoff), with the code that ended it.
+                SetState(RelayClientState.Reconnecting, lastCode, lastReason);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -99,7 +105,7 @@ public sealed partial class RelayClient
         finally
         {
             _firstWelcome.TrySetException(new WebSocketException("the client closed before the first welcome"));
-            SetState(RelayClientState.Closed, null, lastReason);
+            SetState(RelayClientState.Closed, lastCode, lastReason);
             _inbox.Writer.TryComplete();
         }
     }

@@ -3,6 +3,8 @@ using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Control;
+using Relay.Contracts.Sessions;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
 using Relay.Contracts.Tokens;
@@ -22,7 +24,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, Fleet.FleetRegistry fleet, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, ILoggerFactory loggers)
     {
         _options = options.Value;
         _registry = registry;
@@ -38,7 +40,6 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             },
             loggers.CreateLogger<LinkListener>());
         _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;
-        Listener.HealthReportReceived += fleet.OnReport;
         _faults.RelayBlockChanged += (relay, blocked) =>
         {
             if (blocked)
@@ -54,6 +55,9 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     }
 
     public LinkListener Listener { get; }
+
+    /// <summary>Sends an encoded order (<see cref="ControlCodec.Encode(CoreOrder)"/>) to a relay; false when it has no open link.</summary>
+    public bool Send(string relayId, EncodedOrder order) => Listener.SendCommand(relayId, order.Name, order.Payload);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Control;
 using Relay.CoreSim.Backhaul;
 
 namespace Relay.CoreSim.Fleet;
@@ -45,20 +45,20 @@ internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService b
     /// <summary>One round: broadcast the fleet, then apply the drain policy.</summary>
     internal void Step()
     {
-        var states = fleet.States(backhaul, StaleAfter);
-        byte[] view = JsonSerializer.SerializeToUtf8Bytes(states);
+        var states = fleet.States(StaleAfter);
+        var view = ControlCodec.Encode(new FleetView(states));
         foreach (var relay in states.Keys)
         {
-            backhaul.Listener.SendCommand(relay, "fleet", view);
+            backhaul.Send(relay, view);
         }
 
         var now = time.GetUtcNow();
         foreach (var (relay, state) in states)
         {
-            if (state != "sick")
+            if (state != RelayStatus.Sick)
             {
                 _sickSince.Remove(relay);
-                if (state is "healthy" or "degraded" && _ordered.Remove(relay))
+                if (state is RelayStatus.Healthy or RelayStatus.Degraded && _ordered.Remove(relay))
                 {
                     fleet.ClearDecision(relay);
                 }
@@ -73,14 +73,14 @@ internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService b
                 continue;
             }
 
-            bool othersHealthy = states.Any(kv => kv.Key != relay && kv.Value is "healthy" or "degraded");
+            bool othersHealthy = states.Any(kv => kv.Key != relay && kv.Value is RelayStatus.Healthy or RelayStatus.Degraded);
             if (!othersHealthy)
             {
                 fleet.RecordDecision(relay, $"{now:O}: sick for {sick.TotalSeconds:F0} s but no other relay is healthy: not drained");
                 continue;
             }
 
-            if (backhaul.Listener.SendCommand(relay, "drain", "policy"u8.ToArray()))
+            if (backhaul.Send(relay, ControlCodec.Encode(new DrainOrder(DrainOrderSource.Policy))))
             {
                 _ordered.Add(relay);
                 string why = $"{now:O}: drain ordered: sick for {sick.TotalSeconds:F0} s";

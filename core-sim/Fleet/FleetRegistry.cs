@@ -1,31 +1,33 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
+using Relay.Contracts.Control;
 using Relay.CoreSim.Backhaul;
 
 namespace Relay.CoreSim.Fleet;
 
-/// <summary>What the core knows of each relay: its links (from the listener) and its latest health report.</summary>
-internal sealed class FleetRegistry(TimeProvider time)
+/// <summary>
+/// What the core knows of each relay: its links (from the backhaul listener) and its latest health report.
+/// Fleet depends on Backhaul, never the other way: the registry subscribes to the listener's reports.
+/// </summary>
+internal sealed class FleetRegistry
 {
     private readonly ConcurrentDictionary<string, RelayReport> _reports = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _decisions = new(StringComparer.Ordinal);
+    private readonly BackhaulService _backhaul;
+    private readonly TimeProvider _time;
 
-    /// <summary>Records a report; bad JSON is ignored (the relay keeps its previous state).</summary>
+    public FleetRegistry(BackhaulService backhaul, TimeProvider time)
+    {
+        _backhaul = backhaul;
+        _time = time;
+        backhaul.Listener.HealthReportReceived += OnReport;
+    }
+
+    /// <summary>Records a report; one that does not decode is ignored (the relay keeps its previous state).</summary>
     public void OnReport(string relayId, ReadOnlyMemory<byte> payload)
     {
-        try
+        if (ControlCodec.TryDecodeReport(payload.Span, out var report))
         {
-            using var doc = JsonDocument.Parse(payload);
-            var root = doc.RootElement;
-            string state = root.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown";
-            var reasons = root.TryGetProperty("reasons", out var r) && r.ValueKind == JsonValueKind.Array
-                ? r.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
-                : [];
-            long sessions = root.TryGetProperty("sessions", out var n) && n.TryGetInt64(out long v) ? v : 0;
-            _reports[relayId] = new RelayReport(state, reasons, sessions, root.Clone(), time.GetUtcNow());
-        }
-        catch (JsonException)
-        {
+            _reports[relayId] = new RelayReport(report, _time.GetUtcNow());
         }
     }
 
@@ -34,34 +36,34 @@ internal sealed class FleetRegistry(TimeProvider time)
     public void ClearDecision(string relayId) => _decisions.TryRemove(relayId, out _);
 
     /// <summary>Each relay's state: from its report, "unreachable" when it has no link, "unknown" before its first report.</summary>
-    public IReadOnlyDictionary<string, string> States(BackhaulService backhaul, TimeSpan staleAfter)
+    public IReadOnlyDictionary<string, RelayStatus> States(TimeSpan staleAfter)
     {
-        var connected = backhaul.Listener.Relays().Where(r => r.Links > 0).Select(r => r.RelayId).ToHashSet(StringComparer.Ordinal);
-        var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        var connected = _backhaul.Listener.Relays().Where(r => r.Links > 0).Select(r => r.RelayId).ToHashSet(StringComparer.Ordinal);
+        var states = new Dictionary<string, RelayStatus>(StringComparer.Ordinal);
         foreach (var id in connected.Concat(_reports.Keys).Distinct())
         {
             _reports.TryGetValue(id, out var report);
-            bool stale = report is null || time.GetUtcNow() - report.ReceivedAt > staleAfter;
-            states[id] = !connected.Contains(id) ? "unreachable" : stale ? "unknown" : report!.State;
+            bool stale = report is null || _time.GetUtcNow() - report.ReceivedAt > staleAfter;
+            states[id] = !connected.Contains(id) ? RelayStatus.Unreachable : stale ? RelayStatus.Unknown : report!.Report.State;
         }
 
         return states;
     }
 
     /// <summary>Sessions per region (from the relays' reports), for GET /fleet.</summary>
-    public IReadOnlyDictionary<string, long> SessionsByRegion(BackhaulService backhaul)
+    public IReadOnlyDictionary<string, long> SessionsByRegion()
     {
-        var regions = backhaul.Listener.Relays().ToDictionary(r => r.RelayId, r => r.Region, StringComparer.Ordinal);
+        var regions = _backhaul.Listener.Relays().ToDictionary(r => r.RelayId, r => r.Region, StringComparer.Ordinal);
         return _reports
             .GroupBy(kv => regions.TryGetValue(kv.Key, out var region) && region.Length > 0 ? region : "unknown", StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value.Sessions), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value.Report.Sessions), StringComparer.Ordinal);
     }
 
     /// <summary>The fleet view for GET /fleet.</summary>
-    public object Describe(BackhaulService backhaul, TimeSpan staleAfter)
+    public object Describe(TimeSpan staleAfter)
     {
-        var states = States(backhaul, staleAfter);
-        var links = backhaul.Listener.Relays().ToDictionary(r => r.RelayId, StringComparer.Ordinal);
+        var states = States(staleAfter);
+        var links = _backhaul.Listener.Relays().ToDictionary(r => r.RelayId, StringComparer.Ordinal);
         return states.Keys.Order(StringComparer.Ordinal).Select(id =>
         {
             links.TryGetValue(id, out var link);
@@ -70,10 +72,10 @@ internal sealed class FleetRegistry(TimeProvider time)
             return new
             {
                 relayId = id,
-                region = link?.Region ?? (report?.Report.TryGetProperty("region", out var reg) == true ? reg.GetString() : null),
+                region = link?.Region ?? report?.Report.Region,
                 state = states[id],
-                reasons = report?.Reasons ?? [],
-                sessions = report?.Sessions ?? 0,
+                reasons = report?.Report.Reasons ?? [],
+                sessions = report?.Report.Sessions ?? 0,
                 links = link?.Links ?? 0,
                 streams = link?.Streams ?? 0,
                 rttMs = link?.RttMs,

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Sessions;
 using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
@@ -37,11 +38,11 @@ internal static class CoreSimEndpoints
         app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/fleet", (BackhaulService backhaul, SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
+        app.MapGet("/fleet", (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
         {
             node = options.Value.NodeId,
-            relays = fleet.Describe(backhaul, policy.StaleAfter),
-            sessionsByRegion = fleet.SessionsByRegion(backhaul),
+            relays = fleet.Describe(policy.StaleAfter),
+            sessionsByRegion = fleet.SessionsByRegion(),
             sessions = registry.SessionCount,
             directConnections = registry.DirectConnections,
             relayedConnections = registry.RelayedConnections,

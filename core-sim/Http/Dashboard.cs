@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Control;
 using Relay.CoreSim.Backhaul;
 
 namespace Relay.CoreSim.Http;
@@ -28,14 +29,16 @@ internal static class Dashboard
     {
         app.MapGet("/", () => Results.Content(DashboardPage.Html, "text/html; charset=utf-8"));
         app.MapGet("/v1/fleet/stream", StreamFleetAsync);
-        app.MapPost("/v1/relays/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "drain"));
-        app.MapPost("/v1/relays/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, "undrain"));
+        app.MapPost("/v1/relays/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new DrainOrder(DrainOrderSource.Operator)));
+        app.MapPost("/v1/relays/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UndrainOrder()));
         app.MapGet("/v1/load/latest", (IOptions<CoreSimOptions> options) => LatestLoadReport(options.Value));
     }
 
-    private static IResult Command(BackhaulService backhaul, string relayId, string command)
+    private static IResult Command(BackhaulService backhaul, string relayId, CoreOrder order)
     {
-        bool sent = backhaul.Listener.SendCommand(relayId, command, ReadOnlyMemory<byte>.Empty);
+        var encoded = ControlCodec.Encode(order);
+        string command = encoded.Name;
+        bool sent = backhaul.Send(relayId, encoded);
         return sent
             ? Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = true }, statusCode: StatusCodes.Status202Accepted)
             : Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = false, ["error"] = "relay not connected (no open link)" }, statusCode: StatusCodes.Status404NotFound);

@@ -1,3 +1,4 @@
+using Relay.Contracts.Sessions;
 using Relay.Tunnel.Streams;
 
 namespace Relay.CoreSim.Sessions;
@@ -23,7 +24,7 @@ internal sealed class MuxStreamTransport(MuxStream stream) : ISessionTransport
                     case StreamMessageType.Text:
                         return message.Data.ToArray();
                     default:
-                        stream.Close(1003, "binary messages are not part of the session protocol");
+                        stream.Close(CloseCodes.UnsupportedData, "binary messages are not part of the session protocol");
                         return null;
                 }
             }

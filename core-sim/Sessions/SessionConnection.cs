@@ -67,7 +67,7 @@ internal sealed partial class SessionConnection
         catch (Exception e)
         {
             Log.ConnectionFailed(_logger, _session?.Id, e);
-            await CloseNowAsync(CloseCodes.Internal, "internal error").ConfigureAwait(false);
+            await CloseNowAsync(CloseCodes.InternalError, "internal error").ConfigureAwait(false);
         }
         finally
         {

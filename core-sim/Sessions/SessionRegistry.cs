@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Sessions;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;

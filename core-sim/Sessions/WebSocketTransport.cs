@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using Relay.Contracts.Sessions;
 
 namespace Relay.CoreSim.Sessions;
 
@@ -35,7 +36,7 @@ internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes) 
                 var result = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, maxMessageBytes + 1) - length), cancellationToken).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    await CloseAsync(socket.CloseStatus is { } s ? (int)s : 1000, string.Empty).ConfigureAwait(false);
+                    await CloseAsync(socket.CloseStatus is { } s ? (int)s : CloseCodes.Normal, string.Empty).ConfigureAwait(false);
                     return null;
                 }
 

@@ -1,6 +1,7 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Hosting;
+using Relay.Contracts.Control;
+using Relay.Contracts.Sessions;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Health;
@@ -9,7 +10,7 @@ namespace Relay.Gateway.Health;
 /// Drains the relay: first stop accepting (readiness 503, agent "drain"), then close existing
 /// sessions with 4001 in jittered batches, all of them by the deadline. Refuses to take out the
 /// last healthy relay of the fleet (as the core last described it) unless forced. Also acts on
-/// the core's "drain", "undrain" and "fleet" commands.
+/// the core's orders (<see cref="DrainOrder"/>, <see cref="UndrainOrder"/>, <see cref="FleetView"/>).
 /// </summary>
 internal sealed partial class DrainController
 {
@@ -47,11 +48,11 @@ internal sealed partial class DrainController
     /// <summary>Completes when the current drain has moved every session (or was cancelled).</summary>
     public Task Moving => _finishedTask;
 
-    /// <summary>What the core last said about the fleet: relay id → state.</summary>
+    /// <summary>What the core last said about the fleet: relay id → state; null before the first word.</summary>
     public FleetView? Fleet => _fleet;
 
     /// <summary>Starts a drain. Returns at once; sessions move in the background.</summary>
-    public DrainResult Start(bool force, string source, int closeCode = 4001, TimeSpan? deadline = null)
+    public DrainResult Start(bool force, string source, int closeCode = CloseCodes.Draining, TimeSpan? deadline = null)
     {
         lock (_gate)
         {
@@ -68,7 +69,7 @@ internal sealed partial class DrainController
                     return new DrainResult(false, "refused: the fleet view from the core is not known yet, so this may be the last healthy relay; use force");
                 }
 
-                int others = fleet.Relays.Count(r => r.Key != _relayId && r.Value is "healthy" or "degraded");
+                int others = fleet.Relays.Count(r => r.Key != _relayId && r.Value is RelayStatus.Healthy or RelayStatus.Degraded);
                 if (others == 0)
                 {
                     return new DrainResult(false, "refused: this is the last healthy relay of the fleet; use force");
@@ -102,17 +103,16 @@ internal sealed partial class DrainController
         }
     }
 
-    public object Describe() => new
-    {
-        draining = _sessions.Draining,
-        source = _source,
-        started = _started,
-        finished = _finished,
-        sessionsToMove = _toMove,
-        sessionsMoved = Volatile.Read(ref _moved),
-        sessionsLeft = _sessions.Draining ? _sessions.Count : 0,
-        lastCoreCommand = _lastCommand,
-    };
+    /// <summary>The drain's progress, for the health report and /status.</summary>
+    public DrainStatus Describe() => new(
+        _sessions.Draining,
+        _source,
+        _started,
+        _finished,
+        _toMove,
+        Volatile.Read(ref _moved),
+        _sessions.Draining ? _sessions.Count : 0,
+        _lastCommand);
 
     private async Task MoveSessionsAsync(CancellationToken token, int closeCode, TimeSpan deadline)
     {
@@ -130,7 +130,7 @@ internal sealed partial class DrainController
                 bool pastDeadline = _time.GetElapsedTime(start) >= deadline;
                 foreach (var session in pastDeadline ? _sessions.Snapshot() : batch)
                 {
-                    session.RequestClose(closeCode, closeCode == 4001 ? "relay draining: reconnect now" : "gateway shutting down");
+                    session.RequestClose(closeCode, closeCode == CloseCodes.Draining ? "relay draining: reconnect now" : "gateway shutting down");
                     Interlocked.Increment(ref _moved);
                 }
 
@@ -150,12 +150,23 @@ internal sealed partial class DrainController
 
     private void OnCommand(string name, ReadOnlyMemory<byte> argument)
     {
-        switch (name)
+        if (!ControlCodec.TryDecode(name, argument.Span, out var order))
         {
-            case "drain":
-                // "policy": the core's fleet policy (ends by itself once healthy); "force": an operator forcing it; empty: an operator.
-                bool policy = argument.Span.SequenceEqual("policy"u8);
-                var result = Start(force: argument.Span.SequenceEqual("force"u8), policy ? "core-policy: the relay stayed sick" : "core-operator: drain ordered from the fleet view");
+            // An unknown name is a newer core's order (skipped); a known name with a bad payload is logged.
+            if (name is ControlCodec.FleetCommand or ControlCodec.DrainCommand or ControlCodec.UndrainCommand)
+            {
+                Log.BadCommand(_logger, name);
+            }
+
+            return;
+        }
+
+        switch (order)
+        {
+            case DrainOrder drain:
+                // Policy: the core's fleet policy (ends by itself once healthy); Force: an operator forcing it; Operator: an operator.
+                bool policy = drain.Source == DrainOrderSource.Policy;
+                var result = Start(force: drain.Source == DrainOrderSource.Force, policy ? "core-policy: the relay stayed sick" : "core-operator: drain ordered from the fleet view");
                 _lastCommand = $"drain: {result.Message}";
                 if (!result.Accepted)
                 {
@@ -163,24 +174,12 @@ internal sealed partial class DrainController
                 }
 
                 break;
-            case "undrain":
+            case UndrainOrder:
                 Undrain();
                 _lastCommand = "undrain: taking sessions again";
                 break;
-            case "fleet":
-                try
-                {
-                    var relays = JsonSerializer.Deserialize<Dictionary<string, string>>(argument.Span);
-                    if (relays is not null)
-                    {
-                        _fleet = new FleetView(relays, _time.GetUtcNow());
-                    }
-                }
-                catch (JsonException)
-                {
-                    Log.BadFleet(_logger);
-                }
-
+            case FleetView fleet:
+                _fleet = fleet;
                 break;
         }
     }
@@ -199,13 +198,10 @@ internal sealed partial class DrainController
         [LoggerMessage(1404, LogLevel.Warning, "The core's drain command was refused: {Why}")]
         public static partial void DrainCommandRefused(ILogger logger, string why);
 
-        [LoggerMessage(1403, LogLevel.Warning, "Ignored a malformed fleet command from the core")]
-        public static partial void BadFleet(ILogger logger);
+        [LoggerMessage(1403, LogLevel.Warning, "Ignored a malformed {Command} command from the core")]
+        public static partial void BadCommand(ILogger logger, string command);
     }
 }
 
 /// <summary>Outcome of a drain request.</summary>
 public sealed record DrainResult(bool Accepted, string Message);
-
-/// <summary>The fleet as the core last described it: relay id → state.</summary>
-public sealed record FleetView(IReadOnlyDictionary<string, string> Relays, DateTimeOffset ReceivedAt);

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Hosting;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;

@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Hosting;
+using Relay.Contracts.Control;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;
@@ -100,28 +100,21 @@ internal sealed partial class HealthMonitor : BackgroundService
         return Current;
     }
 
-    /// <summary>The JSON pushed to the core and shown at /status.</summary>
-    public object Describe()
+    /// <summary>The report pushed to the core and shown at /status.</summary>
+    public RelayHealthReport Describe()
     {
         var snapshot = Current;
-        return new
-        {
-            relayId = _gateway.Backhaul.RelayId,
-            region = _gateway.Backhaul.Region,
-            state = snapshot.StateName,
-            health = _current.StateName,
-            reasons = snapshot.Reasons,
-            weight = snapshot.Weight,
-            since = snapshot.Since,
-            sessions = _metrics.Sessions,
-            drain = _drain.Describe(),
-            signals = snapshot.Signals.ToDictionary(kv => kv.Key, kv => new
-            {
-                level = kv.Value.Level.ToString().ToLowerInvariant(),
-                reason = kv.Value.Reason,
-                values = kv.Value.Reading.Values,
-            }),
-        };
+        return new RelayHealthReport(
+            _gateway.Backhaul.RelayId,
+            _gateway.Backhaul.Region,
+            ToStatus(snapshot.State),
+            ToStatus(_current.State),
+            snapshot.Reasons,
+            snapshot.Weight,
+            snapshot.Since,
+            _metrics.Sessions,
+            _drain.Describe(),
+            snapshot.Signals.ToDictionary(kv => kv.Key, kv => new SignalReport(ToStatus(kv.Value.Level), kv.Value.Reason, kv.Value.Reading.Values), StringComparer.Ordinal));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -149,7 +142,7 @@ internal sealed partial class HealthMonitor : BackgroundService
                 if (_lastReport == 0 || _time.GetElapsedTime(_lastReport, now) >= _options.ReportInterval)
                 {
                     _lastReport = now;
-                    _backhaul.Pool.SendHealthReport(JsonSerializer.SerializeToUtf8Bytes(Describe()));
+                    _backhaul.Pool.SendHealthReport(ControlCodec.EncodeReport(Describe()));
                 }
             }
             catch (Exception ex)
@@ -174,6 +167,21 @@ internal sealed partial class HealthMonitor : BackgroundService
             Log.SelfDrain(_logger, result.Message);
         }
     }
+
+    private static RelayStatus ToStatus(RelayState state) => state switch
+    {
+        RelayState.Healthy => RelayStatus.Healthy,
+        RelayState.Degraded => RelayStatus.Degraded,
+        RelayState.Sick => RelayStatus.Sick,
+        _ => RelayStatus.Draining,
+    };
+
+    private static RelayStatus ToStatus(HealthLevel level) => level switch
+    {
+        HealthLevel.Healthy => RelayStatus.Healthy,
+        HealthLevel.Degraded => RelayStatus.Degraded,
+        _ => RelayStatus.Sick,
+    };
 
     /// <summary>
     /// Hysteresis for one signal: a run of readings all worse (or all better) than the current level

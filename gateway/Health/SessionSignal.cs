@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Sessions;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;
@@ -13,7 +14,7 @@ internal sealed class SessionSignal(GatewayMetrics metrics, IOptions<GatewayOpti
 
     public HealthReading Read()
     {
-        long slow = metrics.Closes(1013);
+        long slow = metrics.Closes(CloseCodes.TryAgainLater);
         long newSlow = slow - _lastSlow;
         _lastSlow = slow;
         long queued = metrics.SendQueueBytes;

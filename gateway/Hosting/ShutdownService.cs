@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Sessions;
 using Relay.Gateway.Health;
 using Relay.Gateway.Sessions;
 
@@ -18,9 +19,9 @@ internal sealed partial class ShutdownService(DrainController drain, SessionRegi
             var deadline = options.Value.ShutdownTimeout;
             Log.ShuttingDown(logger, sessions.Count);
             drain.Undrain();
-            drain.Start(force: true, "SIGTERM", 1001, deadline * 0.8);
+            drain.Start(force: true, "SIGTERM", CloseCodes.GoingAway, deadline * 0.8);
             drain.Moving.WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
-            sessions.CloseAllAsync(1001, "gateway shutting down", TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+            sessions.CloseAllAsync(CloseCodes.GoingAway, "gateway shutting down", TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         });
         return Task.CompletedTask;
     }

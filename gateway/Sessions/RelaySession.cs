@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.RateLimiting;
+using Relay.Contracts.Sessions;
 using Relay.Tunnel.Streams;
 
 namespace Relay.Gateway.Sessions;
@@ -103,9 +104,9 @@ internal sealed partial class RelaySession
     {
         // From the link's read loop: more than SendQueueBytes from the core wait for this client. Not blocking.
         Log.SlowClient(_logger, _options.SendQueueBytes);
-        SetClose(1013, "client reads too slowly");
+        SetClose(CloseCodes.TryAgainLater, "client reads too slowly");
         _overflowed = true;
-        _stream.Close(1013, "client reads too slowly");
+        _stream.Close(CloseCodes.TryAgainLater, "client reads too slowly");
         _stream.StopReceiving();
     }
 
@@ -124,7 +125,7 @@ internal sealed partial class RelaySession
                 {
                     int code = (int)(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure);
                     SetClose(code, _socket.CloseStatusDescription ?? string.Empty);
-                    _stream.Close(code == (int)WebSocketCloseStatus.Empty ? 1000 : code, _socket.CloseStatusDescription ?? string.Empty);
+                    _stream.Close(code == (int)WebSocketCloseStatus.Empty ? CloseCodes.Normal : code, _socket.CloseStatusDescription ?? string.Empty);
                     return;
                 }
 
@@ -137,7 +138,7 @@ internal sealed partial class RelaySession
                     {
                         if (buffer.Length > _options.MaxMessageSize)
                         {
-                            Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
+                            Fail(CloseCodes.TooBig, $"message exceeds {_options.MaxMessageSize} bytes");
                             await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                             return;
                         }
@@ -163,14 +164,14 @@ internal sealed partial class RelaySession
 
                 if (length > _options.MaxMessageSize)
                 {
-                    Fail(WebSocketCloseStatus.MessageTooBig, $"message exceeds {_options.MaxMessageSize} bytes");
+                    Fail(CloseCodes.TooBig, $"message exceeds {_options.MaxMessageSize} bytes");
                     await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
 
                 if (!TryTakeToken())
                 {
-                    Fail(WebSocketCloseStatus.PolicyViolation, "message rate exceeded");
+                    Fail(CloseCodes.Policy, "message rate exceeded");
                     await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
@@ -191,8 +192,8 @@ internal sealed partial class RelaySession
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
             Log.ClientReadEnded(_logger, ex.Message);
-            SetClose(1001, "client connection lost");
-            _stream.Close(1001, "client connection lost");
+            SetClose(CloseCodes.GoingAway, "client connection lost");
+            _stream.Close(CloseCodes.GoingAway, "client connection lost");
             _stream.StopReceiving();
         }
         finally
@@ -240,7 +241,7 @@ internal sealed partial class RelaySession
             // The core, a drain or a limit ended the session: close the websocket with its code.
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                int code = _closeCode == 0 ? 1000 : _closeCode;
+                int code = _closeCode == 0 ? CloseCodes.Normal : _closeCode;
                 using var timeout = new CancellationTokenSource(_overflowed ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(5));
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
                 // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
@@ -273,8 +274,8 @@ internal sealed partial class RelaySession
                 // No tokens to cancel (a registration per session): the abort ends a pending read or send, and the
                 // stream's close ends a wait for credit.
                 _socket.Abort();
-                SetClose(1001, "client connection lost");
-                _stream.Close(1001, "client connection lost");
+                SetClose(CloseCodes.GoingAway, "client connection lost");
+                _stream.Close(CloseCodes.GoingAway, "client connection lost");
             }
         }
 
@@ -288,7 +289,7 @@ internal sealed partial class RelaySession
             {
                 // The close is on its way to the core; give its answer a moment, then reset the stream.
                 await _stream.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
-                _stream.Abort(1001, "session ended");
+                _stream.Abort(CloseCodes.GoingAway, "session ended");
             }
 
             _socket.Dispose();
@@ -335,11 +336,11 @@ internal sealed partial class RelaySession
         return lease.IsAcquired;
     }
 
-    private void Fail(WebSocketCloseStatus status, string reason)
+    private void Fail(int code, string reason)
     {
-        Log.ClientViolation(_logger, (int)status, reason);
-        SetClose((int)status, reason);
-        _stream.Close((int)status, reason);
+        Log.ClientViolation(_logger, code, reason);
+        SetClose(code, reason);
+        _stream.Close(code, reason);
         _stream.StopReceiving();
     }
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
-using Relay.Gateway.Hosting;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;
 using System.Threading.RateLimiting;
 using Relay.Tunnel.Protocol;

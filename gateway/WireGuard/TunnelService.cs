@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Hosting;
+using Relay.Gateway.Backhaul;
 using Relay.Tunnel.WireGuard;
 
 namespace Relay.Gateway.WireGuard;

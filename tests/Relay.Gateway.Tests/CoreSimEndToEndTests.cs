@@ -1,6 +1,11 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Relay.Client;
+using Relay.Contracts.Control;
 using Relay.CoreSim;
 using Relay.Gateway;
+using Relay.Gateway.Health;
 
 namespace Relay.Gateway.Tests;
 
@@ -95,6 +100,64 @@ public class CoreSimEndToEndTests
         long frames = metrics.MessagesIn - before;
         Assert.That(frames, Is.InRange(minFrames, maxFrames), $"client → relay frames for 50 echoes with AckDelay {ackDelayMs} ms");
         Directory.Delete(dir, recursive: true);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ControlPlane_ReportsFleetViewAndDrainOrders_ArriveTypedBothWays(CancellationToken token)
+    {
+        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await StartCoreAsync(publicKey, token);
+        await using var a = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
+        await using var b = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
+        var drainA = a.Services.GetRequiredService<DrainController>();
+        using var http = new HttpClient { BaseAddress = core.HttpUri };
+
+        // relay → core: both relays' health reports decoded into core-sim's fleet view.
+        await UntilAsync(async () => await FleetStateAsync(http, "gw-a", token) == "healthy" && await FleetStateAsync(http, "gw-b", token) == "healthy", "both relays healthy in core-sim's /fleet", token);
+
+        // core → relay: the fleet view, as the relay holds it.
+        await UntilAsync(() => Task.FromResult(drainA.Fleet?.Relays.GetValueOrDefault("gw-b") == RelayStatus.Healthy), "gw-a knows gw-b is healthy", token);
+
+        // core → relay: an operator's drain order from the dashboard, then undrain; the report shows the drain.
+        using (var response = await http.PostAsync("/v1/relays/gw-a/drain", null, token))
+        {
+            Assert.That((int)response.StatusCode, Is.EqualTo(202));
+        }
+
+        await UntilAsync(() => Task.FromResult(drainA.IsDraining), "gw-a drains on the core's order", token);
+        await UntilAsync(async () => await FleetStateAsync(http, "gw-a", token) == "draining", "core-sim sees gw-a draining", token);
+        using (var response = await http.PostAsync("/v1/relays/gw-a/undrain", null, token))
+        {
+            Assert.That((int)response.StatusCode, Is.EqualTo(202));
+        }
+
+        await UntilAsync(() => Task.FromResult(!drainA.IsDraining), "gw-a takes sessions again on the core's undrain", token);
+        Assert.That(drainA.Describe().LastCoreCommand, Is.EqualTo("undrain: taking sessions again"));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static async Task<string?> FleetStateAsync(HttpClient http, string relayId, CancellationToken token)
+    {
+        var fleet = await http.GetFromJsonAsync<JsonElement>("/fleet", token);
+        return fleet.GetProperty("relays").EnumerateArray().Where(r => r.GetProperty("relayId").GetString() == relayId).Select(r => r.GetProperty("state").GetString()).FirstOrDefault();
+    }
+
+    /// <summary>Waits for <paramref name="condition"/>, checking every 50 ms, at most 800 times (the test's CancelAfter ends it sooner).</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what, CancellationToken token)
+    {
+        for (int i = 0; i < 800; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50, token);
+        }
+
+        Assert.Fail($"never: {what}");
     }
 
     private static Task<CoreSimHost> StartCoreAsync(string publicKey, CancellationToken token) => CoreSimHost.StartAsync(o =>

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Health;
-using Relay.Gateway.Hosting;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
 using Relay.Tunnel.Pool;

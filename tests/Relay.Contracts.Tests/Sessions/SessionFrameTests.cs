@@ -1,7 +1,7 @@
 using System.Text;
 using Relay.Contracts.Sessions;
 
-namespace Relay.CoreSim.Tests.Contracts;
+namespace Relay.Contracts.Tests.Sessions;
 
 /// <summary>The session frames in Relay.Contracts: exact wire text, and what one side writes the other reads.</summary>
 [TestFixture]

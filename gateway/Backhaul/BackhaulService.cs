@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Relay.Tunnel.Pool;
 
-namespace Relay.Gateway.Hosting;
+namespace Relay.Gateway.Backhaul;
 
 /// <summary>Owns the link pool to the core for the life of the host.</summary>
 internal sealed class BackhaulService : IHostedService, IAsyncDisposable
