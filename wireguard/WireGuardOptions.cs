@@ -1,4 +1,4 @@
-namespace Relay.Tunnel.WireGuard;
+namespace Relay.WireGuard;
 
 /// <summary>How Relay treats the WireGuard tunnel.</summary>
 public enum WireGuardMode

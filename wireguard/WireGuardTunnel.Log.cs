@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Relay.Tunnel.WireGuard;
+namespace Relay.WireGuard;
 
 public sealed partial class WireGuardTunnel
 {

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Devices;
-using Relay.Tunnel.WireGuard.Health;
-using Relay.Tunnel.WireGuard.Windows;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Devices;
+using Relay.WireGuard.Health;
+using Relay.WireGuard.Windows;
 
-namespace Relay.Tunnel.WireGuard;
+namespace Relay.WireGuard;
 
 /// <summary>
 /// The tunnel under a host: in managed mode brings the device up from the .conf file and tears it down on

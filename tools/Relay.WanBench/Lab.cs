@@ -1,4 +1,4 @@
-using Relay.Tunnel.WireGuard.Devices;
+using Relay.WireGuard.Devices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;

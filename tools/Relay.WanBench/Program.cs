@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Relay.Contracts.Tokens;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 using Relay.WanBench;
 
 // Issue 5, "the seed's claim, measured": a far user direct to core-sim over wss vs the same user near a relay,

@@ -1,4 +1,4 @@
-namespace Relay.Tunnel.WireGuard;
+namespace Relay.WireGuard;
 
 /// <summary>A WireGuard configuration that cannot be used: the message names the file, section, line and key.</summary>
 public sealed class ConfigException : Exception

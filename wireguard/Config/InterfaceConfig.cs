@@ -1,6 +1,6 @@
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Config;
+namespace Relay.WireGuard.Config;
 
 /// <summary>The [Interface] section: this end's private key, its tunnel addresses, UDP port and MTU.</summary>
 /// <param name="PrivateKey">This end's private key (never logged).</param>

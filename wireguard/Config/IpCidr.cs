@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Relay.Tunnel.WireGuard.Config;
+namespace Relay.WireGuard.Config;
 
 /// <summary>An address with a prefix length, as in Address (10.0.0.1/24, host bits kept) and AllowedIPs (10.0.0.0/24).</summary>
 public sealed record IpCidr(IPAddress Address, int PrefixLength)

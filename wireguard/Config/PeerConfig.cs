@@ -1,6 +1,6 @@
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Config;
+namespace Relay.WireGuard.Config;
 
 /// <summary>A [Peer] section.</summary>
 /// <param name="PublicKey">The peer's public key.</param>

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Config;
+namespace Relay.WireGuard.Config;
 
 /// <summary>
 /// Reads and writes the wg-quick .conf format: [Interface] PrivateKey, Address, ListenPort, MTU;

@@ -1,4 +1,4 @@
-namespace Relay.Tunnel.WireGuard.Config;
+namespace Relay.WireGuard.Config;
 
 /// <summary>
 /// A whole tunnel configuration: the [Interface] and its [Peer]s, as in a wg-quick .conf file.

@@ -1,6 +1,6 @@
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>What a WireGuard device reports: its public key and port, and per peer the endpoint, handshake and counters.</summary>
 /// <param name="Interface">Interface name.</param>

@@ -1,6 +1,6 @@
-using Relay.Tunnel.WireGuard.Config;
+using Relay.WireGuard.Config;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>
 /// One WireGuard device, whatever drives it: wireguard-go or boringtun over the UAPI socket, the Linux

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>
 /// The Linux kernel module, driven through `wg` (setconf, show dump) and `ip`. Managed: creates the link

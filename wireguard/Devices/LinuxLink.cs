@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net;
-using Relay.Tunnel.WireGuard.Config;
+using Relay.WireGuard.Config;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>The `ip` steps shared by Linux backends: addresses, MTU, link up, delete; and endpoint resolution.</summary>
 internal static class LinuxLink

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>Runs a tool (ip, wg) with an argument list (no shell), bounded in time.</summary>
 internal static class ProcessRunner

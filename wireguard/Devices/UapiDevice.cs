@@ -1,7 +1,7 @@
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Uapi;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Uapi;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>
 /// A userspace device that someone else runs (wg-quick with wireguard-go, boringtun, systemd): Relay

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 public sealed partial class WireGuardGoDevice
 {

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Uapi;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Uapi;
 
-namespace Relay.Tunnel.WireGuard.Devices;
+namespace Relay.WireGuard.Devices;
 
 /// <summary>
 /// A managed userspace device: starts `wireguard-go -f &lt;iface&gt;` as a child process, configures it

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Relay.Tunnel.WireGuard.Devices;
+using Relay.WireGuard.Devices;
 
-namespace Relay.Tunnel.WireGuard.Health;
+namespace Relay.WireGuard.Health;
 
 /// <summary>
 /// Turns successive device readings into a verdict. Unhealthy when: the device does not answer; a peer's

@@ -1,4 +1,4 @@
-namespace Relay.Tunnel.WireGuard.Health;
+namespace Relay.WireGuard.Health;
 
 /// <summary>The tunnel's verdict. Ordered: larger is worse.</summary>
 public enum TunnelHealth

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Relay.Tunnel.WireGuard.Keys;
+namespace Relay.WireGuard.Keys;
 
 /// <summary>
 /// A 32-byte WireGuard key (Curve25519 private, public, or preshared). Base64 in .conf files,

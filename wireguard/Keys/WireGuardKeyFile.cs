@@ -1,4 +1,4 @@
-namespace Relay.Tunnel.WireGuard.Keys;
+namespace Relay.WireGuard.Keys;
 
 /// <summary>
 /// Private key files in the `wg genkey` format (one base64 line). Written with mode 0600 (owner read and

@@ -1,7 +1,7 @@
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 
-namespace Relay.Tunnel.WireGuard.Keys;
+namespace Relay.WireGuard.Keys;
 
 /// <summary>A Curve25519 (X25519) key pair, as WireGuard uses. Generated and derived with BouncyCastle.</summary>
 public sealed class WireGuardKeyPair

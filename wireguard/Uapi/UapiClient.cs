@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Text;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Devices;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Devices;
 
-namespace Relay.Tunnel.WireGuard.Uapi;
+namespace Relay.WireGuard.Uapi;
 
 /// <summary>
 /// Talks to a userspace WireGuard device over its unix socket (/var/run/wireguard/&lt;iface&gt;.sock):

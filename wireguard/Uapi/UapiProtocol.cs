@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Devices;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Devices;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Uapi;
+namespace Relay.WireGuard.Uapi;
 
 /// <summary>
 /// The cross-platform userspace API's text format (wireguard-go, boringtun): "get=1\n\n" answers

@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Devices;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Devices;
 
-namespace Relay.Tunnel.WireGuard.Windows;
+namespace Relay.WireGuard.Windows;
 
 /// <summary>
 /// Windows: a WireGuardNT adapter through wireguard.dll. Managed: WireGuardCreateAdapter, set the

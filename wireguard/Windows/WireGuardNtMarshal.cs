@@ -3,11 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Devices;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Devices;
+using Relay.WireGuard.Keys;
 
-namespace Relay.Tunnel.WireGuard.Windows;
+namespace Relay.WireGuard.Windows;
 
 /// <summary>
 /// Converts between <see cref="WireGuardConfig"/> and WireGuardNT's flat buffer: one WIREGUARD_INTERFACE,

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
-namespace Relay.Tunnel.WireGuard.Windows;
+namespace Relay.WireGuard.Windows;
 
 /// <summary>
 /// The WireGuardNT entry points of wireguard.dll (signed, from wireguard.com, beside the executable).

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Relay.Tunnel.WireGuard.Windows;
+namespace Relay.WireGuard.Windows;
 
 // The documented WireGuardNT layouts (wireguard-nt api/wireguard.h), all ALIGNED(8) on x64.
 // Explicit offsets so the layout is the C compiler's on every platform this compiles on; the unit

@@ -3,8 +3,8 @@ using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
 using Relay.Contracts.Tokens;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 using Relay.WireGuard.Tests.Netns;
 
 namespace Relay.WireGuard.Tests.EndToEnd;

@@ -1,7 +1,7 @@
 using System.Net;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
-using Relay.Tunnel.WireGuard.Uapi;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
+using Relay.WireGuard.Uapi;
 using Relay.WireGuard.Tests.Netns;
 
 namespace Relay.WireGuard.Tests.Uapi;
