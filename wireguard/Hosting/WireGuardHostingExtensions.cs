@@ -10,8 +10,8 @@ namespace Relay.WireGuard.Hosting;
 public static class WireGuardHostingExtensions
 {
     /// <summary>
-    /// Binds <see cref="WireGuardOptions"/> from <paramref name="section"/> and checks it at start (a bad setting
-    /// stops start-up with an <see cref="OptionsValidationException"/> of one line naming the key). When the
+    /// Binds <see cref="WireGuardOptions"/> from <paramref name="section"/> and checks it now (a bad setting throws
+    /// an <see cref="OptionsValidationException"/> of one line naming the key, before the host is built). When the
     /// section's Mode is managed or external, registers <see cref="WireGuardTunnelService"/> as a hosted service
     /// and returns true; with mode none (the default) registers nothing else and returns false.
     /// The service uses the registered <see cref="TimeProvider"/> (the system clock when none is) and, when one
@@ -22,12 +22,19 @@ public static class WireGuardHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(section);
 
-        builder.Services.AddOptions<WireGuardOptions>().BindConfiguration(section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<WireGuardOptions>>(new WireGuardOptionsValidator(section));
+        // Checked here and not only at start: whether there is a tunnel decides what is registered, and a failure
+        // inside Host.StartAsync is also logged by the host with a stack trace, where the hosts print one line.
+        var options = builder.Configuration.GetSection(section).Get<WireGuardOptions>() ?? new WireGuardOptions();
+        var validator = new WireGuardOptionsValidator(section);
+        var result = validator.Validate(Options.DefaultName, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(section, typeof(WireGuardOptions), [result.FailureMessage]);
+        }
 
-        // Whether there is a tunnel at all decides what is registered, so Mode is read now; the other settings are
-        // checked with the rest of the options at start.
-        if (builder.Configuration.GetSection(section).GetValue(nameof(WireGuardOptions.Mode), WireGuardMode.None) == WireGuardMode.None)
+        builder.Services.AddOptions<WireGuardOptions>().BindConfiguration(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WireGuardOptions>>(validator);
+        if (options.Mode == WireGuardMode.None)
         {
             return false;
         }

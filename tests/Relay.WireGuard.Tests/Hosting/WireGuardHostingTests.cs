@@ -42,15 +42,12 @@ public class WireGuardHostingTests
     }
 
     [Test]
-    public async Task AddWireGuardTunnel_ManagedWithoutConfigPath_StartFailsWithOneLineNamingTheKey()
+    public void AddWireGuardTunnel_ManagedWithoutConfigPath_ThrowsOneLineNamingTheKey()
     {
         var builder = Builder(new() { ["Mode"] = "Managed" });
-        Assert.That(builder.AddWireGuardTunnel(Section), Is.True);
-        using var host = builder.Build();
-        var failure = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        var failure = Assert.Throws<OptionsValidationException>(() => builder.AddWireGuardTunnel(Section));
         Assert.That(failure!.Failures.Single(), Does.StartWith($"{Section}:ConfigPath is required in managed mode"));
-        Assert.That(host.Services.GetRequiredService<WireGuardTunnelService>().Tunnel, Is.Null, "no tunnel is brought up with a bad setting");
-        await host.StopAsync();
+        Assert.That(failure.Failures.Single(), Does.Not.Contain("\n"));
     }
 
     [Test]
