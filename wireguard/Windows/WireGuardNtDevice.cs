@@ -10,7 +10,7 @@ namespace Relay.WireGuard.Windows;
 /// Windows: a WireGuardNT adapter through wireguard.dll. Managed: WireGuardCreateAdapter, set the
 /// configuration, assign addresses with netsh, set the adapter up; dispose closes (and so removes) it.
 /// External: WireGuardOpenAdapter on an adapter the WireGuard service runs; only read.
-/// Compiled everywhere, run nowhere in CI (no Windows runner): see tunnel/WireGuard/README.md.
+/// Compiled everywhere, run nowhere in CI (no Windows runner): see wireguard/README.md.
 /// </summary>
 [SupportedOSPlatform("windows")]
 public sealed class WireGuardNtDevice(string name, bool managed) : ITunnelDevice
