@@ -10,7 +10,7 @@ using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Http;
 using Relay.CoreSim.Sessions;
-using Relay.CoreSim.WireGuard;
+using Relay.WireGuard.Hosting;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim;
@@ -100,7 +100,7 @@ public sealed class CoreSimHost : IAsyncDisposable
             return issuer;
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TokenIssuer>().CreateVerifier());
-        builder.AddCoreSimWireGuard(); // WireGuard tunnel (issue 5): CoreSim:WireGuard, up before the listeners bind
+        builder.AddWireGuardTunnel(CoreSimOptions.SectionName + ":WireGuard"); // WireGuard tunnel (issue 5): up before the listeners bind
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddSingleton<Fleet.FleetRegistry>();

@@ -1,5 +1,5 @@
 using Relay.Contracts.Configuration;
-using Relay.Tunnel.WireGuard;
+using Relay.WireGuard;
 
 namespace Relay.Gateway;
 

@@ -1,5 +1,6 @@
 using Relay.Gateway.Health;
-using Relay.Tunnel.WireGuard.Health;
+using Relay.WireGuard.Health;
+using Relay.WireGuard.Hosting;
 
 namespace Relay.Gateway.WireGuard;
 
@@ -8,7 +9,7 @@ namespace Relay.Gateway.WireGuard;
 /// than Gateway:WireGuard:HandshakeTimeout, when the peer is silent while links fail, or when the device
 /// does not answer; Degraded while waiting for the first handshake.
 /// </summary>
-internal sealed class TunnelSignal(TunnelService service) : IHealthSignal
+internal sealed class TunnelSignal(WireGuardTunnelService service) : IHealthSignal
 {
     public string Name => "tunnel";
 

@@ -1,33 +1,23 @@
-using Microsoft.Extensions.Options;
 using Relay.Gateway.Health;
-using Relay.Tunnel.WireGuard;
+using Relay.WireGuard;
+using Relay.WireGuard.Hosting;
 
 namespace Relay.Gateway.WireGuard;
 
 /// <summary>Registers the tunnel when Gateway:WireGuard:Mode is managed or external.</summary>
 internal static class WireGuardRegistration
 {
-    /// <summary>Binds and validates Gateway:WireGuard; with a tunnel, registers it and its "tunnel" <see cref="IHealthSignal"/>.</summary>
+    /// <summary>The gateway's tunnel settings (see <see cref="WireGuardOptions"/> for each setting and its default).</summary>
+    public const string Section = GatewayOptions.Section + ":WireGuard";
+
+    /// <summary>Runs the tunnel from Gateway:WireGuard (see <see cref="WireGuardHostingExtensions.AddWireGuardTunnel"/>); with a tunnel, registers the backhaul's link state for it and its "tunnel" <see cref="IHealthSignal"/>.</summary>
     public static void AddRelayWireGuard(this WebApplicationBuilder builder)
     {
-        var tunnel = new WireGuardOptions();
-        builder.Configuration.GetSection(GatewayWireGuardOptions.Section).Bind(tunnel);
-        string? error = tunnel.Validate(GatewayWireGuardOptions.Section);
-        if (error is not null)
+        if (builder.AddWireGuardTunnel(Section))
         {
-            throw new OptionsValidationException(GatewayWireGuardOptions.Section, typeof(WireGuardOptions), [error]);
+            builder.Services.AddSingleton<IBackhaulLinkState, BackhaulLinkState>();
+            builder.Services.AddSingleton<IHealthSignal, TunnelSignal>();
         }
-
-        if (tunnel.Mode == WireGuardMode.None)
-        {
-            return;
-        }
-
-        builder.Services.TryAddTimeProvider();
-        builder.Services.AddSingleton(Options.Create(new GatewayWireGuardOptions { Tunnel = tunnel }));
-        builder.Services.AddSingleton<TunnelService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<TunnelService>());
-        builder.Services.AddSingleton<IHealthSignal, TunnelSignal>();
     }
 
     /// <summary>GET /tunnel: the tunnel signal as JSON; 503 when sick. 404 without a tunnel.</summary>
@@ -44,12 +34,4 @@ internal static class WireGuardRegistration
             var body = new Dictionary<string, object?>(reading.Values) { ["level"] = reading.Level.ToString().ToLowerInvariant(), ["reason"] = reading.Reason };
             return Results.Json(body, statusCode: reading.Level == HealthLevel.Sick ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
         });
-
-    private static void TryAddTimeProvider(this IServiceCollection services)
-    {
-        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
-        {
-            services.AddSingleton(TimeProvider.System);
-        }
-    }
 }

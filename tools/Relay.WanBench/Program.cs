@@ -4,12 +4,12 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Relay.Contracts.Tokens;
-using Relay.Testing;
 using Relay.Testing.Netns;
 using Relay.Testing.Network;
 using Relay.Testing.Processes;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.Testing;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 using Relay.WanBench;
 
 // Issue 5, "the seed's claim, measured": a far user direct to core-sim over wss vs the same user near a relay,

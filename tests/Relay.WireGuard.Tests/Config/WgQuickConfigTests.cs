@@ -1,8 +1,8 @@
 using System.Net;
 using CsCheck;
-using Relay.Tunnel.WireGuard;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 
 namespace Relay.WireGuard.Tests.Config;
 

@@ -2,12 +2,12 @@ using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
 using Relay.Contracts.Tokens;
-using Relay.Testing;
 using Relay.Testing.Netns;
 using Relay.Testing.Network;
 using Relay.Testing.Processes;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.Testing;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
 
 namespace Relay.WireGuard.Tests.EndToEnd;
 

@@ -1,7 +1,7 @@
-using Relay.Tunnel.WireGuard;
-using Relay.Tunnel.WireGuard.Devices;
-using Relay.Tunnel.WireGuard.Health;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard;
+using Relay.WireGuard.Devices;
+using Relay.WireGuard.Health;
+using Relay.WireGuard.Keys;
 
 namespace Relay.WireGuard.Tests.Health;
 

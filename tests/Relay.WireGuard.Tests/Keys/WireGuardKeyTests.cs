@@ -1,5 +1,5 @@
-using Relay.Tunnel.WireGuard;
-using Relay.Tunnel.WireGuard.Keys;
+using Relay.WireGuard;
+using Relay.WireGuard.Keys;
 
 namespace Relay.WireGuard.Tests.Keys;
 
@@ -26,7 +26,7 @@ public class WireGuardKeyTests
     public void ToString_NeverShowsTheKey()
     {
         var pair = WireGuardKeyPair.Generate();
-        string text = $"{pair.PrivateKey} {new Relay.Tunnel.WireGuard.Config.InterfaceConfig(pair.PrivateKey, [])}";
+        string text = $"{pair.PrivateKey} {new Relay.WireGuard.Config.InterfaceConfig(pair.PrivateKey, [])}";
         Assert.That(text, Does.Not.Contain(pair.PrivateKey.ToBase64()).And.Not.Contain(pair.PrivateKey.ToHex()));
         Assert.That(text, Does.Contain("redacted"));
     }

@@ -1,8 +1,8 @@
 using System.Net;
 using Relay.Testing.Netns;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
-using Relay.Tunnel.WireGuard.Uapi;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
+using Relay.WireGuard.Uapi;
 
 namespace Relay.WireGuard.Tests.Uapi;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using Relay.Tunnel.WireGuard.Config;
-using Relay.Tunnel.WireGuard.Keys;
-using Relay.Tunnel.WireGuard.Windows;
+using Relay.WireGuard.Config;
+using Relay.WireGuard.Keys;
+using Relay.WireGuard.Windows;
 
 namespace Relay.WireGuard.Tests.Windows;
 
