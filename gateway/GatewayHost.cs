@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using Relay.Contracts.Tokens;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
@@ -32,7 +31,11 @@ public static class GatewayHost
         }
 
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton(TokenVerifier.FromPem(File.ReadAllText(options.PublicKeyPath)));
+        // Token keys (issue 16): the PEM file, or the core's JWKS refreshed; the "tokens" health signal.
+        builder.Services.AddSingleton<Tokens.TokenKeySource>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
+        builder.Services.AddSingleton<Health.IHealthSignal>(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Tokens.TokenKeySource>().Verifier);
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();

@@ -23,8 +23,27 @@ public sealed class GatewayOptions
     /// <summary>Password of a PFX certificate.</summary>
     public string? CertificatePassword { get; set; }
 
-    /// <summary>The core's token public key (PEM, "PUBLIC KEY"). Required.</summary>
+    /// <summary>The core's token public key (PEM, "PUBLIC KEY"), read once at start. Required unless <see cref="JwksUrl"/> is set.</summary>
     public string PublicKeyPath { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The core's JWKS (core-sim: http://CORE/.well-known/jwks.json), fetched at start, every
+    /// <see cref="JwksRefreshInterval"/> and when a token names an unknown <c>kid</c> (a rotated key); a JWKS it
+    /// cannot get makes the relay unready. Defaults to none: the keys come from <see cref="PublicKeyPath"/>.
+    /// </summary>
+    public string? JwksUrl { get; set; }
+
+    /// <summary>How often the JWKS is fetched again. Defaults to 60 s.</summary>
+    public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The <c>iss</c> a client token must carry. Defaults to "relay-core" (core-sim's).</summary>
+    public string TokenIssuer { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultIssuer;
+
+    /// <summary>The <c>aud</c> a client token must carry. Defaults to "relay" (core-sim's).</summary>
+    public string TokenAudience { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultAudience;
+
+    /// <summary>Tolerance on a token's <c>exp</c> and <c>nbf</c> at admission. Defaults to 5 s.</summary>
+    public TimeSpan TokenClockSkew { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Allowed Origin header values for browser clients. Empty allows any origin (development). Clients that send no Origin (apps) are allowed.</summary>
     public string[] AllowedOrigins { get; set; } = [];
@@ -98,8 +117,19 @@ public sealed class GatewayOptions
         if (HttpPort is < 0 or > 65535) return $"Gateway:HttpPort must be 0-65535; was {HttpPort}.";
         if (HttpsPort is < 0 or > 65535) return $"Gateway:HttpsPort must be 0-65535; was {HttpsPort}.";
         if (!System.Net.IPAddress.TryParse(BindAddress, out _)) return $"Gateway:BindAddress '{BindAddress}' is not an IP address.";
-        if (string.IsNullOrWhiteSpace(PublicKeyPath)) return "Gateway:PublicKeyPath is required: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
-        if (!File.Exists(PublicKeyPath)) return $"Gateway:PublicKeyPath '{PublicKeyPath}' does not exist.";
+        if (!string.IsNullOrEmpty(JwksUrl))
+        {
+            if (!Uri.TryCreate(JwksUrl, UriKind.Absolute, out var jwks) || jwks.Scheme is not ("http" or "https")) return $"Gateway:JwksUrl '{JwksUrl}' is not an http(s) URL.";
+            if (JwksRefreshInterval < TimeSpan.FromSeconds(1)) return $"Gateway:JwksRefreshInterval must be at least 1 s; was {JwksRefreshInterval}.";
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(PublicKeyPath)) return "Gateway:PublicKeyPath is required unless Gateway:JwksUrl is set: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
+            if (!File.Exists(PublicKeyPath)) return $"Gateway:PublicKeyPath '{PublicKeyPath}' does not exist.";
+        }
+
+        if (string.IsNullOrWhiteSpace(TokenIssuer) || string.IsNullOrWhiteSpace(TokenAudience)) return "Gateway:TokenIssuer and Gateway:TokenAudience must not be empty.";
+        if (TokenClockSkew < TimeSpan.Zero || TokenClockSkew > TimeSpan.FromMinutes(5)) return $"Gateway:TokenClockSkew must be 0 to 5 min; was {TokenClockSkew}.";
         if (CertificatePath is not null && !File.Exists(CertificatePath)) return $"Gateway:CertificatePath '{CertificatePath}' does not exist.";
         if (MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {MaxSessionsPerIp}.";
         if (MessagesPerSecond < 1 || MessageBurst < 1) return "Gateway:MessagesPerSecond and Gateway:MessageBurst must be at least 1.";

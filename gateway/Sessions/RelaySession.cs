@@ -291,6 +291,7 @@ internal sealed partial class RelaySession
                 _stream.Abort(1001, "session ended");
             }
 
+            StopExpiryTimer();
             _socket.Dispose();
             _rate?.Dispose();
             _endpoint.OnSessionEnded(this);
