@@ -14,6 +14,7 @@ public sealed partial class RelayClient
         int attempt = 0;
         bool immediate = true;
         string? lastReason = null;
+        int? lastCloseCode = null; // the close code that ended the previous connection, reported with Reconnecting
         try
         {
             while (!ct.IsCancellationRequested)
@@ -30,7 +31,8 @@ public sealed partial class RelayClient
                 }
 
                 immediate = false;
-                SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, null, lastReason);
+                SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, lastCloseCode, lastReason);
+                lastCloseCode = null;
                 _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
                 var url = PickUrl(attempt++);
                 var socket = new ClientWebSocket();
@@ -57,6 +59,7 @@ public sealed partial class RelayClient
                 var connection = new Connection(this, socket);
                 var outcome = await connection.RunAsync(ct).ConfigureAwait(false);
                 lastReason = outcome.Reason;
+                lastCloseCode = outcome.CloseCode;
                 failures = outcome.Welcomed ? 0 : failures + 1;
                 switch (outcome.CloseCode)
                 {
