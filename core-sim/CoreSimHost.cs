@@ -91,7 +91,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<CoreSimOptions>>().Value;
-            var issuer = new TokenIssuer(o.SigningKeyPath, sp.GetRequiredService<TimeProvider>());
+            var issuer = new TokenIssuer(o.SigningKeyPath, sp.GetRequiredService<TimeProvider>(), o.TokenIssuer, o.TokenAudience, o.KeyOverlap);
             if (!string.IsNullOrEmpty(o.PublicKeyPath))
             {
                 File.WriteAllText(o.PublicKeyPath, issuer.PublicKeyPem);
@@ -100,6 +100,7 @@ public sealed class CoreSimHost : IAsyncDisposable
             return issuer;
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TokenIssuer>().CreateVerifier());
+        builder.Services.AddHostedService<Tokens.KeyRotationService>(); // CoreSim:KeyRotationInterval (off by default)
         builder.AddWireGuardTunnel(CoreSimOptions.SectionName + ":WireGuard"); // WireGuard tunnel (issue 5): up before the listeners bind
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());

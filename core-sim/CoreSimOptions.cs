@@ -58,6 +58,21 @@ public sealed class CoreSimOptions
     /// <summary>Longest lifetime a token request may ask for. Defaults to 24 hours.</summary>
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>The <c>iss</c> of issued tokens (relays expect it: Gateway:TokenIssuer). Defaults to "relay-core".</summary>
+    public string TokenIssuer { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultIssuer;
+
+    /// <summary>The <c>aud</c> of issued tokens (relays expect it: Gateway:TokenAudience). Defaults to "relay".</summary>
+    public string TokenAudience { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultAudience;
+
+    /// <summary>
+    /// Rotate the signing key this often (a development hook for key rotation: no admin call needed); the previous key
+    /// stays in /.well-known/jwks.json for <see cref="KeyOverlap"/>. Defaults to zero (never).
+    /// </summary>
+    public TimeSpan KeyRotationInterval { get; set; }
+
+    /// <summary>How long a rotated-out key stays published (and verifying). Defaults to 24 hours; at least <see cref="MaxTokenLifetime"/> keeps every issued token verifiable.</summary>
+    public TimeSpan KeyOverlap { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>The fleet policy orders a drain for a relay sick this long (while another relay is healthy). Defaults to 30 s.</summary>
     public TimeSpan FleetDrainSickAfter { get; set; } = TimeSpan.FromSeconds(30);
 

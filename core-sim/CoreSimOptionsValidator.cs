@@ -24,6 +24,9 @@ internal sealed class CoreSimOptionsValidator : IValidateOptions<CoreSimOptions>
         if (o.SigningKeyPath is { Length: > 0 } && !File.Exists(o.SigningKeyPath)) return $"CoreSim:SigningKeyPath: file '{o.SigningKeyPath}' does not exist.";
         if (o.DefaultTokenLifetime <= TimeSpan.Zero) return $"CoreSim:DefaultTokenLifetime: must be positive; was {o.DefaultTokenLifetime}.";
         if (o.MaxTokenLifetime < o.DefaultTokenLifetime) return $"CoreSim:MaxTokenLifetime: must not be below CoreSim:DefaultTokenLifetime ({o.DefaultTokenLifetime}); was {o.MaxTokenLifetime}.";
+        if (string.IsNullOrWhiteSpace(o.TokenIssuer) || string.IsNullOrWhiteSpace(o.TokenAudience)) return "CoreSim:TokenIssuer and CoreSim:TokenAudience must not be empty.";
+        if (o.KeyRotationInterval < TimeSpan.Zero) return $"CoreSim:KeyRotationInterval: must be zero (never) or positive; was {o.KeyRotationInterval}.";
+        if (o.KeyOverlap <= TimeSpan.Zero) return $"CoreSim:KeyOverlap: must be positive; was {o.KeyOverlap}.";
         if (o.FleetBroadcastInterval <= TimeSpan.Zero) return $"CoreSim:FleetBroadcastInterval: must be positive; was {o.FleetBroadcastInterval}.";
         if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
         return Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);

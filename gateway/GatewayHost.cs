@@ -45,7 +45,11 @@ public static class GatewayHost
             }
         });
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        builder.Services.AddSingleton(sp => TokenVerifier.FromPem(File.ReadAllText(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.PublicKeyPath)));
+        // Token keys (issue 16): the PEM file, or the core's JWKS refreshed; the "tokens" health signal.
+        builder.Services.AddSingleton<Tokens.TokenKeySource>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
+        builder.Services.AddSingleton<Health.IHealthSignal>(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Tokens.TokenKeySource>().Verifier);
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();

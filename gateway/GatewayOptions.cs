@@ -23,8 +23,27 @@ public sealed class GatewayOptions
     /// <summary>Password of a PFX certificate.</summary>
     public string? CertificatePassword { get; set; }
 
-    /// <summary>The core's token public key (PEM, "PUBLIC KEY"). Required.</summary>
+    /// <summary>The core's token public key (PEM, "PUBLIC KEY"), read once at start. Required unless <see cref="JwksUrl"/> is set.</summary>
     public string PublicKeyPath { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The core's JWKS (core-sim: http://CORE/.well-known/jwks.json), fetched at start, every
+    /// <see cref="JwksRefreshInterval"/> and when a token names an unknown <c>kid</c> (a rotated key); a JWKS it
+    /// cannot get makes the relay unready. Defaults to none: the keys come from <see cref="PublicKeyPath"/>.
+    /// </summary>
+    public string? JwksUrl { get; set; }
+
+    /// <summary>How often the JWKS is fetched again. Defaults to 60 s.</summary>
+    public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The <c>iss</c> a client token must carry. Defaults to "relay-core" (core-sim's).</summary>
+    public string TokenIssuer { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultIssuer;
+
+    /// <summary>The <c>aud</c> a client token must carry. Defaults to "relay" (core-sim's).</summary>
+    public string TokenAudience { get; set; } = Relay.Contracts.Tokens.TokenIssuer.DefaultAudience;
+
+    /// <summary>Tolerance on a token's <c>exp</c> and <c>nbf</c> at admission. Defaults to 5 s.</summary>
+    public TimeSpan TokenClockSkew { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Allowed Origin header values for browser clients. Empty allows any origin (development). Clients that send no Origin (apps) are allowed.</summary>
     public string[] AllowedOrigins { get; set; } = [];

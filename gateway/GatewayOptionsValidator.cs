@@ -26,8 +26,19 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.HttpPort is < 0 or > 65535) return $"Gateway:HttpPort must be 0-65535; was {o.HttpPort}.";
         if (o.HttpsPort is < 0 or > 65535) return $"Gateway:HttpsPort must be 0-65535; was {o.HttpsPort}.";
         if (!IPAddress.TryParse(o.BindAddress, out _)) return $"Gateway:BindAddress '{o.BindAddress}' is not an IP address.";
-        if (string.IsNullOrWhiteSpace(o.PublicKeyPath)) return "Gateway:PublicKeyPath is required: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
-        if (!File.Exists(o.PublicKeyPath)) return $"Gateway:PublicKeyPath '{o.PublicKeyPath}' does not exist.";
+        if (!string.IsNullOrEmpty(o.JwksUrl))
+        {
+            if (!Uri.TryCreate(o.JwksUrl, UriKind.Absolute, out var jwks) || jwks.Scheme is not ("http" or "https")) return $"Gateway:JwksUrl '{o.JwksUrl}' is not an http(s) URL.";
+            if (o.JwksRefreshInterval < TimeSpan.FromSeconds(1)) return $"Gateway:JwksRefreshInterval must be at least 1 s; was {o.JwksRefreshInterval}.";
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(o.PublicKeyPath)) return "Gateway:PublicKeyPath is required unless Gateway:JwksUrl is set: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
+            if (!File.Exists(o.PublicKeyPath)) return $"Gateway:PublicKeyPath '{o.PublicKeyPath}' does not exist.";
+        }
+
+        if (string.IsNullOrWhiteSpace(o.TokenIssuer) || string.IsNullOrWhiteSpace(o.TokenAudience)) return "Gateway:TokenIssuer and Gateway:TokenAudience must not be empty.";
+        if (o.TokenClockSkew < TimeSpan.Zero || o.TokenClockSkew > TimeSpan.FromMinutes(5)) return $"Gateway:TokenClockSkew must be 0 to 5 min; was {o.TokenClockSkew}.";
         if (o.CertificatePath is not null && !File.Exists(o.CertificatePath)) return $"Gateway:CertificatePath '{o.CertificatePath}' does not exist.";
         if (o.MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {o.MaxSessionsPerIp}.";
         if (o.MessagesPerSecond < 1) return $"Gateway:MessagesPerSecond must be at least 1; was {o.MessagesPerSecond}.";

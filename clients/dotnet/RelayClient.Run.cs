@@ -31,7 +31,8 @@ public sealed partial class RelayClient
                 }
 
                 immediate = false;
-                SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, null, lastReason);
+                SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, lastCode, lastReason);
+                lastCode = null;
                 _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
                 var url = PickUrl(attempt++);
                 var socket = new ClientWebSocket();

@@ -34,6 +34,8 @@ internal static class CoreSimEndpoints
             return Results.Ok(new { token, expiresAt });
         });
 
+        // The published keys: current first, then rotated-out keys still in their overlap (relays refresh from here).
+        app.MapGet("/.well-known/jwks.json", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
         app.MapGet("/v1/jwks", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
         app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
 

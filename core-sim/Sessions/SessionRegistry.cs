@@ -36,7 +36,7 @@ internal sealed class SessionRegistry : IDisposable
 
     public Session Create(TokenClaims claims)
     {
-        var session = new Session(Guid.NewGuid().ToString("N"), Base64Url.Encode(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged);
+        var session = new Session(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged);
         _sessions[session.Id] = session;
         return session;
     }

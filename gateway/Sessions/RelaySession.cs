@@ -292,6 +292,7 @@ internal sealed partial class RelaySession
                 _stream.Abort(CloseCodes.GoingAway, "session ended");
             }
 
+            StopExpiryTimer();
             _socket.Dispose();
             _rate?.Dispose();
             _endpoint.OnSessionEnded(this);

@@ -12,7 +12,7 @@ namespace Relay.Gateway.Sessions;
 /// <summary>GET /ws: checks token (401), origin (403) and per-IP limit (429) before the upgrade and any backhaul work.</summary>
 internal sealed partial class SessionEndpoint(
     IOptions<GatewayOptions> options, TokenVerifier tokens, BackhaulService backhaul, SessionRegistry sessions,
-    GatewayMetrics metrics, ILogger<SessionEndpoint> logger)
+    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger)
 {
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
@@ -133,6 +133,7 @@ internal sealed partial class SessionEndpoint(
         session.RegistryId = sessions.Add(session);
         metrics.SessionOpened();
         Log.SessionOpened(logger, session.Key, session.StreamId);
+        session.CloseAtExpiry(TokenClaims.FromDictionary(admission.Claims!)?.ExpiresAt ?? DateTimeOffset.MaxValue, time);
         return session.RunAsync();
     }
 

@@ -88,9 +88,12 @@ internal sealed class GatewayFixture : IAsyncDisposable
     public static string Token(string sub = "v1", string role = "visitor", TimeSpan? lifetime = null, ECDsa? key = null)
     {
         static string B64(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        string header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "ES256", typ = "JWT" }));
+        string kid = Relay.Contracts.Tokens.TokenVerifier.KeyIdOf(key ?? s_signingKey);
+        string header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "ES256", typ = "JWT", kid }));
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         long exp = DateTimeOffset.UtcNow.Add(lifetime ?? TimeSpan.FromHours(1)).ToUnixTimeSeconds();
-        string payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub, site = "s1", role, exp }));
+        long nbf = Math.Min(now, exp - 60);
+        string payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub, site = "s1", role, iss = "relay-core", aud = "relay", nbf, exp }));
         byte[] signature = (key ?? s_signingKey).SignData(Encoding.ASCII.GetBytes(header + "." + payload), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return header + "." + payload + "." + B64(signature);
     }
