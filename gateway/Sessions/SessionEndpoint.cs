@@ -12,7 +12,7 @@ namespace Relay.Gateway.Sessions;
 /// <summary>GET /ws: checks token (401), origin (403) and per-IP limit (429) before the upgrade and any backhaul work.</summary>
 internal sealed partial class SessionEndpoint(
     IOptions<GatewayOptions> options, TokenVerifier tokens, BackhaulService backhaul, SessionRegistry sessions,
-    GatewayMetrics metrics, ILogger<SessionEndpoint> logger)
+    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger)
 {
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
@@ -121,7 +121,7 @@ internal sealed partial class SessionEndpoint(
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
-            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, logger);
+            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, time, logger);
         }
         catch
         {
