@@ -151,6 +151,9 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         return true;
     }
 
+    /// <summary>Tests: the link in a slot, or null while the slot has none.</summary>
+    internal Link? LinkAt(int endpoint, int slot) => _slots[endpoint][slot];
+
     /// <summary>Tests: kill every link at once. They reconnect with backoff.</summary>
     internal int KillAllLinks()
     {

@@ -61,9 +61,13 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         socket.Listen(512);
         _socket = socket;
         _acceptLoop = Task.Run(AcceptLoopAsync);
-        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+        StartHeartbeat();
         Log.Listening(_logger, LocalEndPoint.ToString());
     }
+
+    /// <summary>Starts the heartbeat timer alone (tests hand links in through <see cref="AcceptLinkAsync"/>, with no socket).</summary>
+    internal void StartHeartbeat() =>
+        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
 
     /// <summary>Waits for the next stream a relay opens.</summary>
     public ValueTask<MuxStream> AcceptStreamAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
