@@ -1,4 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Tests;
@@ -49,39 +53,42 @@ public class MemoryTrimTests
     }
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
     public async Task WhileMessagesFlow_NoTrim_ThenOneOnceTheyStop(CancellationToken token)
     {
-        await using var gw = await GatewayFixture.StartAsync(o =>
-        {
-            o.IdleMemoryTrimAfter = TimeSpan.FromSeconds(1);
-            o.MessagesPerSecond = 100_000;
-            o.MessageBurst = 100_000;
-        });
-        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
-        gw.App.Services.GetRequiredService<Relay.Gateway.Hosting.MemoryTrimService>().MinChurnBytes = 1; // any churn is enough here
-        await Task.Delay(2500, token); // start-up's trim, if any
-        long trimsAtStart = metrics.MemoryTrims;
+        // The service alone on a fake clock (no machine's message rate in the test): IdleMemoryTrimAfter 1 s, so it
+        // samples every 500 ms; any churn is worth a trim here.
+        var time = new FakeTimeProvider();
+        var metrics = new GatewayMetrics();
+        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
+        using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance) { MinChurnBytes = 1 };
+        await service.StartAsync(token);
+        var sample = TimeSpan.FromMilliseconds(500);
 
-        // Over 1,000 messages/s relayed for 4 s (small echoes, little allocation): busy, so no trim.
-        using var ws = await gw.ConnectAsync(ct: token);
-        var payload = new byte[16];
-        long sent = 0;
-        var until = DateTime.UtcNow.AddSeconds(4);
-        while (DateTime.UtcNow < until)
+        // Busy: 2,000 messages/s relayed (twice the quiet bound) for 10 s of the service's time.
+        for (int i = 0; i < 20; i++)
         {
-            await ws.SendAsync(payload, System.Net.WebSockets.WebSocketMessageType.Binary, true, token);
-            await GatewayFixture.ReceiveAsync(ws, token);
-            sent++;
+            for (int m = 0; m < 1000; m++)
+            {
+                metrics.MessageIn(16);
+            }
+
+            time.Advance(sample);
+            await Task.Delay(1, token); // the service takes its sample on its own thread
         }
 
-        Assert.That(sent, Is.GreaterThan(0), "messages flowed");
-        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while messages flow");
+        Assert.That(metrics.MemoryTrims, Is.Zero, "no trim while messages flow");
 
-        // Idle: a trim follows.
-        while (metrics.MemoryTrims == trimsAtStart)
+        // Idle: the trim follows once the service has seen IdleMemoryTrimAfter of quiet after the messages, not before.
+        var quiet = TimeSpan.Zero;
+        while (metrics.MemoryTrims == 0)
         {
-            await Task.Delay(100, token);
+            time.Advance(sample);
+            quiet += sample;
+            await Task.Delay(1, token);
         }
+
+        Assert.That(quiet, Is.GreaterThanOrEqualTo(options.Value.IdleMemoryTrimAfter), "the messages kept the process busy: quiet started when they stopped");
+        await service.StopAsync(token);
     }
 }
