@@ -43,6 +43,12 @@ public sealed class CoreSimOptions
     /// <summary>Largest inbound session message in bytes on the direct /ws endpoint; larger closes with 1009. Defaults to 64 KiB.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Time a closing session allows each step of its close (the send lock, its last error message, the close
+    /// frame) and then the peer to answer, before it gives up on the connection. Defaults to 5 s.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a new connection has to send its hello. Defaults to 10 s.</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

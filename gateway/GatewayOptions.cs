@@ -102,6 +102,21 @@ public sealed class GatewayOptions
     /// <summary>Bearer key for /admin endpoints. Empty disables them.</summary>
     public string AdminKey { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Time a closing session gives its client to take the close frame, and again to answer it, before the
+    /// connection is reset. Defaults to 5 s.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// <see cref="CloseTimeout"/> for a client closed because it read too slowly (it must first reach the close
+    /// frame behind its queue). Defaults to 15 s.
+    /// </summary>
+    public TimeSpan SlowClientCloseTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Time an ended session waits for the core to answer its stream's close before resetting the stream. Defaults to 5 s.</summary>
+    public TimeSpan BackhaulCloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Time allowed on SIGTERM to close sessions with 1001 before exit. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

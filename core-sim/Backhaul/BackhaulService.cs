@@ -20,12 +20,14 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly SessionRegistry _registry;
     private readonly FaultState _faults;
     private readonly ILoggerFactory _loggers;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, TimeProvider time, ILoggerFactory loggers)
     {
+        _time = time;
         _options = options.Value;
         _registry = registry;
         _faults = faults;
@@ -36,7 +38,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             {
                 EndPoint = new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.BackhaulPort),
                 NodeId = _options.NodeId,
-                Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey) },
+                Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey), TimeProvider = time },
             },
             loggers.CreateLogger<LinkListener>());
         _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;
@@ -106,7 +108,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            var connection = new SessionConnection(new MuxStreamTransport(stream), claims, _registry, _faults, _options, sessionLogger);
+            var connection = new SessionConnection(new MuxStreamTransport(stream), claims, _registry, _faults, _options, _time, sessionLogger);
             _ = connection.RunAsync(_stopping.Token);
         }
     }

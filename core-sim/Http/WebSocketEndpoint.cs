@@ -10,7 +10,7 @@ namespace Relay.CoreSim.Http;
 /// <summary>The direct client endpoint: verifies the token before the upgrade, then runs a session.</summary>
 internal static class WebSocketEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, TokenVerifier verifier, SessionRegistry registry, FaultState faults, IOptions<CoreSimOptions> options, ILoggerFactory loggers)
+    public static async Task HandleAsync(HttpContext context, TokenVerifier verifier, SessionRegistry registry, FaultState faults, IOptions<CoreSimOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -34,7 +34,7 @@ internal static class WebSocketEndpoint
         }
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        var connection = new SessionConnection(new WebSocketTransport(socket, options.Value.MaxMessageBytes), result.Claims!, registry, faults, options.Value, loggers.CreateLogger<SessionConnection>());
+        var connection = new SessionConnection(new WebSocketTransport(socket, options.Value.MaxMessageBytes, options.Value.CloseTimeout, time), result.Claims!, registry, faults, options.Value, time, loggers.CreateLogger<SessionConnection>());
         await connection.RunAsync(context.RequestAborted).ConfigureAwait(false);
     }
 }

@@ -17,6 +17,7 @@ internal sealed partial class SessionConnection
     private readonly SessionRegistry _registry;
     private readonly FaultState _faults;
     private readonly CoreSimOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -24,8 +25,9 @@ internal sealed partial class SessionConnection
     private Session? _session;
     private int _closing;
 
-    public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, ILogger logger)
+    public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, TimeProvider time, ILogger logger)
     {
+        _time = time;
         _transport = transport;
         _claims = claims;
         _registry = registry;
@@ -97,9 +99,9 @@ internal sealed partial class SessionConnection
     private async Task<bool> HelloAsync(CancellationToken ct)
     {
         byte[]? first;
-        using (var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        using (var timeout = new CancellationTokenSource(_options.HelloTimeout, _time))
+        using (var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token))
         {
-            helloTimeout.CancelAfter(_options.HelloTimeout);
             first = await _transport.ReceiveAsync(helloTimeout.Token).ConfigureAwait(false);
         }
 
@@ -160,7 +162,7 @@ internal sealed partial class SessionConnection
             var delay = _faults.ProcessingDelay(_transport.RelayId);
             if (delay > TimeSpan.Zero)
             {
-                await Task.Delay(delay, ct).ConfigureAwait(false);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
             }
 
             var frame = ClientFrame.Parse(data);
@@ -267,13 +269,13 @@ internal sealed partial class SessionConnection
 
         try
         {
-            if (await _sendLock.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false))
+            if (await WaitForSendLockAsync().ConfigureAwait(false))
             {
                 try
                 {
                     if (error is not null)
                     {
-                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                        using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
                         await _transport.SendAsync(error, timeout.Token).ConfigureAwait(false);
                     }
 
@@ -291,14 +293,22 @@ internal sealed partial class SessionConnection
         }
         finally
         {
-            // The peer answers the close and the read loop ends; if it does not, give up after 5 s.
-            try
-            {
-                _cts.CancelAfter(TimeSpan.FromSeconds(5));
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            // The peer answers the close and the read loop ends; if it does not, give up after the close timeout.
+            _ = Task.Delay(_options.CloseTimeout, _time).ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Cancel(), _cts, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<bool> WaitForSendLockAsync()
+    {
+        using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
+        try
+        {
+            await _sendLock.WaitAsync(timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -5,7 +5,7 @@ using Relay.Contracts.Sessions;
 namespace Relay.CoreSim.Sessions;
 
 /// <summary>A direct client websocket (core-sim's /ws).</summary>
-internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes) : ISessionTransport
+internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes, TimeSpan closeTimeout, TimeProvider time) : ISessionTransport
 {
     private int _closed;
 
@@ -90,7 +90,7 @@ internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes) 
 
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var timeout = new CancellationTokenSource(closeTimeout, time);
             await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)

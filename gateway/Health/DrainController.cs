@@ -137,7 +137,7 @@ internal sealed partial class DrainController
                 // Jitter spreads the reconnects: ±50% around the batch interval.
                 var pause = _options.DrainBatchInterval * (0.5 + Random.Shared.NextDouble());
                 await Task.Delay(pause, _time, token).ConfigureAwait(false);
-                await Task.WhenAll(batch.Select(s => s.Completion)).WaitAsync(TimeSpan.FromSeconds(5), _time, token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.WhenAll(batch.Select(s => s.Completion)).WaitAsync(_options.DrainBatchTimeout, _time, token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
 
             _finished = _time.GetUtcNow();

@@ -54,6 +54,9 @@ public sealed class HealthOptions
     /// <summary>Pause between drain batches; each pause gets ±50% jitter. Defaults to 250 ms.</summary>
     public TimeSpan DrainBatchInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Longest wait for a drain batch's sessions to finish closing before the next batch. Defaults to 5 s.</summary>
+    public TimeSpan DrainBatchTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>All sessions are closed by this time after a drain starts. Defaults to 30 s.</summary>
     public TimeSpan DrainDeadline { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -23,6 +23,7 @@ internal sealed partial class RelaySession
     private readonly WebSocket _socket;
     private readonly MuxStream _stream;
     private readonly GatewayOptions _options;
+    private readonly TimeProvider _time;
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TokenBucketRateLimiterOptions _rateOptions;
@@ -35,7 +36,7 @@ internal sealed partial class RelaySession
 
     private readonly SessionEndpoint _endpoint;
 
-    public RelaySession(WebSocket socket, MuxStream stream, SessionEndpoint endpoint, string key, System.Net.IPAddress ip, GatewayOptions options, Metrics.GatewayMetrics metrics, TokenBucketRateLimiterOptions rateOptions, ILogger logger)
+    public RelaySession(WebSocket socket, MuxStream stream, SessionEndpoint endpoint, string key, System.Net.IPAddress ip, GatewayOptions options, Metrics.GatewayMetrics metrics, TokenBucketRateLimiterOptions rateOptions, TimeProvider time, ILogger logger)
     {
         _socket = socket;
         _stream = stream;
@@ -46,6 +47,7 @@ internal sealed partial class RelaySession
         _metrics = metrics;
         _logger = logger;
         _rateOptions = rateOptions;
+        _time = time;
     }
 
     /// <summary>"site/subject", for logs.</summary>
@@ -242,11 +244,12 @@ internal sealed partial class RelaySession
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 int code = _closeCode == 0 ? CloseCodes.Normal : _closeCode;
-                using var timeout = new CancellationTokenSource(_overflowed ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(5));
+                var grace = _overflowed ? _options.SlowClientCloseTimeout : _options.CloseTimeout;
+                using var timeout = new CancellationTokenSource(grace, _time);
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
                 // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
                 // read pump earlier would reset the connection and lose the close frame in flight.
-                await Task.WhenAny(_fromClient!, Task.Delay(_overflowed ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+                await Task.WhenAny(_fromClient!, Task.Delay(grace, _time)).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -288,7 +291,7 @@ internal sealed partial class RelaySession
             if (_stream.CloseInfo is null)
             {
                 // The close is on its way to the core; give its answer a moment, then reset the stream.
-                await _stream.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                await _stream.Completion.WaitAsync(_options.BackhaulCloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
                 _stream.Abort(CloseCodes.GoingAway, "session ended");
             }
 

@@ -120,7 +120,7 @@ public class HealthModelTests
             Backhaul = { SharedKey = GatewayFixture.SharedKey, RelayId = "unit", Endpoints = ["127.0.0.1:1"] },
             Health = { EnterAfter = 3, ExitAfter = 5, Capacity = 100 },
         });
-        var backhaul = new BackhaulService(options, NullLogger<LinkPool>.Instance);
+        var backhaul = new BackhaulService(options, TimeProvider.System, NullLogger<LinkPool>.Instance);
         var sessions = new SessionRegistry(new GatewayMetrics());
         drain = new DrainController(sessions, options, backhaul, TimeProvider.System, NullLogger<DrainController>.Instance);
         return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(), TimeProvider.System, NullLogger<HealthMonitor>.Instance);

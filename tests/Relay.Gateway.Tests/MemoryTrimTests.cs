@@ -1,4 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Tests;
@@ -9,20 +13,18 @@ public class MemoryTrimTests
 {
     [Test]
     [CancelAfter(60_000)]
-    public async Task QuietAfterABurst_TrimsOnce_ButNotWhileBusy(CancellationToken token)
+    public async Task QuietAfterABurst_Trims_ButNotWhileBusy_AndShowsInMetrics(CancellationToken token)
     {
         await using var gw = await GatewayFixture.StartAsync(o => o.IdleMemoryTrimAfter = TimeSpan.FromSeconds(1));
         var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
         long trimsAtStart = metrics.MemoryTrims;
 
-        // Busy: allocating well over 4 MB/s for 3 s (~40 MB/s) (the burst). No trim while it lasts.
-        var until = DateTime.UtcNow.AddSeconds(3);
-        long sink = 0;
+        // Busy: 96 MB of garbage (over the trim's 64 MB threshold), 512 KiB per ~10 ms (well over 4 MB/s). No trim
+        // while it lasts. Bounded by count, not by the clock: a busy machine makes the burst longer, never smaller.
         var held = new List<byte[]>();
-        while (DateTime.UtcNow < until)
+        for (int i = 0; i < 192; i++)
         {
-            held.Add(new byte[512 * 1024]); // garbage, ~40 MB/s (held for a moment so the allocation is real)
-            sink += held[^1].Length;
+            held.Add(new byte[512 * 1024]); // held for a moment so the allocation is real
             if (held.Count > 8)
             {
                 held.Clear();
@@ -32,56 +34,96 @@ public class MemoryTrimTests
         }
 
         held.Clear();
-        Assert.That(sink, Is.GreaterThan(64L * 1024 * 1024), "the burst is bigger than the trim's 64 MB threshold");
 
         Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while the process allocates");
 
-        // Quiet: a trim follows within a few seconds, and only one.
+        // Quiet: a trim follows (one per burst: AfterATrim_TheNextOneWaitsForANewBurst).
         while (metrics.MemoryTrims == trimsAtStart)
         {
             await Task.Delay(100, token);
         }
 
-        await Task.Delay(3000, token);
-        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart + 1), $"one trim per burst ({sink} bytes of garbage)");
+        long trims = metrics.MemoryTrims;
         using var http = new HttpClient();
-        Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain($"relay_gateway_memory_trims_total {trimsAtStart + 1}"));
+        Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain($"relay_gateway_memory_trims_total {trims}"));
     }
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
+    public async Task AfterATrim_TheNextOneWaitsForANewBurst(CancellationToken token)
+    {
+        // The service alone on a fake clock: it samples every 500 ms; a burst is 80 MB of garbage over 5 s.
+        var time = new FakeTimeProvider();
+        var metrics = new GatewayMetrics();
+        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
+        using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance);
+        await service.StartAsync(token);
+        var sample = TimeSpan.FromMilliseconds(500);
+
+        for (int burst = 1; burst <= 2; burst++)
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                GC.KeepAlive(new byte[8 * 1024 * 1024]); // 16 MB/s: four times the quiet bound
+                time.Advance(sample);
+                await Task.Delay(1, token); // the service takes its sample on its own thread
+            }
+
+            Assert.That(metrics.MemoryTrims, Is.EqualTo(burst - 1), "no trim while the process allocates");
+
+            // Quiet for longer than IdleMemoryTrimAfter: this burst's trim, and only after the quiet time.
+            var quiet = TimeSpan.Zero;
+            while (metrics.MemoryTrims < burst)
+            {
+                time.Advance(sample);
+                quiet += sample;
+                await Task.Delay(1, token);
+            }
+
+            Assert.That(quiet, Is.GreaterThanOrEqualTo(options.Value.IdleMemoryTrimAfter));
+            Assert.That(metrics.MemoryTrims, Is.EqualTo(burst), "one trim per burst");
+        }
+
+        await service.StopAsync(token);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task WhileMessagesFlow_NoTrim_ThenOneOnceTheyStop(CancellationToken token)
     {
-        await using var gw = await GatewayFixture.StartAsync(o =>
-        {
-            o.IdleMemoryTrimAfter = TimeSpan.FromSeconds(1);
-            o.MessagesPerSecond = 100_000;
-            o.MessageBurst = 100_000;
-        });
-        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
-        gw.App.Services.GetRequiredService<Relay.Gateway.Hosting.MemoryTrimService>().MinChurnBytes = 1; // any churn is enough here
-        await Task.Delay(2500, token); // start-up's trim, if any
-        long trimsAtStart = metrics.MemoryTrims;
+        // The service alone on a fake clock (no machine's message rate in the test): IdleMemoryTrimAfter 1 s, so it
+        // samples every 500 ms; any churn is worth a trim here.
+        var time = new FakeTimeProvider();
+        var metrics = new GatewayMetrics();
+        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
+        using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance) { MinChurnBytes = 1 };
+        await service.StartAsync(token);
+        var sample = TimeSpan.FromMilliseconds(500);
 
-        // Over 1,000 messages/s relayed for 4 s (small echoes, little allocation): busy, so no trim.
-        using var ws = await gw.ConnectAsync(ct: token);
-        var payload = new byte[16];
-        long sent = 0;
-        var until = DateTime.UtcNow.AddSeconds(4);
-        while (DateTime.UtcNow < until)
+        // Busy: 2,000 messages/s relayed (twice the quiet bound) for 10 s of the service's time.
+        for (int i = 0; i < 20; i++)
         {
-            await ws.SendAsync(payload, System.Net.WebSockets.WebSocketMessageType.Binary, true, token);
-            await GatewayFixture.ReceiveAsync(ws, token);
-            sent++;
+            for (int m = 0; m < 1000; m++)
+            {
+                metrics.MessageIn(16);
+            }
+
+            time.Advance(sample);
+            await Task.Delay(1, token); // the service takes its sample on its own thread
         }
 
-        Assert.That(sent, Is.GreaterThan(4 * 1000 / 2), "at least 1,000 messages/s both ways");
-        Assert.That(metrics.MemoryTrims, Is.EqualTo(trimsAtStart), "no trim while messages flow");
+        Assert.That(metrics.MemoryTrims, Is.Zero, "no trim while messages flow");
 
-        // Idle: a trim follows.
-        while (metrics.MemoryTrims == trimsAtStart)
+        // Idle: the trim follows once the service has seen IdleMemoryTrimAfter of quiet after the messages, not before.
+        var quiet = TimeSpan.Zero;
+        while (metrics.MemoryTrims == 0)
         {
-            await Task.Delay(100, token);
+            time.Advance(sample);
+            quiet += sample;
+            await Task.Delay(1, token);
         }
+
+        Assert.That(quiet, Is.GreaterThanOrEqualTo(options.Value.IdleMemoryTrimAfter), "the messages kept the process busy: quiet started when they stopped");
+        await service.StopAsync(token);
     }
 }

@@ -1,7 +1,7 @@
 namespace Relay.Tunnel.Links;
 
 /// <summary>Why a link ended. The first reason recorded wins.</summary>
-public enum LinkCloseReason
+internal enum LinkCloseReason
 {
     /// <summary>Still open.</summary>
     None,

@@ -36,7 +36,7 @@ public sealed class LinkOptions
     /// <summary>Bytes written before a flush inside one batch. Defaults to 64 KiB.</summary>
     public int FlushThreshold { get; set; } = 64 * 1024;
 
-    /// <summary>Time source (tests inject a fake).</summary>
+    /// <summary>The clock of every timeout, heartbeat, grace period and round-trip measurement. Defaults to <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>

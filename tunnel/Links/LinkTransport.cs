@@ -42,6 +42,19 @@ internal static class LinkTransport
         }
     }
 
+    /// <summary>Closes a connection whose handshake failed: its socket, or both ends of an in-memory pipe.</summary>
+    public static void Close(IDuplexPipe connection)
+    {
+        if (connection is IDisposable disposable)
+        {
+            disposable.Dispose();
+            return;
+        }
+
+        connection.Input.Complete();
+        connection.Output.Complete();
+    }
+
     public static SocketConnection Accept(Socket socket, LinkOptions options)
     {
         SocketConnection.SetRecommendedServerOptions(socket);

@@ -19,22 +19,34 @@ public sealed partial class LinkPool
         {
             try
             {
-                var connection = await LinkTransport.ConnectAsync(address, _options.Link, _options.ConnectTimeout, token).ConfigureAwait(false);
+                var connection = _options.Connect is { } connect
+                    ? await connect(address, token).ConfigureAwait(false)
+                    : await LinkTransport.ConnectAsync(address, _options.Link, _options.ConnectTimeout, token).ConfigureAwait(false);
                 LinkHandshake.Result result;
-                try
+
+                // The timer starts before the hello goes out, so a peer that saw the hello knows the clock runs.
+                using (var timeout = new CancellationTokenSource(_options.Link.HandshakeTimeout, _options.Link.TimeProvider))
+                using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token))
                 {
-                    result = await LinkHandshake.DialAsync(connection, _options.Link, _options.RelayId, _options.Region, token)
-                        .WaitAsync(_options.Link.HandshakeTimeout, _options.Link.TimeProvider, token).ConfigureAwait(false);
-                }
-                catch
-                {
-                    connection.Dispose();
-                    throw;
+                    try
+                    {
+                        result = await LinkHandshake.DialAsync(connection, _options.Link, _options.RelayId, _options.Region, handshake.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
+                    {
+                        LinkTransport.Close(connection);
+                        throw new TimeoutException("handshake timed out");
+                    }
+                    catch
+                    {
+                        LinkTransport.Close(connection);
+                        throw;
+                    }
                 }
 
                 if (!result.Ok)
                 {
-                    connection.Dispose();
+                    LinkTransport.Close(connection);
                     if (result.Failure == LinkCloseReason.AuthenticationFailed)
                     {
                         Log.AuthenticationFailed(_logger, name, result.Error);
@@ -46,7 +58,7 @@ public sealed partial class LinkPool
                 }
                 else
                 {
-                    var link = new Link(connection, this, _options.Link, _logger, result.PeerId, _options.Region, result.PeerWindow, name, connection);
+                    var link = new Link(connection, this, _options.Link, _logger, result.PeerId, _options.Region, result.PeerWindow, name, connection as IDisposable);
                     _slots[endpoint][slot] = link;
                     link.Start();
                     attempt = 0;

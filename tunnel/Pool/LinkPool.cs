@@ -81,7 +81,8 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
                 return;
             }
 
-            await changed.WaitAsync(TimeSpan.FromMilliseconds(200), cancellationToken).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            // The tick re-checks too: a GO_AWAY drains a link without a change signal.
+            await changed.WaitAsync(_options.TickInterval, _options.Link.TimeProvider, cancellationToken).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
@@ -137,8 +138,8 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         }
     }
 
-    /// <summary>Fault injection and tests: kill one link (endpoint, slot) as if its socket died. Streams re-attach elsewhere.</summary>
-    public bool KillLink(int endpoint, int slot)
+    /// <summary>Tests: kill one link (endpoint, slot) as if its socket died. Streams re-attach elsewhere.</summary>
+    internal bool KillLink(int endpoint, int slot)
     {
         var link = _slots[endpoint][slot];
         if (link is null || !link.IsOpen)
@@ -150,8 +151,11 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         return true;
     }
 
-    /// <summary>Fault injection and tests: kill every link at once. They reconnect with backoff.</summary>
-    public int KillAllLinks()
+    /// <summary>Tests: the link in a slot, or null while the slot has none.</summary>
+    internal Link? LinkAt(int endpoint, int slot) => _slots[endpoint][slot];
+
+    /// <summary>Tests: kill every link at once. They reconnect with backoff.</summary>
+    internal int KillAllLinks()
     {
         int n = 0;
         foreach (var link in AllLinks())

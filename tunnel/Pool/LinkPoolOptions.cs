@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+using System.Net;
 using Relay.Tunnel.Links;
 
 namespace Relay.Tunnel.Pool;
@@ -29,8 +31,14 @@ public sealed class LinkPoolOptions
     /// <summary>How often the pool's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Link-level options (key, windows, heartbeat).</summary>
+    /// <summary>Link-level options (key, windows, heartbeat, timeouts) and the time source every timer of the pool reads.</summary>
     public LinkOptions Link { get; set; } = new();
+
+    /// <summary>
+    /// Opens the connection to a core endpoint. Defaults to null: a TCP socket within <see cref="ConnectTimeout"/>.
+    /// Tests connect in-memory pipes here.
+    /// </summary>
+    internal Func<EndPoint, CancellationToken, Task<IDuplexPipe>>? Connect { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()

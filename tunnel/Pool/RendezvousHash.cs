@@ -7,7 +7,7 @@ namespace Relay.Tunnel.Pool;
 /// on every relay, so a resumed session reaches the same core node, and removing one endpoint
 /// moves only the sessions that were on it.
 /// </summary>
-public static class RendezvousHash
+internal static class RendezvousHash
 {
     /// <summary>Endpoint indexes ordered from most to least preferred for <paramref name="key"/>.</summary>
     public static int[] Rank(string key, IReadOnlyList<string> endpoints)

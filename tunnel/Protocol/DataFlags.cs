@@ -2,7 +2,7 @@ namespace Relay.Tunnel.Protocol;
 
 /// <summary>Flags of a <see cref="FrameKind.Data"/> frame.</summary>
 [Flags]
-public enum DataFlags : byte
+internal enum DataFlags : byte
 {
     /// <summary>Binary, and more chunks of this message follow.</summary>
     None = 0,

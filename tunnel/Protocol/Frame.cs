@@ -7,7 +7,7 @@ namespace Relay.Tunnel.Protocol;
 /// allocation; <see cref="Payload"/> is a slice of the input buffer and is valid only until the
 /// reader advances. Rare kinds carry their details in <see cref="Body"/>.
 /// </summary>
-public readonly struct Frame
+internal readonly struct Frame
 {
     /// <summary>Creates a frame.</summary>
     public Frame(FrameKind kind, ulong streamId = 0, ulong seq = 0, ulong value = 0, DataFlags flags = 0, int code = 0,

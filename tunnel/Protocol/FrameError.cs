@@ -1,7 +1,7 @@
 namespace Relay.Tunnel.Protocol;
 
 /// <summary>Why a byte sequence is not a valid frame. Every one of them ends the link.</summary>
-public enum FrameError
+internal enum FrameError
 {
     /// <summary>No error.</summary>
     None,

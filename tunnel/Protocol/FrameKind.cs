@@ -5,7 +5,7 @@ namespace Relay.Tunnel.Protocol;
 /// that does not know one closes the link. Kinds from <see cref="FirstOptional"/> up are optional:
 /// a peer that does not know one skips it (forward compatibility).
 /// </summary>
-public enum FrameKind : byte
+internal enum FrameKind : byte
 {
     /// <summary>Dialer → acceptor: protocol version, relay id, region, nonce, receive window.</summary>
     Hello = 1,

@@ -8,7 +8,7 @@ namespace Relay.Tunnel.Protocol;
 /// Reads length-prefixed MessagePack frames from a <see cref="ReadOnlySequence{T}"/>:
 /// a 4-byte big-endian body length, then a MessagePack array whose first element is the kind.
 /// </summary>
-public static class FrameReader
+internal static class FrameReader
 {
     /// <summary>Size of the length prefix.</summary>
     public const int PrefixLength = 4;

@@ -1,7 +1,7 @@
 namespace Relay.Tunnel.Protocol;
 
 /// <summary>Outcome of <see cref="FrameReader.TryReadFrame"/>.</summary>
-public enum FrameStatus
+internal enum FrameStatus
 {
     /// <summary>A whole frame was read.</summary>
     Frame,

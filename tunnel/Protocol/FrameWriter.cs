@@ -10,7 +10,7 @@ namespace Relay.Tunnel.Protocol;
 /// writing: no scratch buffer, no allocation. Rare kinds are encoded through a per-thread scratch
 /// buffer and copied.
 /// </summary>
-public static class FrameWriter
+internal static class FrameWriter
 {
     private const int U64 = 9;
 

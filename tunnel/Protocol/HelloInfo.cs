@@ -7,4 +7,4 @@ namespace Relay.Tunnel.Protocol;
 /// <param name="Nonce">32 random bytes for the HMAC challenge.</param>
 /// <param name="Window">The sender's per-stream receive window in bytes (initial credit).</param>
 /// <param name="Proof">Challenge only: the acceptor's HMAC proof of the key.</param>
-public sealed record HelloInfo(int Version, string PeerId, string Region, byte[] Nonce, int Window, byte[]? Proof = null);
+internal sealed record HelloInfo(int Version, string PeerId, string Region, byte[] Nonce, int Window, byte[]? Proof = null);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -60,9 +61,13 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         socket.Listen(512);
         _socket = socket;
         _acceptLoop = Task.Run(AcceptLoopAsync);
-        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+        StartHeartbeat();
         Log.Listening(_logger, LocalEndPoint.ToString());
     }
+
+    /// <summary>Starts the heartbeat timer alone (tests hand links in through <see cref="AcceptLinkAsync"/>, with no socket).</summary>
+    internal void StartHeartbeat() =>
+        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
 
     /// <summary>Waits for the next stream a relay opens.</summary>
     public ValueTask<MuxStream> AcceptStreamAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
@@ -172,7 +177,15 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             }
         }
 
-        await Task.WhenAll(closing).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(closing).WaitAsync(_options.ShutdownTimeout, _options.Link.TimeProvider).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A link whose loops did not end in time: its streams end below all the same.
+        }
+
         foreach (var relay in _relays.Values)
         {
             foreach (var stream in relay.Streams.Values)
@@ -211,29 +224,43 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
 
     private async Task HandshakeAsync(Socket socket, CancellationToken token)
     {
-        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        var connection = LinkTransport.Accept(socket, _options.Link);
         try
         {
-            var result = await LinkHandshake.AcceptAsync(connection, _options.Link, _options.NodeId, token)
-                .WaitAsync(_options.Link.HandshakeTimeout, _options.Link.TimeProvider, token).ConfigureAwait(false);
+            var connection = LinkTransport.Accept(socket, _options.Link);
+            await AcceptLinkAsync(connection, socket.RemoteEndPoint?.ToString() ?? "?", token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _handshakes.Release();
+        }
+    }
+
+    /// <summary>Runs the handshake on an accepted connection (tests: an in-memory pipe), then starts it as a link.</summary>
+    internal async Task AcceptLinkAsync(IDuplexPipe connection, string remote, CancellationToken token)
+    {
+        // The timer starts before the first read, so a peer that has the connection knows the clock runs.
+        using var timeout = new CancellationTokenSource(_options.Link.HandshakeTimeout, _options.Link.TimeProvider);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+        try
+        {
+            var result = await LinkHandshake.AcceptAsync(connection, _options.Link, _options.NodeId, handshake.Token).ConfigureAwait(false);
             if (!result.Ok)
             {
                 Log.HandshakeRefused(_logger, remote, result.Error);
-                connection.Dispose();
+                LinkTransport.Close(connection);
                 return;
             }
 
             if (_blocked.ContainsKey(result.PeerId))
             {
                 Log.HandshakeRefused(_logger, remote, $"relay '{result.PeerId}' is blocked by fault injection");
-                connection.Dispose();
+                LinkTransport.Close(connection);
                 return;
             }
 
             var relay = _relays.GetOrAdd(result.PeerId, id => new RelayState(id));
             relay.Region = result.Region;
-            var link = new Link(connection, this, _options.Link, _logger, result.PeerId, result.Region, result.PeerWindow, $"{result.PeerId}@{remote}", connection);
+            var link = new Link(connection, this, _options.Link, _logger, result.PeerId, result.Region, result.PeerWindow, $"{result.PeerId}@{remote}", connection as IDisposable);
             link.PongDelay = _pongDelays.TryGetValue(result.PeerId, out var pongDelay) ? pongDelay : TimeSpan.Zero;
             bool first = relay.AddLink(link);
             link.Start();
@@ -245,12 +272,8 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
         catch (Exception ex)
         {
-            Log.HandshakeRefused(_logger, remote, ex is TimeoutException ? "handshake timed out" : ex.Message);
-            connection.Dispose();
-        }
-        finally
-        {
-            _handshakes.Release();
+            Log.HandshakeRefused(_logger, remote, timeout.IsCancellationRequested ? "handshake timed out" : ex.Message);
+            LinkTransport.Close(connection);
         }
     }
 

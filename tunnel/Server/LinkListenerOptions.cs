@@ -18,7 +18,10 @@ public sealed class LinkListenerOptions
     /// <summary>How often the listener's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Link-level options (key, windows, heartbeat, re-attach grace).</summary>
+    /// <summary>How long disposing waits for the links' loops to end before it ends their streams. Defaults to 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Link-level options (key, windows, heartbeat, timeouts, re-attach grace) and the time source every timer of the listener reads.</summary>
     public LinkOptions Link { get; set; } = new();
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Relay.Tunnel.Streams;
+using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 
@@ -34,8 +35,8 @@ public class ReceiveQueueTests
 
         long atLimit = await exceeded.Task.WaitAsync(token);
         Assert.That(atLimit, Is.GreaterThan(100 * 1024).And.LessThanOrEqualTo(100 * 1024 + 8 * 1024));
-        await Task.Delay(500, token);
-        Assert.That(relay.ReceiveBufferedBytes, Is.LessThanOrEqualTo(256 * 1024), "the window stops the core's credit: the queue never exceeds it");
+        await Eventually.HoldsAsync(() => relay.ReceiveBufferedBytes >= 256 * 1024, token);
+        Assert.That(relay.ReceiveBufferedBytes, Is.EqualTo(256 * 1024), "the window stops the core's credit: the queue fills to it and no further");
         Assert.That(fired, Is.EqualTo(1));
 
         // Reading resumes the flow: every byte arrives, in order and once.
@@ -79,8 +80,7 @@ public class ReceiveQueueTests
         await using var _ = backhaul;
 
         var pending = relay.ReceiveAsync(CancellationToken.None).AsTask();
-        await Task.Delay(100, token);
-        Assert.That(pending.IsCompleted, Is.False);
+        Assert.That(pending.IsCompleted, Is.False, "the core has sent nothing yet");
         await core.SendAsync("one"u8.ToArray(), true, token);
         using (var one = await pending.WaitAsync(token))
         {

@@ -10,7 +10,10 @@ public class FrameCodecTests
 {
     private const int Max = 256 * 1024;
 
-    public static IEnumerable<Frame> EveryKind()
+    // Frame is internal: the test cases travel as objects.
+    public static IEnumerable<object> EveryKind() => Frames().Cast<object>();
+
+    private static IEnumerable<Frame> Frames()
     {
         var claims = new Dictionary<string, string> { ["sub"] = "v1", ["role"] = "visitor", ["site"] = "s1" };
         yield return new Frame(FrameKind.Hello, body: new HelloInfo(1, "relay-sg", "ap-southeast", Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), 262144));
@@ -34,8 +37,9 @@ public class FrameCodecTests
     }
 
     [TestCaseSource(nameof(EveryKind))]
-    public void RoundTrip_EveryKind_DecodesToTheSameFrame(Frame frame)
+    public void RoundTrip_EveryKind_DecodesToTheSameFrame(object testCase)
     {
+        var frame = (Frame)testCase;
         var output = new ArrayBufferWriter<byte>();
         FrameWriter.Write(output, in frame);
         var buffer = new ReadOnlySequence<byte>(output.WrittenMemory);
@@ -202,7 +206,7 @@ public class FrameCodecTests
     [Test]
     public void Property_TruncatedValidFrames_NeedMoreData()
     {
-        var frames = EveryKind().Select(f => { var w = new ArrayBufferWriter<byte>(); FrameWriter.Write(w, in f); return w.WrittenMemory.ToArray(); }).ToArray();
+        var frames = Frames().Select(f => { var w = new ArrayBufferWriter<byte>(); FrameWriter.Write(w, in f); return w.WrittenMemory.ToArray(); }).ToArray();
         Gen.Int[0, frames.Length - 1].SelectMany(i => Gen.Int[0, frames[i].Length - 1].Select(cut => (i, cut))).Sample(t =>
         {
             var buffer = new ReadOnlySequence<byte>(frames[t.i], 0, t.cut);
@@ -213,7 +217,7 @@ public class FrameCodecTests
     [Test]
     public void Property_CorruptedValidFrames_EndInAFrameOrACleanError()
     {
-        var frames = EveryKind().Select(f => { var w = new ArrayBufferWriter<byte>(); FrameWriter.Write(w, in f); return w.WrittenMemory.ToArray(); }).ToArray();
+        var frames = Frames().Select(f => { var w = new ArrayBufferWriter<byte>(); FrameWriter.Write(w, in f); return w.WrittenMemory.ToArray(); }).ToArray();
         Gen.Select(Gen.Int[0, frames.Length - 1], Gen.Int[0, int.MaxValue], Gen.Byte, Gen.Int[1, 4]).Sample((i, pos, value, count) =>
         {
             var bytes = (byte[])frames[i].Clone();
