@@ -40,6 +40,15 @@ public sealed class CoreSimOptions
     /// <c>buffer_overflow</c> and close 1008. Defaults to 10,000.</summary>
     public int MaxUnacknowledged { get; set; } = 10_000;
 
+    /// <summary>UTF-8 bytes of unacknowledged core → client messages (bodies, rooms and senders) kept per session; beyond it
+    /// the session ends with error <c>buffer_overflow</c> and close 1008, as with <see cref="MaxUnacknowledged"/>. At least
+    /// <see cref="MaxMessageBytes"/>. Defaults to 1 MiB.</summary>
+    public int MaxUnacknowledgedBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Rooms one session may be in (<c>hello.rooms</c> and rooms it sends to); one more ends the session with error
+    /// <c>too_many_rooms</c> and close 1008. Defaults to 100.</summary>
+    public int MaxRoomsPerSession { get; set; } = 100;
+
     /// <summary>Largest inbound session message in bytes on the direct /ws endpoint; larger closes with 1009. Defaults to 64 KiB.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024;
 
@@ -110,6 +119,16 @@ public sealed class CoreSimOptions
         if (MaxMessageBytes is < 256 or > 16 * 1024 * 1024)
         {
             return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {MaxMessageBytes}.";
+        }
+
+        if (MaxUnacknowledgedBytes < MaxMessageBytes || MaxUnacknowledgedBytes > 1024 * 1024 * 1024)
+        {
+            return $"CoreSim:MaxUnacknowledgedBytes: must be CoreSim:MaxMessageBytes ({MaxMessageBytes}) to 1 GiB; was {MaxUnacknowledgedBytes}.";
+        }
+
+        if (MaxRoomsPerSession is < 1 or > 100_000)
+        {
+            return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {MaxRoomsPerSession}.";
         }
 
         if (HelloTimeout <= TimeSpan.Zero)

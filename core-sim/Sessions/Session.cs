@@ -6,7 +6,7 @@ namespace Relay.CoreSim.Sessions;
 /// One chat session: its numbered outbound messages the client has not acknowledged, the highest
 /// client seq received, its rooms, and the connection attached now (at most one). All state under <see cref="_gate"/>.
 /// </summary>
-internal sealed class Session(string id, string resumeToken, TokenClaims claims, int maxUnacknowledged)
+internal sealed class Session(string id, string resumeToken, TokenClaims claims, int maxUnacknowledged, int maxUnacknowledgedBytes)
 {
     private readonly object _gate = new();
     private readonly List<OutboundMessage> _unacked = [];
@@ -15,6 +15,8 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
     private long _inSeq;
     private SessionConnection? _attached;
     private string? _endCode;
+
+    public int MaxUnacknowledgedBytes => maxUnacknowledgedBytes;
 
     public string Id => id;
 

@@ -35,7 +35,7 @@ internal sealed class SessionRegistry : IDisposable
 
     public Session Create(TokenClaims claims)
     {
-        var session = new Session(Guid.NewGuid().ToString("N"), Base64Url.Encode(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged);
+        var session = new Session(Guid.NewGuid().ToString("N"), Base64Url.Encode(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
         _sessions[session.Id] = session;
         return session;
     }
