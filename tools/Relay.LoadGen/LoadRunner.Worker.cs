@@ -8,7 +8,7 @@ namespace Relay.LoadGen;
 public sealed partial class LoadRunner
 {
     /// <summary>One session: sends bodies "sender:n:timestamp" (echo mode: to itself; room mode: to its room) and checks
-    /// that every expected body arrives once and in order per sender.</summary>
+    /// that every expected body arrives once and in order per sender; a gap in a sender's numbers is a loss.</summary>
     private sealed class Worker(LoadRunner runner, int index, string token)
     {
         private readonly TaskCompletionSource _gotOne = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -171,11 +171,12 @@ public sealed partial class LoadRunner
                     runner._latency.Record(Stopwatch.GetElapsedTime(ts).Ticks);
                 }
 
-                long received = _deliveries.Received, duplicated = _deliveries.Duplicated, outOfOrder = _deliveries.OutOfOrder;
+                long received = _deliveries.Received, duplicated = _deliveries.Duplicated, outOfOrder = _deliveries.OutOfOrder, skipped = _deliveries.Skipped;
                 _deliveries.Record(sender, n);
                 Interlocked.Add(ref runner._received, _deliveries.Received - received);
                 Interlocked.Add(ref runner._duplicated, _deliveries.Duplicated - duplicated);
                 Interlocked.Add(ref runner._outOfOrder, _deliveries.OutOfOrder - outOfOrder);
+                Interlocked.Add(ref runner._skipped, _deliveries.Skipped - skipped);
 
                 _gotOne.TrySetResult();
             }

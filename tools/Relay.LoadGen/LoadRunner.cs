@@ -16,7 +16,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private readonly ConcurrentDictionary<string, int> _closes = new();
     private readonly List<TimelinePoint> _timeline = [];
     private readonly Stopwatch _clock = new();
-    private long _sent, _received, _duplicated, _outOfOrder;
+    private long _sent, _received, _duplicated, _outOfOrder, _skipped;
     private int _reconnects, _connectFailures, _connected;
     private long _measureFrom = long.MaxValue;
     private volatile string _phase = "starting";
@@ -27,7 +27,7 @@ public sealed partial class LoadRunner(LoadOptions options)
         var latency = Summarise(_latency.Merge());
         return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), Volatile.Read(ref _connectFailures),
             Interlocked.Read(ref _sent), Interlocked.Read(ref _received), Volatile.Read(ref _reconnects),
-            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency);
+            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency, Interlocked.Read(ref _skipped));
     }
 
     /// <summary>Runs to completion (bounded by Seconds plus a drain of at most 15 s).</summary>

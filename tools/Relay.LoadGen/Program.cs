@@ -54,6 +54,11 @@ static async Task<int> RunAsync(string[] args)
     var report = ProgressDisplay.IsEnabled(options.Progress) ? await ProgressDisplay.ShowAsync(runner, options, run) : await run;
     Console.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
     Console.WriteLine($"Written: {Path.Combine(options.OutputDirectory, "result.json")}, summary.md, latency.html");
+    if (report.Lost > 0)
+    {
+        Console.Error.WriteLine($"LOST {report.Lost:N0} of {report.Expected:N0} expected deliveries (gaps in a sender's sequence and messages that never arrived): exit 1.");
+    }
+
     return report.Lost == 0 && report.Duplicated == 0 && report.OutOfOrder == 0 ? 0 : 1;
 }
 
