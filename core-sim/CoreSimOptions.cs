@@ -33,6 +33,11 @@ public sealed class CoreSimOptions
     /// <summary>Backhaul shared key (UTF-8, at least 16 bytes). Defaults to <see cref="DevelopmentSharedKey"/>.</summary>
     public string SharedKey { get; set; } = DevelopmentSharedKey;
 
+    /// <summary>Admin credential (UTF-8, at least 16 bytes), sent as <c>Authorization: Bearer KEY</c>: required by every
+    /// state-changing endpoint (<c>/v1/faults/*</c>, the dashboard's drain/undrain) and for operator tokens. Defaults to none:
+    /// in the Development environment a random key is generated at start and logged once; elsewhere it must be set.</summary>
+    public string? AdminKey { get; set; }
+
     /// <summary>How long a detached session is kept for a resume. Defaults to 2 minutes.</summary>
     public TimeSpan SessionRetention { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -104,6 +109,16 @@ public sealed class CoreSimOptions
         if (System.Text.Encoding.UTF8.GetByteCount(SharedKey ?? string.Empty) < 16)
         {
             return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
+        }
+
+        if (string.IsNullOrEmpty(AdminKey))
+        {
+            return "CoreSim:AdminKey: required outside the Development environment (env CoreSim__AdminKey; ≥ 16 random bytes).";
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(AdminKey) < 16)
+        {
+            return "CoreSim:AdminKey: must be at least 16 bytes (env CoreSim__AdminKey).";
         }
 
         if (SessionRetention <= TimeSpan.Zero)
