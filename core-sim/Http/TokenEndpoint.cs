@@ -10,7 +10,6 @@ namespace Relay.CoreSim.Http;
 /// tokens through a visitor's browser. Without the admin key it mints visitor tokens, and only in the Development
 /// environment; operator tokens, and any token elsewhere, need <c>Authorization: Bearer CoreSim:AdminKey</c> (401).
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1812")]
 internal static class TokenEndpoint
 {
     public static IResult Issue(HttpContext context, TokenRequest request, TokenIssuer issuer, IOptions<CoreSimOptions> options, IHostEnvironment environment)

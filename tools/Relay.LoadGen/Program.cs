@@ -3,7 +3,7 @@ using Relay.LoadGen;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--fault-url URL]");
+    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--admin-key KEY] [--fault-url URL]");
     Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
     Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote]");
     Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
@@ -35,6 +35,7 @@ static async Task<int> RunAsync(string[] args)
             case "--rate": options.Rate = Next() is "max" ? double.PositiveInfinity : double.Parse(args[i], CultureInfo.InvariantCulture); break;
             case "--seconds": options.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--warmup": options.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--admin-key": options.AdminKey = Next(); break;
             case "--room-size": options.RoomSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--window": options.Window = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--connect-concurrency": options.ConnectConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
