@@ -70,7 +70,12 @@ internal sealed class SessionRegistry : IDisposable
         var result = session.JoinRoom(room, _options.MaxRoomsPerSession, out bool added);
         if (added)
         {
-            _rooms.Join(RoomDirectory.Key(session.Claims.Site, room), session);
+            var key = RoomDirectory.Key(session.Claims.Site, room);
+            _rooms.Join(key, session);
+            if (session.IsEnded)
+            {
+                _rooms.Leave(key, session); // ended meanwhile (overflow from another session's message): Terminate may have missed this room
+            }
         }
 
         return result;
