@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
 using Relay.CoreSim.Faults;
@@ -40,6 +42,10 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// <summary>The token issuer (tests mint tokens directly).</summary>
     public TokenIssuer Tokens => _app.Services.GetRequiredService<TokenIssuer>();
 
+    /// <summary>The admin key (CoreSim:AdminKey, or the one generated at start in Development) for
+    /// <c>Authorization: Bearer</c> on faults, drain/undrain and operator tokens.</summary>
+    public string AdminKey => Options.AdminKey!;
+
     /// <summary>The effective options.</summary>
     public CoreSimOptions Options => _app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value;
 
@@ -47,11 +53,12 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// Builds the web application from command-line args and configuration (appsettings, env, args). Throws
     /// <see cref="OptionsValidationException"/> with one line naming a bad setting: an unknown key under "CoreSim", a
     /// value that does not convert, or one that fails validation. <paramref name="configure"/> (tests, tools) runs
-    /// after binding, before validation.
+    /// after binding, before validation. <paramref name="environmentName"/> overrides the environment
+    /// (ASPNETCORE_ENVIRONMENT, --environment).
     /// </summary>
-    public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null)
+    public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null, string? environmentName = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
         if (CoreSimSettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [error]);
@@ -61,6 +68,13 @@ public sealed class CoreSimHost : IAsyncDisposable
         if (configure is not null)
         {
             builder.Services.PostConfigure(configure);
+        }
+
+        // Development without CoreSim:AdminKey: a random key for this run, logged once below. Elsewhere it is required.
+        string? generatedAdminKey = builder.Environment.IsDevelopment() ? Http.AdminKey.Generate() : null;
+        if (generatedAdminKey is not null)
+        {
+            builder.Services.PostConfigure<CoreSimOptions>(o => o.AdminKey = string.IsNullOrEmpty(o.AdminKey) ? generatedAdminKey : o.AdminKey);
         }
 
         builder.Services.AddSingleton<IValidateOptions<CoreSimOptions>, CoreSimOptionsValidator>();
@@ -114,6 +128,11 @@ public sealed class CoreSimHost : IAsyncDisposable
 
         // Create the key pair now: the public key file (CoreSim:PublicKeyPath) exists before anyone asks for a token.
         _ = app.Services.GetRequiredService<TokenIssuer>();
+        if (generatedAdminKey is not null && app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value.AdminKey == generatedAdminKey)
+        {
+            app.Logger.LogWarning("No CoreSim:AdminKey configured (Development): admin key for this run: {AdminKey}", generatedAdminKey);
+        }
+
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         CoreSimEndpoints.Map(app);
         return app;
@@ -133,10 +152,15 @@ public sealed class CoreSimHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts core-sim in-process. Tests pass HttpPort = 0, BackhaulPort = 0, BindAddress = 127.0.0.1.</summary>
-    public static async Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default)
+    /// <summary>Starts core-sim in-process in the Development environment (tests, tools: visitor tokens without the admin
+    /// key; <see cref="AdminKey"/> generated unless configured). Tests pass HttpPort = 0, BackhaulPort = 0, BindAddress = 127.0.0.1.</summary>
+    public static Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default) =>
+        StartAsync(Environments.Development, configure, cancellationToken);
+
+    /// <summary>Starts core-sim in-process in the named environment (e.g. <see cref="Environments.Production"/>).</summary>
+    public static async Task<CoreSimHost> StartAsync(string environmentName, Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default)
     {
-        var app = Build([], configure);
+        var app = Build([], configure, environmentName);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .OrderBy(a => a.StartsWith("https:", StringComparison.Ordinal)).First(); // the plain HTTP listener when wss is on too

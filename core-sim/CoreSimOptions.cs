@@ -33,12 +33,26 @@ public sealed class CoreSimOptions
     /// <summary>Backhaul shared key (UTF-8, at least 16 bytes). Defaults to <see cref="DevelopmentSharedKey"/>.</summary>
     public string SharedKey { get; set; } = DevelopmentSharedKey;
 
+    /// <summary>Admin credential (UTF-8, at least 16 bytes), sent as <c>Authorization: Bearer KEY</c>: required by every
+    /// state-changing endpoint (<c>/v1/faults/*</c>, the dashboard's drain/undrain) and for operator tokens. Defaults to none:
+    /// in the Development environment a random key is generated at start and logged once; elsewhere it must be set.</summary>
+    public string? AdminKey { get; set; }
+
     /// <summary>How long a detached session is kept for a resume. Defaults to 2 minutes.</summary>
     public TimeSpan SessionRetention { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Unacknowledged messages kept per session and direction; beyond it the session ends with error
     /// <c>buffer_overflow</c> and close 1008. Defaults to 10,000.</summary>
     public int MaxUnacknowledged { get; set; } = 10_000;
+
+    /// <summary>UTF-8 bytes of unacknowledged core → client messages (bodies, rooms and senders) kept per session; beyond it
+    /// the session ends with error <c>buffer_overflow</c> and close 1008, as with <see cref="MaxUnacknowledged"/>. At least
+    /// <see cref="MaxMessageBytes"/>. Defaults to 1 MiB.</summary>
+    public int MaxUnacknowledgedBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Rooms one session may be in (<c>hello.rooms</c> and rooms it sends to); one more ends the session with error
+    /// <c>too_many_rooms</c> and close 1008. Defaults to 100.</summary>
+    public int MaxRoomsPerSession { get; set; } = 100;
 
     /// <summary>Largest inbound session message in bytes on the direct /ws endpoint; larger closes with 1009. Defaults to 64 KiB.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024;

@@ -17,9 +17,13 @@ internal sealed class CoreSimOptionsValidator : IValidateOptions<CoreSimOptions>
         if (o.BackhaulPort is < 0 or > 65535) return $"CoreSim:BackhaulPort: must be 0-65535; was {o.BackhaulPort}.";
         if (string.IsNullOrWhiteSpace(o.NodeId)) return "CoreSim:NodeId: required.";
         if (Encoding.UTF8.GetByteCount(o.SharedKey ?? string.Empty) < 16) return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
+        if (string.IsNullOrEmpty(o.AdminKey)) return "CoreSim:AdminKey: required outside the Development environment (env CoreSim__AdminKey; ≥ 16 random bytes).";
+        if (Encoding.UTF8.GetByteCount(o.AdminKey) < 16) return "CoreSim:AdminKey: must be at least 16 bytes (env CoreSim__AdminKey).";
         if (o.SessionRetention <= TimeSpan.Zero) return $"CoreSim:SessionRetention: must be positive; was {o.SessionRetention}.";
         if (o.MaxUnacknowledged is < 1 or > 1_000_000) return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {o.MaxUnacknowledged}.";
         if (o.MaxMessageBytes is < 256 or > 16 * 1024 * 1024) return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {o.MaxMessageBytes}.";
+        if (o.MaxUnacknowledgedBytes < o.MaxMessageBytes || o.MaxUnacknowledgedBytes > 1024 * 1024 * 1024) return $"CoreSim:MaxUnacknowledgedBytes: must be CoreSim:MaxMessageBytes ({o.MaxMessageBytes}) to 1 GiB; was {o.MaxUnacknowledgedBytes}.";
+        if (o.MaxRoomsPerSession is < 1 or > 100_000) return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {o.MaxRoomsPerSession}.";
         if (o.HelloTimeout <= TimeSpan.Zero) return $"CoreSim:HelloTimeout: must be positive; was {o.HelloTimeout}.";
         if (o.SigningKeyPath is { Length: > 0 } && !File.Exists(o.SigningKeyPath)) return $"CoreSim:SigningKeyPath: file '{o.SigningKeyPath}' does not exist.";
         if (o.DefaultTokenLifetime <= TimeSpan.Zero) return $"CoreSim:DefaultTokenLifetime: must be positive; was {o.DefaultTokenLifetime}.";

@@ -7,6 +7,8 @@ RUN=$PWD/artifacts/run
 mkdir -p "$RUN"
 KEY=${RELAY_SHARED_KEY:-relay-dev-shared-key-change-me}
 ADMIN=${RELAY_ADMIN_KEY:-relay-dev-admin-key}
+# core-sim's admin key (faults, the dashboard's drain buttons, operator tokens): random for each run unless given.
+CORE_ADMIN=${RELAY_CORE_ADMIN_KEY:-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}
 
 echo "building…"
 dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
@@ -16,8 +18,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 
 rm -f "$RUN/core-public.pem"
-dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll \
-  --CoreSim:SharedKey="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" \
+# Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
+dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development \
+  --CoreSim:SharedKey="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
   >"$RUN/core-sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0.0.1:7080/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -33,17 +36,24 @@ for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 
 curl -fs http://127.0.0.1:8080/readyz >/dev/null || { echo "gateway not ready; see $RUN/gateway.log" >&2; tail -5 "$RUN/gateway.log" >&2; exit 1; }
 
 TOKEN=$(curl -fs -X POST http://127.0.0.1:7080/v1/tokens -H 'content-type: application/json' -d '{"sub":"v1","site":"s1","role":"visitor"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+OPERATOR=$(curl -fs -X POST http://127.0.0.1:7080/v1/tokens -H "Authorization: Bearer $CORE_ADMIN" -H 'content-type: application/json' -d '{"sub":"operator-1","site":"demo","role":"operator"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 cat <<MSG
 
 Relay is running (logs in $RUN):
-  demo chat widget    http://127.0.0.1:8080/   (a visitor and an operator in one room; development only)
+  demo chat widget    http://127.0.0.1:8080/   (a visitor and an operator in the visitor's room; development only)
   gateway websocket   ws://127.0.0.1:8080/ws?access_token=<token>
   gateway health      http://127.0.0.1:8080/readyz   /status   /metrics
   core-sim            http://127.0.0.1:7080/  (fleet dashboard)  /fleet  POST /v1/tokens
   core-sim direct     ws://127.0.0.1:7080/ws  (the baseline without a relay)
 
-A visitor token (1 h):
+core-sim admin key (the dashboard asks for it once; faults, drain buttons, operator tokens):
+  $CORE_ADMIN
+
+A visitor token (1 h; site s1, its room is "v1"):
   $TOKEN
+
+An operator token for the demo widget's operator pane (1 h; site demo; paste it when the page asks):
+  $OPERATOR
 
 Try it (type {"type":"hello"} then {"type":"msg","seq":1,"body":"hi"}):
   npx -y wscat -c "ws://127.0.0.1:8080/ws?access_token=$TOKEN"

@@ -17,22 +17,7 @@ internal static class CoreSimEndpoints
     {
         app.Map("/ws", WebSocketEndpoint.HandleAsync);
 
-        app.MapPost("/v1/tokens", (TokenRequest request, TokenIssuer issuer, IOptions<CoreSimOptions> options) =>
-        {
-            if (string.IsNullOrEmpty(request.Sub) || string.IsNullOrEmpty(request.Site) || !TokenClaims.IsKnownRole(request.Role))
-            {
-                return Results.BadRequest(new { error = "sub and site are required; role must be visitor or operator" });
-            }
-
-            var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : options.Value.DefaultTokenLifetime;
-            if (lifetime > options.Value.MaxTokenLifetime)
-            {
-                return Results.BadRequest(new { error = $"ttlSeconds above the maximum {options.Value.MaxTokenLifetime.TotalSeconds}" });
-            }
-
-            var (token, expiresAt) = issuer.Issue(request.Sub, request.Site, request.Role!, lifetime);
-            return Results.Ok(new { token, expiresAt });
-        });
+        app.MapPost("/v1/tokens", TokenEndpoint.Issue);
 
         // The published keys: current first, then rotated-out keys still in their overlap (relays refresh from here).
         app.MapGet("/.well-known/jwks.json", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
@@ -54,8 +39,9 @@ internal static class CoreSimEndpoints
         // Fleet dashboard (issue 7, Http/Dashboard.cs): GET /, GET /v1/fleet/stream (SSE), POST /v1/relays/{id}/drain|undrain, GET /v1/load/latest.
         Dashboard.Map(app);
 
-        var faults = app.MapGroup("/v1/faults");
-        faults.MapGet("/", (FaultState state) => Results.Ok(state.Snapshot()));
+        // Reading the faults is open; every change needs the admin key (AdminKeyFilter).
+        app.MapGet("/v1/faults", (FaultState state) => Results.Ok(state.Snapshot()));
+        var faults = app.MapGroup("/v1/faults").AddEndpointFilter<AdminKeyFilter>();
         faults.MapDelete("/", (FaultState state) =>
         {
             state.Clear();

@@ -14,7 +14,8 @@ namespace Relay.CoreSim.Http;
 /// <summary>
 /// The operators' fleet dashboard and what it needs:
 /// GET / (the page), GET /v1/fleet/stream (server-sent events: the GET /fleet document every 500 ms),
-/// POST /v1/relays/{relayId}/drain and /undrain (a "drain" / "undrain" command to the relay over its backhaul link),
+/// POST /v1/relays/{relayId}/drain and /undrain (a "drain" / "undrain" command to the relay over its backhaul link;
+/// admin key required),
 /// GET /v1/load/latest (the newest load-generator result.json + summary.md).
 /// </summary>
 internal static class Dashboard
@@ -29,8 +30,9 @@ internal static class Dashboard
     {
         app.MapGet("/", () => Results.Content(DashboardPage.Html, "text/html; charset=utf-8"));
         app.MapGet("/v1/fleet/stream", StreamFleetAsync);
-        app.MapPost("/v1/relays/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new DrainOrder(DrainOrderSource.Operator)));
-        app.MapPost("/v1/relays/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UndrainOrder()));
+        var commands = app.MapGroup("/v1/relays").AddEndpointFilter<AdminKeyFilter>(); // the page sends the admin key it asked for
+        commands.MapPost("/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new DrainOrder(DrainOrderSource.Operator)));
+        commands.MapPost("/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UndrainOrder()));
         app.MapGet("/v1/load/latest", (IOptions<CoreSimOptions> options) => LatestLoadReport(options.Value));
     }
 

@@ -3,7 +3,9 @@ namespace Relay.CoreSim.Http;
 /// <summary>
 /// The fleet dashboard page (GET /). Live from GET /v1/fleet/stream (server-sent events; falls back to polling /fleet
 /// every second). Shows whatever each relay in /fleet carries: relayId, region, links, streams, rttMs, and when the
-/// relays' health reports are there, state, reasons, sessions and message counters. No external assets.
+/// relays' health reports are there, state, reasons, sessions and message counters. No external assets. The buttons
+/// that change something (drain/undrain, faults) ask once for core-sim's admin key (kept in sessionStorage for the tab)
+/// and send it as <c>Authorization: Bearer</c>; no cookies, so no other site can make a browser use it.
 /// </summary>
 internal static class DashboardPage
 {
@@ -210,13 +212,29 @@ internal static class DashboardPage
     }
   }
 
+  // ---- admin key: asked once, kept for this tab, sent as a header (never a cookie) ----
+  const KEY = 'relay-core-admin-key';
+  function adminKey() {
+    let k = sessionStorage.getItem(KEY);
+    if (!k) {
+      k = (prompt('core-sim admin key (CoreSim:AdminKey; in Development printed at start-up):') || '').trim();
+      if (k) sessionStorage.setItem(KEY, k);
+    }
+    return k || '';
+  }
+  async function adminFetch(url, init) {
+    const r = await fetch(url, { ...init, headers: { ...(init.headers || {}), authorization: 'Bearer ' + adminKey() } });
+    if (r.status === 401) sessionStorage.removeItem(KEY); // asked again next time
+    return r;
+  }
+
   document.querySelector('#relays tbody').addEventListener('click', async ev => {
     const b = ev.target.closest('button[data-cmd]');
     if (!b) return;
     b.disabled = true;
     const id = b.dataset.relay, cmd = b.dataset.cmd;
     try {
-      const r = await fetch('/v1/relays/' + encodeURIComponent(id) + '/' + cmd, { method: 'POST' });
+      const r = await adminFetch('/v1/relays/' + encodeURIComponent(id) + '/' + cmd, { method: 'POST' });
       const body = await r.json().catch(() => ({}));
       event(cmd + ' ' + id + ': ' + (r.ok ? 'command sent over the backhaul' : 'failed: ' + (body.error || r.status)));
     } catch (e) { event(cmd + ' ' + id + ': ' + e.message); }
@@ -259,8 +277,8 @@ internal static class DashboardPage
         else data[el.name] = el.value;
       }
       const r = kind === 'clear'
-        ? await fetch('/v1/faults', { method: 'DELETE' })
-        : await fetch('/v1/faults/' + kind, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
+        ? await adminFetch('/v1/faults', { method: 'DELETE' })
+        : await adminFetch('/v1/faults/' + kind, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
       const text = await r.text();
       event('fault ' + kind + ' ' + JSON.stringify(data) + ': ' + (r.ok ? 'ok' : 'HTTP ' + r.status) + (kind.startsWith('drop') || kind === 'kick' ? ' ' + text : ''));
       refreshFaults();

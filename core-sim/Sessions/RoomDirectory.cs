@@ -2,45 +2,64 @@ using System.Collections.Concurrent;
 
 namespace Relay.CoreSim.Sessions;
 
-/// <summary>Rooms and their member sessions. A room name is scoped by the site claim.</summary>
+/// <summary>Rooms and their member sessions, keyed by site and name. A room is removed when its last member leaves.</summary>
 internal sealed class RoomDirectory
 {
-    private readonly ConcurrentDictionary<string, HashSet<Session>> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<RoomKey, Room> _rooms = new();
 
-    public static string Key(string site, string room) => site + "\u001f" + room;
+    public static RoomKey Key(string site, string room) => new(site, room);
 
-    public void Join(string key, Session session)
+    public void Join(RoomKey key, Session session)
     {
-        var members = _rooms.GetOrAdd(key, _ => []);
-        lock (members)
+        while (true)
         {
-            members.Add(session);
-        }
-    }
-
-    public void Leave(string key, Session session)
-    {
-        if (_rooms.TryGetValue(key, out var members))
-        {
-            lock (members)
+            var room = _rooms.GetOrAdd(key, _ => new Room());
+            lock (room)
             {
-                members.Remove(session);
+                // A room removed between the lookup and the lock is gone: join its successor.
+                if (!room.Removed)
+                {
+                    room.Members.Add(session);
+                    return;
+                }
             }
         }
     }
 
-    public Session[] Members(string key)
+    public void Leave(RoomKey key, Session session)
     {
-        if (!_rooms.TryGetValue(key, out var members))
+        if (_rooms.TryGetValue(key, out var room))
+        {
+            lock (room)
+            {
+                if (room.Members.Remove(session) && room.Members.Count == 0)
+                {
+                    room.Removed = true;
+                    _rooms.TryRemove(new KeyValuePair<RoomKey, Room>(key, room));
+                }
+            }
+        }
+    }
+
+    public Session[] Members(RoomKey key)
+    {
+        if (!_rooms.TryGetValue(key, out var room))
         {
             return [];
         }
 
-        lock (members)
+        lock (room)
         {
-            return [.. members];
+            return [.. room.Members];
         }
     }
 
     public int Count => _rooms.Count;
+
+    private sealed class Room
+    {
+        public HashSet<Session> Members { get; } = [];
+
+        public bool Removed { get; set; }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Sessions;
@@ -5,12 +6,14 @@ namespace Relay.CoreSim.Sessions;
 /// <summary>
 /// One chat session: its numbered outbound messages the client has not acknowledged, the highest
 /// client seq received, its rooms, and the connection attached now (at most one). All state under <see cref="_gate"/>.
+/// The unacknowledged messages are capped by count and by UTF-8 bytes; past either cap the session ends (buffer_overflow).
 /// </summary>
-internal sealed class Session(string id, string resumeToken, TokenClaims claims, int maxUnacknowledged)
+internal sealed class Session(string id, string resumeToken, TokenClaims claims, int maxUnacknowledged, int maxUnacknowledgedBytes)
 {
     private readonly object _gate = new();
     private readonly List<OutboundMessage> _unacked = [];
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
+    private long _unackedBytes;
     private long _outSeq;
     private long _inSeq;
     private SessionConnection? _attached;
@@ -104,13 +107,15 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
                 return false;
             }
 
-            if (_unacked.Count >= maxUnacknowledged)
+            int bytes = Encoding.UTF8.GetByteCount(bodyJson) + (room is null ? 0 : Encoding.UTF8.GetByteCount(room)) + (from is null ? 0 : Encoding.UTF8.GetByteCount(from));
+            if (_unacked.Count >= maxUnacknowledged || _unackedBytes + bytes > maxUnacknowledgedBytes)
             {
                 _endCode = "buffer_overflow";
                 return false;
             }
 
-            _unacked.Add(new OutboundMessage(++_outSeq, room, from, bodyJson));
+            _unackedBytes += bytes;
+            _unacked.Add(new OutboundMessage(++_outSeq, room, from, bodyJson, bytes));
             return true;
         }
     }
@@ -197,11 +202,24 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
         }
     }
 
-    public bool JoinRoom(string room)
+    /// <summary>Adds a room unless the session is in <paramref name="maxRooms"/> already. Added: a room it was not in.</summary>
+    public RoomJoin JoinRoom(string room, int maxRooms, out bool added)
     {
         lock (_gate)
         {
-            return _rooms.Add(room);
+            added = false;
+            if (_rooms.Contains(room))
+            {
+                return RoomJoin.Member;
+            }
+
+            if (_rooms.Count >= maxRooms)
+            {
+                return RoomJoin.TooMany;
+            }
+
+            added = _rooms.Add(room);
+            return RoomJoin.Member;
         }
     }
 
@@ -223,6 +241,11 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
 
         if (n > 0)
         {
+            for (int i = 0; i < n; i++)
+            {
+                _unackedBytes -= _unacked[i].Bytes;
+            }
+
             _unacked.RemoveRange(0, n);
         }
     }

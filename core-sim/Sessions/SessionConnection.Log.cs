@@ -17,5 +17,8 @@ internal sealed partial class SessionConnection
 
         [LoggerMessage(103, LogLevel.Error, "Session {Session} connection failed")]
         public static partial void ConnectionFailed(ILogger logger, string? session, Exception exception);
+
+        [LoggerMessage(104, LogLevel.Debug, "Session {Session} ended: room refused ({Reason})")]
+        public static partial void RoomRefused(ILogger logger, string session, string reason);
     }
 }

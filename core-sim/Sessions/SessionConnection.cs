@@ -141,7 +141,10 @@ internal sealed partial class SessionConnection
         previous?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
         foreach (var room in hello.Rooms)
         {
-            _registry.JoinRoom(session, room);
+            if (!JoinRoom(session, room))
+            {
+                return false;
+            }
         }
 
         Log.Welcomed(_logger, session.Id, resumed, _transport.RelayId);
@@ -185,6 +188,11 @@ internal sealed partial class SessionConnection
                     return;
                 }
 
+                if (frame.Room is { } room && !JoinRoom(session, room))
+                {
+                    return;
+                }
+
                 switch (session.Receive(seq))
                 {
                     case 1:
@@ -202,6 +210,25 @@ internal sealed partial class SessionConnection
                 await CloseCoreAsync(CloseCodes.Policy, "second hello", ServerFrames.Error("bad_message", "hello is only the first message")).ConfigureAwait(false);
                 return;
             }
+        }
+    }
+
+    /// <summary>Puts the session in the room, or ends it with a clear error and 1008 (a room its claims do not allow, or
+    /// one room more than CoreSim:MaxRoomsPerSession). False when refused.</summary>
+    private bool JoinRoom(Session session, string room)
+    {
+        switch (_registry.JoinRoom(session, room))
+        {
+            case RoomJoin.Forbidden:
+                Log.RoomRefused(_logger, session.Id, "forbidden");
+                _registry.Terminate(session, "room_forbidden", "this token may not join that room: a visitor may join only its own room, named by its sub", CloseCodes.Policy);
+                return false;
+            case RoomJoin.TooMany:
+                Log.RoomRefused(_logger, session.Id, "too many rooms");
+                _registry.Terminate(session, "too_many_rooms", $"a session may be in at most {_options.MaxRoomsPerSession} rooms", CloseCodes.Policy);
+                return false;
+            default:
+                return true;
         }
     }
 

@@ -36,7 +36,7 @@ internal sealed class SessionRegistry : IDisposable
 
     public Session Create(TokenClaims claims)
     {
-        var session = new Session(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged);
+        var session = new Session(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
         _sessions[session.Id] = session;
         return session;
     }
@@ -59,15 +59,31 @@ internal sealed class SessionRegistry : IDisposable
 
     public void Untrack(SessionConnection connection) => _connections.TryRemove(connection, out _);
 
-    public void JoinRoom(Session session, string room)
+    /// <summary>Puts the session in a room of its site when its claims allow it (<see cref="RoomPolicy"/>) and it is in
+    /// fewer than CoreSim:MaxRoomsPerSession rooms.</summary>
+    public RoomJoin JoinRoom(Session session, string room)
     {
-        if (session.JoinRoom(room))
+        if (!RoomPolicy.MayJoin(session.Claims, room))
         {
-            _rooms.Join(RoomDirectory.Key(session.Claims.Site, room), session);
+            return RoomJoin.Forbidden;
         }
+
+        var result = session.JoinRoom(room, _options.MaxRoomsPerSession, out bool added);
+        if (added)
+        {
+            var key = RoomDirectory.Key(session.Claims.Site, room);
+            _rooms.Join(key, session);
+            if (session.IsEnded)
+            {
+                _rooms.Leave(key, session); // ended meanwhile (overflow from another session's message): Terminate may have missed this room
+            }
+        }
+
+        return result;
     }
 
-    /// <summary>Delivers a new client message: to every other member of its room, or back to the sender with no room.</summary>
+    /// <summary>Delivers a new client message: to every other member of its room (the sender is a member: see
+    /// <see cref="JoinRoom"/>), or back to the sender with no room.</summary>
     public void Dispatch(Session from, string? room, string bodyJson)
     {
         if (room is null)
@@ -76,7 +92,6 @@ internal sealed class SessionRegistry : IDisposable
             return;
         }
 
-        JoinRoom(from, room);
         foreach (var member in _rooms.Members(RoomDirectory.Key(from.Claims.Site, room)))
         {
             if (!ReferenceEquals(member, from))
@@ -127,7 +142,7 @@ internal sealed class SessionRegistry : IDisposable
         }
         else if (to.EndCode == "buffer_overflow")
         {
-            Terminate(to, "buffer_overflow", $"more than {_options.MaxUnacknowledged} messages unacknowledged by the client; session ended", CloseCodes.Policy);
+            Terminate(to, "buffer_overflow", $"more than {_options.MaxUnacknowledged} messages or {_options.MaxUnacknowledgedBytes} bytes unacknowledged by the client; session ended", CloseCodes.Policy);
         }
     }
 

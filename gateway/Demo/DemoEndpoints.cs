@@ -6,10 +6,11 @@ namespace Relay.Gateway.Demo;
 
 /// <summary>
 /// The development demo chat widget: GET / (visitor and operator panes), GET /relay-client.global.js (the JS SDK),
-/// POST /demo/token (a token proxy to core-sim's POST /v1/tokens, so the page needs no CORS on core-sim and no
-/// core-sim URL), and CORS headers on GET /status so a page can ask any relay which relay it is on.
-/// Mapped only when Gateway:DemoWidget is true (default: true in the Development environment, false otherwise).
-/// The token proxy mints operator tokens for anyone who can reach the gateway: never enable it in production.
+/// POST /demo/token (a token proxy to core-sim's POST /v1/tokens for visitor tokens only, same-origin: no CORS, so the
+/// page needs no core-sim URL and no other site can mint through it), and CORS headers on GET /status so a page can ask
+/// any relay which relay it is on. Mapped only when Gateway:DemoWidget is true (default: true in the Development
+/// environment, false otherwise). The proxy mints visitor tokens for anyone who can reach the gateway (core-sim answers
+/// it only in Development); operator tokens come from core-sim with its admin key.
 /// </summary>
 internal static class DemoEndpoints
 {
@@ -22,7 +23,7 @@ internal static class DemoEndpoints
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (path.Equals("/status", StringComparison.Ordinal) || path.StartsWithSegments("/demo", StringComparison.Ordinal))
+            if (path.Equals("/status", StringComparison.Ordinal))
             {
                 context.Response.Headers.AccessControlAllowOrigin = "*";
             }
@@ -50,9 +51,14 @@ internal static class DemoEndpoints
         string? sub = request?["sub"]?.GetValueKind() == JsonValueKind.String ? (string?)request["sub"] : null;
         string? role = request?["role"]?.GetValueKind() == JsonValueKind.String ? (string?)request["role"] : null;
         string? site = request?["site"]?.GetValueKind() == JsonValueKind.String ? (string?)request["site"] : "demo";
-        if (sub is not { Length: > 0 and <= 64 } || site is not { Length: > 0 and <= 64 } || role is not ("visitor" or "operator"))
+        if (role is "operator")
         {
-            return Results.BadRequest("sub and site: 1-64 characters; role: visitor or operator");
+            return Results.Text("the demo token proxy mints visitor tokens only; an operator token comes from core-sim's POST /v1/tokens with its admin key\n", statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (sub is not { Length: > 0 and <= 64 } || site is not { Length: > 0 and <= 64 } || role is not "visitor")
+        {
+            return Results.BadRequest("sub and site: 1-64 characters; role: visitor");
         }
 
         string body = new JsonObject { ["sub"] = sub, ["site"] = site, ["role"] = role }.ToJsonString();

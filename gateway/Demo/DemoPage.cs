@@ -1,9 +1,11 @@
 namespace Relay.Gateway.Demo;
 
 /// <summary>
-/// The demo chat page. Query: role=visitor|operator|both (default both: two panes), room (default "demo"),
-/// site (default "demo"), sub (default visitor-XXXX / operator-1), urls (comma-separated websocket URLs for
-/// failover; default this gateway's /ws).
+/// The demo chat page. Query: role=visitor|operator|both (default both: two panes), sub or visitor (default
+/// visitor-XXXX), operator (default operator-1), room (default the visitor's sub: a visitor may join only its own
+/// support room), site (default "demo"), urls (comma-separated websocket URLs for failover; default this gateway's /ws).
+/// The visitor's token comes from POST /demo/token; the operator's is asked for once (the demo mints visitor tokens
+/// only; ./build.sh run prints one) and kept in sessionStorage.
 /// </summary>
 internal static class DemoPage
 {
@@ -56,7 +58,9 @@ internal static class DemoPage
 (function () {
   'use strict';
   const q = new URLSearchParams(location.search);
-  const room = q.get('room') || 'demo';
+  const visitorSub = q.get('sub') || q.get('visitor') || 'visitor-' + Math.random().toString(36).slice(2, 7);
+  // A visitor may join only its own support room, named by its sub (core-sim/README.md): the room defaults to it.
+  const room = q.get('room') || visitorSub;
   const site = q.get('site') || 'demo';
   const role = q.get('role') || 'both';
   const wsBase = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
@@ -71,9 +75,19 @@ internal static class DemoPage
     return u.toString();
   }
 
+  // The demo mints visitor tokens only: the operator pane asks for an operator token once (kept for this tab).
+  async function operatorToken() {
+    let t = sessionStorage.getItem('relay-demo-operator-token');
+    if (!t) {
+      t = (prompt('Operator token for site ' + site + ' (core-sim: POST /v1/tokens {"sub","site","role":"operator"} with Authorization: Bearer <core-sim admin key>; ./build.sh run prints one)') || '').trim();
+      if (!t) throw new Error('no operator token');
+      sessionStorage.setItem('relay-demo-operator-token', t);
+    }
+    return t;
+  }
+
   function pane(paneRole) {
-    const sub = (paneRole === 'visitor' ? q.get('sub') || q.get('visitor') : q.get('operator')) ||
-      (paneRole === 'visitor' ? 'visitor-' + Math.random().toString(36).slice(2, 7) : 'operator-1');
+    const sub = paneRole === 'visitor' ? visitorSub : q.get('operator') || 'operator-1';
     const el = document.getElementById('pane-template').content.firstElementChild.cloneNode(true);
     el.dataset.role = paneRole;
     el.querySelector('.title').textContent = (paneRole === 'visitor' ? 'Visitor' : 'Operator') + ' · ' + sub;
@@ -94,8 +108,8 @@ internal static class DemoPage
 
     const client = new RelayClient({
       urls, rooms: [room],
-      token: async () => {
-        const r = await fetch('demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role: paneRole, site }) });
+      token: paneRole === 'operator' ? operatorToken : async () => {
+        const r = await fetch('demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role: 'visitor', site }) });
         if (!r.ok) throw new Error('token: HTTP ' + r.status);
         return (await r.json()).token;
       },

@@ -89,7 +89,7 @@ public sealed class BackhaulAndFaultTests
         var close = await refused.Completion.WaitAsync(ct);
         Assert.That(close.Code, Is.EqualTo(1013));
 
-        using (var http = new HttpClient { BaseAddress = host.HttpUri })
+        using (var http = CoreSimFixture.Admin(host))
         {
             (await http.DeleteAsync("/v1/faults", ct)).EnsureSuccessStatusCode();
         }
@@ -139,7 +139,7 @@ public sealed class BackhaulAndFaultTests
             Assert.CatchAsync<OperationCanceledException>(() => CoreSimFixture.ReadAsync(client, 1, shortWait.Token));
         }
 
-        using (var http = new HttpClient { BaseAddress = host.HttpUri })
+        using (var http = CoreSimFixture.Admin(host))
         {
             (await http.DeleteAsync("/v1/faults", ct)).EnsureSuccessStatusCode();
         }

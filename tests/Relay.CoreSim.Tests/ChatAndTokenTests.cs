@@ -20,22 +20,22 @@ public sealed class ChatAndTokenTests
     [CancelAfter(20_000)]
     public async Task Room_VisitorAndThreeOperators_EveryOtherMemberGetsEachMessage(CancellationToken ct)
     {
-        await using var visitor = CoreSimFixture.Client(_host, "v1", "visitor", "conv-1");
-        var operators = new[] { "o1", "o2", "o3" }.Select(id => CoreSimFixture.Client(_host, id, "operator", "conv-1")).ToArray();
+        await using var visitor = CoreSimFixture.Client(_host, "v1", "visitor", "v1");
+        var operators = new[] { "o1", "o2", "o3" }.Select(id => CoreSimFixture.Client(_host, id, "operator", "v1")).ToArray();
         await visitor.ConnectAsync(ct);
         foreach (var op in operators)
         {
             await op.ConnectAsync(ct);
         }
 
-        await visitor.SendAsync("hello, anyone?", "conv-1", ct);
+        await visitor.SendAsync("hello, anyone?", "v1", ct);
         foreach (var op in operators)
         {
             var got = await CoreSimFixture.ReadAsync(op, 1, ct);
-            Assert.That(got.Select(m => (m.Room, m.From, m.Body)), Is.EqualTo(new[] { ((string?)"conv-1", (string?)"v1", "hello, anyone?") }));
+            Assert.That(got.Select(m => (m.Room, m.From, m.Body)), Is.EqualTo(new[] { ((string?)"v1", (string?)"v1", "hello, anyone?") }));
         }
 
-        await operators[0].SendAsync("o1 here", "conv-1", ct);
+        await operators[0].SendAsync("o1 here", "v1", ct);
         Assert.That((await CoreSimFixture.ReadAsync(visitor, 1, ct)).Single().Body, Is.EqualTo("o1 here"));
         foreach (var op in operators.Skip(1))
         {

@@ -31,12 +31,21 @@ internal static class CoreSimFixture
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
     });
 
+    /// <summary>A POST with the admin key (faults, operator tokens).</summary>
     public static async Task<JsonElement> PostAsync(CoreSimHost host, string path, object body)
     {
-        using var http = new HttpClient { BaseAddress = host.HttpUri };
+        using var http = Admin(host);
         using var response = await http.PostAsJsonAsync(path, body);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>An HTTP client for core-sim that sends the admin key.</summary>
+    public static HttpClient Admin(CoreSimHost host)
+    {
+        var http = new HttpClient { BaseAddress = host.HttpUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.AdminKey);
+        return http;
     }
 
     public static async Task<JsonElement> GetAsync(CoreSimHost host, string path)

@@ -153,6 +153,7 @@ public sealed class LoadGenTests
         Scenario = scenario,
         Urls = [host.WebSocketUri],
         TokenUrl = new Uri(host.HttpUri, "/v1/tokens"),
+        AdminKey = host.AdminKey,
         Sessions = 50,
         Rate = 10,
         Seconds = 3,

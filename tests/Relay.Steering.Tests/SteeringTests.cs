@@ -56,6 +56,7 @@ public class SteeringTests
 
         // Its backhaul links turn slow: the core answers its pings 2.5 s late (RTT over the 2 s "sick" threshold).
         using var http = new HttpClient { BaseAddress = f.Core.HttpUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", f.Core.AdminKey); // faults need core-sim's admin key
         (await http.PostAsJsonAsync("/v1/faults/link-latency", new { relayId = "gw2", ms = 2500 }, token)).EnsureSuccessStatusCode();
 
         await f.WaitUntilAsync(async () => (await gw2.StatusAsync(token)).Contains("backhaul slow", StringComparison.Ordinal), "gw2 reports why it is sick", token, seconds: 30);

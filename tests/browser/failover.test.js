@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Procs, missingDotnet, adminKey, repoRoot, loadGenDll } from '../../clients/js/test/procs.js';
+import { Procs, missingDotnet, adminKey, coreAdminKey, repoRoot, loadGenDll } from '../../clients/js/test/procs.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -25,7 +25,7 @@ if (skip) console.log(`# skipping browser tests: ${skip}`);
 const procs = new Procs('browser');
 let core, gwA, gwB, context, profile;
 let visitor, operator, dashboard;
-const room = 'browser-room';
+const room = 'visitor-7'; // the visitor's own support room (a visitor may join only the room named by its sub)
 
 before(async () => {
   if (skip) return;
@@ -36,6 +36,13 @@ before(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 }, timeout: 30_000,
   });
+  // What a person would type into the pages' prompts: the demo's operator token (the demo mints visitor tokens only)
+  // and the dashboard's core-sim admin key.
+  const operatorToken = await procs.token('operator-1', 'operator', 'browser');
+  await context.addInitScript(([token, key]) => {
+    sessionStorage.setItem('relay-demo-operator-token', token);
+    sessionStorage.setItem('relay-core-admin-key', key);
+  }, [operatorToken, coreAdminKey]);
 }, { timeout: 90_000 });
 
 after(async () => {
@@ -82,7 +89,7 @@ async function fleetHasState() {
 
 test('the default demo page shows both panes, chatting with each other', { skip, timeout: 30_000 }, async () => {
   const page = await context.newPage();
-  await page.goto(`${gwA.http}/?room=both-panes&site=browser`);
+  await page.goto(`${gwA.http}/?site=browser`); // the room defaults to the visitor's sub
   await waitOn(page, 'visitor', 'relay-a');
   await waitOn(page, 'operator', 'relay-a');
   await say(page, 'visitor', 'is anyone there?');
@@ -156,7 +163,7 @@ test('the fleet dashboard shows the drain as it happens: sessions leave relay-a 
 
 test('the dashboard shows the latest load-generator report (a real 3 s run through gateway B)', { skip: skip || (!existsSync(loadGenDll) && `load generator not built: ${loadGenDll}`), timeout: 60_000 }, async () => {
   const out = join(procs.loadDir, 'browser-steady');
-  const code = await procs.runLoadGen(['steady', '--url', gwB.ws, '--token-url', `${core.http}/v1/tokens`, '--sessions', '20', '--rate', '5', '--seconds', '3', '--out', out], 45_000);
+  const code = await procs.runLoadGen(['steady', '--url', gwB.ws, '--token-url', `${core.http}/v1/tokens`, '--admin-key', coreAdminKey, '--sessions', '20', '--rate', '5', '--seconds', '3', '--out', out], 45_000);
   assert.equal(code, 0, 'load generator: nothing lost, duplicated or reordered');
   await dashboard.click('#load-refresh');
   await dashboard.waitForFunction(() => /steady/.test(document.querySelector('#load-body').textContent), null, { timeout: 5000 });

@@ -2,7 +2,7 @@
 // (PROTOCOL.md: hello/welcome, msg with seq/ack, ack, resume) through a gateway.
 //
 //   RELAY_TOKEN_A=... RELAY_TOKEN_B=... node ws-session.mjs --url ws://127.0.0.1:8080/ws [--resume-url ws://127.0.0.1:8090/ws]
-//   node ws-session.mjs --url ws://127.0.0.1:8080/ws --token-url http://127.0.0.1:7080/v1/tokens
+//   node ws-session.mjs --url ws://127.0.0.1:8080/ws --token-url http://127.0.0.1:7080/v1/tokens --admin-key CORE_ADMIN_KEY
 //
 // A (visitor) and B (operator) chat in a room; A asks for echoes; A's connection is cut
 // (TCP abort, no close handshake) with messages unacknowledged both ways while B keeps
@@ -19,7 +19,8 @@ const args = parseArgs(process.argv.slice(2));
 const url = args.url ?? 'ws://127.0.0.1:8080/ws';
 const resumeUrl = args['resume-url'] ?? url;
 const timeoutSeconds = Number(args.timeout ?? 45);
-const room = `interop-${process.pid}-${Date.now()}`;
+const visitor = 'interop-visitor';
+const room = visitor; // a visitor may join only its own support room, named by its sub
 
 const deadline = setTimeout(() => finish(false, `timed out after ${timeoutSeconds} s`), timeoutSeconds * 1000);
 deadline.unref();
@@ -55,7 +56,8 @@ async function token(sub, role, envName) {
   if (!args['token-url']) throw new Error(`set ${envName} or pass --token-url`);
   const r = await fetch(args['token-url'], {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    // core-sim mints operator tokens (and, outside Development, any token) only with its admin key.
+    headers: { 'content-type': 'application/json', ...(args['admin-key'] ? { authorization: `Bearer ${args['admin-key']}` } : {}) },
     body: JSON.stringify({ sub, site: 'interop', role }),
   });
   if (!r.ok) throw new Error(`token: HTTP ${r.status}`);
@@ -213,7 +215,7 @@ const range = (from, to, f) => Array.from({ length: to - from + 1 }, (_, i) => f
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 async function main() {
-  const a = new Session('A', await token('interop-visitor', 'visitor', 'RELAY_TOKEN_A'), [room]);
+  const a = new Session('A', await token(visitor, 'visitor', 'RELAY_TOKEN_A'), [room]);
   const b = new Session('B', await token('interop-operator', 'operator', 'RELAY_TOKEN_B'), [room]);
 
   await a.connect(url);

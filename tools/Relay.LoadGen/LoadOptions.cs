@@ -12,6 +12,11 @@ public sealed class LoadOptions
     /// <summary>core-sim's POST /v1/tokens. Defaults to http://127.0.0.1:7080/v1/tokens.</summary>
     public Uri TokenUrl { get; set; } = new("http://127.0.0.1:7080/v1/tokens");
 
+    /// <summary>core-sim's admin key (CoreSim:AdminKey), sent as a bearer with token requests and kicks: needed for the
+    /// failover kicks, for room mode (its sessions are operators: a visitor may join only its own room) and for any token
+    /// when core-sim runs outside Development. Defaults to the environment variable RELAY_CORE_ADMIN_KEY, else none.</summary>
+    public string? AdminKey { get; set; } = Environment.GetEnvironmentVariable("RELAY_CORE_ADMIN_KEY") is { Length: > 0 } key ? key : null;
+
     /// <summary>core-sim's fault base (failover kicks connections there). Defaults to TokenUrl's host + /v1/faults.</summary>
     public Uri? FaultUrl { get; set; }
 
@@ -36,7 +41,7 @@ public sealed class LoadOptions
     public double FaultEvery { get; set; } = 2;
 
     /// <summary>Room mode: sessions are grouped into rooms of this many (joined in the hello); each message is
-    /// delivered to every other member. Defaults to 0: echo mode.</summary>
+    /// delivered to every other member. The sessions are operators (needs <see cref="AdminKey"/>). Defaults to 0: echo mode.</summary>
     public int RoomSize { get; set; }
 
     /// <summary>Messages a session may have unacknowledged before its sends wait (the client's window).

@@ -1,6 +1,6 @@
 namespace Relay.LoadGen;
 
-/// <summary>A run so far, for the live display.</summary>
+/// <summary>A run so far, for the live display. <paramref name="Skipped"/>: messages a gap in a sender's numbers skipped (lost so far).</summary>
 public sealed record LoadProgress(
     string Phase,
     double ElapsedSeconds,
@@ -12,4 +12,5 @@ public sealed record LoadProgress(
     int Reconnects,
     long Duplicated,
     long OutOfOrder,
-    Percentiles LatencyMs);
+    Percentiles LatencyMs,
+    long Skipped = 0);

@@ -8,7 +8,7 @@ namespace Relay.LoadGen;
 public sealed partial class LoadRunner
 {
     /// <summary>One session: sends bodies "sender:n:timestamp" (echo mode: to itself; room mode: to its room) and checks
-    /// that every expected body arrives once and in order per sender.</summary>
+    /// that every expected body arrives once and in order per sender; a gap in a sender's numbers is a loss.</summary>
     private sealed class Worker(LoadRunner runner, int index, string token)
     {
         private readonly TaskCompletionSource _gotOne = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -17,8 +17,8 @@ public sealed partial class LoadRunner
         private long _sent;
         private int _waiting;
 
-        // Next n expected from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
-        private readonly Dictionary<int, long> _next = [];
+        // What arrived from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
+        private readonly DeliveryCounter _deliveries = new();
 
         public bool Connected { get; private set; }
 
@@ -36,7 +36,7 @@ public sealed partial class LoadRunner
         public long Lost()
         {
             IEnumerable<Worker> senders = runner._options.RoomSize > 0 ? Peers.Where(p => p != this) : [this];
-            return senders.Sum(s => Math.Max(0, s.SentCount - (_next.GetValueOrDefault(s.Index, 1) - 1)));
+            return senders.Sum(s => _deliveries.Lost(s.Index, s.SentCount));
         }
 
         public async Task ConnectAsync(CancellationToken ct)
@@ -171,22 +171,12 @@ public sealed partial class LoadRunner
                     runner._latency.Record(Stopwatch.GetElapsedTime(ts).Ticks);
                 }
 
-                long next = _next.GetValueOrDefault(sender, 1);
-                if (n == next)
-                {
-                    _next[sender] = n + 1;
-                    Interlocked.Increment(ref runner._received);
-                }
-                else if (n < next)
-                {
-                    Interlocked.Increment(ref runner._duplicated);
-                }
-                else
-                {
-                    Interlocked.Increment(ref runner._outOfOrder);
-                    _next[sender] = n + 1;
-                    Interlocked.Increment(ref runner._received);
-                }
+                long received = _deliveries.Received, duplicated = _deliveries.Duplicated, outOfOrder = _deliveries.OutOfOrder, skipped = _deliveries.Skipped;
+                _deliveries.Record(sender, n);
+                Interlocked.Add(ref runner._received, _deliveries.Received - received);
+                Interlocked.Add(ref runner._duplicated, _deliveries.Duplicated - duplicated);
+                Interlocked.Add(ref runner._outOfOrder, _deliveries.OutOfOrder - outOfOrder);
+                Interlocked.Add(ref runner._skipped, _deliveries.Skipped - skipped);
 
                 _gotOne.TrySetResult();
             }

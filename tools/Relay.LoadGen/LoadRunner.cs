@@ -16,7 +16,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private readonly ConcurrentDictionary<string, int> _closes = new();
     private readonly List<TimelinePoint> _timeline = [];
     private readonly Stopwatch _clock = new();
-    private long _sent, _received, _duplicated, _outOfOrder;
+    private long _sent, _received, _duplicated, _outOfOrder, _skipped;
     private int _reconnects, _connectFailures, _connected;
     private long _measureFrom = long.MaxValue;
     private volatile string _phase = "starting";
@@ -27,7 +27,7 @@ public sealed partial class LoadRunner(LoadOptions options)
         var latency = Summarise(_latency.Merge());
         return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), Volatile.Read(ref _connectFailures),
             Interlocked.Read(ref _sent), Interlocked.Read(ref _received), Volatile.Read(ref _reconnects),
-            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency);
+            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency, Interlocked.Read(ref _skipped));
     }
 
     /// <summary>Runs to completion (bounded by Seconds plus a drain of at most 15 s).</summary>
@@ -41,8 +41,19 @@ public sealed partial class LoadRunner(LoadOptions options)
 
         _clock.Start();
         using var http = new HttpClient();
-        using var tokenResponse = await http.PostAsJsonAsync(_options.TokenUrl, new { sub = "load", site = "load", role = "visitor", ttlSeconds = 7200 }, cancellationToken).ConfigureAwait(false);
-        tokenResponse.EnsureSuccessStatusCode();
+        if (_options.AdminKey is { } adminKey)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+        }
+
+        // Room mode: operators (a visitor may join only its own room, named by its sub); echo mode: one visitor.
+        string role = _options.RoomSize > 0 ? "operator" : "visitor";
+        using var tokenResponse = await http.PostAsJsonAsync(_options.TokenUrl, new { sub = "load", site = "load", role, ttlSeconds = 7200 }, cancellationToken).ConfigureAwait(false);
+        if (!tokenResponse.IsSuccessStatusCode)
+        {
+            throw new IOException($"{_options.TokenUrl}: HTTP {(int)tokenResponse.StatusCode} for a {role} token{(_options.AdminKey is null ? " (no --admin-key given: core-sim needs it for operator tokens and outside Development)" : string.Empty)}: {await tokenResponse.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}");
+        }
+
         var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).GetProperty("token").GetString()!;
 
         var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, token)).ToArray();
@@ -190,6 +201,7 @@ public sealed partial class LoadRunner(LoadOptions options)
             {
                 await Task.Delay(TimeSpan.FromSeconds(_options.FaultEvery), ct).ConfigureAwait(false);
                 using var r = await http.PostAsJsonAsync(new Uri(faultUrl, "kick"), new { count = Math.Max(1, _options.Sessions / 4), code = 1001 }, ct).ConfigureAwait(false);
+                r.EnsureSuccessStatusCode(); // 401: core-sim's admin key (--admin-key) is missing or wrong
             }
         }
         catch (OperationCanceledException)

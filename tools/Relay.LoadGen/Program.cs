@@ -3,7 +3,7 @@ using Relay.LoadGen;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--fault-url URL]");
+    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--admin-key KEY] [--fault-url URL]");
     Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
     Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote]");
     Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
@@ -35,6 +35,7 @@ static async Task<int> RunAsync(string[] args)
             case "--rate": options.Rate = Next() is "max" ? double.PositiveInfinity : double.Parse(args[i], CultureInfo.InvariantCulture); break;
             case "--seconds": options.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--warmup": options.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--admin-key": options.AdminKey = Next(); break;
             case "--room-size": options.RoomSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--window": options.Window = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--connect-concurrency": options.ConnectConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -54,6 +55,11 @@ static async Task<int> RunAsync(string[] args)
     var report = ProgressDisplay.IsEnabled(options.Progress) ? await ProgressDisplay.ShowAsync(runner, options, run) : await run;
     Console.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
     Console.WriteLine($"Written: {Path.Combine(options.OutputDirectory, "result.json")}, summary.md, latency.html");
+    if (report.Lost > 0)
+    {
+        Console.Error.WriteLine($"LOST {report.Lost:N0} of {report.Expected:N0} expected deliveries (gaps in a sender's sequence and messages that never arrived): exit 1.");
+    }
+
     return report.Lost == 0 && report.Duplicated == 0 && report.OutOfOrder == 0 ? 0 : 1;
 }
 

@@ -52,6 +52,7 @@ public static class ProgressDisplay
         table.AddRow("received per second now", rate.ToString("N0", c));
         table.AddRow("latency p50 / p99", $"{p.LatencyMs.P50.ToString("F2", c)} / {p.LatencyMs.P99.ToString("F2", c)} ms");
         table.AddRow("reconnects", p.Reconnects.ToString("N0", c));
+        table.AddRow("lost in gaps", p.Skipped > 0 ? $"[red]{p.Skipped.ToString("N0", c)}[/]" : "0");
         table.AddRow("duplicated / out of order", bad);
         return table;
     }

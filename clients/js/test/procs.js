@@ -12,6 +12,8 @@ export const gatewayDll = join(repoRoot, 'gateway', 'bin', 'Release', 'net10.0',
 export const loadGenDll = join(repoRoot, 'tools', 'Relay.LoadGen', 'bin', 'Release', 'net10.0', 'Relay.LoadGen.dll');
 export const sharedKey = 'js-test-shared-key-0123456789';
 export const adminKey = 'js-test-admin-key';
+/** core-sim's admin key (CoreSim:AdminKey): faults, drain buttons, operator tokens. */
+export const coreAdminKey = 'js-test-core-admin-key';
 
 export function freePort() {
   return new Promise((res, rej) => {
@@ -47,7 +49,8 @@ export class Procs {
     const httpPort = await freePort();
     const backhaulPort = await freePort();
     const publicKey = join(this.dir, 'core-public.pem');
-    this._spawn('core-sim', [coreSimDll, '--CoreSim:BindAddress=127.0.0.1', `--CoreSim:HttpPort=${httpPort}`, `--CoreSim:BackhaulPort=${backhaulPort}`,
+    // Development: the gateways' demo token proxy gets visitor tokens without the admin key.
+    this._spawn('core-sim', [coreSimDll, '--environment=Development', `--CoreSim:AdminKey=${coreAdminKey}`, '--CoreSim:BindAddress=127.0.0.1', `--CoreSim:HttpPort=${httpPort}`, `--CoreSim:BackhaulPort=${backhaulPort}`,
       `--CoreSim:SharedKey=${sharedKey}`, `--CoreSim:PublicKeyPath=${publicKey}`, `--CoreSim:LoadReportsPath=${join(this.dir, 'load')}`]);
     const http = `http://127.0.0.1:${httpPort}`;
     await waitHttp(`${http}/fleet`, 20_000, 'core-sim');
@@ -114,7 +117,7 @@ export class Procs {
   get loadDir() { return join(this.dir, 'load'); }
 
   async token(sub, role = 'visitor', site = 'js-test') {
-    const r = await fetch(`${this.core.http}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, site, role }) });
+    const r = await fetch(`${this.core.http}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${coreAdminKey}` }, body: JSON.stringify({ sub, site, role }) });
     if (!r.ok) throw new Error(`POST /v1/tokens: ${r.status}`);
     return (await r.json()).token;
   }
