@@ -33,7 +33,7 @@ public static class GatewayHost
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(TokenVerifier.FromPem(File.ReadAllText(options.PublicKeyPath)));
-        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddRelayMetrics();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
         builder.Services.AddSingleton<BackhaulService>();
@@ -74,6 +74,7 @@ public static class GatewayHost
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
+        app.MapRelayMetrics();
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
 
         // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Hosting;
@@ -22,7 +23,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, Fleet.FleetRegistry fleet, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, Fleet.FleetRegistry fleet, IMeterFactory meterFactory, ILoggerFactory loggers)
     {
         _options = options.Value;
         _registry = registry;
@@ -34,6 +35,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             {
                 EndPoint = new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.BackhaulPort),
                 NodeId = _options.NodeId,
+                MeterFactory = meterFactory,
                 Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey) },
             },
             loggers.CreateLogger<LinkListener>());

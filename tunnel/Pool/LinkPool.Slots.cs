@@ -71,7 +71,7 @@ public sealed partial class LinkPool
             }
 
             attempt++;
-            TunnelMetrics.Reconnect();
+            _metrics.Reconnect();
             try
             {
                 await Task.Delay(Backoff(attempt), _options.Link.TimeProvider, token).ConfigureAwait(false);
@@ -173,7 +173,7 @@ public sealed partial class LinkPool
     {
         if (_streams.TryRemove(stream.Id, out _))
         {
-            TunnelMetrics.StreamClosed();
+            _metrics.StreamClosed();
         }
     }
 

@@ -34,7 +34,7 @@ public sealed partial class LinkListener
 
                 stream = new MuxStream(frame.StreamId, (OpenInfo)frame.Body!, isOpener: false, this, _options.Link) { RelayId = relay.RelayId };
                 relay.Streams[frame.StreamId] = stream;
-                TunnelMetrics.StreamOpened();
+                _metrics.StreamOpened();
                 stream.PlaceAccepted(link);
                 _accepted.Writer.TryWrite(stream);
                 return true;
@@ -100,7 +100,7 @@ public sealed partial class LinkListener
     {
         if (_relays.TryGetValue(stream.RelayId, out var relay) && relay.Streams.TryRemove(stream.Id, out _))
         {
-            TunnelMetrics.StreamClosed();
+            _metrics.StreamClosed();
         }
     }
 

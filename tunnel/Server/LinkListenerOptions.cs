@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Relay.Tunnel.Links;
 
@@ -17,6 +18,12 @@ public sealed class LinkListenerOptions
 
     /// <summary>How often the listener's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Where the listener's meter (<c>Relay.Tunnel</c>) comes from: the host's factory, so its exporter sees
+    /// this listener's backhaul and no other. Defaults to null: a meter of the listener's own.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Link-level options (key, windows, heartbeat, re-attach grace).</summary>
     public LinkOptions Link { get; set; } = new();
