@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
+using Relay.Gateway.Logging;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
 using Relay.Gateway.Tls;
@@ -20,6 +21,7 @@ public static class GatewayHost
     public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        LoggingDefaults.Apply(builder);
         var section = builder.Configuration.GetSection(GatewayOptions.Section);
         var options = new GatewayOptions();
         section.Bind(options);

@@ -84,7 +84,7 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
 
     private static partial class Log
     {
-        [LoggerMessage(1500, LogLevel.Information, "Quiet after a burst: memory trimmed from {Before} MiB to {After} MiB (GC pause {PauseMs:F1} ms)")]
+        [LoggerMessage(1600, LogLevel.Information, "Quiet after a burst: memory trimmed from {Before} MiB to {After} MiB (GC pause {PauseMs:F1} ms)")]
         public static partial void Trimmed(ILogger logger, long before, long after, double pauseMs);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using Relay.Tunnel.Diagnostics;
 
@@ -20,6 +21,13 @@ internal static class MetricsExtensions
                 // Each scrape reads the counters now: a scrape right after a change sees it (the default caches 300 ms).
                 prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
             }));
+        services.ConfigureOpenTelemetryMeterProvider((sp, metrics) =>
+        {
+            // The SDK listens by meter name, process-wide; a test process hosts several gateways and cores, whose
+            // meters share these names. This host exports the meters of its own factory only.
+            var own = sp.GetRequiredService<IMeterFactory>();
+            metrics.AddView(instrument => ReferenceEquals(instrument.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop);
+        });
         return services;
     }
 

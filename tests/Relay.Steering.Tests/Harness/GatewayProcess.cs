@@ -161,6 +161,6 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"(?m)^relay_gateway_sessions (\d+)")]
+    [GeneratedRegex(@"(?m)^relay_gateway_sessions(?:\{[^}]*\})? (\d+)")]
     private static partial Regex SessionsRegex();
 }
