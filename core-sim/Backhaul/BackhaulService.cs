@@ -108,10 +108,4 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             _ = connection.RunAsync(_stopping.Token);
         }
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(200, LogLevel.Warning, "Stream from relay {Relay} carries no sub/site/role claims; closed with 4003")]
-        public static partial void StreamWithoutClaims(ILogger logger, string relay);
-    }
 }
