@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
@@ -47,6 +48,9 @@ public sealed class CoreSimHost : IAsyncDisposable
     public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+
+        // No request lines unless asked for (appsettings.json says so too; this holds wherever the content root is).
+        ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")] });
         var section = builder.Configuration.GetSection(CoreSimOptions.SectionName);
         var optionsBuilder = builder.Services.AddOptions<CoreSimOptions>().Bind(section);
         if (configure is not null)

@@ -15,7 +15,7 @@ internal static class MetricsExtensions
     {
         services.AddSingleton<GatewayMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(GatewayMetrics.MeterName, TunnelMetrics.MeterName)
+            .AddMeter(GatewayMetrics.MeterName, TunnelMeter.Name)
             .AddPrometheusExporter(prometheus =>
             {
                 // Each scrape reads the counters now: a scrape right after a change sees it (the default caches 300 ms).

@@ -3,16 +3,13 @@ using System.Diagnostics.Metrics;
 namespace Relay.Tunnel.Diagnostics;
 
 /// <summary>
-/// One pool's or listener's backhaul metrics, meter <c>Relay.Tunnel</c>: links up, streams, frames and
+/// One pool's or listener's backhaul metrics, meter <see cref="TunnelMeter.Name"/>: links up, streams, frames and
 /// bytes each way, link writes, link RTT, reconnects and re-attaches. The counts live here once; the
 /// meter's observable instruments and <see cref="Snapshot"/> both read them, so <c>/metrics</c> and
 /// <c>/status</c> cannot disagree. The hot path is an <see cref="Interlocked"/> add: no tags, no allocation.
 /// </summary>
-public sealed class TunnelMetrics : IDisposable
+internal sealed class TunnelMetrics : IDisposable
 {
-    /// <summary>The meter name to listen to.</summary>
-    public const string MeterName = "Relay.Tunnel";
-
     // RTT buckets in seconds: loopback and LAN (sub-millisecond) up to a sick WAN link.
     private static readonly double[] s_rttBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -37,7 +34,7 @@ public sealed class TunnelMetrics : IDisposable
     /// <param name="linksUp">What the links-up gauge reports; defaults to links opened less links closed.</param>
     public TunnelMetrics(IMeterFactory? meterFactory, Func<long>? linksUp = null)
     {
-        var options = new MeterOptions(MeterName) { Version = "1.0" };
+        var options = new MeterOptions(TunnelMeter.Name) { Version = "1.0" };
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(options) ?? new Meter(options);
         linksUp ??= () => Volatile.Read(ref _linksUp);
