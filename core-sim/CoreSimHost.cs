@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -59,6 +60,9 @@ public sealed class CoreSimHost : IAsyncDisposable
     public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null, string? environmentName = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
+
+        // No request lines unless asked for (appsettings.json says so too; this holds wherever the content root is).
+        ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")] });
         if (CoreSimSettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [error]);

@@ -8,6 +8,7 @@ using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
+using Relay.Gateway.Logging;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
 using Relay.Gateway.Tls;
@@ -26,6 +27,7 @@ public static class GatewayHost
     public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        LoggingDefaults.Apply(builder);
         if (GatewaySettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), [error]);
@@ -50,7 +52,7 @@ public static class GatewayHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
         builder.Services.AddSingleton<Health.IHealthSignal>(sp => sp.GetRequiredService<Tokens.TokenKeySource>());
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Tokens.TokenKeySource>().Verifier);
-        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddRelayMetrics();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
         builder.Services.AddSingleton<BackhaulService>();
@@ -94,6 +96,7 @@ public static class GatewayHost
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
+        app.MapRelayMetrics();
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
 
         // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.

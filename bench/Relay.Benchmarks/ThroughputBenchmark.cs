@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using HdrHistogram;
-using Relay.Tunnel.Diagnostics;
 using Relay.Tunnel.Links;
 using Relay.Tunnel.Pool;
 using Relay.Tunnel.Protocol;
@@ -73,7 +72,7 @@ public static class ThroughputBenchmark
         Console.WriteLine($"backhaul loopback: {streams} streams over {links} links, 64-byte messages, {seconds} s per phase, {Environment.ProcessorCount} cores");
 
         // Phase 1: one way.
-        var before = TunnelMetrics.Snapshot();
+        var before = (Sent: pool.Counters.FramesSent + listener.Counters.FramesSent, Received: pool.Counters.FramesReceived + listener.Counters.FramesReceived);
         var sw = Stopwatch.StartNew();
         using (var phase = new CancellationTokenSource(TimeSpan.FromSeconds(seconds)))
         {
@@ -99,9 +98,9 @@ public static class ThroughputBenchmark
             await Task.Delay(100); // let the core drain what is in flight, so the echo phase starts clean
         }
 
-        var after = TunnelMetrics.Snapshot();
+        var after = (Sent: pool.Counters.FramesSent + listener.Counters.FramesSent, Received: pool.Counters.FramesReceived + listener.Counters.FramesReceived);
         long delivered = Interlocked.Read(ref sent);
-        Console.WriteLine($"one-way: {delivered / elapsed:N0} messages/s sent and delivered to the core app ({delivered:N0} in {elapsed:F1} s); frames on the wire {(after.FramesSent - before.FramesSent) / elapsed:N0}/s written, {(after.FramesReceived - before.FramesReceived) / elapsed:N0}/s read (both directions, acks included)");
+        Console.WriteLine($"one-way: {delivered / elapsed:N0} messages/s sent and delivered to the core app ({delivered:N0} in {elapsed:F1} s); frames on the wire {(after.Sent - before.Sent) / elapsed:N0}/s written, {(after.Received - before.Received) / elapsed:N0}/s read (both directions, acks included)");
 
         // Phase 2: echo, closed loop.
         Volatile.Write(ref echo, true);

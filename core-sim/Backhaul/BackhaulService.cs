@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Hosting;
@@ -25,7 +26,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, TimeProvider time, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggers)
     {
         _time = time;
         _options = options.Value;
@@ -38,6 +39,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             {
                 EndPoint = new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.BackhaulPort),
                 NodeId = _options.NodeId,
+                MeterFactory = meterFactory,
                 Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey), TimeProvider = time },
             },
             loggers.CreateLogger<LinkListener>());
@@ -111,11 +113,5 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             var connection = new SessionConnection(new MuxStreamTransport(stream), claims, _registry, _faults, _options, _time, sessionLogger);
             _ = connection.RunAsync(_stopping.Token);
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(200, LogLevel.Warning, "Stream from relay {Relay} carries no sub/site/role claims; closed with 4003")]
-        public static partial void StreamWithoutClaims(ILogger logger, string relay);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Relay.Tunnel.Pool;
@@ -7,7 +8,7 @@ namespace Relay.Gateway.Backhaul;
 /// <summary>Owns the link pool to the core for the life of the host.</summary>
 internal sealed class BackhaulService : IHostedService, IAsyncDisposable
 {
-    public BackhaulService(IOptions<GatewayOptions> options, TimeProvider time, ILogger<LinkPool> logger)
+    public BackhaulService(IOptions<GatewayOptions> options, TimeProvider time, IMeterFactory meterFactory, ILogger<LinkPool> logger)
     {
         var o = options.Value;
         Pool = new LinkPool(new LinkPoolOptions
@@ -16,6 +17,7 @@ internal sealed class BackhaulService : IHostedService, IAsyncDisposable
             Region = o.Backhaul.Region,
             Endpoints = o.Backhaul.Endpoints,
             LinksPerEndpoint = o.Backhaul.LinksPerEndpoint,
+            MeterFactory = meterFactory,
             Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(o.Backhaul.SharedKey), MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout, TimeProvider = time },
         }, logger);
     }

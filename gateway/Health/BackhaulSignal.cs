@@ -9,7 +9,7 @@ internal sealed class BackhaulSignal(BackhaulService backhaul, IOptions<GatewayO
 {
     private readonly HealthOptions _health = options.Value.Health;
     private readonly int _expected = options.Value.Backhaul.Endpoints.Length * options.Value.Backhaul.LinksPerEndpoint;
-    private long _lastReattaches = TunnelMetrics.Snapshot().Reattaches;
+    private long _lastReattaches = backhaul.Pool.Counters.Reattaches;
     private long _lastTicks = time.GetTimestamp();
 
     public string Name => "backhaul";
@@ -21,7 +21,7 @@ internal sealed class BackhaulSignal(BackhaulService backhaul, IOptions<GatewayO
         var rtts = links.Where(l => l.Up && l.RttMs is not null).Select(l => l.RttMs!.Value).ToList();
         double? rtt = rtts.Count > 0 ? rtts.Max() : null;
         long now = time.GetTimestamp();
-        long reattaches = TunnelMetrics.Snapshot().Reattaches;
+        long reattaches = backhaul.Pool.Counters.Reattaches;
         double seconds = Math.Max(time.GetElapsedTime(_lastTicks, now).TotalSeconds, 0.001);
         double reattachRate = (reattaches - _lastReattaches) / seconds;
         _lastReattaches = reattaches;

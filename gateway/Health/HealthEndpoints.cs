@@ -8,13 +8,14 @@ using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;
 
-/// <summary>/healthz, /readyz, /status, /metrics and the operator actions.</summary>
+/// <summary>/healthz, /readyz, /status and the operator actions; the health gauges for /metrics.</summary>
 internal static class HealthEndpoints
 {
     public static IServiceCollection AddRelayHealth(this IServiceCollection services)
     {
         services.AddSingleton<DrainController>();
         services.AddSingleton<HealthMonitor>();
+        services.AddSingleton<HealthMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
         services.AddSingleton<AgentCheckServer>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentCheckServer>());
@@ -27,6 +28,7 @@ internal static class HealthEndpoints
 
     public static void MapRelayHealth(this WebApplication app)
     {
+        _ = app.Services.GetRequiredService<HealthMetrics>(); // the state and weight gauges exist from the start
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
@@ -44,8 +46,6 @@ internal static class HealthEndpoints
             health = monitor.Describe(),
             links = backhaul.Pool.Links(),
         }));
-        app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor) =>
-            Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             if (!Authorized(context, options.Value))
@@ -67,20 +67,6 @@ internal static class HealthEndpoints
             drain.Undrain();
             return Results.Json(new { accepted = true, message = "taking sessions again" });
         });
-    }
-
-    private static string HealthMetrics(HealthSnapshot snapshot)
-    {
-        var sb = new StringBuilder();
-        sb.Append("# HELP relay_gateway_state Relay state (1 for the current one).\n# TYPE relay_gateway_state gauge\n");
-        foreach (var state in Enum.GetValues<RelayState>())
-        {
-            sb.Append("relay_gateway_state{state=\"").Append(state.ToString().ToLowerInvariant()).Append("\"} ").Append(state == snapshot.State ? 1 : 0).Append('\n');
-        }
-
-        sb.Append("# HELP relay_gateway_agent_weight HAProxy agent weight in percent.\n# TYPE relay_gateway_agent_weight gauge\n");
-        sb.Append("relay_gateway_agent_weight ").Append(snapshot.Weight).Append('\n');
-        return sb.ToString();
     }
 
     private static bool Authorized(HttpContext context, GatewayOptions options)

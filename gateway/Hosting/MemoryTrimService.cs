@@ -81,10 +81,4 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
         metrics.MemoryTrimmed(trimmed);
         Log.Trimmed(logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024), paused.TotalMilliseconds);
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1500, LogLevel.Information, "Quiet after a burst: memory trimmed from {Before} MiB to {After} MiB (GC pause {PauseMs:F1} ms)")]
-        public static partial void Trimmed(ILogger logger, long before, long after, double pauseMs);
-    }
 }

@@ -27,10 +27,4 @@ internal sealed partial class ShutdownService(DrainController drain, SessionRegi
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static partial class Log
-    {
-        [LoggerMessage(1200, LogLevel.Information, "Shutting down: closing {Count} sessions with 1001")]
-        public static partial void ShuttingDown(ILogger logger, int count);
-    }
 }

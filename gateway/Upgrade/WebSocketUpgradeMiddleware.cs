@@ -122,10 +122,4 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
         writer.Write(body);
         await output.WriteAsync(writer.WrittenMemory).ConfigureAwait(false);
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1010, LogLevel.Debug, "Connection {Connection}: no request head within 30 s; closed")]
-        public static partial void HeadTimeout(ILogger logger, string connection);
-    }
 }

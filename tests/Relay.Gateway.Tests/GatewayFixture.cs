@@ -36,12 +36,12 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public List<MuxStream> CoreStreams { get; } = [];
 
-    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null)
+    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null)
     {
         var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Encoding.UTF8.GetBytes(SharedKey) } });
         core.Start();
         string coreEndpoint = withCore ? core.LocalEndPoint.ToString() : "127.0.0.1:1";
-        var app = GatewayHost.Build(["--urls", "http://127.0.0.1:0"], o =>
+        var app = GatewayHost.Build(["--urls", "http://127.0.0.1:0", .. args ?? []], o =>
         {
             o.HttpPort = 0;
             o.HttpsPort = 0;

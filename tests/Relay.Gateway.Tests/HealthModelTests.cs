@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Health;
@@ -120,10 +122,11 @@ public class HealthModelTests
             Backhaul = { SharedKey = GatewayFixture.SharedKey, RelayId = "unit", Endpoints = ["127.0.0.1:1"] },
             Health = { EnterAfter = 3, ExitAfter = 5, Capacity = 100 },
         });
-        var backhaul = new BackhaulService(options, TimeProvider.System, NullLogger<LinkPool>.Instance);
-        var sessions = new SessionRegistry(new GatewayMetrics());
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        var backhaul = new BackhaulService(options, TimeProvider.System, meters, NullLogger<LinkPool>.Instance);
+        var sessions = new SessionRegistry(new GatewayMetrics(meters));
         drain = new DrainController(sessions, options, backhaul, TimeProvider.System, NullLogger<DrainController>.Instance);
-        return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(), TimeProvider.System, NullLogger<HealthMonitor>.Instance);
+        return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(meters), TimeProvider.System, NullLogger<HealthMonitor>.Instance);
     }
 
     private sealed class ScriptedSignal : IHealthSignal

@@ -45,7 +45,8 @@ public class MemoryTrimTests
 
         long trims = metrics.MemoryTrims;
         using var http = new HttpClient();
-        Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain($"relay_gateway_memory_trims_total {trims}"));
+        var scraped = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        Assert.That(scraped["relay_gateway_memory_trims_total"], Is.EqualTo(trims));
     }
 
     [Test]
@@ -54,7 +55,7 @@ public class MemoryTrimTests
     {
         // The service alone on a fake clock: it samples every 500 ms; a burst is 80 MB of garbage over 5 s.
         var time = new FakeTimeProvider();
-        var metrics = new GatewayMetrics();
+        var metrics = new GatewayMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
         using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance);
         await service.StartAsync(token);
@@ -94,7 +95,7 @@ public class MemoryTrimTests
         // The service alone on a fake clock (no machine's message rate in the test): IdleMemoryTrimAfter 1 s, so it
         // samples every 500 ms; any churn is worth a trim here.
         var time = new FakeTimeProvider();
-        var metrics = new GatewayMetrics();
+        var metrics = new GatewayMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
         using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance) { MinChurnBytes = 1 };
         await service.StartAsync(token);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
@@ -72,8 +71,8 @@ public class SessionTests
         }
 
         Assert.That(gw.CoreStreams, Is.Empty, "no backhaul work for refused upgrades");
-        var metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
-        Assert.That(metrics, Does.Contain("relay_gateway_auth_refusals_total{reason=\"token\"} 5"));
+        var metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        Assert.That(metrics["relay_gateway_auth_refusals_total{reason=\"token\"}"], Is.EqualTo(5));
     }
 
     [Test]
@@ -263,8 +262,8 @@ public class SessionTests
         }));
 
         using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
-        Assert.That(metrics, Does.Contain("relay_gateway_sessions 2000"));
+        var metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        Assert.That(metrics["relay_gateway_sessions"], Is.EqualTo(2000));
 
         await Task.WhenAll(sockets.Select(async (ws, i) =>
         {
@@ -275,9 +274,8 @@ public class SessionTests
         }));
 
         // The links' batching is visible to operators: every flush writes at least one frame.
-        metrics = await http.GetStringAsync(gw.HttpUrl + "/metrics", token);
-        long Counter(string name) => long.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture);
-        Assert.That(Counter("relay_backhaul_flushes_total"), Is.GreaterThan(0).And.LessThanOrEqualTo(Counter("relay_backhaul_frames_sent_total")));
+        metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        Assert.That(metrics["relay_backhaul_flushes_total"], Is.GreaterThan(0).And.LessThanOrEqualTo(metrics["relay_backhaul_frames_sent_total"]));
         foreach (var ws in sockets)
         {
             ws.Abort();

@@ -138,7 +138,8 @@ public class UpgradeFastPathTests
         var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
         Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo((1L, 0L)));
         using var http = new HttpClient();
-        Assert.That(await http.GetStringAsync(gw.HttpUrl + "/metrics", token), Does.Contain("relay_gateway_upgrades_total{path=\"connection\"} 1"));
+        var scraped = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        Assert.That(scraped["relay_gateway_upgrades_total{path=\"connection\"}"], Is.EqualTo(1));
         await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
         Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.NormalClosure));
     }

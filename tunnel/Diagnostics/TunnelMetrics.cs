@@ -3,80 +3,101 @@ using System.Diagnostics.Metrics;
 namespace Relay.Tunnel.Diagnostics;
 
 /// <summary>
-/// Backhaul metrics through System.Diagnostics.Metrics, meter <c>Relay.Tunnel</c>: links up,
-/// streams, frames and bytes each way, link RTT, reconnects and re-attaches.
+/// One pool's or listener's backhaul metrics, meter <see cref="TunnelMeter.Name"/>: links up, streams, frames and
+/// bytes each way, link writes, link RTT, reconnects and re-attaches. The counts live here once; the
+/// meter's observable instruments and <see cref="Snapshot"/> both read them, so <c>/metrics</c> and
+/// <c>/status</c> cannot disagree. The hot path is an <see cref="Interlocked"/> add: no tags, no allocation.
 /// </summary>
-public static class TunnelMetrics
+internal sealed class TunnelMetrics : IDisposable
 {
-    /// <summary>The meter name to listen to.</summary>
-    public const string MeterName = "Relay.Tunnel";
+    // RTT buckets in seconds: loopback and LAN (sub-millisecond) up to a sick WAN link.
+    private static readonly double[] s_rttBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-    private static readonly Meter s_meter = new(MeterName, "1.0");
-    private static long s_linksUp;
-    private static long s_streams;
-    private static long s_framesSent;
-    private static long s_flushes;
-    private static long s_framesReceived;
-    private static long s_bytesSent;
-    private static long s_bytesReceived;
-    private static long s_reconnects;
-    private static long s_reattaches;
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly Histogram<double> _rtt;
+    private long _linksUp;
+    private long _streams;
+    private long _framesSent;
+    private long _flushes;
+    private long _framesReceived;
+    private long _bytesSent;
+    private long _bytesReceived;
+    private long _reconnects;
+    private long _reattaches;
 
-    private static readonly Histogram<double> s_rtt = s_meter.CreateHistogram<double>("relay.tunnel.link.rtt", "ms", "Link round-trip time from PING/PONG");
-
-    static TunnelMetrics()
+    /// <summary>
+    /// Creates the instruments on a meter from <paramref name="meterFactory"/> (the host's, so each host
+    /// exports its own backhaul), or on a meter of its own when there is none.
+    /// </summary>
+    /// <param name="meterFactory">The host's meter factory; null for a private meter, disposed with this.</param>
+    /// <param name="linksUp">What the links-up gauge reports; defaults to links opened less links closed.</param>
+    public TunnelMetrics(IMeterFactory? meterFactory, Func<long>? linksUp = null)
     {
-        s_meter.CreateObservableUpDownCounter("relay.tunnel.links.up", () => Volatile.Read(ref s_linksUp), description: "Backhaul links up");
-        s_meter.CreateObservableUpDownCounter("relay.tunnel.streams", () => Volatile.Read(ref s_streams), description: "Streams open");
-        s_meter.CreateObservableCounter("relay.tunnel.frames.sent", () => Volatile.Read(ref s_framesSent), description: "Frames written");
-        s_meter.CreateObservableCounter("relay.tunnel.flushes", () => Volatile.Read(ref s_flushes), description: "Socket writes to links (frames sent / flushes is the batching)");
-        s_meter.CreateObservableCounter("relay.tunnel.frames.received", () => Volatile.Read(ref s_framesReceived), description: "Frames read");
-        s_meter.CreateObservableCounter("relay.tunnel.bytes.sent", () => Volatile.Read(ref s_bytesSent), "By", "Bytes written to links");
-        s_meter.CreateObservableCounter("relay.tunnel.bytes.received", () => Volatile.Read(ref s_bytesReceived), "By", "Bytes read from links");
-        s_meter.CreateObservableCounter("relay.tunnel.reconnects", () => Volatile.Read(ref s_reconnects), description: "Link reconnect attempts");
-        s_meter.CreateObservableCounter("relay.tunnel.reattaches", () => Volatile.Read(ref s_reattaches), description: "Streams re-attached on another link");
+        var options = new MeterOptions(TunnelMeter.Name) { Version = "1.0" };
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(options) ?? new Meter(options);
+        linksUp ??= () => Volatile.Read(ref _linksUp);
+
+        _meter.CreateObservableUpDownCounter("relay.backhaul.links_up", linksUp, description: "Backhaul links up.");
+        _meter.CreateObservableUpDownCounter("relay.backhaul.streams", () => Volatile.Read(ref _streams), description: "Backhaul streams open.");
+        _meter.CreateObservableCounter("relay.backhaul.frames_sent", () => Volatile.Read(ref _framesSent), description: "Backhaul frames written.");
+        _meter.CreateObservableCounter("relay.backhaul.flushes", () => Volatile.Read(ref _flushes), description: "Backhaul link writes (frames sent / flushes is the batching).");
+        _meter.CreateObservableCounter("relay.backhaul.frames_received", () => Volatile.Read(ref _framesReceived), description: "Backhaul frames read.");
+        _meter.CreateObservableCounter("relay.backhaul.bytes_sent", () => Volatile.Read(ref _bytesSent), description: "Backhaul bytes written.");
+        _meter.CreateObservableCounter("relay.backhaul.bytes_received", () => Volatile.Read(ref _bytesReceived), description: "Backhaul bytes read.");
+        _meter.CreateObservableCounter("relay.backhaul.reconnects", () => Volatile.Read(ref _reconnects), description: "Backhaul link reconnect attempts.");
+        _meter.CreateObservableCounter("relay.backhaul.reattaches", () => Volatile.Read(ref _reattaches), description: "Streams re-attached after link loss.");
+        _rtt = _meter.CreateHistogram(
+            "relay.backhaul.link.rtt",
+            "s",
+            "Link round-trip time from PING/PONG.",
+            tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = s_rttBuckets });
     }
 
-    /// <summary>A snapshot of the counters (for /status and tests).</summary>
-    public static TunnelCounters Snapshot() => new(
-        Volatile.Read(ref s_linksUp), Volatile.Read(ref s_streams), Volatile.Read(ref s_framesSent), Volatile.Read(ref s_framesReceived),
-        Volatile.Read(ref s_bytesSent), Volatile.Read(ref s_bytesReceived), Volatile.Read(ref s_reconnects), Volatile.Read(ref s_reattaches))
+    /// <summary>A snapshot of the counters (for /status, health signals and benchmarks).</summary>
+    public TunnelCounters Snapshot() => new(
+        Volatile.Read(ref _linksUp), Volatile.Read(ref _streams), Volatile.Read(ref _framesSent), Volatile.Read(ref _framesReceived),
+        Volatile.Read(ref _bytesSent), Volatile.Read(ref _bytesReceived), Volatile.Read(ref _reconnects), Volatile.Read(ref _reattaches))
     {
-        Flushes = Volatile.Read(ref s_flushes),
+        Flushes = Volatile.Read(ref _flushes),
     };
 
-    internal static void LinkOpened() => Interlocked.Increment(ref s_linksUp);
+    internal void LinkOpened() => Interlocked.Increment(ref _linksUp);
 
-    internal static void LinkClosed() => Interlocked.Decrement(ref s_linksUp);
+    internal void LinkClosed() => Interlocked.Decrement(ref _linksUp);
 
-    internal static void StreamOpened() => Interlocked.Increment(ref s_streams);
+    internal void StreamOpened() => Interlocked.Increment(ref _streams);
 
-    internal static void StreamClosed() => Interlocked.Decrement(ref s_streams);
+    internal void StreamClosed() => Interlocked.Decrement(ref _streams);
 
-    internal static void Reconnect() => Interlocked.Increment(ref s_reconnects);
+    internal void Reconnect() => Interlocked.Increment(ref _reconnects);
 
-    internal static void StreamReattached() => Interlocked.Increment(ref s_reattaches);
+    internal void StreamReattached() => Interlocked.Increment(ref _reattaches);
 
     /// <summary>One flush of a link's writer: the frames and bytes it wrote.</summary>
-    internal static void Flushed(int frames, long bytes)
+    internal void Flushed(int frames, long bytes)
     {
-        Interlocked.Increment(ref s_flushes);
-        Interlocked.Add(ref s_framesSent, frames);
-        Interlocked.Add(ref s_bytesSent, bytes);
+        Interlocked.Increment(ref _flushes);
+        Interlocked.Add(ref _framesSent, frames);
+        Interlocked.Add(ref _bytesSent, bytes);
     }
 
-    internal static void FrameReceived(long bytes)
+    internal void FrameReceived(long bytes)
     {
-        Interlocked.Increment(ref s_framesReceived);
-        Interlocked.Add(ref s_bytesReceived, bytes);
+        Interlocked.Increment(ref _framesReceived);
+        Interlocked.Add(ref _bytesReceived, bytes);
     }
 
-    internal static void RoundTrip(TimeSpan rtt) => s_rtt.Record(rtt.TotalMilliseconds);
-}
+    internal void RoundTrip(TimeSpan rtt) => _rtt.Record(rtt.TotalSeconds);
 
-/// <summary>Backhaul counters at one moment (process-wide).</summary>
-public readonly record struct TunnelCounters(long LinksUp, long Streams, long FramesSent, long FramesReceived, long BytesSent, long BytesReceived, long Reconnects, long Reattaches)
-{
-    /// <summary>Link writer flushes (each one socket write); <see cref="FramesSent"/> / Flushes is the batching.</summary>
-    public long Flushes { get; init; }
+    /// <summary>Disposes the meter when it is this instance's own (a factory's meters go with the factory).</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 }

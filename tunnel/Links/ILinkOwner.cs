@@ -1,3 +1,4 @@
+using Relay.Tunnel.Diagnostics;
 using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Links;
@@ -5,6 +6,9 @@ namespace Relay.Tunnel.Links;
 /// <summary>The pool (dialing side) or the listener (accepting side) that owns a link's streams.</summary>
 internal interface ILinkOwner
 {
+    /// <summary>The owner's backhaul metrics, shared by its links and streams.</summary>
+    TunnelMetrics Metrics { get; }
+
     /// <summary>Handles a stream frame read from <paramref name="link"/>. False closes the link as a protocol error.</summary>
     bool OnStreamFrame(Link link, in Frame frame);
 

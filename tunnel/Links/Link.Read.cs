@@ -80,11 +80,11 @@ internal sealed partial class Link
                     error = frameError.ToString();
                     return false;
                 case FrameStatus.Skipped:
-                    TunnelMetrics.FrameReceived(before - buffer.Length);
+                    Metrics.FrameReceived(before - buffer.Length);
                     continue;
             }
 
-            TunnelMetrics.FrameReceived(before - buffer.Length);
+            Metrics.FrameReceived(before - buffer.Length);
             if (!Dispatch(in frame))
             {
                 error = $"{frame.Kind} for stream {frame.StreamId} out of order or over credit";
@@ -114,7 +114,7 @@ internal sealed partial class Link
             case FrameKind.Pong:
                 var rtt = _options.TimeProvider.GetElapsedTime((long)frame.Value);
                 RoundTripTime = rtt;
-                TunnelMetrics.RoundTrip(rtt);
+                Metrics.RoundTrip(rtt);
                 return true;
             case FrameKind.GoAway:
                 IsDraining = true;

@@ -23,7 +23,7 @@ internal sealed partial class Link
                     frames++;
                     if (pending >= _options.FlushThreshold)
                     {
-                        TunnelMetrics.Flushed(frames, pending);
+                        Metrics.Flushed(frames, pending);
                         frames = 0;
                         pending = 0;
                         if (!await FlushAsync(output).ConfigureAwait(false))
@@ -35,7 +35,7 @@ internal sealed partial class Link
 
                 if (pending > 0 || frames > 0)
                 {
-                    TunnelMetrics.Flushed(frames, pending);
+                    Metrics.Flushed(frames, pending);
                     if (!await FlushAsync(output).ConfigureAwait(false))
                     {
                         return;

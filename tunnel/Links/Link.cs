@@ -33,6 +33,7 @@ internal sealed partial class Link
         _options = options;
         _logger = logger;
         _connection = connection;
+        Metrics = owner.Metrics;
         PeerId = peerId;
         Region = region;
         PeerWindow = peerWindow;
@@ -40,6 +41,9 @@ internal sealed partial class Link
         _lastReceivedTicks = options.TimeProvider.GetTimestamp();
         _lastPingSentTicks = _lastReceivedTicks;
     }
+
+    /// <summary>The owner's backhaul metrics.</summary>
+    public TunnelMetrics Metrics { get; }
 
     /// <summary>Relay id (accepting side) or core node id (dialing side) of the peer.</summary>
     public string PeerId { get; }
@@ -81,7 +85,7 @@ internal sealed partial class Link
     /// <summary>Starts the read and write loops.</summary>
     public void Start()
     {
-        TunnelMetrics.LinkOpened();
+        Metrics.LinkOpened();
         _loopsRunning = 2;
         _ = Task.Run(ReadLoopAsync);
         _ = Task.Run(WriteLoopAsync);
@@ -161,7 +165,7 @@ internal sealed partial class Link
         _pipe.Input.Complete();
         _pipe.Output.Complete();
         _connection?.Dispose();
-        TunnelMetrics.LinkClosed();
+        Metrics.LinkClosed();
         _owner.OnLinkClosed(this, CloseReason);
         _closed.TrySetResult(CloseReason);
     }

@@ -83,7 +83,7 @@ public sealed partial class LinkPool
             }
 
             attempt++;
-            TunnelMetrics.Reconnect();
+            _metrics.Reconnect();
             try
             {
                 await Task.Delay(Backoff(attempt), _options.Link.TimeProvider, token).ConfigureAwait(false);
@@ -185,31 +185,7 @@ public sealed partial class LinkPool
     {
         if (_streams.TryRemove(stream.Id, out _))
         {
-            TunnelMetrics.StreamClosed();
+            _metrics.StreamClosed();
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(200, LogLevel.Information, "Link {Link} up to core node {Node}")]
-        public static partial void LinkUp(ILogger logger, string link, string node);
-
-        [LoggerMessage(201, LogLevel.Debug, "Link {Link}: connect failed: {Error}")]
-        public static partial void ConnectFailed(ILogger logger, string link, string error);
-
-        [LoggerMessage(202, LogLevel.Error, "Link {Link}: authentication failed: {Error}. Check Backhaul:SharedKey on both sides.")]
-        public static partial void AuthenticationFailed(ILogger logger, string link, string error);
-
-        [LoggerMessage(203, LogLevel.Warning, "Link {Link}: handshake failed: {Error}")]
-        public static partial void HandshakeFailed(ILogger logger, string link, string error);
-
-        [LoggerMessage(204, LogLevel.Information, "Link {Link} down: {Count} streams waiting to re-attach")]
-        public static partial void StreamsDetached(ILogger logger, string link, int count);
-
-        [LoggerMessage(205, LogLevel.Error, "Pool heartbeat failed")]
-        public static partial void TickFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(206, LogLevel.Error, "Command handler for {Command} failed")]
-        public static partial void CommandHandlerFailed(ILogger logger, string command, Exception exception);
     }
 }

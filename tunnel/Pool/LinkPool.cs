@@ -17,6 +17,7 @@ namespace Relay.Tunnel.Pool;
 public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwner
 {
     private readonly LinkPoolOptions _options;
+    private readonly TunnelMetrics _metrics;
     private readonly ILogger _logger;
     private readonly string[] _endpointNames;
     private readonly Link?[][] _slots;
@@ -38,6 +39,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _endpointNames = [.. options.Endpoints];
         _slots = _endpointNames.Select(_ => new Link?[options.LinksPerEndpoint]).ToArray();
+        _metrics = new TunnelMetrics(options.MeterFactory, () => LinksUp);
 
         // Stream ids are unique per relay across restarts: a random incarnation in the high bits.
         _idBase = (ulong)(uint)RandomNumberGenerator.GetInt32(int.MaxValue) << 32;
@@ -48,6 +50,12 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
 
     /// <summary>Links currently open and accepting new streams.</summary>
     public int LinksUp => AllLinks().Count(l => l.IsOpen && !l.IsDraining);
+
+    /// <summary>This pool's backhaul counters now.</summary>
+    public TunnelCounters Counters => _metrics.Snapshot();
+
+    /// <inheritdoc/>
+    TunnelMetrics ILinkOwner.Metrics => _metrics;
 
     /// <summary>Streams open (placed or waiting to re-attach).</summary>
     public int StreamCount => _streams.Count;
@@ -99,7 +107,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         var ranked = RendezvousHash.Rank(info.SessionKey, _endpointNames);
         stream.EndpointIndex = ranked.FirstOrDefault(e => PickLink(e) is not null, ranked[0]);
         _streams[id] = stream;
-        TunnelMetrics.StreamOpened();
+        _metrics.StreamOpened();
         TryPlace(stream);
         return stream;
     }
@@ -189,6 +197,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
 
         await Task.WhenAll(_slotLoops).ConfigureAwait(false);
         _stopping.Dispose();
+        _metrics.Dispose();
     }
 
     private IEnumerable<Link> AllLinks() => _slots.SelectMany(s => s).Where(l => l is not null)!;

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Diagnostics.Metrics;
 using Relay.Tunnel.Links;
 
 namespace Relay.Tunnel.Pool;
@@ -30,6 +31,12 @@ public sealed class LinkPoolOptions
 
     /// <summary>How often the pool's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Where the pool's meter (<c>Relay.Tunnel</c>) comes from: the host's factory, so its exporter sees this
+    /// pool's backhaul and no other. Defaults to null: a meter of the pool's own.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Link-level options (key, windows, heartbeat, timeouts) and the time source every timer of the pool reads.</summary>
     public LinkOptions Link { get; set; } = new();

@@ -34,7 +34,7 @@ public sealed partial class LinkListener
 
                 stream = new MuxStream(frame.StreamId, (OpenInfo)frame.Body!, isOpener: false, this, _options.Link) { RelayId = relay.RelayId };
                 relay.Streams[frame.StreamId] = stream;
-                TunnelMetrics.StreamOpened();
+                _metrics.StreamOpened();
                 stream.PlaceAccepted(link);
                 _accepted.Writer.TryWrite(stream);
                 return true;
@@ -100,28 +100,7 @@ public sealed partial class LinkListener
     {
         if (_relays.TryGetValue(stream.RelayId, out var relay) && relay.Streams.TryRemove(stream.Id, out _))
         {
-            TunnelMetrics.StreamClosed();
+            _metrics.StreamClosed();
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(300, LogLevel.Information, "Backhaul listening on {EndPoint}")]
-        public static partial void Listening(ILogger logger, string endPoint);
-
-        [LoggerMessage(301, LogLevel.Warning, "Backhaul accept failed: {Error}")]
-        public static partial void AcceptFailed(ILogger logger, string error);
-
-        [LoggerMessage(302, LogLevel.Warning, "Link from {Remote} refused: {Error}")]
-        public static partial void HandshakeRefused(ILogger logger, string remote, string error);
-
-        [LoggerMessage(303, LogLevel.Information, "Link from relay {Relay} ({Region}) at {Remote} accepted")]
-        public static partial void LinkAccepted(ILogger logger, string relay, string region, string remote);
-
-        [LoggerMessage(304, LogLevel.Error, "Listener heartbeat failed")]
-        public static partial void TickFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(305, LogLevel.Error, "Health report handler failed for relay {Relay}")]
-        public static partial void HealthHandlerFailed(ILogger logger, string relay, Exception exception);
     }
 }

@@ -19,6 +19,7 @@ namespace Relay.Tunnel.Server;
 public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStreamOwner
 {
     private readonly LinkListenerOptions _options;
+    private readonly TunnelMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, RelayState> _relays = new(StringComparer.Ordinal);
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
@@ -38,7 +39,14 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _handshakes = new SemaphoreSlim(options.MaxPendingHandshakes);
+        _metrics = new TunnelMetrics(options.MeterFactory);
     }
+
+    /// <summary>This listener's backhaul counters now.</summary>
+    public TunnelCounters Counters => _metrics.Snapshot();
+
+    /// <inheritdoc/>
+    TunnelMetrics ILinkOwner.Metrics => _metrics;
 
     /// <summary>The bound address (with the real port when 0 was asked).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
@@ -195,6 +203,7 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
 
         _accepted.Writer.TryComplete();
+        _metrics.Dispose();
     }
 
     private async Task AcceptLoopAsync()

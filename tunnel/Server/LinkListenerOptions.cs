@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Relay.Tunnel.Links;
 
@@ -20,6 +21,12 @@ public sealed class LinkListenerOptions
 
     /// <summary>How long disposing waits for the links' loops to end before it ends their streams. Defaults to 5 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where the listener's meter (<c>Relay.Tunnel</c>) comes from: the host's factory, so its exporter sees
+    /// this listener's backhaul and no other. Defaults to null: a meter of the listener's own.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Link-level options (key, windows, heartbeat, timeouts, re-attach grace) and the time source every timer of the listener reads.</summary>
     public LinkOptions Link { get; set; } = new();

@@ -260,7 +260,7 @@ public sealed partial class MuxStream
             }
 
             State = StreamState.Attached;
-            TunnelMetrics.StreamReattached();
+            link.Metrics.StreamReattached();
             finished = _localCloseAcked && _remoteClose is not null;
         }
 
@@ -332,7 +332,7 @@ public sealed partial class MuxStream
             }
 
             State = StreamState.Attached;
-            TunnelMetrics.StreamReattached();
+            link.Metrics.StreamReattached();
             finished = _localCloseAcked && _remoteClose is not null;
         }
 

@@ -93,6 +93,6 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    [GeneratedRegex(@"(?m)^relay_gateway_sessions (\d+)")]
+    [GeneratedRegex(@"(?m)^relay_gateway_sessions(?:\{[^}]*\})? (\d+)")]
     private static partial Regex SessionsRegex();
 }

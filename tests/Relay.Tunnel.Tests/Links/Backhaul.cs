@@ -39,7 +39,7 @@ internal sealed class Backhaul : IAsyncDisposable
     };
 
     /// <summary>Starts a listener with an echo service and a pool of <paramref name="links"/> links to it.</summary>
-    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null)
+    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null)
     {
         var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options() });
         listener.Start();
@@ -52,6 +52,7 @@ internal sealed class Backhaul : IAsyncDisposable
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
             Link = Options(poolKey),
+            MeterFactory = poolMeters,
         });
         var backhaul = new Backhaul(listener, pool);
         backhaul._acceptLoop = Task.Run(() => backhaul.AcceptLoopAsync(handler ?? EchoAsync));

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Relay.Gateway.Tests.Logging;
+
+[NonParallelizable]
+public class TokenRedactionTests
+{
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Logs_WithRequestLoggingOn_NeverCarryTheAccessToken(CancellationToken token)
+    {
+        // Request lines on, and everything else at Trace: the most a log could ever show.
+        await using var gw = await GatewayFixture.StartAsync(o => o.EnableCompression = true, args: ["--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.AspNetCore=Trace"]);
+        var capture = new LogCapture();
+        gw.App.Services.GetRequiredService<ILoggerFactory>().AddProvider(capture);
+        string fast = GatewayFixture.Token(sub: "fast-path");
+        string http = GatewayFixture.Token(sub: "http-path");
+        string refused = GatewayFixture.Token(role: "admin");
+
+        using (var ws = await gw.ConnectAsync(fast, ct: token))
+        {
+            await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+        }
+
+        using (var ws = await gw.ConnectAsync(http, o => o.DangerousDeflateOptions = new WebSocketDeflateOptions(), token))
+        {
+            await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+        }
+
+        using var client = new HttpClient();
+        var plain = await client.GetAsync($"{gw.HttpUrl}/ws?access_token={refused}&x=1", token);
+        Assert.That(plain.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK));
+
+        var entries = capture.Entries.ToArray();
+        Assert.That(entries, Has.Some.Contains("access_token=[redacted]"), "the request lines were logged, redacted (else this test proves nothing)");
+        foreach (var secret in new[] { fast, http, refused })
+        {
+            Assert.That(entries.Where(e => e.Contains(secret, StringComparison.Ordinal)), Is.Empty);
+            Assert.That(entries.Where(e => e.Contains(secret.Split('.')[2], StringComparison.Ordinal)), Is.Empty, "not even the signature");
+        }
+    }
+}
