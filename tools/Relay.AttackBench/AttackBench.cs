@@ -51,6 +51,9 @@ internal sealed partial class AttackBench(AttackOptions options)
         ]);
         await gateway.WaitHttpAsync(http, GatewayHttp + "/readyz", ct);
 
+        // A short unmeasured run first: both phases then meet warm processes (JIT, pools), not only the second.
+        Console.WriteLine("attack bench: warming up (5 s, not reported)");
+        await new LoadRunner(LoadFor(Path.Combine(_out, "warmup"), seconds: Math.Min(5, _o.Seconds), warmup: 0, ready: null)).RunAsync(ct);
         var baseline = await RunPhaseAsync("baseline", gateway, core, flood: false, ct);
         Console.WriteLine(Row(baseline));
         PhaseResult? flooded = null;
@@ -78,19 +81,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         Directory.CreateDirectory(dir);
         string ready = Path.Combine(dir, "connected");
         var gatewayWs = new Uri($"ws://127.0.0.1:{_o.GatewayPort}/ws");
-        var load = new LoadOptions
-        {
-            Scenario = "steady",
-            Urls = [gatewayWs],
-            TokenUrl = new Uri(CoreHttp + "/v1/tokens"),
-            Sessions = _o.Sessions,
-            Rate = _o.Rate,
-            Seconds = _o.Seconds,
-            Warmup = _o.Warmup,
-            Progress = "off",
-            ReadyFile = ready,
-            OutputDirectory = dir,
-        };
+        var load = LoadFor(dir, _o.Seconds, _o.Warmup, ready);
         Console.WriteLine($"attack bench: {name}: {_o.Sessions} sessions x {_o.Rate} msg/s for {_o.Seconds} s{(flood ? $" with a flood of {_o.GatewayConnections} gateway + {_o.BackhaulConnections} backhaul connections from {_o.Sources} addresses" : "")}");
         await using var watch = new Monitor(gateway, core, GatewayHttp, _o.EffectiveAttackPaths);
         var run = new LoadRunner(load).RunAsync(ct);
@@ -130,6 +121,20 @@ internal sealed partial class AttackBench(AttackOptions options)
         ReportWriter.Write(report, dir);
         return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult);
     }
+
+    private LoadOptions LoadFor(string dir, double seconds, double warmup, string? ready) => new()
+    {
+        Scenario = "steady",
+        Urls = [new Uri($"ws://127.0.0.1:{_o.GatewayPort}/ws")],
+        TokenUrl = new Uri(CoreHttp + "/v1/tokens"),
+        Sessions = _o.Sessions,
+        Rate = _o.Rate,
+        Seconds = seconds,
+        Warmup = warmup,
+        Progress = "off",
+        ReadyFile = ready,
+        OutputDirectory = dir,
+    };
 
     /// <summary>Starts as many flood processes as the per-process file limit needs, each with its share of every kind.</summary>
     private List<(ServerProcess, string)> StartFloods(string dir)

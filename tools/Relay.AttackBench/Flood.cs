@@ -35,20 +35,24 @@ internal sealed class Flood(FloodOptions options)
         var ct = cts.Token;
         using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
         var slots = new List<Task>(_options.Total);
+        // The kinds interleaved, so all three ramp up together.
         int slot = 0;
-        for (int i = 0; i < _options.IdleConnections; i++)
+        for (int i = 0; i < Math.Max(_options.IdleConnections, Math.Max(_options.HalfOpenConnections, _options.BackhaulConnections)); i++)
         {
-            slots.Add(SlotAsync(_idle, _options.Gateway, slot++, trickle: false, gate, ct));
-        }
+            if (i < _options.IdleConnections)
+            {
+                slots.Add(SlotAsync(_idle, _options.Gateway, slot++, trickle: false, gate, ct));
+            }
 
-        for (int i = 0; i < _options.HalfOpenConnections; i++)
-        {
-            slots.Add(SlotAsync(_halfOpen, _options.Gateway, slot++, trickle: true, gate, ct));
-        }
+            if (i < _options.HalfOpenConnections)
+            {
+                slots.Add(SlotAsync(_halfOpen, _options.Gateway, slot++, trickle: true, gate, ct));
+            }
 
-        for (int i = 0; i < _options.BackhaulConnections; i++)
-        {
-            slots.Add(SlotAsync(_backhaul, _options.Backhaul, slot++, trickle: false, gate, ct));
+            if (i < _options.BackhaulConnections)
+            {
+                slots.Add(SlotAsync(_backhaul, _options.Backhaul, slot++, trickle: false, gate, ct));
+            }
         }
 
         var progress = ProgressAsync(ct);
