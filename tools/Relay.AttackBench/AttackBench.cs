@@ -41,14 +41,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         string publicKey = Path.Combine(_out, "core-public.pem");
         await File.WriteAllTextAsync(publicKey, await http.GetStringAsync(CoreHttp + "/v1/public-key.pem", ct), ct);
 
-        // Every legitimate session comes from 127.0.0.1: the per-address session limit is raised for them (only).
-        await using var gateway = ServerProcess.Start("gateway", Path.Combine(_root, "gateway", release, "Relay.Gateway.dll"), Path.Combine(_out, "gateway.log"),
-        [
-            "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={_o.GatewayPort}", $"--Gateway:PublicKeyPath={publicKey}",
-            $"--Gateway:Backhaul:SharedKey={Key}", $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{_o.CoreBackhaulPort}", "--Gateway:Backhaul:RelayId=attack-gw",
-            $"--Gateway:MaxSessionsPerIp={_o.Sessions + 100}", "--Gateway:ShutdownTimeout=00:00:05", "--Gateway:Health:AgentPort=-1",
-            .. quiet, .. _o.GatewayArgs,
-        ]);
+        await using var gateway = ServerProcess.Start("gateway", GatewayDll, Path.Combine(_out, "gateway.log"), GatewayArgs(_o.GatewayPort, "attack-gw"));
         await gateway.WaitHttpAsync(http, GatewayHttp + "/readyz", ct);
 
         // A short unmeasured run first: both phases then meet warm processes (JIT, pools), not only the second.
@@ -87,20 +80,23 @@ internal sealed partial class AttackBench(AttackOptions options)
         var run = new LoadRunner(load).RunAsync(ct);
         var floods = new List<(ServerProcess Process, string Result)>();
         Task<NewSessionProbe.Result>? probe = null;
+        // The flood starts once the legitimate sessions are connected: they are the existing sessions that must go on.
+        for (int i = 0; i < 1200 && !File.Exists(ready) && !run.IsCompleted; i++)
+        {
+            await Task.Delay(100, ct);
+        }
+
         if (flood)
         {
-            // The flood starts once the legitimate sessions are connected: they are the existing sessions that must go on.
-            for (int i = 0; i < 1200 && !File.Exists(ready) && !run.IsCompleted; i++)
-            {
-                await Task.Delay(100, ct);
-            }
-
             floods = StartFloods(dir);
             watch.MarkFloodStart();
             probe = NewSessionProbe.RunAsync(gatewayWs, await TokenAsync(ct), TimeSpan.FromSeconds(_o.Seconds - 1), ct);
         }
 
+        // 3 s after the flood started (or the same point without it): a relay connecting to the core.
+        var join = RelayJoinAsync(dir, TimeSpan.FromSeconds(Math.Min(3, _o.Seconds / 2)), ct);
         var report = await run;
+        double? joined = await join;
         var probeResult = probe is null ? null : await probe;
         var stats = new List<FloodStats>();
         foreach (var (process, result) in floods)
@@ -119,7 +115,47 @@ internal sealed partial class AttackBench(AttackOptions options)
         }
 
         ReportWriter.Write(report, dir);
-        return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult);
+        watch.WriteSamples(Path.Combine(dir, "samples.csv"));
+        return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult, joined);
+    }
+
+    private string GatewayDll => Path.Combine(_root, "gateway", "bin", "Release", "net10.0", "Relay.Gateway.dll");
+
+    // Every legitimate session comes from 127.0.0.1: the per-address session limit is raised for them (only).
+    private string[] GatewayArgs(int port, string relayId) =>
+    [
+        "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={port}", $"--Gateway:PublicKeyPath={Path.Combine(_out, "core-public.pem")}",
+        $"--Gateway:Backhaul:SharedKey={Key}", $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{_o.CoreBackhaulPort}", $"--Gateway:Backhaul:RelayId={relayId}",
+        $"--Gateway:MaxSessionsPerIp={_o.Sessions + 100}", "--Gateway:ShutdownTimeout=00:00:05", "--Gateway:Health:AgentPort=-1",
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft=Warning", .. _o.GatewayArgs,
+    ];
+
+    /// <summary>A second relay started <paramref name="after"/> into the phase (as one whose link dropped would reconnect):
+    /// seconds from its start until its /readyz says 200 (a link to the core is up), or null within 60 s. Stopped after.</summary>
+    private async Task<double?> RelayJoinAsync(string dir, TimeSpan after, CancellationToken ct)
+    {
+        await Task.Delay(after, ct);
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(1) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using var relay = ServerProcess.Start("relay-join", GatewayDll, Path.Combine(dir, "relay-join.log"), GatewayArgs(_o.GatewayPort + 1, "attack-gw-join"));
+        while (clock.Elapsed < TimeSpan.FromSeconds(60) && !relay.Exited)
+        {
+            try
+            {
+                using var r = await http.GetAsync($"http://127.0.0.1:{_o.GatewayPort + 1}/readyz", ct);
+                if (r.IsSuccessStatusCode)
+                {
+                    return clock.Elapsed.TotalSeconds;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(200, ct);
+        }
+
+        return null;
     }
 
     private LoadOptions LoadFor(string dir, double seconds, double warmup, string? ready) => new()

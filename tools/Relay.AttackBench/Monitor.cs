@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 
@@ -58,6 +59,17 @@ internal sealed class Monitor : IAsyncDisposable
     public double? UnderAttackAfter { get; private set; }
 
     private double? _floodStart;
+    private long _gatewayRss, _coreRss;
+    private readonly List<string> _samples = ["seconds,gateway_rss_kib,core_rss_kib,readyz,under_attack"];
+
+    /// <summary>Every probe as CSV: seconds into the phase, both RSS, /readyz status (0: no answer), the attack field.</summary>
+    public void WriteSamples(string path)
+    {
+        lock (_samples)
+        {
+            File.WriteAllLines(path, _samples);
+        }
+    }
 
     public void MarkFloodStart() => _floodStart = _clock.Elapsed.TotalSeconds;
 
@@ -76,8 +88,10 @@ internal sealed class Monitor : IAsyncDisposable
         {
             do
             {
-                GatewayRssPeakKib = Math.Max(GatewayRssPeakKib, _gateway.Memory().Rss);
-                CoreRssPeakKib = Math.Max(CoreRssPeakKib, _core.Memory().Rss);
+                _gatewayRss = _gateway.Memory().Rss;
+                _coreRss = _core.Memory().Rss;
+                GatewayRssPeakKib = Math.Max(GatewayRssPeakKib, _gatewayRss);
+                CoreRssPeakKib = Math.Max(CoreRssPeakKib, _coreRss);
                 if (_gateway.Exited && GatewayExitedAt is null)
                 {
                     GatewayExitedAt = _clock.Elapsed.TotalSeconds;
@@ -122,15 +136,20 @@ internal sealed class Monitor : IAsyncDisposable
                 }
 
                 var (status, json) = await GetAsync("/status", ct);
+                bool? attack = null;
                 if (status != HttpStatusCode.OK || json is null)
                 {
                     StatusNoAnswer++;
-                    continue;
                 }
-
-                if (ReadAttack(json) is true && _floodStart is { } start && UnderAttackAfter is null)
+                else if ((attack = ReadAttack(json)) is true && _floodStart is { } start && UnderAttackAfter is null)
                 {
                     UnderAttackAfter = Math.Max(0, _clock.Elapsed.TotalSeconds - start);
+                }
+
+                lock (_samples)
+                {
+                    _samples.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{now:F1},{_gatewayRss},{_coreRss},{(int)(ready ?? 0)},{(attack is null ? "" : attack.Value ? "on" : "off")}"));
                 }
             }
         }

@@ -9,7 +9,8 @@ internal sealed record PhaseResult(
     Monitor Watch,
     IReadOnlyList<FloodStats> Flood,
     double FloodSeconds,
-    NewSessionProbe.Result? NewSessions)
+    NewSessionProbe.Result? NewSessions,
+    double? RelayJoinSeconds)
 {
     /// <summary>Legitimate messages lost: expected deliveries that never arrived in order (a sequence gap is a loss,
     /// whatever the load generator's own Lost says).</summary>
