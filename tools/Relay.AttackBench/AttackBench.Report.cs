@@ -21,6 +21,7 @@ internal sealed partial class AttackBench
         Line(string.Create(inv, $"{_o.GatewayConnections} connections to the gateway's HTTP port ({Math.Round(_o.GatewayConnections * _o.HalfOpenShare)} half-open upgrades: request head one line every 3 s, never finished; the rest idle)"));
         Line(string.Create(inv, $"and {_o.BackhaulConnections} connections to core-sim's backhaul port that never send a byte, from {_o.Sources} loopback addresses (127.0.x.y), reopened when closed."));
         Line(string.Create(inv, $"Machine: {Environment.ProcessorCount} vCPU, open files per process {_fileLimit}; core-sim, gateway, bench and flood share the cores. Gateway: defaults except MaxSessionsPerIp = {_o.Sessions + 100} (the legitimate sessions all come from 127.0.0.1){(_o.GatewayArgs.Count > 0 ? ", " + string.Join(' ', _o.GatewayArgs) : "")}."));
+        Line($"Load average at the start: {_loadAtStart}; at the end: {LoadAverage()} (other work on the machine moves the latency figures).");
         Line("");
         Line("| figure | without flood | with flood | target |");
         Line("|---|---:|---:|---|");
@@ -75,6 +76,18 @@ internal sealed partial class AttackBench
             : p.Watch.UnderAttackAfter is { } t ? string.Create(inv, $"{t:F1} s ({p.Watch.AttackPathFound})") : $"never ({p.Watch.AttackPathFound} stayed off)";
         string Join(PhaseResult p) => p.RelayJoinSeconds is { } j ? string.Create(inv, $"{j:F1} s") : "**not within 60 s**";
         string NewSessions(PhaseResult p) => p.NewSessions is { } n ? string.Create(inv, $"{n.Ok} / {n.Failed}, {n.P50Ms:F0} / {n.MaxMs:F0}") : "n/a";
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
     }
 
     private static string Mib(long kib) => string.Create(CultureInfo.InvariantCulture, $"{kib / 1024.0:F0} MiB");

@@ -18,6 +18,7 @@ internal sealed partial class AttackBench(AttackOptions options)
     private readonly string _root = FindRoot();
     private string _out = "";
     private long _fileLimit;
+    private string _loadAtStart = "n/a";
 
     private string CoreHttp => $"http://127.0.0.1:{_o.CoreHttpPort}";
 
@@ -26,6 +27,7 @@ internal sealed partial class AttackBench(AttackOptions options)
     public async Task<int> RunAsync()
     {
         _fileLimit = Native.RaiseOpenFileLimit();
+        _loadAtStart = LoadAverage();
         _out = Path.GetFullPath(_o.OutputDirectory ?? Path.Combine(_root, "artifacts", "bench-attack", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         Directory.CreateDirectory(_out);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2 * _o.Seconds + 600));
