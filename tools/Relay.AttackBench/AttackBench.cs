@@ -96,7 +96,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         }
 
         // 3 s after the flood started (or the same point without it): a relay connecting to the core.
-        var join = RelayJoinAsync(dir, TimeSpan.FromSeconds(Math.Min(3, _o.Seconds / 2)), ct);
+        var join = RelayJoinAsync(dir, JoinAfter, ct);
         var report = await run;
         double? joined = await join;
         var probeResult = probe is null ? null : await probe;
@@ -120,6 +120,9 @@ internal sealed partial class AttackBench(AttackOptions options)
         watch.WriteSamples(Path.Combine(dir, "samples.csv"));
         return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult, joined);
     }
+
+    /// <summary>When the second relay starts, after the sessions connected (and the flood started).</summary>
+    private TimeSpan JoinAfter => TimeSpan.FromSeconds(Math.Min(3, _o.Seconds / 2));
 
     private string GatewayDll => Path.Combine(_root, "gateway", "bin", "Release", "net10.0", "Relay.Gateway.dll");
 
