@@ -32,6 +32,16 @@ internal sealed partial class AttackBench(AttackOptions options)
         Directory.CreateDirectory(_out);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2 * _o.Seconds + 600));
         var ct = cts.Token;
+
+        // Ctrl-C or SIGTERM: cancel, so every process this bench started is stopped (by its pid) on the way out.
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Cancel);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Cancel);
+        void Cancel(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true;
+            cts.Cancel();
+        }
+
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         string release = Path.Combine("bin", "Release", "net10.0");
         string[] quiet = ["--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft=Warning"];
@@ -81,38 +91,53 @@ internal sealed partial class AttackBench(AttackOptions options)
         await using var watch = new Monitor(gateway, core, GatewayHttp, _o.EffectiveAttackPaths);
         var run = new LoadRunner(load).RunAsync(ct);
         var floods = new List<(ServerProcess Process, string Result)>();
-        Task<NewSessionProbe.Result>? probe = null;
-        // The flood starts once the legitimate sessions are connected: they are the existing sessions that must go on.
-        for (int i = 0; i < 1200 && !File.Exists(ready) && !run.IsCompleted; i++)
-        {
-            await Task.Delay(100, ct);
-        }
-
-        if (flood)
-        {
-            floods = StartFloods(dir);
-            watch.MarkFloodStart();
-            probe = NewSessionProbe.RunAsync(gatewayWs, await TokenAsync(ct), TimeSpan.FromSeconds(_o.Seconds - 1), ct);
-        }
-
-        // 3 s after the flood started (or the same point without it): a relay connecting to the core.
-        var join = RelayJoinAsync(dir, JoinAfter, ct);
-        var report = await run;
-        double? joined = await join;
-        var probeResult = probe is null ? null : await probe;
+        LoadReport report;
+        double? joined;
+        NewSessionProbe.Result? probeResult;
         var stats = new List<FloodStats>();
-        foreach (var (process, result) in floods)
+        try
         {
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(_o.Seconds + 30));
-            while (!process.Exited && !wait.IsCancellationRequested)
+            Task<NewSessionProbe.Result>? probe = null;
+
+            // The flood starts once the legitimate sessions are connected: they are the existing sessions that must go on.
+            for (int i = 0; i < 1200 && !File.Exists(ready) && !run.IsCompleted; i++)
             {
-                await Task.Delay(200, CancellationToken.None);
+                await Task.Delay(100, ct);
             }
 
-            await process.DisposeAsync();
-            if (File.Exists(result))
+            if (flood)
             {
-                stats.AddRange(JsonSerializer.Deserialize<List<FloodStats>>(await File.ReadAllTextAsync(result, CancellationToken.None)) ?? []);
+                floods = StartFloods(dir);
+                watch.MarkFloodStart();
+                probe = NewSessionProbe.RunAsync(gatewayWs, await TokenAsync(ct), TimeSpan.FromSeconds(_o.Seconds - 1), ct);
+            }
+
+            // 3 s after the flood started (or the same point without it): a relay connecting to the core.
+            var join = RelayJoinAsync(dir, JoinAfter, ct);
+            report = await run;
+            joined = await join;
+            probeResult = probe is null ? null : await probe;
+            foreach (var (process, result) in floods)
+            {
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(_o.Seconds + 30));
+                while (!process.Exited && !wait.IsCancellationRequested)
+                {
+                    await Task.Delay(200, CancellationToken.None);
+                }
+
+                await process.StopAsync(TimeSpan.FromSeconds(10));
+                if (File.Exists(result))
+                {
+                    stats.AddRange(JsonSerializer.Deserialize<List<FloodStats>>(await File.ReadAllTextAsync(result, CancellationToken.None)) ?? []);
+                }
+            }
+        }
+        finally
+        {
+            // Stops what is still running (an error or Ctrl-C above); each flood process by its pid.
+            foreach (var (process, _) in floods)
+            {
+                await process.DisposeAsync();
             }
         }
 

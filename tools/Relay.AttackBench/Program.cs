@@ -23,6 +23,11 @@ try
 
     return await new AttackBench(AttackOptions.Parse(args)).RunAsync();
 }
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("attack bench: cancelled; the processes it started are stopped");
+    return 130;
+}
 catch (Exception e) when (e is ArgumentException or FormatException or FileNotFoundException)
 {
     Console.Error.WriteLine($"attack bench: {e.Message}");

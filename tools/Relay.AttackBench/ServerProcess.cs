@@ -9,6 +9,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private bool _disposed;
 
     private ServerProcess(string name, Process process, StreamWriter log)
     {
@@ -130,6 +131,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await StopAsync(TimeSpan.FromSeconds(10));
         _process.Dispose();
         await _log.DisposeAsync();
