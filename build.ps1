@@ -34,7 +34,14 @@ switch ($Verb) {
     Write-Output "tests: $passed passed, $failed failed, $skipped skipped"
     if ($failed -ne 0) { exit 1 }; exit 0
   }
-  "bench" { dotnet run -c Release --project bench/Relay.Benchmarks -- @Rest; exit $LASTEXITCODE }
+  "bench" {
+    if ($Rest -and $Rest[0] -eq "attack") {
+      # The flood binds 127.0.x.y source addresses: Linux loopback only (on Windows only 127.0.0.1 answers by default).
+      dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+      dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll @($Rest | Select-Object -Skip 1); exit $LASTEXITCODE
+    }
+    dotnet run -c Release --project bench/Relay.Benchmarks -- @Rest; exit $LASTEXITCODE
+  }
   "run" {
     dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
     $key = "relay-dev-shared-key-change-me"; $run = Join-Path $PSScriptRoot "artifacts/run"; New-Item -ItemType Directory -Force $run | Out-Null

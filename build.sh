@@ -3,6 +3,7 @@
 #   ./build.sh run     start core-sim and one gateway on this machine
 #   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
+#   ./build.sh bench attack   legitimate sessions through a gateway without and with a connection flood (issue 16)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -121,10 +122,12 @@ case "${1:-}" in
     case "${1:-}" in
       gateway) shift; exec "$ROOT/scripts/bench-gateway.sh" "$@" ;;
       steering) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet run -c Release --no-build --project tools/Relay.SteeringBench -- "$@" ;;
+      attack) shift; ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+        dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll "$@" ;;
       wan) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.WanBench/bin/Release/net10.0/Relay.WanBench.dll "$@" ;;
       *) dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
     esac ;;
   load) shift; need_dotnet; exec "$ROOT/scripts/load.sh" "$@" ;;
   run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
-  *) echo "usage: ./build.sh build|test|run|bench [codec|throughput|gateway|steering|wan]|load SCENARIO [args]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh build|test|run|bench [codec|throughput|gateway|steering|wan|attack]|load SCENARIO [args]" >&2; exit 2 ;;
 esac
