@@ -167,6 +167,7 @@ public sealed class CloseCodeTests
     private async Task KickAsync(int code, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = _host.HttpUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _host.AdminKey);
         using var response = await http.PostAsJsonAsync("/v1/faults/kick", new { count = 1, code }, ct);
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<KickResponse>(ct);

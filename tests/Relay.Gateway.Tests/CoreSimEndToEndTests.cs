@@ -118,6 +118,7 @@ public class CoreSimEndToEndTests
         await using var b = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
         var drainA = a.Services.GetRequiredService<DrainController>();
         using var http = new HttpClient { BaseAddress = core.HttpUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", core.AdminKey);
 
         // relay → core: both relays' health reports decoded into core-sim's fleet view.
         await UntilAsync(async () => await FleetStateAsync(http, "gw-a", token) == "healthy" && await FleetStateAsync(http, "gw-b", token) == "healthy", "both relays healthy in core-sim's /fleet", token);

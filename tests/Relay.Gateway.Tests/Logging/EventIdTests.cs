@@ -17,7 +17,7 @@ public partial class EventIdTests
         .Select(x => (x.Attribute!.EventId, x.Method.DeclaringType!.DeclaringType?.Name ?? x.Method.DeclaringType.Name, x.Method.Name))
         .ToList();
 
-    private static IEnumerable<Assembly> Assemblies() => [typeof(GatewayHost).Assembly, typeof(LinkPool).Assembly, typeof(CoreSimHost).Assembly];
+    private static IEnumerable<Assembly> Assemblies() => [typeof(GatewayHost).Assembly, typeof(LinkPool).Assembly, typeof(CoreSimHost).Assembly, typeof(Relay.WireGuard.WireGuardTunnel).Assembly];
 
     [TestCaseSource(nameof(Assemblies))]
     public void LoggerMessages_InOneAssembly_HaveUniqueEventIds(Assembly assembly)
