@@ -9,7 +9,7 @@ namespace Relay.CoreSim.Tests;
 [TestFixture]
 public sealed class BackhaulAndFaultTests
 {
-    private static readonly byte[] Key = Encoding.UTF8.GetBytes(CoreSimOptions.DevelopmentSharedKey);
+    private static readonly byte[] s_key = Encoding.UTF8.GetBytes(CoreSimOptions.DevelopmentSharedKey);
 
     private static async Task<LinkPool> PoolAsync(CoreSimHost host, string relayId, CancellationToken ct)
     {
@@ -19,7 +19,7 @@ public sealed class BackhaulAndFaultTests
             Region = "test",
             Endpoints = [$"127.0.0.1:{host.BackhaulPort}"],
             LinksPerEndpoint = 2,
-            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Key },
+            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = s_key },
         });
         pool.Start();
         await pool.WaitForLinksAsync(2, ct);

@@ -8,12 +8,12 @@ namespace Relay.CoreSim.Tests;
 [TestFixture]
 public sealed class TokenValidationTests
 {
-    private static readonly DateTimeOffset Start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset s_start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
     [Test]
     public void Issue_CarriesIssAudNbfAndKid_AndVerifies()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(s_start);
         using var issuer = new TokenIssuer(timeProvider: time);
         var (token, _) = issuer.Issue("v1", "s1", "visitor", TimeSpan.FromMinutes(5));
         var parts = token.Split('.');
@@ -26,16 +26,16 @@ public sealed class TokenValidationTests
             Assert.That(header.RootElement.GetProperty("kid").GetString(), Is.EqualTo(issuer.KeyId));
             Assert.That(payload.RootElement.GetProperty("iss").GetString(), Is.EqualTo(TokenIssuer.DefaultIssuer));
             Assert.That(payload.RootElement.GetProperty("aud").GetString(), Is.EqualTo(TokenIssuer.DefaultAudience));
-            Assert.That(payload.RootElement.GetProperty("nbf").GetInt64(), Is.EqualTo(Start.ToUnixTimeSeconds()));
+            Assert.That(payload.RootElement.GetProperty("nbf").GetInt64(), Is.EqualTo(s_start.ToUnixTimeSeconds()));
             Assert.That(result.Error, Is.Null);
-            Assert.That(result.Claims, Is.EqualTo(new TokenClaims("v1", "s1", "visitor", Start.AddMinutes(5))));
+            Assert.That(result.Claims, Is.EqualTo(new TokenClaims("v1", "s1", "visitor", s_start.AddMinutes(5))));
         });
     }
 
     [Test]
     public void Verify_ExpiryWithFiveSecondsOfSkew_OnTheTimeProvider()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(s_start);
         using var issuer = new TokenIssuer(timeProvider: time);
         var verifier = issuer.CreateVerifier();
         var (token, _) = issuer.Issue("v1", "s1", "visitor", TimeSpan.FromSeconds(60));
@@ -48,10 +48,10 @@ public sealed class TokenValidationTests
     [Test]
     public void Verify_NotBeforeInTheFuture_IsRefused()
     {
-        var later = new FakeTimeProvider(Start.AddMinutes(10));
+        var later = new FakeTimeProvider(s_start.AddMinutes(10));
         using var issuer = new TokenIssuer(timeProvider: later);
         var (token, _) = issuer.Issue("v1", "s1", "visitor", TimeSpan.FromMinutes(5));
-        var verifier = new TokenVerifier([], new FakeTimeProvider(Start));
+        var verifier = new TokenVerifier([], new FakeTimeProvider(s_start));
         verifier.ReplaceKeys(TokenVerifier.KeysFromJwks(issuer.JwksJson));
         Assert.That(verifier.Verify(token).Error, Is.EqualTo("not yet valid"));
     }
@@ -60,7 +60,7 @@ public sealed class TokenValidationTests
     [TestCase(TokenIssuer.DefaultIssuer, "other-audience", "wrong audience")]
     public void Verify_WrongIssuerOrAudience_IsRefused(string iss, string aud, string error)
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(s_start);
         using var issuer = new TokenIssuer(timeProvider: time, issuer: iss, audience: aud);
         var verifier = new TokenVerifier(TokenVerifier.KeysFromJwks(issuer.JwksJson), time);
         Assert.That(verifier.Verify(issuer.Issue("v1", "s1", "visitor", TimeSpan.FromMinutes(5)).Token).Error, Is.EqualTo(error));
@@ -69,7 +69,7 @@ public sealed class TokenValidationTests
     [Test]
     public void Verify_UnknownKid_IsRefusedAndReported()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(s_start);
         using var issuer = new TokenIssuer(timeProvider: time);
         using var other = new TokenIssuer(timeProvider: time);
         var verifier = new TokenVerifier(TokenVerifier.KeysFromJwks(issuer.JwksJson), time);
@@ -91,7 +91,7 @@ public sealed class TokenValidationTests
     [Test]
     public void Rotate_OldKeyStaysPublishedForTheOverlap_BothVerify_ThenOnlyTheNew()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(s_start);
         using var issuer = new TokenIssuer(timeProvider: time, keyOverlap: TimeSpan.FromMinutes(10));
         var verifier = issuer.CreateVerifier();
         var (old, _) = issuer.Issue("v1", "s1", "visitor", TimeSpan.FromHours(1));

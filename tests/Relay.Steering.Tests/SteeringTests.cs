@@ -9,14 +9,14 @@ namespace Relay.Steering.Tests;
 [NonParallelizable]
 public class SteeringTests
 {
-    private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_pace = TimeSpan.FromMilliseconds(100);
 
     [Test]
     [CancelAfter(120_000)]
     public async Task Drain_MovesEverySessionToTheOthers_NothingLost_AndHaproxyStopsSendingNewOnes(CancellationToken token)
     {
         await using var f = await SteeringFixture.StartAsync(token);
-        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 60, Pace, token);
+        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 60, s_pace, token);
         var gw1 = f.Gateways[0];
         await f.WaitUntilAsync(async () => await gw1.SessionsAsync(token) > 0, "gw1 carries sessions", token);
         await Task.Delay(1000, token);
@@ -30,7 +30,7 @@ public class SteeringTests
         Assert.That(await gw1.ReadyAsync(token), Is.False);
 
         // New sessions go only to the others.
-        await load.AddAsync(f.Haproxy.WebSocketUri, f.Token, 20, Pace, token, firstId: 1000);
+        await load.AddAsync(f.Haproxy.WebSocketUri, f.Token, 20, s_pace, token, firstId: 1000);
         await Task.Delay(1500, token);
         Assert.That(await gw1.SessionsAsync(token), Is.Zero, "HAProxy sends no new session to the drained relay");
         long others = await f.Gateways[1].SessionsAsync(token) + await f.Gateways[2].SessionsAsync(token);
@@ -50,7 +50,7 @@ public class SteeringTests
     public async Task SickThroughCoreFaults_ReportsWhy_IsTakenOut_UsersMoveLosingNothing_ThenComesBack(CancellationToken token)
     {
         await using var f = await SteeringFixture.StartAsync(token, core: o => o.FleetDrainSickAfter = TimeSpan.FromSeconds(2));
-        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 45, Pace, token);
+        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 45, s_pace, token);
         var gw2 = f.Gateways[1];
         await f.WaitUntilAsync(async () => await gw2.SessionsAsync(token) > 0, "gw2 carries sessions", token);
 
@@ -85,7 +85,7 @@ public class SteeringTests
     public async Task SigkillOneGateway_UnderLoad_UsersResumeOnTheOthers_NothingLost(CancellationToken token)
     {
         await using var f = await SteeringFixture.StartAsync(token);
-        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 60, Pace, token);
+        await using var load = await ChatLoad.StartAsync(f.Haproxy.WebSocketUri, f.Token, 60, s_pace, token);
         var gw3 = f.Gateways[2];
         await f.WaitUntilAsync(async () => await gw3.SessionsAsync(token) > 0, "gw3 carries sessions", token);
         long onGw3 = await gw3.SessionsAsync(token);

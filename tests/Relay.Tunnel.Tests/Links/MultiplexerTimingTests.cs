@@ -18,7 +18,7 @@ namespace Relay.Tunnel.Tests.Links;
 /// </summary>
 public class MultiplexerTimingTests
 {
-    private static readonly LinkOptions Defaults = new();
+    private static readonly LinkOptions s_defaults = new();
 
     [Test]
     [CancelAfter(10_000)]
@@ -33,9 +33,9 @@ public class MultiplexerTimingTests
         var link = pool.LinkAt(0, 0)!;
 
         // The relay pings every 5 s; the core answers nothing.
-        time.Advance(Defaults.HeartbeatInterval);
-        time.Advance(Defaults.HeartbeatInterval);
-        time.Advance(Defaults.DeadLinkTimeout - (2 * Defaults.HeartbeatInterval) - TimeSpan.FromSeconds(1));
+        time.Advance(s_defaults.HeartbeatInterval);
+        time.Advance(s_defaults.HeartbeatInterval);
+        time.Advance(s_defaults.DeadLinkTimeout - (2 * s_defaults.HeartbeatInterval) - TimeSpan.FromSeconds(1));
         Assert.That(link.IsOpen, Is.True, "silent for less than the dead-link timeout");
 
         time.Advance(TimeSpan.FromSeconds(1) + TimeSpan.FromMilliseconds(250));
@@ -63,7 +63,7 @@ public class MultiplexerTimingTests
         var link = pool.LinkAt(0, 0)!;
         Assert.That(link.RoundTripTime, Is.Null, "no ping yet");
 
-        time.Advance(Defaults.HeartbeatInterval);
+        time.Advance(s_defaults.HeartbeatInterval);
         var ping = await ScriptedCore.ReadFrameAsync(peer.Input, token);
         Assert.That(ping?.Kind, Is.EqualTo(FrameKind.Ping), "the heartbeat pings");
 
@@ -110,7 +110,7 @@ public class MultiplexerTimingTests
         Assert.That(backhaul.Pool.KillLink(0, 0), Is.True);
         await Eventually.HoldsAsync(() => relay.State == StreamState.Detached && core.State == StreamState.Detached, token);
 
-        backhaul.Time.Advance(Defaults.DetachedStreamGrace - TimeSpan.FromSeconds(1));
+        backhaul.Time.Advance(s_defaults.DetachedStreamGrace - TimeSpan.FromSeconds(1));
         Assert.That((relay.State, core.State), Is.EqualTo((StreamState.Detached, StreamState.Detached)), "kept within the grace");
 
         backhaul.Time.Advance(TimeSpan.FromSeconds(1) + TimeSpan.FromMilliseconds(250));
@@ -127,8 +127,8 @@ public class MultiplexerTimingTests
     {
         await using var backhaul = await InMemoryBackhaul.StartAsync(token);
         var relay = backhaul.Pool.OpenStream(Backhaul.Info("stall"));
-        var chunk = new byte[Defaults.MaxChunkSize];
-        int perWindow = Defaults.StreamWindow / chunk.Length;
+        var chunk = new byte[s_defaults.MaxChunkSize];
+        int perWindow = s_defaults.StreamWindow / chunk.Length;
 
         // A new stream may send one window; the core reads nothing yet: then the sender waits.
         for (int i = 0; i < perWindow; i++)
@@ -159,7 +159,7 @@ public class MultiplexerTimingTests
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair();
         var handshake = listener.AcceptLinkAsync(coreEnd, "silent", CancellationToken.None);
 
-        time.Advance(Defaults.HandshakeTimeout - TimeSpan.FromMilliseconds(1));
+        time.Advance(s_defaults.HandshakeTimeout - TimeSpan.FromMilliseconds(1));
         Assert.That(handshake.IsCompleted, Is.False, "still within the handshake timeout");
 
         time.Advance(TimeSpan.FromMilliseconds(1));
@@ -184,7 +184,7 @@ public class MultiplexerTimingTests
         var core = await connections.Reader.ReadAsync(token);
         Assert.That((await ScriptedCore.ReadFrameAsync(core.Input, token))?.Kind, Is.EqualTo(FrameKind.Hello));
 
-        time.Advance(Defaults.HandshakeTimeout);
+        time.Advance(s_defaults.HandshakeTimeout);
         Assert.That(await ScriptedCore.ReadFrameAsync(core.Input, token), Is.Null, "the pool gave up and closed the connection");
         Assert.That(pool.LinksUp, Is.Zero);
 

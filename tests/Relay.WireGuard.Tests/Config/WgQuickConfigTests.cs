@@ -8,8 +8,8 @@ namespace Relay.WireGuard.Tests.Config;
 
 public class WgQuickConfigTests
 {
-    private static readonly string Private = WireGuardKeyPair.Generate().PrivateKey.ToBase64();
-    private static readonly string Public = WireGuardKeyPair.Generate().PublicKey.ToBase64();
+    private static readonly string s_private = WireGuardKeyPair.Generate().PrivateKey.ToBase64();
+    private static readonly string s_public = WireGuardKeyPair.Generate().PublicKey.ToBase64();
 
     [Test]
     public void Parse_FullFile_ReadsEveryKey()
@@ -18,13 +18,13 @@ public class WgQuickConfigTests
         var config = WgQuickConfig.Parse($"""
             # relay edge
             [Interface]
-            PrivateKey = {Private}
+            PrivateKey = {s_private}
             Address = 10.9.0.2/24, fd00::2/64
             ListenPort = 51820
             MTU = 1380
 
             [Peer]  # the core
-            PublicKey = {Public}
+            PublicKey = {s_public}
             PresharedKey = {psk}
             AllowedIPs = 10.9.0.1/32
             AllowedIPs = fd00::1/128
@@ -35,7 +35,7 @@ public class WgQuickConfigTests
         Assert.That(config.Interface.ListenPort, Is.EqualTo(51820));
         Assert.That(config.Interface.Mtu, Is.EqualTo(1380));
         var peer = config.Peers.Single();
-        Assert.That(peer.PublicKey.ToBase64(), Is.EqualTo(Public));
+        Assert.That(peer.PublicKey.ToBase64(), Is.EqualTo(s_public));
         Assert.That(peer.PresharedKey!.ToBase64(), Is.EqualTo(psk));
         Assert.That(peer.AllowedIps.Select(a => a.ToString()), Is.EqualTo(new[] { "10.9.0.1/32", "fd00::1/128" }));
         Assert.That(peer.Endpoint, Is.EqualTo("core.example.net:51820"));
@@ -67,13 +67,13 @@ public class WgQuickConfigTests
     [TestCase("[Interface]\nPrivateKey = {0}\njust words\n", 3, "Interface", null)]
     public void Parse_BadLine_NamesLineSectionAndKey(string template, int line, string? section, string? key)
     {
-        string text = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, Private, Public);
+        string text = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, s_private, s_public);
         var error = Assert.Throws<ConfigException>(() => WgQuickConfig.Parse(text, "edge.conf"));
         Assert.That(error!.LineNumber, Is.EqualTo(line), error.Message);
         Assert.That(error.Section, Is.EqualTo(section), error.Message);
         Assert.That(error.Key, Is.EqualTo(key), error.Message);
         Assert.That(error.Message, Does.StartWith("edge.conf line " + line));
-        Assert.That(error.Message, Does.Not.Contain(Private), "a private key never appears in an error");
+        Assert.That(error.Message, Does.Not.Contain(s_private), "a private key never appears in an error");
     }
 
     [Test]
@@ -87,7 +87,7 @@ public class WgQuickConfigTests
     public void Parse_RandomText_ThrowsOnlyConfigException()
     {
         var keys = Gen.OneOfConst("PrivateKey", "PublicKey", "Address", "AllowedIPs", "Endpoint", "ListenPort", "PersistentKeepalive", "PresharedKey", "MTU", "x", "");
-        var values = Gen.OneOf(Gen.String, Gen.OneOfConst(Private, Public, "10.0.0.1/24", "::/0", "a:1", "[::1]:5", "off", "0", "65535", "1,2", ""));
+        var values = Gen.OneOf(Gen.String, Gen.OneOfConst(s_private, s_public, "10.0.0.1/24", "::/0", "a:1", "[::1]:5", "off", "0", "65535", "1,2", ""));
         var line = Gen.OneOf(
             Gen.OneOfConst("[Interface]", "[Peer]", "[", "]", "#", "=", ""),
             Gen.Select(keys, values, (k, v) => $"{k} = {v}"),

@@ -61,7 +61,7 @@ public class TunnelEndToEndTests
             await client.SendAsync($"m{i}", cancellationToken: token);
         }
 
-        await WaitUntilAsync(() => { lock (received) return received.Count >= 10; }, TimeSpan.FromSeconds(20), token);
+        await WaitUntilAsync(() => { lock (received) { return received.Count >= 10; } }, TimeSpan.FromSeconds(20), token);
 
         // Break the tunnel: drop all of its UDP.
         topo.Line.Loss = 1.0;

@@ -17,7 +17,7 @@ namespace Relay.WireGuard.Tests.Hosting;
 public class WireGuardHostingTests
 {
     private const string Section = "Test:WireGuard";
-    private static readonly DateTimeOffset T0 = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset s_t0 = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
     private string _directory = null!;
 
     [SetUp]
@@ -54,7 +54,7 @@ public class WireGuardHostingTests
     public async Task AddWireGuardTunnel_ExternalWithoutDevice_StartsAndReportsTheDeviceNotAnswering()
     {
         var builder = Builder(External());
-        var time = new FakeTimeProvider(T0);
+        var time = new FakeTimeProvider(s_t0);
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.AddWireGuardTunnel(Section);
         using var host = builder.Build();
@@ -63,16 +63,16 @@ public class WireGuardHostingTests
         var status = host.Services.GetRequiredService<WireGuardTunnelService>().Tunnel!.Status;
         Assert.That(status.Health, Is.EqualTo(TunnelHealth.Unhealthy));
         Assert.That(status.Reason, Does.StartWith("tunnel wgh0: device not answering"));
-        Assert.That(status.ReadAt, Is.EqualTo(T0), "read with the host's TimeProvider");
+        Assert.That(status.ReadAt, Is.EqualTo(s_t0), "read with the host's TimeProvider");
         await host.StopAsync();
     }
 
     [Test]
     public async Task AddWireGuardTunnel_HostsLinksFailing_SilentPeerTurnsTheTunnelUnhealthy()
     {
-        using var device = new FakeUapiDevice(Path.Combine(_directory, "wgh0.sock"), T0);
+        using var device = new FakeUapiDevice(Path.Combine(_directory, "wgh0.sock"), s_t0);
         var builder = Builder(External());
-        var time = new FakeTimeProvider(T0);
+        var time = new FakeTimeProvider(s_t0);
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddSingleton<IBackhaulLinkState>(new FailingLinks());
         builder.AddWireGuardTunnel(Section);
