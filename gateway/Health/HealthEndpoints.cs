@@ -39,10 +39,11 @@ internal static class HealthEndpoints
                 return context.Response.WriteAsync((entry.Description ?? report.Status.ToString()) + "\n");
             },
         });
-        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul) => Results.Json(new
+        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections) => Results.Json(new
         {
             health = monitor.Describe(),
             links = backhaul.Pool.Links(),
+            connections = connections.Describe(),
         }));
         app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor) =>
             Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current), "text/plain; version=0.0.4; charset=utf-8"));
