@@ -124,6 +124,35 @@ public class ConnectionGateTests
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    [CancelAfter(30_000)]
+    public async Task Sessions_NoLongerCountAsPreAuth_OnEitherUpgradePath(bool fastUpgrade, CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => { o.FastUpgrade = fastUpgrade; o.MaxPreAuthConnectionsPerIp = 2; });
+        var sessions = new List<ClientWebSocket>();
+        try
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                sessions.Add(await gw.ConnectAsync(GatewayFixture.Token($"u{i}"), ct: token));
+            }
+
+            await sessions[^1].SendAsync("sixth"u8.ToArray(), WebSocketMessageType.Text, true, token);
+            Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(sessions[^1], token)).Data), Is.EqualTo("sixth"));
+            using var http = new HttpClient();
+            using var status = JsonDocument.Parse(await http.GetStringAsync(gw.HttpUrl + "/status", token));
+            Assert.That(status.RootElement.GetProperty("connections").GetProperty("preAuth").GetInt32(), Is.EqualTo(1), "only the /status request itself");
+        }
+        finally
+        {
+            foreach (var s in sessions)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
     [Test]
     public void DefaultConnectionCap_StaysBelowTheOpenFileLimit()
     {
