@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -55,6 +56,7 @@ public static class GatewayHost
         builder.Services.AddRelayMetrics();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
+        builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>()));
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
@@ -73,9 +75,11 @@ public static class GatewayHost
             var bind = IPAddress.Parse(options.BindAddress);
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            ConfigureLimits(kestrel.Limits, kestrel.ApplicationServices.GetRequiredService<Edge.ConnectionGate>(), options);
             kestrel.Listen(bind, options.HttpPort, l =>
             {
                 l.Protocols = HttpProtocols.Http1;
+                UseConnectionGate(l, options);
                 UseFastUpgrade(l, options);
             });
             if (options.CertificatePath is not null)
@@ -85,6 +89,7 @@ public static class GatewayHost
                 kestrel.Listen(bind, options.HttpsPort, l =>
                 {
                     l.Protocols = HttpProtocols.Http1AndHttp2;
+                    UseConnectionGate(l, options); // before TLS: the PROXY header comes first
                     l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
                     UseFastUpgrade(l, options); // after TLS: it reads the decrypted request
                 });
@@ -93,6 +98,7 @@ public static class GatewayHost
 
         var app = builder.Build();
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
+        UseForwardedFor(app);
         app.UseWebSockets();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
@@ -123,6 +129,54 @@ public static class GatewayHost
         }
     }
 
+    /// <summary>
+    /// Connection caps (issue 16): the gate's own counters refuse first; Kestrel's limits sit just above them as a
+    /// backstop, inside the descriptors kept in reserve. A pre-auth connection holds little: a short head deadline,
+    /// a small request line and head, a small input buffer.
+    /// </summary>
+    private static void ConfigureLimits(KestrelServerLimits limits, Edge.ConnectionGate gate, GatewayOptions options)
+    {
+        int backstop = gate.MaxConnections + Edge.ConnectionGate.FileReserve / 4;
+        limits.MaxConcurrentConnections = backstop;
+        limits.MaxConcurrentUpgradedConnections = backstop;
+        limits.RequestHeadersTimeout = options.RequestHeadTimeout;
+        limits.MaxRequestLineSize = 4 * 1024;
+        limits.MaxRequestHeadersTotalSize = 16 * 1024;
+        limits.MaxRequestBufferSize = 64 * 1024;
+    }
+
+    /// <summary>First on each client listener: the connection caps and, from trusted proxies, the PROXY v2 header.</summary>
+    private static void UseConnectionGate(ListenOptions listen, GatewayOptions options)
+    {
+        var services = listen.ApplicationServices;
+        listen.Use(next => new Edge.ConnectionGateMiddleware(
+            next,
+            services.GetRequiredService<Edge.ConnectionGate>(),
+            options,
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<Edge.ConnectionGateMiddleware>()).OnConnectionAsync);
+    }
+
+    /// <summary>X-Forwarded-For on the HTTP path, from <see cref="GatewayOptions.TrustedProxies"/> only (none: ignored).</summary>
+    private static void UseForwardedFor(WebApplication app)
+    {
+        var trusted = app.Services.GetRequiredService<Edge.ConnectionGate>().Trusted;
+        if (trusted.IsEmpty)
+        {
+            return;
+        }
+
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear(); // the defaults trust loopback
+        foreach (var network in trusted.Networks)
+        {
+            forwarded.KnownIPNetworks.Add(network);
+        }
+
+        app.UseForwardedHeaders(forwarded);
+    }
+
     private static void UseFastUpgrade(ListenOptions listen, GatewayOptions options)
     {
         if (options.FastUpgrade)
@@ -130,7 +184,9 @@ public static class GatewayHost
             listen.Use(next => new Upgrade.WebSocketUpgradeMiddleware(
                 next,
                 listen.ApplicationServices.GetRequiredService<SessionEndpoint>(),
+                listen.ApplicationServices.GetRequiredService<Edge.ConnectionGate>(),
                 options,
+                listen.ApplicationServices.GetRequiredService<TimeProvider>(),
                 listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<Upgrade.WebSocketUpgradeMiddleware>()).OnConnectionAsync);
         }
     }

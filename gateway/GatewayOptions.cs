@@ -51,6 +51,36 @@ public sealed class GatewayOptions
     /// <summary>Concurrent sessions per client IP. Defaults to 100.</summary>
     public int MaxSessionsPerIp { get; set; } = 100;
 
+    /// <summary>
+    /// Concurrent client connections (sessions, handshakes and HTTP requests together); beyond it a new connection is
+    /// closed at once. Defaults to 0: the process's open-file limit minus 512 (kept for the backhaul, files and the
+    /// tunnel); a larger value is lowered to that, so the process never runs out of descriptors.
+    /// </summary>
+    public int MaxConnections { get; set; }
+
+    /// <summary>
+    /// Concurrent connections that are not (yet) websocket sessions: handshakes in progress and plain HTTP. Beyond it
+    /// a new connection is closed at once. Defaults to 0: half of the connection cap.
+    /// </summary>
+    public int MaxPreAuthConnections { get; set; }
+
+    /// <summary>Concurrent connections from one client address that are not (yet) sessions; beyond it a new one is closed at once. Defaults to 16.</summary>
+    public int MaxPreAuthConnectionsPerIp { get; set; } = 16;
+
+    /// <summary>
+    /// Time a new connection has to send its PROXY header and its request head (fast path and Kestrel's
+    /// <c>RequestHeadersTimeout</c>) before it is closed. Defaults to 10 s.
+    /// </summary>
+    public TimeSpan RequestHeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Load balancers in front of the relay (addresses or CIDRs, e.g. "10.0.0.0/8"): a connection from one must start
+    /// with a PROXY protocol v2 header (HAProxy <c>send-proxy-v2</c>), whose source address is then the client's
+    /// for limits, the session and logs; without one it is closed. X-Forwarded-For is honoured only from these.
+    /// Defaults to none: no PROXY header is read, X-Forwarded-For is ignored.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary>Sustained messages per second per session (token bucket). Defaults to 20.</summary>
     public int MessagesPerSecond { get; set; } = 20;
 

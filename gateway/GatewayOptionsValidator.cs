@@ -41,6 +41,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.TokenClockSkew < TimeSpan.Zero || o.TokenClockSkew > TimeSpan.FromMinutes(5)) return $"Gateway:TokenClockSkew must be 0 to 5 min; was {o.TokenClockSkew}.";
         if (o.CertificatePath is not null && !File.Exists(o.CertificatePath)) return $"Gateway:CertificatePath '{o.CertificatePath}' does not exist.";
         if (o.MaxSessionsPerIp < 1) return $"Gateway:MaxSessionsPerIp must be at least 1; was {o.MaxSessionsPerIp}.";
+        if (o.MaxConnections < 0) return $"Gateway:MaxConnections must be 0 (the open-file limit minus {Edge.ConnectionGate.FileReserve}) or positive; was {o.MaxConnections}.";
+        if (o.MaxPreAuthConnections < 0) return $"Gateway:MaxPreAuthConnections must be 0 (half the connection cap) or positive; was {o.MaxPreAuthConnections}.";
+        if (o.MaxPreAuthConnectionsPerIp < 1) return $"Gateway:MaxPreAuthConnectionsPerIp must be at least 1; was {o.MaxPreAuthConnectionsPerIp}.";
+        if (o.RequestHeadTimeout < TimeSpan.FromSeconds(1) || o.RequestHeadTimeout > TimeSpan.FromMinutes(5)) return $"Gateway:RequestHeadTimeout must be 1 s to 5 min; was {o.RequestHeadTimeout}.";
+        if (Edge.TrustedProxies.TryParse(o.TrustedProxies, out string? proxies) is null) return proxies;
         if (o.MessagesPerSecond < 1) return $"Gateway:MessagesPerSecond must be at least 1; was {o.MessagesPerSecond}.";
         if (o.MessageBurst < 1) return $"Gateway:MessageBurst must be at least 1; was {o.MessageBurst}.";
         if (o.MaxMessageSize is < 128 or > 1024 * 1024) return $"Gateway:MaxMessageSize must be 128 B to 1 MiB; was {o.MaxMessageSize}.";

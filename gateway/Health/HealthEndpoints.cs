@@ -41,10 +41,11 @@ internal static class HealthEndpoints
                 return context.Response.WriteAsync((entry.Description ?? report.Status.ToString()) + "\n");
             },
         });
-        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul) => Results.Json(new
+        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections) => Results.Json(new
         {
             health = monitor.Describe(),
             links = backhaul.Pool.Links(),
+            connections = connections.Describe(),
         }));
         app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {

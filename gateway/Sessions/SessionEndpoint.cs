@@ -95,6 +95,7 @@ internal sealed partial class SessionEndpoint(
                 KeepAliveInterval = _options.KeepAliveInterval,
                 KeepAliveTimeout = _options.KeepAliveTimeout,
             }).ConfigureAwait(false);
+            context.Features.Get<Edge.PreAuthSlot>()?.Upgraded(); // no longer a pre-auth connection (gateway/Edge)
         }
         catch
         {

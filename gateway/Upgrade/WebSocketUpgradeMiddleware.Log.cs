@@ -4,7 +4,7 @@ internal sealed partial class WebSocketUpgradeMiddleware
 {
     private static partial class Log
     {
-        [LoggerMessage(1010, LogLevel.Debug, "Connection {Connection}: no request head within 30 s; closed")]
-        public static partial void HeadTimeout(ILogger logger, string connection);
+        [LoggerMessage(1010, LogLevel.Debug, "Connection {Connection}: no request head within {Timeout}; closed")]
+        public static partial void HeadTimeout(ILogger logger, string connection, TimeSpan timeout);
     }
 }

@@ -18,12 +18,15 @@ namespace Relay.Gateway.Upgrade;
 /// Anything else (other paths, HTTP/2, permessage-deflate when compression is on, any header it does not fully
 /// understand) is handed, unconsumed, to Kestrel's HTTP stack and the <c>/ws</c> endpoint, which behave as before.
 /// </summary>
-internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next, SessionEndpoint endpoint, GatewayOptions options, ILogger logger)
+/// <remarks>
+/// The head must come within <see cref="GatewayOptions.RequestHeadTimeout"/> (through the registered
+/// <see cref="TimeProvider"/>). Connections from trusted proxies go to Kestrel, which reads their X-Forwarded-For.
+/// </remarks>
+internal sealed partial class WebSocketUpgradeMiddleware(
+    ConnectionDelegate next, SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, ILogger logger)
 {
     /// <summary>The session path.</summary>
     public const string Path = "/ws";
-
-    private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30); // Kestrel's RequestHeadersTimeout default
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
@@ -38,9 +41,16 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
     /// <summary>Reads the head, admits and answers 101; or hands the connection over, or refuses it (no socket then).</summary>
     private async Task<(WebSocket? Socket, SessionEndpoint.Admission Admission, int Port)> AcceptAsync(ConnectionContext connection)
     {
+        var remote = connection.RemoteEndPoint as IPEndPoint;
+        if (remote is not null && gate.Trusted.Contains(remote.Address))
+        {
+            await next(connection).ConfigureAwait(false); // a forwarding proxy: its X-Forwarded-For is read there
+            return default;
+        }
+
         var input = connection.Transport.Input;
         UpgradeRequest? request;
-        using (var timeout = new CancellationTokenSource(HeadTimeout))
+        using (var timeout = new CancellationTokenSource(options.RequestHeadTimeout, time))
         {
             while (true)
             {
@@ -51,8 +61,8 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
                 }
                 catch (OperationCanceledException)
                 {
-                    Log.HeadTimeout(logger, connection.ConnectionId);
-                    return default; // no request head within 30 s: close, as Kestrel would
+                    Log.HeadTimeout(logger, connection.ConnectionId, options.RequestHeadTimeout);
+                    return default; // no request head in time: close, as Kestrel would
                 }
 
                 var buffer = result.Buffer;
@@ -76,7 +86,6 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
             }
         }
 
-        var remote = connection.RemoteEndPoint as IPEndPoint;
         var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None);
         if (admission.Claims is null)
         {
@@ -87,6 +96,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
         try
         {
             await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key).ConfigureAwait(false);
+            connection.Features.Get<Edge.PreAuthSlot>()?.Upgraded();
             var stream = new ConnectionStream(connection);
             var socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
             stream.Socket = socket;

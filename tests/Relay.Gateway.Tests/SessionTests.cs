@@ -245,7 +245,7 @@ public class SessionTests
     [CancelAfter(120_000)]
     public async Task TwoThousandConcurrentSessions_AllEcho(CancellationToken token)
     {
-        await using var gw = await GatewayFixture.StartAsync(o => o.MaxSessionsPerIp = 5000);
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MaxSessionsPerIp = 5000; o.MaxPreAuthConnectionsPerIp = 64; }); // 64 handshakes at once from one address
         var sockets = new ClientWebSocket[2000];
         using var gate = new SemaphoreSlim(64);
         await Task.WhenAll(Enumerable.Range(0, sockets.Length).Select(async i =>

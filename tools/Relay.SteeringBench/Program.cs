@@ -28,7 +28,9 @@ await using var core = await CoreSimHost.StartAsync(o =>
     o.FleetBroadcastInterval = TimeSpan.FromMilliseconds(200);
 }, token);
 var gateways = Enumerable.Range(1, 3).Select(i => GatewayProcess.Start($"gw{i}", core.BackhaulPort, publicKey, Key,
-    "--Gateway:Health:DrainBatchSize=200", "--Gateway:Health:DrainBatchInterval=00:00:00.1")).ToList();
+    "--Gateway:Health:DrainBatchSize=200", "--Gateway:Health:DrainBatchInterval=00:00:00.1",
+    // Every bench user connects from 127.0.0.1 (HAProxy passes that on in its PROXY header): one address, thousands of users.
+    "--Gateway:MaxSessionsPerIp=10000", "--Gateway:MaxPreAuthConnectionsPerIp=1000")).ToList();
 HaproxyProcess? haproxy = null;
 try
 {

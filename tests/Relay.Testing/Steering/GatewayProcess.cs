@@ -39,7 +39,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{backhaulPort}", $"--Gateway:Backhaul:SharedKey={sharedKey}",
             $"--Gateway:Backhaul:RelayId={id}", "--Gateway:Backhaul:Region=test", "--Gateway:Backhaul:LinksPerEndpoint=2",
             "--Gateway:Backhaul:HeartbeatInterval=00:00:00.5", "--Gateway:Backhaul:DeadLinkTimeout=00:00:10",
-            $"--Gateway:AdminKey={AdminKey}", "--Gateway:MaxSessionsPerIp=10000", "--Gateway:ShutdownTimeout=00:00:05",
+            $"--Gateway:AdminKey={AdminKey}", $"--Gateway:TrustedProxies:0={HaproxyProcess.SourceAddress}", "--Gateway:ShutdownTimeout=00:00:05",
             $"--Gateway:Health:AgentPort={agent}", "--Gateway:Health:EvaluationInterval=00:00:00.2",
             "--Gateway:Health:ReportInterval=00:00:00.4", "--Gateway:Health:EnterAfter=3", "--Gateway:Health:ExitAfter=5",
             "--Gateway:Health:DrainBatchInterval=00:00:00.05", "--Gateway:Health:DrainBatchSize=20",

@@ -4,9 +4,16 @@ using Relay.Testing.Processes;
 
 namespace Relay.Testing.Steering;
 
-/// <summary>A real HAProxy (Debian package) in front of the gateways: /readyz checks and the agent port.</summary>
+/// <summary>
+/// A real HAProxy (Debian package) in front of the gateways: /readyz checks and the agent port. It connects to them
+/// from <see cref="SourceAddress"/> with a PROXY v2 header (<c>send-proxy-v2</c>), so the gateways (started with
+/// <c>Gateway:TrustedProxies</c> = that address) count each client under its own address.
+/// </summary>
 public sealed class HaproxyProcess : IAsyncDisposable
 {
+    /// <summary>The address HAProxy connects to the gateways from: apart from 127.0.0.1, where tests call the gateways directly.</summary>
+    public const string SourceAddress = "127.0.0.2";
+
     private readonly ChildProcess _process;
     private readonly string _dir;
 
@@ -31,7 +38,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
         string dir = Directory.CreateTempSubdirectory("relay-haproxy-").FullName;
         int port = Ports.Free();
         var servers = string.Join('\n', gateways.Select(g =>
-            $"  server {g.Id} 127.0.0.1:{g.Port} check inter 200ms fall 2 rise 2 agent-check agent-port {g.AgentPort} agent-inter 200ms weight 100"));
+            $"  server {g.Id} 127.0.0.1:{g.Port} send-proxy-v2 source {SourceAddress} check inter 200ms fall 2 rise 2 agent-check agent-port {g.AgentPort} agent-inter 200ms weight 100"));
         string config = $"""
             global
               maxconn 4000
