@@ -44,8 +44,8 @@ internal static class HealthEndpoints
             health = monitor.Describe(),
             links = backhaul.Pool.Links(),
         }));
-        app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor) =>
-            Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/metrics", (BackhaulService backhaul, GatewayMetrics metrics, HealthMonitor monitor, Security.UnderAttackMetrics underAttack) =>
+            Results.Text(metrics.ToPrometheus(backhaul.Pool.LinksUp) + HealthMetrics(monitor.Current) + underAttack.ToPrometheus(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             if (!Authorized(context, options.Value))
@@ -83,7 +83,7 @@ internal static class HealthEndpoints
         return sb.ToString();
     }
 
-    private static bool Authorized(HttpContext context, GatewayOptions options)
+    internal static bool Authorized(HttpContext context, GatewayOptions options)
     {
         string? header = context.Request.Headers.Authorization;
         return options.AdminKey.Length > 0 && header is not null

@@ -77,7 +77,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(ConnectionDelegate next
         }
 
         var remote = connection.RemoteEndPoint as IPEndPoint;
-        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None);
+        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None, request.Pow);
         if (admission.Claims is null)
         {
             await WriteRefusalAsync(connection.Transport.Output, admission.Status, admission.Reason!).ConfigureAwait(false);

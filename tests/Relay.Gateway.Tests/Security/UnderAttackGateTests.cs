@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Contracts.Challenges;
+using Relay.Contracts.Tokens;
 using Relay.Gateway.Security;
 
 namespace Relay.Gateway.Tests.Security;
@@ -46,7 +47,7 @@ public class UnderAttackGateTests
         }
     }
 
-    private static Dictionary<string, string> Claims(string sub) => new() { ["sub"] = sub, ["site"] = "s1", ["role"] = "visitor" };
+    private static TokenClaims Claims(string sub) => new(sub, "s1", "visitor", DateTimeOffset.MaxValue);
 
     private static UnderAttackOptions Options() => new() { Difficulty = 8, AutoTrigger = false, ResumeWindow = TimeSpan.FromMinutes(10) };
 
