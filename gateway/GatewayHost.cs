@@ -11,6 +11,7 @@ using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Logging;
 using Relay.Gateway.Metrics;
+using Relay.Gateway.Security;
 using Relay.Gateway.Sessions;
 using Relay.Gateway.Tls;
 using Relay.Gateway.WireGuard;
@@ -64,6 +65,7 @@ public static class GatewayHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MemoryTrimService>());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
+        builder.Services.AddRelayUnderAttack(); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + TimeSpan.FromSeconds(5));
 
@@ -103,6 +105,7 @@ public static class GatewayHost
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayMetrics();
+        app.MapRelayUnderAttack();
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
 
         // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.

@@ -6,9 +6,9 @@ namespace Relay.Gateway;
 /// <summary>Every key the gateway reads under "Gateway" (its options classes, found once by reflection at start-up).</summary>
 internal static class GatewaySettings
 {
-    /// <summary>GatewayOptions with its Backhaul and Health sections, and the tunnel's "Gateway:WireGuard".</summary>
+    /// <summary>GatewayOptions with its Backhaul and Health sections, the tunnel's "Gateway:WireGuard" and "Gateway:UnderAttack".</summary>
     public static SettingsSchema Schema { get; } = new(
         GatewayOptions.Section,
         typeof(GatewayOptions),
-        new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(WireGuardOptions) });
+        new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(WireGuardOptions), ["UnderAttack"] = typeof(Security.UnderAttackOptions) });
 }

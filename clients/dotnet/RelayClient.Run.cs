@@ -15,6 +15,7 @@ public sealed partial class RelayClient
         bool immediate = true;
         string? lastReason = null;
         int? lastCode = null;
+        Uri? solvedUrl = null; // the URL to connect to again, with a solved Under Attack challenge
         try
         {
             while (!ct.IsCancellationRequested)
@@ -34,7 +35,8 @@ public sealed partial class RelayClient
                 SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, lastCode, lastReason);
                 lastCode = null;
                 _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
-                var url = PickUrl(attempt++);
+                var url = solvedUrl ?? PickUrl(attempt++);
+                solvedUrl = null;
                 var socket = new ClientWebSocket();
                 socket.Options.CollectHttpResponseDetails = true;
                 try
@@ -52,8 +54,16 @@ public sealed partial class RelayClient
 
                     lastReason = $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
                     lastCode = null;
+                    bool refused = socket.HttpStatusCode == HttpStatusCode.TooManyRequests;
                     socket.Dispose();
                     failures++;
+                    if (refused && !url.Query.Contains("&pow=", StringComparison.Ordinal))
+                    {
+                        // Maybe Under Attack mode: ask this gateway for a challenge; when it is on, solve it and connect again at once.
+                        solvedUrl = await SolveChallengeAsync(url, ct).ConfigureAwait(false);
+                        immediate = solvedUrl is not null;
+                    }
+
                     continue;
                 }
 

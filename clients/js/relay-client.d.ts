@@ -59,7 +59,29 @@ export interface RelayClientOptions {
   tokenRefreshSkewMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /** fetch for the Under Attack challenge (GET /challenge after a failed connect); defaults to globalThis.fetch. */
+  fetch?: (url: string, init?: object) => Promise<{ ok: boolean; json(): Promise<any> }>;
+  /** The challenge URL for a websocket URL; defaults to ws[s]://host/… → http[s]://host/challenge. */
+  challengeUrl?: (wsUrl: string) => string;
+  /** WebCrypto used to solve a challenge; defaults to globalThis.crypto (Node 18: require('node:crypto').webcrypto). */
+  crypto?: { subtle: { digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer> } };
 }
+
+/** Under Attack mode: the gateway asked for proof of work; the client is solving it, or has. */
+export interface ChallengeEvent {
+  state: 'solving' | 'solved';
+  /** Leading zero bits the solution needs (about 2^difficulty SHA-256). */
+  difficulty: number;
+  url: string;
+  /** solved: how long it took, ms. */
+  ms?: number;
+}
+
+/** Leading zero bits of a hash. */
+export declare function leadingZeroBits(bytes: Uint8Array): number;
+
+/** The smallest decimal nonce with SHA-256(challenge + nonce) starting with `difficulty` zero bits (WebCrypto). */
+export declare function solveChallenge(challenge: string, difficulty: number, options?: { crypto?: RelayClientOptions['crypto']; signal?: AbortSignal; batch?: number }): Promise<string>;
 
 export interface RelayMessage {
   /** The core's seq for this session (1, 2, 3, … without gaps or repeats). */
@@ -106,6 +128,8 @@ export interface RelayClientEvents {
   ack: { ack: number; pending: number };
   rtt: { ms: number };
   error: RelayError;
+  /** Under Attack mode: solving the relay's proof-of-work challenge before connecting. */
+  challenge: ChallengeEvent;
   /** The core started a fresh session (4004 or a refused resume): messages from the core may have been lost. */
   reset: { reason: string; previousSession: string | null };
 }

@@ -68,9 +68,54 @@ export function backoffDelay(failures, { initialMs, maxMs, factor }, random = Ma
   return Math.round(base / 2 + random() * base / 2);
 }
 
-function withToken(url, token) {
+function withToken(url, token, pow) {
   const sep = url.includes('?') ? '&' : '?';
-  return `${url}${sep}access_token=${encodeURIComponent(token)}`;
+  return `${url}${sep}access_token=${encodeURIComponent(token)}` + (pow ? `&pow=${encodeURIComponent(pow)}` : '');
+}
+
+/** Leading zero bits of a hash (a Uint8Array). */
+export function leadingZeroBits(bytes) {
+  let bits = 0;
+  for (const b of bytes) {
+    if (b === 0) { bits += 8; continue; }
+    return bits + Math.clz32(b) - 24;
+  }
+  return bits;
+}
+
+/**
+ * Solves an Under Attack challenge from the gateway's GET /challenge: the smallest decimal nonce (in batches) such
+ * that SHA-256(challenge + nonce) has `difficulty` leading zero bits, with WebCrypto (browsers in a secure context,
+ * Node >= 19; on Node 18 pass `crypto: require('node:crypto').webcrypto`). About 2^difficulty hashes.
+ */
+export const solveChallenge = async (challenge, difficulty, { crypto = globalThis.crypto, signal, batch = 512 } = {}) => {
+  const subtle = crypto && crypto.subtle;
+  if (!subtle) throw Object.assign(new Error('no WebCrypto (crypto.subtle): cannot solve the relay\'s challenge'), { code: 'no_webcrypto' });
+  const prefix = new TextEncoder().encode(challenge);
+  for (let base = 0; ; base += batch) {
+    if (signal && signal.aborted) throw Object.assign(new Error('challenge solving aborted'), { code: 'aborted' });
+    const jobs = [];
+    for (let i = 0; i < batch; i++) {
+      const nonce = String(base + i);
+      const input = new Uint8Array(prefix.length + nonce.length);
+      input.set(prefix);
+      for (let k = 0; k < nonce.length; k++) input[prefix.length + k] = nonce.charCodeAt(k);
+      jobs.push(subtle.digest('SHA-256', input));
+    }
+    const digests = await Promise.all(jobs);
+    for (let i = 0; i < batch; i++) {
+      if (leadingZeroBits(new Uint8Array(digests[i])) >= difficulty) return String(base + i);
+    }
+  }
+};
+
+/** The gateway's challenge endpoint for a websocket URL: ws[s]://host/ws → http[s]://host/challenge. */
+function challengeUrlOf(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = '/challenge';
+  u.search = '';
+  return u.toString();
 }
 
 /** A session with the chat core, kept across websocket connections. */
@@ -115,6 +160,7 @@ export class RelayClient {
     this._firstOpen = null;
     this._onOnline = null;
     this._tokenReason = null;
+    this._checkChallenge = false; // after a connect that failed before the welcome: Under Attack mode may be on
   }
 
   /** The connection state: idle, connecting, open, reconnecting, closed. */
@@ -281,10 +327,17 @@ export class RelayClient {
     }
 
     if (this._stopped || attempt !== this._attempt) return;
+    let pow = null;
+    if (this._checkChallenge) {
+      this._checkChallenge = false;
+      pow = await this._solveChallenge(url);
+      if (this._stopped || attempt !== this._attempt) return;
+    }
+
     this._url = url;
     let ws;
     try {
-      ws = new this._WebSocket(withToken(url, token));
+      ws = new this._WebSocket(withToken(url, token, pow));
     } catch (e) {
       this._failures++;
       this._emit('error', { code: 'connect_failed', message: String(e?.message || e) });
@@ -331,6 +384,36 @@ export class RelayClient {
       if (this._ws !== ws) return;
       this._onClosed(ws, ev.code || CloseCodes.abnormal, ev.reason || '', true);
     };
+  }
+
+  /**
+   * Under Attack mode: a browser sees a refused upgrade only as a failed connect, so after one the client asks the
+   * gateway (GET /challenge). When the mode is on it solves the challenge ('challenge' events: solving, solved)
+   * and returns `<challenge>.<nonce>` for the next connect; otherwise null.
+   */
+  async _solveChallenge(url) {
+    const fetchFn = this._o.fetch || globalThis.fetch;
+    if (typeof fetchFn !== 'function') return null;
+    let c;
+    try {
+      const r = await fetchFn((this._o.challengeUrl || challengeUrlOf)(url), { cache: 'no-store' });
+      if (!r.ok) return null;
+      c = await r.json();
+    } catch {
+      return null; // no such endpoint (not a relay, or an older one): connect as before
+    }
+
+    if (!c || !c.underAttack || typeof c.challenge !== 'string' || !(c.difficulty > 0 && c.difficulty <= 32)) return null;
+    const started = now();
+    this._emit('challenge', { state: 'solving', difficulty: c.difficulty, url });
+    try {
+      const nonce = await solveChallenge(c.challenge, c.difficulty, { crypto: this._o.crypto || globalThis.crypto });
+      this._emit('challenge', { state: 'solved', difficulty: c.difficulty, url, ms: Math.round(now() - started) });
+      return `${c.challenge}.${nonce}`;
+    } catch (e) {
+      this._emit('error', { code: e?.code || 'challenge_failed', message: String(e?.message || e) });
+      return null;
+    }
   }
 
   _detach(ws) {
@@ -490,7 +573,10 @@ export class RelayClient {
     const welcomed = this._welcomed;
     this._welcomed = false;
     if (this._stopped) return;
-    if (!welcomed) this._failures++;
+    if (!welcomed) {
+      this._failures++;
+      this._checkChallenge = true;
+    }
     const detail = { code, reason, byPeer };
     switch (code) {
       case CloseCodes.normal:

@@ -19,6 +19,9 @@ public static class ControlCodec
     /// <summary>Command name of an <see cref="UndrainOrder"/>.</summary>
     public const string UndrainCommand = "undrain";
 
+    /// <summary>Command name of an <see cref="UnderAttackOrder"/>.</summary>
+    public const string UnderAttackCommand = "under-attack";
+
     /// <summary>Encodes a relay's health report (the HealthReport frame's payload).</summary>
     public static byte[] EncodeReport(RelayHealthReport report) =>
         JsonSerializer.SerializeToUtf8Bytes(report, ControlJsonContext.Default.RelayHealthReport);
@@ -36,6 +39,7 @@ public static class ControlCodec
         FleetView fleet => new(FleetCommand, JsonSerializer.SerializeToUtf8Bytes(fleet, ControlJsonContext.Default.FleetView)),
         DrainOrder drain => new(DrainCommand, JsonSerializer.SerializeToUtf8Bytes(drain, ControlJsonContext.Default.DrainOrder)),
         UndrainOrder undrain => new(UndrainCommand, JsonSerializer.SerializeToUtf8Bytes(undrain, ControlJsonContext.Default.UndrainOrder)),
+        UnderAttackOrder underAttack => new(UnderAttackCommand, JsonSerializer.SerializeToUtf8Bytes(underAttack, ControlJsonContext.Default.UnderAttackOrder)),
         _ => throw new ArgumentOutOfRangeException(nameof(order), order.GetType().Name, "not a control order"),
     };
 
@@ -47,6 +51,7 @@ public static class ControlCodec
             FleetCommand => Deserialize(payload, ControlJsonContext.Default.FleetView),
             DrainCommand => Deserialize(payload, ControlJsonContext.Default.DrainOrder),
             UndrainCommand => Deserialize(payload, ControlJsonContext.Default.UndrainOrder),
+            UnderAttackCommand => Deserialize(payload, ControlJsonContext.Default.UnderAttackOrder),
             _ => null,
         };
         return order is not null;

@@ -15,6 +15,7 @@ namespace Relay.Contracts.Control;
 [JsonSerializable(typeof(FleetView))]
 [JsonSerializable(typeof(DrainOrder))]
 [JsonSerializable(typeof(UndrainOrder))]
+[JsonSerializable(typeof(UnderAttackOrder))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(double))]

@@ -1,7 +1,7 @@
 namespace Relay.Contracts.Control;
 
 /// <summary>
-/// Core → relay, a Command frame over the backhaul: <see cref="FleetView"/>, <see cref="DrainOrder"/> or
-/// <see cref="UndrainOrder"/>. <see cref="ControlCodec.Encode(CoreOrder)"/> gives the frame's name and payload.
+/// Core → relay, a Command frame over the backhaul: <see cref="FleetView"/>, <see cref="DrainOrder"/>,
+/// <see cref="UndrainOrder"/> or <see cref="UnderAttackOrder"/>. <see cref="ControlCodec.Encode(CoreOrder)"/> gives the frame's name and payload.
 /// </summary>
 public abstract record CoreOrder;

@@ -14,6 +14,7 @@ namespace Relay.Contracts.Control;
 /// <param name="Sessions">Sessions on the relay.</param>
 /// <param name="Drain">Drain progress.</param>
 /// <param name="Signals">Each health signal by name.</param>
+/// <param name="UnderAttack">The relay's Under Attack mode (issue 16); null from a relay that predates it.</param>
 public sealed record RelayHealthReport(
     string RelayId,
     string Region,
@@ -24,4 +25,5 @@ public sealed record RelayHealthReport(
     DateTimeOffset Since,
     long Sessions,
     DrainStatus Drain,
-    IReadOnlyDictionary<string, SignalReport> Signals);
+    IReadOnlyDictionary<string, SignalReport> Signals,
+    UnderAttackStatus? UnderAttack = null);

@@ -15,7 +15,9 @@ namespace Relay.CoreSim.Http;
 /// The operators' fleet dashboard and what it needs:
 /// GET / (the page), GET /v1/fleet/stream (server-sent events: the GET /fleet document every 500 ms),
 /// POST /v1/relays/{relayId}/drain and /undrain (a "drain" / "undrain" command to the relay over its backhaul link;
-/// admin key required),
+/// admin key required), POST /v1/relays/{relayId}/under-attack/on and /off (an "under-attack" order: the relay asks
+/// new sessions for proof of work; admin key required), POST /v1/fleet/under-attack/on and /off (the same order to
+/// every connected relay),
 /// GET /v1/load/latest (the newest load-generator result.json + summary.md).
 /// </summary>
 internal static class Dashboard
@@ -33,6 +35,12 @@ internal static class Dashboard
         var commands = app.MapGroup("/v1/relays").AddEndpointFilter<AdminKeyFilter>(); // the page sends the admin key it asked for
         commands.MapPost("/{relayId}/drain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new DrainOrder(DrainOrderSource.Operator)));
         commands.MapPost("/{relayId}/undrain", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UndrainOrder()));
+        commands.MapPost("/{relayId}/under-attack/on", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UnderAttackOrder(true)));
+        commands.MapPost("/{relayId}/under-attack/off", (string relayId, BackhaulService backhaul) => Command(backhaul, relayId, new UnderAttackOrder(false)));
+        // The fleet policy's word to every relay at once (an operator's call, e.g. an attack on the whole region).
+        var fleet = app.MapGroup("/v1/fleet").AddEndpointFilter<AdminKeyFilter>();
+        fleet.MapPost("/under-attack/on", (BackhaulService backhaul) => Broadcast(backhaul, new UnderAttackOrder(true)));
+        fleet.MapPost("/under-attack/off", (BackhaulService backhaul) => Broadcast(backhaul, new UnderAttackOrder(false)));
         app.MapGet("/v1/load/latest", (IOptions<CoreSimOptions> options) => LatestLoadReport(options.Value));
     }
 
@@ -44,6 +52,13 @@ internal static class Dashboard
         return sent
             ? Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = true }, statusCode: StatusCodes.Status202Accepted)
             : Results.Json(new JsonObject { ["relayId"] = relayId, ["command"] = command, ["sent"] = false, ["error"] = "relay not connected (no open link)" }, statusCode: StatusCodes.Status404NotFound);
+    }
+
+    private static IResult Broadcast(BackhaulService backhaul, CoreOrder order)
+    {
+        var encoded = ControlCodec.Encode(order);
+        var sent = backhaul.Listener.Relays().Where(r => r.Links > 0).Select(r => r.RelayId).Where(id => backhaul.Send(id, encoded)).ToList();
+        return Results.Json(new JsonObject { ["command"] = encoded.Name, ["sentTo"] = new JsonArray(sent.Select(id => (JsonNode)JsonValue.Create(id)).ToArray()) }, statusCode: StatusCodes.Status202Accepted);
     }
 
     /// <summary>Server-sent events: each event is exactly what GET /fleet returns at that moment (the /fleet endpoint is invoked in-process).</summary>

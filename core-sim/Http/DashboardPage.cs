@@ -47,6 +47,7 @@ internal static class DashboardPage
   #events { list-style:none; margin:0; padding:0; max-height:260px; overflow:auto; font-size:12px; }
   #events li { padding:2px 0; border-bottom:1px dashed var(--line); }
   .legend span { margin-right:12px; font-size:12px; }
+  .attack { color:var(--bad); font-weight:600; font-size:12px; border:1px solid var(--bad); border-radius:4px; padding:0 4px; }
   .kv { display:grid; grid-template-columns:auto 1fr; gap:2px 12px; font-size:13px; }
 </style></head>
 <body>
@@ -143,6 +144,9 @@ internal static class DashboardPage
       let e = relays.get(r.relayId);
       if (!e) { e = { history: [], prev: null }; relays.set(r.relayId, e); event(r.relayId + ' (' + r.region + ') connected'); }
       const state = stateOf(r);
+      const wasAttacked = !!(e.last && e.last.report && e.last.report.underAttack && e.last.report.underAttack.on);
+      const isAttacked = !!(r.report && r.report.underAttack && r.report.underAttack.on);
+      if (e.last && wasAttacked !== isAttacked) event(r.relayId + ': under attack ' + (isAttacked ? 'on (' + r.report.underAttack.source + ': ' + (r.report.underAttack.trigger || '') + ')' : 'off'));
       if (e.last && stateOf(e.last) !== state) event(r.relayId + ': ' + stateOf(e.last) + ' → ' + state + (reasonsOf(r).length ? ' (' + reasonsOf(r).join('; ') + ')' : ''));
       if (e.gone) { e.gone = false; if (!e.last || stateOf(e.last) === state) event(r.relayId + ' back'); }
       let mps = typeof r.messagesPerSecond === 'number' ? r.messagesPerSecond : null;
@@ -188,15 +192,21 @@ internal static class DashboardPage
       const state = e.gone ? 'disconnected' : stateOf(r);
       const reasons = e.gone ? ['no backhaul link'] : reasonsOf(r);
       const draining = state === 'draining';
+      const ua = !e.gone && r.report && r.report.underAttack; // Under Attack mode (issue 16)
+      const attacked = !!(ua && ua.on);
+      const uaRefused = ua && ua.refused ? Object.values(ua.refused).reduce((a, b) => a + b, 0) : 0;
       rows.push('<tr data-relay="' + esc(id) + '" data-state="' + esc(state) + '"' + (e.gone ? ' class="gone"' : '') + '>' +
         '<td><b>' + esc(id) + '</b></td><td>' + esc(r.region) + '</td>' +
-        '<td><span class="state" data-state="' + esc(state) + '">' + esc(state) + '</span><div class="reasons">' + esc(reasons.join('; ')) + '</div></td>' +
+        '<td><span class="state" data-state="' + esc(state) + '">' + esc(state) + '</span>' +
+          (attacked ? ' <span class="attack" title="' + esc((ua.source || '') + ': ' + (ua.trigger || '') + ' since ' + (ua.since || '')) + '">under attack</span>' : '') +
+          '<div class="reasons">' + esc(reasons.join('; ')) + (ua && (attacked || uaRefused) ? '<br>under attack: ' + esc(attacked ? (ua.source + ', ' + (ua.trigger || '')) : 'off') + ' · refused ' + esc(uaRefused) : '') + '</div></td>' +
         '<td class="num sessions">' + esc(e.gone ? 0 : sessionsOf(r)) + '</td>' +
         '<td class="num">' + esc(e.gone ? 0 : r.links) + '</td>' +
         '<td class="num">' + (typeof r.rttMs === 'number' && !e.gone ? r.rttMs.toFixed(2) + ' ms' : '–') + '</td>' +
         '<td class="num">' + (typeof e.mps === 'number' ? e.mps.toFixed(1) : '–') + '</td>' +
         '<td>' + chart(e.history) + '</td>' +
-        '<td><button data-cmd="' + (draining ? 'undrain' : 'drain') + '" data-relay="' + esc(id) + '"' + (e.gone ? ' disabled' : '') + (draining ? '' : ' class="warn"') + '>' + (draining ? 'undrain' : 'drain') + '</button></td></tr>');
+        '<td><button data-cmd="' + (draining ? 'undrain' : 'drain') + '" data-relay="' + esc(id) + '"' + (e.gone ? ' disabled' : '') + (draining ? '' : ' class="warn"') + '>' + (draining ? 'undrain' : 'drain') + '</button>' +
+        ' <button data-cmd="under-attack/' + (attacked ? 'off' : 'on') + '" data-relay="' + esc(id) + '"' + (e.gone ? ' disabled' : '') + (attacked ? '' : ' class="warn"') + '>' + (attacked ? 'end under attack' : 'under attack') + '</button></td></tr>');
     }
     document.querySelector('#relays tbody').innerHTML = rows.join('');
     $('no-relays').style.display = rows.length ? 'none' : '';

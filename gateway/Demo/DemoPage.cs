@@ -135,6 +135,15 @@ internal static class DemoPage
         el.dataset.relay = '';
       }
     });
+    // Under Attack mode (issue 16): the relay asks new sessions for proof of work; the SDK solves it before connecting.
+    client.on('challenge', c => {
+      if (c.state === 'solving') {
+        stateEl.textContent = 'solving challenge… (' + c.difficulty + ' bits)';
+        stateEl.dataset.state = 'connecting';
+      } else {
+        add('system', '', 'the relay is under attack: solved its challenge (' + c.difficulty + ' bits) in ' + c.ms + ' ms');
+      }
+    });
     client.on('rtt', r => { el.querySelector('.rtt').textContent = r.ms.toFixed(1) + ' ms'; });
     client.on('message', m => {
       const body = m.body && typeof m.body === 'object' && 'text' in m.body ? m.body.text : JSON.stringify(m.body);

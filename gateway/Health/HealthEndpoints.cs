@@ -70,7 +70,7 @@ internal static class HealthEndpoints
         });
     }
 
-    private static bool Authorized(HttpContext context, GatewayOptions options)
+    internal static bool Authorized(HttpContext context, GatewayOptions options)
     {
         string? header = context.Request.Headers.Authorization;
         return options.AdminKey.Length > 0 && header is not null

@@ -22,13 +22,15 @@ internal sealed partial class HealthMonitor : BackgroundService
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Security.UnderAttackMode? _underAttack;
     private readonly Dictionary<string, Tracker> _trackers = new(StringComparer.Ordinal);
     private volatile HealthSnapshot _current;
     private DateTimeOffset? _sickSince;
     private long _lastReport;
 
-    public HealthMonitor(IEnumerable<IHealthSignal> signals, IOptions<GatewayOptions> options, DrainController drain, BackhaulService backhaul, GatewayMetrics metrics, TimeProvider time, ILogger<HealthMonitor> logger)
+    public HealthMonitor(IEnumerable<IHealthSignal> signals, IOptions<GatewayOptions> options, DrainController drain, BackhaulService backhaul, GatewayMetrics metrics, TimeProvider time, ILogger<HealthMonitor> logger, Security.UnderAttackMode? underAttack = null)
     {
+        _underAttack = underAttack;
         _signals = signals.ToArray();
         _gateway = options.Value;
         _options = options.Value.Health;
@@ -114,7 +116,8 @@ internal sealed partial class HealthMonitor : BackgroundService
             snapshot.Since,
             _metrics.Sessions,
             _drain.Describe(),
-            snapshot.Signals.ToDictionary(kv => kv.Key, kv => new SignalReport(ToStatus(kv.Value.Level), kv.Value.Reason, kv.Value.Reading.Values), StringComparer.Ordinal));
+            snapshot.Signals.ToDictionary(kv => kv.Key, kv => new SignalReport(ToStatus(kv.Value.Level), kv.Value.Reason, kv.Value.Reading.Values), StringComparer.Ordinal),
+            _underAttack?.Describe());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

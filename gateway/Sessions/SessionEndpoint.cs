@@ -12,7 +12,7 @@ namespace Relay.Gateway.Sessions;
 /// <summary>GET /ws: checks token (401), origin (403) and per-IP limit (429) before the upgrade and any backhaul work.</summary>
 internal sealed partial class SessionEndpoint(
     IOptions<GatewayOptions> options, TokenVerifier tokens, BackhaulService backhaul, SessionRegistry sessions,
-    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger)
+    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger, Security.UnderAttackGate underAttack)
 {
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
@@ -25,7 +25,7 @@ internal sealed partial class SessionEndpoint(
     /// The checks before an upgrade, in order: draining and no backhaul (503), token (401), origin (403), per-IP
     /// sessions (429). Admitted: the per-IP slot is taken; <see cref="RunSessionAsync"/> or <see cref="Release"/> gives it back.
     /// </summary>
-    public Admission Admit(string? token, string? origin, IPAddress ip)
+    public Admission Admit(string? token, string? origin, IPAddress ip, string? pow = null)
     {
         if (sessions.Draining)
         {
@@ -47,6 +47,11 @@ internal sealed partial class SessionEndpoint(
         if (_origins.Count > 0 && origin is not null && !_origins.Contains(origin))
         {
             return Refuse(StatusCodes.Status403Forbidden, "origin", $"origin '{origin}' is not allowed");
+        }
+
+        if (underAttack.Check(ip, pow, verified.Claims) is { } attack)
+        {
+            return Refuse(attack.Status, attack.Reason, attack.Message); // Under Attack mode (issue 16): proof of work, connection-rate limits
         }
 
         if (!_perIp.TryAcquire(ip))
@@ -78,7 +83,7 @@ internal sealed partial class SessionEndpoint(
             return;
         }
 
-        var admission = Admit(context.Request.Query["access_token"], context.Request.Headers.Origin, context.Connection.RemoteIpAddress ?? IPAddress.None);
+        var admission = Admit(context.Request.Query["access_token"], context.Request.Headers.Origin, context.Connection.RemoteIpAddress ?? IPAddress.None, context.Request.Query[Relay.Contracts.Challenges.ProofOfWork.QueryParameter]);
         if (admission.Claims is null)
         {
             context.Response.StatusCode = admission.Status;

@@ -33,10 +33,11 @@ internal sealed class UpgradeRequest
 
     private static ReadOnlySpan<byte> CrLfCrLf => "\r\n\r\n"u8;
 
-    private UpgradeRequest(string key, string? token, string? origin, bool offersDeflate)
+    private UpgradeRequest(string key, string? token, string? pow, string? origin, bool offersDeflate)
     {
         Key = key;
         Token = token;
+        Pow = pow;
         Origin = origin;
         OffersDeflate = offersDeflate;
     }
@@ -46,6 +47,9 @@ internal sealed class UpgradeRequest
 
     /// <summary>The <c>access_token</c> query parameter, percent-decoded, or null.</summary>
     public string? Token { get; }
+
+    /// <summary>The <c>pow</c> query parameter (an Under Attack mode solution), percent-decoded, or null.</summary>
+    public string? Pow { get; }
 
     /// <summary>The Origin header, or null.</summary>
     public string? Origin { get; }
@@ -143,10 +147,10 @@ internal sealed class UpgradeRequest
             }
         }
 
-        string? token = null;
+        string? token = null, pow = null;
         if (target.Length > path.Length)
         {
-            if (!TryFindQueryValue(target[(path.Length + 1)..], "access_token"u8, out token))
+            if (!TryFindQueryValue(target[(path.Length + 1)..], "access_token"u8, out token) || !TryFindQueryValue(target[(path.Length + 1)..], "pow"u8, out pow))
             {
                 return UpgradeParse.NotOurs;
             }
@@ -236,7 +240,7 @@ internal sealed class UpgradeRequest
             return UpgradeParse.NotOurs;
         }
 
-        request = new UpgradeRequest(key, token, origin, deflate);
+        request = new UpgradeRequest(key, token, pow, origin, deflate);
         return UpgradeParse.WebSocket;
     }
 

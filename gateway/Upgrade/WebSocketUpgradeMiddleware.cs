@@ -86,7 +86,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
             }
         }
 
-        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None);
+        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None, request.Pow);
         if (admission.Claims is null)
         {
             await WriteRefusalAsync(connection.Transport.Output, admission.Status, admission.Reason!).ConfigureAwait(false);

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using Relay.Gateway.Health;
+using Relay.Gateway.Sessions;
+
+namespace Relay.Gateway.Security;
+
+/// <summary>Under Attack mode's services and endpoints: <c>GET /challenge</c>, <c>POST /admin/under-attack</c>.</summary>
+internal static class UnderAttackEndpoints
+{
+    public static IServiceCollection AddRelayUnderAttack(this IServiceCollection services)
+    {
+        services.AddOptions<UnderAttackOptions>().BindConfiguration(UnderAttackOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UnderAttackOptions>, UnderAttackOptionsValidator>();
+        services.AddSingleton<UnderAttackMode>();
+        services.AddSingleton<ChallengeIssuer>();
+        services.AddSingleton<UnderAttackMetrics>();
+        services.AddSingleton(sp => new UnderAttackGate(
+            sp.GetRequiredService<IOptions<UnderAttackOptions>>(),
+            sp.GetRequiredService<UnderAttackMode>(),
+            sp.GetRequiredService<ChallengeIssuer>(),
+            sp.GetRequiredService<UnderAttackMetrics>(),
+            sp.GetRequiredService<TimeProvider>(),
+            () => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)));
+        services.AddHostedService<UnderAttackService>();
+        return services;
+    }
+
+    public static void MapRelayUnderAttack(this WebApplication app)
+    {
+        // A challenge for the caller's address. No credentials involved, so any page may ask (CORS *): a site on
+        // another origin connects its visitors' websockets here.
+        app.MapGet("/challenge", (HttpContext context, ChallengeIssuer challenges, UnderAttackMode mode) =>
+        {
+            var challenge = challenges.Issue(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None);
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.AccessControlAllowOrigin = "*";
+            return Results.Json(new
+            {
+                underAttack = mode.IsOn,
+                challenge = challenge.Value,
+                difficulty = challenge.Difficulty,
+                expiresAt = challenge.ExpiresAt,
+                algorithm = "sha256-leading-zero-bits",
+            });
+        });
+        app.MapPost("/admin/under-attack", (HttpContext context, UnderAttackMode mode, IOptions<GatewayOptions> options) =>
+        {
+            if (!HealthEndpoints.Authorized(context, options.Value))
+            {
+                return Results.Unauthorized();
+            }
+
+            bool on = context.Request.Query["on"] != "false";
+            mode.Set(on, UnderAttackMode.Operator, on ? "turned on through the admin API" : "turned off through the admin API");
+            return Results.Json(new { underAttack = mode.Describe() });
+        });
+    }
+}

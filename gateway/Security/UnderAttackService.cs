@@ -1,0 +1,67 @@
+using System.Diagnostics.Metrics;
+using Relay.Contracts.Control;
+using Relay.Gateway.Backhaul;
+
+namespace Relay.Gateway.Security;
+
+/// <summary>
+/// Feeds <see cref="UnderAttackMode"/>: every connection Kestrel accepts or rejects (Kestrel's own instruments
+/// <c>kestrel.active_connections</c> and <c>kestrel.rejected_connections</c>, this host's only) for the automatic
+/// trigger, and the core's <see cref="UnderAttackOrder"/>s from the backhaul.
+/// </summary>
+internal sealed class UnderAttackService(UnderAttackMode mode, BackhaulService backhaul, IMeterFactory meterFactory) : IHostedService, IDisposable
+{
+    private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
+    private MeterListener? _listener;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        backhaul.Pool.CommandReceived += OnCommand;
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == KestrelMeter && ReferenceEquals(instrument.Meter.Scope, meterFactory)
+                    && instrument.Name is "kestrel.active_connections" or "kestrel.rejected_connections")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>(OnMeasurement);
+        _listener.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        backhaul.Pool.CommandReceived -= OnCommand;
+        _listener?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _listener?.Dispose();
+
+    private void OnMeasurement(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        if (instrument.Name == "kestrel.rejected_connections")
+        {
+            for (long i = 0; i < value; i++)
+            {
+                mode.Refused();
+            }
+        }
+        else if (value > 0)
+        {
+            mode.ConnectionOpened(); // active_connections +1: a connection started (-1 when it ends)
+        }
+    }
+
+    private void OnCommand(string name, ReadOnlyMemory<byte> argument)
+    {
+        if (name == ControlCodec.UnderAttackCommand && ControlCodec.TryDecode(name, argument.Span, out var order) && order is UnderAttackOrder ua)
+        {
+            mode.Set(ua.On, UnderAttackMode.Core, ua.On ? "ordered by the core" : "ended by the core");
+        }
+    }
+}
