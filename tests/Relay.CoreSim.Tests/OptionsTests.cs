@@ -7,6 +7,8 @@ public class OptionsTests
 {
     private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(60);
 
+    private static string[] Required => ["--CoreSim:AdminKey=options-test-admin-key-0123456789", $"--CoreSim:RelayKeys:relay-1={Relay.Tunnel.Links.LinkKey.Generate()}"];
+
     [TestCase("--CoreSim:SharedKey=short", "CoreSim:SharedKey")]
     [TestCase("--CoreSim:MaxUnacknowledged=0", "CoreSim:MaxUnacknowledged")]
     [TestCase("--CoreSim:BindAddress=nowhere", "CoreSim:BindAddress")]
@@ -17,7 +19,8 @@ public class OptionsTests
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
-        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([argument]));
+        // Outside Development (the default): the admin key and a relay key are required, so they are given.
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, argument]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
     }
@@ -76,7 +79,7 @@ public class OptionsTests
     [Test]
     public async Task Process_ValidSettings_Starts()
     {
-        using var core = HostProcess.Start("Relay.CoreSim.dll", "--CoreSim:BindAddress=127.0.0.1", "--CoreSim:HttpPort=0", "--CoreSim:BackhaulPort=0");
+        using var core = HostProcess.Start("Relay.CoreSim.dll", ["--CoreSim:BindAddress=127.0.0.1", "--CoreSim:HttpPort=0", "--CoreSim:BackhaulPort=0", .. Required]);
 
         bool listening = await core.WaitForOutputAsync("Now listening on: http://127.0.0.1:", s_exitTimeout);
 

@@ -28,7 +28,7 @@ public class HandshakeTests
         await peer.Output.FlushAsync(token);
         var challenge = await ReadAsync(peer.Input, token);
         Assert.That(challenge?.Kind, Is.EqualTo(FrameKind.Challenge));
-        Assert.That(((HelloInfo)challenge!.Value.Body!).Proof ?? [], Is.Empty, "the challenge carries no proof of the core's key");
+        Assert.That(((HelloInfo)challenge!.Value.Body!).Nonce, Has.Length.EqualTo(32), "the challenge: the core's nonce, and no proof of its key");
 
         FrameWriter.WriteProof(peer.Output, RandomNumberGenerator.GetBytes(32));
         await peer.Output.FlushAsync(token);

@@ -36,7 +36,7 @@ public class HandshakeFloodTests
 
         await using var flood = new Flood(listener.LocalEndPoint.Port);
         var firstWave = flood.Start(token);
-        await flood.Opened.WaitAsync(token);
+        await flood.Opened.Task.WaitAsync(token);
 
         Assert.That(pool.KillAllLinks(), Is.EqualTo(2));
         using (var reconnect = CancellationTokenSource.CreateLinkedTokenSource(token))
