@@ -97,7 +97,7 @@ try
     string coreLog = Path.Combine(dir, "core-sim.log"), gatewayLog = Path.Combine(dir, "gateway.log");
     var coreProcess = lab.Start(core, "core-sim", coreLog, RelayProcesses.CoreSim(
         $"--CoreSim:BindAddress={tunnel}.1", "--CoreSim:HttpPort=7080", "--CoreSim:HttpsPort=7443", "--CoreSim:BackhaulPort=7000",
-        $"--CoreSim:RelayKeys:wanbench-edge={sharedKey}", $"--CoreSim:SigningKeyPath={signing}",
+        $"--CoreSim:RelayKeys:wanbench-edge={sharedKey}", $"--CoreSim:AdminKey={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))}", $"--CoreSim:SigningKeyPath={signing}",
         $"--CoreSim:CertificatePath={certPath}", $"--CoreSim:CertificateKeyPath={keyPath}",
         "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));

@@ -160,7 +160,7 @@ internal sealed class Topology : IDisposable
 
         t._coreSim = lab.Start(t.Core, "core-sim", Path.Combine(dir, "core-sim.log"), RelayProcesses.CoreSim(
             $"--CoreSim:BindAddress=10.214.{o}.1", "--CoreSim:HttpPort=7080", "--CoreSim:BackhaulPort=7000",
-            $"--CoreSim:RelayKeys:edge-e2e={SharedKeyValue}", $"--CoreSim:SigningKeyPath={signing}", $"--CoreSim:PublicKeyPath={publicKey}",
+            $"--CoreSim:RelayKeys:edge-e2e={SharedKeyValue}", "--CoreSim:AdminKey=wireguard-e2e-admin-key-0123456789", $"--CoreSim:SigningKeyPath={signing}", $"--CoreSim:PublicKeyPath={publicKey}",
             "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{lab.Id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}"));
         // The gateway verifies tokens with core-sim's public key: the same signing key, so written here.
         File.WriteAllText(publicKey, t._tokens.PublicKeyPem);
