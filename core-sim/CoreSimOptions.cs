@@ -34,7 +34,7 @@ public sealed class CoreSimOptions
     /// The keyring: each relay's own backhaul key by relay id (<c>CoreSim:RelayKeys:&lt;relayId&gt;</c>, env
     /// <c>CoreSim__RelayKeys__&lt;relayId&gt;</c>), base64 of at least 32 random bytes (<c>dotnet Relay.CoreSim.dll keygen</c>
     /// prints one). The relay id a relay names at hello selects the key it must prove, and its health reports and
-    /// streams are bound to that id. Required outside the Development environment. Defaults to none.
+    /// streams are bound to that id. Defaults to none: outside the Development environment every relay is then refused.
     /// </summary>
     public Dictionary<string, string> RelayKeys { get; set; } = new(StringComparer.Ordinal);
 

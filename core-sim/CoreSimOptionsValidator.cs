@@ -57,8 +57,8 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
             return LinkKey.TryParse(o.SharedKey, development: true, out _, out var error) ? null : $"CoreSim:SharedKey: {error} (env CoreSim__SharedKey).";
         }
 
-        if (!string.IsNullOrEmpty(o.SharedKey)) return "CoreSim:SharedKey: one key for every relay is accepted only in the Development environment; give each relay its own key in CoreSim:RelayKeys:<relayId> (`dotnet Relay.CoreSim.dll keygen` prints one).";
-        if (o.RelayKeys.Count == 0) return "CoreSim:RelayKeys: required outside the Development environment: each relay's own key as CoreSim:RelayKeys:<relayId> (`dotnet Relay.CoreSim.dll keygen` prints one).";
-        return null;
+        // An empty keyring is allowed (direct /ws only, e.g. the load generator's baseline): every relay is refused, and
+        // the backhaul logs a warning at start.
+        return string.IsNullOrEmpty(o.SharedKey) ? null : "CoreSim:SharedKey: one key for every relay is accepted only in the Development environment; give each relay its own key in CoreSim:RelayKeys:<relayId> (`dotnet Relay.CoreSim.dll keygen` prints one).";
     }
 }

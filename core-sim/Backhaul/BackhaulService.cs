@@ -87,6 +87,11 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_options.RelayKeys.Count == 0 && string.IsNullOrEmpty(_options.SharedKey))
+        {
+            Log.NoRelayKeys(_logger);
+        }
+
         Listener.Start();
         _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
         return Task.CompletedTask;
@@ -141,5 +146,8 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     {
         [LoggerMessage(200, LogLevel.Warning, "Stream from relay {Relay} carries no sub/site/role claims; closed with 4003")]
         public static partial void StreamWithoutClaims(ILogger logger, string relay);
+
+        [LoggerMessage(201, LogLevel.Warning, "No relay keys (CoreSim:RelayKeys:<relayId>): every relay link is refused")]
+        public static partial void NoRelayKeys(ILogger logger);
     }
 }

@@ -57,8 +57,7 @@ public sealed class BackhaulKeyTests
     [TestCase("--CoreSim:SharedKey=any-fleet-wide-key-0123456789", "CoreSim:SharedKey")]
     [TestCase("--CoreSim:RelayKeys:r1=relay-dev-shared-key-change-me", "CoreSim:RelayKeys:r1")]
     [TestCase("--CoreSim:RelayKeys:r1=c2hvcnQta2V5LTE2LWJ5dGVz", "CoreSim:RelayKeys:r1")]
-    [TestCase("--CoreSim:NodeId=core-1", "CoreSim:RelayKeys")]
-    public void OutsideDevelopment_DevelopmentOrWeakOrNoRelayKeys_StopStartUp(string argument, string setting)
+    public void OutsideDevelopment_AFleetWideKeyOrADevelopmentOrWeakRelayKey_StopsStartUp(string argument, string setting)
     {
         var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build(["--CoreSim:AdminKey=admin-key-0123456789abcdef", argument], environmentName: "Production"));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));

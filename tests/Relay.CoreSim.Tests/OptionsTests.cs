@@ -7,7 +7,7 @@ public class OptionsTests
 {
     private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(60);
 
-    private static string[] Required => ["--CoreSim:AdminKey=options-test-admin-key-0123456789", $"--CoreSim:RelayKeys:relay-1={Relay.Tunnel.Links.LinkKey.Generate()}"];
+    private static string[] Required => ["--CoreSim:AdminKey=options-test-admin-key-0123456789"];
 
     [TestCase("--CoreSim:SharedKey=short", "CoreSim:SharedKey")]
     [TestCase("--CoreSim:MaxUnacknowledged=0", "CoreSim:MaxUnacknowledged")]
@@ -19,7 +19,7 @@ public class OptionsTests
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
-        // Outside Development (the default): the admin key and a relay key are required, so they are given.
+        // Outside Development (the default) the admin key is required, so it is given.
         var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, argument]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
