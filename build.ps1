@@ -44,8 +44,8 @@ switch ($Verb) {
   }
   "run" {
     dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
-    $key = "relay-dev-shared-key-change-me"; $run = Join-Path $PSScriptRoot "artifacts/run"; New-Item -ItemType Directory -Force $run | Out-Null
-    $core = Start-Process dotnet -ArgumentList "core-sim/bin/$config/net10.0/Relay.CoreSim.dll", "--CoreSim:SharedKey=$key", "--CoreSim:PublicKeyPath=$run/core-public.pem" -PassThru -NoNewWindow
+    $key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)); $run = Join-Path $PSScriptRoot "artifacts/run"; New-Item -ItemType Directory -Force $run | Out-Null
+    $core = Start-Process dotnet -ArgumentList "core-sim/bin/$config/net10.0/Relay.CoreSim.dll", "--environment", "Development", "--CoreSim:RelayKeys:relay-local=$key", "--CoreSim:PublicKeyPath=$run/core-public.pem" -PassThru -NoNewWindow
     while (-not (Test-Path "$run/core-public.pem")) { Start-Sleep -Milliseconds 200 }
     $gw = Start-Process dotnet -ArgumentList "gateway/bin/$config/net10.0/Relay.Gateway.dll", "--Gateway:PublicKeyPath=$run/core-public.pem", "--Gateway:Backhaul:SharedKey=$key", "--Gateway:Backhaul:RelayId=relay-local" -PassThru -NoNewWindow
     Write-Output "gateway ws://127.0.0.1:8080/ws   core-sim http://127.0.0.1:7080/   tokens: POST http://127.0.0.1:7080/v1/tokens"

@@ -81,6 +81,12 @@ public sealed class CoreSimHost : IAsyncDisposable
             builder.Services.PostConfigure<CoreSimOptions>(o => o.AdminKey = string.IsNullOrEmpty(o.AdminKey) ? generatedAdminKey : o.AdminKey);
         }
 
+        // Development: relays without their own key in CoreSim:RelayKeys prove the development key (elsewhere refused).
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Services.PostConfigure<CoreSimOptions>(o => o.SharedKey = string.IsNullOrEmpty(o.SharedKey) ? CoreSimOptions.DevelopmentSharedKey : o.SharedKey);
+        }
+
         builder.Services.AddSingleton<IValidateOptions<CoreSimOptions>, CoreSimOptionsValidator>();
 
         // Kestrel binds BindAddress:HttpPort unless --urls / ASPNETCORE_URLS says otherwise.

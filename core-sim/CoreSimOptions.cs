@@ -6,8 +6,8 @@ public sealed class CoreSimOptions
     /// <summary>The configuration section name.</summary>
     public const string SectionName = "CoreSim";
 
-    /// <summary>The development shared key used when none is configured. Never use it outside a laptop.</summary>
-    public const string DevelopmentSharedKey = "relay-dev-shared-key-change-me";
+    /// <summary>The development key: in the Development environment, the key of every relay without its own. Never use it outside a laptop.</summary>
+    public const string DevelopmentSharedKey = Relay.Tunnel.Links.LinkKey.DevelopmentKey;
 
     /// <summary>Address the HTTP and backhaul listeners bind to. Defaults to 0.0.0.0.</summary>
     public string BindAddress { get; set; } = "0.0.0.0";
@@ -30,8 +30,31 @@ public sealed class CoreSimOptions
     /// <summary>This core node's id, told to relays. Defaults to "core-1".</summary>
     public string NodeId { get; set; } = "core-1";
 
-    /// <summary>Backhaul shared key (UTF-8, at least 16 bytes). Defaults to <see cref="DevelopmentSharedKey"/>.</summary>
-    public string SharedKey { get; set; } = DevelopmentSharedKey;
+    /// <summary>
+    /// The keyring: each relay's own backhaul key by relay id (<c>CoreSim:RelayKeys:&lt;relayId&gt;</c>, env
+    /// <c>CoreSim__RelayKeys__&lt;relayId&gt;</c>), base64 of at least 32 random bytes (<c>dotnet Relay.CoreSim.dll keygen</c>
+    /// prints one). The relay id a relay names at hello selects the key it must prove, and its health reports and
+    /// streams are bound to that id. Defaults to none: outside the Development environment every relay is then refused.
+    /// </summary>
+    public Dictionary<string, string> RelayKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The key of every relay that has none in <see cref="RelayKeys"/>: accepted only in the Development environment
+    /// (base64 of ≥ 32 bytes, or any text of ≥ 16 UTF-8 bytes). Defaults to none; in Development, <see cref="DevelopmentSharedKey"/>.
+    /// </summary>
+    public string? SharedKey { get; set; }
+
+    /// <summary>Backhaul handshakes in progress at most; a connection beyond it is closed at once. Defaults to 256.</summary>
+    public int BackhaulMaxPendingHandshakes { get; set; } = 256;
+
+    /// <summary>Backhaul handshakes in progress at most from one source address. Defaults to 8.</summary>
+    public int BackhaulMaxPendingHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>Of <see cref="BackhaulMaxPendingHandshakes"/>, the slots kept for addresses a relay has authenticated from before (a flood from elsewhere cannot take them). Defaults to 32.</summary>
+    public int BackhaulReservedHandshakes { get; set; } = 32;
+
+    /// <summary>Time a new backhaul connection has to prove a relay's key before it is closed. Defaults to 2 s.</summary>
+    public TimeSpan BackhaulHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Admin credential (UTF-8, at least 16 bytes), sent as <c>Authorization: Bearer KEY</c>: required by every
     /// state-changing endpoint (<c>/v1/faults/*</c>, the dashboard's drain/undrain) and for operator tokens. Defaults to none:

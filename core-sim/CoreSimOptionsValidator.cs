@@ -1,22 +1,29 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Relay.Tunnel.Links;
 
 namespace Relay.CoreSim;
 
 /// <summary>Validates <see cref="CoreSimOptions"/> at start: the first bad setting, one line naming it. Reads only.</summary>
-internal sealed class CoreSimOptionsValidator : IValidateOptions<CoreSimOptions>
+internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IValidateOptions<CoreSimOptions>
 {
-    public ValidateOptionsResult Validate(string? name, CoreSimOptions options) =>
-        Check(options) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+    private readonly bool _development = environment.IsDevelopment();
 
-    private static string? Check(CoreSimOptions o)
+    public ValidateOptionsResult Validate(string? name, CoreSimOptions options) =>
+        Check(options, _development) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+
+    private static string? Check(CoreSimOptions o, bool development)
     {
         if (!IPAddress.TryParse(o.BindAddress, out _)) return $"CoreSim:BindAddress: '{o.BindAddress}' is not an IP address.";
         if (o.HttpPort is < 0 or > 65535) return $"CoreSim:HttpPort: must be 0-65535; was {o.HttpPort}.";
         if (o.BackhaulPort is < 0 or > 65535) return $"CoreSim:BackhaulPort: must be 0-65535; was {o.BackhaulPort}.";
         if (string.IsNullOrWhiteSpace(o.NodeId)) return "CoreSim:NodeId: required.";
-        if (Encoding.UTF8.GetByteCount(o.SharedKey ?? string.Empty) < 16) return "CoreSim:SharedKey: must be at least 16 bytes (env CoreSim__SharedKey).";
+        if (o.BackhaulMaxPendingHandshakes < 1) return $"CoreSim:BackhaulMaxPendingHandshakes: must be at least 1; was {o.BackhaulMaxPendingHandshakes}.";
+        if (o.BackhaulMaxPendingHandshakesPerAddress < 1) return $"CoreSim:BackhaulMaxPendingHandshakesPerAddress: must be at least 1; was {o.BackhaulMaxPendingHandshakesPerAddress}.";
+        if (o.BackhaulReservedHandshakes < 0 || o.BackhaulReservedHandshakes >= o.BackhaulMaxPendingHandshakes) return $"CoreSim:BackhaulReservedHandshakes: must be 0 to CoreSim:BackhaulMaxPendingHandshakes - 1 ({o.BackhaulMaxPendingHandshakes - 1}); was {o.BackhaulReservedHandshakes}.";
+        if (o.BackhaulHandshakeTimeout <= TimeSpan.Zero) return $"CoreSim:BackhaulHandshakeTimeout: must be positive; was {o.BackhaulHandshakeTimeout}.";
         if (string.IsNullOrEmpty(o.AdminKey)) return "CoreSim:AdminKey: required outside the Development environment (env CoreSim__AdminKey; ≥ 16 random bytes).";
         if (Encoding.UTF8.GetByteCount(o.AdminKey) < 16) return "CoreSim:AdminKey: must be at least 16 bytes (env CoreSim__AdminKey).";
         if (o.SessionRetention <= TimeSpan.Zero) return $"CoreSim:SessionRetention: must be positive; was {o.SessionRetention}.";
@@ -33,6 +40,25 @@ internal sealed class CoreSimOptionsValidator : IValidateOptions<CoreSimOptions>
         if (o.KeyOverlap <= TimeSpan.Zero) return $"CoreSim:KeyOverlap: must be positive; was {o.KeyOverlap}.";
         if (o.FleetBroadcastInterval <= TimeSpan.Zero) return $"CoreSim:FleetBroadcastInterval: must be positive; was {o.FleetBroadcastInterval}.";
         if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
-        return Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
+        return CheckKeys(o, development) ?? Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
+    }
+
+    /// <summary>The keyring, and the development key only in Development.</summary>
+    private static string? CheckKeys(CoreSimOptions o, bool development)
+    {
+        foreach (var (relayId, key) in o.RelayKeys)
+        {
+            if (string.IsNullOrWhiteSpace(relayId) || relayId.Length > 64) return $"CoreSim:RelayKeys: a relay id must be 1-64 characters; was '{relayId}'.";
+            if (!LinkKey.TryParse(key, development, out _, out var error)) return $"CoreSim:RelayKeys:{relayId}: {error}.";
+        }
+
+        if (development)
+        {
+            return LinkKey.TryParse(o.SharedKey, development: true, out _, out var error) ? null : $"CoreSim:SharedKey: {error} (env CoreSim__SharedKey).";
+        }
+
+        // An empty keyring is allowed (direct /ws only, e.g. the load generator's baseline): every relay is refused, and
+        // the backhaul logs a warning at start.
+        return string.IsNullOrEmpty(o.SharedKey) ? null : "CoreSim:SharedKey: one key for every relay is accepted only in the Development environment; give each relay its own key in CoreSim:RelayKeys:<relayId> (`dotnet Relay.CoreSim.dll keygen` prints one).";
     }
 }

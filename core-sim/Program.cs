@@ -2,6 +2,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim;
 
+// `dotnet Relay.CoreSim.dll keygen` (or --keygen): prints one fresh backhaul key for CoreSim:RelayKeys:<relayId> and
+// the relay's Gateway:Backhaul:SharedKey.
+if (args is ["keygen"] or ["--keygen"])
+{
+    Console.WriteLine(Relay.Tunnel.Links.LinkKey.Generate());
+    return 0;
+}
+
 try
 {
     var app = CoreSimHost.Build(args);

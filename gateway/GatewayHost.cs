@@ -48,6 +48,12 @@ public static class GatewayHost
                 o.Backhaul.Endpoints = [BackhaulOptions.DefaultEndpoint];
             }
         });
+        if (builder.Environment.IsDevelopment())
+        {
+            // Development: no key set proves the development key, as core-sim in Development expects (elsewhere refused).
+            builder.Services.PostConfigure<GatewayOptions>(o => o.Backhaul.SharedKey = string.IsNullOrEmpty(o.Backhaul.SharedKey) ? Relay.Tunnel.Links.LinkKey.DevelopmentKey : o.Backhaul.SharedKey);
+        }
+
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         // Token keys (issue 16): the PEM file, or the core's JWKS refreshed; the "tokens" health signal.
         builder.Services.AddSingleton<Tokens.TokenKeySource>();

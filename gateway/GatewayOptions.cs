@@ -179,7 +179,12 @@ public sealed class BackhaulOptions
     /// </remarks>
     public string[] Endpoints { get; set; } = [];
 
-    /// <summary>Pre-shared link key (at least 16 characters), the same as the core's.</summary>
+    /// <summary>
+    /// This relay's own backhaul key, the one the core holds for <see cref="RelayId"/> (core-sim:
+    /// <c>CoreSim:RelayKeys:&lt;relayId&gt;</c>): base64 of at least 32 random bytes (<c>dotnet Relay.CoreSim.dll keygen</c>).
+    /// A development key (any text of ≥ 16 bytes) is accepted only in the Development environment. Required; in
+    /// Development it defaults to the development key.
+    /// </summary>
     public string SharedKey { get; set; } = string.Empty;
 
     /// <summary>This relay's id. Defaults to the machine name.</summary>

@@ -5,9 +5,10 @@ using Relay.Gateway.Health;
 namespace Relay.Gateway;
 
 /// <summary>Validates <see cref="GatewayOptions"/> (and its Backhaul and Health sections) at start: the first bad setting, one line naming it.</summary>
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+/// <param name="environment">The host's environment (a development backhaul key only in Development); none: not Development.</param>
+internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = null) : IValidateOptions<GatewayOptions>
 {
-    private readonly BackhaulOptionsValidator _backhaul = new();
+    private readonly BackhaulOptionsValidator _backhaul = new(environment?.IsDevelopment() ?? false);
     private readonly HealthOptionsValidator _health = new();
 
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)

@@ -26,7 +26,8 @@ SECONDS_STEADY=${SECONDS_STEADY:-60}   # 60 s windows: a 20 s window's p99 moved
 WARMUP=${WARMUP:-5}
 FIXED_PAIRS=${FIXED_PAIRS:-5}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
 CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090
-KEY=bench-gateway-shared-key-0123456789
+# Backhaul key of every gateway of the bench (base64 of 32 random bytes), in core-sim's keyring for each relay id.
+KEY=$(head -c 32 /dev/urandom | base64)
 # core-sim's admin key (tokens outside Development, failover kicks, room mode's operator tokens); the load generator reads it.
 export RELAY_CORE_ADMIN_KEY=${RELAY_CORE_ADMIN_KEY:-bench-core-admin-key-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
 mkdir -p "$OUT"
@@ -72,7 +73,7 @@ wait_http() { # wait_http URL: up to 30 s
 start_core() {
   rm -f "$OUT/core-public.pem"
   env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
-    --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:SharedKey=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
+    --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
   wait_http "http://127.0.0.1:$CORE_HTTP/fleet"

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=$PWD/artifacts/run
 mkdir -p "$RUN"
-KEY=${RELAY_SHARED_KEY:-relay-dev-shared-key-change-me}
+# The relay's backhaul key (base64 of 32 random bytes): fresh for each run unless given; core-sim holds it for relay-local.
+KEY=${RELAY_SHARED_KEY:-$(head -c 32 /dev/urandom | base64)}
 ADMIN=${RELAY_ADMIN_KEY:-relay-dev-admin-key}
 # core-sim's admin key (faults, the dashboard's drain buttons, operator tokens): random for each run unless given.
 CORE_ADMIN=${RELAY_CORE_ADMIN_KEY:-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}
@@ -20,7 +21,7 @@ trap cleanup EXIT INT TERM
 rm -f "$RUN/core-public.pem"
 # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development \
-  --CoreSim:SharedKey="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
+  --CoreSim:RelayKeys:relay-local="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
   >"$RUN/core-sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0.0.1:7080/healthz >/dev/null 2>&1 && break; sleep 0.2; done

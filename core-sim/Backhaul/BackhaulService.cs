@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,6 +8,7 @@ using Relay.Contracts.Sessions;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
 using Relay.Contracts.Tokens;
+using Relay.Tunnel.Links;
 using Relay.Tunnel.Server;
 using Relay.Tunnel.Streams;
 
@@ -40,7 +40,12 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 EndPoint = new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.BackhaulPort),
                 NodeId = _options.NodeId,
                 MeterFactory = meterFactory,
-                Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(_options.SharedKey), TimeProvider = time },
+                KeyForRelay = Keyring(_options),
+                MaxPendingHandshakes = _options.BackhaulMaxPendingHandshakes,
+                MaxPendingHandshakesPerAddress = _options.BackhaulMaxPendingHandshakesPerAddress,
+                ReservedHandshakes = _options.BackhaulReservedHandshakes,
+                HandshakeTimeout = _options.BackhaulHandshakeTimeout,
+                Link = new Relay.Tunnel.Links.LinkOptions { TimeProvider = time },
             },
             loggers.CreateLogger<LinkListener>());
         _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;
@@ -60,11 +65,35 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
 
     public LinkListener Listener { get; }
 
+    /// <summary>
+    /// The key each relay proves, by the relay id it names: its own from CoreSim:RelayKeys, else CoreSim:SharedKey
+    /// (set only in Development; validation refused it elsewhere), else none (refused).
+    /// </summary>
+    private static Func<string, byte[]?> Keyring(CoreSimOptions options)
+    {
+        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (relayId, text) in options.RelayKeys)
+        {
+            if (LinkKey.TryParse(text, development: true, out var key, out _))
+            {
+                keys[relayId] = key;
+            }
+        }
+
+        byte[]? fallback = LinkKey.TryParse(options.SharedKey, development: true, out var shared, out _) ? shared : null;
+        return relayId => keys.TryGetValue(relayId, out var key) ? key : fallback;
+    }
+
     /// <summary>Sends an encoded order (<see cref="ControlCodec.Encode(CoreOrder)"/>) to a relay; false when it has no open link.</summary>
     public bool Send(string relayId, EncodedOrder order) => Listener.SendCommand(relayId, order.Name, order.Payload);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_options.RelayKeys.Count == 0 && string.IsNullOrEmpty(_options.SharedKey))
+        {
+            Log.NoRelayKeys(_logger);
+        }
+
         Listener.Start();
         _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
         return Task.CompletedTask;

@@ -22,10 +22,13 @@ internal sealed class FleetRegistry
         backhaul.Listener.HealthReportReceived += OnReport;
     }
 
-    /// <summary>Records a report; one that does not decode is ignored (the relay keeps its previous state).</summary>
+    /// <summary>
+    /// Records a report from the relay whose key opened the link (<paramref name="relayId"/>). One that does not decode,
+    /// or that claims another relay id, is ignored (the relay keeps its previous state): a relay reports only for itself.
+    /// </summary>
     public void OnReport(string relayId, ReadOnlyMemory<byte> payload)
     {
-        if (ControlCodec.TryDecodeReport(payload.Span, out var report))
+        if (ControlCodec.TryDecodeReport(payload.Span, out var report) && string.Equals(report.RelayId, relayId, StringComparison.Ordinal))
         {
             _reports[relayId] = new RelayReport(report, _time.GetUtcNow());
         }

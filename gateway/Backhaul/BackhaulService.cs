@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Relay.Tunnel.Links;
 using Relay.Tunnel.Pool;
 
 namespace Relay.Gateway.Backhaul;
@@ -18,7 +19,7 @@ internal sealed class BackhaulService : IHostedService, IAsyncDisposable
             Endpoints = o.Backhaul.Endpoints,
             LinksPerEndpoint = o.Backhaul.LinksPerEndpoint,
             MeterFactory = meterFactory,
-            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = Encoding.UTF8.GetBytes(o.Backhaul.SharedKey), MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout, TimeProvider = time },
+            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = LinkKey.TryParse(o.Backhaul.SharedKey, development: true, out var key, out _) ? key : [], MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout, TimeProvider = time },
         }, logger);
     }
 

@@ -5,10 +5,10 @@ namespace Relay.CoreSim.Tests;
 
 public class OptionsTests
 {
-    // Outside Development core-sim requires an admin key; these tests are about the other settings.
-    private const string AdminKey = "options-test-admin-key-0123456789";
 
     private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(60);
+
+    private static string[] Required => ["--CoreSim:AdminKey=options-test-admin-key-0123456789"];
 
     [TestCase("--CoreSim:SharedKey=short", "CoreSim:SharedKey")]
     [TestCase("--CoreSim:MaxUnacknowledged=0", "CoreSim:MaxUnacknowledged")]
@@ -20,7 +20,8 @@ public class OptionsTests
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
-        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([argument, "--CoreSim:AdminKey=" + AdminKey]));
+        // Outside Development (the default) the admin key is required, so it is given.
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, argument]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
     }
@@ -79,7 +80,7 @@ public class OptionsTests
     [Test]
     public async Task Process_ValidSettings_Starts()
     {
-        using var core = HostProcess.Start("Relay.CoreSim.dll", "--CoreSim:BindAddress=127.0.0.1", "--CoreSim:HttpPort=0", "--CoreSim:BackhaulPort=0", "--CoreSim:AdminKey=" + AdminKey);
+        using var core = HostProcess.Start("Relay.CoreSim.dll", ["--CoreSim:BindAddress=127.0.0.1", "--CoreSim:HttpPort=0", "--CoreSim:BackhaulPort=0", .. Required]);
 
         bool listening = await core.WaitForOutputAsync("Now listening on: http://127.0.0.1:", s_exitTimeout);
 

@@ -14,7 +14,8 @@ namespace Relay.Gateway.Tests;
 /// <summary>A real gateway (Kestrel on a free port) and a real backhaul listener standing in for the core.</summary>
 internal sealed class GatewayFixture : IAsyncDisposable
 {
-    public const string SharedKey = "gateway-test-shared-key-0123456789";
+    /// <summary>The test relay's backhaul key (base64 of 32 bytes, as outside Development).</summary>
+    public const string SharedKey = "LLMGFFLcil1Xn1jFjrOXMh4lKdlRtVfiz6k75VgZNbA=";
     private static readonly ECDsa s_signingKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly CancellationTokenSource _stop = new();
     private Task? _coreLoop;
@@ -38,7 +39,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null)
     {
-        var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Encoding.UTF8.GetBytes(SharedKey) } });
+        var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Convert.FromBase64String(SharedKey) } });
         core.Start();
         string coreEndpoint = withCore ? core.LocalEndPoint.ToString() : "127.0.0.1:1";
         var app = GatewayHost.Build(["--urls", "http://127.0.0.1:0", .. args ?? []], o =>

@@ -34,6 +34,22 @@ public class OptionsTests
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
     }
 
+    [TestCase("Production", false)]
+    [TestCase("Development", true)]
+    public void DevelopmentBackhaulKey_IsAcceptedOnlyInDevelopment(string environment, bool starts)
+    {
+        string[] args = [$"--Gateway:PublicKeyPath={GatewayFixture.PublicKeyPath}", $"--Gateway:Backhaul:SharedKey={Relay.Tunnel.Links.LinkKey.DevelopmentKey}", $"--environment={environment}"];
+        if (starts)
+        {
+            using var app = GatewayHost.Build(args);
+            return;
+        }
+
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build(args));
+        Assert.That(ex!.Failures.Single(), Does.Contain("Gateway:Backhaul:SharedKey").And.Contain("Development"));
+        Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
     [TestCase("Gateway:HttpPot", "Gateway:HttpPort")]
     [TestCase("Gateway:Helth:EnterAfter", "Gateway:Health:EnterAfter")]
     [TestCase("gateway:backhaul:sharedkye", "Gateway:Backhaul:SharedKey")]

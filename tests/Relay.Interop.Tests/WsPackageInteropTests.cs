@@ -13,7 +13,7 @@ namespace Relay.Interop.Tests;
 [NonParallelizable]
 public sealed class WsPackageInteropTests
 {
-    private const string SharedKey = "interop-test-shared-key-0123456789";
+    private const string SharedKey = "xS1nfgGopMy2OVEbj3RJeaDJ8w2buD7YiM4eb/rQPjw=";
 
     [Test]
     [CancelAfter(120_000)]

@@ -7,7 +7,7 @@ namespace Relay.Steering.Tests;
 /// <summary>core-sim (in process), three gateways (processes) and HAProxy in front of them.</summary>
 internal sealed class SteeringFixture : IAsyncDisposable
 {
-    public const string SharedKey = "steering-test-shared-key-0123456789";
+    public const string SharedKey = "Eq8iNmx8+BpPcEhyGnIsOgqZgN0JkD7IhTwEz5D0M78=";
     private readonly string _dir;
 
     private SteeringFixture(string dir, CoreSimHost core, List<GatewayProcess> gateways, HaproxyProcess haproxy)

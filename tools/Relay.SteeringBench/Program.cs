@@ -15,7 +15,7 @@ if (HaproxyProcess.Executable is null)
 
 using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
 var token = cts.Token;
-const string Key = "steering-bench-shared-key-0123456789";
+const string Key = "D6ONlv7Sq2ZL6sGJSZ0bS0iV0eiQpKlY8x13Kx2gfxs=";
 string dir = Directory.CreateTempSubdirectory("relay-steerbench-").FullName;
 string publicKey = Path.Combine(dir, "core-public.pem");
 await using var core = await CoreSimHost.StartAsync(o =>

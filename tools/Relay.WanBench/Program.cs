@@ -92,12 +92,12 @@ try
 
     using var tokens = new TokenIssuer(signing);
     File.WriteAllText(publicKey, tokens.PublicKeyPem);
-    const string sharedKey = "wanbench-shared-key-0123456789abcdef";
+    string sharedKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)); // the edge's own key, in core-sim's keyring
 
     string coreLog = Path.Combine(dir, "core-sim.log"), gatewayLog = Path.Combine(dir, "gateway.log");
     var coreProcess = lab.Start(core, "core-sim", coreLog, RelayProcesses.CoreSim(
         $"--CoreSim:BindAddress={tunnel}.1", "--CoreSim:HttpPort=7080", "--CoreSim:HttpsPort=7443", "--CoreSim:BackhaulPort=7000",
-        $"--CoreSim:SharedKey={sharedKey}", $"--CoreSim:SigningKeyPath={signing}",
+        $"--CoreSim:RelayKeys:wanbench-edge={sharedKey}", $"--CoreSim:AdminKey={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))}", $"--CoreSim:SigningKeyPath={signing}",
         $"--CoreSim:CertificatePath={certPath}", $"--CoreSim:CertificateKeyPath={keyPath}",
         "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));

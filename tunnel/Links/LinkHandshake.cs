@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
@@ -7,14 +8,18 @@ using Relay.Tunnel.Protocol;
 namespace Relay.Tunnel.Links;
 
 /// <summary>
-/// The link hello with a mutual pre-shared-key challenge:
-/// dialer HELLO(nonceD) → acceptor CHALLENGE(nonceA, HMAC(key, "relay-link-v1 acceptor"|nonceD|nonceA|relayId))
-/// → dialer PROOF(HMAC(key, "relay-link-v1 dialer"|nonceA|nonceD|relayId)) → acceptor READY.
-/// Each side proves the key without sending it; a wrong key ends the link before any stream opens.
+/// The link hello (protocol v2): the connecting side proves its key first, and the core proves its own only after
+/// verifying the relay's, so a peer that does not know a key learns nothing it could test guesses against offline:
+/// dialer HELLO(relayId, nonceD) → acceptor CHALLENGE(nodeId, nonceA) → dialer PROOF(HMAC(key,
+/// "relay-link-v2 dialer"|nonceA|nonceD|relayId|nodeId)) → the acceptor verifies it with the key its keyring holds for
+/// relayId, then READY(HMAC(key, "relay-link-v2 acceptor"|nonceD|nonceA|relayId|nodeId)), which the dialer verifies.
+/// A wrong key ends the link before any stream opens; the relay id of every later frame is the one the key proved.
 /// </summary>
 internal static class LinkHandshake
 {
     private const int NonceSize = 32;
+    private const string DialerLabel = "relay-link-v2 dialer";
+    private const string AcceptorLabel = "relay-link-v2 acceptor";
 
     /// <summary>Result of a handshake: the peer's identity and window, or the failure.</summary>
     public readonly record struct Result(bool Ok, LinkCloseReason Failure, string Error, string PeerId, string Region, int PeerWindow);
@@ -31,18 +36,12 @@ internal static class LinkHandshake
             return Fail(LinkCloseReason.AuthenticationFailed, $"refused by the core: {frame.Reason}");
         }
 
-        if (error is not null || frame.Kind != FrameKind.Challenge || frame.Body is not HelloInfo challenge)
+        if (error is not null || frame.Kind != FrameKind.Challenge || frame.Body is not HelloInfo challenge || challenge.Nonce.Length != NonceSize)
         {
             return Fail(LinkCloseReason.ProtocolError, error ?? $"expected CHALLENGE, got {frame.Kind}");
         }
 
-        byte[] expected = Mac(options.SharedKey, "relay-link-v1 acceptor", nonce, challenge.Nonce, relayId);
-        if (challenge.Proof is null || !CryptographicOperations.FixedTimeEquals(expected, challenge.Proof))
-        {
-            return Fail(LinkCloseReason.AuthenticationFailed, "the core did not prove the shared key");
-        }
-
-        FrameWriter.WriteProof(pipe.Output, Mac(options.SharedKey, "relay-link-v1 dialer", challenge.Nonce, nonce, relayId));
+        FrameWriter.WriteProof(pipe.Output, Mac(options.SharedKey, DialerLabel, challenge.Nonce, nonce, relayId, challenge.PeerId));
         await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         (frame, error) = await ReadOneAsync(pipe.Input, options, cancellationToken).ConfigureAwait(false);
@@ -51,15 +50,26 @@ internal static class LinkHandshake
             return Fail(LinkCloseReason.AuthenticationFailed, $"refused by the core: {frame.Reason}");
         }
 
-        if (error is not null || frame.Kind != FrameKind.Ready)
+        if (error is not null || frame.Kind != FrameKind.Ready || frame.Body is not byte[] theirs)
         {
             return Fail(LinkCloseReason.ProtocolError, error ?? $"expected READY, got {frame.Kind}");
+        }
+
+        byte[] expected = Mac(options.SharedKey, AcceptorLabel, nonce, challenge.Nonce, relayId, challenge.PeerId);
+        if (!CryptographicOperations.FixedTimeEquals(expected, theirs))
+        {
+            return Fail(LinkCloseReason.AuthenticationFailed, "the core did not prove the key");
         }
 
         return new Result(true, LinkCloseReason.None, string.Empty, challenge.PeerId, string.Empty, ClampWindow(challenge.Window));
     }
 
-    public static async Task<Result> AcceptAsync(IDuplexPipe pipe, LinkOptions options, string nodeId, CancellationToken cancellationToken)
+    /// <summary>The acceptor's side with one key for every relay (<see cref="LinkOptions.SharedKey"/>).</summary>
+    public static Task<Result> AcceptAsync(IDuplexPipe pipe, LinkOptions options, string nodeId, CancellationToken cancellationToken) =>
+        AcceptAsync(pipe, options, nodeId, _ => options.SharedKey, cancellationToken);
+
+    /// <summary>The acceptor's side: <paramref name="keyFor"/> gives the key of the relay id the HELLO names (null: none).</summary>
+    public static async Task<Result> AcceptAsync(IDuplexPipe pipe, LinkOptions options, string nodeId, Func<string, byte[]?> keyFor, CancellationToken cancellationToken)
     {
         var (frame, error) = await ReadOneAsync(pipe.Input, options, cancellationToken).ConfigureAwait(false);
         if (error is not null || frame.Kind != FrameKind.Hello || frame.Body is not HelloInfo hello || hello.Nonce.Length != NonceSize)
@@ -73,9 +83,9 @@ internal static class LinkHandshake
             return Fail(LinkCloseReason.ProtocolError, $"unsupported protocol version {hello.Version}");
         }
 
+        // No proof here: the core proves its key only to a relay that proved its own.
         byte[] nonce = RandomNumberGenerator.GetBytes(NonceSize);
-        byte[] proof = Mac(options.SharedKey, "relay-link-v1 acceptor", hello.Nonce, nonce, hello.PeerId);
-        FrameWriter.WriteChallenge(pipe.Output, new HelloInfo(LinkOptions.ProtocolVersion, nodeId, string.Empty, nonce, options.StreamWindow, proof));
+        FrameWriter.WriteChallenge(pipe.Output, new HelloInfo(LinkOptions.ProtocolVersion, nodeId, string.Empty, nonce, options.StreamWindow));
         await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         (frame, error) = await ReadOneAsync(pipe.Input, options, cancellationToken).ConfigureAwait(false);
@@ -84,14 +94,16 @@ internal static class LinkHandshake
             return Fail(LinkCloseReason.ProtocolError, error ?? $"expected PROOF, got {frame.Kind}");
         }
 
-        byte[] expected = Mac(options.SharedKey, "relay-link-v1 dialer", nonce, hello.Nonce, hello.PeerId);
+        // A relay id the keyring does not hold is checked against a random key: refused the same way as a wrong key.
+        byte[] key = keyFor(hello.PeerId) ?? RandomNumberGenerator.GetBytes(NonceSize);
+        byte[] expected = Mac(key, DialerLabel, nonce, hello.Nonce, hello.PeerId, nodeId);
         if (!CryptographicOperations.FixedTimeEquals(expected, theirs))
         {
             await RefuseAsync(pipe, "authentication failed", cancellationToken).ConfigureAwait(false);
-            return Fail(LinkCloseReason.AuthenticationFailed, $"relay '{Sanitize(hello.PeerId)}' did not prove the shared key");
+            return Fail(LinkCloseReason.AuthenticationFailed, $"relay '{Sanitize(hello.PeerId)}' did not prove its key");
         }
 
-        FrameWriter.WriteReady(pipe.Output);
+        FrameWriter.WriteReady(pipe.Output, Mac(key, AcceptorLabel, hello.Nonce, nonce, hello.PeerId, nodeId));
         await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new Result(true, LinkCloseReason.None, string.Empty, hello.PeerId, hello.Region, ClampWindow(hello.Window));
     }
@@ -108,14 +120,24 @@ internal static class LinkHandshake
         await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static byte[] Mac(byte[] key, string label, byte[] first, byte[] second, string relayId)
+    /// <summary>HMAC-SHA256 over the label, both nonces (32 bytes each) and both ids, each id length-prefixed so no two inputs collide.</summary>
+    private static byte[] Mac(byte[] key, string label, byte[] first, byte[] second, string relayId, string nodeId)
     {
-        var data = new ArrayBufferWriter<byte>(128);
+        var data = new ArrayBufferWriter<byte>(160);
         data.Write(Encoding.UTF8.GetBytes(label));
         data.Write(first);
         data.Write(second);
-        data.Write(Encoding.UTF8.GetBytes(relayId));
+        WriteId(data, relayId);
+        WriteId(data, nodeId);
         return HMACSHA256.HashData(key, data.WrittenSpan);
+    }
+
+    private static void WriteId(ArrayBufferWriter<byte> data, string id)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(id);
+        BinaryPrimitives.WriteInt32BigEndian(data.GetSpan(4), bytes.Length);
+        data.Advance(4);
+        data.Write(bytes);
     }
 
     private static async Task<(Frame Frame, string? Error)> ReadOneAsync(PipeReader input, LinkOptions options, CancellationToken cancellationToken)

@@ -3,10 +3,14 @@ namespace Relay.Tunnel.Links;
 /// <summary>Options shared by both ends of a backhaul link.</summary>
 public sealed class LinkOptions
 {
-    /// <summary>Protocol version spoken. Defaults to 1.</summary>
-    public const int ProtocolVersion = 1;
+    /// <summary>Protocol version spoken: 2 (the relay proves its key first; see tunnel/Protocol/README.md).</summary>
+    public const int ProtocolVersion = 2;
 
-    /// <summary>The pre-shared key both ends prove at hello (HMAC-SHA256). Required; at least 16 bytes.</summary>
+    /// <summary>
+    /// The key proved at hello (HMAC-SHA256): the relay's own key on the dialing side; on the core, the key of every
+    /// relay unless <see cref="Server.LinkListenerOptions.KeyForRelay"/> gives one per relay. At least 16 bytes
+    /// (the hosts ask 32 random bytes outside Development: <see cref="LinkKey"/>).
+    /// </summary>
     public byte[] SharedKey { get; set; } = [];
 
     /// <summary>Largest frame body accepted. Defaults to 256 KiB.</summary>
@@ -40,9 +44,12 @@ public sealed class LinkOptions
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
-    public void Validate()
+    public void Validate() => Validate(requireKey: true);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting; the key only when <paramref name="requireKey"/>.</summary>
+    internal void Validate(bool requireKey)
     {
-        if (SharedKey is null || SharedKey.Length < 16)
+        if (requireKey && (SharedKey is null || SharedKey.Length < 16))
         {
             throw new ArgumentException("SharedKey: the backhaul link key must be at least 16 bytes.");
         }

@@ -12,7 +12,7 @@ public sealed partial class LinkPool
         [LoggerMessage(201, LogLevel.Debug, "Link {Link}: connect failed: {Error}")]
         public static partial void ConnectFailed(ILogger logger, string link, string error);
 
-        [LoggerMessage(202, LogLevel.Error, "Link {Link}: authentication failed: {Error}. Check Backhaul:SharedKey on both sides.")]
+        [LoggerMessage(202, LogLevel.Error, "Link {Link}: authentication failed: {Error}. Check that Gateway:Backhaul:SharedKey is the key the core holds for this relay id (CoreSim:RelayKeys:<relayId>).")]
         public static partial void AuthenticationFailed(ILogger logger, string link, string error);
 
         [LoggerMessage(203, LogLevel.Warning, "Link {Link}: handshake failed: {Error}")]

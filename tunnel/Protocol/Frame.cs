@@ -44,7 +44,7 @@ internal readonly struct Frame
     /// <summary>Data/HealthReport/Command: the payload bytes (a slice of the read buffer).</summary>
     public ReadOnlySequence<byte> Payload { get; }
 
-    /// <summary>Hello/Challenge: <see cref="HelloInfo"/>; Open: <see cref="OpenInfo"/>; Proof: byte[];
+    /// <summary>Hello/Challenge: <see cref="HelloInfo"/>; Open: <see cref="OpenInfo"/>; Proof, Ready: byte[];
     /// Close/Refuse/GoAway: the reason string; Command: the command name.</summary>
     public object? Body { get; }
 

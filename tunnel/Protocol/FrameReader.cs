@@ -110,9 +110,9 @@ internal static class FrameReader
                 FrameKind.Refuse => new Frame(kind, reader.ReadUInt64(), code: reader.ReadInt32(), body: ReadString(ref reader)),
                 FrameKind.GoAway => new Frame(kind, body: ReadString(ref reader)),
                 FrameKind.Hello => new Frame(kind, body: new HelloInfo(reader.ReadInt32(), ReadString(ref reader), ReadString(ref reader), ReadBinArray(ref reader), reader.ReadInt32())),
-                FrameKind.Challenge => new Frame(kind, body: new HelloInfo(reader.ReadInt32(), ReadString(ref reader), string.Empty, ReadBinArray(ref reader), reader.ReadInt32(), ReadBinArray(ref reader))),
+                FrameKind.Challenge => new Frame(kind, body: new HelloInfo(reader.ReadInt32(), ReadString(ref reader), string.Empty, ReadBinArray(ref reader), reader.ReadInt32())),
                 FrameKind.Proof => new Frame(kind, body: ReadBinArray(ref reader)),
-                FrameKind.Ready => new Frame(kind),
+                FrameKind.Ready => new Frame(kind, body: ReadBinArray(ref reader)),
                 FrameKind.Open => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader)),
                 FrameKind.HealthReport => new Frame(kind, payload: ReadBin(ref reader)),
                 FrameKind.Command => new Frame(kind, body: ReadString(ref reader), payload: ReadBin(ref reader)),
@@ -146,9 +146,9 @@ internal static class FrameReader
     internal static int MinFields(FrameKind kind) => kind switch
     {
         FrameKind.Hello => 5,
-        FrameKind.Challenge => 5,
+        FrameKind.Challenge => 4,
         FrameKind.Proof => 1,
-        FrameKind.Ready => 0,
+        FrameKind.Ready => 1,
         FrameKind.Open => 4,
         FrameKind.Accept => 1,
         FrameKind.Refuse => 3,

@@ -111,12 +111,13 @@ internal static class FrameWriter
             w.Write(reason);
         });
 
-    /// <summary>Writes a <see cref="FrameKind.Ready"/> frame.</summary>
-    public static void WriteReady(IBufferWriter<byte> output)
-        => WriteViaScratch(output, 0, static (ref MessagePackWriter w, int _) =>
+    /// <summary>Writes a <see cref="FrameKind.Ready"/> frame with the acceptor's proof of the key.</summary>
+    public static void WriteReady(IBufferWriter<byte> output, byte[] proof)
+        => WriteViaScratch(output, proof, static (ref MessagePackWriter w, byte[] p) =>
         {
-            w.WriteArrayHeader(1);
+            w.WriteArrayHeader(2);
             w.Write((byte)FrameKind.Ready);
+            w.Write(p);
         });
 
     /// <summary>Writes a <see cref="FrameKind.Hello"/> frame.</summary>
@@ -136,13 +137,12 @@ internal static class FrameWriter
     public static void WriteChallenge(IBufferWriter<byte> output, HelloInfo challenge)
         => WriteViaScratch(output, challenge, static (ref MessagePackWriter w, HelloInfo h) =>
         {
-            w.WriteArrayHeader(6);
+            w.WriteArrayHeader(5);
             w.Write((byte)FrameKind.Challenge);
             w.Write(h.Version);
             w.Write(h.PeerId);
             w.Write(h.Nonce);
             w.Write(h.Window);
-            w.Write(h.Proof ?? []);
         });
 
     /// <summary>Writes a <see cref="FrameKind.Proof"/> frame.</summary>
@@ -202,7 +202,7 @@ internal static class FrameWriter
             case FrameKind.Close: WriteClose(output, frame.StreamId, frame.Seq, frame.Code, frame.Reason); break;
             case FrameKind.Refuse: WriteRefuse(output, frame.StreamId, frame.Code, frame.Reason); break;
             case FrameKind.GoAway: WriteGoAway(output, frame.Reason); break;
-            case FrameKind.Ready: WriteReady(output); break;
+            case FrameKind.Ready: WriteReady(output, (byte[])frame.Body!); break;
             case FrameKind.Hello: WriteHello(output, (HelloInfo)frame.Body!); break;
             case FrameKind.Challenge: WriteChallenge(output, (HelloInfo)frame.Body!); break;
             case FrameKind.Proof: WriteProof(output, (byte[])frame.Body!); break;

@@ -6,5 +6,5 @@ namespace Relay.Tunnel.Protocol;
 /// <param name="Region">Hello: the relay's region. Challenge: empty.</param>
 /// <param name="Nonce">32 random bytes for the HMAC challenge.</param>
 /// <param name="Window">The sender's per-stream receive window in bytes (initial credit).</param>
-/// <param name="Proof">Challenge only: the acceptor's HMAC proof of the key.</param>
-internal sealed record HelloInfo(int Version, string PeerId, string Region, byte[] Nonce, int Window, byte[]? Proof = null);
+/// <remarks>Since protocol v2 the CHALLENGE carries no proof: the core proves its key only in READY, after the relay's PROOF checked out.</remarks>
+internal sealed record HelloInfo(int Version, string PeerId, string Region, byte[] Nonce, int Window);

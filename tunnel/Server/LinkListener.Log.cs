@@ -23,5 +23,11 @@ public sealed partial class LinkListener
 
         [LoggerMessage(305, LogLevel.Error, "Health report handler failed for relay {Relay}")]
         public static partial void HealthHandlerFailed(ILogger logger, string relay, Exception exception);
+
+        [LoggerMessage(306, LogLevel.Debug, "Backhaul connection from {Remote} closed before its handshake: {Reason}")]
+        public static partial void ConnectionShed(ILogger logger, string remote, string reason);
+
+        [LoggerMessage(307, LogLevel.Debug, "Link from {Remote} closed: no valid handshake within {Seconds} s")]
+        public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds);
     }
 }

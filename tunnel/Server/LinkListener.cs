@@ -24,7 +24,8 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
     private readonly ConcurrentDictionary<string, RelayState> _relays = new(StringComparer.Ordinal);
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly SemaphoreSlim _handshakes;
+    private readonly HandshakeAdmission _admission;
+    private readonly Func<string, byte[]?> _keyForRelay;
     private readonly ConcurrentDictionary<string, byte> _blocked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TimeSpan> _pongDelays = new(StringComparer.Ordinal);
     private Socket? _socket;
@@ -38,7 +39,8 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         options.Validate();
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _handshakes = new SemaphoreSlim(options.MaxPendingHandshakes);
+        _keyForRelay = options.KeyForRelay ?? (_ => options.Link.SharedKey);
+        _admission = new HandshakeAdmission(options.MaxPendingHandshakes, options.MaxPendingHandshakesPerAddress, options.ReservedHandshakes);
         _metrics = new TunnelMetrics(options.MeterFactory);
     }
 
@@ -226,45 +228,63 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
                 continue;
             }
 
-            await _handshakes.WaitAsync(token).ConfigureAwait(false);
-            _ = Task.Run(() => HandshakeAsync(client, token), CancellationToken.None);
+            // Never wait here: a connection that gets no handshake slot is closed at once, so the accept loop keeps
+            // up with a flood and a relay's connection is never queued behind idle ones.
+            var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (_admission.TryEnter(address) is { } refusal)
+            {
+                Log.ConnectionShed(_logger, client.RemoteEndPoint?.ToString() ?? "?", refusal);
+                client.Dispose();
+                continue;
+            }
+
+            _ = Task.Run(() => HandshakeAsync(client, address, token), CancellationToken.None);
         }
     }
 
-    private async Task HandshakeAsync(Socket socket, CancellationToken token)
+    private async Task HandshakeAsync(Socket socket, IPAddress address, CancellationToken token)
     {
+        bool authenticated = false;
         try
         {
             var connection = LinkTransport.Accept(socket, _options.Link);
-            await AcceptLinkAsync(connection, socket.RemoteEndPoint?.ToString() ?? "?", token).ConfigureAwait(false);
+            authenticated = await AcceptLinkAsync(connection, socket.RemoteEndPoint?.ToString() ?? "?", token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.HandshakeRefused(_logger, address.ToString(), ex.Message);
+            socket.Dispose();
         }
         finally
         {
-            _handshakes.Release();
+            _admission.Exit(address, authenticated);
         }
     }
 
-    /// <summary>Runs the handshake on an accepted connection (tests: an in-memory pipe), then starts it as a link.</summary>
-    internal async Task AcceptLinkAsync(IDuplexPipe connection, string remote, CancellationToken token)
+    /// <summary>
+    /// Runs the handshake on an accepted connection (tests: an in-memory pipe), then starts it as a link. True when the
+    /// peer proved a relay's key (whether or not the link then started).
+    /// </summary>
+    internal async Task<bool> AcceptLinkAsync(IDuplexPipe connection, string remote, CancellationToken token)
     {
-        // The timer starts before the first read, so a peer that has the connection knows the clock runs.
-        using var timeout = new CancellationTokenSource(_options.Link.HandshakeTimeout, _options.Link.TimeProvider);
+        // The deadline starts before the first read and is short: the peer is not authenticated yet.
+        using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.Link.TimeProvider);
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         try
         {
-            var result = await LinkHandshake.AcceptAsync(connection, _options.Link, _options.NodeId, handshake.Token).ConfigureAwait(false);
+            var result = await LinkHandshake.AcceptAsync(connection, _options.Link, _options.NodeId, _keyForRelay, handshake.Token).ConfigureAwait(false);
             if (!result.Ok)
             {
                 Log.HandshakeRefused(_logger, remote, result.Error);
                 LinkTransport.Close(connection);
-                return;
+                return false;
             }
 
             if (_blocked.ContainsKey(result.PeerId))
             {
                 Log.HandshakeRefused(_logger, remote, $"relay '{result.PeerId}' is blocked by fault injection");
                 LinkTransport.Close(connection);
-                return;
+                return true;
             }
 
             var relay = _relays.GetOrAdd(result.PeerId, id => new RelayState(id));
@@ -278,11 +298,20 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             {
                 RelayChanged?.Invoke(result.PeerId);
             }
+
+            return true;
+        }
+        catch (Exception) when (timeout.IsCancellationRequested)
+        {
+            Log.HandshakeTimedOut(_logger, remote, _options.HandshakeTimeout.TotalSeconds);
+            LinkTransport.Close(connection);
+            return false;
         }
         catch (Exception ex)
         {
-            Log.HandshakeRefused(_logger, remote, timeout.IsCancellationRequested ? "handshake timed out" : ex.Message);
+            Log.HandshakeRefused(_logger, remote, ex.Message);
             LinkTransport.Close(connection);
+            return false;
         }
     }
 

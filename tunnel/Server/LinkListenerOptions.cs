@@ -13,8 +13,34 @@ public sealed class LinkListenerOptions
     /// <summary>This core node's id, told to relays at hello. Defaults to the machine name.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
-    /// <summary>Handshakes in progress at most; more connections wait in the accept backlog. Defaults to 256.</summary>
+    /// <summary>
+    /// The key of a relay by its id (the core's keyring): the HELLO's relay id selects the key the relay must prove, so
+    /// a relay cannot pose as another; null for an id the keyring does not hold (refused). Defaults to null: every
+    /// relay proves <see cref="LinkOptions.SharedKey"/>.
+    /// </summary>
+    public Func<string, byte[]?>? KeyForRelay { get; set; }
+
+    /// <summary>
+    /// Handshakes in progress at most; a connection beyond it is closed at once (never queued, so a flood cannot delay
+    /// a relay behind it). Defaults to 256.
+    /// </summary>
     public int MaxPendingHandshakes { get; set; } = 256;
+
+    /// <summary>Handshakes in progress at most from one source address; more are closed at once. Defaults to 8.</summary>
+    public int MaxPendingHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>
+    /// Of <see cref="MaxPendingHandshakes"/>, the slots only addresses a relay has authenticated from before may take,
+    /// so that idle connections from other addresses cannot hold every slot and a relay whose link dropped reconnects
+    /// during a flood. Defaults to 32.
+    /// </summary>
+    public int ReservedHandshakes { get; set; } = 32;
+
+    /// <summary>
+    /// Time a new connection has to complete the handshake (HELLO and a valid PROOF) before it is closed: short, as the
+    /// peer is not yet authenticated. Read on <see cref="LinkOptions.TimeProvider"/>. Defaults to 2 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often the listener's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
@@ -44,6 +70,21 @@ public sealed class LinkListenerOptions
             throw new ArgumentException("MaxPendingHandshakes: must be at least 1.");
         }
 
-        Link.Validate();
+        if (MaxPendingHandshakesPerAddress < 1)
+        {
+            throw new ArgumentException("MaxPendingHandshakesPerAddress: must be at least 1.");
+        }
+
+        if (ReservedHandshakes < 0 || ReservedHandshakes >= MaxPendingHandshakes)
+        {
+            throw new ArgumentException($"ReservedHandshakes: must be 0 to MaxPendingHandshakes - 1 ({MaxPendingHandshakes - 1}); was {ReservedHandshakes}.");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("HandshakeTimeout: must be positive.");
+        }
+
+        Link.Validate(requireKey: KeyForRelay is null);
     }
 }

@@ -10,7 +10,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const coreSimDll = join(repoRoot, 'core-sim', 'bin', 'Release', 'net10.0', 'Relay.CoreSim.dll');
 export const gatewayDll = join(repoRoot, 'gateway', 'bin', 'Release', 'net10.0', 'Relay.Gateway.dll');
 export const loadGenDll = join(repoRoot, 'tools', 'Relay.LoadGen', 'bin', 'Release', 'net10.0', 'Relay.LoadGen.dll');
-export const sharedKey = 'js-test-shared-key-0123456789';
+export const sharedKey = 'T8MX78SA83e1/7GxBxbFSR6AAPBQ4EhlBVu1GkbN1Wg='; // base64 of 32 bytes: gateways also run outside Development
 export const adminKey = 'js-test-admin-key';
 /** core-sim's admin key (CoreSim:AdminKey): faults, drain buttons, operator tokens. */
 export const coreAdminKey = 'js-test-core-admin-key';

@@ -159,8 +159,9 @@ public class MultiplexerTimingTests
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair();
         var handshake = listener.AcceptLinkAsync(coreEnd, "silent", CancellationToken.None);
 
-        time.Advance(s_defaults.HandshakeTimeout - TimeSpan.FromMilliseconds(1));
-        Assert.That(handshake.IsCompleted, Is.False, "still within the handshake timeout");
+        // The listener's deadline for an unauthenticated peer (2 s), not the dialer's 10 s.
+        time.Advance(new LinkListenerOptions().HandshakeTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.That(handshake.IsCompleted, Is.False, "still within the handshake deadline");
 
         time.Advance(TimeSpan.FromMilliseconds(1));
         await handshake.WaitAsync(token);

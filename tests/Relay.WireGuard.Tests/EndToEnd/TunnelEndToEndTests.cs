@@ -160,7 +160,7 @@ internal sealed class Topology : IDisposable
 
         t._coreSim = lab.Start(t.Core, "core-sim", Path.Combine(dir, "core-sim.log"), RelayProcesses.CoreSim(
             $"--CoreSim:BindAddress=10.214.{o}.1", "--CoreSim:HttpPort=7080", "--CoreSim:BackhaulPort=7000",
-            $"--CoreSim:SharedKey={SharedKeyValue}", $"--CoreSim:SigningKeyPath={signing}", $"--CoreSim:PublicKeyPath={publicKey}",
+            $"--CoreSim:RelayKeys:edge-e2e={SharedKeyValue}", "--CoreSim:AdminKey=wireguard-e2e-admin-key-0123456789", $"--CoreSim:SigningKeyPath={signing}", $"--CoreSim:PublicKeyPath={publicKey}",
             "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{lab.Id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}"));
         // The gateway verifies tokens with core-sim's public key: the same signing key, so written here.
         File.WriteAllText(publicKey, t._tokens.PublicKeyPem);
@@ -174,7 +174,7 @@ internal sealed class Topology : IDisposable
         return t;
     }
 
-    private static string SharedKeyValue => "wireguard-e2e-shared-key-0123456789";
+    private static string SharedKeyValue => "Z4WmFuyCzLJgrhJ9tYTP7BJ+LbFuP15y5GLanFW+BWE="; // the edge's own key, in core-sim's keyring
 
     public RelayClient Client() => new(new RelayClientOptions
     {

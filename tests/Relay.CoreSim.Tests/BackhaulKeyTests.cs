@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Relay.Contracts.Control;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Pool;
+
+namespace Relay.CoreSim.Tests;
+
+/// <summary>Issue 16 item 3: per-relay keys in core-sim's keyring (CoreSim:RelayKeys), the development key only in Development.</summary>
+public sealed class BackhaulKeyTests
+{
+    private static readonly string s_keyA = LinkKey.Generate();
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Keyring_RelayProvesItsOwnKey_AnyOtherKeyIsRefused(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync(o => o.RelayKeys["relay-a"] = s_keyA);
+
+        await using (var own = Pool(host, "relay-a", Convert.FromBase64String(s_keyA), links: 2))
+        {
+            await own.WaitForLinksAsync(2, ct);
+        }
+
+        await using var posing = Pool(host, "relay-a", System.Text.Encoding.UTF8.GetBytes(LinkKey.DevelopmentKey), links: 1);
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        window.CancelAfter(TimeSpan.FromSeconds(2));
+        Assert.That(async () => await posing.WaitForLinksAsync(1, window.Token), Throws.InstanceOf<OperationCanceledException>(),
+            "the development key does not open a relay that has its own key");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task HealthReport_ClaimingAnotherRelayId_IsIgnored(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        await using var relayB = Pool(host, "relay-b", System.Text.Encoding.UTF8.GetBytes(LinkKey.DevelopmentKey), links: 1);
+        await relayB.WaitForLinksAsync(1, ct);
+
+        relayB.SendHealthReport(ControlCodec.EncodeReport(Report("relay-a", RelayStatus.Sick)));
+        relayB.SendHealthReport(ControlCodec.EncodeReport(Report("relay-b", RelayStatus.Degraded)));
+
+        while (true)
+        {
+            var relays = (await CoreSimFixture.GetAsync(host, "/fleet")).GetProperty("relays").EnumerateArray().ToList();
+            var b = relays.Single(r => r.GetProperty("relayId").GetString() == "relay-b");
+            if (string.Equals(b.GetProperty("state").ToString(), "degraded", StringComparison.OrdinalIgnoreCase))
+            {
+                Assert.That(relays.Select(r => r.GetProperty("relayId").GetString()), Is.EqualTo(new[] { "relay-b" }), "the report claiming relay-a left no trace");
+                return;
+            }
+
+            await Task.Delay(20, ct);
+        }
+    }
+
+    [TestCase("--CoreSim:SharedKey=any-fleet-wide-key-0123456789", "CoreSim:SharedKey")]
+    [TestCase("--CoreSim:RelayKeys:r1=relay-dev-shared-key-change-me", "CoreSim:RelayKeys:r1")]
+    [TestCase("--CoreSim:RelayKeys:r1=c2hvcnQta2V5LTE2LWJ5dGVz", "CoreSim:RelayKeys:r1")]
+    public void OutsideDevelopment_AFleetWideKeyOrADevelopmentOrWeakRelayKey_StopsStartUp(string argument, string setting)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build(["--CoreSim:AdminKey=admin-key-0123456789abcdef", argument], environmentName: "Production"));
+        Assert.That(ex!.Failures.Single(), Does.Contain(setting));
+        Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void OutsideDevelopment_RelayKeysFromTheKeygen_Start()
+    {
+        using var app = CoreSimHost.Build(["--CoreSim:AdminKey=admin-key-0123456789abcdef", $"--CoreSim:RelayKeys:r1={LinkKey.Generate()}", "--CoreSim:BackhaulPort=0", "--CoreSim:HttpPort=0"], environmentName: "Production");
+        Assert.That(app, Is.Not.Null);
+    }
+
+    private static LinkPool Pool(CoreSimHost host, string relayId, byte[] key, int links)
+    {
+        var pool = new LinkPool(new LinkPoolOptions
+        {
+            RelayId = relayId,
+            Region = "test",
+            Endpoints = [$"127.0.0.1:{host.BackhaulPort}"],
+            LinksPerEndpoint = links,
+            Link = new LinkOptions { SharedKey = key },
+        });
+        pool.Start();
+        return pool;
+    }
+
+    private static RelayHealthReport Report(string relayId, RelayStatus state) => new(
+        relayId, "test", state, state, state == RelayStatus.Healthy ? [] : ["test"], 100, DateTimeOffset.UnixEpoch, 0,
+        new DrainStatus(false, null, null, null, 0, 0, 0, string.Empty), new Dictionary<string, SignalReport>());
+}

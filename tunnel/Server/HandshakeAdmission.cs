@@ -1,0 +1,70 @@
+using System.Net;
+
+namespace Relay.Tunnel.Server;
+
+/// <summary>
+/// Who may start a link handshake now: at most a number of handshakes in progress, per source address and in all; the
+/// last <c>reserved</c> slots only for addresses a relay has authenticated from before; and, once half the open slots
+/// are taken, no second pending handshake for an address not known (a flood spreads thin before it fills the pool).
+/// </summary>
+internal sealed class HandshakeAdmission(int max, int perAddress, int reserved)
+{
+    /// <summary>Addresses remembered as having authenticated; beyond it, new ones are not remembered (no growth under churn).</summary>
+    private const int MaxKnownAddresses = 4096;
+
+    private readonly object _gate = new();
+    private readonly Dictionary<IPAddress, int> _pendingByAddress = [];
+    private readonly HashSet<IPAddress> _known = [];
+    private int _pending;
+
+    /// <summary>Takes a slot for a connection from <paramref name="address"/>; null when taken, else why not.</summary>
+    public string? TryEnter(IPAddress address)
+    {
+        lock (_gate)
+        {
+            _pendingByAddress.TryGetValue(address, out int mine);
+            if (mine >= perAddress)
+            {
+                return $"{mine} handshakes from this address in progress (MaxPendingHandshakesPerAddress)";
+            }
+
+            bool known = _known.Contains(address);
+            int limit = known ? max : max - reserved;
+            if (_pending >= limit)
+            {
+                return known ? "every handshake slot is taken (MaxPendingHandshakes)" : "every open handshake slot is taken; the rest are kept for known relays (ReservedHandshakes)";
+            }
+
+            if (!known && mine > 0 && _pending >= limit / 2)
+            {
+                return "handshake slots are scarce and this address has one in progress";
+            }
+
+            _pending++;
+            _pendingByAddress[address] = mine + 1;
+            return null;
+        }
+    }
+
+    /// <summary>Gives the slot back; an address whose peer proved a relay's key is known from then on.</summary>
+    public void Exit(IPAddress address, bool authenticated)
+    {
+        lock (_gate)
+        {
+            _pending--;
+            if (_pendingByAddress.TryGetValue(address, out int mine) && mine > 1)
+            {
+                _pendingByAddress[address] = mine - 1;
+            }
+            else
+            {
+                _pendingByAddress.Remove(address);
+            }
+
+            if (authenticated && _known.Count < MaxKnownAddresses)
+            {
+                _known.Add(address);
+            }
+        }
+    }
+}
