@@ -19,9 +19,10 @@ public class UnderAttackAutoTriggerTests
         var sockets = new List<Socket>();
         try
         {
-            for (int i = 0; i < 200; i++) // bounded: 200 idle connections, no request sent
+            for (int i = 0; i < 200; i++) // bounded: 200 idle connections from 50 addresses (within the per-address cap), no request sent
             {
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                s.Bind(new IPEndPoint(IPAddress.Parse($"127.0.1.{(i % 50) + 1}"), 0));
                 await s.ConnectAsync(endpoint, token);
                 sockets.Add(s);
             }

@@ -18,10 +18,9 @@ public class UnderAttackOptionsTests
     [TestCase("--Gateway:UnderAttack:ChallengeLifetime=00:00:00", "Gateway:UnderAttack:ChallengeLifetime")]
     [TestCase("--Gateway:UnderAttack:RefusedPerSecondOff=500", "Gateway:UnderAttack:RefusedPerSecondOff")]
     [TestCase("--Gateway:UnderAttack:ConnectionBurstPerAddress=0", "Gateway:UnderAttack:ConnectionBurstPerAddress")]
-    public async Task BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
+    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
-        await using var app = GatewayHost.Build([.. Required, argument]);
-        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, argument]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
     }
 
