@@ -20,7 +20,7 @@ internal sealed partial class AttackBench
         Line(string.Create(inv, $"{_o.Sessions} legitimate sessions (echo, {_o.Rate} msg/s each, {_o.Seconds} s, first {_o.Warmup} s not measured) through one gateway, without and then with a flood of"));
         Line(string.Create(inv, $"{_o.GatewayConnections} connections to the gateway's HTTP port ({Math.Round(_o.GatewayConnections * _o.HalfOpenShare)} half-open upgrades: request head one line every 3 s, never finished; the rest idle)"));
         Line(string.Create(inv, $"and {_o.BackhaulConnections} connections to core-sim's backhaul port that never send a byte, from {_o.Sources} loopback addresses (127.0.x.y), reopened when closed."));
-        Line(string.Create(inv, $"Machine: {Environment.ProcessorCount} vCPU, open files per process {_fileLimit}; core-sim, gateway, bench and flood share the cores. Gateway: defaults except MaxSessionsPerIp = {_o.Sessions + 100} (the legitimate sessions all come from 127.0.0.1){(_o.GatewayArgs.Count > 0 ? ", " + string.Join(' ', _o.GatewayArgs) : "")}."));
+        Line(string.Create(inv, $"Machine: {Environment.ProcessorCount} vCPU, open files per process {_fileLimit}; core-sim, gateway, bench and flood share the cores. Gateway: defaults except MaxSessionsPerIp = {_o.Sessions + 100} and MaxPreAuthConnectionsPerIp = {Math.Min(_o.Sessions + 100, 1000)} (the legitimate sessions all come from 127.0.0.1){(_o.GatewayArgs.Count > 0 ? ", " + string.Join(' ', _o.GatewayArgs) : "")}."));
         Line($"Load average at the start: {_loadAtStart}; at the end: {LoadAverage()} (other work on the machine moves the latency figures).");
         Line("");
         Line("| figure | without flood | with flood | target |");

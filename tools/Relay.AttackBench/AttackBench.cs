@@ -9,7 +9,13 @@ namespace Relay.AttackBench;
 /// the comparison (stdout and bench.md). Exit code 1 when legitimate messages were lost or the gateway died.</summary>
 internal sealed partial class AttackBench(AttackOptions options)
 {
-    private const string Key = "bench-attack-shared-key-0123456789";
+    // Per-relay backhaul keys (core-sim's keyring) and core-sim's admin key, fresh for each run: 32 random bytes, base64.
+    private static readonly string s_adminKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    private static readonly Dictionary<string, string> s_relayKeys = new()
+    {
+        ["attack-gw"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        ["attack-gw-join"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    };
 
     // Below this machine's 20,000 open files per process: the flood process's own files (runtime, pipes) fit in it.
     private const int FileHeadroom = 1000;
@@ -48,7 +54,8 @@ internal sealed partial class AttackBench(AttackOptions options)
         Console.WriteLine($"attack bench: open-file limit {_fileLimit}; output {_out}");
 
         await using var core = ServerProcess.Start("core-sim", Path.Combine(_root, "core-sim", release, "Relay.CoreSim.dll"), Path.Combine(_out, "core-sim.log"),
-            ["--CoreSim:BindAddress=127.0.0.1", $"--CoreSim:HttpPort={_o.CoreHttpPort}", $"--CoreSim:BackhaulPort={_o.CoreBackhaulPort}", $"--CoreSim:SharedKey={Key}", .. quiet]);
+            ["--CoreSim:BindAddress=127.0.0.1", $"--CoreSim:HttpPort={_o.CoreHttpPort}", $"--CoreSim:BackhaulPort={_o.CoreBackhaulPort}", $"--CoreSim:AdminKey={s_adminKey}",
+             .. s_relayKeys.Select(kv => $"--CoreSim:RelayKeys:{kv.Key}={kv.Value}"), .. quiet]);
         await core.WaitHttpAsync(http, CoreHttp + "/fleet", ct);
         string publicKey = Path.Combine(_out, "core-public.pem");
         await File.WriteAllTextAsync(publicKey, await http.GetStringAsync(CoreHttp + "/v1/public-key.pem", ct), ct);
@@ -155,8 +162,8 @@ internal sealed partial class AttackBench(AttackOptions options)
     private string[] GatewayArgs(int port, string relayId) =>
     [
         "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={port}", $"--Gateway:PublicKeyPath={Path.Combine(_out, "core-public.pem")}",
-        $"--Gateway:Backhaul:SharedKey={Key}", $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{_o.CoreBackhaulPort}", $"--Gateway:Backhaul:RelayId={relayId}",
-        $"--Gateway:MaxSessionsPerIp={_o.Sessions + 100}", "--Gateway:ShutdownTimeout=00:00:05", "--Gateway:Health:AgentPort=-1",
+        $"--Gateway:Backhaul:SharedKey={s_relayKeys[relayId]}", $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{_o.CoreBackhaulPort}", $"--Gateway:Backhaul:RelayId={relayId}",
+        $"--Gateway:MaxSessionsPerIp={_o.Sessions + 100}", $"--Gateway:MaxPreAuthConnectionsPerIp={Math.Min(_o.Sessions + 100, 1000)}", "--Gateway:ShutdownTimeout=00:00:05", "--Gateway:Health:AgentPort=-1",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft=Warning", .. _o.GatewayArgs,
     ];
 
@@ -193,6 +200,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         Scenario = "steady",
         Urls = [new Uri($"ws://127.0.0.1:{_o.GatewayPort}/ws")],
         TokenUrl = new Uri(CoreHttp + "/v1/tokens"),
+        AdminKey = s_adminKey,
         Sessions = _o.Sessions,
         Rate = _o.Rate,
         Seconds = seconds,
@@ -235,6 +243,7 @@ internal sealed partial class AttackBench(AttackOptions options)
     private async Task<string> TokenAsync(CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", s_adminKey);
         using var r = await http.PostAsJsonAsync(CoreHttp + "/v1/tokens", new { sub = "probe", site = "load", role = "visitor", ttlSeconds = 3600 }, ct);
         r.EnsureSuccessStatusCode();
         return (await r.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("token").GetString()!;

@@ -48,7 +48,7 @@ internal sealed class AttackOptions
     /// <summary>Extra gateway settings (--gateway-arg --Gateway:X=Y), e.g. to try a fix's options.</summary>
     public List<string> GatewayArgs { get; set; } = [];
 
-    public IReadOnlyList<string> EffectiveAttackPaths => AttackPaths.Count > 0 ? AttackPaths : ["underAttack", "attack.underAttack", "attack.mode", "underAttack.on"];
+    public IReadOnlyList<string> EffectiveAttackPaths => AttackPaths.Count > 0 ? AttackPaths : ["health.underAttack.on", "underAttack.on"];
 
     public static AttackOptions Parse(string[] args)
     {
