@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Http;
 using Relay.CoreSim.Sessions;

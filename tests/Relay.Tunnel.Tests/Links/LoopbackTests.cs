@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Relay.Testing.Backhaul;
 using Relay.Tunnel.Pool;
 using Relay.Tunnel.Streams;
 using Relay.Tunnel.Tests.TestTransport;
@@ -48,7 +49,7 @@ public class LoopbackTests
         {
             if (stream.Info.SessionKey != "flood")
             {
-                await Backhaul.EchoAsync(stream, ct);
+                await StreamEcho.RunAsync(stream, ct);
                 return;
             }
 
