@@ -2,10 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Pool;
 

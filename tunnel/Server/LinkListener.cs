@@ -5,10 +5,6 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Server;
 

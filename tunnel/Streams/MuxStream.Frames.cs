@@ -1,7 +1,4 @@
 using System.Buffers;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Streams;
 

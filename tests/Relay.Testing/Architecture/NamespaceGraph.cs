@@ -12,10 +12,12 @@ public sealed class NamespaceGraph
 {
     private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
     private readonly Dictionary<string, SortedSet<string>> _edges = new(StringComparer.Ordinal);
+    private readonly string _root;
 
     /// <summary>The namespaces below <paramref name="root"/> (it included) in <paramref name="assembly"/> and the ones each uses.</summary>
     public NamespaceGraph(Assembly assembly, string root)
     {
+        _root = root;
         foreach (var type in assembly.GetTypes())
         {
             string? from = NamespaceOf(type);
@@ -36,6 +38,16 @@ public sealed class NamespaceGraph
 
     /// <summary>Each namespace and the namespaces it uses.</summary>
     public IReadOnlyDictionary<string, SortedSet<string>> Edges => _edges;
+
+    /// <summary>
+    /// What keeps the graph from being one-way, one line each: every cycle, and every namespace that uses the root
+    /// one (the host, which uses the folders). Empty when there is nothing.
+    /// </summary>
+    public IReadOnlyList<string> Problems() =>
+    [
+        .. Cycles().Select(c => "cycle: " + c),
+        .. _edges.Where(e => e.Value.Contains(_root)).Select(e => $"{e.Key} uses the root namespace {_root}"),
+    ];
 
     /// <summary>Every cycle as "A → B → A" (one per group of namespaces that reach each other); empty when the graph is one-way.</summary>
     public IReadOnlyList<string> Cycles()

@@ -1,11 +1,6 @@
 using System.Net;
 using System.Text;
 using Relay.Testing.Backhaul;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Tests.Links;
 

@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using Relay.Testing.Backhaul;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Streams;
-using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 

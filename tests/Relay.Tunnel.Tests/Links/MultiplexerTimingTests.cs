@@ -2,12 +2,6 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
-using Relay.Tunnel.Streams;
-using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 
