@@ -10,10 +10,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Http;
 using Relay.CoreSim.Sessions;
 using Relay.WireGuard.Hosting;
+using Relay.Contracts.Logging;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim;
@@ -61,8 +63,10 @@ public sealed class CoreSimHost : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
 
-        // No request lines unless asked for (appsettings.json says so too; this holds wherever the content root is).
+        // No request lines unless asked for (appsettings.json says so too; this holds wherever the content root is),
+        // and when they are, no access token in them (direct /ws takes it in the URL, as the gateway does).
         ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")] });
+        RedactingLoggerFactory.Register(builder.Services);
         if (CoreSimSettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [error]);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Logging;
@@ -71,7 +72,7 @@ public static class GatewayHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MemoryTrimService>());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
-        builder.Services.AddRelayUnderAttack(); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
+        builder.Services.AddRelayUnderAttack(sp => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + TimeSpan.FromSeconds(5));
 

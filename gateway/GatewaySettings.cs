@@ -1,4 +1,5 @@
 using Relay.Contracts.Configuration;
+using Relay.Gateway.Configuration;
 using Relay.WireGuard;
 
 namespace Relay.Gateway;

@@ -2,7 +2,7 @@
 // Classic script: <script src="relay-client.global.js"></script> then new RelayClient({...}) (also RelayClient.States, .CloseCodes).
 (function (global) {
 'use strict';
-// Relay JavaScript client: the session protocol of shared/PROTOCOL.md over a websocket.
+// Relay JavaScript client: the session protocol of docs/PROTOCOL.md over a websocket.
 // Dependency-free ES module for browsers (global WebSocket) and Node (pass `WebSocket` in the options,
 // e.g. the one from the npm package `ws`). relay-client.global.js is generated from this file
 // (scripts/build-global.mjs) for a classic <script> tag: window.RelayClient.

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Contracts.Sessions;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
 using Relay.Contracts.Tokens;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Fleet;
 

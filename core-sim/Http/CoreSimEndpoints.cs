@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Sessions;
 using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
 using Relay.Contracts.Tokens;

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.CoreSim.Backhaul;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Http;
 

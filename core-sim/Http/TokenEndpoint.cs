@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Http;
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.CoreSim.Sessions;
 using Relay.Contracts.Tokens;

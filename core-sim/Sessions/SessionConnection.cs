@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
 using Relay.Contracts.Sessions;
 using Relay.Contracts.Tokens;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Sessions;
 using Relay.Contracts.Tokens;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Sessions;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Tokens;
 

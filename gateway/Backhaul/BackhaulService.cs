@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 using Relay.Tunnel.Links;
 using Relay.Tunnel.Pool;
 

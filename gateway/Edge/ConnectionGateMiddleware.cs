@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Edge;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Health;
 

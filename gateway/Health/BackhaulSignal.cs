@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Tunnel.Diagnostics;
 
 namespace Relay.Gateway.Health;

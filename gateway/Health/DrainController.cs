@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Contracts.Sessions;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Health;

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;

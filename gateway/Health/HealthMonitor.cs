@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Health;
 

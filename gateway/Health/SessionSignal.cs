@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Sessions;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Health;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Metrics;
 
 namespace Relay.Gateway.Hosting;

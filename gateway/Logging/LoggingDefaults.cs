@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration.Memory;
+using Relay.Contracts.Logging;
 
 namespace Relay.Gateway.Logging;
 

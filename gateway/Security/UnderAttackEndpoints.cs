@@ -1,13 +1,16 @@
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
-using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Security;
 
 /// <summary>Under Attack mode's services and endpoints: <c>GET /challenge</c>, <c>POST /admin/under-attack</c>.</summary>
 internal static class UnderAttackEndpoints
 {
-    public static IServiceCollection AddRelayUnderAttack(this IServiceCollection services)
+    /// <summary>Registers Under Attack mode.</summary>
+    /// <param name="services">The gateway's services.</param>
+    /// <param name="sessionKeys">The session keys (<c>site/sub</c>) open on the relay now (the host reads its session registry).</param>
+    public static IServiceCollection AddRelayUnderAttack(this IServiceCollection services, Func<IServiceProvider, IEnumerable<string>> sessionKeys)
     {
         services.AddOptions<UnderAttackOptions>().BindConfiguration(UnderAttackOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UnderAttackOptions>, UnderAttackOptionsValidator>();
@@ -20,7 +23,7 @@ internal static class UnderAttackEndpoints
             sp.GetRequiredService<ChallengeIssuer>(),
             sp.GetRequiredService<UnderAttackMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
-            () => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)));
+            () => sessionKeys(sp)));
         services.AddHostedService<UnderAttackService>();
         return services;
     }

@@ -1,3 +1,5 @@
+using Relay.Gateway.Configuration;
+
 namespace Relay.Gateway.Security;
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.RateLimiting;
 using Relay.Contracts.Sessions;
+using Relay.Gateway.Configuration;
 using Relay.Tunnel.Streams;
 
 namespace Relay.Gateway.Sessions;

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Metrics;
 using System.Threading.RateLimiting;
 using Relay.Tunnel.Protocol;

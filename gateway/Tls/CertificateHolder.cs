@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Tls;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 
 namespace Relay.Gateway.Tokens;

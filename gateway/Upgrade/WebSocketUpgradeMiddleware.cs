@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.WebUtilities;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Upgrade;

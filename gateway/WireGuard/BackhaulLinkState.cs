@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Configuration;
 using Relay.WireGuard.Hosting;
 
 namespace Relay.Gateway.WireGuard;

@@ -1,3 +1,4 @@
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 using Relay.WireGuard;
 using Relay.WireGuard.Hosting;

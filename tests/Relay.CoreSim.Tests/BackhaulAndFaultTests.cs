@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Relay.CoreSim.Configuration;
 using Relay.Tunnel.Pool;
 using Relay.Tunnel.Protocol;
 using Relay.Tunnel.Streams;

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Relay.Client;
+using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Tests;
 

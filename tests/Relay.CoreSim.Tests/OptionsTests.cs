@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
-using Relay.Tests.Shared;
+using Relay.CoreSim.Configuration;
+using Relay.Testing.Options;
+using Relay.Testing.Processes;
 
 namespace Relay.CoreSim.Tests;
 
@@ -58,7 +60,7 @@ public class OptionsTests
     [Test]
     public void ReadmeTable_ListsEveryOption_WithItsDefault()
     {
-        var problems = OptionsTable.Problems(CoreSimSettings.Schema, OptionsTable.RepoFile("core-sim/README.md"), skipPrefix: "WireGuard:");
+        var problems = OptionsTable.Problems(CoreSimSettings.Schema, "core-sim/README.md", skipPrefix: "WireGuard:");
 
         Assert.That(problems, Is.Empty);
     }

@@ -19,11 +19,11 @@ public class CoreSimEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await StartCoreAsync(publicKey, token);
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
 
         var first = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
         await using var second = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
-        Uri[] urls = [WsUri(first), WsUri(second)];
+        Uri[] urls = [EndToEnd.WsUri(first), EndToEnd.WsUri(second)];
 
         await using var client = new RelayClient(new RelayClientOptions
         {
@@ -73,12 +73,12 @@ public class CoreSimEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await StartCoreAsync(publicKey, token);
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync("gw-ack", core.BackhaulPort, publicKey);
         var metrics = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>(gateway.Services);
         await using var client = new RelayClient(new RelayClientOptions
         {
-            Urls = [WsUri(gateway)],
+            Urls = [EndToEnd.WsUri(gateway)],
             TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-ack", "s1", "visitor", TimeSpan.FromHours(1)).Token),
             AckDelay = TimeSpan.FromMilliseconds(ackDelayMs),
         });
@@ -113,7 +113,7 @@ public class CoreSimEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await StartCoreAsync(publicKey, token);
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var a = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
         await using var b = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
         var drainA = a.Services.GetRequiredService<DrainController>();
@@ -166,21 +166,6 @@ public class CoreSimEndToEndTests
         Assert.Fail($"never: {what}");
     }
 
-    private static Task<CoreSimHost> StartCoreAsync(string publicKey, CancellationToken token) => CoreSimHost.StartAsync(o =>
-    {
-        o.BindAddress = "127.0.0.1";
-        o.HttpPort = 0;
-        o.BackhaulPort = 0;
-        o.SharedKey = GatewayFixture.SharedKey;
-        o.PublicKeyPath = publicKey;
-    }, token);
-
-    private static Uri WsUri(Microsoft.AspNetCore.Builder.WebApplication app)
-    {
-        string http = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
-        return new Uri("ws" + http[4..] + "/ws");
-    }
-
     private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartGatewayAsync(string id, int backhaulPort, string publicKey)
     {
         var app = GatewayHost.Build([], o =>
@@ -196,14 +181,6 @@ public class CoreSimEndToEndTests
             o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
             o.Health.AgentPort = 0;
         });
-        await app.StartAsync();
-        using var http = new HttpClient();
-        string url = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
-        for (int i = 0; i < 200 && (await http.GetAsync(url + "/readyz")).StatusCode != System.Net.HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(50);
-        }
-
-        return app;
+        return await EndToEnd.StartUntilReadyAsync(app);
     }
 }

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Relay.Gateway;
+using Relay.Gateway.Configuration;
+using Relay.Testing.Backhaul;
 using Relay.Tunnel.Links;
 using Relay.Tunnel.Server;
 using Relay.Tunnel.Streams;
@@ -33,7 +35,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
     public static string PublicKeyPath { get; } = WritePublicKey();
 
     /// <summary>What the core does with each stream; defaults to echo.</summary>
-    public Func<MuxStream, CancellationToken, Task> CoreHandler { get; set; } = EchoAsync;
+    public Func<MuxStream, CancellationToken, Task> CoreHandler { get; set; } = StreamEcho.RunAsync;
 
     public List<MuxStream> CoreStreams { get; } = [];
 
@@ -119,23 +121,6 @@ internal sealed class GatewayFixture : IAsyncDisposable
         }
         while (!r.EndOfMessage);
         return (r.MessageType, buffer[..length]);
-    }
-
-    public static async Task EchoAsync(MuxStream stream, CancellationToken token)
-    {
-        while (true)
-        {
-            using var message = await stream.ReceiveAsync(token);
-            if (message.Type == StreamMessageType.Close)
-            {
-                return;
-            }
-
-            if (!await stream.SendAsync(message.Data, message.Type == StreamMessageType.Text, token))
-            {
-                return;
-            }
-        }
     }
 
     public async ValueTask DisposeAsync()

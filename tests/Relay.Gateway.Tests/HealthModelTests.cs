@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;

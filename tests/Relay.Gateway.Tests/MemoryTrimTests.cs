@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Metrics;
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Relay.Tests.Shared;
+using Relay.Gateway.Configuration;
+using Relay.Testing.Options;
+using Relay.Testing.Processes;
 
 namespace Relay.Gateway.Tests;
 
@@ -98,7 +100,7 @@ public class OptionsTests
     [Test]
     public void DocsTable_ListsEveryOption_WithItsDefault()
     {
-        var problems = OptionsTable.Problems(GatewaySettings.Schema, OptionsTable.RepoFile("docs/gateway-options.md"), skipPrefix: "WireGuard:");
+        var problems = OptionsTable.Problems(GatewaySettings.Schema, "docs/gateway-options.md", skipPrefix: "WireGuard:");
 
         Assert.That(problems, Is.Empty);
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
+using Relay.Testing.Backhaul;
 using Relay.Tunnel.Streams;
 
 namespace Relay.Gateway.Tests;
@@ -205,7 +206,7 @@ public class SessionTests
             if (Encoding.UTF8.GetString(first.Data.Span) != "flood me")
             {
                 await stream.SendAsync(first.Data, true, ct);
-                await GatewayFixture.EchoAsync(stream, ct);
+                await StreamEcho.RunAsync(stream, ct);
                 return;
             }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.CoreSim;
+using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 using Relay.Gateway.Tokens;
 

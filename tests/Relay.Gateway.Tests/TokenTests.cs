@@ -21,7 +21,7 @@ public sealed class TokenTests
         var resumed = new TaskCompletionSource<RelayStateChange>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var client = new RelayClient(new RelayClientOptions
         {
-            Urls = [WsUri(gateway)],
+            Urls = [EndToEnd.WsUri(gateway)],
             // The first token lives 2 s; every later one an hour.
             TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-exp", "s1", "visitor", Interlocked.Increment(ref tokensGiven) == 1 ? TimeSpan.FromSeconds(2) : TimeSpan.FromHours(1)).Token),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
@@ -119,7 +119,7 @@ public sealed class TokenTests
         ws.Options.CollectHttpResponseDetails = true;
         try
         {
-            await ws.ConnectAsync(new Uri($"{WsUri(gateway)}?access_token={accessToken}"), token);
+            await ws.ConnectAsync(new Uri($"{EndToEnd.WsUri(gateway)}?access_token={accessToken}"), token);
             await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
         }
         catch (WebSocketException)
@@ -129,20 +129,8 @@ public sealed class TokenTests
         return ws.HttpStatusCode;
     }
 
-    private static Task<CoreSimHost> StartCoreAsync(CancellationToken token) => CoreSimHost.StartAsync(o =>
-    {
-        o.BindAddress = "127.0.0.1";
-        o.HttpPort = 0;
-        o.BackhaulPort = 0;
-        o.SharedKey = GatewayFixture.SharedKey;
-        o.PublicKeyPath = Path.Combine(Directory.CreateTempSubdirectory("relay-tokens-").FullName, "core-public.pem");
-    }, token);
-
-    private static Uri WsUri(WebApplication app)
-    {
-        string http = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
-        return new Uri("ws" + http[4..] + "/ws");
-    }
+    private static Task<CoreSimHost> StartCoreAsync(CancellationToken token) =>
+        EndToEnd.StartCoreSimAsync(Path.Combine(Directory.CreateTempSubdirectory("relay-tokens-").FullName, "core-public.pem"), token);
 
     private static async Task<WebApplication> StartGatewayAsync(CoreSimHost core, bool jwks, CancellationToken token)
     {
@@ -167,14 +155,6 @@ public sealed class TokenTests
             o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
             o.Health.AgentPort = 0;
         });
-        await app.StartAsync(token);
-        using var http = new HttpClient();
-        string url = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
-        for (int i = 0; i < 200 && (await http.GetAsync(url + "/readyz", token)).StatusCode != HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(50, token);
-        }
-
-        return app;
+        return await EndToEnd.StartUntilReadyAsync(app, token);
     }
 }

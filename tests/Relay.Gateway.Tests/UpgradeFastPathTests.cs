@@ -73,7 +73,7 @@ public class UpgradeFastPathTests
 
         for (int split = 1; split < head.Length; split++)
         {
-            var sequence = TwoSegments(head, split);
+            var sequence = Sequences.TwoSegments(head, split);
             Assert.That(UpgradeRequest.Parse(sequence, "/ws", out var request, out int length), Is.EqualTo(UpgradeParse.WebSocket), $"split at {split}");
             Assert.That((length, request!.Token), Is.EqualTo((head.Length, "abc")));
         }
@@ -246,24 +246,5 @@ public class UpgradeFastPathTests
         }
 
         return Encoding.ASCII.GetString(bytes.ToArray());
-    }
-
-    private static ReadOnlySequence<byte> TwoSegments(byte[] data, int split)
-    {
-        var first = new Segment(data.AsMemory(0, split));
-        var second = first.Append(data.AsMemory(split));
-        return new ReadOnlySequence<byte>(first, 0, second, second.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
-            Next = next;
-            return next;
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Relay.CoreSim;
+using Relay.CoreSim.Configuration;
 using Relay.Testing;
 using Relay.Testing.Steering;
 

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Relay.Testing.Network;
 
 namespace Relay.WanBench;
 

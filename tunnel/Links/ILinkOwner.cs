@@ -1,6 +1,3 @@
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Protocol;
-
 namespace Relay.Tunnel.Links;
 
 /// <summary>The pool (dialing side) or the listener (accepting side) that owns a link's streams.</summary>

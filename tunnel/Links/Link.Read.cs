@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Links;
 

@@ -1,6 +1,4 @@
 using System.IO.Pipelines;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Links;
 

@@ -1,8 +1,6 @@
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Links;
 

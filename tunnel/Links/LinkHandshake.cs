@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Links;
 

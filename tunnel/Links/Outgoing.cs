@@ -1,5 +1,3 @@
-using Relay.Tunnel.Protocol;
-
 namespace Relay.Tunnel.Links;
 
 /// <summary>One frame waiting in a link's write queue. Data payloads point into the stream's retained buffers.</summary>

@@ -2,10 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Pool;
 
@@ -26,9 +22,8 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
     private readonly object _placeGate = new();
     private readonly List<Task> _slotLoops = [];
     private readonly ulong _idBase;
-    private ITimer? _timer;
+    private HeartbeatTimer? _heartbeat;
     private long _nextId;
-    private int _ticking;
     private volatile TaskCompletionSource _linksChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates a pool. Call <see cref="Start"/> to connect.</summary>
@@ -75,7 +70,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
             }
         }
 
-        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+        _heartbeat = new HeartbeatTimer(_options.Link.TimeProvider, _options.TickInterval, Tick, ex => Log.TickFailed(_logger, ex));
     }
 
     /// <summary>Waits until at least <paramref name="count"/> links are up.</summary>
@@ -184,7 +179,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         }
 
         _stopping.Cancel();
-        _timer?.Dispose();
+        _heartbeat?.Dispose();
         foreach (var link in AllLinks())
         {
             link.Shutdown(LinkCloseReason.LocalClose);
@@ -260,47 +255,30 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         }
     }
 
-    private void Tick()
+    private void Tick(long now)
     {
-        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        var time = _options.Link.TimeProvider;
+        foreach (var link in AllLinks())
         {
-            return;
+            link.Heartbeat(now);
         }
 
-        try
+        bool waiting = false;
+        foreach (var stream in _streams.Values)
         {
-            var time = _options.Link.TimeProvider;
-            long now = time.GetTimestamp();
-            foreach (var link in AllLinks())
+            if (stream.State is StreamState.Pending or StreamState.Detached)
             {
-                link.Heartbeat(now);
-            }
-
-            bool waiting = false;
-            foreach (var stream in _streams.Values)
-            {
-                if (stream.State is StreamState.Pending or StreamState.Detached)
+                waiting = true;
+                if (stream.CurrentLink is null && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
                 {
-                    waiting = true;
-                    if (stream.CurrentLink is null && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
-                    {
-                        stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "backhaul lost: no link to the core within the grace period", ByPeer: false));
-                    }
+                    stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "backhaul lost: no link to the core within the grace period", ByPeer: false));
                 }
             }
+        }
 
-            if (waiting)
-            {
-                PlaceWaiting();
-            }
-        }
-        catch (Exception ex)
+        if (waiting)
         {
-            Log.TickFailed(_logger, ex);
-        }
-        finally
-        {
-            Volatile.Write(ref _ticking, 0);
+            PlaceWaiting();
         }
     }
 

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Diagnostics.Metrics;
-using Relay.Tunnel.Links;
 
 namespace Relay.Tunnel.Pool;
 

@@ -1,9 +1,5 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Server;
 

@@ -5,10 +5,6 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Server;
 
@@ -30,8 +26,7 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
     private readonly ConcurrentDictionary<string, TimeSpan> _pongDelays = new(StringComparer.Ordinal);
     private Socket? _socket;
     private Task? _acceptLoop;
-    private ITimer? _timer;
-    private int _ticking;
+    private HeartbeatTimer? _heartbeat;
 
     /// <summary>Creates a listener. Call <see cref="Start"/> to bind.</summary>
     public LinkListener(LinkListenerOptions options, ILogger<LinkListener>? logger = null)
@@ -77,7 +72,7 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
 
     /// <summary>Starts the heartbeat timer alone (tests hand links in through <see cref="AcceptLinkAsync"/>, with no socket).</summary>
     internal void StartHeartbeat() =>
-        _timer = _options.Link.TimeProvider.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+        _heartbeat = new HeartbeatTimer(_options.Link.TimeProvider, _options.TickInterval, Tick, ex => Log.TickFailed(_logger, ex));
 
     /// <summary>Waits for the next stream a relay opens.</summary>
     public ValueTask<MuxStream> AcceptStreamAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
@@ -170,7 +165,7 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
 
         _stopping.Cancel();
-        _timer?.Dispose();
+        _heartbeat?.Dispose();
         _socket?.Dispose();
         if (_acceptLoop is not null)
         {
@@ -315,40 +310,23 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
     }
 
-    private void Tick()
+    private void Tick(long now)
     {
-        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        var time = _options.Link.TimeProvider;
+        foreach (var relay in _relays.Values)
         {
-            return;
-        }
-
-        try
-        {
-            var time = _options.Link.TimeProvider;
-            long now = time.GetTimestamp();
-            foreach (var relay in _relays.Values)
+            foreach (var link in relay.LinksSnapshot())
             {
-                foreach (var link in relay.LinksSnapshot())
-                {
-                    link.Heartbeat(now);
-                }
+                link.Heartbeat(now);
+            }
 
-                foreach (var stream in relay.Streams.Values)
+            foreach (var stream in relay.Streams.Values)
+            {
+                if (stream.State == StreamState.Detached && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
                 {
-                    if (stream.State == StreamState.Detached && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
-                    {
-                        stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "relay did not re-attach the stream within the grace period", ByPeer: false));
-                    }
+                    stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "relay did not re-attach the stream within the grace period", ByPeer: false));
                 }
             }
-        }
-        catch (Exception ex)
-        {
-            Log.TickFailed(_logger, ex);
-        }
-        finally
-        {
-            Volatile.Write(ref _ticking, 0);
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using Relay.Tunnel.Links;
 
 namespace Relay.Tunnel.Server;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Streams;
 
 namespace Relay.Tunnel.Server;
 

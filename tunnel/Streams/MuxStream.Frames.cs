@@ -1,7 +1,4 @@
 using System.Buffers;
-using Relay.Tunnel.Diagnostics;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Streams;
 
@@ -254,22 +251,10 @@ public sealed partial class MuxStream
             _accepted = true;
             ReleaseAcknowledged(frame.Seq);
             GrantCredit((long)frame.Value);
-            foreach (var item in _retained)
-            {
-                link.Enqueue(item.ToFrame(Id));
-            }
-
-            State = StreamState.Attached;
-            link.Metrics.StreamReattached();
-            finished = _localCloseAcked && _remoteClose is not null;
+            finished = ResendRetained(link);
         }
 
-        if (finished)
-        {
-            Terminate(_remoteClose!);
-        }
-
-        return true;
+        return EndIfFinished(finished);
     }
 
     /// <summary>Accepting side: first placement of a new stream.</summary>
@@ -326,16 +311,31 @@ public sealed partial class MuxStream
             {
                 link.Enqueue(new Outgoing(FrameKind.Attached, Id, _received, (ulong)_advertised));
             }
-            foreach (var item in _retained)
-            {
-                link.Enqueue(item.ToFrame(Id));
-            }
-
-            State = StreamState.Attached;
-            link.Metrics.StreamReattached();
-            finished = _localCloseAcked && _remoteClose is not null;
+            finished = ResendRetained(link);
         }
 
+        return EndIfFinished(finished);
+    }
+
+    /// <summary>
+    /// Under the lock, once re-attached to <paramref name="link"/>: resends every item the peer has not acknowledged
+    /// and marks the stream attached. Returns true when both closes are done, so the stream can end.
+    /// </summary>
+    private bool ResendRetained(Link link)
+    {
+        foreach (var item in _retained)
+        {
+            link.Enqueue(item.ToFrame(Id));
+        }
+
+        State = StreamState.Attached;
+        link.Metrics.StreamReattached();
+        return _localCloseAcked && _remoteClose is not null;
+    }
+
+    /// <summary>Outside the lock: ends a re-attached stream whose closes were both done. Returns true (the frame was valid).</summary>
+    private bool EndIfFinished(bool finished)
+    {
         if (finished)
         {
             Terminate(_remoteClose!);

@@ -1,6 +1,3 @@
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-
 namespace Relay.Tunnel.Streams;
 
 /// <summary>

@@ -1,4 +1,4 @@
-// An in-memory stand-in for the gateway + core, speaking the session protocol of shared/PROTOCOL.md
+// An in-memory stand-in for the gateway + core, speaking the session protocol of docs/PROTOCOL.md
 // the way core-sim does (welcome.lastSeq, acks on every msg, rooms with `from`, echo without a room,
 // replay of unacknowledged messages on resume, 4004 for unknown sessions). Tests drive faults on it.
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Tests.Edge;
 

@@ -75,9 +75,7 @@ public class ProxyProtocolTests
 
         for (int split = 1; split < header.Length; split++)
         {
-            var first = new Segment(header.AsMemory(0, split));
-            var last = first.Append(header.AsMemory(split));
-            Assert.That(ProxyHeader.Parse(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length), out var source, out int length), Is.EqualTo(ProxyParse.Proxy), $"split at {split}");
+            Assert.That(ProxyHeader.Parse(Sequences.TwoSegments(header, split), out var source, out int length), Is.EqualTo(ProxyParse.Proxy), $"split at {split}");
             Assert.That((source!.ToString(), length), Is.EqualTo(("192.0.2.1:1234", header.Length)));
         }
     }
@@ -243,18 +241,6 @@ public class ProxyProtocolTests
         finally
         {
             Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
-            Next = next;
-            return next;
         }
     }
 }

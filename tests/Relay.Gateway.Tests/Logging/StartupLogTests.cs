@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Relay.Testing.Logging;
 
 namespace Relay.Gateway.Tests.Logging;
 

@@ -21,14 +21,7 @@ public class UnderAttackEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-ua-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = GatewayFixture.SharedKey;
-            o.PublicKeyPath = publicKey;
-        }, token);
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync(core.BackhaulPort, publicKey, token);
         string http = GatewayHost.Urls(gateway).First(u => u.StartsWith("http://", StringComparison.Ordinal));
         var ws = new Uri("ws" + http[4..] + "/ws");
@@ -123,14 +116,7 @@ public class UnderAttackEndToEndTests
     {
         string dir = Directory.CreateTempSubdirectory("relay-ua-").FullName;
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = GatewayFixture.SharedKey;
-            o.PublicKeyPath = publicKey;
-        }, token);
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync(core.BackhaulPort, publicKey, token);
         using var coreHttp = new HttpClient { BaseAddress = core.HttpUri };
 
@@ -175,15 +161,7 @@ public class UnderAttackEndToEndTests
             o.Health.ReportInterval = TimeSpan.FromMilliseconds(200);
             o.Health.AgentPort = -1;
         });
-        await app.StartAsync(token);
-        using var http = new HttpClient();
-        string url = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
-        for (int i = 0; i < 200 && (await http.GetAsync(url + "/readyz", token)).StatusCode != HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(50, token);
-        }
-
-        return app;
+        return await EndToEnd.StartUntilReadyAsync(app, token);
     }
 
     private static Task SendAsync(ClientWebSocket ws, string json, CancellationToken token) =>

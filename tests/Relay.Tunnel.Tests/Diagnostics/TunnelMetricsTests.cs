@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Relay.Tunnel.Streams;
 using Relay.Tunnel.Tests.Links;
 
 namespace Relay.Tunnel.Tests.Diagnostics;

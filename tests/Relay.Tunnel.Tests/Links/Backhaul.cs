@@ -1,10 +1,6 @@
 using System.Net;
 using System.Text;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
-using Relay.Tunnel.Streams;
+using Relay.Testing.Backhaul;
 
 namespace Relay.Tunnel.Tests.Links;
 
@@ -55,7 +51,7 @@ internal sealed class Backhaul : IAsyncDisposable
             MeterFactory = poolMeters,
         });
         var backhaul = new Backhaul(listener, pool);
-        backhaul._acceptLoop = Task.Run(() => backhaul.AcceptLoopAsync(handler ?? EchoAsync));
+        backhaul._acceptLoop = Task.Run(() => backhaul.AcceptLoopAsync(handler ?? StreamEcho.RunAsync));
         pool.Start();
         if (waitForLinks)
         {
@@ -67,24 +63,6 @@ internal sealed class Backhaul : IAsyncDisposable
     }
 
     public static OpenInfo Info(string key) => new(key, "127.0.0.1:1", OpenInfo.NoClaims);
-
-    /// <summary>Echoes every message back, then closes with the peer's code.</summary>
-    public static async Task EchoAsync(MuxStream stream, CancellationToken token)
-    {
-        while (true)
-        {
-            using var message = await stream.ReceiveAsync(token);
-            if (message.Type == StreamMessageType.Close)
-            {
-                return;
-            }
-
-            if (!await stream.SendAsync(message.Data, message.Type == StreamMessageType.Text, token))
-            {
-                return;
-            }
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

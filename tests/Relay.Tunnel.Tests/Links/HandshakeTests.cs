@@ -1,10 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Time.Testing;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
-using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 

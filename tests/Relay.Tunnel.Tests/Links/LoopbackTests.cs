@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Streams;
-using Relay.Tunnel.Tests.TestTransport;
+using Relay.Testing.Backhaul;
 
 namespace Relay.Tunnel.Tests.Links;
 
@@ -48,7 +46,7 @@ public class LoopbackTests
         {
             if (stream.Info.SessionKey != "flood")
             {
-                await Backhaul.EchoAsync(stream, ct);
+                await StreamEcho.RunAsync(stream, ct);
                 return;
             }
 

@@ -2,12 +2,6 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
-using Relay.Tunnel.Streams;
-using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 
@@ -27,10 +21,7 @@ public class MultiplexerTimingTests
         var time = new FakeTimeProvider();
         var core = new ScriptedCore(time);
         await using var pool = new LinkPool(InMemoryBackhaul.PoolOptions(time, links: 1, core.ConnectAsync));
-        pool.Start();
-        var peer = await core.Ready.Task.WaitAsync(token);
-        await pool.WaitForLinksAsync(1, token);
-        var link = pool.LinkAt(0, 0)!;
+        var (peer, link) = await StartAsync(pool, core, token);
 
         // The relay pings every 5 s; the core answers nothing.
         time.Advance(s_defaults.HeartbeatInterval);
@@ -57,10 +48,7 @@ public class MultiplexerTimingTests
         var time = new FakeTimeProvider();
         var core = new ScriptedCore(time);
         await using var pool = new LinkPool(InMemoryBackhaul.PoolOptions(time, links: 1, core.ConnectAsync));
-        pool.Start();
-        var peer = await core.Ready.Task.WaitAsync(token);
-        await pool.WaitForLinksAsync(1, token);
-        var link = pool.LinkAt(0, 0)!;
+        var (peer, link) = await StartAsync(pool, core, token);
         Assert.That(link.RoundTripTime, Is.Null, "no ping yet");
 
         time.Advance(s_defaults.HeartbeatInterval);
@@ -211,6 +199,15 @@ public class MultiplexerTimingTests
     }
 
     /// <summary>The core's end played by the test: a real handshake, then only what the test writes.</summary>
+    /// <summary>Starts a one-link pool against the scripted core; returns the core's end of the connection and the link.</summary>
+    private static async Task<(IDuplexPipe Peer, Link Link)> StartAsync(LinkPool pool, ScriptedCore core, CancellationToken token)
+    {
+        pool.Start();
+        var peer = await core.Ready.Task.WaitAsync(token);
+        await pool.WaitForLinksAsync(1, token);
+        return (peer, pool.LinkAt(0, 0)!);
+    }
+
     private sealed class ScriptedCore(TimeProvider time)
     {
         public TaskCompletionSource<IDuplexPipe> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,6 +1,4 @@
 using System.Text;
-using Relay.Tunnel.Streams;
-using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 

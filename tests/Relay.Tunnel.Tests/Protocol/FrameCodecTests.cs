@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using CsCheck;
 using MessagePack;
-using Relay.Tunnel.Protocol;
 
 namespace Relay.Tunnel.Tests.Protocol;
 

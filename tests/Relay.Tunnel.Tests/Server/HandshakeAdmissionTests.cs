@@ -1,5 +1,4 @@
 using System.Net;
-using Relay.Tunnel.Server;
 
 namespace Relay.Tunnel.Tests.Server;
 

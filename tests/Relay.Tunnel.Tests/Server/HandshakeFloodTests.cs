@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Server;
 
 namespace Relay.Tunnel.Tests.Server;
 

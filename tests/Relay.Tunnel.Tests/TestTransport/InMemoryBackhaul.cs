@@ -2,10 +2,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
-using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
-using Relay.Tunnel.Protocol;
-using Relay.Tunnel.Server;
 
 namespace Relay.Tunnel.Tests.TestTransport;
 

@@ -2,10 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
 using Relay.Contracts.Tokens;
-using Relay.Testing.Netns;
-using Relay.Testing.Network;
-using Relay.Testing.Processes;
-using Relay.Testing;
 using Relay.WireGuard.Config;
 using Relay.WireGuard.Keys;
 

@@ -1,6 +1,3 @@
-using Relay.Testing.Netns;
-using Relay.Testing.Processes;
-
 namespace Relay.WireGuard.Tests.Netns;
 
 /// <summary>The lab every namespace test stands on: its names carry its own prefix, and disposing it leaves nothing behind.</summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using Relay.Testing.Netns;
 using Relay.WireGuard.Config;
 using Relay.WireGuard.Keys;
 using Relay.WireGuard.Uapi;

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Relay.Gateway.Tests.Logging;
+namespace Relay.Testing.Logging;
 
 /// <summary>Every entry the host logs, as a provider sees it: category, formatted message and state values.</summary>
-internal sealed class LogCapture : ILoggerProvider
+public sealed class LogCapture : ILoggerProvider
 {
     public ConcurrentQueue<string> Entries { get; } = new();
 

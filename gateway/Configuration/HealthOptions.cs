@@ -1,4 +1,4 @@
-namespace Relay.Gateway.Health;
+namespace Relay.Gateway.Configuration;
 
 /// <summary>Health model and drain settings ("Gateway:Health").</summary>
 public sealed class HealthOptions

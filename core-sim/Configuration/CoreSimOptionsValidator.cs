@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Relay.Tunnel.Links;
 
-namespace Relay.CoreSim;
+namespace Relay.CoreSim.Configuration;
 
 /// <summary>Validates <see cref="CoreSimOptions"/> at start: the first bad setting, one line naming it. Reads only.</summary>
 internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IValidateOptions<CoreSimOptions>

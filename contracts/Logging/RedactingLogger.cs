@@ -1,6 +1,7 @@
 using System.Collections;
+using Microsoft.Extensions.Logging;
 
-namespace Relay.Gateway.Logging;
+namespace Relay.Contracts.Logging;
 
 /// <summary>A framework logger whose entries have their <c>access_token=</c> values redacted, message and state alike.</summary>
 internal sealed class RedactingLogger(ILogger inner) : ILogger

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Relay.Tunnel.Links;
 
-namespace Relay.Gateway;
+namespace Relay.Gateway.Configuration;
 
 /// <summary>Validates <see cref="BackhaulOptions"/> ("Gateway:Backhaul"); part of <see cref="GatewayOptionsValidator"/>.</summary>
 /// <param name="development">True in the Development environment: a development key is accepted.</param>

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Relay.Gateway.Logging;
+namespace Relay.Contracts.Logging;
 
 /// <summary>Replaces the value of every <c>access_token=</c> in a text (request lines, URLs) with <c>[redacted]</c>.</summary>
 internal static partial class AccessTokenRedaction

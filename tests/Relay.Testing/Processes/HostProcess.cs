@@ -1,13 +1,12 @@
 using System.Diagnostics;
 
-namespace Relay.Tests.Shared;
+namespace Relay.Testing.Processes;
 
 /// <summary>
 /// A built host (Relay.Gateway.dll, Relay.CoreSim.dll from this test's output folder) run as a real process, its
-/// output captured line by line. Linked into the gateway and core-sim test projects until tests/Relay.Testing has a
-/// process runner.
+/// output captured line by line: for tests of start-up (exit codes, the one line a bad option prints).
 /// </summary>
-internal sealed class HostProcess : IDisposable
+public sealed class HostProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];

@@ -1,8 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Relay.Gateway.Health;
 
-namespace Relay.Gateway;
+namespace Relay.Gateway.Configuration;
 
 /// <summary>Validates <see cref="GatewayOptions"/> (and its Backhaul and Health sections) at start: the first bad setting, one line naming it.</summary>
 /// <param name="environment">The host's environment (a development backhaul key only in Development); none: not Development.</param>

@@ -1,4 +1,4 @@
-namespace Relay.CoreSim;
+namespace Relay.CoreSim.Configuration;
 
 /// <summary>core-sim settings, bound from the <c>CoreSim</c> configuration section.</summary>
 public sealed class CoreSimOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Relay.Gateway.Health;
+namespace Relay.Gateway.Configuration;
 
 /// <summary>Validates <see cref="HealthOptions"/> ("Gateway:Health"); part of <see cref="GatewayOptionsValidator"/>.</summary>
 internal sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>

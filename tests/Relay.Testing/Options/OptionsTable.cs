@@ -1,7 +1,7 @@
 using System.Collections;
 using Relay.Contracts.Configuration;
 
-namespace Relay.Tests.Shared;
+namespace Relay.Testing.Options;
 
 /// <summary>
 /// Checks a markdown options table (<c>| key | default | meaning |</c>, keys relative to the section) against a
@@ -9,25 +9,12 @@ namespace Relay.Tests.Shared;
 /// a value as configuration would take it in backticks, — for unset or empty, or a description in parentheses
 /// (not compared).
 /// </summary>
-internal static class OptionsTable
+public static class OptionsTable
 {
-    /// <summary>A file in the checkout (the folder with Relay.sln above this test's output).</summary>
-    public static string RepoFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Relay.sln")))
-            {
-                return Path.Combine(dir.FullName, relative);
-            }
-        }
-
-        throw new InvalidOperationException("Relay.sln not found above " + AppContext.BaseDirectory);
-    }
-
+    /// <summary>What is wrong with the table in <paramref name="markdownPath"/> (relative to the checkout root); empty when nothing is.</summary>
     public static IReadOnlyList<string> Problems(SettingsSchema schema, string markdownPath, string? skipPrefix = null)
     {
-        var rows = Rows(File.ReadAllLines(markdownPath));
+        var rows = Rows(File.ReadAllLines(Path.Combine(Repo.Root, markdownPath)));
         var problems = new List<string>();
         if (rows.Count == 0)
         {

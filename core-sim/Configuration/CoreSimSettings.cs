@@ -1,7 +1,7 @@
 using Relay.Contracts.Configuration;
 using Relay.WireGuard;
 
-namespace Relay.CoreSim;
+namespace Relay.CoreSim.Configuration;
 
 /// <summary>Every key core-sim reads under "CoreSim" (its options classes, found once by reflection at start-up).</summary>
 internal static class CoreSimSettings

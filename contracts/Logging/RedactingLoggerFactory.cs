@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Relay.Contracts.Logging;
+
+/// <summary>
+/// The host's logger factory, with the framework's loggers (categories <c>Microsoft.*</c>: hosting's request lines,
+/// Kestrel) wrapped so that an <c>access_token=</c> value in a request line or URL never reaches a log. The host's
+/// own loggers are the inner factory's, untouched: none of them logs a token. Used by the gateway and core-sim, which
+/// both take the token in the <c>/ws</c> URL.
+/// </summary>
+public sealed class RedactingLoggerFactory : ILoggerFactory
+{
+    private readonly ILoggerFactory _inner;
+
+    private RedactingLoggerFactory(ILoggerFactory inner)
+    {
+        _inner = inner;
+    }
+
+    /// <summary>
+    /// Wraps the host's <see cref="ILoggerFactory"/> (registered by the host builder's logging, which must run first)
+    /// in one that redacts. The host's factory is still built by the container, from the same registration.
+    /// </summary>
+    public static void Register(IServiceCollection services)
+    {
+        var original = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory) && !d.IsKeyedService)
+            ?? throw new InvalidOperationException("no ILoggerFactory registered: add logging before RedactingLoggerFactory.Register");
+        services.Remove(original);
+        if (original.ImplementationType is { } type)
+        {
+            services.Add(ServiceDescriptor.Singleton(type, type));
+        }
+
+        services.AddSingleton<ILoggerFactory>(sp => new RedactingLoggerFactory(original switch
+        {
+            { ImplementationType: { } t } => (ILoggerFactory)sp.GetRequiredService(t),
+            { ImplementationInstance: ILoggerFactory instance } => instance,
+            _ => (ILoggerFactory)original.ImplementationFactory!(sp),
+        }));
+    }
+
+    public ILogger CreateLogger(string categoryName)
+    {
+        var logger = _inner.CreateLogger(categoryName);
+        return categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new RedactingLogger(logger) : logger;
+    }
+
+    public void AddProvider(ILoggerProvider provider) => _inner.AddProvider(provider);
+
+    public void Dispose() => _inner.Dispose();
+}

@@ -1,0 +1,41 @@
+namespace Relay.Gateway.Configuration;
+
+/// <summary>Backhaul settings of the gateway ("Gateway:Backhaul").</summary>
+public sealed class BackhaulOptions
+{
+    /// <summary>The core endpoint used when <see cref="Endpoints"/> names none.</summary>
+    public const string DefaultEndpoint = "127.0.0.1:7000";
+
+    /// <summary>Core endpoints "host:port" (Gateway:Backhaul:Endpoints:0, :1, …). Defaults to <see cref="DefaultEndpoint"/> when none is set.</summary>
+    /// <remarks>
+    /// Empty here: the configuration binder appends to a pre-filled array instead of replacing it. The host fills in
+    /// <see cref="DefaultEndpoint"/> after binding (a PostConfigure), so validation only reads.
+    /// </remarks>
+    public string[] Endpoints { get; set; } = [];
+
+    /// <summary>
+    /// This relay's own backhaul key, the one the core holds for <see cref="RelayId"/> (core-sim:
+    /// <c>CoreSim:RelayKeys:&lt;relayId&gt;</c>): base64 of at least 32 random bytes (<c>dotnet Relay.CoreSim.dll keygen</c>).
+    /// A development key (any text of ≥ 16 bytes) is accepted only in the Development environment. Required; in
+    /// Development it defaults to the development key.
+    /// </summary>
+    public string SharedKey { get; set; } = string.Empty;
+
+    /// <summary>This relay's id. Defaults to the machine name.</summary>
+    public string RelayId { get; set; } = Environment.MachineName;
+
+    /// <summary>This relay's region. Defaults to "local".</summary>
+    public string Region { get; set; } = "local";
+
+    /// <summary>Links per core endpoint. Defaults to 4.</summary>
+    public int LinksPerEndpoint { get; set; } = 4;
+
+    /// <summary>Ping interval on each link (link RTT). Defaults to 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A link silent this long is dead. Defaults to 15 s.</summary>
+    public TimeSpan DeadLinkTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Largest stream message. Defaults to 128 KiB.</summary>
+    public int MaxMessageSize { get; set; } = 128 * 1024;
+}

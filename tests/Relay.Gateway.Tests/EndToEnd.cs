@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Relay.CoreSim;
+
+namespace Relay.Gateway.Tests;
+
+/// <summary>A real core-sim behind real gateways, in-process on loopback ports: what the end-to-end tests share.</summary>
+internal static class EndToEnd
+{
+    /// <summary>Starts core-sim with the fixture's backhaul key; it writes its token public key to <paramref name="publicKeyPath"/>.</summary>
+    public static Task<CoreSimHost> StartCoreSimAsync(string publicKeyPath, CancellationToken token) => CoreSimHost.StartAsync(o =>
+    {
+        o.BindAddress = "127.0.0.1";
+        o.HttpPort = 0;
+        o.BackhaulPort = 0;
+        o.SharedKey = GatewayFixture.SharedKey;
+        o.PublicKeyPath = publicKeyPath;
+    }, token);
+
+    /// <summary>The gateway's plain <c>ws://…/ws</c> endpoint.</summary>
+    public static Uri WsUri(WebApplication gateway)
+    {
+        string http = GatewayHost.Urls(gateway).First(u => u.StartsWith("http://", StringComparison.Ordinal));
+        return new Uri("ws" + http[4..] + "/ws");
+    }
+
+    /// <summary>Starts a built gateway and waits until its <c>/readyz</c> answers 200 (at most 200 tries 50 ms apart).</summary>
+    public static async Task<WebApplication> StartUntilReadyAsync(WebApplication gateway, CancellationToken token = default)
+    {
+        await gateway.StartAsync(token);
+        using var http = new HttpClient();
+        string url = GatewayHost.Urls(gateway).First(u => u.StartsWith("http://", StringComparison.Ordinal));
+        for (int i = 0; i < 200 && (await http.GetAsync(url + "/readyz", token)).StatusCode != HttpStatusCode.OK; i++)
+        {
+            await Task.Delay(50, token);
+        }
+
+        return gateway;
+    }
+}
