@@ -28,6 +28,8 @@ internal sealed class ConnectionGate
     private long _evicted;
     private long _refusedPerIp;
     private long _refusedProxyHeader;
+    private Func<bool>? _underAttack;
+    private TimeSpan _underAttackHeadTimeout;
 
     internal ConnectionGate(IOptions<GatewayOptions> options)
         : this(options.Value, FileLimit.OpenFiles())
@@ -77,9 +79,6 @@ internal sealed class ConnectionGate
     /// <summary>The request-head deadline for a new connection: <paramref name="normal"/>, or the shorter one while Under Attack mode is on.</summary>
     internal TimeSpan HeadTimeout(TimeSpan normal) =>
         _underAttack is { } on && on() && _underAttackHeadTimeout < normal ? _underAttackHeadTimeout : normal;
-
-    private Func<bool>? _underAttack;
-    private TimeSpan _underAttackHeadTimeout;
 
     /// <summary>While <paramref name="isOn"/> is true, new connections get <paramref name="headTimeout"/> for their request head (see <see cref="HeadTimeout"/>).</summary>
     internal void UseUnderAttackMode(Func<bool> isOn, TimeSpan headTimeout)
