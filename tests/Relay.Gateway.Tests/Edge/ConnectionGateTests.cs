@@ -215,6 +215,35 @@ public class ConnectionGateTests
     }
 
     [Test]
+    public void PreAuthCap_NewcomerEvictsTheOldestOfTheAddressHoldingTheMost_PerAddressCapStillRefuses()
+    {
+        var gate = new Relay.Gateway.Edge.ConnectionGate(new GatewayOptions { MaxConnections = 100, MaxPreAuthConnections = 5, MaxPreAuthConnectionsPerIp = 3 }, fileLimit: null);
+        int refusals = 0;
+        gate.Refused += () => refusals++;
+        IPAddress a = IPAddress.Parse("127.0.9.1"), b = IPAddress.Parse("127.0.9.2"), c = IPAddress.Parse("127.0.9.3");
+        var lone = gate.TryEnterPreAuth(a)!;
+        var many = new[] { gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)! };
+        Assert.That(gate.TryEnterPreAuth(b), Is.Null, "the per-address cap refuses");
+        var second = gate.TryEnterPreAuth(c)!;
+        Assert.That(gate.PreAuth, Is.EqualTo(5));
+
+        var newcomer = gate.TryEnterPreAuth(IPAddress.Parse("127.0.9.4"));
+        Assert.That(newcomer, Is.Not.Null, "at the pre-auth cap a newcomer is admitted");
+        Assert.That(many.Select(s => s.Evicted), Is.EqualTo(new[] { true, false, false }), "the oldest of the address holding the most");
+        Assert.That(lone.Evicted || second.Evicted, Is.False, "the oldest overall is not taken from a lone client");
+
+        // b holds 2 now, still the most: it gives up its next oldest.
+        Assert.That(gate.TryEnterPreAuth(IPAddress.Parse("127.0.9.5")), Is.Not.Null);
+        Assert.That(many[1].Evicted, Is.True);
+        Assert.That((gate.PreAuth, gate.Evicted, gate.RefusedPerIp, refusals), Is.EqualTo((5, 2L, 1L, 3)));
+
+        // A slot given back (upgraded or closed) is no longer a candidate; an evicted slot's own release changes nothing.
+        many[0].Dispose();
+        newcomer!.Upgraded();
+        Assert.That(gate.PreAuth, Is.EqualTo(4));
+    }
+
+    [Test]
     public void DefaultConnectionCap_StaysBelowTheOpenFileLimit()
     {
         long? limit = Relay.Gateway.Edge.FileLimit.OpenFiles();
