@@ -59,8 +59,9 @@ public sealed class GatewayOptions
     public int MaxConnections { get; set; }
 
     /// <summary>
-    /// Concurrent connections that are not (yet) websocket sessions: handshakes in progress and plain HTTP. Beyond it
-    /// a new connection is closed at once. Defaults to 0: half of the connection cap.
+    /// Concurrent connections that are not (yet) websocket sessions: handshakes in progress and plain HTTP. At the cap
+    /// a new connection takes the slot of the oldest one of the address holding the most, which is closed (so a flood
+    /// cannot hold the slots). Defaults to 0: half of the connection cap.
     /// </summary>
     public int MaxPreAuthConnections { get; set; }
 

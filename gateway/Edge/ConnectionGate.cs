@@ -1,14 +1,17 @@
 using System.Net;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Configuration;
-using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Edge;
 
 /// <summary>
 /// The caps on client connections (issue 16): all connections, connections not yet upgraded to a session (pre-auth),
 /// and pre-auth connections per client address. <see cref="ConnectionGateMiddleware"/>, first on each listener, asks it
-/// for every new connection; what it counts is read by /status (and may be by metrics and Under Attack mode).
+/// for every new connection; what it counts is read by /status, and its refusals and evictions feed Under Attack
+/// mode (<see cref="Refused"/>). At the pre-auth cap a newcomer is not refused: it takes the slot of the oldest
+/// pre-auth connection of the address holding the most, which is closed, so a flood of idle connections cannot
+/// hold the slots that new legitimate clients need (the per-address cap still refuses).
 /// </summary>
 internal sealed class ConnectionGate
 {
@@ -18,13 +21,16 @@ internal sealed class ConnectionGate
     /// <summary>The connection cap when no open-file limit can be read (not Linux, or unlimited).</summary>
     public const int UnknownLimitCap = 100_000;
 
-    private readonly IpLimiter _perIp;
+    private readonly Lock _lock = new();
+    private readonly PreAuthTable _table = new();
     private int _open;
     private int _preAuth;
     private long _refusedConnections;
-    private long _refusedPreAuth;
+    private long _evicted;
     private long _refusedPerIp;
     private long _refusedProxyHeader;
+    private Func<bool>? _underAttack;
+    private TimeSpan _underAttackHeadTimeout;
 
     internal ConnectionGate(IOptions<GatewayOptions> options)
         : this(options.Value, FileLimit.OpenFiles())
@@ -36,7 +42,6 @@ internal sealed class ConnectionGate
         MaxConnections = EffectiveMaxConnections(options, fileLimit);
         MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Max(1, MaxConnections / 2);
         MaxPreAuthConnectionsPerIp = options.MaxPreAuthConnectionsPerIp;
-        _perIp = new IpLimiter(options.MaxPreAuthConnectionsPerIp);
         Trusted = TrustedProxies.TryParse(options.TrustedProxies, out _) ?? throw new ArgumentException("invalid Gateway:TrustedProxies (the validator names it)", nameof(options));
     }
 
@@ -58,8 +63,8 @@ internal sealed class ConnectionGate
     /// <summary>Connections closed at once because <see cref="MaxConnections"/> were open.</summary>
     public long RefusedConnections => Interlocked.Read(ref _refusedConnections);
 
-    /// <summary>Connections closed at once because <see cref="MaxPreAuthConnections"/> were not yet sessions.</summary>
-    public long RefusedPreAuth => Interlocked.Read(ref _refusedPreAuth);
+    /// <summary>Pre-auth connections closed because <see cref="MaxPreAuthConnections"/> were reached and a newer one took their slot.</summary>
+    public long Evicted => Interlocked.Read(ref _evicted);
 
     /// <summary>Connections closed at once because their address had <see cref="MaxPreAuthConnectionsPerIp"/> not yet sessions.</summary>
     public long RefusedPerIp => Interlocked.Read(ref _refusedPerIp);
@@ -68,6 +73,20 @@ internal sealed class ConnectionGate
     public long RefusedProxyHeader => Interlocked.Read(ref _refusedProxyHeader);
 
     internal TrustedProxies Trusted { get; }
+
+    /// <summary>Raised for each connection refused at a cap (connections, per address) or evicted at the pre-auth cap (Under Attack mode counts them).</summary>
+    internal event Action? Refused;
+
+    /// <summary>The request-head deadline for a new connection: <paramref name="normal"/>, or the shorter one while Under Attack mode is on.</summary>
+    internal TimeSpan HeadTimeout(TimeSpan normal) =>
+        _underAttack is { } on && on() && _underAttackHeadTimeout < normal ? _underAttackHeadTimeout : normal;
+
+    /// <summary>While <paramref name="isOn"/> is true, new connections get <paramref name="headTimeout"/> for their request head (see <see cref="HeadTimeout"/>).</summary>
+    internal void UseUnderAttackMode(Func<bool> isOn, TimeSpan headTimeout)
+    {
+        _underAttackHeadTimeout = headTimeout;
+        _underAttack = isOn;
+    }
 
     /// <summary>The connection cap: the configured one (0: the file limit minus <see cref="FileReserve"/>), never above that.</summary>
     public static int EffectiveMaxConnections(GatewayOptions options, long? fileLimit)
@@ -87,8 +106,9 @@ internal sealed class ConnectionGate
     {
         open = Open,
         preAuth = PreAuth,
+        evicted = Evicted,
         limits = new { connections = MaxConnections, preAuth = MaxPreAuthConnections, preAuthPerIp = MaxPreAuthConnectionsPerIp },
-        refused = new { connections = RefusedConnections, preAuth = RefusedPreAuth, perIp = RefusedPerIp, proxyHeader = RefusedProxyHeader },
+        refused = new { connections = RefusedConnections, perIp = RefusedPerIp, proxyHeader = RefusedProxyHeader },
     };
 
     /// <summary>Counts a new connection in; false (counted as refused) at the cap.</summary>
@@ -98,6 +118,7 @@ internal sealed class ConnectionGate
         {
             Interlocked.Decrement(ref _open);
             Interlocked.Increment(ref _refusedConnections);
+            Refused?.Invoke();
             return false;
         }
 
@@ -109,35 +130,56 @@ internal sealed class ConnectionGate
     internal void RefuseProxyHeader() => Interlocked.Increment(ref _refusedProxyHeader);
 
     /// <summary>
-    /// A pre-auth slot for a connection from <paramref name="client"/>, or null (counted as refused) at a cap.
-    /// Trusted proxies (forwarding with X-Forwarded-For) are not limited per address.
+    /// A pre-auth slot for <paramref name="connection"/> from <paramref name="client"/>, or null (counted as refused)
+    /// when that address holds <see cref="MaxPreAuthConnectionsPerIp"/>. At <see cref="MaxPreAuthConnections"/> the
+    /// oldest slot of the address holding the most is taken and its connection aborted. Trusted proxies (forwarding
+    /// with X-Forwarded-For) are not limited per address.
     /// </summary>
-    internal PreAuthSlot? TryEnterPreAuth(IPAddress client)
+    internal PreAuthSlot? TryEnterPreAuth(IPAddress client, ConnectionContext? connection = null)
     {
-        if (Interlocked.Increment(ref _preAuth) > MaxPreAuthConnections)
+        PreAuthSlot? slot = new(this, client, connection);
+        PreAuthSlot? victim = null;
+        lock (_lock)
         {
-            Interlocked.Decrement(ref _preAuth);
-            Interlocked.Increment(ref _refusedPreAuth);
-            return null;
+            if (_table.CountOf(client) >= MaxPreAuthConnectionsPerIp && !Trusted.Contains(client))
+            {
+                slot = null;
+            }
+            else
+            {
+                if (_table.Count >= MaxPreAuthConnections)
+                {
+                    victim = _table.RemoveVictim();
+                }
+
+                _table.Add(slot);
+                Volatile.Write(ref _preAuth, _table.Count);
+            }
         }
 
-        bool perIp = !Trusted.Contains(client);
-        if (perIp && !_perIp.TryAcquire(client))
+        if (slot is null)
         {
-            Interlocked.Decrement(ref _preAuth);
             Interlocked.Increment(ref _refusedPerIp);
-            return null;
+            Refused?.Invoke();
+        }
+        else if (victim is not null)
+        {
+            Interlocked.Increment(ref _evicted);
+            victim.Evict(); // outside the lock: aborting a connection runs Kestrel's code
+            Refused?.Invoke();
         }
 
-        return new PreAuthSlot(this, perIp ? client : null);
+        return slot;
     }
 
-    internal void LeavePreAuth(IPAddress? client)
+    internal void LeavePreAuth(PreAuthSlot slot)
     {
-        Interlocked.Decrement(ref _preAuth);
-        if (client is not null)
+        lock (_lock)
         {
-            _perIp.Release(client);
+            if (_table.Remove(slot))
+            {
+                Volatile.Write(ref _preAuth, _table.Count);
+            }
         }
     }
 }

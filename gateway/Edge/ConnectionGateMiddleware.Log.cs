@@ -11,5 +11,8 @@ internal sealed partial class ConnectionGateMiddleware
 
         [LoggerMessage(1031, LogLevel.Debug, "Connection from trusted proxy {Proxy} closed: no valid PROXY v2 header in time")]
         public static partial void BadProxyHeader(ILogger logger, IPEndPoint proxy);
+
+        [LoggerMessage(1032, LogLevel.Debug, "Pre-auth connection from {Remote} evicted at the pre-auth cap for a newer one: {Reason}")]
+        public static partial void Evicted(ILogger logger, EndPoint? remote, string reason);
     }
 }

@@ -39,15 +39,22 @@ internal sealed partial class ConnectionGateMiddleware(ConnectionDelegate next, 
             }
 
             var client = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-            using var slot = gate.TryEnterPreAuth(client);
+            using var slot = gate.TryEnterPreAuth(client, connection);
             if (slot is null)
             {
-                Log.Refused(logger, connection.RemoteEndPoint, "a pre-auth cap");
+                Log.Refused(logger, connection.RemoteEndPoint, "the per-address pre-auth cap");
                 return;
             }
 
             connection.Features.Set(slot);
-            await next(connection).ConfigureAwait(false);
+            try
+            {
+                await next(connection).ConfigureAwait(false);
+            }
+            catch (Exception e) when (slot.Evicted)
+            {
+                Log.Evicted(logger, connection.RemoteEndPoint, e.Message); // the abort surfaces as an exception in whoever was reading
+            }
         }
         finally
         {
@@ -59,7 +66,7 @@ internal sealed partial class ConnectionGateMiddleware(ConnectionDelegate next, 
     private async Task<(bool Valid, IPEndPoint? Source)> ReadProxyHeaderAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
-        using var deadline = new CancellationTokenSource(options.RequestHeadTimeout, time);
+        using var deadline = new CancellationTokenSource(gate.HeadTimeout(options.RequestHeadTimeout), time);
         while (true)
         {
             System.IO.Pipelines.ReadResult result;

@@ -26,13 +26,20 @@ public sealed class UnderAttackOptions
     public int NewConnectionsPerSecondOff { get; set; }
 
     /// <summary>
-    /// Refused connections per second (connections Kestrel rejected at its limits, and admissions this mode and the
-    /// rate limits refused) at which the mode switches on. Defaults to 200; 0 turns this trigger off.
+    /// Refused connections per second (connections Kestrel rejected at its limits, connections the connection gate
+    /// refused or evicted at its caps, and admissions this mode and the rate limits refused) at which the mode switches on. Defaults to 200; 0 turns this trigger off.
     /// </summary>
     public int RefusedPerSecondOn { get; set; } = 200;
 
     /// <summary>Refused connections per second below which an automatic mode may end. Defaults to 0: a quarter of <see cref="RefusedPerSecondOn"/>.</summary>
     public int RefusedPerSecondOff { get; set; }
+
+    /// <summary>
+    /// While the mode is on, the time a new connection has to send its PROXY header and request head (instead of
+    /// <see cref="GatewayOptions.RequestHeadTimeout"/>, when shorter), so idle connections of a flood are closed
+    /// sooner. Defaults to 2 s.
+    /// </summary>
+    public TimeSpan RequestHeadTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>An automatic mode ends once both rates stayed below their lower thresholds this long. Defaults to 60 s.</summary>
     public TimeSpan OffAfter { get; set; } = TimeSpan.FromSeconds(60);

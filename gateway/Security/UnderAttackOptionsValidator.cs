@@ -15,6 +15,7 @@ internal sealed class UnderAttackOptionsValidator : IValidateOptions<UnderAttack
         if (o.NewConnectionsPerSecondOn > 0 && o.NewConnectionsPerSecondOff >= o.NewConnectionsPerSecondOn) return $"{s}:NewConnectionsPerSecondOff must be below NewConnectionsPerSecondOn ({o.NewConnectionsPerSecondOn}); was {o.NewConnectionsPerSecondOff}.";
         if (o.RefusedPerSecondOn < 0 || o.RefusedPerSecondOff < 0) return $"{s}:RefusedPerSecondOn and RefusedPerSecondOff must not be negative.";
         if (o.RefusedPerSecondOn > 0 && o.RefusedPerSecondOff >= o.RefusedPerSecondOn) return $"{s}:RefusedPerSecondOff must be below RefusedPerSecondOn ({o.RefusedPerSecondOn}); was {o.RefusedPerSecondOff}.";
+        if (o.RequestHeadTimeout < TimeSpan.FromMilliseconds(500) || o.RequestHeadTimeout > TimeSpan.FromMinutes(5)) return $"{s}:RequestHeadTimeout must be 500 ms to 5 min; was {o.RequestHeadTimeout}.";
         if (o.OffAfter < TimeSpan.Zero) return $"{s}:OffAfter must not be negative; was {o.OffAfter}.";
         if (o.SampleInterval < TimeSpan.FromMilliseconds(100) || o.SampleInterval > TimeSpan.FromMinutes(1)) return $"{s}:SampleInterval must be 100 ms to 1 min; was {o.SampleInterval}.";
         if (o.Difficulty is < 1 or > 32) return $"{s}:Difficulty must be 1 to 32 bits; was {o.Difficulty}.";

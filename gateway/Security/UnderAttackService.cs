@@ -1,15 +1,20 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Gateway.Backhaul;
+using Relay.Gateway.Edge;
 
 namespace Relay.Gateway.Security;
 
 /// <summary>
 /// Feeds <see cref="UnderAttackMode"/>: every connection Kestrel accepts or rejects (Kestrel's own instruments
-/// <c>kestrel.active_connections</c> and <c>kestrel.rejected_connections</c>, this host's only) for the automatic
-/// trigger, and the core's <see cref="UnderAttackOrder"/>s from the backhaul.
+/// <c>kestrel.active_connections</c> and <c>kestrel.rejected_connections</c>, this host's only) and every connection
+/// the <see cref="ConnectionGate"/> refuses or evicts at its caps, for the automatic trigger; and the core's
+/// <see cref="UnderAttackOrder"/>s from the backhaul. While the mode is on the gate gives new connections
+/// <see cref="UnderAttackOptions.RequestHeadTimeout"/> for their request head.
 /// </summary>
-internal sealed class UnderAttackService(UnderAttackMode mode, BackhaulService backhaul, IMeterFactory meterFactory) : IHostedService, IDisposable
+internal sealed class UnderAttackService(
+    UnderAttackMode mode, BackhaulService backhaul, ConnectionGate gate, IOptions<UnderAttackOptions> options, IMeterFactory meterFactory) : IHostedService, IDisposable
 {
     private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
     private MeterListener? _listener;
@@ -17,6 +22,8 @@ internal sealed class UnderAttackService(UnderAttackMode mode, BackhaulService b
     public Task StartAsync(CancellationToken cancellationToken)
     {
         backhaul.Pool.CommandReceived += OnCommand;
+        gate.Refused += mode.Refused;
+        gate.UseUnderAttackMode(() => mode.IsOn, options.Value.RequestHeadTimeout);
         _listener = new MeterListener
         {
             InstrumentPublished = (instrument, listener) =>
@@ -36,6 +43,7 @@ internal sealed class UnderAttackService(UnderAttackMode mode, BackhaulService b
     public Task StopAsync(CancellationToken cancellationToken)
     {
         backhaul.Pool.CommandReceived -= OnCommand;
+        gate.Refused -= mode.Refused;
         _listener?.Dispose();
         return Task.CompletedTask;
     }

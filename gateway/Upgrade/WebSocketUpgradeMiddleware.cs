@@ -20,7 +20,8 @@ namespace Relay.Gateway.Upgrade;
 /// understand) is handed, unconsumed, to Kestrel's HTTP stack and the <c>/ws</c> endpoint, which behave as before.
 /// </summary>
 /// <remarks>
-/// The head must come within <see cref="GatewayOptions.RequestHeadTimeout"/> (through the registered
+/// The head must come within <see cref="GatewayOptions.RequestHeadTimeout"/>, or Under Attack mode's shorter
+/// <see cref="Security.UnderAttackOptions.RequestHeadTimeout"/> while it is on (through the registered
 /// <see cref="TimeProvider"/>). Connections from trusted proxies go to Kestrel, which reads their X-Forwarded-For.
 /// </remarks>
 internal sealed partial class WebSocketUpgradeMiddleware(
@@ -51,7 +52,8 @@ internal sealed partial class WebSocketUpgradeMiddleware(
 
         var input = connection.Transport.Input;
         UpgradeRequest? request;
-        using (var timeout = new CancellationTokenSource(options.RequestHeadTimeout, time))
+        var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
+        using (var timeout = new CancellationTokenSource(headTimeout, time))
         {
             while (true)
             {
@@ -62,7 +64,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
                 }
                 catch (OperationCanceledException)
                 {
-                    Log.HeadTimeout(logger, connection.ConnectionId, options.RequestHeadTimeout);
+                    Log.HeadTimeout(logger, connection.ConnectionId, headTimeout);
                     return default; // no request head in time: close, as Kestrel would
                 }
 

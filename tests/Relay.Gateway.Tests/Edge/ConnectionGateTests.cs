@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway.Tests.Edge;
@@ -75,7 +76,7 @@ public class ConnectionGateTests
             Assert.That(connections.GetProperty("preAuth").GetInt32(), Is.GreaterThan(0));
             var refused = connections.GetProperty("refused");
             Assert.That(refused.GetProperty("perIp").GetInt64(), Is.GreaterThanOrEqualTo(6));
-            Assert.That(refused.GetProperty("preAuth").GetInt64() + refused.GetProperty("connections").GetInt64(), Is.GreaterThanOrEqualTo(200));
+            Assert.That(refused.GetProperty("connections").GetInt64() + connections.GetProperty("evicted").GetInt64(), Is.GreaterThanOrEqualTo(200), "refused or evicted");
         }
         finally
         {
@@ -90,18 +91,20 @@ public class ConnectionGateTests
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task IdleFlood_AtTheCap_NewSessionIsRefused_UntilTheHeadDeadlineClosesTheIdleOnes(CancellationToken token)
+    public async Task IdleFlood_FillsThePreAuthCap_NewSessionStillConnectsAndEchoes_ReadyzAnswers200(CancellationToken token)
     {
         await using var gw = await GatewayFixture.StartAsync(o =>
         {
-            o.MaxConnections = 40;
+            o.MaxPreAuthConnections = 40;
             o.MaxPreAuthConnectionsPerIp = 4;
-            o.RequestHeadTimeout = TimeSpan.FromSeconds(2);
+            o.RequestHeadTimeout = TimeSpan.FromMinutes(2); // the head deadline does not free the slots during this test
         });
         int port = RawClient.Port(gw.HttpUrl);
+        var gate = gw.App.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
         var flood = new List<Socket>();
         try
         {
+            // 80 idle connections from 20 addresses (4 each, the per-address cap): twice the pre-auth cap.
             for (int a = 0; a < 20; a++)
             {
                 for (int i = 0; i < 4; i++)
@@ -110,19 +113,77 @@ public class ConnectionGateTests
                 }
             }
 
-            // Every slot is held by an idle connection: a new session is refused, not queued.
-            Assert.ThrowsAsync<WebSocketException>(async () => (await gw.ConnectAsync(ct: token)).Dispose());
+            for (int i = 0; i < 200 && gate.PreAuth < gate.MaxPreAuthConnections; i++)
+            {
+                await Task.Delay(50, token);
+            }
 
-            // The head deadline closes every idle one; then a session opens and echoes.
-            Assert.That(await RawClient.CountClosedAsync(flood, TimeSpan.FromSeconds(15), token), Is.EqualTo(flood.Count));
+            Assert.That(gate.PreAuth, Is.EqualTo(40), "the flood holds every pre-auth slot");
+
+            // A flood cannot hold the slots: the newcomer takes the place of the oldest idle connection.
             using var ws = await gw.ConnectAsync(ct: token);
-            await ws.SendAsync("after the flood"u8.ToArray(), WebSocketMessageType.Text, true, token);
-            Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("after the flood"));
+            await ws.SendAsync("during the flood"u8.ToArray(), WebSocketMessageType.Text, true, token);
+            Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("during the flood"));
+            using var http = new HttpClient();
+            Assert.That((await http.GetAsync(gw.HttpUrl + "/readyz", token)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+            using var status = JsonDocument.Parse(await http.GetStringAsync(gw.HttpUrl + "/status", token));
+            var connections = status.RootElement.GetProperty("connections");
+            Assert.That(connections.GetProperty("evicted").GetInt64(), Is.EqualTo(41), "flood connections beyond the cap and for the session were evicted");
+            Assert.That(await RawClient.CountClosedAsync(flood, TimeSpan.FromSeconds(2), token), Is.EqualTo(41), "the evicted ones are closed: 40 for the flood beyond the cap, 1 for the session (then a session, no longer pre-auth)");
         }
         finally
         {
             RawClient.DisposeAll(flood);
         }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Eviction_TakesTheAddressHoldingTheMost_NotALoneClient(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MaxPreAuthConnections = 8; o.MaxPreAuthConnectionsPerIp = 6; o.RequestHeadTimeout = TimeSpan.FromMinutes(2); });
+        int port = RawClient.Port(gw.HttpUrl);
+        var gate = gw.App.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
+        var lone = new List<Socket>();
+        var flood = new List<Socket>();
+        try
+        {
+            // Two lone clients first (the oldest), then one address with six.
+            lone.Add(await RawClient.ConnectAsync(RawClient.Source(1), port, token));
+            lone.Add(await RawClient.ConnectAsync(RawClient.Source(2), port, token));
+            await WaitForPreAuthAsync(gate, 2, token);
+            for (int i = 0; i < 6; i++)
+            {
+                flood.Add(await RawClient.ConnectAsync(RawClient.Source(3), port, token));
+                await WaitForPreAuthAsync(gate, 3 + i, token); // one at a time: their order is known
+            }
+
+            // Four newcomers at the cap from other addresses: each evicts one of the address holding the most.
+            for (int i = 0; i < 4; i++)
+            {
+                flood.Add(await RawClient.ConnectAsync(RawClient.Source(10 + i), port, token));
+            }
+
+            Assert.That(await RawClient.CountClosedAsync(lone, TimeSpan.FromSeconds(2), token), Is.Zero, "lone clients keep their slot");
+            Assert.That(await RawClient.CountClosedAsync(flood.GetRange(0, 4), TimeSpan.FromSeconds(1), token), Is.EqualTo(4), "the address with six gave up its four oldest");
+            Assert.That(await RawClient.CountClosedAsync(flood.GetRange(4, 6), TimeSpan.FromSeconds(1), token), Is.Zero, "its two newest and the newcomers stay");
+        }
+        finally
+        {
+            RawClient.DisposeAll(lone);
+            RawClient.DisposeAll(flood);
+        }
+    }
+
+    private static async Task WaitForPreAuthAsync(Relay.Gateway.Edge.ConnectionGate gate, int count, CancellationToken token)
+    {
+        for (int i = 0; i < 200 && gate.PreAuth < count; i++)
+        {
+            await Task.Delay(25, token);
+        }
+
+        Assert.That(gate.PreAuth, Is.EqualTo(count));
     }
 
     [TestCase(true)]
@@ -152,6 +213,35 @@ public class ConnectionGateTests
                 s.Dispose();
             }
         }
+    }
+
+    [Test]
+    public void PreAuthCap_NewcomerEvictsTheOldestOfTheAddressHoldingTheMost_PerAddressCapStillRefuses()
+    {
+        var gate = new Relay.Gateway.Edge.ConnectionGate(new GatewayOptions { MaxConnections = 100, MaxPreAuthConnections = 5, MaxPreAuthConnectionsPerIp = 3 }, fileLimit: null);
+        int refusals = 0;
+        gate.Refused += () => refusals++;
+        IPAddress a = IPAddress.Parse("127.0.9.1"), b = IPAddress.Parse("127.0.9.2"), c = IPAddress.Parse("127.0.9.3");
+        var lone = gate.TryEnterPreAuth(a)!;
+        var many = new[] { gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)! };
+        Assert.That(gate.TryEnterPreAuth(b), Is.Null, "the per-address cap refuses");
+        var second = gate.TryEnterPreAuth(c)!;
+        Assert.That(gate.PreAuth, Is.EqualTo(5));
+
+        var newcomer = gate.TryEnterPreAuth(IPAddress.Parse("127.0.9.4"));
+        Assert.That(newcomer, Is.Not.Null, "at the pre-auth cap a newcomer is admitted");
+        Assert.That(many.Select(s => s.Evicted), Is.EqualTo(new[] { true, false, false }), "the oldest of the address holding the most");
+        Assert.That(lone.Evicted || second.Evicted, Is.False, "the oldest overall is not taken from a lone client");
+
+        // b holds 2 now, still the most: it gives up its next oldest.
+        Assert.That(gate.TryEnterPreAuth(IPAddress.Parse("127.0.9.5")), Is.Not.Null);
+        Assert.That(many[1].Evicted, Is.True);
+        Assert.That((gate.PreAuth, gate.Evicted, gate.RefusedPerIp, refusals), Is.EqualTo((5, 2L, 1L, 3)));
+
+        // A slot given back (upgraded or closed) is no longer a candidate; an evicted slot's own release changes nothing.
+        many[0].Dispose();
+        newcomer!.Upgraded();
+        Assert.That(gate.PreAuth, Is.EqualTo(4));
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Relay.Gateway.Tests.Security;
 
@@ -51,6 +52,75 @@ public class UnderAttackAutoTriggerTests
             {
                 s.Dispose();
             }
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AFloodThatHitsTheConnectionGate_TurnsTheModeOn_ByRefusedConnections(CancellationToken token)
+    {
+        // The new-connection trigger stays off (its default): only the gate's refusals and evictions can switch it.
+        await using var gw = await GatewayFixture.StartAsync(
+            o => { o.MaxPreAuthConnections = 20; o.MaxPreAuthConnectionsPerIp = 2; o.RequestHeadTimeout = TimeSpan.FromMinutes(2); },
+            args: ["--Gateway:UnderAttack:RefusedPerSecondOn=20", "--Gateway:UnderAttack:SampleInterval=00:00:01"]);
+        var mode = gw.App.Services.GetRequiredService<Relay.Gateway.Security.UnderAttackMode>();
+        int port = Edge.RawClient.Port(gw.HttpUrl);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 200; i++) // bounded: 200 idle connections from 50 addresses, 4 each (twice the per-address cap)
+            {
+                sockets.Add(await Edge.RawClient.ConnectAsync(Edge.RawClient.Source(i % 50), port, token));
+            }
+
+            for (int i = 0; i < 100 && !mode.IsOn; i++)
+            {
+                await Task.Delay(100, token);
+            }
+
+            var ua = mode.Describe();
+            Assert.That(ua.On, Is.True, "the flood at the gate turned the mode on");
+            Assert.That(ua.Source, Is.EqualTo("auto"));
+            Assert.That(ua.Trigger, Does.Contain("refused connections"));
+        }
+        finally
+        {
+            Edge.RawClient.DisposeAll(sockets);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task WhileTheModeIsOn_IdleConnections_AreClosedAtTheShorterHeadDeadline(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(
+            o => o.RequestHeadTimeout = TimeSpan.FromMinutes(2),
+            args: ["--Gateway:UnderAttack:RequestHeadTimeout=00:00:01", "--Gateway:UnderAttack:AutoTrigger=false"]);
+        var mode = gw.App.Services.GetRequiredService<Relay.Gateway.Security.UnderAttackMode>();
+        int port = Edge.RawClient.Port(gw.HttpUrl);
+        var before = new List<Socket>();
+        var during = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                before.Add(await Edge.RawClient.ConnectAsync(Edge.RawClient.Source(i), port, token));
+            }
+
+            Assert.That(await Edge.RawClient.CountClosedAsync(before, TimeSpan.FromSeconds(3), token), Is.Zero, "mode off: the 2 min head deadline");
+
+            mode.Set(true, Relay.Gateway.Security.UnderAttackMode.Operator, "test");
+            for (int i = 0; i < 3; i++)
+            {
+                during.Add(await Edge.RawClient.ConnectAsync(Edge.RawClient.Source(10 + i), port, token));
+            }
+
+            Assert.That(await Edge.RawClient.CountClosedAsync(during, TimeSpan.FromSeconds(15), token), Is.EqualTo(3), "mode on: closed at the 1 s head deadline");
+        }
+        finally
+        {
+            Edge.RawClient.DisposeAll(before);
+            Edge.RawClient.DisposeAll(during);
         }
     }
 

@@ -17,6 +17,7 @@ public class UnderAttackOptionsTests
     [TestCase("--Gateway:UnderAttack:Difficulty=40", "Gateway:UnderAttack:Difficulty")]
     [TestCase("--Gateway:UnderAttack:ChallengeLifetime=00:00:00", "Gateway:UnderAttack:ChallengeLifetime")]
     [TestCase("--Gateway:UnderAttack:RefusedPerSecondOff=500", "Gateway:UnderAttack:RefusedPerSecondOff")]
+    [TestCase("--Gateway:UnderAttack:RequestHeadTimeout=00:00:00.1", "Gateway:UnderAttack:RequestHeadTimeout")]
     [TestCase("--Gateway:UnderAttack:ConnectionBurstPerAddress=0", "Gateway:UnderAttack:ConnectionBurstPerAddress")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
