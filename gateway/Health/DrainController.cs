@@ -176,8 +176,8 @@ internal sealed partial class DrainController
 
                 break;
             case UndrainOrder:
+                _lastCommand = "undrain: taking sessions again"; // before the state changes: whoever sees it undrained sees why
                 Undrain();
-                _lastCommand = "undrain: taking sessions again";
                 break;
             case FleetView fleet:
                 _fleet = fleet;
