@@ -106,7 +106,13 @@ public sealed partial class RelayClient
                         break;
                 }
 
-                // Reconnecting from the moment the connection ends (before any backoff), with the code that ended it.
+                // Reconnecting from the moment the connection ends (before any backoff), with the code that ended it;
+                // unless the application closed the client: then it ends Closed (finally), not reconnecting.
+                if (ct.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 SetState(RelayClientState.Reconnecting, lastCode, lastReason);
             }
         }

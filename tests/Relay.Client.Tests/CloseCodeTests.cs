@@ -130,6 +130,28 @@ public sealed class CloseCodeTests
         });
     }
 
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task ClosedByItsOwner_EndsClosed_WithoutReportingAReconnect(CancellationToken ct)
+    {
+        // The load generator counts Reconnecting as a reconnect: a client its application closes is not reconnecting.
+        var client = Client(backoff: TimeSpan.FromMinutes(10), out var changes, out _);
+        await client.ConnectAsync(ct);
+        await client.CloseAsync();
+
+        var states = new List<RelayClientState>();
+        await foreach (var change in changes.ReadAllAsync(ct))
+        {
+            states.Add(change.State);
+            if (change.State == RelayClientState.Closed)
+            {
+                break;
+            }
+        }
+
+        Assert.That(states, Does.Not.Contain(RelayClientState.Reconnecting), string.Join(", ", states));
+    }
+
     private RelayClient Client(TimeSpan backoff, out ChannelReader<RelayStateChange> changes, out Func<int> tokensIssued)
     {
         int issued = 0;
