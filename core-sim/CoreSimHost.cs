@@ -185,8 +185,7 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// <summary>Stops the host: streams end with 1001, websockets are aborted.</summary>
     public async ValueTask DisposeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false); // bounded by the host's ShutdownTimeout
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -10,7 +10,7 @@ namespace Relay.Gateway.Hosting;
 /// On SIGTERM: stop accepting (readiness 503, agent "drain"), then close sessions with 1001 in
 /// jittered batches, all of them within <see cref="GatewayOptions.ShutdownTimeout"/>.
 /// </summary>
-internal sealed partial class ShutdownService(DrainController drain, SessionRegistry sessions, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<ShutdownService> logger) : IHostedService
+internal sealed partial class ShutdownService(DrainController drain, SessionRegistry sessions, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ShutdownService> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -21,8 +21,9 @@ internal sealed partial class ShutdownService(DrainController drain, SessionRegi
             Log.ShuttingDown(logger, sessions.Count);
             drain.Undrain();
             drain.Start(force: true, "SIGTERM", CloseCodes.GoingAway, deadline * 0.8);
-            drain.Moving.WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
-            sessions.CloseAllAsync(CloseCodes.GoingAway, "gateway shutting down", TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+            drain.Moving.WaitAsync(deadline, time).ContinueWith(static _ => { }, TaskScheduler.Default).GetAwaiter().GetResult();
+            // Whatever the drain did not move: closed with 1001, each given CloseTimeout for its close handshake.
+            sessions.CloseAllAsync(CloseCodes.GoingAway, "gateway shutting down", options.Value.CloseTimeout, time).GetAwaiter().GetResult();
         });
         return Task.CompletedTask;
     }

@@ -44,7 +44,7 @@ internal sealed class SessionRegistry
     public IReadOnlyList<RelaySession> Snapshot() => _sessions.Values.ToList();
 
     /// <summary>Closes every session with <paramref name="code"/> and waits for them to end, up to <paramref name="deadline"/>.</summary>
-    public async Task CloseAllAsync(int code, string reason, TimeSpan deadline)
+    public async Task CloseAllAsync(int code, string reason, TimeSpan deadline, TimeProvider time)
     {
         var sessions = _sessions.Values.ToList();
         foreach (var session in sessions)
@@ -52,6 +52,6 @@ internal sealed class SessionRegistry
             session.RequestClose(code, reason);
         }
 
-        await Task.WhenAll(sessions.Select(s => s.Completion)).WaitAsync(deadline).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        await Task.WhenAll(sessions.Select(s => s.Completion)).WaitAsync(deadline, time).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 }
