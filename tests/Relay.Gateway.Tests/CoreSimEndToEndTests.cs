@@ -13,11 +13,32 @@ namespace Relay.Gateway.Tests;
 [NonParallelizable]
 public class CoreSimEndToEndTests
 {
+    private readonly List<string> _dirs = [];
+
+    // A folder for this test's files (the core's public key), removed after the test whether it passed or not.
+    private string TempDir()
+    {
+        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        _dirs.Add(dir);
+        return dir;
+    }
+
+    [TearDown]
+    public void RemoveTempDirs()
+    {
+        foreach (string dir in _dirs)
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        _dirs.Clear();
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task Session_ResumesOnSecondGateway_AfterFirstStops_NothingLost(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string dir = TempDir();
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
 
@@ -63,7 +84,6 @@ public class CoreSimEndToEndTests
         await reader;
         Assert.That(received.Select(m => m.Body), Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"m{i}")), "every echo exactly once, in order, across the move");
         Assert.That(client.State, Is.EqualTo(RelayClientState.Connected));
-        Directory.Delete(dir, recursive: true);
     }
 
     [TestCase(200, 50, 56)]
@@ -71,7 +91,7 @@ public class CoreSimEndToEndTests
     [CancelAfter(60_000)]
     public async Task DelayedAck_RidesOnTheNextMessage_SoEachEchoCostsTwoFramesNotThree(int ackDelayMs, int minFrames, int maxFrames, CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string dir = TempDir();
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync("gw-ack", core.BackhaulPort, publicKey);
@@ -104,14 +124,13 @@ public class CoreSimEndToEndTests
 
         long frames = metrics.MessagesIn - before;
         Assert.That(frames, Is.InRange(minFrames, maxFrames), $"client → relay frames for 50 echoes with AckDelay {ackDelayMs} ms");
-        Directory.Delete(dir, recursive: true);
     }
 
     [Test]
     [CancelAfter(60_000)]
     public async Task ControlPlane_ReportsFleetViewAndDrainOrders_ArriveTypedBothWays(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string dir = TempDir();
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var a = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
@@ -141,7 +160,6 @@ public class CoreSimEndToEndTests
 
         await UntilAsync(() => Task.FromResult(!drainA.IsDraining), "gw-a takes sessions again on the core's undrain", token);
         Assert.That(drainA.Describe().LastCoreCommand, Is.EqualTo("undrain: taking sessions again"));
-        Directory.Delete(dir, recursive: true);
     }
 
     private static async Task<string?> FleetStateAsync(HttpClient http, string relayId, CancellationToken token)

@@ -139,6 +139,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
     {
         string path = Path.Combine(Path.GetTempPath(), $"relay-gw-test-{Environment.ProcessId}.pem");
         File.WriteAllText(path, s_signingKey.ExportSubjectPublicKeyInfoPem());
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path); // one file for the test process, gone with it
         return path;
     }
 

@@ -1,7 +1,7 @@
 // Starts real core-sim / gateway processes (the Release builds) on free loopback ports; kills them by pid.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, openSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,8 @@ export class Procs {
     }));
     await Promise.all(waits);
     this.children = [];
+    // The processes' folder (logs, the core's public key) goes with them, unless RELAY_KEEP_TEST_DIRS asks to keep it.
+    if (!process.env.RELAY_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
