@@ -1,3 +1,4 @@
+using Relay.Testing;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Configuration;
 using Relay.Testing.Options;
@@ -45,7 +46,7 @@ public class OptionsTests
     [Test]
     public async Task LoadReportsPath_IsWhereTheDashboardLooks()
     {
-        var reports = Directory.CreateTempSubdirectory("relay-load-");
+        var reports = new DirectoryInfo(TempFolders.Create("relay-load-"));
         string report = Path.Combine(reports.FullName, "result.json");
         await File.WriteAllTextAsync(report, """{"sent":1}""");
         await using var host = await CoreSimFixture.StartAsync(o => o.LoadReportsPath = reports.FullName);

@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ public class CoreSimEndToEndTests
     // A folder for this test's files (the core's public key), removed after the test whether it passed or not.
     private string TempDir()
     {
-        string dir = Directory.CreateTempSubdirectory("relay-e2e-").FullName;
+        string dir = TempFolders.Create("relay-e2e-");
         _dirs.Add(dir);
         return dir;
     }

@@ -1,3 +1,4 @@
+using Relay.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.WebSockets;
@@ -15,7 +16,7 @@ public class TlsTests
     [CancelAfter(30_000)]
     public async Task Wss_WithTestCertificate_Echoes(string httpVersion, CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+        string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
@@ -49,7 +50,7 @@ public class TlsTests
     [CancelAfter(30_000)]
     public async Task CertificateFile_Replaced_IsServedWithoutRestart(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+        string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);

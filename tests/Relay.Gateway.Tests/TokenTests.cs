@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
@@ -130,7 +131,7 @@ public sealed class TokenTests
     }
 
     private static Task<CoreSimHost> StartCoreAsync(CancellationToken token) =>
-        EndToEnd.StartCoreSimAsync(Path.Combine(Directory.CreateTempSubdirectory("relay-tokens-").FullName, "core-public.pem"), token);
+        EndToEnd.StartCoreSimAsync(Path.Combine(TempFolders.Create("relay-tokens-"), "core-public.pem"), token);
 
     private static async Task<WebApplication> StartGatewayAsync(CoreSimHost core, bool jwks, CancellationToken token)
     {

@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +21,7 @@ public sealed class WsPackageInteropTests
     public async Task WsPackage_ThroughTwoGateways_ChatsAndResumesWithNothingLost(CancellationToken ct)
     {
         string node = await NodeRunner.RequireNodeWithPackagesAsync(ct);
-        string dir = Directory.CreateTempSubdirectory("relay-interop-").FullName;
+        string dir = TempFolders.Create("relay-interop-");
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await StartCoreAsync(publicKey, ct);
         var first = await StartGatewayAsync("gw-interop-a", core.BackhaulPort, publicKey, ct);
@@ -44,7 +45,7 @@ public sealed class WsPackageInteropTests
     public async Task WsPackage_DirectToCoreSim_ChatsAndResumesWithNothingLost(CancellationToken ct)
     {
         string node = await NodeRunner.RequireNodeWithPackagesAsync(ct);
-        string dir = Directory.CreateTempSubdirectory("relay-interop-").FullName;
+        string dir = TempFolders.Create("relay-interop-");
         await using var core = await StartCoreAsync(Path.Combine(dir, "core-public.pem"), ct);
         try
         {

@@ -41,7 +41,7 @@ internal sealed class SteeringFixture : IAsyncDisposable
     public static async Task<SteeringFixture> StartAsync(CancellationToken token, int gateways = 3, Action<CoreSimOptions>? core = null, params string[] gatewayArgs)
     {
         RequireHaproxy();
-        string dir = Directory.CreateTempSubdirectory("relay-steering-").FullName;
+        string dir = TempFolders.Create("relay-steering-");
         string publicKey = Path.Combine(dir, "core-public.pem");
         var coreHost = await CoreSimHost.StartAsync(o =>
         {

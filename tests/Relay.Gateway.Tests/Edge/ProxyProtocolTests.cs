@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
@@ -215,7 +216,7 @@ public class ProxyProtocolTests
     [CancelAfter(30_000)]
     public async Task TrustedProxy_OverTls_HeaderComesBeforeTheHandshake(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+        string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = TlsTests.WriteSelfSigned(dir);

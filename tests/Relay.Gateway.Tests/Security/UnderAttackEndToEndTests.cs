@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
@@ -19,7 +20,7 @@ public class UnderAttackEndToEndTests
     [CancelAfter(90_000)]
     public async Task ModeOnByAdminApi_RawConnectWithoutSolutionIsRefused_RelayClientSolvesAndConnects_ExistingSessionKeepsEchoing(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-ua-").FullName;
+        string dir = TempFolders.Create("relay-ua-");
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync(core.BackhaulPort, publicKey, token);
@@ -114,7 +115,7 @@ public class UnderAttackEndToEndTests
     [CancelAfter(60_000)]
     public async Task TheCoresOrder_TurnsTheModeOn_AndTheFleetViewShowsIt(CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-ua-").FullName;
+        string dir = TempFolders.Create("relay-ua-");
         string publicKey = Path.Combine(dir, "core-public.pem");
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync(core.BackhaulPort, publicKey, token);

@@ -35,7 +35,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public static HaproxyProcess Start(IEnumerable<GatewayProcess> gateways)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-haproxy-").FullName;
+        string dir = TempFolders.Create("relay-haproxy-");
         int port = Ports.Free();
         var servers = string.Join('\n', gateways.Select(g =>
             $"  server {g.Id} 127.0.0.1:{g.Port} send-proxy-v2 source {SourceAddress} check inter 200ms fall 2 rise 2 agent-check agent-port {g.AgentPort} agent-inter 200ms weight 100"));

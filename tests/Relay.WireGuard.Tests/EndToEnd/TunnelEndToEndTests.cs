@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net;
 using System.Security.Cryptography;
 using Relay.Client;
@@ -126,7 +127,7 @@ internal sealed class Topology : IDisposable
 
     public static async Task<Topology> StartAsync(NetnsLab lab, TimeSpan oneWayDelay, CancellationToken token)
     {
-        string dir = Directory.CreateTempSubdirectory("relay-wg-e2e-").FullName;
+        string dir = TempFolders.Create("relay-wg-e2e-");
         string signing = Path.Combine(dir, "signing.pem");
         using (var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {

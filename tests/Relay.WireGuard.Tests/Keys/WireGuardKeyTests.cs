@@ -1,3 +1,4 @@
+using Relay.Testing;
 using Relay.WireGuard;
 using Relay.WireGuard.Keys;
 
@@ -50,7 +51,7 @@ public class WireGuardKeyTests
             return;
         }
 
-        string dir = Directory.CreateTempSubdirectory("relay-wg-key-").FullName;
+        string dir = TempFolders.Create("relay-wg-key-");
         try
         {
             string path = Path.Combine(dir, "private.key");

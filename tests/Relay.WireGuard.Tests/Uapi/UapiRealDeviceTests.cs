@@ -1,3 +1,4 @@
+using Relay.Testing;
 using System.Net;
 using Relay.WireGuard.Config;
 using Relay.WireGuard.Keys;
@@ -23,7 +24,7 @@ public class UapiRealDeviceTests
         int o = lab.Octet;
         lab.Veth(a, $"va{lab.Id}", $"10.213.{o}.1/24", b, $"vb{lab.Id}", $"10.213.{o}.2/24");
         string ifA = $"wga{lab.Id}", ifB = $"wgb{lab.Id}";
-        string dir = Directory.CreateTempSubdirectory("relay-wg-uapi-").FullName;
+        string dir = TempFolders.Create("relay-wg-uapi-");
         lab.Start(a, "wireguard-go a", Path.Combine(dir, "a.log"), "wireguard-go", "-f", ifA);
         lab.Start(b, "wireguard-go b", Path.Combine(dir, "b.log"), "wireguard-go", "-f", ifB);
         var clientA = new UapiClient(ifA);

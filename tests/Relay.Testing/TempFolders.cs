@@ -1,0 +1,47 @@
+namespace Relay.Testing;
+
+/// <summary>
+/// Temporary folders for a test's files (keys, logs, configs). Each is removed when the test process exits, whether
+/// its tests passed or failed, so nothing a test made (some hold private keys) stays behind in /tmp.
+/// </summary>
+public static class TempFolders
+{
+    private static readonly List<string> s_folders = [];
+
+    static TempFolders() => AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveAll();
+
+    /// <summary>A new folder under the temporary path, named <paramref name="prefix"/> and a random suffix.</summary>
+    public static string Create(string prefix)
+    {
+        string path = Directory.CreateTempSubdirectory(prefix).FullName;
+        lock (s_folders)
+        {
+            s_folders.Add(path);
+        }
+
+        return path;
+    }
+
+    private static void RemoveAll()
+    {
+        lock (s_folders)
+        {
+            foreach (string path in s_folders)
+            {
+                try
+                {
+                    Directory.Delete(path, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // a process still writing into it: best effort at exit
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+
+            s_folders.Clear();
+        }
+    }
+}
