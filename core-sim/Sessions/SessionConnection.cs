@@ -22,13 +22,14 @@ internal sealed partial class SessionConnection
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationTokenSource _cts; // on the TimeProvider, so CancelAfter reads it too
     private Session? _session;
     private int _closing;
 
     public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, TimeProvider time, ILogger logger)
     {
         _time = time;
+        _cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _transport = transport;
         _claims = claims;
         _registry = registry;
@@ -322,7 +323,7 @@ internal sealed partial class SessionConnection
         finally
         {
             // The peer answers the close and the read loop ends; if it does not, give up after the close timeout.
-            _ = Task.Delay(_options.CloseTimeout, _time).ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Cancel(), _cts, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            _cts.CancelAfter(_options.CloseTimeout);
         }
     }
 
