@@ -23,6 +23,7 @@ internal static class HealthEndpoints
         services.AddSingleton<IHealthSignal, BackhaulSignal>();
         services.AddSingleton<IHealthSignal, SessionSignal>();
         services.AddSingleton<IHealthSignal, ProcessSignal>();
+        services.AddSingleton<IHealthSignal, ConnectionSignal>();
         services.AddHealthChecks().AddCheck<ReadinessCheck>("relay", tags: ["ready"]);
         return services;
     }

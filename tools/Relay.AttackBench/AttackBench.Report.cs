@@ -20,7 +20,7 @@ internal sealed partial class AttackBench
         Line(string.Create(inv, $"{_o.Sessions} legitimate sessions (echo, {_o.Rate} msg/s each, {_o.Seconds} s, first {_o.Warmup} s not measured) through one gateway, without and then with a flood of"));
         Line(string.Create(inv, $"{_o.GatewayConnections} connections to the gateway's HTTP port ({Math.Round(_o.GatewayConnections * _o.HalfOpenShare)} half-open upgrades: request head one line every 3 s, never finished; the rest idle)"));
         Line(string.Create(inv, $"and {_o.BackhaulConnections} connections to core-sim's backhaul port that never send a byte, from {_o.Sources} loopback addresses (127.0.x.y), reopened when closed."));
-        Line(string.Create(inv, $"Machine: {Environment.ProcessorCount} vCPU, open files per process {_fileLimit}; core-sim, gateway, bench and flood share the cores. Gateway: defaults except MaxSessionsPerIp = {_o.Sessions + 100} and MaxPreAuthConnectionsPerIp = {Math.Min(_o.Sessions + 100, 1000)} (the legitimate sessions all come from 127.0.0.1){(_o.GatewayArgs.Count > 0 ? ", " + string.Join(' ', _o.GatewayArgs) : "")}."));
+        Line(string.Create(inv, $"Machine: {Environment.ProcessorCount} vCPU, open files per process {_fileLimit}; core-sim, gateway, bench and flood share the cores{(_o.FloodIdlePriority ? "; the flood runs at idle priority (SCHED_IDLE: it stands in for the attacker's own machines)" : "; the flood runs at normal priority")}. Gateway: defaults except MaxSessionsPerIp = {_o.Sessions + 100} and MaxPreAuthConnectionsPerIp = {Math.Min(_o.Sessions + 100, 1000)} (the legitimate sessions all come from 127.0.0.1){(_o.GatewayArgs.Count > 0 ? ", " + string.Join(' ', _o.GatewayArgs) : "")}."));
         Line($"Load average at the start: {_loadAtStart}; at the end: {LoadAverage()} (other work on the machine moves the latency figures).");
         Line("");
         Line("| figure | without flood | with flood | target |");
@@ -31,6 +31,8 @@ internal sealed partial class AttackBench
         Line($"| legitimate reconnects / duplicated / out of order | {Misc(baseline)} | {Cell(flood, Misc)} | 0 |");
         Line(string.Create(inv, $"| legitimate RTT p50 / p99 / max ms | {Rtt(baseline)} | {Cell(flood, Rtt)} | |"));
         Line($"| **legitimate p99 with / without flood** | | {Cell(flood, p => Ratio(p.Load.LatencyMs.P99, baseline.Load.LatencyMs.P99))} | ≤ 2× |");
+        Line($"| CPU over the phase, % of one core: gateway / core-sim / bench (legitimate load) / flood | {Cpu(baseline)} | {Cell(flood, Cpu)} | |");
+        Line($"| gateway GC over the phase: pause ms / collections gen0 / gen1 / gen2 | {Gc(baseline)} | {Cell(flood, Gc)} | |");
         Line($"| gateway RSS peak (VmRSS every 200 ms) | {Mib(baseline.Watch.GatewayRssPeakKib)} | {Cell(flood, p => Mib(p.Watch.GatewayRssPeakKib))} | bounded |");
         Line($"| core-sim RSS peak | {Mib(baseline.Watch.CoreRssPeakKib)} | {Cell(flood, p => Mib(p.Watch.CoreRssPeakKib))} | bounded |");
         Line($"| gateway process exited | {Exited(baseline)} | {Cell(flood, Exited)} | never |");
@@ -51,6 +53,9 @@ internal sealed partial class AttackBench
         }
 
         Line("");
+        Line($"Legitimate RTT p99 per second (ms), without flood: {PerSecond(baseline)}");
+        Line($"with flood (starts at about {Cell(flood, p => string.Create(inv, $"{p.Load.Timeline.FirstOrDefault(t => t.Connected == p.Load.Sessions)?.Seconds ?? 0:F0}"))} s): {Cell(flood, PerSecond)}");
+        Line("");
         Line($"VmHWM at the end (the processes' own peak): gateway {Mib(gatewayHwmKib)}, core-sim {Mib(coreHwmKib)}.");
         if (died)
         {
@@ -67,6 +72,10 @@ internal sealed partial class AttackBench
         Line($"Command: `./build.sh bench attack {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
         return sb.ToString();
 
+        string Cpu(PhaseResult p) => p.Cpu.Seconds <= 0 ? "n/a" : string.Create(inv,
+            $"{100 * p.Cpu.Gateway / p.Cpu.Seconds:F0} / {100 * p.Cpu.Core / p.Cpu.Seconds:F0} / {100 * p.Cpu.Bench / p.Cpu.Seconds:F0} / {100 * p.Cpu.Flood / p.Cpu.Seconds:F0}");
+        string Gc(PhaseResult p) => string.Create(inv, $"{p.GatewayGc.PauseSeconds * 1000:F0} / {p.GatewayGc.Gen0} / {p.GatewayGc.Gen1} / {p.GatewayGc.Gen2}");
+        string PerSecond(PhaseResult p) => string.Join(' ', p.Load.Timeline.Where(t => t.P99Ms > 0).Select(t => t.P99Ms.ToString("F0", inv)));
         string Misc(PhaseResult p) => $"{p.Load.Reconnects} / {p.Load.Duplicated} / {p.Load.OutOfOrder}";
         string Rtt(PhaseResult p) => string.Create(inv, $"{p.Load.LatencyMs.P50} / {p.Load.LatencyMs.P99} / {p.Load.LatencyMs.Max}");
         string Exited(PhaseResult p) => p.Watch.GatewayExitedAt is { } at ? string.Create(inv, $"**yes**, {at:F1} s into the phase") : "no";

@@ -60,7 +60,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         string publicKey = Path.Combine(_out, "core-public.pem");
         await File.WriteAllTextAsync(publicKey, await http.GetStringAsync(CoreHttp + "/v1/public-key.pem", ct), ct);
 
-        await using var gateway = ServerProcess.Start("gateway", GatewayDll, Path.Combine(_out, "gateway.log"), GatewayArgs(_o.GatewayPort, "attack-gw"));
+        await using var gateway = ServerProcess.Start("gateway", GatewayDll, Path.Combine(_out, "gateway.log"), GatewayArgs(_o.GatewayPort, "attack-gw"), environment: _o.GatewayEnvironment);
         await gateway.WaitHttpAsync(http, GatewayHttp + "/readyz", ct);
 
         // A short unmeasured run first: both phases then meet warm processes (JIT, pools), not only the second.
@@ -102,6 +102,10 @@ internal sealed partial class AttackBench(AttackOptions options)
         double? joined;
         NewSessionProbe.Result? probeResult;
         var stats = new List<FloodStats>();
+        var window = System.Diagnostics.Stopwatch.StartNew();
+        var cpuStart = CpuNow(gateway, core, []);
+        CpuUse cpu;
+        (double PauseSeconds, long Gen2, long Gen1, long Gen0) gcStart = default, gc = default;
         try
         {
             Task<NewSessionProbe.Result>? probe = null;
@@ -112,6 +116,9 @@ internal sealed partial class AttackBench(AttackOptions options)
                 await Task.Delay(100, ct);
             }
 
+            cpuStart = CpuNow(gateway, core, []);
+            gcStart = await GatewayGcAsync(ct);
+            window.Restart();
             if (flood)
             {
                 floods = StartFloods(dir);
@@ -122,6 +129,9 @@ internal sealed partial class AttackBench(AttackOptions options)
             // 3 s after the flood started (or the same point without it): a relay connecting to the core.
             var join = RelayJoinAsync(dir, JoinAfter, ct);
             report = await run;
+            cpu = CpuNow(gateway, core, floods).Subtract(cpuStart, window.Elapsed.TotalSeconds);
+            var gcEnd = await GatewayGcAsync(ct);
+            gc = (gcEnd.PauseSeconds - gcStart.PauseSeconds, gcEnd.Gen2 - gcStart.Gen2, gcEnd.Gen1 - gcStart.Gen1, gcEnd.Gen0 - gcStart.Gen0);
             joined = await join;
             probeResult = probe is null ? null : await probe;
             foreach (var (process, result) in floods)
@@ -150,8 +160,53 @@ internal sealed partial class AttackBench(AttackOptions options)
 
         ReportWriter.Write(report, dir);
         watch.WriteSamples(Path.Combine(dir, "samples.csv"));
-        return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult, joined);
+        return new PhaseResult(name, report, watch, stats, _o.Seconds, probeResult, joined, cpu, gc);
     }
+
+    /// <summary>The gateway's GC so far, from its /metrics (the runtime's meter): pause seconds, collections by generation.</summary>
+    private async Task<(double PauseSeconds, long Gen2, long Gen1, long Gen0)> GatewayGcAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            string text = await http.GetStringAsync(GatewayHttp + "/metrics", ct);
+            double pause = 0;
+            long gen0 = 0, gen1 = 0, gen2 = 0;
+            foreach (var line in text.Split('\n'))
+            {
+                int space = line.LastIndexOf(' ');
+                if (line.StartsWith('#') || space < 0)
+                {
+                    continue;
+                }
+
+                double value = double.TryParse(line.AsSpan(space + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0;
+                if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
+                {
+                    pause += value;
+                }
+                else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
+                {
+                    _ = line.Contains("\"gen2\"", StringComparison.Ordinal) ? gen2 += (long)value : line.Contains("\"gen1\"", StringComparison.Ordinal) ? gen1 += (long)value : gen0 += (long)value;
+                }
+            }
+
+            return (pause, gen2, gen1, gen0);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>CPU seconds used so far by the gateway, core-sim, this process (the legitimate load, the monitor, the
+    /// joining relay's starter) and the flood processes.</summary>
+    private static CpuUse CpuNow(ServerProcess gateway, ServerProcess core, List<(ServerProcess Process, string Result)> floods) => new(
+        gateway.CpuSeconds(),
+        core.CpuSeconds(),
+        System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
+        floods.Sum(f => f.Process.CpuSeconds()),
+        0);
 
     /// <summary>When the second relay starts, after the sessions connected (and the flood started).</summary>
     private TimeSpan JoinAfter => TimeSpan.FromSeconds(Math.Min(3, _o.Seconds / 2));
@@ -174,7 +229,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         await Task.Delay(after, ct);
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(1) };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await using var relay = ServerProcess.Start("relay-join", GatewayDll, Path.Combine(dir, "relay-join.log"), GatewayArgs(_o.GatewayPort + 1, "attack-gw-join"));
+        await using var relay = ServerProcess.Start("relay-join", GatewayDll, Path.Combine(dir, "relay-join.log"), GatewayArgs(_o.GatewayPort + 1, "attack-gw-join"), environment: _o.GatewayEnvironment);
         while (clock.Elapsed < TimeSpan.FromSeconds(60) && !relay.Exited)
         {
             try
@@ -232,7 +287,7 @@ internal sealed partial class AttackBench(AttackOptions options)
                 "--sources", _o.Sources.ToString(CultureInfo.InvariantCulture), "--first-source", "0",
                 "--seconds", _o.Seconds.ToString(CultureInfo.InvariantCulture), "--result", result,
                 "--connect-concurrency", _o.FloodConnectConcurrency.ToString(CultureInfo.InvariantCulture),
-            ]), result));
+            ], idlePriority: _o.FloodIdlePriority), result));
         }
 
         return started;

@@ -45,6 +45,13 @@ internal sealed class AttackOptions
     /// <summary>Output folder. Defaults to artifacts/bench-attack/yyyyMMdd-HHmmss under the checkout.</summary>
     public string? OutputDirectory { get; set; }
 
+    /// <summary>Flood processes at idle priority (SCHED_IDLE): they stand in for the attacker's own machines, so their
+    /// CPU does not come out of the relay's. <c>--flood-priority normal</c> runs them as ordinary processes.</summary>
+    public bool FloodIdlePriority { get; set; } = true;
+
+    /// <summary>Environment variables for both gateways (--gateway-env NAME=VALUE), e.g. DOTNET_gcServer=1.</summary>
+    public List<string> GatewayEnvironment { get; } = [];
+
     /// <summary>Extra gateway settings (--gateway-arg --Gateway:X=Y), e.g. to try a fix's options.</summary>
     public List<string> GatewayArgs { get; set; } = [];
 
@@ -73,6 +80,8 @@ internal sealed class AttackOptions
                 case "--core-http-port": o.CoreHttpPort = Int(); break;
                 case "--core-backhaul-port": o.CoreBackhaulPort = Int(); break;
                 case "--gateway-port": o.GatewayPort = Int(); break;
+                case "--flood-priority": o.FloodIdlePriority = Next() switch { "idle" => true, "normal" => false, var v => throw new ArgumentException($"--flood-priority idle|normal, not {v}") }; break;
+                case "--gateway-env": o.GatewayEnvironment.Add(Next() is var e && e.Contains('=', StringComparison.Ordinal) ? e : throw new ArgumentException("--gateway-env NAME=VALUE")); break;
                 case "--gateway-arg": o.GatewayArgs.Add(Next()); break;
                 case "--out": o.OutputDirectory = Next(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
@@ -96,6 +105,7 @@ internal sealed class AttackOptions
     public const string Usage =
         "usage: Relay.AttackBench [--sessions 1000] [--rate 2] [--seconds 20] [--warmup 2] [--gateway-connections 15000]\n" +
         "       [--half-open-share 0.5] [--backhaul-connections 1000] [--sources 200] [--flood-connect-concurrency 256]\n" +
-        "       [--attack-path underAttack]... [--gateway-arg --Gateway:X=Y]... [--core-http-port 26080] [--core-backhaul-port 26000]\n" +
+        "       [--flood-priority idle|normal]\n" +
+        "       [--attack-path underAttack]... [--gateway-arg --Gateway:X=Y]... [--gateway-env NAME=VALUE]... [--core-http-port 26080] [--core-backhaul-port 26000]\n" +
         "       [--gateway-port 26180] [--out DIR]";
 }

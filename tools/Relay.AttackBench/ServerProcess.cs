@@ -26,15 +26,31 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
-    public static ServerProcess Start(string name, string dll, string logPath, IEnumerable<string> args)
+    /// <summary>Starts <c>dotnet <paramref name="dll"/> args</c>; with <paramref name="idlePriority"/>, under
+    /// <c>chrt --idle 0</c> (SCHED_IDLE, every thread: it runs only on CPU nothing else wants).</summary>
+    public static ServerProcess Start(string name, string dll, string logPath, IEnumerable<string> args, bool idlePriority = false, IEnumerable<string>? environment = null)
     {
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException($"{dll} is not built (dotnet build Relay.sln -c Release)", dll);
         }
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(idlePriority ? "chrt" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (idlePriority)
+        {
+            foreach (var a in new[] { "--idle", "0", "dotnet" })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+
         start.ArgumentList.Add(dll);
+        foreach (var pair in environment ?? [])
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            start.Environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
@@ -106,6 +122,24 @@ internal sealed class ServerProcess : IAsyncDisposable
         return (rss, hwm);
 
         static long Kib(string line) => long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>CPU seconds (user + system) the process has used so far, or 0 once it is gone.</summary>
+    public double CpuSeconds() => CpuSecondsOf(Pid);
+
+    /// <summary>CPU seconds (user + system) of process <paramref name="pid"/> from /proc/PID/stat (clock ticks of 1/100 s), or 0.</summary>
+    public static double CpuSecondsOf(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": field 3 is fields[0]
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>; this process only.</summary>

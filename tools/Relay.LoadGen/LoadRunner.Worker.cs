@@ -168,7 +168,9 @@ public sealed partial class LoadRunner
 
                 if (ts >= Interlocked.Read(ref runner._measureFrom))
                 {
-                    runner._latency.Record(Stopwatch.GetElapsedTime(ts).Ticks);
+                    long rtt = Stopwatch.GetElapsedTime(ts).Ticks;
+                    runner._latency.Record(rtt);
+                    runner._latencyInterval.Record(rtt);
                 }
 
                 long received = _deliveries.Received, duplicated = _deliveries.Duplicated, outOfOrder = _deliveries.OutOfOrder, skipped = _deliveries.Skipped;

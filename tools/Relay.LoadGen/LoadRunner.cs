@@ -12,6 +12,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private static readonly double[] s_curvePercentiles = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
     private readonly LoadOptions _options = options;
     private readonly ShardedHistogram _latency = new(TimeStamp.Hours(1), 3);
+    private readonly ShardedHistogram _latencyInterval = new(TimeStamp.Hours(1), 2); // since the last timeline point
     private readonly ShardedHistogram _connect = new(TimeStamp.Minutes(10), 3);
     private readonly ConcurrentDictionary<string, int> _closes = new();
     private readonly List<TimelinePoint> _timeline = [];
@@ -180,9 +181,12 @@ public sealed partial class LoadRunner(LoadOptions options)
         {
             do
             {
+                var interval = _latencyInterval.MergeAndReset();
+                double p99 = interval.TotalCount == 0 ? 0 : Math.Round(interval.GetValueAtPercentile(99) / (double)TimeSpan.TicksPerMillisecond, 2);
+                double max = interval.TotalCount == 0 ? 0 : Math.Round(interval.GetMaxValue() / (double)TimeSpan.TicksPerMillisecond, 2);
                 lock (_timeline)
                 {
-                    _timeline.Add(new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 2), Volatile.Read(ref _connected), Interlocked.Read(ref _sent), Interlocked.Read(ref _received)));
+                    _timeline.Add(new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 2), Volatile.Read(ref _connected), Interlocked.Read(ref _sent), Interlocked.Read(ref _received), p99, max));
                 }
             }
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));

@@ -32,4 +32,20 @@ internal sealed class ShardedHistogram(long highestTrackableValue, int significa
 
         return all;
     }
+
+    /// <summary>Every value recorded since the last call, in one histogram; the shards start again empty.</summary>
+    public LongHistogram MergeAndReset()
+    {
+        var all = new LongHistogram(highestTrackableValue, significantDigits);
+        foreach (var shard in _shards.Values)
+        {
+            lock (shard)
+            {
+                all.Add(shard);
+                shard.Reset();
+            }
+        }
+
+        return all;
+    }
 }
