@@ -201,14 +201,16 @@ internal sealed partial class HealthMonitor : BackgroundService
 
         public string? Reason { get; private set; }
 
-        private bool _seen;
+        private bool _settled;
 
         public void Observe(HealthReading reading, HealthOptions options)
         {
-            if (!_seen)
+            if (!_settled)
             {
-                // The first reading is taken as it is: a relay starts from what it measures, not from "healthy".
-                _seen = true;
+                // Starting: each reading is taken as it is, until the first healthy one. A relay starts from what it
+                // measures, not from "healthy", and is ready as soon as it is (its links up), not ExitAfter readings
+                // later (issue 19); hysteresis applies to every change after that.
+                _settled = reading.Level == HealthLevel.Healthy;
                 Level = reading.Level;
                 Reason = reading.Reason;
                 return;

@@ -68,6 +68,27 @@ public class HealthModelTests
     }
 
     [Test]
+    public void Starting_ReadyAtTheFirstHealthyReading_HysteresisOnlyAfterThat()
+    {
+        // Issue 19: a relay starts sick ("no link yet"); the first reading that is healthy counts at once (the links
+        // are up: /readyz 200 now, not ExitAfter readings later). Hysteresis applies to every later change.
+        var signal = new ScriptedSignal { Next = HealthLevel.Sick };
+        var monitor = Monitor(signal, out _);
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Sick));
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Sick));
+
+        signal.Next = HealthLevel.Healthy;
+        Assert.That(monitor.Evaluate().Ready, Is.True, "ready at the first healthy reading");
+
+        signal.Next = HealthLevel.Sick;
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Healthy), "later changes keep their hysteresis");
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Healthy));
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Sick));
+        signal.Next = HealthLevel.Healthy;
+        Assert.That(monitor.Evaluate().State, Is.EqualTo(RelayState.Sick), "recovering after the start needs ExitAfter readings");
+    }
+
+    [Test]
     public void Degraded_HalvesTheAgentWeight_AndStaysReady()
     {
         var signal = new ScriptedSignal { Next = HealthLevel.Degraded };

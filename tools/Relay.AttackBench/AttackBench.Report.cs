@@ -32,7 +32,7 @@ internal sealed partial class AttackBench
         Line(string.Create(inv, $"| legitimate RTT p50 / p99 / max ms | {Rtt(baseline)} | {Cell(flood, Rtt)} | |"));
         Line($"| **legitimate p99 with / without flood** | | {Cell(flood, p => Ratio(p.Load.LatencyMs.P99, baseline.Load.LatencyMs.P99))} | ≤ 2× |");
         Line($"| CPU over the phase, % of one core: gateway / core-sim / bench (legitimate load) / flood | {Cpu(baseline)} | {Cell(flood, Cpu)} | |");
-        Line($"| gateway GC over the phase: pause ms / collections gen0 / gen1 / gen2 | {Gc(baseline)} | {Cell(flood, Gc)} | |");
+        Line($"| gateway GC over the phase: pause ms / collections gen0 / gen1 / gen2 / allocated MiB | {Gc(baseline)} | {Cell(flood, Gc)} | |");
         Line($"| gateway RSS peak (VmRSS every 200 ms) | {Mib(baseline.Watch.GatewayRssPeakKib)} | {Cell(flood, p => Mib(p.Watch.GatewayRssPeakKib))} | bounded |");
         Line($"| core-sim RSS peak | {Mib(baseline.Watch.CoreRssPeakKib)} | {Cell(flood, p => Mib(p.Watch.CoreRssPeakKib))} | bounded |");
         Line($"| gateway process exited | {Exited(baseline)} | {Cell(flood, Exited)} | never |");
@@ -74,7 +74,7 @@ internal sealed partial class AttackBench
 
         string Cpu(PhaseResult p) => p.Cpu.Seconds <= 0 ? "n/a" : string.Create(inv,
             $"{100 * p.Cpu.Gateway / p.Cpu.Seconds:F0} / {100 * p.Cpu.Core / p.Cpu.Seconds:F0} / {100 * p.Cpu.Bench / p.Cpu.Seconds:F0} / {100 * p.Cpu.Flood / p.Cpu.Seconds:F0}");
-        string Gc(PhaseResult p) => string.Create(inv, $"{p.GatewayGc.PauseSeconds * 1000:F0} / {p.GatewayGc.Gen0} / {p.GatewayGc.Gen1} / {p.GatewayGc.Gen2}");
+        string Gc(PhaseResult p) => string.Create(inv, $"{p.GatewayGc.PauseSeconds * 1000:F0} / {p.GatewayGc.Gen0} / {p.GatewayGc.Gen1} / {p.GatewayGc.Gen2} / {p.GatewayGc.AllocatedMiB:F0}");
         string PerSecond(PhaseResult p) => string.Join(' ', p.Load.Timeline.Where(t => t.P99Ms > 0).Select(t => t.P99Ms.ToString("F0", inv)));
         string Misc(PhaseResult p) => $"{p.Load.Reconnects} / {p.Load.Duplicated} / {p.Load.OutOfOrder}";
         string Rtt(PhaseResult p) => string.Create(inv, $"{p.Load.LatencyMs.P50} / {p.Load.LatencyMs.P99} / {p.Load.LatencyMs.Max}");

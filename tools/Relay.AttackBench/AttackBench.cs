@@ -105,7 +105,7 @@ internal sealed partial class AttackBench(AttackOptions options)
         var window = System.Diagnostics.Stopwatch.StartNew();
         var cpuStart = CpuNow(gateway, core, []);
         CpuUse cpu;
-        (double PauseSeconds, long Gen2, long Gen1, long Gen0) gcStart = default, gc = default;
+        (double PauseSeconds, long Gen2, long Gen1, long Gen0, double AllocatedMiB) gcStart = default, gc = default;
         try
         {
             Task<NewSessionProbe.Result>? probe = null;
@@ -131,7 +131,7 @@ internal sealed partial class AttackBench(AttackOptions options)
             report = await run;
             cpu = CpuNow(gateway, core, floods).Subtract(cpuStart, window.Elapsed.TotalSeconds);
             var gcEnd = await GatewayGcAsync(ct);
-            gc = (gcEnd.PauseSeconds - gcStart.PauseSeconds, gcEnd.Gen2 - gcStart.Gen2, gcEnd.Gen1 - gcStart.Gen1, gcEnd.Gen0 - gcStart.Gen0);
+            gc = (gcEnd.PauseSeconds - gcStart.PauseSeconds, gcEnd.Gen2 - gcStart.Gen2, gcEnd.Gen1 - gcStart.Gen1, gcEnd.Gen0 - gcStart.Gen0, gcEnd.AllocatedMiB - gcStart.AllocatedMiB);
             joined = await join;
             probeResult = probe is null ? null : await probe;
             foreach (var (process, result) in floods)
@@ -164,13 +164,13 @@ internal sealed partial class AttackBench(AttackOptions options)
     }
 
     /// <summary>The gateway's GC so far, from its /metrics (the runtime's meter): pause seconds, collections by generation.</summary>
-    private async Task<(double PauseSeconds, long Gen2, long Gen1, long Gen0)> GatewayGcAsync(CancellationToken ct)
+    private async Task<(double PauseSeconds, long Gen2, long Gen1, long Gen0, double AllocatedMiB)> GatewayGcAsync(CancellationToken ct)
     {
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
             string text = await http.GetStringAsync(GatewayHttp + "/metrics", ct);
-            double pause = 0;
+            double pause = 0, allocated = 0;
             long gen0 = 0, gen1 = 0, gen2 = 0;
             foreach (var line in text.Split('\n'))
             {
@@ -185,13 +185,17 @@ internal sealed partial class AttackBench(AttackOptions options)
                 {
                     pause += value;
                 }
+                else if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal))
+                {
+                    allocated += value / (1024 * 1024);
+                }
                 else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
                 {
                     _ = line.Contains("\"gen2\"", StringComparison.Ordinal) ? gen2 += (long)value : line.Contains("\"gen1\"", StringComparison.Ordinal) ? gen1 += (long)value : gen0 += (long)value;
                 }
             }
 
-            return (pause, gen2, gen1, gen0);
+            return (pause, gen2, gen1, gen0, allocated);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {

@@ -12,7 +12,7 @@ internal sealed record PhaseResult(
     NewSessionProbe.Result? NewSessions,
     double? RelayJoinSeconds,
     CpuUse Cpu,
-    (double PauseSeconds, long Gen2, long Gen1, long Gen0) GatewayGc)
+    (double PauseSeconds, long Gen2, long Gen1, long Gen0, double AllocatedMiB) GatewayGc)
 {
     /// <summary>Legitimate messages lost: expected deliveries that never arrived in order (a sequence gap is a loss,
     /// whatever the load generator's own Lost says).</summary>
