@@ -3,6 +3,15 @@ param([Parameter(Position = 0)][string]$Verb = "", [Parameter(ValueFromRemaining
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
 $config = if ($env:CONFIG) { $env:CONFIG } else { "Release" }
+$usage = @"
+usage: ./build.ps1 VERB [args]
+  build                 build every project (Release; `$env:CONFIG=Debug for debug)
+  test                  run every test suite, print "tests: N passed, N failed, N skipped"
+  run                   start core-sim and one gateway on this machine (Ctrl-C stops)
+  bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
+  bench attack          legitimate sessions through a gateway without and with a connection flood (Linux loopback)
+  help                  this list
+"@
 switch ($Verb) {
   "build" { dotnet build Relay.sln -c $config -nologo @Rest; exit $LASTEXITCODE }
   "test" {
@@ -51,5 +60,6 @@ switch ($Verb) {
     Write-Output "gateway ws://127.0.0.1:8080/ws   core-sim http://127.0.0.1:7080/   tokens: POST http://127.0.0.1:7080/v1/tokens"
     try { Wait-Process -Id $gw.Id } finally { Stop-Process -Id $gw.Id, $core.Id -ErrorAction SilentlyContinue }
   }
-  default { Write-Error "usage: ./build.ps1 build|test|run|bench [args]"; exit 2 }
+  { $_ -in "help", "-h", "--help" } { Write-Output $usage; exit 0 }
+  default { [Console]::Error.WriteLine($usage); exit 2 }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Relay build script. Verbs: build | test | run | bench | load
+# Relay build script. Verbs: build | test | run | bench | load | help (./build.sh help lists them)
 #   ./build.sh run     start core-sim and one gateway on this machine
 #   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
@@ -114,6 +114,22 @@ test_all() {
   [ "$failed" -eq 0 ]
 }
 
+usage() {
+  cat <<'USAGE'
+usage: ./build.sh VERB [args]
+  build                 build every project (Release; CONFIG=Debug for debug)
+  test                  install what the tests need, run every test suite, print "tests: N passed, N failed, N skipped"
+  run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops)
+  load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.sh load --help)
+  bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
+  bench gateway         gateway vs direct-to-core throughput on loopback
+  bench steering        sessions moved by a drain through HAProxy
+  bench wan             a session over a userspace WAN delay line, through the relay vs direct
+  bench attack          legitimate sessions through a gateway without and with a connection flood (issue 16)
+  help                  this list
+USAGE
+}
+
 case "${1:-}" in
   build) shift; build "$@" ;;
   test) shift; test_all "$@" ;;
@@ -129,5 +145,6 @@ case "${1:-}" in
     esac ;;
   load) shift; need_dotnet; exec "$ROOT/scripts/load.sh" "$@" ;;
   run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
-  *) echo "usage: ./build.sh build|test|run|bench [codec|throughput|gateway|steering|wan|attack]|load SCENARIO [args]" >&2; exit 2 ;;
+  help|-h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
 esac

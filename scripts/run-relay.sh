@@ -3,7 +3,19 @@
 # Ctrl-C stops both. Ports: core-sim HTTP 7080, backhaul 7000; gateway ws 8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=$PWD/artifacts/run
+
+# Refuse at once, in one line, when a port this run needs is taken (naming the process that holds it): a second
+# instance would otherwise find the first one's core-sim answering and print its tokens as its own.
+for port in 7080 7000 8080 8081; do
+  holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\("[^"]*",pid=[0-9]*\).*/\1/p' | head -1 | tr -d '"' | sed 's/,pid=/ (pid /; s/$/)/')
+  if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+    echo "run: port $port is taken${holder:+ by $holder}; stop that process first (ports: core-sim 7080 and 7000, gateway 8080 and 8081)" >&2
+    exit 1
+  fi
+done
+
+# Each run has its own folder (logs, the core's public key): never another instance's files.
+RUN=$PWD/artifacts/run/$(date -u +%Y%m%d-%H%M%S)-$$
 mkdir -p "$RUN"
 # The relay's backhaul key (base64 of 32 random bytes): fresh for each run unless given; core-sim holds it for relay-local.
 KEY=${RELAY_SHARED_KEY:-$(head -c 32 /dev/urandom | base64)}
@@ -18,7 +30,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-rm -f "$RUN/core-public.pem"
 # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development \
   --CoreSim:RelayKeys:relay-local="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
@@ -35,6 +46,9 @@ dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll \
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fs http://127.0.0.1:8080/readyz >/dev/null || { echo "gateway not ready; see $RUN/gateway.log" >&2; tail -5 "$RUN/gateway.log" >&2; exit 1; }
+for p in "${pids[@]}"; do
+  kill -0 "$p" 2>/dev/null || { echo "run: a process of this run (pid $p) exited; see $RUN/*.log" >&2; exit 1; }
+done
 
 TOKEN=$(curl -fs -X POST http://127.0.0.1:7080/v1/tokens -H 'content-type: application/json' -d '{"sub":"v1","site":"s1","role":"visitor"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 OPERATOR=$(curl -fs -X POST http://127.0.0.1:7080/v1/tokens -H "Authorization: Bearer $CORE_ADMIN" -H 'content-type: application/json' -d '{"sub":"operator-1","site":"demo","role":"operator"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
