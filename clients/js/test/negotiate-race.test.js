@@ -156,3 +156,34 @@ test('negotiate is re-fetched when every relay it listed has failed: the second 
   assert.equal(n.calls.length, 2);
   c.close();
 });
+
+test('token expiry with a fixed token string: the gateway closes with 4003, the SDK POSTs negotiate with the old token as bearer and resumes with the fresh one',
+  { skip, timeout: 30_000 }, async () => {
+    const mint = async (claims, ttlSeconds) => {
+      const r = await fetch(`${core.http}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...claims, ttlSeconds }) });
+      if (!r.ok) throw new Error(`POST /v1/tokens: ${r.status}`);
+      return (await r.json()).token;
+    };
+    const claims = { sub: 'v-neg-exp', site: 'js-test', role: 'visitor' };
+    const short = await mint(claims, 2);
+    // The stand-in mints the fresh token with core-sim (the same claims); core-sim's own POST /v1/negotiate will check the old one.
+    const n = await startNegotiateStandin(async ({ method, authorization }) => ({
+      region: 'sg', reason, relays: [relayOf(gwA, 'sg'), relayOf(gwB, 'sg')],
+      token: method === 'POST' && authorization === `Bearer ${short}` ? await mint(claims, 3600) : null,
+    }));
+    closers.push(n.close);
+    const { c, log } = make(n.url, claims.sub, { token: short, raceAfterMs: 10_000 });
+    await c.connect();
+    const session = c.session;
+    for (let i = 0; i < 5; i++) c.send(`m${i}`);
+    await until(() => log.got.length === 5, 5000, 'first five echoes');
+    await until(() => log.states.some(s => s.state === 'reconnecting' && s.code === 4003), 15_000, 'the 4003 close at expiry');
+    for (let i = 5; i < 10; i++) c.send(`m${i}`);
+    await until(() => log.got.length >= 10 && c.pendingCount === 0, 10_000, 'all ten echoes');
+    await new Promise(r => setTimeout(r, 200));
+    assert.deepEqual(n.calls.map(x => [x.method, x.authorization]), [['GET', null], ['POST', `Bearer ${short}`]]);
+    assert.equal(c.session, session, 'the same session, resumed');
+    assert.equal(c.url, gwA.ws, 'back on the same relay');
+    assert.deepEqual(log.got.map(m => m.body), Array.from({ length: 10 }, (_, i) => `m${i}`));
+    c.close();
+  });
