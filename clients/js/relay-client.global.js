@@ -52,12 +52,12 @@ const DEFAULTS = {
   tokenFromNegotiate: true,
 };
 
-// Negotiate mode (docs/REGIONS: GET /v1/negotiate): caps on what a negotiate answer may make the client hold.
+// Negotiate mode (issue 17's contract: GET /v1/negotiate): caps on what a negotiate answer may make the client hold.
 const NEGOTIATE_MAX_CHARS = 65_536;
 const NEGOTIATE_MAX_RELAYS = 32;
 /** A relay that failed (or drained) this recently is tried after the others. */
 const FAILED_RECENTLY_MS = 30_000;
-/** A session that lived at least this long before it died resets the exhaustion count (see _onClosed). */
+/** A session that lived at least this long before it died resets the exhaustion count (see _onNegotiatedClosed). */
 const STABLE_SESSION_MS = 5_000;
 /** Handshake times closer than this are equal: the negotiate order (weights) decides between them. */
 const RTT_FLOOR_MS = 10;
