@@ -33,7 +33,30 @@ export interface BackoffOptions {
   factor?: number;
 }
 
+/** Storage for remembered handshake times (localStorage's shape). */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
 export interface RelayClientOptions {
+  /**
+   * Negotiate mode (instead of fixed urls): GET this URL (core-sim's or a gateway's /v1/negotiate) for an ordered list
+   * of relays; connect to relays[0], race relays[1] when no welcome within raceAfterMs; on failure the next candidate
+   * at once; re-fetched when every relay listed has failed or the answer is older than negotiateMaxAgeMs. With
+   * `urls` too, those are the fallback while negotiate cannot be fetched.
+   */
+  negotiateUrl?: string;
+  /** Negotiate mode: with no welcome (a resume: no open websocket) this long, also open the next candidate; the first welcome wins (default 250; Infinity: no race). */
+  raceAfterMs?: number;
+  /** Negotiate mode: re-fetch the list when it is older than this before a connect, ms (default 60000). */
+  negotiateMaxAgeMs?: number;
+  /** Negotiate mode: when the token expires (4003, or a JWT near its exp) POST negotiate with it as bearer for a fresh one first (default true). */
+  tokenFromNegotiate?: boolean;
+  /** Negotiate mode: measured handshake times by URL (default: one Map shared by the page's clients). */
+  rttMemory?: Map<string, { ms: number; at: number }>;
+  /** Negotiate mode: where handshake times persist (default localStorage when there is one; null: memory only). */
+  rttStorage?: StorageLike | null;
   /** Websocket URLs (ws[s]://host/ws) tried in turn, or a function returning the URL(s) to use for an attempt (a steering layer). */
   urls?: string | string[] | ((ctx: { attempt: number; previous: string | null }) => string | string[] | Promise<string | string[]>);
   /** A single URL (same as urls: [url]). */
@@ -59,8 +82,8 @@ export interface RelayClientOptions {
   tokenRefreshSkewMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
-  /** fetch for the Under Attack challenge (GET /challenge after a failed connect); defaults to globalThis.fetch. */
-  fetch?: (url: string, init?: object) => Promise<{ ok: boolean; json(): Promise<any> }>;
+  /** fetch for negotiate and the Under Attack challenge (GET /challenge after a failed connect); defaults to globalThis.fetch. */
+  fetch?: (url: string, init?: object) => Promise<{ ok: boolean; status?: number; json(): Promise<any>; text?(): Promise<string>; headers?: { get(name: string): string | null } }>;
   /** The challenge URL for a websocket URL; defaults to ws[s]://host/… → http[s]://host/challenge. */
   challengeUrl?: (wsUrl: string) => string;
   /** WebCrypto used to solve a challenge; defaults to globalThis.crypto (Node 18: require('node:crypto').webcrypto). */
@@ -82,6 +105,79 @@ export declare function leadingZeroBits(bytes: Uint8Array): number;
 
 /** The smallest decimal nonce with SHA-256(challenge + nonce) starting with `difficulty` zero bits (WebCrypto). */
 export declare function solveChallenge(challenge: string, difficulty: number, options?: { crypto?: RelayClientOptions['crypto']; signal?: AbortSignal; batch?: number }): Promise<string>;
+
+/** A relay of a negotiate answer (GET /v1/negotiate). */
+export interface NegotiateRelay {
+  id: string;
+  region: string | null;
+  /** ws:// or wss:// */
+  url: string;
+  weight: number | null;
+  /** healthy or degraded */
+  state: string | null;
+  sessions: number | null;
+}
+
+/** A parsed negotiate answer. */
+export interface NegotiateAnswer {
+  /** The caller's region. */
+  region: string | null;
+  /** Why this region (human-readable, e.g. "address 10.71.1.5 is in sg (10.71.1.0/24)"). */
+  reason: string;
+  /** Best first: own region, then the fallback regions; by weight within a region. At most 32. */
+  relays: NegotiateRelay[];
+  /** A fresh token (POST with a bearer token), else null. */
+  token: string | null;
+  /** A relay's answer: the core's negotiate URL that mints tokens, else null. */
+  tokenUrl: string | null;
+}
+
+/** Where a relay is: what events say about a candidate. */
+export interface RelayPlace {
+  url: string;
+  relayId: string;
+  region: string | null;
+}
+
+/** The relay a negotiated session is on, and why. */
+export interface RelayInfo extends RelayPlace {
+  /** The negotiate answer's reason (or why the fixed urls are used). */
+  reason: string;
+  /** When a second socket was raced on this connect: who won, who was closed (1000). */
+  race: { winner: RelayPlace; losers: RelayPlace[] } | null;
+  /** Candidates that failed on this connect before this one. */
+  failed: (RelayPlace & { reason: string })[];
+  /** new WebSocket → welcome, ms. */
+  handshakeMs: number;
+}
+
+export interface NegotiateEvent {
+  /** The negotiate URL. */
+  url: string;
+  region: string | null;
+  reason: string;
+  relays: NegotiateRelay[];
+  /** The fixed urls stand in: negotiate could not be fetched. */
+  fallback: boolean;
+  /** Why the last fetch failed (the previous answer or the fallback is used), else null. */
+  error: string | null;
+  /** Why it was fetched: initial, stale, exhausted (every relay failed), token (a fresh token). */
+  why: 'initial' | 'stale' | 'exhausted' | 'token';
+}
+
+export interface DialEvent extends RelayPlace {
+  /** start: a websocket opened to it (racing: a second one); failed; lost: closed as a race loser; won: its welcome came first. */
+  phase: 'start' | 'failed' | 'lost' | 'won';
+  racing?: boolean;
+  reason?: string;
+  code?: number;
+  ms?: number;
+}
+
+/** Validates a negotiate answer (throws when it is not one). */
+export declare function parseNegotiate(doc: unknown): NegotiateAnswer;
+/** The order candidates are tried in (see README: regions in the server's order, remembered handshake times within a region). */
+export declare function orderCandidates(relays: NegotiateRelay[], options?: { rttMs?: (url: string) => number | undefined; failedRecently?: (url: string) => boolean; prefer?: string | null }): NegotiateRelay[];
 
 export interface RelayMessage {
   /** The core's seq for this session (1, 2, 3, … without gaps or repeats). */
@@ -106,10 +202,14 @@ export interface StateChange {
   /** open: the session id, and whether it was resumed. */
   session?: string;
   resumed?: boolean;
+  /** open, negotiate mode: the relay's region and id; `reason` is then the negotiate answer's reason; race as in RelayInfo. */
+  region?: string | null;
+  relayId?: string;
+  race?: RelayInfo['race'];
 }
 
 export interface RelayError {
-  /** message_too_big, token_expired, session_unknown, session_taken_over, seq_gap, bad_frame, connect_failed, or a core error code. */
+  /** message_too_big, token_expired, session_unknown, session_taken_over, seq_gap, bad_frame, connect_failed, negotiate_failed, negotiate_token_failed, no_relay, or a core error code. */
   code: string;
   message: string;
   /** message_too_big: which message was refused. */
@@ -132,6 +232,14 @@ export interface RelayClientEvents {
   challenge: ChallengeEvent;
   /** The core started a fresh session (4004 or a refused resume): messages from the core may have been lost. */
   reset: { reason: string; previousSession: string | null };
+  /** Negotiate mode: a negotiate answer was fetched (or the fallback used). */
+  negotiate: NegotiateEvent;
+  /** Negotiate mode: a candidate's websocket started, failed, lost or won. */
+  dial: DialEvent;
+  /** Negotiate mode: a second socket was raced; the first welcome won, the others were closed with 1000. */
+  race: { winner: RelayPlace; losers: RelayPlace[]; ms: number };
+  /** Negotiate mode: the session is on this relay (each welcome): {region, relayId, reason, url, …}. */
+  relay: RelayInfo;
 }
 
 export interface SendResult {
@@ -151,6 +259,12 @@ export declare class RelayClient {
   readonly rttMs: number | null;
   readonly pendingCount: number;
   readonly lastReceivedSeq: number;
+  /** Negotiate mode: the relay of the current or last session, and why; null before the first welcome. */
+  readonly relay: RelayInfo | null;
+  /** Negotiate mode: the last negotiate answer (or fallback), null before the first. */
+  readonly negotiated: Omit<NegotiateEvent, 'why'> | null;
+  /** Negotiate mode: the remembered handshake time to a websocket URL, ms. */
+  handshakeMs(url: string): number | undefined;
   on<K extends keyof RelayClientEvents>(event: K, listener: (e: RelayClientEvents[K]) => void): () => void;
   once<K extends keyof RelayClientEvents>(event: K, listener: (e: RelayClientEvents[K]) => void): () => void;
   off<K extends keyof RelayClientEvents>(event: K, listener: (e: RelayClientEvents[K]) => void): void;

@@ -4,6 +4,7 @@
 // (scripts/build-global.mjs) for a classic <script> tag: window.RelayClient.
 //
 //   const client = new RelayClient({ urls: ['wss://sg.example/ws', 'wss://syd.example/ws'], token: () => fetchToken() });
+//   // or steered: new RelayClient({ negotiateUrl: 'https://core.example/v1/negotiate', token })  (races the best two relays)
 //   client.on('message', m => console.log(m.from, m.body));
 //   client.on('state', s => console.log(s.state));
 //   await client.connect();
@@ -42,7 +43,24 @@ const DEFAULTS = {
   maxMessageBytes: 65_536,
   ackDelayMs: 20,
   tokenRefreshSkewMs: 30_000,
+  raceAfterMs: 250,
+  negotiateMaxAgeMs: 60_000,
+  tokenFromNegotiate: true,
 };
+
+// Negotiate mode (issue 17's contract: GET /v1/negotiate): caps on what a negotiate answer may make the client hold.
+const NEGOTIATE_MAX_CHARS = 65_536;
+const NEGOTIATE_MAX_RELAYS = 32;
+/** A relay that failed (or drained) this recently is tried after the others. */
+const FAILED_RECENTLY_MS = 30_000;
+/** A session that lived at least this long before it died resets the exhaustion count (see _onNegotiatedClosed). */
+const STABLE_SESSION_MS = 5_000;
+/** Handshake times closer than this are equal: the negotiate order (weights) decides between them. */
+const RTT_FLOOR_MS = 10;
+const RTT_STORAGE_KEY = 'relay-client:handshake-ms';
+const RTT_MAX_ENTRIES = 64;
+/** Handshake times by websocket URL, shared by the clients of this page/process (options.rttMemory overrides). */
+const sharedHandshakeTimes = new Map();
 
 /** Reads the `exp` claim (seconds) of a JWT without verifying it; null when it is not a JWT. */
 export function tokenExpiry(token) {
@@ -118,6 +136,134 @@ function challengeUrlOf(wsUrl) {
   return u.toString();
 }
 
+function defaultStorage() {
+  try {
+    const s = globalThis.localStorage; // throws in some sandboxed frames
+    return s && typeof s.getItem === 'function' && typeof s.setItem === 'function' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Measured handshake times (new WebSocket → welcome, ms) by websocket URL: in memory, and in a Storage (localStorage)
+ * when there is one, under one key, at most RTT_MAX_ENTRIES URLs (the newest kept). Each sample is averaged with the
+ * previous value; a race loser records a lower bound (it had no welcome after that long).
+ */
+class HandshakeTimes {
+  constructor(memory, storage) {
+    this._m = memory;
+    this._s = storage;
+    this._loaded = !storage;
+  }
+
+  _load() {
+    if (this._loaded) return;
+    this._loaded = true;
+    try {
+      const text = this._s.getItem(RTT_STORAGE_KEY);
+      if (typeof text !== 'string' || text.length > NEGOTIATE_MAX_CHARS) return;
+      const saved = JSON.parse(text);
+      if (!saved || typeof saved !== 'object') return;
+      for (const [url, e] of Object.entries(saved).slice(-RTT_MAX_ENTRIES)) {
+        if (!this._m.has(url) && e && Number.isFinite(e.ms) && e.ms >= 0) this._m.set(url, { ms: e.ms, at: Number.isFinite(e.at) ? e.at : 0 });
+      }
+    } catch { /* unreadable: start empty */ }
+  }
+
+  get(url) {
+    this._load();
+    return this._m.get(url)?.ms;
+  }
+
+  record(url, sample, lowerBound = false) {
+    this._load();
+    const old = this._m.get(url)?.ms;
+    let ms = old === undefined ? sample : lowerBound && sample <= old ? old : (old + sample) / 2;
+    ms = Math.round(ms * 10) / 10;
+    this._m.delete(url);
+    this._m.set(url, { ms, at: Date.now() });
+    while (this._m.size > RTT_MAX_ENTRIES) this._m.delete(this._m.keys().next().value);
+    if (!this._s) return;
+    try { this._s.setItem(RTT_STORAGE_KEY, JSON.stringify(Object.fromEntries(this._m))); } catch { /* full or denied */ }
+  }
+}
+
+function rttBucket(ms) {
+  return Math.floor(Math.log2(Math.max(RTT_FLOOR_MS, ms)) * 2); // half octaves: 10-14 ms tie, 250 ms is far from 20
+}
+
+/**
+ * Orders negotiate candidates: regions stay in the server's order (own region, then fallback); within a region, by
+ * remembered handshake time (half-octave buckets from 10 ms up; a relay never measured counts as the best of its
+ * region; ties keep the server's order, i.e. its weights). Then the relays that failed recently go last and
+ * `prefer` (the relay to go back to after a 4003/4004) first.
+ */
+export function orderCandidates(relays, { rttMs = () => undefined, failedRecently = () => false, prefer = null } = {}) {
+  const groups = new Map();
+  relays.forEach((r, i) => {
+    const k = r.region ?? '';
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push({ r, i, ms: rttMs(r.url) });
+  });
+  const ordered = [];
+  for (const g of groups.values()) {
+    const known = g.filter(x => typeof x.ms === 'number').map(x => x.ms);
+    const best = known.length ? Math.min(...known) : 0;
+    for (const x of g) x.key = rttBucket(typeof x.ms === 'number' ? x.ms : best);
+    g.sort((a, b) => a.key - b.key || a.i - b.i);
+    ordered.push(...g.map(x => x.r));
+  }
+  const list = [...ordered.filter(r => !failedRecently(r.url)), ...ordered.filter(r => failedRecently(r.url))];
+  const p = prefer ? list.findIndex(r => r.url === prefer) : -1;
+  if (p > 0) list.unshift(...list.splice(p, 1));
+  return list;
+}
+
+/**
+ * Validates a negotiate document (GET /v1/negotiate): {region, reason, relays: [{id, region, url, weight, state,
+ * sessions}], token, tokenUrl}. Keeps at most NEGOTIATE_MAX_RELAYS relays with a ws:// or wss:// url; throws on a
+ * document that is not one.
+ */
+export function parseNegotiate(doc) {
+  const bad = why => Object.assign(new Error(`bad negotiate answer: ${why}`), { code: 'negotiate_failed' });
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('not a JSON object');
+  if (!Array.isArray(doc.relays)) throw bad('no relays array');
+  const str = (v, max = 512) => (typeof v === 'string' && v.length <= max ? v : null);
+  const region = str(doc.region, 64);
+  const relays = [];
+  const seen = new Set();
+  for (const r of doc.relays.slice(0, NEGOTIATE_MAX_RELAYS)) {
+    const url = str(r && r.url, 2048);
+    if (!url || seen.has(url)) continue;
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') continue;
+    } catch {
+      continue;
+    }
+    seen.add(url);
+    relays.push({
+      id: str(r.id, 128) ?? url, region: str(r.region, 64) ?? region, url,
+      weight: Number.isFinite(r.weight) ? r.weight : null, state: str(r.state, 32), sessions: Number.isFinite(r.sessions) ? r.sessions : null,
+    });
+  }
+  let tokenUrl = str(doc.tokenUrl, 2048);
+  if (tokenUrl && !/^https?:\/\//i.test(tokenUrl)) tokenUrl = null;
+  return { region, reason: str(doc.reason, 1024) ?? '', relays, token: str(doc.token, 16_384), tokenUrl };
+}
+
+function timeoutSignal(ms) {
+  return typeof AbortSignal !== 'undefined' && typeof AbortSignal.timeout === 'function' && Number.isFinite(ms) ? AbortSignal.timeout(ms) : undefined;
+}
+
+/** Closes a socket we no longer want (a race loser, a timed-out connect) without hearing from it again. */
+function discard(ws, code, reason) {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.onerror = () => { /* closing a connecting socket reports an error (npm ws); nothing to do */ };
+  try { ws.close(code, reason); } catch { /* already closed */ }
+}
+
 /** A session with the chat core, kept across websocket connections. */
 export class RelayClient {
   /**
@@ -126,7 +272,8 @@ export class RelayClient {
   constructor(options) {
     if (!options) throw new TypeError('RelayClient: options are required');
     const o = { ...DEFAULTS, ...options, backoff: { ...DEFAULTS.backoff, ...(options.backoff || {}) } };
-    if (!o.urls && !o.url) throw new TypeError('RelayClient: options.urls (array or function) or options.url is required');
+    if (!o.urls && !o.url && !o.negotiateUrl) throw new TypeError('RelayClient: options.negotiateUrl, options.urls (array or function) or options.url is required');
+    if (o.negotiateUrl && typeof o.urls === 'function') throw new TypeError('RelayClient: with negotiateUrl, urls (the fallback when negotiate cannot be fetched) must be a list');
     if (!o.token) throw new TypeError('RelayClient: options.token (string or function) is required');
     this._o = o;
     this._WebSocket = o.WebSocket || globalThis.WebSocket;
@@ -161,6 +308,18 @@ export class RelayClient {
     this._onOnline = null;
     this._tokenReason = null;
     this._checkChallenge = false; // after a connect that failed before the welcome: Under Attack mode may be on
+    // negotiate mode
+    this._negotiate = !!o.negotiateUrl;
+    this._doc = null; // the last negotiate answer (parsed) with fetchedAt, or the fallback urls
+    this._tried = new Set(); // candidate URLs dialled since the list was (re)fetched
+    this._failedAt = new Map(); // URL → when it last failed or drained (tried last for FAILED_RECENTLY_MS)
+    this._prefer = null; // URL to go back to first (after 4003/4004/1009 the relay itself was fine)
+    this._dial = null; // the connect in progress: its sockets (two while racing)
+    this._relay = null; // {region, relayId, reason, url, race, handshakeMs} of the current or last session's relay
+    this._lastToken = null;
+    this._welcomedAt = 0;
+    const storage = o.rttStorage === undefined ? defaultStorage() : o.rttStorage;
+    this._rtt = new HandshakeTimes(o.rttMemory || sharedHandshakeTimes, storage);
   }
 
   /** The connection state: idle, connecting, open, reconnecting, closed. */
@@ -175,8 +334,14 @@ export class RelayClient {
   get pendingCount() { return this._pending.length; }
   /** The highest seq received from the core. */
   get lastReceivedSeq() { return this._inSeq; }
+  /** Negotiate mode: the relay of the current or last session {region, relayId, reason, url, race, handshakeMs}, or null. */
+  get relay() { return this._relay; }
+  /** Negotiate mode: the last negotiate answer {region, reason, relays, fallback, error}, or null. */
+  get negotiated() { return this._doc ? this._docSummary() : null; }
+  /** Negotiate mode: remembered handshake time (ms) to a websocket URL, or undefined. */
+  handshakeMs(url) { return this._rtt.get(url); }
 
-  /** Adds a listener: state, connecting, open, reconnecting, closed, message, ack, error, rtt, reset. Returns an unsubscribe function. */
+  /** Adds a listener: state, connecting, open, reconnecting, closed, message, ack, error, rtt, reset, challenge, negotiate, dial, relay, race. Returns an unsubscribe function. */
   on(event, fn) {
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());
     this._listeners.get(event).add(fn);
@@ -208,7 +373,7 @@ export class RelayClient {
     promise.catch(() => {});
     this._firstOpen = { promise, resolve, reject, settled: false };
     if (typeof globalThis.addEventListener === 'function' && !this._onOnline) {
-      this._onOnline = () => { if (this._state === States.reconnecting && !this._ws) this._retryNow(); };
+      this._onOnline = () => { if (this._state === States.reconnecting && !this._ws && !this._dial) this._retryNow(); };
       globalThis.addEventListener('online', this._onOnline);
     }
     this._setState(this._attempt === 0 ? States.connecting : States.reconnecting, {});
@@ -255,6 +420,7 @@ export class RelayClient {
       try { ws.close(1000, reason); } catch { /* already closed */ }
     }
 
+    this._abortDial(reason);
     this._finish(reason, 1000);
   }
 
@@ -264,6 +430,13 @@ export class RelayClient {
     const previous = this._state;
     this._state = state;
     const d = { state, previous, url: this._url, ...detail };
+    if (state === States.open && this._negotiate && this._relay) {
+      // Negotiate mode: where the session is and why (the negotiate answer's reason).
+      d.region = this._relay.region;
+      d.relayId = this._relay.relayId;
+      d.reason = this._relay.reason;
+      d.race = this._relay.race;
+    }
     if (state !== previous || state === States.reconnecting) {
       this._emit('state', d);
       this._emit(state, d);
@@ -290,6 +463,13 @@ export class RelayClient {
       reason = 'expiring';
     }
 
+    if (!this._token && this._negotiate && this._o.tokenFromNegotiate && this._lastToken && (reason === 'expired' || reason === 'expiring')) {
+      // POST negotiate with the old token (the core accepts one expired by at most its refresh window): a fresh token
+      // with the same claims, and a fresh relay list. When that fails, the token provider is asked as before.
+      const t = await this._refreshTokenByNegotiate(this._lastToken);
+      if (t) this._token = t;
+    }
+
     if (!this._token) {
       if (typeof this._o.token !== 'function') {
         throw Object.assign(new Error('the token expired or was revoked and options.token is not a function'), { code: 'token_expired' });
@@ -300,6 +480,7 @@ export class RelayClient {
       this._token = t;
     }
 
+    this._lastToken = this._token;
     return this._token;
   }
 
@@ -308,6 +489,11 @@ export class RelayClient {
     const attempt = ++this._attempt;
     const tokenReason = this._tokenReason || (attempt === 1 ? 'initial' : 'reconnect');
     this._tokenReason = null;
+    if (this._negotiate) {
+      await this._openNegotiated(attempt, tokenReason);
+      return;
+    }
+
     let url, token;
     try {
       url = await this._nextUrl(preferOther);
@@ -386,17 +572,388 @@ export class RelayClient {
     };
   }
 
+  // ---- negotiate mode: a list of relays from GET negotiateUrl, the best two raced ----
+
+  async _openNegotiated(attempt, tokenReason) {
+    this._abortDial('superseded');
+    let token;
+    try {
+      token = await this._getToken(tokenReason);
+      if (this._stopped || attempt !== this._attempt) return;
+      const stale = !this._doc || now() - this._doc.fetchedAt > this._o.negotiateMaxAgeMs;
+      // Re-fetched when older than negotiateMaxAgeMs and when every relay it listed has been tried.
+      if (stale || this._candidatesLeft().length === 0) await this._refreshPlan(!this._doc ? 'initial' : stale ? 'stale' : 'exhausted');
+    } catch (e) {
+      if (this._stopped || attempt !== this._attempt) return;
+      if (e && e.code === 'token_expired') {
+        this._emit('error', { code: 'token_expired', message: e.message });
+        this._finish(e.message, 4003);
+        return;
+      }
+
+      this._emit('error', { code: e?.code || 'connect_failed', message: String(e?.message || e) });
+      this._failures++;
+      this._scheduleRetry(`token or negotiate failed: ${e?.message || e}`);
+      return;
+    }
+
+    if (this._stopped || attempt !== this._attempt) return;
+    const left = this._candidatesLeft();
+    if (left.length === 0) {
+      this._failures++;
+      this._emit('error', { code: 'no_relay', message: `negotiate (${this._o.negotiateUrl}) listed no relay` });
+      this._scheduleRetry('negotiate listed no relay');
+      return;
+    }
+
+    let pow = null;
+    if (this._checkChallenge) {
+      this._checkChallenge = false;
+      // Bounded: the first candidate may be a relay that just died (a blackhole would hold the fetch).
+      pow = await this._solveChallenge(left[0].url, timeoutSignal(Math.min(this._o.connectTimeoutMs, 2000)));
+      if (this._stopped || attempt !== this._attempt) return;
+    }
+
+    const dial = { attempt, token, resume: !!this._session, sockets: [], raceTimer: null, raced: false, resumeOn: null, losers: [], failed: [] };
+    this._dial = dial;
+    this._welcomed = false;
+    if (!this._launch(dial, pow)) this._dialExhausted(dial, 'no relay could be opened', CloseCodes.abnormal);
+  }
+
+  /** Fetches negotiate; when that fails, keeps the last answer (its relays tried again) or falls back to options.urls. */
+  async _refreshPlan(why) {
+    try {
+      this._setDoc(await this._fetchNegotiate(this._o.negotiateUrl), why);
+    } catch (e) {
+      const message = String(e?.message || e);
+      this._emit('error', { code: e?.code || 'negotiate_failed', message });
+      const fallback = !this._o.urls ? (this._o.url ? [this._o.url] : []) : Array.isArray(this._o.urls) ? this._o.urls : [this._o.urls];
+      if (this._doc && !this._doc.fallback) {
+        this._tried.clear();
+        this._doc.error = message;
+        this._emit('negotiate', { ...this._docSummary(), why });
+      } else if (fallback.length) {
+        const relays = fallback.slice(0, NEGOTIATE_MAX_RELAYS).map(url => ({ id: url, region: null, url, weight: null, state: null, sessions: null }));
+        // fetchedAt -Infinity: every later connect asks negotiate again first.
+        this._setDoc({ region: null, reason: `negotiate unavailable (${message}): the fixed urls`, relays, token: null, tokenUrl: null }, why, { fallback: true, error: message, fetchedAt: -Infinity });
+      } else {
+        throw e;
+      }
+    }
+  }
+
+  _setDoc(doc, why, { fallback = false, error = null, fetchedAt = now() } = {}) {
+    this._doc = { ...doc, fetchedAt, fallback, error };
+    this._tried.clear();
+    this._emit('negotiate', { ...this._docSummary(), why });
+  }
+
+  _docSummary() {
+    const d = this._doc;
+    return { url: this._o.negotiateUrl, region: d.region, reason: d.reason, relays: d.relays.map(r => ({ ...r })), fallback: d.fallback, error: d.error };
+  }
+
+  /** GET (or with a bearer token POST: a fresh token) a negotiate URL; the parsed answer. Bounded in time and size. */
+  async _fetchNegotiate(url, bearer = null) {
+    const fetchFn = this._o.fetch || globalThis.fetch;
+    const method = bearer ? 'POST' : 'GET';
+    const fail = why => Object.assign(new Error(`${method} ${url}: ${why}`), { code: 'negotiate_failed' });
+    if (typeof fetchFn !== 'function') throw fail('no fetch (pass options.fetch)');
+    const init = { method, cache: 'no-store', headers: { accept: 'application/json' } };
+    if (bearer) init.headers.authorization = `Bearer ${bearer}`;
+    const signal = timeoutSignal(this._o.connectTimeoutMs);
+    if (signal) init.signal = signal;
+    let r;
+    try {
+      r = await fetchFn(url, init);
+    } catch (e) {
+      throw fail(String(e?.message || e));
+    }
+
+    if (!r.ok) throw Object.assign(fail(`HTTP ${r.status}`), { status: r.status });
+    let doc;
+    try {
+      const length = Number(r.headers && typeof r.headers.get === 'function' ? r.headers.get('content-length') : 0);
+      if (length > NEGOTIATE_MAX_CHARS) throw new Error(`answer of ${length} bytes is over ${NEGOTIATE_MAX_CHARS}`);
+      if (typeof r.text === 'function') {
+        const text = await r.text();
+        if (text.length > NEGOTIATE_MAX_CHARS) throw new Error(`answer over ${NEGOTIATE_MAX_CHARS} characters`);
+        doc = JSON.parse(text);
+      } else {
+        doc = await r.json();
+      }
+    } catch (e) {
+      throw fail(String(e?.message || e));
+    }
+
+    try {
+      return parseNegotiate(doc);
+    } catch (e) {
+      throw fail(e.message);
+    }
+  }
+
+  /** POST negotiate with the old token (then its tokenUrl, the core's, when a relay answers token null); the new token or null. */
+  async _refreshTokenByNegotiate(oldToken) {
+    let url = this._doc?.tokenUrl || this._o.negotiateUrl;
+    for (let hop = 0; hop < 2 && url; hop++) {
+      let doc;
+      try {
+        doc = await this._fetchNegotiate(url, oldToken);
+      } catch (e) {
+        this._emit('error', { code: 'negotiate_token_failed', message: String(e?.message || e) });
+        return null;
+      }
+
+      if (url === this._o.negotiateUrl) this._setDoc(doc, 'token');
+      if (doc.token) return doc.token;
+      url = doc.tokenUrl && doc.tokenUrl !== url ? doc.tokenUrl : null;
+    }
+
+    return null;
+  }
+
+  /** The relays of the last negotiate answer not yet tried since it was fetched, best first (orderCandidates). */
+  _candidatesLeft() {
+    if (!this._doc) return [];
+    const t = now();
+    const list = orderCandidates(this._doc.relays, {
+      rttMs: url => this._rtt.get(url),
+      failedRecently: url => { const at = this._failedAt.get(url); return at !== undefined && t - at < FAILED_RECENTLY_MS; },
+      prefer: this._prefer,
+    });
+    return list.filter(r => !this._tried.has(r.url));
+  }
+
+  _markFailed(url) {
+    const t = now();
+    for (const [u, at] of this._failedAt) if (t - at >= FAILED_RECENTLY_MS) this._failedAt.delete(u);
+    this._failedAt.delete(url);
+    this._failedAt.set(url, t);
+    while (this._failedAt.size > RTT_MAX_ENTRIES) this._failedAt.delete(this._failedAt.keys().next().value);
+  }
+
+  /** Opens the next untried candidate into the dial (a race when one is already in flight); false when none is left. */
+  _launch(dial, pow = null) {
+    for (;;) {
+      const cand = this._candidatesLeft()[0];
+      if (!cand) return false;
+      this._tried.add(cand.url);
+      let ws;
+      try {
+        ws = new this._WebSocket(withToken(cand.url, dial.token, pow));
+      } catch (e) {
+        this._markFailed(cand.url);
+        dial.failed.push({ ...where(cand), reason: String(e?.message || e) });
+        this._emit('dial', { phase: 'failed', ...where(cand), reason: String(e?.message || e) });
+        pow = null;
+        continue; // bounded: each candidate is tried once per list
+      }
+
+      const s = { ws, cand, startedAt: now(), opened: false, timer: null, pipelinedUpTo: 0 };
+      dial.sockets.push(s);
+      if (dial.sockets.length > 1) dial.raced = true;
+      else this._url = cand.url;
+      this._emit('dial', { phase: 'start', ...where(cand), racing: dial.sockets.length > 1 });
+      s.timer = setTimeout(() => this._dialFailed(dial, s, 'connect timeout: no welcome', CloseCodes.abnormal), this._o.connectTimeoutMs);
+      ws.onopen = () => this._dialOpen(dial, s);
+      ws.onmessage = ev => this._dialFrame(dial, s, ev.data);
+      ws.onerror = () => { /* a close event follows */ };
+      ws.onclose = ev => this._dialFailed(dial, s, ev.reason || `closed with ${ev.code || CloseCodes.abnormal} before the welcome`, ev.code || CloseCodes.abnormal);
+      this._armRace(dial);
+      return true;
+    }
+  }
+
+  /** With one socket in flight and no welcome within raceAfterMs, opens the next candidate too (a resume: no upgrade yet). */
+  _armRace(dial) {
+    clearTimeout(dial.raceTimer);
+    dial.raceTimer = null;
+    if (!this._canRace(dial) || dial.sockets.length !== 1) return;
+    dial.raceTimer = setTimeout(() => {
+      dial.raceTimer = null;
+      if (this._dial === dial && dial.sockets.length === 1 && this._canRace(dial)) this._launch(dial);
+    }, this._o.raceAfterMs);
+  }
+
+  _canRace(dial) {
+    const ms = this._o.raceAfterMs;
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) return false;
+    if (dial.resumeOn) return false; // a resume races the upgrade only: its hello is out on one socket
+    return this._candidatesLeft().length > 0;
+  }
+
+  _dialOpen(dial, s) {
+    if (this._dial !== dial || !dial.sockets.includes(s)) return;
+    s.opened = true;
+    if (dial.resume) {
+      // Never two resumes of one session: the first socket that opens carries the resume hello, the others close.
+      for (const x of [...dial.sockets]) if (x !== s) this._dialLose(dial, x);
+      dial.resumeOn = s;
+      clearTimeout(dial.raceTimer);
+      dial.raceTimer = null;
+    }
+
+    const hello = { type: 'hello' };
+    if (this._session) hello.resume = { session: this._session, resumeToken: this._resumeToken, lastSeq: this._inSeq };
+    if (this._o.rooms && this._o.rooms.length) hello.rooms = [...this._o.rooms];
+    this._write(s.ws, hello);
+    // A fresh session pipelines its outbox behind the hello only when no race can start: a race loser's session
+    // is closed at once and must have carried no message.
+    if (!this._session && !dial.raced && !this._canRace(dial) && this._pending.every((p, i) => p.seq === i + 1)) {
+      for (const p of this._pending) {
+        const frame = { type: 'msg', seq: p.seq, ack: 0 };
+        if (p.room !== null) frame.room = p.room;
+        frame.body = p.body;
+        if (!this._write(s.ws, frame)) break;
+        p.sentAt = now();
+        s.pipelinedUpTo = p.seq;
+      }
+    }
+  }
+
+  _dialFrame(dial, s, data) {
+    if (this._dial !== dial || !dial.sockets.includes(s)) return;
+    let f;
+    try {
+      f = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+    } catch {
+      this._emit('error', { code: 'bad_frame', message: 'the core sent a frame that is not JSON' });
+      return;
+    }
+
+    if (f.type === 'welcome') this._dialWon(dial, s, f);
+    else if (f.type === 'error') this._emit('error', { code: f.code || 'error', message: f.message || '' });
+  }
+
+  /** A race loser: closed with 1000 at once (a fresh session's loser ends its session), its time kept as a lower bound. */
+  _dialLose(dial, x) {
+    dial.sockets.splice(dial.sockets.indexOf(x), 1);
+    clearTimeout(x.timer);
+    const ms = now() - x.startedAt;
+    this._rtt.record(x.cand.url, ms, true);
+    dial.losers.push(where(x.cand));
+    this._emit('dial', { phase: 'lost', ...where(x.cand), ms: Math.round(ms) });
+    discard(x.ws, CloseCodes.normal, 'lost the race');
+  }
+
+  _dialWon(dial, s, welcome) {
+    const ms = now() - s.startedAt;
+    clearTimeout(s.timer);
+    clearTimeout(dial.raceTimer);
+    dial.raceTimer = null;
+    for (const x of [...dial.sockets]) if (x !== s) this._dialLose(dial, x);
+    this._dial = null;
+    this._rtt.record(s.cand.url, ms);
+    this._failedAt.delete(s.cand.url);
+    this._prefer = null;
+    this._tried = new Set([s.cand.url]); // after this session: every other relay of the list may be tried again
+    const race = dial.raced ? { winner: where(s.cand), losers: dial.losers } : null;
+    this._relay = { ...where(s.cand), reason: this._doc?.reason ?? '', race, failed: dial.failed, handshakeMs: Math.round(ms * 10) / 10 };
+    this._url = s.cand.url;
+    this._pipelinedUpTo = s.pipelinedUpTo;
+    this._welcomedAt = now();
+    const ws = s.ws;
+    this._ws = ws;
+    ws.onopen = null;
+    ws.onmessage = ev => { if (this._ws === ws) this._onFrame(ws, ev.data); };
+    ws.onclose = ev => { if (this._ws === ws) this._onClosed(ws, ev.code || CloseCodes.abnormal, ev.reason || '', true); };
+    this._emit('dial', { phase: 'won', ...where(s.cand), ms: Math.round(ms) });
+    if (race) this._emit('race', { ...race, ms: Math.round(ms) });
+    this._emit('relay', { ...this._relay });
+    this._onWelcome(ws, welcome);
+  }
+
+  _dialFailed(dial, s, reason, code) {
+    if (this._dial !== dial || !dial.sockets.includes(s)) return;
+    dial.sockets.splice(dial.sockets.indexOf(s), 1);
+    clearTimeout(s.timer);
+    discard(s.ws, 4000, reason);
+    if (dial.resumeOn === s) dial.resumeOn = null;
+    if (code === CloseCodes.normal || code === CloseCodes.tokenExpired || code === CloseCodes.sessionUnknown || code === CloseCodes.tooBig) {
+      // The session or the token, not the relay: handled as a close of this connection (new token, fresh session, …).
+      this._abortDial('superseded');
+      this._url = s.cand.url;
+      this._ws = s.ws;
+      this._welcomed = false;
+      this._onClosed(s.ws, code, reason, true);
+      return;
+    }
+
+    this._markFailed(s.cand.url);
+    dial.failed.push({ ...where(s.cand), reason });
+    this._emit('dial', { phase: 'failed', ...where(s.cand), reason, code });
+    // The next candidate at once (at most two in flight; a resume whose hello is out waits for it).
+    if (!dial.resumeOn && dial.sockets.length < 2) this._launch(dial);
+    if (dial.sockets.length === 0) this._dialExhausted(dial, reason, code);
+    else this._armRace(dial);
+  }
+
+  /** Every candidate of the list failed: re-fetch negotiate and go again at once the first time, then back off. */
+  _dialExhausted(dial, reason, code) {
+    this._abortDial('superseded');
+    this._failures++;
+    this._checkChallenge = true;
+    const detail = { code, reason: `no relay answered (last: ${reason})` };
+    if (this._failures > this._o.maxReconnectAttempts) {
+      this._finish(`gave up after ${this._failures - 1} reconnect attempts: ${detail.reason}`, code ?? CloseCodes.abnormal);
+      return;
+    }
+
+    if (this._failures >= 2) {
+      this._scheduleRetry(detail.reason, detail);
+      return;
+    }
+
+    this._setState(States.reconnecting, { ...detail, delayMs: 0 });
+    this._open();
+  }
+
+  _abortDial(reason) {
+    const dial = this._dial;
+    if (!dial) return;
+    this._dial = null;
+    clearTimeout(dial.raceTimer);
+    dial.raceTimer = null;
+    for (const x of dial.sockets) {
+      clearTimeout(x.timer);
+      discard(x.ws, CloseCodes.normal, reason);
+    }
+    dial.sockets = [];
+  }
+
+  /** A negotiated session's connection closed: true when handled here (the relay failed: next candidate at once). */
+  _onNegotiatedClosed(code, reason, detail, welcomed) {
+    const url = this._url;
+    if (code === CloseCodes.normal || code === CloseCodes.tokenExpired || code === CloseCodes.sessionUnknown || code === CloseCodes.tooBig) {
+      // The relay itself was fine: go back to it first.
+      if (url) {
+        this._tried.delete(url);
+        this._prefer = url;
+      }
+      return false;
+    }
+
+    // The relay failed, went away (1001, 1006, 1011, 1013) or drains (4001): the next candidate at once, no backoff
+    // and no DNS wait. A session that died young counts towards backing off when the whole list then fails.
+    if (url) this._markFailed(url);
+    if (welcomed && now() - this._welcomedAt < STABLE_SESSION_MS) this._failures = Math.max(this._failures, 1);
+    this._setState(States.reconnecting, { ...detail, reason: reason || `closed with ${code}`, delayMs: 0 });
+    this._open();
+    return true;
+  }
+
   /**
    * Under Attack mode: a browser sees a refused upgrade only as a failed connect, so after one the client asks the
    * gateway (GET /challenge). When the mode is on it solves the challenge ('challenge' events: solving, solved)
    * and returns `<challenge>.<nonce>` for the next connect; otherwise null.
    */
-  async _solveChallenge(url) {
+  async _solveChallenge(url, signal) {
     const fetchFn = this._o.fetch || globalThis.fetch;
     if (typeof fetchFn !== 'function') return null;
     let c;
     try {
-      const r = await fetchFn((this._o.challengeUrl || challengeUrlOf)(url), { cache: 'no-store' });
+      const r = await fetchFn((this._o.challengeUrl || challengeUrlOf)(url), signal ? { cache: 'no-store', signal } : { cache: 'no-store' });
       if (!r.ok) return null;
       c = await r.json();
     } catch {
@@ -417,7 +974,8 @@ export class RelayClient {
   }
 
   _detach(ws) {
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    ws.onerror = () => { /* closing a connecting socket reports an error (npm ws) */ };
   }
 
   _write(ws, obj) {
@@ -578,6 +1136,7 @@ export class RelayClient {
       this._checkChallenge = true;
     }
     const detail = { code, reason, byPeer };
+    if (this._negotiate && this._onNegotiatedClosed(code, reason, detail, welcomed)) return;
     switch (code) {
       case CloseCodes.normal:
         // Normal close by the core (e.g. session_taken_over): nothing to do, the session ends here.
@@ -645,6 +1204,7 @@ export class RelayClient {
   }
 
   _clearTimers() {
+    this._abortDial('client stopped');
     clearTimeout(this._retryTimer);
     clearTimeout(this._connectTimer);
     clearTimeout(this._ackTimer);
@@ -669,6 +1229,11 @@ export class RelayClient {
 
     this._setState(States.closed, { reason, code });
   }
+}
+
+/** What events say about a candidate relay. */
+function where(cand) {
+  return { url: cand.url, relayId: cand.id, region: cand.region };
 }
 
 function now() {

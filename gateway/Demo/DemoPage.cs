@@ -3,7 +3,9 @@ namespace Relay.Gateway.Demo;
 /// <summary>
 /// The demo chat page. Query: role=visitor|operator|both (default both: two panes), sub or visitor (default
 /// visitor-XXXX), operator (default operator-1), room (default the visitor's sub: a visitor may join only its own
-/// support room), site (default "demo"), urls (comma-separated websocket URLs for failover; default this gateway's /ws).
+/// support room), site (default "demo"), urls (comma-separated websocket URLs for failover), negotiate (a negotiate URL:
+/// the SDK's negotiate mode, issue 17). Neither: this gateway's own /v1/negotiate when it answers, else its /ws. Each
+/// pane shows the region it is on, why (the negotiate answer's reason) and the race winner.
 /// The visitor's token comes from POST /demo/token; the operator's is asked for once (the demo mints visitor tokens
 /// only; ./build.sh run prints one) and kept in sessionStorage.
 /// </summary>
@@ -38,7 +40,7 @@ internal static class DemoPage
   form button { padding:8px 14px; border-radius:8px; border:0; background:var(--me); color:white; cursor:pointer; }
 </style></head>
 <body>
-<header><h1>Relay demo chat</h1><span id="room-label"></span><span>development only (Gateway:DemoWidget)</span></header>
+<header><h1>Relay demo chat</h1><span id="room-label"></span><span id="steering"></span><span>development only (Gateway:DemoWidget)</span></header>
 <main id="panes"></main>
 <template id="pane-template">
   <section class="pane">
@@ -46,6 +48,9 @@ internal static class DemoPage
       <div class="title"></div>
       <b>state</b><span class="state" data-state="idle">idle</span>
       <b>relay</b><span class="relay">—</span>
+      <b>region</b><span class="region">—</span>
+      <b>why</b><span class="why">—</span>
+      <b>race</b><span class="race">—</span>
       <b>round trip</b><span class="rtt">—</span>
       <b>session</b><span class="session">—</span>
     </div>
@@ -67,6 +72,24 @@ internal static class DemoPage
   const urls = (q.get('urls') || wsBase).split(',').map(s => s.trim()).filter(Boolean);
   document.getElementById('room-label').textContent = 'room ' + room + ' · site ' + site;
 
+  // Where the panes connect (issue 17): ?negotiate=URL, else ?urls= (fixed), else this gateway's own /v1/negotiate when
+  // it answers with relays, else this gateway's /ws (a gateway without negotiate answers 404).
+  async function steering() {
+    if (q.get('negotiate')) return { negotiateUrl: new URL(q.get('negotiate'), location.href).toString(), urls: [wsBase], why: 'negotiate (?negotiate=)' };
+    if (q.get('urls')) return { urls, why: 'the fixed URL list (?urls=)' };
+    const own = new URL('v1/negotiate', location.href).toString();
+    try {
+      const r = await fetch(own, { cache: 'no-store' });
+      if (r.ok) {
+        const d = await r.json();
+        if (d && Array.isArray(d.relays) && d.relays.length) return { negotiateUrl: own, urls: [wsBase], why: 'this gateway\'s negotiate' };
+      }
+      return { urls, why: 'this gateway (its /v1/negotiate answered ' + r.status + ')', fixed: true };
+    } catch (e) {
+      return { urls, why: 'this gateway (its /v1/negotiate failed: ' + e.message + ')', fixed: true };
+    }
+  }
+
   function statusUrl(wsUrl) {
     const u = new URL(wsUrl);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
@@ -86,7 +109,7 @@ internal static class DemoPage
     return t;
   }
 
-  function pane(paneRole) {
+  function pane(paneRole, steer) {
     const sub = paneRole === 'visitor' ? visitorSub : q.get('operator') || 'operator-1';
     const el = document.getElementById('pane-template').content.firstElementChild.cloneNode(true);
     el.dataset.role = paneRole;
@@ -107,7 +130,7 @@ internal static class DemoPage
     }
 
     const client = new RelayClient({
-      urls, rooms: [room],
+      ...(steer.negotiateUrl ? { negotiateUrl: steer.negotiateUrl, urls: steer.urls } : { urls: steer.urls }), rooms: [room],
       token: paneRole === 'operator' ? operatorToken : async () => {
         const r = await fetch('demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role: 'visitor', site }) });
         if (!r.ok) throw new Error('token: HTTP ' + r.status);
@@ -115,12 +138,34 @@ internal static class DemoPage
       },
     });
     let relayAsk = 0;
+    // Negotiate mode: the SDK says which relay, which region, why, and who won the race (the 'relay' event, each welcome).
+    function showRelay(r) {
+      const relayEl = el.querySelector('.relay');
+      relayEl.textContent = r.relayId + (r.region ? ' (' + r.region + ')' : '');
+      relayEl.dataset.relayId = r.relayId;
+      el.dataset.relay = r.relayId;
+      el.dataset.region = r.region || '';
+      el.querySelector('.region').textContent = r.region || '—';
+      el.querySelector('.why').textContent = r.reason || '—';
+      const race = el.querySelector('.race');
+      race.textContent = r.race ? r.race.winner.relayId + ' won over ' + r.race.losers.map(l => l.relayId).join(', ')
+        : 'none: ' + r.relayId + ' answered first';
+      if (r.failed && r.failed.length) race.textContent += ' (failed: ' + r.failed.map(f => f.relayId).join(', ') + ')';
+      race.dataset.winner = r.race ? r.race.winner.relayId : r.relayId;
+    }
     client.on('state', s => {
       stateEl.textContent = s.state + (s.state === 'reconnecting' && s.code ? ' (' + s.code + ')' : '');
       stateEl.dataset.state = s.state;
       el.dataset.state = s.state;
       if (s.state === 'open') {
         el.querySelector('.session').textContent = (client.session || '').slice(0, 12) + (s.resumed ? ' (resumed)' : '');
+        if (client.relay) {
+          showRelay(client.relay);
+          return;
+        }
+
+        el.querySelector('.why').textContent = steer.why;
+        el.querySelector('.race').textContent = 'none (fixed URLs)';
         const ask = ++relayAsk;
         fetch(statusUrl(client.url)).then(r => r.json()).then(body => {
           if (ask !== relayAsk) return;
@@ -129,6 +174,8 @@ internal static class DemoPage
           relayEl.textContent = st.relayId + ' (' + st.region + ')';
           relayEl.dataset.relayId = st.relayId;
           el.dataset.relay = st.relayId;
+          el.dataset.region = st.region || '';
+          el.querySelector('.region').textContent = st.region || '—';
         }).catch(() => { el.querySelector('.relay').textContent = new URL(client.url).host; });
       } else if (s.state !== 'open') {
         el.querySelector('.relay').textContent = '—';
@@ -170,8 +217,12 @@ internal static class DemoPage
   }
 
   window.relayDemo = {};
-  if (role === 'visitor' || role === 'both') window.relayDemo.visitor = pane('visitor');
-  if (role === 'operator' || role === 'both') window.relayDemo.operator = pane('operator');
+  steering().then(steer => {
+    document.getElementById('steering').textContent = steer.negotiateUrl ? 'steered by ' + steer.negotiateUrl : 'fixed: ' + steer.urls.join(', ');
+    window.relayDemo.steering = steer;
+    if (role === 'visitor' || role === 'both') window.relayDemo.visitor = pane('visitor', steer);
+    if (role === 'operator' || role === 'both') window.relayDemo.operator = pane('operator', steer);
+  });
 })();
 </script>
 </body></html>

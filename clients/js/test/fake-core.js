@@ -12,10 +12,15 @@ export class FakeCore {
     this.sockets = new Set();
     this.opened = []; // every connection attempt: {url, token}
     this.down = new Set(); // URL prefixes that refuse connections (like a dead relay)
+    this.stall = new Set(); // URL prefixes whose upgrade never completes (accepted, never answered)
+    this.openDelayMs = new Map(); // URL prefix → ms before its upgrade completes (a far relay)
+    this.readDelayMs = new Map(); // URL prefix → ms before the core reads each frame sent there (a slow backhaul)
+    this.clientClosed = []; // every close() by the client: {url, code, reason, open}
     this.blackhole = false; // drop client messages without processing them (lost in flight)
     this.replayAll = false; // on resume, replay every message ever sent (the client must dedupe)
     this.received = []; // bodies the core accepted, in order: {session, seq, body}
     this.sent = []; // every frame clients sent: {type, welcomeSeen}
+    this.frames = []; // the same with where it went: {type, welcomeSeen, url, resume, body}
     const core = this;
     this.WebSocket = class extends FakeSocket {
       constructor(url) { super(core, url); }
@@ -104,25 +109,35 @@ class FakeSocket {
     const u = new URL(url);
     this.token = u.searchParams.get('access_token');
     core.opened.push({ url: url.split('?')[0], token: this.token });
-    setImmediate(() => {
-      const base = url.split('?')[0];
+    const base = url.split('?')[0];
+    const delay = [...core.openDelayMs].find(([d]) => base.startsWith(d))?.[1] ?? 0;
+    const start = () => {
+      if (this.readyState !== 0) return;
+      if ([...core.stall].some(d => base.startsWith(d))) return;
       const refused = [...core.down].some(d => base.startsWith(d)) || (core.validTokens && !core.validTokens.has(this.token));
       if (refused) { this._closed(1006, ''); return; }
       this.readyState = 1;
       core.sockets.add(this);
       this.onopen?.({});
-    });
+    };
+    if (delay) setTimeout(start, delay); else setImmediate(start);
   }
 
   send(data) {
     if (this.readyState !== 1) throw new Error('not open');
     // What the client had seen when it sent this frame: lets tests tell pipelined messages from waiting ones.
-    this.core.sent.push({ type: JSON.parse(data).type, welcomeSeen: !!this.welcomeSeen });
-    setImmediate(() => { if (this.readyState === 1) this.core._onClientFrame(this, data); });
+    const f = JSON.parse(data);
+    this.core.sent.push({ type: f.type, welcomeSeen: !!this.welcomeSeen });
+    this.core.frames.push({ type: f.type, welcomeSeen: !!this.welcomeSeen, url: this.url.split('?')[0], resume: !!f.resume, body: f.body });
+    const base = this.url.split('?')[0];
+    const delay = [...this.core.readDelayMs].find(([d]) => base.startsWith(d))?.[1] ?? 0;
+    const deliver = () => { if (this.readyState === 1) this.core._onClientFrame(this, data); };
+    if (delay) setTimeout(deliver, delay); else setImmediate(deliver);
   }
 
   close(code = 1000, reason = '') {
     if (this.readyState >= 2) return;
+    this.core.clientClosed.push({ url: this.url.split('?')[0], code, reason, open: this.readyState === 1 });
     this.readyState = 2;
     setImmediate(() => this._closed(code, reason));
   }

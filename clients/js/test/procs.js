@@ -77,6 +77,17 @@ export class Procs {
     return { relayId, http, ws: `ws://127.0.0.1:${port}/ws`, port };
   }
 
+  /** Kills a gateway this object started (SIGKILL by default: a crash), by pid; resolves when it has exited. */
+  kill(relayId, signal = 'SIGKILL') {
+    const child = this.children.find(c => c.label === `gateway-${relayId}`);
+    if (!child) throw new Error(`no gateway ${relayId} started here`);
+    return new Promise(res => {
+      if (child.exitCode !== null || child.signalCode !== null) { res(); return; }
+      child.once('exit', () => res());
+      process.kill(child.pid, signal);
+    });
+  }
+
   /** Runs the load generator to completion (at most timeoutMs); resolves with its exit code. Reports go to this.loadDir. */
   runLoadGen(args, timeoutMs = 60_000) {
     const child = this._spawn('loadgen', [loadGenDll, ...args]);
