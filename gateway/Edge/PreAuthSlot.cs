@@ -11,6 +11,8 @@ namespace Relay.Gateway.Edge;
 internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, ConnectionContext? connection) : IDisposable
 {
     private int _evicted;
+    private int _reading;
+    private System.IO.Pipelines.PipeReader? _headReader;
 
     /// <summary>The client address it is counted against.</summary>
     public IPAddress Address { get; } = address;
@@ -26,10 +28,35 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
 
     public void Dispose() => gate.LeavePreAuth(this);
 
+    /// <summary>
+    /// The fast upgrade path reads the request head itself: while it does (<see cref="BeginHeadRead"/> until
+    /// <see cref="EndHeadRead"/>), an eviction only cancels that read, and the path closes the connection: no abort,
+    /// no exception, no Kestrel HTTP objects for a connection that never sent a head. Floods are mostly such
+    /// connections, and every exception and object they cost was garbage the GC paused the sessions for.
+    /// </summary>
+    internal void BeginHeadRead(System.IO.Pipelines.PipeReader reader)
+    {
+        _headReader = reader;
+        Interlocked.Exchange(ref _reading, 1);
+    }
+
+    /// <summary>Ends the head read; false when the slot was evicted meanwhile (the caller closes the connection).</summary>
+    internal bool EndHeadRead()
+    {
+        Interlocked.Exchange(ref _reading, 0);
+        return !Evicted;
+    }
+
     /// <summary>Called by the gate once this slot is out of its table: closes the connection.</summary>
     internal void Evict()
     {
-        Volatile.Write(ref _evicted, 1);
+        Interlocked.Exchange(ref _evicted, 1);
+        if (Interlocked.CompareExchange(ref _reading, 0, 0) == 1 && _headReader is { } reader)
+        {
+            reader.CancelPendingRead(); // the head read returns IsCanceled; EndHeadRead says evicted
+            return;
+        }
+
         connection?.Abort(new ConnectionAbortedException("evicted: the pre-auth cap is reached and a newer connection took its slot"));
     }
 }

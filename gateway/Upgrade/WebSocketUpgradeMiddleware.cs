@@ -53,17 +53,24 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         var input = connection.Transport.Input;
         UpgradeRequest? request;
         var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
+        var slot = connection.Features.Get<Edge.PreAuthSlot>();
         using (var timeout = new CancellationTokenSource(headTimeout, time))
+        using (timeout.Token.UnsafeRegister(static reader => ((PipeReader)reader!).CancelPendingRead(), input))
         {
+            // The deadline and an eviction both cancel the pending read (no exception: a flood's connections end here).
+            slot?.BeginHeadRead(input);
             while (true)
             {
-                ReadResult result;
-                try
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
                 {
-                    result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
+                    input.AdvanceTo(result.Buffer.Start);
+                    slot?.EndHeadRead();
+                    if (!timeout.IsCancellationRequested)
+                    {
+                        return default; // evicted at the pre-auth cap (counted and logged by the gate)
+                    }
+
                     Log.HeadTimeout(logger, connection.ConnectionId, headTimeout);
                     return default; // no request head in time: close, as Kestrel would
                 }
@@ -80,11 +87,21 @@ internal sealed partial class WebSocketUpgradeMiddleware(
                 {
                     // Not ours: Kestrel's HTTP/1.1 or HTTP/2 stack reads the same bytes from the start.
                     input.AdvanceTo(buffer.Start, buffer.Start);
+                    if (slot?.EndHeadRead() is false)
+                    {
+                        return default; // evicted just now
+                    }
+
                     await next(connection).ConfigureAwait(false);
                     return default;
                 }
 
                 input.AdvanceTo(buffer.GetPosition(headLength));
+                if (slot?.EndHeadRead() is false)
+                {
+                    return default;
+                }
+
                 break;
             }
         }
