@@ -53,7 +53,9 @@ internal static partial class RegionsValidator
             string where = $"region '{region.Name}'";
             foreach (string subnet in region.Subnets)
             {
-                if (!IPNetwork.TryParse(subnet, out var network))
+                // IPNetwork.TryParse clears host bits ("10.71.1.5/24" reads as 10.71.1.0/24): such a subnet is a typo.
+                IPNetwork network = default;
+                if (!subnet.Contains('/', StringComparison.Ordinal) || !IPNetwork.TryParse(subnet, out network) || !IPAddress.Parse(subnet.AsSpan(0, subnet.IndexOf('/'))).Equals(network.BaseAddress))
                 {
                     Fail($"{where}: bad CIDR '{subnet}' (an address/prefix with no host bits set, e.g. 10.71.1.0/24)");
                 }
