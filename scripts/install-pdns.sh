@@ -20,17 +20,20 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "install-pdns: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# policy-rc.d 101: the package may not start its service while it is being installed (no container has one yet).
+# policy-rc.d 101: the package may not start its service while it is being installed (removed again on exit).
 policy=/usr/sbin/policy-rc.d
-own_policy=false
 if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=true
+  trap 'rm -f "$policy"' EXIT
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
 fi
-if ! { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
-  echo "install-pdns: apt-get failed; the PowerDNS tests will skip"
+log=$(mktemp)
+if ! { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  echo "install-pdns: apt-get failed; the PowerDNS tests will skip:"
+  tail -5 "$log"
 fi
-if $own_policy; then rm -f "$policy"; fi
-# If a service was started anyway (systemd hosts ignore policy-rc.d for enabled units on boot), stop and disable it.
+rm -f "$log"
+# If the service runs anyway (an existing policy-rc.d allowed it, or it was installed before), stop and disable it:
+# this machine runs PowerDNS only from the tests (operators: docs/regions.md).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now pdns >/dev/null 2>&1 || true
 elif [ -x /etc/init.d/pdns ]; then
