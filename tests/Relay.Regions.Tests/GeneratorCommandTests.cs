@@ -83,6 +83,25 @@ public sealed class GeneratorCommandTests
             Is.EqualTo(new[] { "2001:db8:2::/48\tsyd\tsyd,sg", "10.71.1.0/24\tsg\tsg,syd", "10.71.2.0/24\tsyd\tsyd,sg" }), "longest prefix first");
     }
 
+    [Test]
+    public async Task Generate_DocsExample_WritesTheRecordDocsRegionsMdShows()
+    {
+        RegionRelay Relay(string id, string address) => new(id, address, $"ws://{address}:8080/ws", $"http://{address}:8080/readyz");
+        string regions = Write(new RegionsFile("chat.relay.test.", "relay.test.", 5,
+        [
+            new Region("sg", ["10.71.1.0/24"], ["syd"], [Relay("sg-1", "10.71.0.2"), Relay("sg-2", "10.71.0.3")]),
+            new Region("syd", ["10.71.2.0/24"], ["sg"], [Relay("syd-1", "10.72.0.2")]),
+        ]));
+        string output = Path.Combine(_folder, "out");
+
+        var result = await PdnsProcess.GeneratorAsync(["generate", "--regions", regions, "--out", output, "--local-address", "127.0.0.1"], CancellationToken.None);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StdErr);
+        string zone = File.ReadAllText(Path.Combine(output, "relay.test.zone"));
+        string record = zone[zone.IndexOf("chat.relay.test. 5 IN LUA A (", StringComparison.Ordinal)..];
+        Assert.That(File.ReadAllText(Path.Combine(Repo.Root, "docs", "regions.md")), Does.Contain(record), "docs/regions.md's LUA record example");
+    }
+
     private string Write(RegionsFile file)
     {
         string path = Path.Combine(_folder, "regions.json");
