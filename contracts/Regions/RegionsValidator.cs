@@ -31,6 +31,17 @@ internal static partial class RegionsValidator
             Fail($"{file.Regions.Count} regions, more than the {RegionsFile.MaxRegions} allowed");
         }
 
+        // JSON nulls inside lists get past the nullable annotations (they cover fields, not list items).
+        if (file.Regions.Any(r => r is null))
+        {
+            Fail("a region is null");
+        }
+
+        if (file.Regions.FirstOrDefault(r => r.Subnets.Contains(null!) || r.Fallback.Contains(null!) || r.Relays.Contains(null!)) is { } withNull)
+        {
+            Fail($"region '{withNull.Name}': null in subnets, fallback or relays");
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var region in file.Regions)
         {

@@ -85,6 +85,10 @@ public sealed class RegionsFileTests
     [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5}""", "not a regions file")]
     [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[{"name":"sg","subnets":["10.0.0.0/8"],"fallback":[],"relays":[{"id":"a","address":"10.0.0.1","url":"ws://a/ws"}]}]}""", "readyz")]
     [TestCase("[1, 2", "not a regions file")]
+    [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[null]}""", "a region is null")]
+    [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[{"name":"sg","subnets":[null],"fallback":[],"relays":[]}]}""", "region 'sg': null in subnets")]
+    [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[{"name":"sg","subnets":[],"fallback":[],"relays":[null]}]}""", "region 'sg': null in subnets, fallback or relays")]
+    [TestCase("""{"hostname":null,"zone":"relay.test.","ttl":5,"regions":[]}""", "not a regions file")]
     public void Parse_NotARegionsFile_ThrowsOneLine(string json, string expected)
     {
         var error = Assert.Throws<InvalidDataException>(() => RegionsFile.Parse(json));
