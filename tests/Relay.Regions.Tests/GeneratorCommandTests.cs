@@ -84,6 +84,24 @@ public sealed class GeneratorCommandTests
     }
 
     [Test]
+    public async Task Generate_IPv6Relay_GoesIntoAnAaaaRecordOfItsOwn()
+    {
+        var sg = RegionsFileTests.Valid.Regions[0];
+        var v6 = new RegionRelay("sg-6", "2001:db8:71::2", "ws://[2001:db8:71::2]:8080/ws", "http://[2001:db8:71::2]:8080/readyz");
+        string regions = Write(RegionsFileTests.Valid with { Regions = [sg with { Relays = [.. sg.Relays, v6] }, RegionsFileTests.Valid.Regions[1]] });
+        string output = Path.Combine(_folder, "out");
+
+        var result = await PdnsProcess.GeneratorAsync(["generate", "--regions", regions, "--out", output, "--local-address", "::1"], CancellationToken.None);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StdErr);
+        string zone = File.ReadAllText(Path.Combine(output, "relay.test.zone"));
+        string a = zone[zone.IndexOf("IN LUA A (", StringComparison.Ordinal)..zone.IndexOf("IN LUA AAAA (", StringComparison.Ordinal)];
+        string aaaa = zone[zone.IndexOf("IN LUA AAAA (", StringComparison.Ordinal)..];
+        Assert.That(a, Does.Contain("['10.71.0.2']=").And.Not.Contain("2001:db8:71::2"));
+        Assert.That(aaaa, Does.Contain("\"['sg']={['2001:db8:71::2']='http://[2001:db8:71::2]:8080/readyz'},\"").And.Contain("\"['syd']={},\"").And.Not.Contain("10.71.0.2"));
+    }
+
+    [Test]
     public async Task Generate_DocsExample_WritesTheRecordDocsRegionsMdShows()
     {
         RegionRelay Relay(string id, string address) => new(id, address, $"ws://{address}:8080/ws", $"http://{address}:8080/readyz");
