@@ -21,6 +21,16 @@ public sealed class GeneratorCommandTests
         _folder = TempFolders.Create("relay-regions-cli-");
     }
 
+    // Removed here, not only at the test process's exit: the test host may be ended before its exit handlers finish.
+    [TearDown]
+    public void RemoveFolder()
+    {
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
     [Test]
     public async Task Generate_UnknownFallbackRegion_ExitsOneWithOneLineAndWritesNothing()
     {

@@ -24,6 +24,7 @@ internal sealed class SteeringWorld : IAsyncDisposable
     public const string Hostname = "chat.relay.test.";
     private readonly List<ReadinessServer> _servers = [];
     private NetnsLab? _lab;
+    private string? _folder;
     private PdnsProcess? _pdns;
 
     private SteeringWorld(int loopbackOctet, int labOctet)
@@ -142,6 +143,10 @@ internal sealed class SteeringWorld : IAsyncDisposable
         }
 
         _lab?.Dispose();
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true); // not only at exit: the test host may end before its exit handlers finish
+        }
     }
 
     private async Task BuildAsync(CancellationToken token)
@@ -170,8 +175,8 @@ internal sealed class SteeringWorld : IAsyncDisposable
         }
 
         File = new RegionsFile(Hostname, "relay.test.", 1, regions);
-        string folder = TempFolders.Create("relay-regions-");
-        string regionsPath = Path.Combine(folder, "regions.json");
+        _folder = TempFolders.Create("relay-regions-");
+        string regionsPath = Path.Combine(_folder, "regions.json");
         await System.IO.File.WriteAllTextAsync(regionsPath, JsonSerializer.Serialize(File, JsonSerializerOptions.Web), token);
 
         var listen = new List<string> { Server };

@@ -91,11 +91,24 @@ public sealed class PdnsProcess : IDisposable
         catch
         {
             process.Dispose();
+            Directory.Delete(folder, recursive: true);
             throw;
         }
 
         return new PdnsProcess(process, folder, port);
     }
 
-    public void Dispose() => _process.Dispose();
+    /// <summary>Stops PowerDNS (SIGKILL by pid) and removes its folder.</summary>
+    public void Dispose()
+    {
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // TempFolders removes it at exit
+        }
+    }
 }
