@@ -77,6 +77,7 @@ install_test_prerequisites() {
   # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
   bash scripts/install-haproxy.sh
   bash scripts/install-wireguard.sh
+  bash scripts/install-pdns.sh
   bash scripts/test-interop.sh || echo "build.sh: npm ci for tests/interop failed; the interop test will report it" >&2
   return 0
 }
