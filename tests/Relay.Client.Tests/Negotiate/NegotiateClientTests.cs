@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Relay.Contracts.Control;
+using Relay.Contracts.Regions;
+using Relay.CoreSim;
+using Relay.Testing;
+using Relay.Testing.Processes;
+using Relay.Testing.Steering;
+
+namespace Relay.Client.Tests.Negotiate;
+
+/// <summary>
+/// Relay.Client with a negotiate URL (issue 17): the first candidate, the race to the second when the first never
+/// welcomes (the loser closed), and the next candidate at once when a relay dies (a real gateway process, SIGKILLed).
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class NegotiateClientTests
+{
+    private const string SharedKey = "Eq8iNmx8+BpPcEhyGnIsOgqZgN0JkD7IhTwEz5D0M78=";
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Race_FirstCandidateNeverWelcomes_SecondWins_AndTheFirstIsClosed(CancellationToken ct)
+    {
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+        }, ct);
+
+        // The stalled relay: a real TCP listener that accepts and never answers the websocket upgrade.
+        using var stalled = new TcpListener(IPAddress.Loopback, 0);
+        stalled.Start();
+        var accepted = stalled.AcceptTcpClientAsync(ct).AsTask();
+        using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test: the first relay stalls", [
+            new NegotiateRelay("stalled", "sg", $"ws://127.0.0.1:{((IPEndPoint)stalled.LocalEndpoint).Port}/ws", 100, RelayStatus.Healthy, 0),
+            new NegotiateRelay("core", "sg", core.WebSocketUri.ToString(), 90, RelayStatus.Healthy, 0)]).ToJson());
+
+        // The connect timeout is an hour: without the race the client would wait on the stalled relay until the test is cancelled.
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            NegotiateUrl = negotiate.Url,
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("v-race", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            ConnectTimeout = TimeSpan.FromHours(1),
+        });
+        await client.ConnectAsync(ct);
+
+        Assert.That(client.Steering, Is.Not.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
+            Assert.That(client.Steering.Region, Is.EqualTo("sg"));
+            Assert.That(client.Steering.Reason, Is.EqualTo("test: the first relay stalls"));
+        });
+
+        // The loser's connection is closed by the client: the stalled relay reads the end of its stream.
+        using var loser = await accepted;
+        var buffer = new byte[4096];
+        int total = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            int read;
+            try
+            {
+                read = await loser.GetStream().ReadAsync(buffer, ct);
+            }
+            catch (IOException)
+            {
+                break; // reset: closed too
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read; // the upgrade request
+        }
+
+        Assert.That(total, Is.GreaterThan(0), "the client did ask the stalled relay first");
+
+        // The session works on the winner: an echo comes back.
+        await client.SendAsync("after the race", cancellationToken: ct);
+        await foreach (var message in client.ReadAllAsync(ct))
+        {
+            Assert.That(message.Body, Is.EqualTo("after the race"));
+            break;
+        }
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task FirstCandidate_ThenItsRelayIsKilled_NextCandidateAtOnce_EveryMessageOnceInOrder(CancellationToken ct)
+    {
+        if (Repo.MissingBuild() is { } missing)
+        {
+            Assert.Inconclusive(missing);
+        }
+
+        string dir = TempFolders.Create("relay-negotiate-client-");
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            o.SharedKey = SharedKey;
+            o.PublicKeyPath = publicKey;
+            o.FleetBroadcastInterval = TimeSpan.FromMilliseconds(200);
+        }, ct);
+        var gateways = new Dictionary<string, GatewayProcess>(StringComparer.Ordinal);
+        try
+        {
+            foreach (string id in new[] { "gw-a", "gw-b" })
+            {
+                int port = Ports.Free();
+                gateways[id] = GatewayProcess.StartAt(port, id, core.BackhaulPort, publicKey, SharedKey, $"--Gateway:Negotiate:PublicUrl=ws://127.0.0.1:{port}/ws");
+            }
+
+            foreach (var gateway in gateways.Values)
+            {
+                await gateway.WaitReadyAsync(ct);
+            }
+
+            // Negotiate (no regions file: the relays' own URLs) lists both once their reports are in.
+            var negotiateUrl = new Uri(core.HttpUri, "/v1/negotiate");
+            using var http = new HttpClient();
+            List<string> ids = [];
+            for (int i = 0; i < 200 && ids.Count < 2; i++)
+            {
+                var answer = await http.GetFromJsonAsync<JsonElement>(negotiateUrl, ct);
+                ids = [.. answer.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString()!)];
+                await Task.Delay(50, ct);
+            }
+
+            Assert.That(ids, Has.Count.EqualTo(2), "both relays listed");
+
+            // Backoff of an hour: only "the next candidate at once" gets the session across within the test's time. No race
+            // here (a cold gateway process may take longer than 250 ms to welcome its first session): the first candidate only.
+            await using var client = new RelayClient(new RelayClientOptions
+            {
+                NegotiateUrl = negotiateUrl,
+                RaceAfter = TimeSpan.FromSeconds(10),
+                TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("v-failover", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+                ReconnectBaseDelay = TimeSpan.FromHours(1),
+                ReconnectMaxDelay = TimeSpan.FromHours(1),
+            });
+            var received = new List<ChatMessage>();
+            await client.ConnectAsync(ct);
+            Assert.That(client.Steering?.RelayId, Is.EqualTo(ids[0]), "the first candidate");
+
+            var reader = Task.Run(async () =>
+            {
+                await foreach (var m in client.ReadAllAsync(ct))
+                {
+                    received.Add(m);
+                    if (received.Count == 40)
+                    {
+                        return;
+                    }
+                }
+            }, ct);
+            for (int i = 0; i < 20; i++)
+            {
+                await client.SendAsync($"m{i}", cancellationToken: ct);
+            }
+
+            for (int i = 0; i < 200 && Volatile.Read(ref received) is { Count: < 10 }; i++)
+            {
+                await Task.Delay(20, ct);
+            }
+
+            gateways[ids[0]].Kill();
+            for (int i = 20; i < 40; i++)
+            {
+                await client.SendAsync($"m{i}", cancellationToken: ct);
+            }
+
+            await reader;
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(received.Select(m => m.Body), Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"m{i}")), "every message once, in order");
+                Assert.That(received.Select(m => m.Seq), Is.EqualTo(Enumerable.Range(1, 40).Select(i => (long)i)));
+                Assert.That(client.Steering?.RelayId, Is.EqualTo(ids[1]), "the next candidate");
+            });
+        }
+        finally
+        {
+            foreach (var gateway in gateways.Values)
+            {
+                await gateway.DisposeAsync();
+            }
+        }
+    }
+}
