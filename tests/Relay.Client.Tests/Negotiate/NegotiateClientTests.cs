@@ -59,28 +59,7 @@ public sealed class NegotiateClientTests
 
         // The loser's connection is closed by the client: the stalled relay reads the end of its stream.
         using var loser = await accepted;
-        var buffer = new byte[4096];
-        int total = 0;
-        for (int i = 0; i < 100; i++)
-        {
-            int read;
-            try
-            {
-                read = await loser.GetStream().ReadAsync(buffer, ct);
-            }
-            catch (IOException)
-            {
-                break; // reset: closed too
-            }
-
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read; // the upgrade request
-        }
-
+        int total = await ReadToEndAsync(loser, ct);
         Assert.That(total, Is.GreaterThan(0), "the client did ask the stalled relay first");
 
         // The session works on the winner: an echo comes back.
@@ -90,6 +69,112 @@ public sealed class NegotiateClientTests
             Assert.That(message.Body, Is.EqualTo("after the race"));
             break;
         }
+
+        // The connection breaks: the list is used up, negotiate is asked again, and the measured relay of the region goes
+        // first (the stalled one has no handshake time): the resume lands on it without touching the stalled relay.
+        Assert.That(client.HandshakeTimes.Keys, Is.EqualTo(new[] { core.WebSocketUri.ToString() }));
+        var resumed = Resumed(client);
+        client.DropConnection();
+        await resumed.WaitAsync(ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(negotiate.Requests, Is.EqualTo(2), "asked again once the list was used up");
+            Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
+            Assert.That(stalled.Pending(), Is.False, "the stalled relay was not tried again");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Resume_RacesTheUpgradeOnly_AndSendsTheResumeHelloOnTheSocketThatOpens(CancellationToken ct)
+    {
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+        }, ct);
+        using var stalled = new TcpListener(IPAddress.Loopback, 0);
+        stalled.Start();
+
+        // Different regions: no reordering by handshake time, so every attempt starts with the stalled relay.
+        using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test", [
+            new NegotiateRelay("stalled", "sg", $"ws://127.0.0.1:{((IPEndPoint)stalled.LocalEndpoint).Port}/ws", 100, RelayStatus.Healthy, 0),
+            new NegotiateRelay("core", "syd", core.WebSocketUri.ToString(), 90, RelayStatus.Healthy, 0)]).ToJson());
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            NegotiateUrl = negotiate.Url,
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("v-resume-race", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            ConnectTimeout = TimeSpan.FromHours(1),
+        });
+        await client.ConnectAsync(ct);
+        string session = client.SessionId!;
+        using (var first = await stalled.AcceptTcpClientAsync(ct))
+        {
+            await ReadToEndAsync(first, ct);
+        }
+
+        var resumed = Resumed(client);
+        client.DropConnection();
+        await resumed.WaitAsync(ct);
+
+        using var second = await stalled.AcceptTcpClientAsync(ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(client.SessionId, Is.EqualTo(session), "the same session, resumed");
+            Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
+            Assert.That(client.Steering.RelayRegion, Is.EqualTo("syd"));
+        });
+        Assert.That(await ReadToEndAsync(second, ct), Is.GreaterThan(0), "the stalled relay was asked first, then closed");
+
+        await client.SendAsync("resumed", cancellationToken: ct);
+        await foreach (var message in client.ReadAllAsync(ct))
+        {
+            Assert.That(message.Body, Is.EqualTo("resumed"));
+            break;
+        }
+    }
+
+    /// <summary>Completes at the client's next Connected state that is a resume.</summary>
+    private static Task Resumed(RelayClient client)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += change =>
+        {
+            if (change.State == RelayClientState.Connected && change.Resumed)
+            {
+                done.TrySetResult();
+            }
+        };
+        return done.Task;
+    }
+
+    /// <summary>Reads until the peer closes (or resets); the bytes read. Ends only when the client closes the connection (or the test is cancelled).</summary>
+    private static async Task<int> ReadToEndAsync(TcpClient connection, CancellationToken ct)
+    {
+        var buffer = new byte[4096];
+        int total = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            int read;
+            try
+            {
+                read = await connection.GetStream().ReadAsync(buffer, ct);
+            }
+            catch (IOException)
+            {
+                break;
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
     }
 
     [Test]
