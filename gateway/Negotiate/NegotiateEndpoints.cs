@@ -9,8 +9,8 @@ namespace Relay.Gateway.Negotiate;
 /// <summary>
 /// <c>GET /v1/negotiate[?region=]</c> on the relay (issue 17, docs/PROTOCOL.md): the answer the core would give, built
 /// from the last fleet view the core sent (its relays' details and its regions' routing), for the client address the
-/// gateway resolves (X-Forwarded-For only from <c>Gateway:TrustedProxies</c>). No token (only the core mints);
-/// <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view.
+/// gateway resolves (X-Forwarded-For only from <c>Gateway:TrustedProxies</c>). No token (only the core mints), also on
+/// <c>POST</c>; <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view.
 /// </summary>
 internal static class NegotiateEndpoints
 {
@@ -18,7 +18,8 @@ internal static class NegotiateEndpoints
 
     public static void MapRelayNegotiate(this WebApplication app)
     {
-        app.MapGet("/v1/negotiate", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
+        // POST too (an SDK asking for a fresh token): the same answer, whose tokenUrl says where the core renews it.
+        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers.AccessControlAllowOrigin = "*";

@@ -135,6 +135,74 @@ public sealed class NegotiateClientTests
         }
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task TokenExpiry4003_WithoutTokenProvider_RenewsThroughNegotiate_AndResumes(CancellationToken ct)
+    {
+        if (Repo.MissingBuild() is { } missing)
+        {
+            Assert.Inconclusive(missing);
+        }
+
+        string dir = TempFolders.Create("relay-negotiate-token-");
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            o.SharedKey = SharedKey;
+            o.PublicKeyPath = publicKey;
+            o.FleetBroadcastInterval = TimeSpan.FromMilliseconds(200);
+        }, ct);
+        var coreNegotiate = new Uri(core.HttpUri, "/v1/negotiate");
+        int port = Ports.Free();
+        await using var gateway = GatewayProcess.StartAt(port, "gw-token", core.BackhaulPort, publicKey, SharedKey,
+            $"--Gateway:Negotiate:PublicUrl=ws://127.0.0.1:{port}/ws", $"--Gateway:Negotiate:TokenUrl={coreNegotiate}", "--Gateway:TokenClockSkew=00:00:00");
+        await gateway.WaitReadyAsync(ct);
+
+        // The client asks the gateway's negotiate; the gateway's answer lists itself once the core's fleet view does.
+        var negotiateUrl = new Uri($"http://127.0.0.1:{port}/v1/negotiate");
+        using var http = new HttpClient();
+        int listed = 0;
+        for (int i = 0; i < 200 && listed == 0; i++)
+        {
+            using var response = await http.GetAsync(negotiateUrl, ct);
+            listed = response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("relays").GetArrayLength() : 0;
+            await Task.Delay(50, ct);
+        }
+
+        Assert.That(listed, Is.EqualTo(1));
+        var (shortLived, _) = core.Tokens.Issue("v-renew", "s1", "visitor", TimeSpan.FromSeconds(3));
+        var changes = new List<RelayStateChange>();
+        await using var client = new RelayClient(new RelayClientOptions { NegotiateUrl = negotiateUrl, AccessToken = shortLived });
+        client.StateChanged += change =>
+        {
+            lock (changes)
+            {
+                changes.Add(change);
+            }
+        };
+        var resumed = Resumed(client);
+        await client.ConnectAsync(ct);
+        string session = client.SessionId!;
+
+        await resumed.WaitAsync(ct); // after 4003 at exp: a token from POST negotiate (the gateway's tokenUrl: the core), then a resume
+
+        lock (changes)
+        {
+            Assert.That(changes.Select(c => c.CloseCode), Does.Contain(4003));
+        }
+
+        Assert.That(client.SessionId, Is.EqualTo(session));
+        await client.SendAsync("renewed", cancellationToken: ct);
+        await foreach (var message in client.ReadAllAsync(ct))
+        {
+            Assert.That(message.Body, Is.EqualTo("renewed"));
+            break;
+        }
+    }
+
     /// <summary>Completes at the client's next Connected state that is a resume.</summary>
     private static Task Resumed(RelayClient client)
     {
