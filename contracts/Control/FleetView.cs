@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Relay.Contracts.Regions;
 
 namespace Relay.Contracts.Control;
 

@@ -1,5 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using Relay.Contracts.Control;
 
 namespace Relay.Contracts.Regions;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Relay.Contracts.Control;
 
 namespace Relay.Contracts.Regions;
 

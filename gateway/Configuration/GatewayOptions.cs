@@ -158,7 +158,7 @@ public sealed class GatewayOptions
     public BackhaulOptions Backhaul { get; set; } = new();
 
     /// <summary>The negotiate endpoint (issue 17): the core's token URL, this relay's public URL.</summary>
-    public Negotiate.NegotiateOptions Negotiate { get; set; } = new();
+    public NegotiateOptions Negotiate { get; set; } = new();
 
     /// <summary>
     /// The development demo chat widget at / with its token proxy (gateway/Demo). Unset: on only in the Development

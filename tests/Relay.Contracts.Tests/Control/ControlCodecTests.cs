@@ -89,7 +89,7 @@ public sealed class ControlCodecTests
         var view = new FleetView(
             new Dictionary<string, RelayStatus> { ["sg-1"] = RelayStatus.Healthy },
             [new FleetRelay("sg-1", "sg", "ws://10.71.0.2:8080/ws", 90, 12, RelayStatus.Healthy), new FleetRelay("x", "us", null, 10, 0, RelayStatus.Degraded)],
-            [new Relay.Contracts.Regions.RegionRoute("sg", ["10.71.1.0/24"], ["us"])]);
+            [new RegionRoute("sg", ["10.71.1.0/24"], ["us"])]);
 
         var encoded = ControlCodec.Encode(view);
 
@@ -111,7 +111,7 @@ public sealed class ControlCodecTests
         var encoded = ControlCodec.Encode(new FleetView(
             new Dictionary<string, RelayStatus> { ["sg-1"] = RelayStatus.Draining },
             [new FleetRelay("sg-1", "sg", "ws://10.71.0.2:8080/ws", 90, 12, RelayStatus.Draining)],
-            [new Relay.Contracts.Regions.RegionRoute("sg", ["10.71.1.0/24"], [])]));
+            [new RegionRoute("sg", ["10.71.1.0/24"], [])]));
 
         var old = JsonSerializer.Deserialize<OldFleetView>(encoded.Payload, new JsonSerializerOptions(JsonSerializerDefaults.Web) { RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true });
 

@@ -1,4 +1,4 @@
-namespace Relay.Gateway.Negotiate;
+namespace Relay.Gateway.Configuration;
 
 /// <summary>The gateway's negotiate endpoint (issue 17), section "Gateway:Negotiate".</summary>
 public sealed class NegotiateOptions

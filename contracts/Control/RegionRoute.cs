@@ -1,4 +1,4 @@
-namespace Relay.Contracts.Regions;
+namespace Relay.Contracts.Control;
 
 /// <summary>A region's routing alone (no relays): what the core sends relays in the fleet view so they answer negotiate as it does.</summary>
 /// <param name="Name">The region.</param>
