@@ -16,6 +16,9 @@ public sealed partial class RelayClient
     /// <summary>How long a negotiate answer is used before it is fetched again.</summary>
     private static readonly TimeSpan s_planMaxAge = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a race's loser waits for the relay to answer its close 1000 before the socket is aborted.</summary>
+    private static readonly TimeSpan s_loserCloseTimeout = TimeSpan.FromSeconds(2);
+
     private static readonly HttpClient s_negotiateHttp = new() { Timeout = Timeout.InfiniteTimeSpan, MaxResponseContentBufferSize = NegotiateResponse.MaxBytes };
 
     private readonly ConcurrentDictionary<string, TimeSpan> _handshakeTimes = new(StringComparer.Ordinal);
@@ -204,19 +207,27 @@ public sealed partial class RelayClient
         }
     }
 
-    /// <summary>Opens one candidate: the upgrade (timed, remembered per URL), and for a new session the hello and its welcome. Never throws.</summary>
-    private async Task<Attempt> AttemptAsync(NegotiateRelay relay, bool fresh, CancellationToken ct)
+    /// <summary>
+    /// Opens one candidate: the upgrade (timed, remembered per URL), and for a new session the hello and its welcome. Never
+    /// throws. <paramref name="lose"/> ends it: during the upgrade by aborting it, once the websocket is open by a close
+    /// 1000 (the core ends that session at once; an abort would leave it waiting for a resume), then an abort if the relay
+    /// does not answer the close within <see cref="s_loserCloseTimeout"/>.
+    /// </summary>
+    private async Task<Attempt> AttemptAsync(NegotiateRelay relay, bool fresh, CancellationToken lose)
     {
         var time = _options.TimeProvider;
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
+        var stopping = _stopping.Token;
         using var timeout = new CancellationTokenSource(_options.ConnectTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        using var upgrade = CancellationTokenSource.CreateLinkedTokenSource(lose, stopping, timeout.Token);
+        using var closing = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token, closing.Token);
         Connection? connection = null;
         try
         {
             long started = time.GetTimestamp();
-            await socket.ConnectAsync(WithToken(new Uri(relay.Url)), linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(WithToken(new Uri(relay.Url)), upgrade.Token).ConfigureAwait(false);
             _handshakeTimes[relay.Url] = time.GetElapsedTime(started);
             connection = new Connection(this, socket);
             if (!fresh)
@@ -224,21 +235,25 @@ public sealed partial class RelayClient
                 return new Attempt(connection, null, null, false);
             }
 
-            var welcome = await connection.HandshakeAsync(linked.Token).ConfigureAwait(false);
-            if (welcome is not null)
+            ServerFrame? welcome;
+            using (lose.Register(() => _ = CloseLoserAsync(connection, closing)))
+            {
+                welcome = await connection.HandshakeAsync(handshake.Token).ConfigureAwait(false);
+            }
+
+            if (welcome is not null && !lose.IsCancellationRequested)
             {
                 return new Attempt(connection, welcome, null, false);
             }
 
-            string why = $"closed before the welcome ({(int?)socket.CloseStatus}): {socket.CloseStatusDescription ?? connection.FailureReason}";
-            socket.Abort();
-            socket.Dispose();
+            string why = lose.IsCancellationRequested ? "lost the race" : $"closed before the welcome ({(int?)socket.CloseStatus}): {socket.CloseStatusDescription ?? connection.FailureReason}";
+            await connection.DiscardAsync().ConfigureAwait(false);
             return new Attempt(null, null, why, false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
         {
             bool refused = socket.HttpStatusCode == HttpStatusCode.Unauthorized;
-            string why = ct.IsCancellationRequested ? "lost the race" : $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
+            string why = lose.IsCancellationRequested ? "lost the race" : $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
             if (connection is not null)
             {
                 await connection.DiscardAsync().ConfigureAwait(false); // opened: close 1000 at once
@@ -250,6 +265,13 @@ public sealed partial class RelayClient
             }
 
             return new Attempt(null, null, why, refused);
+        }
+
+        static async Task CloseLoserAsync(Connection connection, CancellationTokenSource closing)
+        {
+            // The close frame goes out beside the pending receive; the relay's answering close ends the handshake.
+            closing.CancelAfter(s_loserCloseTimeout);
+            await connection.CloseAsync().ConfigureAwait(false);
         }
     }
 

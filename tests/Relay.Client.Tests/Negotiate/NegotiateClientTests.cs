@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Relay.Contracts.Control;
 using Relay.Contracts.Regions;
@@ -82,6 +85,78 @@ public sealed class NegotiateClientTests
             Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
             Assert.That(stalled.Pending(), Is.False, "the stalled relay was not tried again");
         });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Race_FirstUpgradesButNeverWelcomes_ItGetsTheHelloThenAClose1000(CancellationToken ct)
+    {
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+        }, ct);
+
+        // The slow relay: a real websocket server (upgrade answered) that reads the hello and never welcomes.
+        using var slow = new TcpListener(IPAddress.Loopback, 0);
+        slow.Start();
+        var observed = ObserveSilentRelayAsync(slow, ct);
+        using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test", [
+            new NegotiateRelay("slow", "sg", $"ws://127.0.0.1:{((IPEndPoint)slow.LocalEndpoint).Port}/ws", 100, RelayStatus.Healthy, 0),
+            new NegotiateRelay("core", "sg", core.WebSocketUri.ToString(), 90, RelayStatus.Healthy, 0)]).ToJson());
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            NegotiateUrl = negotiate.Url,
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("v-close", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            ConnectTimeout = TimeSpan.FromHours(1),
+        });
+        await client.ConnectAsync(ct);
+
+        var (hello, close) = await observed;
+        Assert.Multiple(() =>
+        {
+            Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
+            Assert.That(hello, Does.Contain("\"type\":\"hello\"").And.Not.Contain("resume"), "a new session's hello on the first candidate too");
+            Assert.That(close, Is.EqualTo(WebSocketCloseStatus.NormalClosure), "the loser is closed with 1000");
+        });
+    }
+
+    /// <summary>Accepts one websocket upgrade, reads the first message, never answers it, and returns it with the close status the client sends.</summary>
+    private static async Task<(string Hello, WebSocketCloseStatus? Close)> ObserveSilentRelayAsync(TcpListener listener, CancellationToken ct)
+    {
+        using var connection = await listener.AcceptTcpClientAsync(ct);
+        var stream = connection.GetStream();
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (head.Length < 16 * 1024 && !head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await stream.ReadAsync(one, ct) == 0)
+            {
+                return (string.Empty, null);
+            }
+
+            head.Append((char)one[0]);
+        }
+
+        string key = head.ToString().Split("\r\n").First(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase))["Sec-WebSocket-Key:".Length..].Trim();
+        string accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"), ct);
+        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true });
+        var buffer = new byte[64 * 1024];
+        string hello = string.Empty;
+        for (int i = 0; i < 100; i++)
+        {
+            var result = await socket.ReceiveAsync(buffer, ct);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return (hello, result.CloseStatus);
+            }
+
+            hello = hello.Length == 0 ? Encoding.UTF8.GetString(buffer, 0, result.Count) : hello;
+        }
+
+        return (hello, null);
     }
 
     [Test]
