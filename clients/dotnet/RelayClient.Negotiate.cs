@@ -334,7 +334,9 @@ public sealed partial class RelayClient
             _renewFrom = null;
         }
 
-        _plan = answer with { Relays = Reorder(answer.Relays) };
+        // Only candidates a websocket can open (a relay's URL is the server's to get right; a bad one is skipped, not fatal).
+        var usable = answer.Relays.Where(r => Uri.TryCreate(r.Url, UriKind.Absolute, out var u) && u.Scheme is "ws" or "wss").ToList();
+        _plan = answer with { Relays = Reorder(usable) };
         _planFetchedAt = _options.TimeProvider.GetTimestamp();
         _planIndex = 0;
         return null;

@@ -278,6 +278,39 @@ public sealed class NegotiateClientTests
         }
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task CandidateWithABadUrl_IsSkipped(CancellationToken ct)
+    {
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+        }, ct);
+        using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test", [
+            new NegotiateRelay("bad", "sg", "not a url", 100, RelayStatus.Healthy, 0),
+            new NegotiateRelay("http", "sg", "http://127.0.0.1:1/ws", 100, RelayStatus.Healthy, 0),
+            new NegotiateRelay("core", "sg", core.WebSocketUri.ToString(), 90, RelayStatus.Healthy, 0)]).ToJson());
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            NegotiateUrl = negotiate.Url,
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("v-bad", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+        });
+
+        await client.ConnectAsync(ct);
+
+        Assert.That(client.Steering!.RelayId, Is.EqualTo("core"));
+    }
+
+    [Test]
+    public void Options_NegotiateUrlWithoutAnyToken_OrNotHttp_AreRefused()
+    {
+        Assert.That(() => new RelayClient(new RelayClientOptions { NegotiateUrl = new Uri("http://127.0.0.1:1/v1/negotiate") }), Throws.ArgumentException.With.Message.Contains("TokenProvider"));
+        Assert.That(() => new RelayClient(new RelayClientOptions { NegotiateUrl = new Uri("ws://127.0.0.1:1/v1/negotiate"), AccessToken = "t" }), Throws.ArgumentException.With.Message.Contains("NegotiateUrl"));
+        Assert.That(() => new RelayClient(new RelayClientOptions { NegotiateUrl = new Uri("http://127.0.0.1:1/v1/negotiate"), AccessToken = "t", RaceAfter = TimeSpan.FromMinutes(1) }), Throws.ArgumentException.With.Message.Contains("RaceAfter"));
+    }
+
     /// <summary>Completes at the client's next Connected state that is a resume.</summary>
     private static Task Resumed(RelayClient client)
     {
