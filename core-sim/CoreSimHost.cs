@@ -128,11 +128,13 @@ public sealed class CoreSimHost : IAsyncDisposable
             return issuer;
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TokenIssuer>().CreateVerifier());
+        builder.Services.AddSingleton<Tokens.TokenRefresher>();
         builder.Services.AddHostedService<Tokens.KeyRotationService>(); // CoreSim:KeyRotationInterval (off by default)
         builder.AddWireGuardTunnel(CoreSimOptions.SectionName + ":WireGuard"); // WireGuard tunnel (issue 5): up before the listeners bind
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddSingleton<Fleet.FleetRegistry>();
+        builder.Services.AddSingleton<Fleet.FleetRegions>();
         builder.Services.AddSingleton<Fleet.FleetPolicy>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Fleet.FleetPolicy>());
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));

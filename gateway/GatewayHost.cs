@@ -114,6 +114,7 @@ public static class GatewayHost
         app.MapRelayMetrics();
         app.MapRelayUnderAttack();
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
+        Negotiate.NegotiateEndpoints.MapRelayNegotiate(app); // issue 17: GET /v1/negotiate from the core's fleet view
 
         // Development demo chat widget (issue 7, gateway/Demo): GET /, /relay-client.global.js, POST /demo/token.
         // On when Gateway:DemoWidget is true; default true only in the Development environment.

@@ -69,7 +69,44 @@ public sealed partial class RelayClient
             }
         }
 
-        public async Task<Outcome> RunAsync(CancellationToken stopping)
+        /// <summary>
+        /// A new session's hello (no resume, nothing pipelined: while racing, the loser's session must carry no message) and
+        /// its welcome; null when the connection ends first. The caller then runs the winner with <see cref="RunAsync"/>.
+        /// </summary>
+        public async Task<ServerFrame?> HandshakeAsync(CancellationToken ct)
+        {
+            await socket.SendAsync(ClientFrames.Hello(null, null, 0, owner._options.Rooms), WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+            while (true)
+            {
+                var frame = await ReceiveFrameAsync(ct).ConfigureAwait(false);
+                if (frame is null || frame.Type == "welcome")
+                {
+                    return frame;
+                }
+
+                if (frame.Type == "error")
+                {
+                    FailureReason = frame.Message;
+                }
+            }
+        }
+
+        /// <summary>The error the core sent during <see cref="HandshakeAsync"/>, if any.</summary>
+        public string? FailureReason { get; private set; }
+
+        /// <summary>The socket, for its close status after a failed handshake.</summary>
+        public ClientWebSocket Socket => socket;
+
+        /// <summary>A connection not taken (it lost the race): closed with 1000 at once, then released.</summary>
+        public async Task DiscardAsync()
+        {
+            await CloseAsync().ConfigureAwait(false);
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        /// <summary>Runs the connection: hello and welcome (unless <paramref name="welcome"/> came from <see cref="HandshakeAsync"/>), then messages until it ends.</summary>
+        public async Task<Outcome> RunAsync(CancellationToken stopping, ServerFrame? welcome = null)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             var ct = cts.Token;
@@ -78,55 +115,58 @@ public sealed partial class RelayClient
             Task? writer = null;
             try
             {
-                byte[] hello;
                 var early = new List<byte[]>();
                 long pipelinedUpTo = 0;
-                lock (owner._gate)
-                {
-                    hello = ClientFrames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
-
-                    // A fresh session sends what is already in the outbox right behind the hello, without
-                    // waiting a round trip for the welcome: the core reads the socket in order, so they land
-                    // after the hello. (A resume waits: the welcome says what the core already holds.)
-                    if (owner._session is null)
-                    {
-                        foreach (var p in owner._pending)
-                        {
-                            early.Add(ClientFrames.Message(p.Seq, 0, p.Room, p.BodyJson));
-                            pipelinedUpTo = p.Seq;
-                        }
-                    }
-                }
-
-                await socket.SendAsync(hello, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
-                foreach (var bytes in early)
-                {
-                    await socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
-                }
-
-                ServerFrame? frame;
-                using (var welcomeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
-                {
-                    welcomeTimeout.CancelAfter(owner._options.ConnectTimeout);
-                    while (true)
-                    {
-                        frame = await ReceiveFrameAsync(welcomeTimeout.Token).ConfigureAwait(false);
-                        if (frame is null || frame.Type == "welcome")
-                        {
-                            break;
-                        }
-
-                        if (frame.Type == "error")
-                        {
-                            reason = frame.Message;
-                            owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
-                        }
-                    }
-                }
-
+                ServerFrame? frame = welcome;
                 if (frame is null)
                 {
-                    return new Outcome((int?)socket.CloseStatus, socket.CloseStatusDescription ?? reason, false, false);
+                    byte[] hello;
+                    lock (owner._gate)
+                    {
+                        hello = ClientFrames.Hello(owner._session, owner._resumeToken, owner._inSeq, owner._options.Rooms);
+
+                        // A fresh session sends what is already in the outbox right behind the hello, without
+                        // waiting a round trip for the welcome: the core reads the socket in order, so they land
+                        // after the hello. (A resume waits: the welcome says what the core already holds.)
+                        if (owner._session is null)
+                        {
+                            foreach (var p in owner._pending)
+                            {
+                                early.Add(ClientFrames.Message(p.Seq, 0, p.Room, p.BodyJson));
+                                pipelinedUpTo = p.Seq;
+                            }
+                        }
+                    }
+
+                    await socket.SendAsync(hello, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                    foreach (var bytes in early)
+                    {
+                        await socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+                    }
+
+                    using (var welcomeTimeout = new CancellationTokenSource(owner._options.ConnectTimeout, owner._options.TimeProvider))
+                    using (var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, welcomeTimeout.Token))
+                    {
+                        while (true)
+                        {
+                            frame = await ReceiveFrameAsync(linked.Token).ConfigureAwait(false);
+                            if (frame is null || frame.Type == "welcome")
+                            {
+                                break;
+                            }
+
+                            if (frame.Type == "error")
+                            {
+                                reason = frame.Message;
+                                owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
+                            }
+                        }
+                    }
+
+                    if (frame is null)
+                    {
+                        return new Outcome((int?)socket.CloseStatus, socket.CloseStatusDescription ?? reason, false, false);
+                    }
                 }
 
                 welcomed = true;

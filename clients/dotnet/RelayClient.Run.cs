@@ -28,47 +28,66 @@ public sealed partial class RelayClient
 
                 if (!immediate)
                 {
-                    await Task.Delay(Backoff(failures), ct).ConfigureAwait(false);
+                    await Task.Delay(Backoff(failures), _options.TimeProvider, ct).ConfigureAwait(false);
                 }
 
                 immediate = false;
                 SetState(attempt == 0 ? RelayClientState.Connecting : RelayClientState.Reconnecting, lastCode, lastReason);
                 lastCode = null;
-                _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
-                var url = solvedUrl ?? PickUrl(attempt++);
-                solvedUrl = null;
-                var socket = new ClientWebSocket();
-                socket.Options.CollectHttpResponseDetails = true;
-                try
+                Outcome outcome;
+                if (_options.NegotiateUrl is not null)
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    timeout.CancelAfter(_options.ConnectTimeout);
-                    await socket.ConnectAsync(url, timeout.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
-                {
-                    if (socket.HttpStatusCode == HttpStatusCode.Unauthorized)
+                    attempt++;
+                    var step = await NegotiatedAttemptAsync(ct).ConfigureAwait(false);
+                    if (step.Outcome is not { } negotiated)
                     {
-                        _token = null;
+                        lastReason = step.Reason;
+                        failures++;
+                        immediate = step.Immediate;
+                        continue;
                     }
 
-                    lastReason = $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
-                    lastCode = null;
-                    bool refused = socket.HttpStatusCode == HttpStatusCode.TooManyRequests;
-                    socket.Dispose();
-                    failures++;
-                    if (refused && !url.Query.Contains("&pow=", StringComparison.Ordinal))
+                    outcome = negotiated;
+                }
+                else
+                {
+                    _token ??= await _options.TokenProvider!(ct).ConfigureAwait(false);
+                    var url = solvedUrl ?? PickUrl(attempt++);
+                    solvedUrl = null;
+                    var socket = new ClientWebSocket();
+                    socket.Options.CollectHttpResponseDetails = true;
+                    try
                     {
-                        // Maybe Under Attack mode: ask this gateway for a challenge; when it is on, solve it and connect again at once.
-                        solvedUrl = await SolveChallengeAsync(url, ct).ConfigureAwait(false);
-                        immediate = solvedUrl is not null;
+                        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        timeout.CancelAfter(_options.ConnectTimeout);
+                        await socket.ConnectAsync(url, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
+                    {
+                        if (socket.HttpStatusCode == HttpStatusCode.Unauthorized)
+                        {
+                            _token = null;
+                        }
+
+                        lastReason = $"connect failed ({(int)socket.HttpStatusCode}): {e.Message}";
+                        lastCode = null;
+                        bool refused = socket.HttpStatusCode == HttpStatusCode.TooManyRequests;
+                        socket.Dispose();
+                        failures++;
+                        if (refused && !url.Query.Contains("&pow=", StringComparison.Ordinal))
+                        {
+                            // Maybe Under Attack mode: ask this gateway for a challenge; when it is on, solve it and connect again at once.
+                            solvedUrl = await SolveChallengeAsync(url, ct).ConfigureAwait(false);
+                            immediate = solvedUrl is not null;
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    var connection = new Connection(this, socket);
+                    outcome = await connection.RunAsync(ct).ConfigureAwait(false);
                 }
 
-                var connection = new Connection(this, socket);
-                var outcome = await connection.RunAsync(ct).ConfigureAwait(false);
                 lastReason = outcome.Reason;
                 lastCode = outcome.CloseCode;
                 failures = outcome.Welcomed ? 0 : failures + 1;
@@ -104,6 +123,12 @@ public sealed partial class RelayClient
                     default:
                         failures = Math.Max(failures, 1);
                         break;
+                }
+
+                // With negotiate: the next candidate at once after a welcomed connection, or while the list has one left.
+                if (_options.NegotiateUrl is not null)
+                {
+                    immediate |= outcome.Welcomed || (_plan is not null && _planIndex < _plan.Relays.Count);
                 }
 
                 // Reconnecting from the moment the connection ends (before any backoff), with the code that ended it;

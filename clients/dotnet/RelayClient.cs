@@ -33,6 +33,7 @@ public sealed partial class RelayClient : IAsyncDisposable
         options.Validate();
         _options = options;
         _slots = new SemaphoreSlim(options.MaxUnacknowledged, options.MaxUnacknowledged);
+        _token = options.TokenProvider is null ? options.AccessToken : null;
         _inbox = Channel.CreateBounded<ChatMessage>(new BoundedChannelOptions(options.ReceiveBufferCapacity) { SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
@@ -172,6 +173,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private void SetState(RelayClientState state, int? closeCode, string? reason, bool resumed = false)
     {
         string? session;
+        RelaySteering? steering;
         lock (_gate)
         {
             if (_state == state && state != RelayClientState.Connected)
@@ -181,9 +183,10 @@ public sealed partial class RelayClient : IAsyncDisposable
 
             _state = state;
             session = _session;
+            steering = _steering;
         }
 
-        StateChanged?.Invoke(new RelayStateChange(state, session, resumed, closeCode, reason));
+        StateChanged?.Invoke(new RelayStateChange(state, session, resumed, closeCode, reason, steering));
     }
 
     private void Acknowledge(long ack)

@@ -9,8 +9,28 @@ public sealed class RelayClientOptions
     /// <summary>Picks the URL for connection attempt n (0-based), e.g. through a steering layer. Overrides <see cref="Urls"/>.</summary>
     public Func<int, Uri>? UrlFactory { get; set; }
 
-    /// <summary>Gets a token; called at the first connect, after a 4003 close and after a 401. Required.</summary>
+    /// <summary>
+    /// The negotiate endpoint (issue 17: core-sim's or any gateway's <c>/v1/negotiate</c>) instead of <see cref="Urls"/>: the
+    /// client connects to the best relay it lists, races the next one when the welcome is slow (<see cref="RaceAfter"/>),
+    /// goes to the next one at once when a relay fails, and asks again when the list is used up or older than 60 s.
+    /// </summary>
+    public Uri? NegotiateUrl { get; set; }
+
+    /// <summary>With <see cref="NegotiateUrl"/>: how long the first candidate has to welcome before the second is opened too (the first welcome wins). Defaults to 250 ms.</summary>
+    public TimeSpan RaceAfter { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Gets a token; called at the first connect, after a 4003 close and after a 401. Required, unless
+    /// <see cref="NegotiateUrl"/> and <see cref="AccessToken"/> are set: then a new token comes from <c>POST</c> to the
+    /// negotiate URL with the old one (the core renews a token it signed; a gateway's answer names the core's URL as <c>tokenUrl</c>).
+    /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; set; }
+
+    /// <summary>The first token when there is no <see cref="TokenProvider"/> (with <see cref="NegotiateUrl"/>): later ones come from negotiate.</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>The clock for the race, the negotiate list's age, handshake times and reconnect delays. Defaults to the system clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Rooms to join in the hello. Defaults to none (a session joins a room when it first sends to it).</summary>
     public IReadOnlyList<string> Rooms { get; set; } = [];
@@ -42,14 +62,24 @@ public sealed class RelayClientOptions
 
     internal void Validate()
     {
-        if (TokenProvider is null)
+        if (TokenProvider is null && (NegotiateUrl is null || string.IsNullOrEmpty(AccessToken)))
         {
-            throw new ArgumentException("TokenProvider: required.");
+            throw new ArgumentException("TokenProvider: required (or NegotiateUrl with an AccessToken).");
         }
 
-        if (UrlFactory is null && Urls.Count == 0)
+        if (NegotiateUrl is not null && (!NegotiateUrl.IsAbsoluteUri || NegotiateUrl.Scheme is not ("http" or "https")))
         {
-            throw new ArgumentException("Urls: at least one URL, or a UrlFactory, is required.");
+            throw new ArgumentException($"NegotiateUrl: must be an absolute http(s) URL; was {NegotiateUrl}.");
+        }
+
+        if (NegotiateUrl is null && UrlFactory is null && Urls.Count == 0)
+        {
+            throw new ArgumentException("Urls: at least one URL, a UrlFactory or a NegotiateUrl is required.");
+        }
+
+        if (RaceAfter < TimeSpan.Zero || RaceAfter > ConnectTimeout)
+        {
+            throw new ArgumentException($"RaceAfter: must be 0 to ConnectTimeout ({ConnectTimeout}); was {RaceAfter}.");
         }
 
         if (AckDelay < TimeSpan.Zero || AckDelay > TimeSpan.FromSeconds(5))

@@ -15,6 +15,7 @@ namespace Relay.Contracts.Control;
 /// <param name="Drain">Drain progress.</param>
 /// <param name="Signals">Each health signal by name.</param>
 /// <param name="UnderAttack">The relay's Under Attack mode (issue 16); null from a relay that predates it.</param>
+/// <param name="Url">The websocket URL clients reach the relay at (<c>Gateway:Negotiate:PublicUrl</c>, issue 17), for negotiate when the core has no regions file; null when unset or from an older relay.</param>
 public sealed record RelayHealthReport(
     string RelayId,
     string Region,
@@ -26,4 +27,5 @@ public sealed record RelayHealthReport(
     long Sessions,
     DrainStatus Drain,
     IReadOnlyDictionary<string, SignalReport> Signals,
-    UnderAttackStatus? UnderAttack = null);
+    UnderAttackStatus? UnderAttack = null,
+    string? Url = null);

@@ -1,36 +1,60 @@
 using System.Text.Json;
+using Relay.Contracts.Control;
 
 namespace Relay.Contracts.Regions;
 
 /// <summary>
-/// The regions file (docs/regions.md): the steered DNS name, its zone, the answer TTL and every region with its
-/// users' subnets, its fallback order and its relays. One file is read by the DNS generator (tools/Relay.Regions),
-/// core-sim, the gateways and the lab. <see cref="Load"/> and <see cref="Parse"/> validate it and throw
-/// <see cref="InvalidDataException"/> with a one-line message naming what is wrong.
+/// The regions file (issue 17): the steered hostname, the regions with the client subnets that belong to each, their
+/// fallback order and their relays. One file read by the DNS generator, core-sim, the gateways and the lab. Load it
+/// with <see cref="Load"/> or <see cref="Parse"/>: both validate and throw <see cref="FormatException"/> with one line
+/// naming the first problem.
 /// </summary>
-/// <param name="Hostname">The steered name, a fully qualified name with its trailing dot ("chat.relay.test.").</param>
-/// <param name="Zone">The zone PowerDNS serves ("relay.test."); <paramref name="Hostname"/> is in it.</param>
-/// <param name="Ttl">The DNS answers' TTL in seconds: how long resolvers keep a steering decision.</param>
-/// <param name="Regions">The regions; the first is the region of clients whose address matches no subnet.</param>
-public sealed record RegionsFile(string Hostname, string Zone, int Ttl, IReadOnlyList<Region> Regions)
+/// <param name="Regions">The regions, in file order.</param>
+/// <param name="Hostname">The steered DNS name (FQDN with the trailing dot), e.g. <c>chat.relay.test.</c>; optional.</param>
+/// <param name="Zone">The zone PowerDNS serves, e.g. <c>relay.test.</c>; optional.</param>
+/// <param name="Ttl">DNS answer TTL in seconds. Defaults to 5.</param>
+public sealed record RegionsFile(IReadOnlyList<Region> Regions, string? Hostname = null, string? Zone = null, int Ttl = 5)
 {
-    /// <summary>The largest file read: 1 MiB.</summary>
-    public const int MaxBytes = 1 << 20;
+    /// <summary>Largest regions file read, in bytes.</summary>
+    public const int MaxBytes = 1024 * 1024;
 
-    /// <summary>At most 100 regions, 1000 relays and 10 000 subnets in one file.</summary>
+    /// <summary>Caps the DNS generator also holds the file to (<see cref="ParseForDns"/>).</summary>
     public const int MaxRegions = 100, MaxRelays = 1000, MaxSubnets = 10_000;
 
-    /// <summary>The longest TTL accepted: one day.</summary>
+    /// <summary>The largest DNS TTL the generator writes, seconds.</summary>
     public const int MaxTtl = 86_400;
 
-    private static readonly JsonSerializerOptions s_json = new(RegionsJsonContext.Default.Options)
-    {
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
+    /// <summary>The region named <paramref name="name"/>, or null.</summary>
+    public Region? Find(string name) => Regions.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.Ordinal));
 
-    /// <summary>Reads and validates the file at <paramref name="path"/>; the message of the exception starts with the path.</summary>
-    public static RegionsFile Load(string path)
+    /// <summary>
+    /// <see cref="Parse"/> plus what the DNS steering needs (tools/Relay.Regions): a hostname in the zone, a TTL, a
+    /// readiness URL for every relay, tighter caps. Throws <see cref="InvalidDataException"/> with one line.
+    /// </summary>
+    public static RegionsFile ParseForDns(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        RegionsFile file;
+        try
+        {
+            file = Deserialize(json);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+
+        RegionsValidator.Validate(file); // the DNS rules first: their messages name what the generator needs
+        if (RegionsValidation.Check(file) is { } error)
+        {
+            throw new InvalidDataException(error);
+        }
+
+        return file;
+    }
+
+    /// <summary><see cref="ParseForDns"/> of a file; <see cref="InvalidDataException"/> naming the path.</summary>
+    public static RegionsFile LoadForDns(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
@@ -45,7 +69,7 @@ public sealed record RegionsFile(string Hostname, string Zone, int Ttl, IReadOnl
 
         try
         {
-            return Parse(File.ReadAllText(path));
+            return ParseForDns(File.ReadAllText(path));
         }
         catch (InvalidDataException e)
         {
@@ -53,36 +77,97 @@ public sealed record RegionsFile(string Hostname, string Zone, int Ttl, IReadOnl
         }
     }
 
-    /// <summary>Parses and validates a regions file's JSON (comments and trailing commas allowed).</summary>
+    private RegionMap? _map;
+
+    /// <summary>Address → region (longest prefix) and region → candidate regions.</summary>
+    public RegionMap Map => _map ??= new RegionMap(Regions.Select(r => new RegionRoute(r.Name, r.Subnets, r.Fallback)));
+
+    /// <summary>Every relay with its region, in file order.</summary>
+    public IEnumerable<(Region Region, RegionRelay Relay)> Relays() => Regions.SelectMany(r => r.Relays.Select(x => (r, x)));
+
+    /// <summary>The relay of that id, or null.</summary>
+    public (Region Region, RegionRelay Relay)? FindRelay(string id)
+    {
+        foreach (var (region, relay) in Relays())
+        {
+            if (string.Equals(relay.Id, id, StringComparison.Ordinal))
+            {
+                return (region, relay);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads and validates the file. Throws <see cref="FormatException"/> (one line naming the path and the problem).</summary>
+    public static RegionsFile Load(string path)
+    {
+        string json;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                throw new FormatException($"regions file '{path}': does not exist.");
+            }
+
+            if (info.Length > MaxBytes)
+            {
+                throw new FormatException($"regions file '{path}': larger than {MaxBytes} bytes.");
+            }
+
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"regions file '{path}': {e.Message}", e);
+        }
+
+        try
+        {
+            return Parse(json);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"regions file '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Parses and validates the JSON. Throws <see cref="FormatException"/> with one line naming the first problem.</summary>
     public static RegionsFile Parse(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
+        var file = Deserialize(json);
+        if (RegionsValidation.Check(file) is { } error)
+        {
+            throw new FormatException(error);
+        }
+
+        return file;
+    }
+
+    /// <summary>The JSON as a regions file, not yet validated; <see cref="FormatException"/> when it is not one.</summary>
+    private static RegionsFile Deserialize(string json)
+    {
         if (json.Length > MaxBytes)
         {
-            throw new InvalidDataException($"{json.Length} characters, more than the {MaxBytes} allowed");
+            throw new FormatException($"larger than {MaxBytes} bytes.");
         }
 
         RegionsFile? file;
         try
         {
-            file = JsonSerializer.Deserialize(json, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<RegionsFile>)s_json.GetTypeInfo(typeof(RegionsFile)));
+            file = JsonSerializer.Deserialize(json, RegionsJsonContext.Default.RegionsFile);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException("not a regions file: " + OneLine(e.Message), e);
+            throw new FormatException($"not a regions file: {e.Message.ReplaceLineEndings(" ")}", e);
         }
 
         if (file is null)
         {
-            throw new InvalidDataException("not a regions file: null");
+            throw new FormatException("not a regions file: null.");
         }
 
-        RegionsValidator.Validate(file);
         return file;
     }
-
-    /// <summary>The region named <paramref name="name"/>, or null.</summary>
-    public Region? Find(string name) => Regions.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.Ordinal));
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

@@ -3,10 +3,13 @@ using System.Text.Json.Serialization;
 
 namespace Relay.Contracts.Regions;
 
-/// <summary>Source-generated JSON for the regions file: camelCase fields, every field required, nulls refused.</summary>
+/// <summary>Source-generated JSON of the regions file and the negotiate document: camelCase, required members enforced.</summary>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
     RespectNullableAnnotations = true,
-    RespectRequiredConstructorParameters = true)]
+    RespectRequiredConstructorParameters = true,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
 [JsonSerializable(typeof(RegionsFile))]
+[JsonSerializable(typeof(NegotiateResponse))]
 internal sealed partial class RegionsJsonContext : JsonSerializerContext;

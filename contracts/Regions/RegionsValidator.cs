@@ -131,7 +131,7 @@ internal static partial class RegionsValidator
                     Fail($"{who}: bad url '{relay.Url}' (ws:// or wss://)");
                 }
 
-                if (!Uri.TryCreate(relay.Readyz, UriKind.Absolute, out var readyz) || readyz.Scheme is not ("http" or "https") || !SafeUrl(relay.Readyz))
+                if (!Uri.TryCreate(relay.Readyz, UriKind.Absolute, out var readyz) || readyz.Scheme is not ("http" or "https") || !SafeUrl(relay.Readyz!))
                 {
                     Fail($"{who}: bad readyz '{relay.Readyz}' (http:// or https://, no quotes, backslashes or spaces)");
                 }
@@ -150,8 +150,13 @@ internal static partial class RegionsValidator
         }
     }
 
-    private static string Name(string name, string field)
+    private static string Name(string? name, string field)
     {
+        if (name is null)
+        {
+            Fail($"no {field} (the DNS steering needs one)");
+        }
+
         if (!DnsName().IsMatch(name))
         {
             Fail($"{field} '{name}' is not a fully qualified DNS name with its trailing dot (e.g. relay.test.)");

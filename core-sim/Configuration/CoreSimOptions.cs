@@ -122,6 +122,20 @@ public sealed class CoreSimOptions
     /// <summary>How often the fleet view is sent to every relay and the policy runs. Defaults to 1 s.</summary>
     public TimeSpan FleetBroadcastInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The regions file (issue 17; <c>Relay.Contracts.Regions.RegionsFile</c>): regions, their client subnets, fallback order
+    /// and relays. <c>GET /v1/negotiate</c> maps the caller's address to its region with it and takes each relay's region and
+    /// URL from it (connected relays only); the fleet view carries its routing to the relays. Defaults to none: negotiate
+    /// answers from the connected relays, their regions and URLs from their own health reports, with no address mapping.
+    /// </summary>
+    public string? RegionsFile { get; set; }
+
+    /// <summary>
+    /// How long after its <c>exp</c> a token this core signed may still be exchanged for a fresh one at
+    /// <c>POST /v1/negotiate</c>. Defaults to 10 minutes.
+    /// </summary>
+    public TimeSpan TokenRefreshWindow { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Folder of load-generator reports for GET /v1/load/latest (the newest result.json in it or one level below). Unset: artifacts/load, then loadgen-results, under the working directory.</summary>
     public string? LoadReportsPath { get; set; }
 }

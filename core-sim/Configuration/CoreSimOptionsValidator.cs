@@ -40,7 +40,22 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.KeyOverlap <= TimeSpan.Zero) return $"CoreSim:KeyOverlap: must be positive; was {o.KeyOverlap}.";
         if (o.FleetBroadcastInterval <= TimeSpan.Zero) return $"CoreSim:FleetBroadcastInterval: must be positive; was {o.FleetBroadcastInterval}.";
         if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
+        if (o.TokenRefreshWindow < TimeSpan.Zero || o.TokenRefreshWindow > o.KeyOverlap) return $"CoreSim:TokenRefreshWindow: must be 0 to CoreSim:KeyOverlap ({o.KeyOverlap}); was {o.TokenRefreshWindow}.";
+        if (o.RegionsFile is { Length: > 0 } regions && CheckRegions(regions) is { } regionsError) return $"CoreSim:RegionsFile: {regionsError}";
         return CheckKeys(o, development) ?? Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
+    }
+
+    private static string? CheckRegions(string path)
+    {
+        try
+        {
+            _ = Relay.Contracts.Regions.RegionsFile.Load(path);
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>The keyring, and the development key only in Development.</summary>

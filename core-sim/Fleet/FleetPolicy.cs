@@ -13,7 +13,7 @@ namespace Relay.CoreSim.Fleet;
 /// than <see cref="CoreSimOptions.FleetDrainSickAfter"/> while another relay is healthy. Every
 /// decision is recorded with its reason and shown in /fleet.
 /// </summary>
-internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService backhaul, IOptions<CoreSimOptions> options, TimeProvider time, ILogger<FleetPolicy> logger) : BackgroundService
+internal sealed partial class FleetPolicy(FleetRegistry fleet, FleetRegions regions, BackhaulService backhaul, IOptions<CoreSimOptions> options, TimeProvider time, ILogger<FleetPolicy> logger) : BackgroundService
 {
     private readonly Dictionary<string, DateTimeOffset> _sickSince = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ordered = new(StringComparer.Ordinal);
@@ -47,7 +47,7 @@ internal sealed partial class FleetPolicy(FleetRegistry fleet, BackhaulService b
     internal void Step()
     {
         var states = fleet.States(StaleAfter);
-        var view = ControlCodec.Encode(new FleetView(states));
+        var view = ControlCodec.Encode(new FleetView(states, fleet.Details(StaleAfter, regions.File), regions.File?.Map.Routes));
         foreach (var relay in states.Keys)
         {
             backhaul.Send(relay, view);

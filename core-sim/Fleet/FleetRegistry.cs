@@ -53,6 +53,35 @@ internal sealed class FleetRegistry
         return states;
     }
 
+    /// <summary>
+    /// Each connected relay with a fresh report, for negotiate and the fleet view's detail list: its region and URL from the
+    /// regions file when it lists the relay, else from its report; weight, sessions and state from the report. A relay of
+    /// the regions file that is not connected is not here.
+    /// </summary>
+    public IReadOnlyList<FleetRelay> Details(TimeSpan staleAfter, Relay.Contracts.Regions.RegionsFile? regions)
+    {
+        var states = States(staleAfter);
+        var details = new List<FleetRelay>(states.Count);
+        foreach (var (id, state) in states)
+        {
+            if (state is RelayStatus.Unreachable or RelayStatus.Unknown || !_reports.TryGetValue(id, out var report))
+            {
+                continue;
+            }
+
+            var listed = regions?.FindRelay(id);
+            details.Add(new FleetRelay(
+                id,
+                listed?.Region.Name ?? report.Report.Region,
+                listed?.Relay.Url ?? report.Report.Url,
+                report.Report.Weight,
+                report.Report.Sessions,
+                state));
+        }
+
+        return details;
+    }
+
     /// <summary>Sessions per region (from the relays' reports), for GET /fleet.</summary>
     public IReadOnlyDictionary<string, long> SessionsByRegion()
     {

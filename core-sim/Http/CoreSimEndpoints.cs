@@ -25,6 +25,9 @@ internal static class CoreSimEndpoints
         app.MapGet("/v1/jwks", (TokenIssuer issuer) => Results.Text(issuer.JwksJson, "application/json"));
         app.MapGet("/v1/public-key.pem", (TokenIssuer issuer) => Results.Text(issuer.PublicKeyPem, "application/x-pem-file"));
 
+        // Issue 17: the caller's region and the healthy relays best first; POST with a token: a fresh token.
+        NegotiateEndpoint.Map(app);
+
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/fleet", (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
         {

@@ -157,6 +157,9 @@ public sealed class GatewayOptions
     /// <summary>The backhaul to the core.</summary>
     public BackhaulOptions Backhaul { get; set; } = new();
 
+    /// <summary>The negotiate endpoint (issue 17): the core's token URL, this relay's public URL.</summary>
+    public NegotiateOptions Negotiate { get; set; } = new();
+
     /// <summary>
     /// The development demo chat widget at / with its token proxy (gateway/Demo). Unset: on only in the Development
     /// environment. The proxy mints operator tokens for anyone: never turn it on in production.

@@ -61,6 +61,16 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
             return $"Gateway:DemoTokenUrl '{o.DemoTokenUrl}' must be an absolute http(s) URL, e.g. http://127.0.0.1:7080/v1/tokens.";
         }
 
+        if (o.Negotiate.TokenUrl is { Length: > 0 } negotiateUrl && (!Uri.TryCreate(negotiateUrl, UriKind.Absolute, out var n) || (n.Scheme != Uri.UriSchemeHttp && n.Scheme != Uri.UriSchemeHttps)))
+        {
+            return $"Gateway:Negotiate:TokenUrl '{negotiateUrl}' must be an absolute http(s) URL, e.g. https://core.example/v1/negotiate.";
+        }
+
+        if (o.Negotiate.PublicUrl is { Length: > 0 } publicUrl && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var p) || p.Scheme is not ("ws" or "wss")))
+        {
+            return $"Gateway:Negotiate:PublicUrl '{publicUrl}' must be an absolute ws:// or wss:// URL, e.g. wss://sg-1.relay.example/ws.";
+        }
+
         return null;
     }
 }

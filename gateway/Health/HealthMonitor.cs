@@ -118,7 +118,8 @@ internal sealed partial class HealthMonitor : BackgroundService
             _metrics.Sessions,
             _drain.Describe(),
             snapshot.Signals.ToDictionary(kv => kv.Key, kv => new SignalReport(ToStatus(kv.Value.Level), kv.Value.Reason, kv.Value.Reading.Values), StringComparer.Ordinal),
-            _underAttack?.Describe());
+            _underAttack?.Describe(),
+            string.IsNullOrEmpty(_gateway.Negotiate.PublicUrl) ? null : _gateway.Negotiate.PublicUrl);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -21,6 +21,8 @@ public class OptionsTests
     [TestCase("--CoreSim:HelloTimeout=soon", "CoreSim:HelloTimeout")]
     [TestCase("--CoreSim:BackhaulPot=7001", "CoreSim:BackhaulPort")]
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
+    [TestCase("--CoreSim:RegionsFile=/nonexistent/regions.json", "CoreSim:RegionsFile: regions file '/nonexistent/regions.json': does not exist.")]
+    [TestCase("--CoreSim:TokenRefreshWindow=-00:00:01", "CoreSim:TokenRefreshWindow")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
     {
         // Outside Development (the default) the admin key is required, so it is given.

@@ -24,6 +24,8 @@ public class OptionsTests
     [TestCase("--Gateway:Backhaul:LinksPerEndpoint=0", "Gateway:Backhaul:LinksPerEndpoint")]
     [TestCase("--Gateway:PublicKeyPath=/nonexistent/key.pem", "Gateway:PublicKeyPath")]
     [TestCase("--Gateway:DemoTokenUrl=not-a-url", "Gateway:DemoTokenUrl")]
+    [TestCase("--Gateway:Negotiate:TokenUrl=not-a-url", "Gateway:Negotiate:TokenUrl")]
+    [TestCase("--Gateway:Negotiate:PublicUrl=http://relay/ws", "Gateway:Negotiate:PublicUrl")]
     [TestCase("--Gateway:HttpPort=abc", "Gateway:HttpPort")]
     [TestCase("--Gateway:KeepAliveInterval=soon", "Gateway:KeepAliveInterval")]
     [TestCase("--Gateway:Backhaul:Endpoints=127.0.0.1:7000", "Gateway:Backhaul:Endpoints:0")]

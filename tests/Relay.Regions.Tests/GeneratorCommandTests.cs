@@ -115,7 +115,7 @@ public sealed class GeneratorCommandTests
     public async Task Generate_DocsExample_WritesTheRecordDocsRegionsMdShows()
     {
         RegionRelay Relay(string id, string address) => new(id, address, $"ws://{address}:8080/ws", $"http://{address}:8080/readyz");
-        string regions = Write(new RegionsFile("chat.relay.test.", "relay.test.", 5,
+        string regions = Write(new RegionsFile(Hostname: "chat.relay.test.", Zone: "relay.test.", Ttl: 5, Regions:
         [
             new Region("sg", ["10.71.1.0/24"], ["syd"], [Relay("sg-1", "10.71.0.2"), Relay("sg-2", "10.71.0.3")]),
             new Region("syd", ["10.71.2.0/24"], ["sg"], [Relay("syd-1", "10.72.0.2")]),

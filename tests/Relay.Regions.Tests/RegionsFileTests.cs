@@ -6,7 +6,7 @@ namespace Relay.Regions.Tests;
 /// <summary>The regions file's validation: every broken rule is one line naming the region, relay or value.</summary>
 public sealed class RegionsFileTests
 {
-    public static RegionsFile Valid { get; } = new("chat.relay.test.", "relay.test.", 5,
+    public static RegionsFile Valid { get; } = new(Hostname: "chat.relay.test.", Zone: "relay.test.", Ttl: 5, Regions:
     [
         new Region("sg", ["10.71.1.0/24"], ["syd"], [new RegionRelay("sg-1", "10.71.0.2", "ws://10.71.0.2:8080/ws", "http://10.71.0.2:8080/readyz")]),
         new Region("syd", ["10.71.2.0/24", "2001:db8:2::/48"], ["sg"], [new RegionRelay("syd-1", "10.72.0.2", "wss://syd-1.relay.test/ws", "https://syd-1.relay.test/readyz")]),
@@ -42,7 +42,7 @@ public sealed class RegionsFileTests
     [Test]
     public void Parse_ValidFile_ReadsEveryField()
     {
-        var file = RegionsFile.Parse(JsonSerializer.Serialize(Valid, JsonSerializerOptions.Web));
+        var file = RegionsFile.ParseForDns(JsonSerializer.Serialize(Valid, JsonSerializerOptions.Web));
 
         Assert.That(file.Hostname, Is.EqualTo("chat.relay.test."));
         Assert.That(file.Regions.Select(r => r.Name), Is.EqualTo(new[] { "sg", "syd" }));
@@ -68,7 +68,7 @@ public sealed class RegionsFileTests
             }
             """;
 
-        var file = RegionsFile.Parse(Json);
+        var file = RegionsFile.ParseForDns(Json);
 
         Assert.That(file.Regions[0].Relays[0].Id, Is.EqualTo("sg-1"));
     }
@@ -76,7 +76,7 @@ public sealed class RegionsFileTests
     [TestCaseSource(nameof(Broken))]
     public void Parse_BrokenFile_ThrowsOneLineNamingTheProblem(string json, string expected)
     {
-        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.Parse(json));
+        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.ParseForDns(json));
 
         Assert.That(error!.Message, Does.Contain(expected));
         Assert.That(error.Message, Does.Not.Contain('\n'));
@@ -88,10 +88,10 @@ public sealed class RegionsFileTests
     [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[null]}""", "a region is null")]
     [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[{"name":"sg","subnets":[null],"fallback":[],"relays":[]}]}""", "region 'sg': null in subnets")]
     [TestCase("""{"hostname":"chat.relay.test.","zone":"relay.test.","ttl":5,"regions":[{"name":"sg","subnets":[],"fallback":[],"relays":[null]}]}""", "region 'sg': null in subnets, fallback or relays")]
-    [TestCase("""{"hostname":null,"zone":"relay.test.","ttl":5,"regions":[]}""", "not a regions file")]
+    [TestCase("""{"hostname":null,"zone":"relay.test.","ttl":5,"regions":[]}""", "no hostname (the DNS steering needs one)")]
     public void Parse_NotARegionsFile_ThrowsOneLine(string json, string expected)
     {
-        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.Parse(json));
+        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.ParseForDns(json));
 
         Assert.That(error!.Message, Does.Contain(expected));
         Assert.That(error.Message, Does.Not.Contain('\n'));
@@ -100,7 +100,7 @@ public sealed class RegionsFileTests
     [Test]
     public void Load_MissingFile_NamesThePath()
     {
-        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.Load("/nonexistent/regions.json"));
+        var error = Assert.Throws<InvalidDataException>(() => RegionsFile.LoadForDns("/nonexistent/regions.json"));
 
         Assert.That(error!.Message, Is.EqualTo("/nonexistent/regions.json: no such file"));
     }

@@ -174,7 +174,7 @@ internal sealed class SteeringWorld : IAsyncDisposable
             regions.Add(new Region(name, subnets, fallback, relays));
         }
 
-        File = new RegionsFile(Hostname, "relay.test.", 1, regions);
+        File = new RegionsFile(regions, Hostname, "relay.test.", 1);
         _folder = TempFolders.Create("relay-regions-");
         string regionsPath = Path.Combine(_folder, "regions.json");
         await System.IO.File.WriteAllTextAsync(regionsPath, JsonSerializer.Serialize(File, JsonSerializerOptions.Web), token);

@@ -48,7 +48,7 @@ if (!values.TryGetValue("--regions", out var regionsPath))
 RegionsFile file;
 try
 {
-    file = RegionsFile.Load(regionsPath);
+    file = RegionsFile.LoadForDns(regionsPath);
 }
 catch (InvalidDataException e)
 {

@@ -83,6 +83,51 @@ public sealed class ControlCodecTests
         Assert.That(((FleetView)decoded!).Relays, Is.EquivalentTo(view.Relays));
     }
 
+    [Test]
+    public void FleetView_WithDetailsAndRegions_RoundTrips()
+    {
+        var view = new FleetView(
+            new Dictionary<string, RelayStatus> { ["sg-1"] = RelayStatus.Healthy },
+            [new FleetRelay("sg-1", "sg", "ws://10.71.0.2:8080/ws", 90, 12, RelayStatus.Healthy), new FleetRelay("x", "us", null, 10, 0, RelayStatus.Degraded)],
+            [new RegionRoute("sg", ["10.71.1.0/24"], ["us"])]);
+
+        var encoded = ControlCodec.Encode(view);
+
+        Assert.That(ControlCodec.TryDecode(encoded.Name, encoded.Payload, out var decoded), Is.True);
+        var fleet = (FleetView)decoded!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(fleet.Details, Is.EqualTo(view.Details));
+            Assert.That(fleet.Regions!.Single().Name, Is.EqualTo("sg"));
+            Assert.That(fleet.Regions!.Single().Subnets, Is.EqualTo(new[] { "10.71.1.0/24" }));
+            Assert.That(fleet.Regions!.Single().Fallback, Is.EqualTo(new[] { "us" }));
+            Assert.That(Encoding.UTF8.GetString(encoded.Payload), Does.Contain("\"details\":[{\"id\":\"sg-1\",\"region\":\"sg\",\"url\":\"ws://10.71.0.2:8080/ws\",\"weight\":90,\"sessions\":12,\"state\":\"healthy\"}"));
+        });
+    }
+
+    [Test]
+    public void FleetView_WithDetails_DecodesInAPeerThatKnowsOnlyRelays()
+    {
+        var encoded = ControlCodec.Encode(new FleetView(
+            new Dictionary<string, RelayStatus> { ["sg-1"] = RelayStatus.Draining },
+            [new FleetRelay("sg-1", "sg", "ws://10.71.0.2:8080/ws", 90, 12, RelayStatus.Draining)],
+            [new RegionRoute("sg", ["10.71.1.0/24"], [])]));
+
+        var old = JsonSerializer.Deserialize<OldFleetView>(encoded.Payload, new JsonSerializerOptions(JsonSerializerDefaults.Web) { RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true });
+
+        Assert.That(old!.Relays["sg-1"], Is.EqualTo(RelayStatus.Draining));
+    }
+
+    [Test]
+    public void FleetView_FromAnOlderCore_DecodesWithoutDetails()
+    {
+        Assert.That(ControlCodec.TryDecode("fleet", """{"relays":{"a":"healthy"}}"""u8, out var decoded), Is.True);
+        Assert.That(((FleetView)decoded!).Details, Is.Null);
+    }
+
+    /// <summary>The fleet view as a relay before issue 17 declared it.</summary>
+    private sealed record OldFleetView(IReadOnlyDictionary<string, RelayStatus> Relays);
+
     [TestCase(DrainOrderSource.Operator, """{"source":"operator"}""")]
     [TestCase(DrainOrderSource.Force, """{"source":"force"}""")]
     [TestCase(DrainOrderSource.Policy, """{"source":"policy"}""")]

@@ -30,9 +30,13 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public bool Exited => _process.HasExited;
 
-    public static GatewayProcess Start(string id, int backhaulPort, string publicKeyPath, string sharedKey, params string[] extra)
+    public static GatewayProcess Start(string id, int backhaulPort, string publicKeyPath, string sharedKey, params string[] extra) =>
+        StartAt(Ports.Free(), id, backhaulPort, publicKeyPath, sharedKey, extra);
+
+    /// <summary>Starts a gateway on a port chosen before (e.g. written into a regions file or its own public URL).</summary>
+    public static GatewayProcess StartAt(int port, string id, int backhaulPort, string publicKeyPath, string sharedKey, params string[] extra)
     {
-        int port = Ports.Free(), agent = Ports.Free();
+        int agent = Ports.Free();
         var process = RelayProcesses.StartGateway(id, logPath: null,
         [
             "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={port}", $"--Gateway:PublicKeyPath={publicKeyPath}",

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Relay.Contracts.Control;
+using Relay.Contracts.Regions;
+using Relay.Gateway.Configuration;
+using Relay.Gateway.Health;
+
+namespace Relay.Gateway.Negotiate;
+
+/// <summary>
+/// <c>GET /v1/negotiate[?region=]</c> on the relay (issue 17, docs/PROTOCOL.md): the answer the core would give, built
+/// from the last fleet view the core sent (its relays' details and its regions' routing), for the client address the
+/// gateway resolves (X-Forwarded-For only from <c>Gateway:TrustedProxies</c>). No token (only the core mints), also on
+/// <c>POST</c>; <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view.
+/// </summary>
+internal static class NegotiateEndpoints
+{
+    private static readonly ConditionalWeakTableCache s_maps = new();
+
+    public static void MapRelayNegotiate(this WebApplication app)
+    {
+        // POST too (an SDK asking for a fresh token): the same answer, whose tokenUrl says where the core renews it.
+        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.AccessControlAllowOrigin = "*";
+            if (drain.Fleet is not { } fleet)
+            {
+                return Results.Json(new { error = "the fleet view from the core is not known yet" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            var o = options.Value;
+            if (!Negotiator.TryAnswer(fleet.Details ?? [], s_maps.Get(fleet), context.Connection.RemoteIpAddress, context.Request.Query["region"].ToString(), o.Backhaul.Region, out var answer, out string? error))
+            {
+                return Results.BadRequest(new { error });
+            }
+
+            return Results.Text((answer with { TokenUrl = o.Negotiate.TokenUrl }).ToJson(), "application/json");
+        });
+    }
+
+    /// <summary>The region map of a fleet view, built once per view (a view arrives each second).</summary>
+    private sealed class ConditionalWeakTableCache
+    {
+        private readonly System.Runtime.CompilerServices.ConditionalWeakTable<FleetView, RegionMap> _maps = [];
+
+        public RegionMap? Get(FleetView fleet) => fleet.Regions is { Count: > 0 } routes ? _maps.GetValue(fleet, _ => new RegionMap(routes)) : null;
+    }
+}
