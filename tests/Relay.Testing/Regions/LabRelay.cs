@@ -42,6 +42,12 @@ public sealed partial class LabRelay
 
     public Uri Readyz => new(Http, "/readyz");
 
+    /// <summary>Its control address (a veth from the root namespace, no WAN delay): how the test process reaches it.</summary>
+    public string ControlAddress { get; internal set; } = "";
+
+    /// <summary>HTTP on the control address: /readyz, /metrics, /status, /admin/* from the test process.</summary>
+    public Uri Control => new($"http://{ControlAddress}:{RegionsLab.RelayPort}");
+
     /// <summary>The running gateway (null before the lab started it).</summary>
     public ChildProcess? Process { get; internal set; }
 
@@ -54,7 +60,7 @@ public sealed partial class LabRelay
     /// <summary>POST /admin/drain (or /admin/undrain) with the lab's admin key; true when accepted.</summary>
     public async Task<bool> DrainAsync(CancellationToken token, bool undrain = false)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Http, undrain ? "/admin/undrain" : "/admin/drain"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Control, undrain ? "/admin/undrain" : "/admin/drain"));
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RegionsLab.AdminKey);
         using var response = await s_http.SendAsync(request, token);
         return response.StatusCode == HttpStatusCode.OK;
@@ -65,7 +71,7 @@ public sealed partial class LabRelay
     {
         try
         {
-            using var response = await s_http.GetAsync(Readyz, token);
+            using var response = await s_http.GetAsync(new Uri(Control, "/readyz"), token);
             return response.StatusCode == HttpStatusCode.OK;
         }
         catch (HttpRequestException)
@@ -77,7 +83,7 @@ public sealed partial class LabRelay
     /// <summary>Sessions it carries now (relay_gateway_sessions from /metrics).</summary>
     public async Task<long> SessionsAsync(CancellationToken token)
     {
-        string text = await s_http.GetStringAsync(new Uri(Http, "/metrics"), token);
+        string text = await s_http.GetStringAsync(new Uri(Control, "/metrics"), token);
         return long.Parse(SessionsRegex().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
     }
 

@@ -38,6 +38,7 @@ public sealed class RegionsLab : IAsyncDisposable
     private readonly List<LabRegion> _regions = [];
     private readonly Dictionary<string, string> _relayKeys = [];
     private int _disposed;
+    private int _controlLinks;
 
     private RegionsLab(RegionsLabOptions options)
     {
@@ -91,6 +92,9 @@ public sealed class RegionsLab : IAsyncDisposable
     public string CoreTunnelAddress => "10.79.0.1";
 
     public Uri CoreHttp => new($"http://{CoreAddress}:{CoreHttpPort}");
+
+    /// <summary>core-sim's HTTP on its control address (from the test process, no WAN delay): /fleet, /v1/faults…</summary>
+    public Uri CoreControl { get; private set; } = null!;
 
     /// <summary>Direct to the core: its /ws.</summary>
     public Uri CoreUrl => new($"ws://{CoreAddress}:{CoreHttpPort}/ws");
@@ -147,6 +151,20 @@ public sealed class RegionsLab : IAsyncDisposable
         return ns;
     }
 
+    /// <summary>
+    /// A control link from the root namespace (this process) into <paramref name="ns"/>: a veth pair on a /30 of
+    /// 10.226.&lt;lab octet&gt;.0/24, no WAN delay, only between this process and that namespace. Returns the
+    /// namespace's address on it.
+    /// </summary>
+    public string AddControlLink(string ns)
+    {
+        int n = Interlocked.Increment(ref _controlLinks);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, 63);
+        string net = $"10.226.{Netns.Octet}";
+        Netns.Veth(null, $"m{Netns.Id}{n}", $"{net}.{4 * n + 1}/30", ns, $"n{Netns.Id}{n}", $"{net}.{4 * n + 2}/30");
+        return $"{net}.{4 * n + 2}";
+    }
+
     /// <summary>SIGKILLs every gateway of <paramref name="region"/> at once; returns the Stopwatch timestamp just before.</summary>
     public long KillRegion(string region)
     {
@@ -162,7 +180,7 @@ public sealed class RegionsLab : IAsyncDisposable
         var relay = Relay(id);
         relay.Process?.Dispose();
         StartGateway(relay);
-        await relay.Process!.WaitForHttpAsync(relay.Readyz, HttpStatusCode.OK, TimeSpan.FromSeconds(60), token);
+        await relay.Process!.WaitForHttpAsync(new Uri(relay.Control, "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(60), token);
     }
 
     /// <summary>Starts the users of a region in its users namespace (see <see cref="RegionUsers"/>).</summary>
@@ -181,6 +199,7 @@ public sealed class RegionsLab : IAsyncDisposable
         log($"regions lab {id}: files in {Folder}");
         CoreNamespace = Netns.Namespace(coreRegion);
         Wan.Attach(CoreNamespace, coreRegion, CoreAddress);
+        CoreControl = new Uri($"http://{AddControlLink(CoreNamespace)}:{CoreHttpPort}");
         Wan.SetRtt(coreRegion, coreRegion, _options.NearRtt);
 
         // Relay regions: namespaces, addresses, round trips.
@@ -197,7 +216,7 @@ public sealed class RegionsLab : IAsyncDisposable
                 string ns = Netns.Namespace($"{spec.Name}{i}");
                 string address = $"{prefix}.0.{1 + i}";
                 Wan.Attach(ns, spec.Name, address);
-                var relay = new LabRelay(relayId, spec.Name, ns, address, $"10.79.0.{tunnelHost++}", $"wg{id}{k}{i}");
+                var relay = new LabRelay(relayId, spec.Name, ns, address, $"10.79.0.{tunnelHost++}", $"wg{id}{k}{i}") { ControlAddress = AddControlLink(ns) };
                 relays.Add(relay);
                 _relayKeys[relayId] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             }
@@ -280,7 +299,7 @@ public sealed class RegionsLab : IAsyncDisposable
             StartGateway(r);
         }
 
-        await Task.WhenAll(Relays.Select(r => r.Process!.WaitForHttpAsync(r.Readyz, HttpStatusCode.OK, TimeSpan.FromSeconds(90), token)));
+        await Task.WhenAll(Relays.Select(r => r.Process!.WaitForHttpAsync(new Uri(r.Control, "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(90), token)));
         log($"{Relays.Count()} gateways ready (backhaul links up{(_options.WireGuard ? " through WireGuard" : "")})");
     }
 
