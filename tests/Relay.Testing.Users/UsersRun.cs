@@ -41,6 +41,7 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
 
     public async Task StartAsync(CancellationToken token)
     {
+        await WarmUpAsync(token);
         using var gate = new SemaphoreSlim(32);
         await Task.WhenAll(Enumerable.Range(0, options.Sessions).Select(async index =>
         {
@@ -95,6 +96,40 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
                 gate.Release();
             }
         }));
+    }
+
+    /// <summary>One throwaway session (not counted) first: JIT and connection pools warm before any session start is measured.</summary>
+    private async Task WarmUpAsync(CancellationToken token)
+    {
+        var urls = options.UrlsFor(0);
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            UrlFactory = attempt => urls[attempt % urls.Count],
+            TokenProvider = _ => ValueTask.FromResult(issuer.Issue($"{options.Name}-warmup", options.Site, "visitor", TimeSpan.FromMinutes(10)).Token),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+            MaxReconnectAttempts = 20,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        });
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
+        limit.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await client.ConnectAsync(limit.Token);
+            await client.SendAsync("warmup", cancellationToken: limit.Token);
+            await foreach (var m in client.ReadAllAsync(limit.Token))
+            {
+                if (m.Body == "warmup")
+                {
+                    break;
+                }
+            }
+
+            await client.CloseAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"users: warm-up session failed: {e.Message}");
+        }
     }
 
     public void ResetRoundTrips()
