@@ -89,6 +89,7 @@ using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{
     await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
     await Task.Delay(3000, token);
     long killedAt = lab.KillRegion(sg.Name);
+    Log($"killed {string.Join(", ", sg.Relays.Select(x => x.Id))} in {Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds:F0} ms");
     var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
     await users.WaitUntilAllAsync(w => w.Timestamp > killedAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(60), token);
     await Task.Delay(2000, token);
@@ -98,7 +99,7 @@ using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{
     var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
     var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
     loss = new Loss(o.FailoverSessions, resumeSeconds, where, result);
-    Log($"loss of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere");
+    Log($"loss of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s");
 }
 
 string loadAtEnd = LoadAverage();
