@@ -13,7 +13,7 @@ public class FailoverTests
 
     [Test]
     [CancelAfter(240_000)]
-    public async Task RegionLoss_BothSgGatewaysSigkilled_EverySgUserResumesInSyd_EveryMessageOnceInOrder(CancellationToken token)
+    public async Task RegionLoss_BothSgGatewaysSigkilled_EverySgUserResumesInSyd_EveryMessageOnceInOrder_TheRegionBackTakesNewSessions(CancellationToken token)
     {
         await using var lab = await StartLabAsync(token);
         using var users = lab.StartUsers("sg", Users, Rate);
@@ -31,7 +31,15 @@ public class FailoverTests
         Assert.That(users.Latest.Values, Has.All.Matches<UserWelcome>(w => w.Resumed), "resumed their sessions (not new ones)");
         Assert.That(await lab.Relay("syd-1").SessionsAsync(token), Is.EqualTo(Users));
         Assert.That(await lab.Relay("us-1").SessionsAsync(token), Is.Zero, "the next region, not a farther one");
+
+        // The region comes back: it takes new sessions again; the users already moved stay where they are.
+        await Task.WhenAll(lab.RestartRelayAsync("sg-1", token), lab.RestartRelayAsync("sg-2", token));
+        using var newcomers = lab.StartUsers("sg", 4, Rate, name: "sg-new", firstId: 1000);
+        Assert.That(await newcomers.WaitReadyAsync(TimeSpan.FromSeconds(60), token), Is.EqualTo(4), newcomers.Errors);
+        Assert.That(newcomers.Latest.Values.Select(w => w.Url), Is.All.Matches<string>(sg.Contains), "new sessions in sg again");
         await Task.Delay(1000, token);
+        Assert.That(await lab.Relay("syd-1").SessionsAsync(token), Is.EqualTo(Users), "the moved users stay on syd-1 until their sessions end");
+        Assert.That(users.Latest.Values.Select(w => w.Url), Is.All.EqualTo(syd));
 
         var result = await users.StopAsync(TimeSpan.FromSeconds(60), token);
         TestContext.Out.WriteLine($"{result.Sent} sent; lost {result.Lost}, duplicated {result.Duplicated}, out of order {result.OutOfOrder}");

@@ -216,7 +216,7 @@ public sealed class RegionsLab : IAsyncDisposable
                 string ns = Netns.Namespace($"{spec.Name}{i}");
                 string address = $"{prefix}.0.{1 + i}";
                 Wan.Attach(ns, spec.Name, address);
-                var relay = new LabRelay(relayId, spec.Name, ns, address, $"10.79.0.{tunnelHost++}", $"wg{id}{k}{i}") { ControlAddress = AddControlLink(ns) };
+                var relay = new LabRelay(relayId, spec.Name, ns, address, $"10.79.0.{tunnelHost++}", $"wg{k}{i}{id}") { ControlAddress = AddControlLink(ns) };
                 relays.Add(relay);
                 _relayKeys[relayId] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             }
