@@ -174,6 +174,9 @@ public sealed class RegionsLab : IAsyncDisposable
         return at;
     }
 
+    /// <summary>Cuts <paramref name="region"/> off the WAN (every packet from and to it dropped), or restores it.</summary>
+    public void CutRegion(string region, bool cut = true) => Wan.SetLoss(region, cut ? 1.0 : 0.0);
+
     /// <summary>Starts a relay's gateway again (after a kill) and waits until it is ready.</summary>
     public async Task RestartRelayAsync(string id, CancellationToken token)
     {
@@ -291,7 +294,7 @@ public sealed class RegionsLab : IAsyncDisposable
             coreArgs.AddRange(["--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}"]);
         }
 
-        Core = Netns.Start(CoreNamespace, "core-sim", Path.Combine(Folder, "core-sim.log"), RelayProcesses.CoreSim([.. coreArgs, .. _options.CoreArguments]));
+        Core = Netns.Start(CoreNamespace, "core-sim", Path.Combine(Folder, "core-sim.log"), RelayProcesses.CoreSim([.. coreArgs, .. _options.CoreArguments.Select(a => a.Replace("{regionsFile}", RegionsFilePath, StringComparison.Ordinal))]));
         await Core.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60), token);
         log("core-sim started in " + CoreNamespace);
         foreach (var r in Relays)
@@ -322,7 +325,9 @@ public sealed class RegionsLab : IAsyncDisposable
             args.AddRange(["--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface={r.WireGuardInterface}", $"--Gateway:WireGuard:ConfigPath={RelayConf(r)}"]);
         }
 
-        r.Process = Netns.Start(r.Namespace, r.Id, Path.Combine(Folder, $"{r.Id}.log"), RelayProcesses.Gateway([.. args, .. _options.GatewayArguments]));
+        r.Process = Netns.Start(r.Namespace, r.Id, Path.Combine(Folder, $"{r.Id}.log"), RelayProcesses.Gateway([.. args, .. _options.GatewayArguments.Select(a => a
+            .Replace("{regionsFile}", RegionsFilePath, StringComparison.Ordinal).Replace("{relayId}", r.Id, StringComparison.Ordinal)
+            .Replace("{region}", r.Region, StringComparison.Ordinal).Replace("{address}", r.Address, StringComparison.Ordinal))]));
     }
 
     /// <summary>The regions file of issue 17's contract, describing this lab.</summary>

@@ -34,10 +34,13 @@ public sealed class RegionsLabOptions
     /// <summary>The backhaul inside WireGuard (wireguard-go, managed by core-sim and each gateway). Defaults to true; false: plain TCP over the WAN.</summary>
     public bool WireGuard { get; set; } = true;
 
-    /// <summary>Extra command-line settings for every gateway (e.g. <c>--Gateway:X=…</c>).</summary>
+    /// <summary>
+    /// Extra command-line settings for every gateway (e.g. <c>--Gateway:X=…</c>). Placeholders: <c>{regionsFile}</c>
+    /// (the lab's regions file), <c>{relayId}</c>, <c>{region}</c>, <c>{address}</c> (the gateway's own).
+    /// </summary>
     public IReadOnlyList<string> GatewayArguments { get; set; } = [];
 
-    /// <summary>Extra command-line settings for core-sim.</summary>
+    /// <summary>Extra command-line settings for core-sim. Placeholder: <c>{regionsFile}</c> (the lab's regions file).</summary>
     public IReadOnlyList<string> CoreArguments { get; set; } = [];
 
     /// <summary>Limit for the whole world to come up. Defaults to 120 s.</summary>
