@@ -102,14 +102,34 @@ using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{
     Log($"loss of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s");
 }
 
+// Region cut: the region's relays go dark on the WAN (every packet dropped: no close, no reset); bounded wait.
+Loss cut;
+await Task.WhenAll(sg.Relays.Select(x => lab.RestartRelayAsync(x.Id, token)));
+using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-cut", firstId: 40_000))
+{
+    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
+    await Task.Delay(3000, token);
+    long cutAt = Stopwatch.GetTimestamp();
+    lab.CutRegion(sg.Name);
+    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+    await users.WaitUntilAllAsync(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(o.CutWaitSeconds), token);
+    var resumeSeconds = users.Welcomes.Where(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
+        .Select(g => (g.Min(w => w.Timestamp) - cutAt) / (double)Stopwatch.Frequency).Order().ToArray();
+    var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
+    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
+    cut = new Loss(o.FailoverSessions, resumeSeconds, where, result);
+    lab.CutRegion(sg.Name, cut: false);
+    Log($"cut of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere within {o.CutWaitSeconds} s");
+}
+
 string loadAtEnd = LoadAverage();
 report.AppendLine();
-report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: both {sg.Name} gateways SIGKILLed ({o.FailoverSessions} {sg.Name} sessions chatting, fixed URL list: own region, then {string.Join(", ", sg.Fallback)})");
+report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: {sg.Name}'s gateways SIGKILLed, or cut off the WAN ({o.FailoverSessions} {sg.Name} sessions chatting, fixed URL list: own region, then {string.Join(", ", sg.Fallback)})");
 report.AppendLine();
-report.AppendLine("| time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed | where | messages sent | lost | duplicated | out of order |");
-report.AppendLine("|---|---|---|---|---|---|---|---|---|");
-report.AppendLine(CultureInfo.InvariantCulture,
-    $"| n/a until the DNS steering lands | {Seconds(Percentile(loss.ResumeSeconds, 0.99, loss.Sessions))} | {Seconds(Percentile(loss.ResumeSeconds, 0.50, loss.Sessions))} | {loss.ResumeSeconds.Length} of {loss.Sessions} | {string.Join(", ", loss.Where.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"))} | {loss.Result.Sent:N0} | {loss.Result.Lost} | {loss.Result.Duplicated} | {loss.Result.OutOfOrder} |");
+report.AppendLine("| how | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
+report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+report.AppendLine(LossRow("SIGKILL both gateways", loss, 60));
+report.AppendLine(LossRow("cut their WAN (packets dropped, no reset)", cut, o.CutWaitSeconds));
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"### Drain of {drained.Id} in the two-relay region {sg.Name} ({o.FailoverSessions} sessions over {string.Join(" and ", sg.Relays.Select(x => x.Id))})");
 report.AppendLine();
@@ -129,6 +149,9 @@ if (o.Out is not null)
 
 return 0;
 
+static string LossRow(string how, Loss loss, int waitSeconds) => string.Create(CultureInfo.InvariantCulture,
+    $"| {how} | n/a until the DNS steering lands | {Seconds(Percentile(loss.ResumeSeconds, 0.99, loss.Sessions), waitSeconds)} | {Seconds(Percentile(loss.ResumeSeconds, 0.50, loss.Sessions), waitSeconds)} | {loss.ResumeSeconds.Length} of {loss.Sessions} | {string.Join(", ", loss.Where.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"))} | {loss.Result.Sent:N0} | {loss.Result.Lost} | {loss.Result.Duplicated} | {loss.Result.OutOfOrder} |");
+
 static string Row(string region, string path, double wan, UsersResult r) => string.Create(CultureInfo.InvariantCulture,
     $"| {region} | {path} | {wan:F0} | {r.ConnectP50:F0} / {r.ConnectP99:F0} | {r.RttP50:F0} / {r.RttP99:F0} | {r.Sent:N0} | {r.Lost} |");
 
@@ -139,7 +162,7 @@ static double? Percentile(double[] sorted, double p, int population)
     return rank <= sorted.Length ? sorted[rank - 1] : null;
 }
 
-static string Seconds(double? s) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:F2} s") : "not within 60 s";
+static string Seconds(double? s, int waitSeconds) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:F2} s") : $"not within {waitSeconds} s";
 
 static async Task<bool> Until(Func<Task<bool>> condition, TimeSpan limit, CancellationToken token)
 {
@@ -177,6 +200,7 @@ namespace Relay.RegionsBench
               --seconds S             RTT measurement per region (10)
               --failover-sessions N   sg sessions for the drain and the region loss (100)
               --loss F                WAN loss each way for every region, 0-0.2 (0)
+              --cut-wait S            how long to wait for resumes after the region's WAN is cut (30)
               --out FILE              also write the Markdown tables there
             """;
 
@@ -189,6 +213,8 @@ namespace Relay.RegionsBench
         public int FailoverSessions { get; private set; } = 100;
 
         public double Loss { get; private set; }
+
+        public int CutWaitSeconds { get; private set; } = 30;
 
         public string? Out { get; private set; }
 
@@ -208,6 +234,7 @@ namespace Relay.RegionsBench
                     case "--seconds": ok = TryInt(v, 1, 300, out int sec); o.Seconds = sec; i++; break;
                     case "--failover-sessions": ok = TryInt(v, 1, 2000, out int f); o.FailoverSessions = f; i++; break;
                     case "--loss": ok = TryDouble(v, 0, 0.2, out double l); o.Loss = l; i++; break;
+                    case "--cut-wait": ok = TryInt(v, 1, 300, out int cw); o.CutWaitSeconds = cw; i++; break;
                     case "--out": ok = v is not null; o.Out = v; i++; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return null;
                     default: ok = false; break;

@@ -108,14 +108,17 @@ public sealed partial class TunWan : IDisposable
         }
     }
 
-    /// <summary>Drops this fraction (0-1) of the packets from and to <paramref name="region"/>, independently each way; 1 cuts it off.</summary>
-    public void SetLoss(string region, double loss)
+    /// <summary>
+    /// Drops this fraction (0-1) of the packets from and to <paramref name="regionOrNamespace"/> (a region: every
+    /// namespace in it; a namespace: that one only), independently each way; 1 cuts it off.
+    /// </summary>
+    public void SetLoss(string regionOrNamespace, double loss)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(loss, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(loss, 1);
         lock (_gate)
         {
-            _loss[region] = loss;
+            _loss[regionOrNamespace] = loss;
         }
     }
 
@@ -148,7 +151,9 @@ public sealed partial class TunWan : IDisposable
             {
                 if (_byAddress.TryGetValue(destination, out var to) && to != from)
                 {
-                    double loss = Math.Max(_loss.GetValueOrDefault(from.Region), _loss.GetValueOrDefault(to.Region));
+                    double loss = Math.Max(
+                        Math.Max(_loss.GetValueOrDefault(from.Region), _loss.GetValueOrDefault(from.Namespace)),
+                        Math.Max(_loss.GetValueOrDefault(to.Region), _loss.GetValueOrDefault(to.Namespace)));
                     drop = loss > 0 && Random.Shared.NextDouble() < loss;
                     due = Stopwatch.GetTimestamp() + _oneWayTicks.GetValueOrDefault((from.Region, to.Region));
                     if (!_lanes.TryGetValue((from, to), out lane))

@@ -174,8 +174,17 @@ public sealed class RegionsLab : IAsyncDisposable
         return at;
     }
 
-    /// <summary>Cuts <paramref name="region"/> off the WAN (every packet from and to it dropped), or restores it.</summary>
-    public void CutRegion(string region, bool cut = true) => Wan.SetLoss(region, cut ? 1.0 : 0.0);
+    /// <summary>
+    /// Cuts the relays of <paramref name="region"/> off the WAN (every packet from and to their namespaces dropped: no
+    /// close, no reset, as a site going dark), or restores them. The region's users keep their own WAN.
+    /// </summary>
+    public void CutRegion(string region, bool cut = true)
+    {
+        foreach (var r in Region(region).Relays.Where(r => r.Id != CoreRelayId))
+        {
+            Wan.SetLoss(r.Namespace, cut ? 1.0 : 0.0);
+        }
+    }
 
     /// <summary>Starts a relay's gateway again (after a kill) and waits until it is ready.</summary>
     public async Task RestartRelayAsync(string id, CancellationToken token)
