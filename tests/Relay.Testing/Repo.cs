@@ -18,10 +18,13 @@ public static class Repo
 
     public static string CoreSimDll => Path.Combine(Root, "core-sim", "bin", Configuration, "net10.0", "Relay.CoreSim.dll");
 
+    /// <summary>The regions lab's users process (tests/Relay.Testing.Users), run inside a users namespace.</summary>
+    public static string UsersDll => Path.Combine(Root, "tests", "Relay.Testing.Users", "bin", Configuration, "net10.0", "Relay.Testing.Users.dll");
+
     /// <summary>Null when the gateway and core-sim are built; otherwise what to run.</summary>
     public static string? MissingBuild()
     {
-        string[] missing = [.. new[] { GatewayDll, CoreSimDll }.Where(p => !File.Exists(p))];
+        string[] missing = [.. new[] { GatewayDll, CoreSimDll, UsersDll }.Where(p => !File.Exists(p))];
         return missing.Length == 0 ? null : $"not built: {string.Join(", ", missing)}; run dotnet build Relay.sln -c {Configuration}";
     }
 

@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Relay.RegionsBench;
+using Relay.Testing.Regions;
+
+// Issue 17's figures in the regions lab: for users in each region, session start and message RTT direct to the eu
+// core vs through their region's relay; region loss (both sg gateways SIGKILLed); drain of one relay of sg.
+var o = BenchOptions.Parse(args);
+if (o is null)
+{
+    return 1;
+}
+
+if (RegionsLab.CheckPrerequisites() is { } missing)
+{
+    Console.Error.WriteLine($"regionsbench: {missing}");
+    return 2;
+}
+
+using var stop = new CancellationTokenSource(o.RunLimit);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Console.Error.WriteLine("regionsbench: interrupted, cleaning up"); stop.Cancel(); });
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+var token = stop.Token;
+string loadAtStart = LoadAverage();
+var options = new RegionsLabOptions();
+await using var lab = await RegionsLab.StartAsync(options, Log, token);
+if (o.Loss > 0)
+{
+    foreach (var spec in options.Regions)
+    {
+        lab.Wan.SetLoss(spec.Name, o.Loss);
+    }
+}
+
+var report = new StringBuilder();
+report.AppendLine(CultureInfo.InvariantCulture, $"### Regions lab: session start and message RTT per region ({o.Sessions} sessions per path, {o.Rate} msg/s each, {o.Seconds} s; WAN loss {o.Loss:P1} each way)");
+report.AppendLine();
+report.AppendLine("| users in | path | WAN RTT to eu (ms) | session start p50 / p99 (ms) | message RTT p50 / p99 (ms) | messages | lost |");
+report.AppendLine("|---|---|---|---|---|---|---|");
+foreach (var region in lab.Regions.Where(r => r.Name != options.CoreRegion))
+{
+    var relayUrls = region.Relays.Select(r => r.Url).ToArray();
+    using var direct = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: [lab.CoreUrl], own: 1, name: $"{region.Name}-direct");
+    using var relayed = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: relayUrls, own: relayUrls.Length, name: $"{region.Name}-relay", firstId: 10_000);
+    await Task.WhenAll(direct.WaitReadyAsync(TimeSpan.FromSeconds(120), token), relayed.WaitReadyAsync(TimeSpan.FromSeconds(120), token));
+    direct.ResetRoundTrips();
+    relayed.ResetRoundTrips();
+    await Task.Delay(TimeSpan.FromSeconds(o.Seconds), token);
+    var d = await direct.StopAsync(TimeSpan.FromSeconds(90), token);
+    var r = await relayed.StopAsync(TimeSpan.FromSeconds(90), token);
+    double wan = lab.Wan.Rtt(region.Name, options.CoreRegion).TotalMilliseconds;
+    report.AppendLine(Row(region.Name, "direct to eu core", wan, d));
+    report.AppendLine(Row(region.Name, $"via {string.Join(" + ", region.Relays.Select(x => x.Id))}", wan, r));
+    Log($"{region.Name}: direct {d.ConnectP50}/{d.RttP50} ms, relay {r.ConnectP50}/{r.RttP50} ms (start/RTT p50)");
+}
+
+// Drain of one relay of the two-relay region: its users move to the other and stay in the region.
+var sg = lab.Regions.First(r => r.Relays.Count >= 2);
+var drained = sg.Relays[0];
+var other = sg.Relays[1];
+Drain drain;
+using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-drain", firstId: 20_000))
+{
+    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
+    await Task.Delay(2000, token);
+    long onDrained = await drained.SessionsAsync(token);
+    long drainAt = Stopwatch.GetTimestamp();
+    bool accepted = await Until(() => drained.DrainAsync(token), TimeSpan.FromSeconds(20), token);
+    bool empty = await Until(async () => await drained.SessionsAsync(token) == 0, TimeSpan.FromSeconds(60), token);
+    double emptyAfter = Stopwatch.GetElapsedTime(drainAt).TotalSeconds;
+    string otherUrl = other.Url.ToString(), drainedUrl = drained.Url.ToString();
+    await users.WaitUntilAllAsync(w => w.Url != drainedUrl, TimeSpan.FromSeconds(30), token);
+    await Task.Delay(2000, token);
+    var latest = users.Latest.Values.ToArray();
+    var inRegion = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
+    drain = new Drain(accepted && empty, onDrained, latest.Count(w => w.Url == otherUrl && w.Timestamp > drainAt), latest.Count(w => !inRegion.Contains(w.Url)), emptyAfter, result);
+    await drained.DrainAsync(token, undrain: true);
+    await Until(() => drained.ReadyAsync(token), TimeSpan.FromSeconds(30), token);
+    Log($"drain of {drained.Id}: {drain.Moved} moved to {other.Id}, {drain.LeftRegion} left {sg.Name}, empty after {emptyAfter:F1} s");
+}
+
+// Region loss: SIGKILL every gateway of the region; its users resume in the next region (the fixed URL list).
+Loss loss;
+using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-loss", firstId: 30_000))
+{
+    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
+    await Task.Delay(3000, token);
+    long killedAt = lab.KillRegion(sg.Name);
+    Log($"killed {string.Join(", ", sg.Relays.Select(x => x.Id))} in {Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds:F0} ms");
+    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+    await users.WaitUntilAllAsync(w => w.Timestamp > killedAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(60), token);
+    await Task.Delay(2000, token);
+    var welcomes = users.Welcomes;
+    var resumeSeconds = welcomes.Where(w => w.Timestamp > killedAt && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
+        .Select(g => (g.Min(w => w.Timestamp) - killedAt) / (double)Stopwatch.Frequency).Order().ToArray();
+    var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
+    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
+    loss = new Loss(o.FailoverSessions, resumeSeconds, where, result);
+    Log($"loss of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s");
+}
+
+// Region cut: the region's relays go dark on the WAN (every packet dropped: no close, no reset); bounded wait.
+Loss cut;
+await Task.WhenAll(sg.Relays.Select(x => lab.RestartRelayAsync(x.Id, token)));
+using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-cut", firstId: 40_000))
+{
+    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
+    await Task.Delay(3000, token);
+    long cutAt = Stopwatch.GetTimestamp();
+    lab.CutRegion(sg.Name);
+    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+    await users.WaitUntilAllAsync(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(o.CutWaitSeconds), token);
+    var resumeSeconds = users.Welcomes.Where(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
+        .Select(g => (g.Min(w => w.Timestamp) - cutAt) / (double)Stopwatch.Frequency).Order().ToArray();
+    var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
+    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
+    cut = new Loss(o.FailoverSessions, resumeSeconds, where, result);
+    lab.CutRegion(sg.Name, cut: false);
+    Log($"cut of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere within {o.CutWaitSeconds} s");
+}
+
+string loadAtEnd = LoadAverage();
+report.AppendLine();
+report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: {sg.Name}'s gateways SIGKILLed, or cut off the WAN ({o.FailoverSessions} {sg.Name} sessions chatting, fixed URL list: own region, then {string.Join(", ", sg.Fallback)})");
+report.AppendLine();
+report.AppendLine("| how | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
+report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+report.AppendLine(LossRow("SIGKILL both gateways", loss, 60));
+report.AppendLine(LossRow("cut their WAN (packets dropped, no reset)", cut, o.CutWaitSeconds));
+report.AppendLine();
+report.AppendLine(CultureInfo.InvariantCulture, $"### Drain of {drained.Id} in the two-relay region {sg.Name} ({o.FailoverSessions} sessions over {string.Join(" and ", sg.Relays.Select(x => x.Id))})");
+report.AppendLine();
+report.AppendLine("| sessions on the drained relay | moved to the other relay in the region | left the region | drained relay empty after | messages sent | lost | duplicated | out of order |");
+report.AppendLine("|---|---|---|---|---|---|---|---|");
+report.AppendLine(CultureInfo.InvariantCulture,
+    $"| {drain.OnDrained} | {drain.Moved} ({other.Id}) | {drain.LeftRegion} | {(drain.Completed ? $"{drain.EmptyAfterSeconds:F1} s" : "not within 60 s")} | {drain.Result.Sent:N0} | {drain.Result.Lost} | {drain.Result.Duplicated} | {drain.Result.OutOfOrder} |");
+report.AppendLine();
+report.AppendLine(CultureInfo.InvariantCulture, $"WAN (round trips): user ↔ own region's relay {options.NearRtt.TotalMilliseconds:F0} ms; relay (and user) ↔ eu: {string.Join(", ", options.Regions.Select(r => $"{r.Name} {r.RttToCore.TotalMilliseconds:F0} ms"))}; between regions: {string.Join(", ", options.RegionRtt.Select(p => $"{p.Key.Item1}–{p.Key.Item2} {p.Value.TotalMilliseconds:F0} ms"))}. Backhaul inside WireGuard (wireguard-go). Session start: connect until the welcome (the hello crosses to the core). Message RTT: send until the echo, after the sessions are up.");
+report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; /proc/loadavg at the start {loadAtStart}, at the end {loadAtEnd}.");
+Console.WriteLine();
+Console.WriteLine(report);
+if (o.Out is not null)
+{
+    File.WriteAllText(o.Out, report.ToString());
+}
+
+return 0;
+
+static string LossRow(string how, Loss loss, int waitSeconds) => string.Create(CultureInfo.InvariantCulture,
+    $"| {how} | n/a until the DNS steering lands | {Seconds(Percentile(loss.ResumeSeconds, 0.99, loss.Sessions), waitSeconds)} | {Seconds(Percentile(loss.ResumeSeconds, 0.50, loss.Sessions), waitSeconds)} | {loss.ResumeSeconds.Length} of {loss.Sessions} | {string.Join(", ", loss.Where.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"))} | {loss.Result.Sent:N0} | {loss.Result.Lost} | {loss.Result.Duplicated} | {loss.Result.OutOfOrder} |");
+
+static string Row(string region, string path, double wan, UsersResult r) => string.Create(CultureInfo.InvariantCulture,
+    $"| {region} | {path} | {wan:F0} | {r.ConnectP50:F0} / {r.ConnectP99:F0} | {r.RttP50:F0} / {r.RttP99:F0} | {r.Sent:N0} | {r.Lost} |");
+
+static double? Percentile(double[] sorted, double p, int population)
+{
+    // Over the whole population: a session that never resumed counts as "never".
+    int rank = Math.Max(1, (int)Math.Ceiling(p * population));
+    return rank <= sorted.Length ? sorted[rank - 1] : null;
+}
+
+static string Seconds(double? s, int waitSeconds) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:F2} s") : $"not within {waitSeconds} s";
+
+static async Task<bool> Until(Func<Task<bool>> condition, TimeSpan limit, CancellationToken token)
+{
+    long until = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+    while (Stopwatch.GetTimestamp() < until)
+    {
+        if (await condition())
+        {
+            return true;
+        }
+
+        await Task.Delay(100, token);
+    }
+
+    return false;
+}
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+
+static void Log(string line) => Console.Error.WriteLine($"regionsbench {DateTime.UtcNow:HH:mm:ss} {line}");
+
+namespace Relay.RegionsBench
+{
+    internal sealed record Drain(bool Completed, long OnDrained, int Moved, int LeftRegion, double EmptyAfterSeconds, UsersResult Result);
+
+    internal sealed record Loss(int Sessions, double[] ResumeSeconds, IReadOnlyDictionary<string, int> Where, UsersResult Result);
+
+    /// <summary>Command-line options; every loop of the run is bounded by these and by <see cref="RunLimit"/>.</summary>
+    internal sealed class BenchOptions
+    {
+        public const string Usage = """
+            usage: ./build.sh bench regions [options]   (as root; needs wireguard-go, iproute2, /dev/net/tun)
+              --sessions N            sessions per path per region for start and RTT (20)
+              --rate R                messages per second per session (5)
+              --seconds S             RTT measurement per region (10)
+              --failover-sessions N   sg sessions for the drain and the region loss (100)
+              --loss F                WAN loss each way for every region, 0-0.2 (0)
+              --cut-wait S            how long to wait for resumes after the region's WAN is cut (30)
+              --out FILE              also write the Markdown tables there
+            """;
+
+        public int Sessions { get; private set; } = 20;
+
+        public double Rate { get; private set; } = 5;
+
+        public int Seconds { get; private set; } = 10;
+
+        public int FailoverSessions { get; private set; } = 100;
+
+        public double Loss { get; private set; }
+
+        public int CutWaitSeconds { get; private set; } = 30;
+
+        public string? Out { get; private set; }
+
+        public TimeSpan RunLimit { get; } = TimeSpan.FromMinutes(15);
+
+        public static BenchOptions? Parse(string[] args)
+        {
+            var o = new BenchOptions();
+            for (int i = 0; i < args.Length; i++)
+            {
+                string? v = i + 1 < args.Length ? args[i + 1] : null;
+                bool ok = true;
+                switch (args[i])
+                {
+                    case "--sessions": ok = TryInt(v, 1, 1000, out int s); o.Sessions = s; i++; break;
+                    case "--rate": ok = TryDouble(v, 0.1, 50, out double r); o.Rate = r; i++; break;
+                    case "--seconds": ok = TryInt(v, 1, 300, out int sec); o.Seconds = sec; i++; break;
+                    case "--failover-sessions": ok = TryInt(v, 1, 2000, out int f); o.FailoverSessions = f; i++; break;
+                    case "--loss": ok = TryDouble(v, 0, 0.2, out double l); o.Loss = l; i++; break;
+                    case "--cut-wait": ok = TryInt(v, 1, 300, out int cw); o.CutWaitSeconds = cw; i++; break;
+                    case "--out": ok = v is not null; o.Out = v; i++; break;
+                    case "-h" or "--help": Console.WriteLine(Usage); return null;
+                    default: ok = false; break;
+                }
+
+                if (!ok)
+                {
+                    Console.Error.WriteLine($"regionsbench: bad option {args[i]} {v}\n{Usage}");
+                    return null;
+                }
+            }
+
+            return o;
+        }
+
+        private static bool TryInt(string? v, int min, int max, out int value) =>
+            int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
+
+        private static bool TryDouble(string? v, double min, double max, out double value) =>
+            double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
+    }
+}
