@@ -65,6 +65,8 @@ public static class GatewayHost
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
         builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>()));
+        // Kestrel's socket transport with the gate asked at accept; registered after Kestrel's own, so it is the one used.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();

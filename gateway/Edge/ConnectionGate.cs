@@ -29,6 +29,7 @@ internal sealed class ConnectionGate
     private long _evicted;
     private long _refusedPerIp;
     private long _refusedProxyHeader;
+    private long _refusedAtPreAuthCap;
     private Func<bool>? _underAttack;
     private TimeSpan _underAttackHeadTimeout;
 
@@ -69,6 +70,9 @@ internal sealed class ConnectionGate
     /// <summary>Connections closed at once because their address had <see cref="MaxPreAuthConnectionsPerIp"/> not yet sessions.</summary>
     public long RefusedPerIp => Interlocked.Read(ref _refusedPerIp);
 
+    /// <summary>Connections reset at accept at the pre-auth cap because their own address held the most pre-auth connections.</summary>
+    public long RefusedAtPreAuthCap => Interlocked.Read(ref _refusedAtPreAuthCap);
+
     /// <summary>Connections from a trusted proxy closed for a missing or invalid PROXY header.</summary>
     public long RefusedProxyHeader => Interlocked.Read(ref _refusedProxyHeader);
 
@@ -108,8 +112,48 @@ internal sealed class ConnectionGate
         preAuth = PreAuth,
         evicted = Evicted,
         limits = new { connections = MaxConnections, preAuth = MaxPreAuthConnections, preAuthPerIp = MaxPreAuthConnectionsPerIp },
-        refused = new { connections = RefusedConnections, perIp = RefusedPerIp, proxyHeader = RefusedProxyHeader },
+        refused = new { connections = RefusedConnections, perIp = RefusedPerIp, preAuthCap = RefusedAtPreAuthCap, proxyHeader = RefusedProxyHeader },
     };
+
+    /// <summary>
+    /// Asked by the listener (<see cref="GatedSocketTransportFactory"/>) for each accepted socket, before Kestrel builds a
+    /// connection for it: true (counted) when the connection would be closed anyway — the connection cap, its address's
+    /// pre-auth cap — or when, at the pre-auth cap, its own address holds the most pre-auth connections (admitting it
+    /// would evict one of that address's own, or an equal holder's: a flood's reconnects would churn the flood). The
+    /// caller resets it. Connections from trusted proxies are decided after their PROXY header, by the middleware.
+    /// </summary>
+    internal bool RefuseAtAccept(IPAddress client)
+    {
+        if (Trusted.Contains(client))
+        {
+            return false;
+        }
+
+        ref long counter = ref _refusedAtPreAuthCap;
+        if (Open >= MaxConnections)
+        {
+            counter = ref _refusedConnections;
+        }
+        else
+        {
+            lock (_lock)
+            {
+                int mine = _table.CountOf(client);
+                if (mine >= MaxPreAuthConnectionsPerIp)
+                {
+                    counter = ref _refusedPerIp;
+                }
+                else if (_table.Count < MaxPreAuthConnections || mine + 1 < _table.Most)
+                {
+                    return false;
+                }
+            }
+        }
+
+        Interlocked.Increment(ref counter);
+        Refused?.Invoke();
+        return true;
+    }
 
     /// <summary>Counts a new connection in; false (counted as refused) at the cap.</summary>
     internal bool TryOpen()

@@ -13,6 +13,9 @@ internal sealed class PreAuthTable
     private readonly List<LinkedList<Holder>> _byCount = [new()]; // index: connections held; [0] stays empty
     private int _most;
 
+    /// <summary>The most pre-auth connections any one address holds.</summary>
+    public int Most => _most;
+
     /// <summary>Pre-auth connections in the table.</summary>
     public int Count { get; private set; }
 

@@ -129,8 +129,13 @@ public class ConnectionGateTests
 
             using var status = JsonDocument.Parse(await http.GetStringAsync(gw.HttpUrl + "/status", token));
             var connections = status.RootElement.GetProperty("connections");
-            Assert.That(connections.GetProperty("evicted").GetInt64(), Is.EqualTo(41), "flood connections beyond the cap and for the session were evicted");
-            Assert.That(await RawClient.CountClosedAsync(flood, TimeSpan.FromSeconds(2), token), Is.EqualTo(41), "the evicted ones are closed: 40 for the flood beyond the cap, 1 for the session (then a session, no longer pre-auth)");
+            // Beyond the cap each flood connection either evicted an older one or, when its own address already held
+            // the most, was reset at accept; the session evicted one more.
+            long evicted = connections.GetProperty("evicted").GetInt64();
+            long reset = connections.GetProperty("refused").GetProperty("preAuthCap").GetInt64();
+            Assert.That(evicted + reset, Is.EqualTo(41), "40 flood connections beyond the cap and one slot for the session");
+            Assert.That(evicted, Is.GreaterThanOrEqualTo(1), "the session took the slot of an idle one");
+            Assert.That(await RawClient.CountClosedAsync(flood, TimeSpan.FromSeconds(2), token), Is.EqualTo(41), "the evicted and the reset ones are closed (the session's connection is a session now, no longer pre-auth)");
         }
         finally
         {
@@ -173,6 +178,49 @@ public class ConnectionGateTests
         {
             RawClient.DisposeAll(lone);
             RawClient.DisposeAll(flood);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AtThePreAuthCap_ANewcomerFromTheAddressHoldingTheMost_IsRefusedAtAccept_AndEvictsNobody(CancellationToken token)
+    {
+        // A flood's own reconnects must not churn its older connections (each eviction costs a full Kestrel connection
+        // and garbage for the GC); they are reset at accept, before Kestrel builds anything for them. A lone client
+        // still gets in at the cap by evicting the oldest of the address holding the most.
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MaxPreAuthConnections = 8; o.MaxPreAuthConnectionsPerIp = 20; o.RequestHeadTimeout = TimeSpan.FromMinutes(2); });
+        int port = RawClient.Port(gw.HttpUrl);
+        var gate = gw.App.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
+        var held = new List<Socket>();
+        var newcomers = new List<Socket>();
+        try
+        {
+            held.Add(await RawClient.ConnectAsync(RawClient.Source(1), port, token));
+            for (int i = 0; i < 7; i++)
+            {
+                held.Add(await RawClient.ConnectAsync(RawClient.Source(3), port, token));
+            }
+
+            await WaitForPreAuthAsync(gate, 8, token);
+            for (int i = 0; i < 5; i++)
+            {
+                newcomers.Add(await RawClient.ConnectAsync(RawClient.Source(3), port, token)); // the flood's address again
+            }
+
+            Assert.That(await RawClient.CountClosedAsync(newcomers, TimeSpan.FromSeconds(2), token), Is.EqualTo(5), "refused: their address holds the most");
+            Assert.That(await RawClient.CountClosedAsync(held, TimeSpan.FromSeconds(1), token), Is.Zero, "nobody was evicted for them");
+            Assert.That(gate.RefusedAtPreAuthCap, Is.EqualTo(5));
+            Assert.That(gate.Evicted, Is.Zero);
+
+            var lone = await RawClient.ConnectAsync(RawClient.Source(7), port, token);
+            newcomers.Add(lone);
+            Assert.That(await RawClient.CountClosedAsync([lone], TimeSpan.FromSeconds(1), token), Is.Zero, "a lone client gets in at the cap");
+            Assert.That(await RawClient.CountClosedAsync(held.GetRange(1, 7), TimeSpan.FromSeconds(2), token), Is.EqualTo(1), "by evicting one of the address holding the most");
+        }
+        finally
+        {
+            RawClient.DisposeAll(held);
+            RawClient.DisposeAll(newcomers);
         }
     }
 

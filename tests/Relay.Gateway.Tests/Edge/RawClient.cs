@@ -12,12 +12,20 @@ internal static class RawClient
 
     public static int Port(string url) => new Uri(url).Port;
 
-    /// <summary>A TCP connection from <paramref name="source"/>; null when the gateway refused or reset it at once.</summary>
+    /// <summary>A TCP connection from <paramref name="source"/>. A connection the gateway resets at accept may already
+    /// be reset when the connect completes: the socket is returned all the same, and reads as closed.</summary>
     public static async Task<Socket> ConnectAsync(IPAddress source, int port, CancellationToken token)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(source, 0));
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), token);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), token);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
         return socket;
     }
 
