@@ -205,7 +205,7 @@ test('negotiate is re-fetched when every relay it listed has failed: the second 
       [['initial', [['neg-old', dead]]], ['exhausted', [['neg-new', newWs], ['neg-old', dead]]]]);
     assert.equal(log.negotiated[0].reason, 'no regions file: every connected relay by weight');
     assert.deepEqual(opened, [dead, newWs]);
-    assert.deepEqual(negotiateCalls().map(x => x.method), ['GET', 'GET']); // (the SDK's other GET here: the relay's challenge)
+    assert.deepEqual(negotiateCalls().map(x => x.method), ['GET', 'GET']); // (its other GET: the relay's /challenge probe)
     c.close();
   });
 
