@@ -45,13 +45,14 @@ export class Procs {
     return child;
   }
 
-  async startCoreSim() {
+  /** core-sim in Development; `extraArgs` e.g. `--CoreSim:RegionsFile=…` (write it with writeRegionsFile first). */
+  async startCoreSim({ extraArgs = [] } = {}) {
     const httpPort = await freePort();
     const backhaulPort = await freePort();
     const publicKey = join(this.dir, 'core-public.pem');
     // Development: the gateways' demo token proxy gets visitor tokens without the admin key.
     this._spawn('core-sim', [coreSimDll, '--environment=Development', `--CoreSim:AdminKey=${coreAdminKey}`, '--CoreSim:BindAddress=127.0.0.1', `--CoreSim:HttpPort=${httpPort}`, `--CoreSim:BackhaulPort=${backhaulPort}`,
-      `--CoreSim:SharedKey=${sharedKey}`, `--CoreSim:PublicKeyPath=${publicKey}`, `--CoreSim:LoadReportsPath=${join(this.dir, 'load')}`]);
+      `--CoreSim:SharedKey=${sharedKey}`, `--CoreSim:PublicKeyPath=${publicKey}`, `--CoreSim:LoadReportsPath=${join(this.dir, 'load')}`, ...extraArgs]);
     const http = `http://127.0.0.1:${httpPort}`;
     await waitHttp(`${http}/fleet`, 20_000, 'core-sim');
     // The token issuer (which writes the public key) starts with the first token request.
@@ -61,9 +62,12 @@ export class Procs {
     return this.core;
   }
 
-  /** A gateway in the Development environment with the demo widget on, unless `production` (no environment, no DemoWidget setting). */
-  async startGateway(relayId, region, { production = false, extraArgs = [] } = {}) {
-    const port = await freePort();
+  /**
+   * A gateway in the Development environment with the demo widget on, unless `production` (no environment, no DemoWidget
+   * setting). `port`: its HTTP port when the caller needs it in advance (a regions file names the relay's URL).
+   */
+  async startGateway(relayId, region, { production = false, extraArgs = [], port = null } = {}) {
+    port ??= await freePort();
     const agentPort = await freePort();
     const mode = production ? ['--environment=Production'] : ['--environment=Development', '--Gateway:DemoWidget=true'];
     this._spawn(`gateway-${relayId}`, [gatewayDll, ...mode, '--Gateway:BindAddress=127.0.0.1', `--Gateway:HttpPort=${port}`,
