@@ -111,7 +111,7 @@ internal sealed class Flood(FloodOptions options)
             {
                 stats.TimedOut();
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
             {
                 stats.RefusedOne();
             }

@@ -13,7 +13,8 @@ internal sealed class FloodStats
 
     public long OpenPeak { get => Interlocked.Read(ref _openPeak); init => _openPeak = value; }
 
-    /// <summary>Connects refused (RST to the SYN: the listener's queue full or the port closed).</summary>
+    /// <summary>Connects refused: RST to the SYN (the listener's queue full or the port closed), or a reset before the
+    /// connect completed (the server reset it at accept).</summary>
     public long Refused { get => Interlocked.Read(ref _refused); init => _refused = value; }
 
     /// <summary>Connects not accepted within the connect timeout.</summary>
