@@ -61,7 +61,9 @@ public sealed class GatewayOptions
     /// <summary>
     /// Concurrent connections that are not (yet) websocket sessions: handshakes in progress and plain HTTP. At the cap
     /// a new connection takes the slot of the oldest one of the address holding the most, which is closed (so a flood
-    /// cannot hold the slots). Defaults to 0: half of the connection cap.
+    /// cannot hold the slots). Defaults to 0: a quarter of the connection cap, at most
+    /// <see cref="Edge.ConnectionGate.DefaultMaxPreAuthConnections"/> (a handshake holds its slot for milliseconds; every
+    /// slot a flood fills is memory the GC walks while the sessions wait).
     /// </summary>
     public int MaxPreAuthConnections { get; set; }
 

@@ -18,6 +18,9 @@ internal sealed class ConnectionGate
     /// <summary>Descriptors kept below the open-file limit for the backhaul, files, the tunnel and Kestrel's backstop.</summary>
     public const int FileReserve = 512;
 
+    /// <summary>The most pre-auth connections by default (<see cref="GatewayOptions.MaxPreAuthConnections"/> 0).</summary>
+    public const int DefaultMaxPreAuthConnections = 4096;
+
     /// <summary>The connection cap when no open-file limit can be read (not Linux, or unlimited).</summary>
     public const int UnknownLimitCap = 100_000;
 
@@ -41,7 +44,7 @@ internal sealed class ConnectionGate
     internal ConnectionGate(GatewayOptions options, long? fileLimit)
     {
         MaxConnections = EffectiveMaxConnections(options, fileLimit);
-        MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Max(1, MaxConnections / 2);
+        MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Clamp(MaxConnections / 4, 1, DefaultMaxPreAuthConnections);
         MaxPreAuthConnectionsPerIp = options.MaxPreAuthConnectionsPerIp;
         Trusted = TrustedProxies.TryParse(options.TrustedProxies, out _) ?? throw new ArgumentException("invalid Gateway:TrustedProxies (the validator names it)", nameof(options));
     }
@@ -118,8 +121,9 @@ internal sealed class ConnectionGate
     /// <summary>
     /// Asked by the listener (<see cref="GatedSocketTransportFactory"/>) for each accepted socket, before Kestrel builds a
     /// connection for it: true (counted) when the connection would be closed anyway — the connection cap, its address's
-    /// pre-auth cap — or when, at the pre-auth cap, its own address holds the most pre-auth connections (admitting it
-    /// would evict one of that address's own, or an equal holder's: a flood's reconnects would churn the flood). The
+    /// pre-auth cap — or when, at the pre-auth cap, its own address already holds the most pre-auth connections
+    /// (admitting it would evict one of that address's own: a flood's reconnects would churn the flood). An address
+    /// holding fewer, or none (a health check, a new client), still takes the oldest slot of the address holding the most. The
     /// caller resets it. Connections from trusted proxies are decided after their PROXY header, by the middleware.
     /// </summary>
     internal bool RefuseAtAccept(IPAddress client)
@@ -143,7 +147,7 @@ internal sealed class ConnectionGate
                 {
                     counter = ref _refusedPerIp;
                 }
-                else if (_table.Count < MaxPreAuthConnections || mine + 1 < _table.Most)
+                else if (_table.Count < MaxPreAuthConnections || mine == 0 || mine < _table.Most)
                 {
                     return false;
                 }
