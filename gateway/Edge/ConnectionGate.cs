@@ -121,9 +121,10 @@ internal sealed class ConnectionGate
     /// <summary>
     /// Asked by the listener (<see cref="GatedSocketTransportFactory"/>) for each accepted socket, before Kestrel builds a
     /// connection for it: true (counted) when the connection would be closed anyway — the connection cap, its address's
-    /// pre-auth cap — or when, at the pre-auth cap, its own address already holds the most pre-auth connections
-    /// (admitting it would evict one of that address's own: a flood's reconnects would churn the flood). An address
-    /// holding fewer, or none (a health check, a new client), still takes the oldest slot of the address holding the most. The
+    /// pre-auth cap — or when, at the pre-auth cap, its own address holds pre-auth connections and would then hold as
+    /// many as the address holding the most (admitting it would evict one of the flood for another of the flood: a
+    /// flood's reconnects would churn the flood for ever). An address holding none (a new client, a health check) or
+    /// clearly fewer still takes the oldest slot of the address holding the most. The
     /// caller resets it. Connections from trusted proxies are decided after their PROXY header, by the middleware.
     /// </summary>
     internal bool RefuseAtAccept(IPAddress client)
@@ -147,7 +148,7 @@ internal sealed class ConnectionGate
                 {
                     counter = ref _refusedPerIp;
                 }
-                else if (_table.Count < MaxPreAuthConnections || mine == 0 || mine < _table.Most)
+                else if (_table.Count < MaxPreAuthConnections || mine == 0 || mine + 1 < _table.Most)
                 {
                     return false;
                 }
