@@ -21,6 +21,12 @@ public sealed partial class RelayClient
         private int _unackedIn;
         private int _ackArmed;
         private Timer? _ackTimer;
+        private long _received; // frames (and frame parts) read, for the heartbeat
+        private long _lastReceivedAt; // TimeProvider timestamp of the last of them
+        private int _delivering; // 1 while the read loop waits for room in the application's inbox (not the peer's fault)
+        private int _pingDue;
+        private long _pingId;
+        private string? _deadReason;
 
         public void Wake() => _wake.Writer.TryWrite(true);
 
@@ -113,6 +119,7 @@ public sealed partial class RelayClient
             bool welcomed = false, takenOver = false;
             string? reason = null;
             Task? writer = null;
+            Task? heartbeat = null;
             try
             {
                 var early = new List<byte[]>();
@@ -185,6 +192,7 @@ public sealed partial class RelayClient
                 owner.SetState(RelayClientState.Connected, null, null, frame.Resumed);
                 owner._firstWelcome.TrySetResult();
                 writer = WriteLoopAsync(ct);
+                heartbeat = owner._options.Heartbeat > TimeSpan.Zero ? HeartbeatLoopAsync(ct) : null;
                 Wake();
                 while (true)
                 {
@@ -204,7 +212,16 @@ public sealed partial class RelayClient
                         case "msg" when frame.Seq is { } seq:
                             if (seq == Volatile.Read(ref owner._inSeq) + 1)
                             {
-                                await owner._inbox.Writer.WriteAsync(new ChatMessage(seq, frame.Room, frame.From, frame.Body ?? string.Empty), ct).ConfigureAwait(false);
+                                Volatile.Write(ref _delivering, 1);
+                                try
+                                {
+                                    await owner._inbox.Writer.WriteAsync(new ChatMessage(seq, frame.Room, frame.From, frame.Body ?? string.Empty), ct).ConfigureAwait(false);
+                                }
+                                finally
+                                {
+                                    Volatile.Write(ref _delivering, 0);
+                                }
+
                                 lock (owner._gate)
                                 {
                                     owner._inSeq = seq;
@@ -247,11 +264,54 @@ public sealed partial class RelayClient
                     await writer.ConfigureAwait(false);
                 }
 
+                if (heartbeat is not null)
+                {
+                    await heartbeat.ConfigureAwait(false);
+                }
+
                 socket.Abort();
                 socket.Dispose();
             }
 
-            return new Outcome((int?)socket.CloseStatus, socket.CloseStatusDescription ?? reason, welcomed, takenOver);
+            return new Outcome((int?)socket.CloseStatus, Volatile.Read(ref _deadReason) ?? socket.CloseStatusDescription ?? reason, welcomed, takenOver);
+        }
+
+        /// <summary>
+        /// Liveness (PROTOCOL.md): when nothing has arrived for <see cref="RelayClientOptions.Heartbeat"/>, a ping goes out;
+        /// when nothing at all arrives within <see cref="RelayClientOptions.HeartbeatTimeout"/> after it, the path is dead:
+        /// the socket is aborted (no close handshake to wait for) and the read loop ends as for a lost connection.
+        /// </summary>
+        private async Task HeartbeatLoopAsync(CancellationToken ct)
+        {
+            var options = owner._options;
+            var time = options.TimeProvider;
+            Volatile.Write(ref _lastReceivedAt, time.GetTimestamp());
+            try
+            {
+                while (!ct.IsCancellationRequested)
+                {
+                    var idle = time.GetElapsedTime(Volatile.Read(ref _lastReceivedAt));
+                    if (idle < options.Heartbeat || Volatile.Read(ref _delivering) != 0)
+                    {
+                        await Task.Delay(idle < options.Heartbeat ? options.Heartbeat - idle : options.Heartbeat, time, ct).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    long seen = Interlocked.Read(ref _received);
+                    Volatile.Write(ref _pingDue, 1);
+                    Wake();
+                    await Task.Delay(options.HeartbeatTimeout, time, ct).ConfigureAwait(false);
+                    if (Interlocked.Read(ref _received) == seen && Volatile.Read(ref _delivering) == 0)
+                    {
+                        Volatile.Write(ref _deadReason, $"nothing arrived for {(options.Heartbeat + options.HeartbeatTimeout).TotalSeconds:0.###} s (no pong): the connection is dead");
+                        socket.Abort();
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
         private async Task WriteLoopAsync(CancellationToken ct)
@@ -289,6 +349,11 @@ public sealed partial class RelayClient
                                 _ackTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan); // acked: the next arrival arms a fresh delay
                             }
                         }
+                    }
+
+                    if (Interlocked.Exchange(ref _pingDue, 0) == 1)
+                    {
+                        batch.Add(ClientFrames.Ping(++_pingId)); // after the messages: no seq, no ack
                     }
 
                     await _sendLock.WaitAsync(ct).ConfigureAwait(false);
@@ -334,6 +399,8 @@ public sealed partial class RelayClient
                     }
 
                     var result = await socket.ReceiveAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                    Volatile.Write(ref _lastReceivedAt, owner._options.TimeProvider.GetTimestamp());
+                    Interlocked.Increment(ref _received);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         try

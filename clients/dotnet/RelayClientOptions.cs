@@ -60,8 +60,32 @@ public sealed class RelayClientOptions
     /// <summary>Time to open the websocket and receive the welcome. Defaults to 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// When nothing has arrived on a connection for this long, the client sends a session-protocol <c>ping</c> (the core
+    /// answers <c>pong</c>; PROTOCOL.md, "Liveness"). A path that goes silent (packets dropped, no reset) is otherwise
+    /// never noticed. Defaults to 5 s; zero turns the heartbeat off.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// When nothing at all has arrived this long after a heartbeat <c>ping</c>, the connection is dead: it is aborted (no
+    /// close handshake) and the client goes on as for a lost connection (resume; with negotiate the next candidate at once).
+    /// Defaults to 4 s.
+    /// </summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
     internal void Validate()
     {
+        if (Heartbeat < TimeSpan.Zero || Heartbeat > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"Heartbeat: must be 0 (off) to 1 h; was {Heartbeat}.");
+        }
+
+        if (Heartbeat > TimeSpan.Zero && (HeartbeatTimeout <= TimeSpan.Zero || HeartbeatTimeout > TimeSpan.FromHours(1)))
+        {
+            throw new ArgumentException($"HeartbeatTimeout: must be over 0 and at most 1 h; was {HeartbeatTimeout}.");
+        }
+
         if (TokenProvider is null && (NegotiateUrl is null || string.IsNullOrEmpty(AccessToken)))
         {
             throw new ArgumentException("TokenProvider: required (or NegotiateUrl with an AccessToken).");

@@ -78,6 +78,17 @@ export interface RelayClientOptions {
   maxMessageBytes?: number;
   /** Delay before a standalone ack is sent, ms (default 20). */
   ackDelayMs?: number;
+  /**
+   * Liveness (PROTOCOL.md): when nothing has arrived for this long, send a session `ping` (the core answers `pong`), ms
+   * (default 5000; 0 turns the heartbeat off). A silent path (packets dropped, no reset) is otherwise never noticed.
+   */
+  heartbeatMs?: number;
+  /**
+   * When nothing at all has arrived this long after a heartbeat ping, the connection is dead: dropped without waiting
+   * for a close handshake and handled as a lost connection (code 1006; an 'error' event with code 'heartbeat_timeout'):
+   * resume, in negotiate mode the next candidate at once. ms (default 4000).
+   */
+  heartbeatTimeoutMs?: number;
   /** Refresh a JWT this long before its exp, ms (default 30000; needs token to be a function). */
   tokenRefreshSkewMs?: number;
   /** Random source for jitter (tests). */

@@ -46,6 +46,8 @@ const DEFAULTS = {
   raceAfterMs: 250,
   negotiateMaxAgeMs: 60_000,
   tokenFromNegotiate: true,
+  heartbeatMs: 5_000,
+  heartbeatTimeoutMs: 4_000,
 };
 
 // Negotiate mode (issue 17's contract: GET /v1/negotiate): caps on what a negotiate answer may make the client hold.
@@ -295,6 +297,10 @@ export class RelayClient {
     this._sentUpTo = 0; // seq already written on the current connection
     this._ackSentUpTo = 0;
     this._ackTimer = null;
+    this._heartbeatTimer = null;
+    this._lastRxAt = 0; // when the current connection last delivered a frame (any frame counts as liveness)
+    this._rxCount = 0; // frames delivered, to tell "something arrived since the ping"
+    this._pingId = 0;
     this._retryTimer = null;
     this._connectTimer = null;
     this._attempt = 0;
@@ -989,6 +995,8 @@ export class RelayClient {
   }
 
   _onFrame(ws, data) {
+    this._lastRxAt = now();
+    this._rxCount++;
     let f;
     try {
       f = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
@@ -1063,6 +1071,7 @@ export class RelayClient {
     this._sentUpTo = resumed ? lastSeq : Math.max(lastSeq, this._pipelinedUpTo || 0);
     this._ackSentUpTo = resumed ? this._inSeq : 0;
     this._failures = 0;
+    this._startHeartbeat(ws);
     this._setState(States.open, { session: this._session, resumed });
     if (this._firstOpen && !this._firstOpen.settled) {
       this._firstOpen.settled = true;
@@ -1070,6 +1079,45 @@ export class RelayClient {
     }
 
     this._flush();
+  }
+
+  /**
+   * Liveness (PROTOCOL.md): when nothing has arrived for heartbeatMs, a ping; when nothing at all has arrived
+   * heartbeatTimeoutMs after it, the connection is dead (a silent path: no close, no error ever comes). It is dropped
+   * without waiting for a close handshake and handled as a lost connection (1006): resume, next candidate at once.
+   * One timer per connection, re-armed from the last arrival (never per frame). Late timers (a throttled background
+   * tab) only delay the verdict: a connection is declared dead only when nothing arrived since its ping was sent.
+   */
+  _startHeartbeat(ws) {
+    clearTimeout(this._heartbeatTimer);
+    this._heartbeatTimer = null;
+    const every = this._o.heartbeatMs;
+    if (!(every > 0) || !Number.isFinite(every)) return;
+    this._lastRxAt = now();
+    const timeout = Math.max(1, Number(this._o.heartbeatTimeoutMs) || DEFAULTS.heartbeatTimeoutMs);
+    const arm = (fn, ms) => { this._heartbeatTimer = setTimeout(fn, Math.max(1, ms)); };
+    const idle = () => {
+      this._heartbeatTimer = null;
+      if (this._ws !== ws || !this._welcomed) return;
+      const quiet = now() - this._lastRxAt;
+      if (quiet < every) { arm(idle, every - quiet); return; }
+      const seen = this._rxCount;
+      this._write(ws, { type: 'ping', id: ++this._pingId });
+      arm(() => {
+        this._heartbeatTimer = null;
+        if (this._ws !== ws || !this._welcomed) return;
+        if (this._rxCount !== seen) { idle(); return; }
+        const reason = `heartbeat: nothing arrived for ${Math.round(now() - this._lastRxAt)} ms (no pong): the connection is dead`;
+        this._emit('error', { code: 'heartbeat_timeout', message: reason });
+        this._detach(ws);
+        try {
+          if (typeof ws.terminate === 'function') ws.terminate(); // npm ws: drop the socket now
+          else ws.close(4000, 'heartbeat timeout'); // a browser: start the close, wait for nothing
+        } catch { /* already closed */ }
+        this._onClosed(ws, CloseCodes.abnormal, reason, false);
+      }, timeout);
+    };
+    arm(idle, every);
   }
 
   _renumber() {
@@ -1128,6 +1176,8 @@ export class RelayClient {
     this._ws = null;
     clearTimeout(this._connectTimer);
     this._connectTimer = null;
+    clearTimeout(this._heartbeatTimer);
+    this._heartbeatTimer = null;
     const welcomed = this._welcomed;
     this._welcomed = false;
     if (this._stopped) return;
@@ -1208,7 +1258,8 @@ export class RelayClient {
     clearTimeout(this._retryTimer);
     clearTimeout(this._connectTimer);
     clearTimeout(this._ackTimer);
-    this._retryTimer = this._connectTimer = this._ackTimer = null;
+    clearTimeout(this._heartbeatTimer);
+    this._retryTimer = this._connectTimer = this._ackTimer = this._heartbeatTimer = null;
   }
 
   _finish(reason, code) {

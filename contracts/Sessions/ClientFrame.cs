@@ -14,6 +14,12 @@ public sealed class ClientFrame
     /// <summary>msg, ack: the highest core seq the client holds.</summary>
     public long? Ack { get; private init; }
 
+    /// <summary>ping: the id to echo in the pong, or null when absent.</summary>
+    public long? Id { get; private init; }
+
+    /// <summary>ping: true when an <c>id</c> field is present but not an integer (refused as malformed).</summary>
+    public bool BadId { get; private init; }
+
     /// <summary>msg: the room, or null for an echo.</summary>
     public string? Room { get; private init; }
 
@@ -72,6 +78,8 @@ public sealed class ClientFrame
             {
                 Type = type.GetString()!,
                 Seq = FrameJson.Num(root, "seq"),
+                Id = FrameJson.Num(root, "id"),
+                BadId = root.TryGetProperty("id", out var id) && FrameJson.Num(root, "id") is null && id.ValueKind != JsonValueKind.Null,
                 Ack = FrameJson.Num(root, "ack"),
                 Room = FrameJson.Str(root, "room"),
                 BodyJson = root.TryGetProperty("body", out var body) ? body.GetRawText() : null,

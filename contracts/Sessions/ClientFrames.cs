@@ -54,6 +54,13 @@ public static class ClientFrames
         w.WriteNumber("ack", a);
     });
 
+    /// <summary>A liveness probe; the core answers <c>pong</c> with the same id.</summary>
+    public static byte[] Ping(long id) => FrameJson.Write(id, static (Utf8JsonWriter w, in long i) =>
+    {
+        w.WriteString("type", FrameTypes.Ping);
+        w.WriteNumber("id", i);
+    });
+
     /// <summary>A text body as a JSON string.</summary>
     public static string StringBody(string body) => JsonSerializer.Serialize(body);
 }

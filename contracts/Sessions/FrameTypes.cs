@@ -17,4 +17,10 @@ public static class FrameTypes
 
     /// <summary>core → client: an error (e.g. resume refused).</summary>
     public const string Error = "error";
+
+    /// <summary>client → core: a liveness probe; the core answers with a <see cref="Pong"/> at once.</summary>
+    public const string Ping = "ping";
+
+    /// <summary>core → client: the answer to a <see cref="Ping"/>, with its <c>id</c>.</summary>
+    public const string Pong = "pong";
 }

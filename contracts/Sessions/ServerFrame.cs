@@ -35,6 +35,9 @@ public sealed class ServerFrame
     /// <summary>welcome: true when an existing session was resumed.</summary>
     public bool Resumed { get; private init; }
 
+    /// <summary>pong: the id of the ping it answers.</summary>
+    public long? Id { get; private init; }
+
     /// <summary>error: the code (e.g. <c>session_unknown</c>).</summary>
     public string? Code { get; private init; }
 
@@ -64,6 +67,7 @@ public sealed class ServerFrame
             {
                 Type = type,
                 Seq = FrameJson.Num(r, "seq"),
+                Id = FrameJson.Num(r, "id"),
                 Ack = FrameJson.Num(r, "ack"),
                 LastSeq = FrameJson.Num(r, "lastSeq") ?? 0,
                 Room = FrameJson.Str(r, "room"),

@@ -45,6 +45,16 @@ public static class ServerFrames
         w.WriteNumber("ack", a);
     });
 
+    /// <summary>The answer to a ping: its id, or none when the ping had none.</summary>
+    public static byte[] Pong(long? id) => FrameJson.Write(id, static (Utf8JsonWriter w, in long? i) =>
+    {
+        w.WriteString("type", FrameTypes.Pong);
+        if (i is { } value)
+        {
+            w.WriteNumber("id", value);
+        }
+    });
+
     /// <summary>An error; the core closes the connection after it.</summary>
     public static byte[] Error(string code, string message) =>
         FrameJson.Write((code, message), static (Utf8JsonWriter w, in (string Code, string Message) s) =>

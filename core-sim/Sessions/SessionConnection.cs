@@ -207,6 +207,21 @@ internal sealed partial class SessionConnection
 
                 Wake();
             }
+            else if (frame.Type == FrameTypes.Ping)
+            {
+                // Liveness (PROTOCOL.md): answered at once on this connection, outside seq, acks and replay. The read loop
+                // waits for the pong to be written before it reads on, so a client that floods pings queues nothing here.
+                if (frame.BadId)
+                {
+                    await CloseCoreAsync(CloseCodes.Policy, "malformed ping", ServerFrames.Error("bad_message", "ping id must be an integer")).ConfigureAwait(false);
+                    return;
+                }
+
+                if (Volatile.Read(ref _closing) != 0 || !await SendLockedAsync(ServerFrames.Pong(frame.Id), ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
             else if (frame.Type == "hello")
             {
                 await CloseCoreAsync(CloseCodes.Policy, "second hello", ServerFrames.Error("bad_message", "hello is only the first message")).ConfigureAwait(false);

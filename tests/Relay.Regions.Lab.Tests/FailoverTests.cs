@@ -48,6 +48,35 @@ public class FailoverTests
     }
 
     [Test]
+    [CancelAfter(180_000)]
+    public async Task RegionCut_SgRelaysGoSilent_EverySgUserResumesInSyd_EveryMessageOnceInOrder(CancellationToken token)
+    {
+        // A silent cut (packets dropped, no reset): only the SDK's heartbeat (PROTOCOL.md "Liveness": ping after 5 s
+        // with nothing received, dead 4 s later) notices it; the users then walk their list (the other sg relay's
+        // connect times out, then syd). Before the heartbeat, 0 of the users moved.
+        await using var lab = await StartLabAsync(token);
+        using var users = lab.StartUsers("sg", Users, Rate);
+        Assert.That(await users.WaitReadyAsync(TimeSpan.FromSeconds(60), token), Is.EqualTo(Users), users.Errors);
+        var sg = lab.Region("sg").Relays.Select(r => r.Url.ToString()).ToHashSet();
+        Assert.That(users.Latest.Values.Select(w => w.Url), Is.All.Matches<string>(sg.Contains), "every sg user starts in sg");
+        await Task.Delay(1000, token);
+
+        long cutAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        lab.CutRegion("sg");
+        string syd = lab.Relay("syd-1").Url.ToString();
+        bool moved = await users.WaitUntilAllAsync(w => w.Timestamp > cutAt && w.Url == syd, TimeSpan.FromSeconds(60), token);
+        Assert.That(moved, Is.True, $"every sg user resumed on syd-1; latest: {string.Join(", ", users.Latest.Values.GroupBy(w => w.Url).Select(g => $"{g.Key} {g.Count()}"))}\n{users.Errors}");
+        Assert.That(users.Latest.Values, Has.All.Matches<UserWelcome>(w => w.Resumed), "resumed their sessions (not new ones)");
+        Assert.That(await lab.Relay("syd-1").SessionsAsync(token), Is.EqualTo(Users));
+        await Task.Delay(1000, token);
+
+        var result = await users.StopAsync(TimeSpan.FromSeconds(60), token);
+        TestContext.Out.WriteLine($"{result.Sent} sent; lost {result.Lost}, duplicated {result.Duplicated}, out of order {result.OutOfOrder}");
+        Assert.That(result.Sent, Is.GreaterThan(Users * 5));
+        Assert.That((result.Lost, result.Duplicated, result.OutOfOrder), Is.EqualTo((0L, 0L, 0L)), "every message once, in order, across the cut");
+    }
+
+    [Test]
     [CancelAfter(240_000)]
     public async Task DrainOfOneSgGateway_ItsUsersMoveToTheOtherSgGateway_StayInSg_NothingLost(CancellationToken token)
     {

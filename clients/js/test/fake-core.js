@@ -17,6 +17,8 @@ export class FakeCore {
     this.readDelayMs = new Map(); // URL prefix → ms before the core reads each frame sent there (a slow backhaul)
     this.clientClosed = []; // every close() by the client: {url, code, reason, open}
     this.blackhole = false; // drop client messages without processing them (lost in flight)
+    this.silent = new Set(); // URL prefixes whose open connections go silent: nothing arrives either way, nothing closes
+    this.pings = 0; // pings the core answered
     this.replayAll = false; // on resume, replay every message ever sent (the client must dedupe)
     this.received = []; // bodies the core accepted, in order: {session, seq, body}
     this.sent = []; // every frame clients sent: {type, welcomeSeen}
@@ -80,6 +82,7 @@ export class FakeCore {
       return;
     }
     const s = sock.session;
+    if (f.type === 'ping') { this.pings++; sock._toClient(f.id === undefined ? { type: 'pong' } : { type: 'pong', id: f.id }); return; }
     if (typeof f.ack === 'number') s.unacked = s.unacked.filter(m => m.seq > f.ack);
     if (f.type !== 'msg') return;
     if (this.blackhole) return;
@@ -131,7 +134,7 @@ class FakeSocket {
     this.core.frames.push({ type: f.type, welcomeSeen: !!this.welcomeSeen, url: this.url.split('?')[0], resume: !!f.resume, body: f.body });
     const base = this.url.split('?')[0];
     const delay = [...this.core.readDelayMs].find(([d]) => base.startsWith(d))?.[1] ?? 0;
-    const deliver = () => { if (this.readyState === 1) this.core._onClientFrame(this, data); };
+    const deliver = () => { if (this.readyState === 1 && !this._silent()) this.core._onClientFrame(this, data); };
     if (delay) setTimeout(deliver, delay); else setImmediate(deliver);
   }
 
@@ -142,11 +145,13 @@ class FakeSocket {
     setImmediate(() => this._closed(code, reason));
   }
 
+  _silent() { return [...this.core.silent].some(d => this.url.split('?')[0].startsWith(d)); }
+
   _toClient(obj) {
     if (this.readyState !== 1) return;
     const text = JSON.stringify(obj);
     setImmediate(() => {
-      if (this.readyState !== 1) return;
+      if (this.readyState !== 1 || this._silent()) return;
       if (obj.type === 'welcome') this.welcomeSeen = true;
       this.onmessage?.({ data: text });
     });

@@ -16,6 +16,7 @@ public sealed class SessionFrameTests
             Assert.That(Text(ClientFrames.Hello("s-1", "rt", 7, ["r1", "r2"])), Is.EqualTo("""{"type":"hello","resume":{"session":"s-1","resumeToken":"rt","lastSeq":7},"rooms":["r1","r2"]}"""));
             Assert.That(Text(ClientFrames.Message(3, 2, "r1", ClientFrames.StringBody("hi \"x\""))), Is.EqualTo("""{"type":"msg","seq":3,"ack":2,"room":"r1","body":"hi \u0022x\u0022"}"""));
             Assert.That(Text(ClientFrames.Ack(9)), Is.EqualTo("""{"type":"ack","ack":9}"""));
+            Assert.That(Text(ClientFrames.Ping(12)), Is.EqualTo("""{"type":"ping","id":12}"""));
         });
     }
 
@@ -28,6 +29,24 @@ public sealed class SessionFrameTests
             Assert.That(Text(ServerFrames.Message(5, 4, "r1", "op-1", """{"a":[1,2]}""")), Is.EqualTo("""{"type":"msg","seq":5,"ack":4,"room":"r1","from":"op-1","body":{"a":[1,2]}}"""));
             Assert.That(Text(ServerFrames.Ack(1)), Is.EqualTo("""{"type":"ack","ack":1}"""));
             Assert.That(Text(ServerFrames.Error("session_unknown", "gone")), Is.EqualTo("""{"type":"error","code":"session_unknown","message":"gone"}"""));
+            Assert.That(Text(ServerFrames.Pong(12)), Is.EqualTo("""{"type":"pong","id":12}"""));
+            Assert.That(Text(ServerFrames.Pong(null)), Is.EqualTo("""{"type":"pong"}"""));
+        });
+    }
+
+    [Test]
+    public void PingAndPong_Parse_ReadTheId_AndABadIdIsFlagged()
+    {
+        var ping = ClientFrame.Parse(ClientFrames.Ping(12))!;
+        var bad = ClientFrame.Parse(Encoding.UTF8.GetBytes("""{"type":"ping","id":"x"}"""))!;
+        var none = ClientFrame.Parse(Encoding.UTF8.GetBytes("""{"type":"ping"}"""))!;
+        var pong = ServerFrame.Parse(ServerFrames.Pong(12))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((ping.Type, ping.Id, ping.BadId, ping.Seq), Is.EqualTo((FrameTypes.Ping, (long?)12, false, (long?)null)));
+            Assert.That((bad.Id, bad.BadId), Is.EqualTo(((long?)null, true)));
+            Assert.That((none.Id, none.BadId), Is.EqualTo(((long?)null, false)));
+            Assert.That((pong.Type, pong.Id, pong.Seq, pong.Ack), Is.EqualTo((FrameTypes.Pong, (long?)12, (long?)null, (long?)null)));
         });
     }
 
