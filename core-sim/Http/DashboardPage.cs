@@ -193,7 +193,7 @@ internal static class DashboardPage
   // ---- regions (issue 17): relays with state and sessions, users served, users away, fallback; rebalance ----
   function renderRegions(regions) {
     $('no-regions').style.display = regions.length ? 'none' : '';
-    $('regions-body').innerHTML = regions.map(g => {
+    setHtml($('regions-body'), regions.map(g => {
       const away = typeof g.usersAway === 'number'
         ? ' · <span class="away">' + esc(g.usersAway) + '</span> of its users on other regions\' relays' + (g.usersAway ? ' (' + Object.entries(g.away || {}).map(([id, n]) => esc(id) + ': ' + esc(n)).join(', ') + ')' : '')
         : '';
@@ -204,12 +204,18 @@ internal static class DashboardPage
         '<button data-rebalance="' + esc(g.name) + '"' + (g.ready && g.source === 'regions file' ? '' : ' disabled') + ' title="close its users\' sessions on other regions\' relays (4001, in batches): they reconnect home">rebalance</button></h3>' +
         '<div>' + (relays || '<span class="dim">no relay</span>') + '</div>' +
         '<div class="dim" style="font-size:11px">' + esc(g.source) + ((g.subnets || []).length ? ' · subnets ' + esc(g.subnets.join(', ')) : '') + '</div></div>';
-    }).join('');
+    }).join(''));
+  }
+
+  // Replaces an element's content only when it changed: the stream sends every 500 ms, and a button rebuilt that often
+  // could lose the operator's click.
+  function setHtml(el, html) {
+    if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
   }
 
   function renderSteering(decisions) {
     $('no-steering').style.display = decisions.length ? 'none' : '';
-    $('steering').innerHTML = decisions.map(d => {
+    setHtml($('steering'), decisions.map(d => {
       const how = d.how === 'address' ? 'address in ' + d.subnet : d.how === '?region=' ? 'asked ?region=' + d.region : d.how;
       const fell = d.servedBy && d.servedBy !== d.region ? ' → served by ' + esc(d.servedBy) : '';
       const left = (d.leftOut || []).map(l => esc(l.id) + ' (' + esc(l.why) + ')').join(', ');
@@ -217,7 +223,7 @@ internal static class DashboardPage
         esc(d.from || '?') + ' → <b>' + esc(d.region || '–') + '</b> <span class="dim">(' + esc(how) + ')</span>' + fell + (d.token ? ' <span class="dim">+token</span>' : '') +
         ': <span class="relays">' + esc((d.relays || []).join(', ') || 'no relay') + '</span>' +
         (left ? '<div class="left">left out: ' + left + '</div>' : '') + '</li>';
-    }).join('');
+    }).join(''));
   }
 
   $('regions-body').addEventListener('click', async ev => {
@@ -230,6 +236,7 @@ internal static class DashboardPage
       const body = await r.json().catch(() => ({}));
       event('rebalance ' + region + ': ' + (r.ok ? body.message + ((body.sentTo || []).length ? ' (' + body.sentTo.map(s => s.relayId + ': ' + s.sessions).join(', ') + ')' : '') : 'failed: ' + (body.error || r.status)));
     } catch (e) { event('rebalance ' + region + ': ' + e.message); }
+    finally { b.disabled = false; }
   });
 
   function chart(h) {
