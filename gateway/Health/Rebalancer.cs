@@ -76,19 +76,20 @@ internal sealed partial class Rebalancer
             }
         }
 
-        var sessions = _sessions.Snapshot().Where(s => map.TryFind(s.Ip, out string home, out _) && string.Equals(home, region, StringComparison.Ordinal)).ToList();
-        var run = new Run(region, _time.GetUtcNow(), sessions.Count);
+        var run = new Run(region, _time.GetUtcNow());
         _last = run;
-        Log.RebalanceStarted(_logger, region, sessions.Count);
-        run.Task = Task.Run(() => MoveAsync(run, sessions), CancellationToken.None);
-        return new DrainResult(true, $"rebalance {region}: moving {sessions.Count} sessions of its users home");
+        run.Task = Task.Run(() => MoveAsync(run, map), CancellationToken.None); // off the link's read loop: the lookups cost a walk of the sessions
+        return new DrainResult(true, $"rebalance {region}: moving the sessions of its users home");
     }
 
-    private async Task MoveAsync(Run run, List<RelaySession> sessions)
+    private async Task MoveAsync(Run run, RegionMap map)
     {
         long start = _time.GetTimestamp();
         try
         {
+            var sessions = _sessions.Snapshot().Where(s => map.TryFind(s.Ip, out string home, out _) && string.Equals(home, run.Region, StringComparison.Ordinal)).ToList();
+            run.ToMove = sessions.Count;
+            Log.RebalanceStarted(_logger, run.Region, sessions.Count);
             int next = 0;
             while (next < sessions.Count)
             {
@@ -142,8 +143,10 @@ internal sealed partial class Rebalancer
     }
 
     /// <summary>One rebalance's progress.</summary>
-    private sealed class Run(string region, DateTimeOffset started, int toMove)
+    private sealed class Run(string region, DateTimeOffset started)
     {
+        private readonly Lock _gate = new();
+        private volatile int _toMove;
         private int _moved;
         private int _batches;
         private DateTimeOffset? _finished;
@@ -156,22 +159,43 @@ internal sealed partial class Rebalancer
 
         public Task Task { get; set; } = Task.CompletedTask;
 
+        public int ToMove
+        {
+            get => _toMove;
+            set => _toMove = value;
+        }
+
         public void Batch(int count)
         {
             Interlocked.Add(ref _moved, count);
             Interlocked.Increment(ref _batches);
         }
 
-        public void Finish(DateTimeOffset at) => _finished = at;
+        public void Finish(DateTimeOffset at)
+        {
+            lock (_gate)
+            {
+                _finished = at;
+            }
+        }
 
-        public RebalanceStatus Describe() => new(
-            region,
-            started,
-            _finished,
-            toMove,
-            Moved,
-            Batches,
-            _finished is null ? $"rebalance {region}: {Moved} of {toMove} sessions moved" : $"rebalance {region}: {Moved} sessions moved home in {Batches} batches");
+        public RebalanceStatus Describe()
+        {
+            DateTimeOffset? finished;
+            lock (_gate)
+            {
+                finished = _finished; // a struct wider than a word: read under the lock
+            }
+
+            return new(
+                region,
+                started,
+                finished,
+                ToMove,
+                Moved,
+                Batches,
+                finished is null ? $"rebalance {region}: {Moved} of {ToMove} sessions moved" : $"rebalance {region}: {Moved} sessions moved home in {Batches} batches");
+        }
     }
 }
 
