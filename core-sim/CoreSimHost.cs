@@ -135,6 +135,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddSingleton<Fleet.FleetRegistry>();
         builder.Services.AddSingleton<Fleet.FleetRegions>();
+        builder.Services.AddSingleton<Fleet.SteeringLog>();
         builder.Services.AddSingleton<Fleet.FleetPolicy>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Fleet.FleetPolicy>());
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));

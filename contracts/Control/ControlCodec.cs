@@ -22,6 +22,12 @@ public static class ControlCodec
     /// <summary>Command name of an <see cref="UnderAttackOrder"/>.</summary>
     public const string UnderAttackCommand = "under-attack";
 
+    /// <summary>Command name of a <see cref="RebalanceOrder"/> (issue 17).</summary>
+    public const string RebalanceCommand = "rebalance";
+
+    /// <summary>Longest region name a <see cref="RebalanceOrder"/> may carry (a longer or empty one does not decode).</summary>
+    public const int MaxRegionLength = 64;
+
     /// <summary>Encodes a relay's health report (the HealthReport frame's payload).</summary>
     public static byte[] EncodeReport(RelayHealthReport report) =>
         JsonSerializer.SerializeToUtf8Bytes(report, ControlJsonContext.Default.RelayHealthReport);
@@ -40,6 +46,7 @@ public static class ControlCodec
         DrainOrder drain => new(DrainCommand, JsonSerializer.SerializeToUtf8Bytes(drain, ControlJsonContext.Default.DrainOrder)),
         UndrainOrder undrain => new(UndrainCommand, JsonSerializer.SerializeToUtf8Bytes(undrain, ControlJsonContext.Default.UndrainOrder)),
         UnderAttackOrder underAttack => new(UnderAttackCommand, JsonSerializer.SerializeToUtf8Bytes(underAttack, ControlJsonContext.Default.UnderAttackOrder)),
+        RebalanceOrder rebalance => new(RebalanceCommand, JsonSerializer.SerializeToUtf8Bytes(rebalance, ControlJsonContext.Default.RebalanceOrder)),
         _ => throw new ArgumentOutOfRangeException(nameof(order), order.GetType().Name, "not a control order"),
     };
 
@@ -52,6 +59,7 @@ public static class ControlCodec
             DrainCommand => Deserialize(payload, ControlJsonContext.Default.DrainOrder),
             UndrainCommand => Deserialize(payload, ControlJsonContext.Default.UndrainOrder),
             UnderAttackCommand => Deserialize(payload, ControlJsonContext.Default.UnderAttackOrder),
+            RebalanceCommand => Deserialize(payload, ControlJsonContext.Default.RebalanceOrder) is { Region.Length: > 0 and <= MaxRegionLength } rebalance ? rebalance : null,
             _ => null,
         };
         return order is not null;

@@ -16,6 +16,7 @@ namespace Relay.Contracts.Control;
 [JsonSerializable(typeof(DrainOrder))]
 [JsonSerializable(typeof(UndrainOrder))]
 [JsonSerializable(typeof(UnderAttackOrder))]
+[JsonSerializable(typeof(RebalanceOrder))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(double))]

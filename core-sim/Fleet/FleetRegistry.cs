@@ -82,6 +82,19 @@ internal sealed class FleetRegistry
         return details;
     }
 
+    /// <summary>Every relay the core knows (linked now, or reported once), with its reported region, state and sessions.</summary>
+    public IReadOnlyList<FleetMember> Members(TimeSpan staleAfter)
+    {
+        var states = States(staleAfter);
+        var links = _backhaul.Listener.Relays().ToDictionary(r => r.RelayId, r => r.Region, StringComparer.Ordinal);
+        return [.. states.Select(kv =>
+        {
+            _reports.TryGetValue(kv.Key, out var report);
+            string region = links.TryGetValue(kv.Key, out var linked) && !string.IsNullOrEmpty(linked) ? linked : report?.Report.Region ?? string.Empty;
+            return new FleetMember(kv.Key, region, kv.Value, kv.Value == RelayStatus.Unreachable ? 0 : report?.Report.Sessions ?? 0);
+        })];
+    }
+
     /// <summary>Sessions per region (from the relays' reports), for GET /fleet.</summary>
     public IReadOnlyDictionary<string, long> SessionsByRegion()
     {

@@ -29,11 +29,13 @@ internal static class CoreSimEndpoints
         NegotiateEndpoint.Map(app);
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/fleet", (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, IOptions<CoreSimOptions> options) => Results.Ok(new
+        app.MapGet("/fleet", (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, Fleet.FleetRegions regions, Fleet.SteeringLog steering, IOptions<CoreSimOptions> options) => Results.Ok(new
         {
             node = options.Value.NodeId,
             relays = fleet.Describe(policy.StaleAfter),
             sessionsByRegion = fleet.SessionsByRegion(),
+            regions = Fleet.RegionsView.Describe(fleet.Members(policy.StaleAfter), regions.File, registry.RelayedClients()), // issue 17
+            steering = steering.Recent(), // issue 17: the last negotiate decisions, newest first
             sessions = registry.SessionCount,
             directConnections = registry.DirectConnections,
             relayedConnections = registry.RelayedConnections,
@@ -42,6 +44,9 @@ internal static class CoreSimEndpoints
 
         // Fleet dashboard (issue 7, Http/Dashboard.cs): GET /, GET /v1/fleet/stream (SSE), POST /v1/relays/{id}/drain|undrain, GET /v1/load/latest.
         Dashboard.Map(app);
+
+        // Issue 17: POST /v1/regions/{region}/rebalance (admin key): the region's users on other regions' relays go home.
+        RebalanceEndpoint.Map(app);
 
         // Reading the faults is open; every change needs the admin key (AdminKeyFilter).
         app.MapGet("/v1/faults", (FaultState state) => Results.Ok(state.Snapshot()));

@@ -3,7 +3,8 @@ namespace Relay.CoreSim.Http;
 /// <summary>
 /// The fleet dashboard page (GET /). Live from GET /v1/fleet/stream (server-sent events; falls back to polling /fleet
 /// every second). Shows whatever each relay in /fleet carries: relayId, region, links, streams, rttMs, and when the
-/// relays' health reports are there, state, reasons, sessions and message counters. No external assets. The buttons
+/// relays' health reports are there, state, reasons, sessions and message counters; the regions (issue 17: relays,
+/// users, users away, fallback, a rebalance button each) and the last steering decisions. No external assets. The buttons
 /// that change something (drain/undrain, faults) ask once for core-sim's admin key (kept in sessionStorage for the tab)
 /// and send it as <c>Authorization: Bearer</c>; no cookies, so no other site can make a browser use it.
 /// </summary>
@@ -48,6 +49,13 @@ internal static class DashboardPage
   #events li { padding:2px 0; border-bottom:1px dashed var(--line); }
   .legend span { margin-right:12px; font-size:12px; }
   .attack { color:var(--bad); font-weight:600; font-size:12px; border:1px solid var(--bad); border-radius:4px; padding:0 4px; }
+  #regions-body .region { border-top:1px solid var(--line); padding:8px 0; }
+  #regions-body .region:first-child { border-top:0; }
+  #regions-body .region h3 { margin:0 0 4px; font-size:14px; display:flex; gap:12px; align-items:baseline; flex-wrap:wrap; }
+  #regions-body .relay { display:inline-block; margin:2px 10px 2px 0; font-size:12px; }
+  #steering { list-style:none; margin:0; padding:0; max-height:320px; overflow:auto; font-size:12px; }
+  #steering li { padding:3px 0; border-bottom:1px dashed var(--line); }
+  #steering .left { color:var(--dim); }
   .kv { display:grid; grid-template-columns:auto 1fr; gap:2px 12px; font-size:13px; }
 </style></head>
 <body>
@@ -76,6 +84,16 @@ internal static class DashboardPage
         <tbody></tbody>
       </table>
       <p id="no-relays" class="dim">No relay connected.</p>
+    </section>
+    <section class="card" id="regions">
+      <h2>Regions</h2>
+      <div id="regions-body"></div>
+      <p id="no-regions" class="dim">No region known (no regions file, no relay reporting one).</p>
+    </section>
+    <section class="card" id="steering-card">
+      <h2>Steering decisions <span class="dim" style="font-weight:normal;font-size:12px">(the last negotiate answers, newest first)</span></h2>
+      <ul id="steering"></ul>
+      <p id="no-steering" class="dim">No negotiate call yet.</p>
     </section>
     <section class="card">
       <h2>Events</h2>
@@ -168,7 +186,58 @@ internal static class DashboardPage
     }
     $('t-relays').textContent = (fleet.relays || []).length;
     render();
+    renderRegions(fleet.regions || []);
+    renderSteering(fleet.steering || []);
   }
+
+  // ---- regions (issue 17): relays with state and sessions, users served, users away, fallback; rebalance ----
+  function renderRegions(regions) {
+    $('no-regions').style.display = regions.length ? 'none' : '';
+    setHtml($('regions-body'), regions.map(g => {
+      const away = typeof g.usersAway === 'number'
+        ? ' · <span class="away">' + esc(g.usersAway) + '</span> of its users on other regions\' relays' + (g.usersAway ? ' (' + Object.entries(g.away || {}).map(([id, n]) => esc(id) + ': ' + esc(n)).join(', ') + ')' : '')
+        : '';
+      const relays = (g.relays || []).map(r => '<span class="relay" data-relay="' + esc(r.id) + '"><b>' + esc(r.id) + '</b> <span class="state" data-state="' + esc(r.state) + '">' + esc(r.state) + '</span> <span class="sessions">' + esc(r.sessions) + '</span> sessions</span>').join('');
+      return '<div class="region" data-region="' + esc(g.name) + '" data-ready="' + (g.ready ? 'true' : 'false') + '">' +
+        '<h3><span>' + esc(g.name) + '</span><span class="dim">users <b class="users">' + esc(g.users) + '</b>' + away + '</span>' +
+        '<span class="dim">fallback: <span class="fallback">' + esc((g.fallback || []).join(' → ') || '–') + '</span></span>' +
+        '<button data-rebalance="' + esc(g.name) + '"' + (g.ready && g.source === 'regions file' ? '' : ' disabled') + ' title="close its users\' sessions on other regions\' relays (4001, in batches): they reconnect home">rebalance</button></h3>' +
+        '<div>' + (relays || '<span class="dim">no relay</span>') + '</div>' +
+        '<div class="dim" style="font-size:11px">' + esc(g.source) + ((g.subnets || []).length ? ' · subnets ' + esc(g.subnets.join(', ')) : '') + '</div></div>';
+    }).join(''));
+  }
+
+  // Replaces an element's content only when it changed: the stream sends every 500 ms, and a button rebuilt that often
+  // could lose the operator's click.
+  function setHtml(el, html) {
+    if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
+  }
+
+  function renderSteering(decisions) {
+    $('no-steering').style.display = decisions.length ? 'none' : '';
+    setHtml($('steering'), decisions.map(d => {
+      const how = d.how === 'address' ? 'address in ' + d.subnet : d.how === '?region=' ? 'asked ?region=' + d.region : d.how;
+      const fell = d.servedBy && d.servedBy !== d.region ? ' → served by ' + esc(d.servedBy) : '';
+      const left = (d.leftOut || []).map(l => esc(l.id) + ' (' + esc(l.why) + ')').join(', ');
+      return '<li data-region="' + esc(d.region) + '" data-how="' + esc(d.how) + '"><span class="dim">' + esc(new Date(d.at).toLocaleTimeString()) + '</span> ' +
+        esc(d.from || '?') + ' → <b>' + esc(d.region || '–') + '</b> <span class="dim">(' + esc(how) + ')</span>' + fell + (d.token ? ' <span class="dim">+token</span>' : '') +
+        ': <span class="relays">' + esc((d.relays || []).join(', ') || 'no relay') + '</span>' +
+        (left ? '<div class="left">left out: ' + left + '</div>' : '') + '</li>';
+    }).join(''));
+  }
+
+  $('regions-body').addEventListener('click', async ev => {
+    const b = ev.target.closest('button[data-rebalance]');
+    if (!b) return;
+    b.disabled = true;
+    const region = b.dataset.rebalance;
+    try {
+      const r = await adminFetch('/v1/regions/' + encodeURIComponent(region) + '/rebalance', { method: 'POST' });
+      const body = await r.json().catch(() => ({}));
+      event('rebalance ' + region + ': ' + (r.ok ? body.message + ((body.sentTo || []).length ? ' (' + body.sentTo.map(s => s.relayId + ': ' + s.sessions).join(', ') + ')' : '') : 'failed: ' + (body.error || r.status)));
+    } catch (e) { event('rebalance ' + region + ': ' + e.message); }
+    finally { b.disabled = false; }
+  });
 
   function chart(h) {
     const W = 180, H = 40;

@@ -9,6 +9,9 @@ internal interface ISessionTransport
     /// <summary>The relay the connection came through, or null for a direct websocket.</summary>
     string? RelayId { get; }
 
+    /// <summary>The client's address as the relay saw it (its stream's open info), or null for a direct websocket or an address that does not parse.</summary>
+    System.Net.IPAddress? ClientAddress { get; }
+
     /// <summary>Receives the next whole text message, or null once the connection has ended.</summary>
     ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Net;
 using Relay.Contracts.Sessions;
 using Relay.Tunnel.Streams;
 
@@ -9,6 +10,33 @@ internal sealed class MuxStreamTransport(MuxStream stream) : ISessionTransport
     public MuxStream Stream => stream;
 
     public string? RelayId => string.IsNullOrEmpty(stream.RelayId) ? null : stream.RelayId;
+
+    public IPAddress? ClientAddress { get; } = ParseAddress(stream.Info.ClientAddress);
+
+    /// <summary>
+    /// The address of the gateway's "address:port" (IPv6 unbracketed, as the gateway writes it, or bracketed), or a bare
+    /// address; null when it does not parse.
+    /// </summary>
+    internal static IPAddress? ParseAddress(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || text.Length > 64)
+        {
+            return null;
+        }
+
+        if (text.StartsWith('[') && IPEndPoint.TryParse(text, out var bracketed))
+        {
+            return bracketed.Address;
+        }
+
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && ushort.TryParse(text.AsSpan(colon + 1), out _) && IPAddress.TryParse(text.AsSpan(0, colon), out var address))
+        {
+            return address;
+        }
+
+        return IPAddress.TryParse(text, out var bare) ? bare : null;
+    }
 
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken)
     {

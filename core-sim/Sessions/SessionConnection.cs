@@ -46,6 +46,12 @@ internal sealed partial class SessionConnection
 
     public bool ViaRelay => _transport.RelayId is not null;
 
+    /// <summary>The relay this connection came through, or null for a direct websocket.</summary>
+    public string? RelayId => _transport.RelayId;
+
+    /// <summary>The client's address as its relay saw it; null for a direct websocket.</summary>
+    public System.Net.IPAddress? ClientAddress => _transport.ClientAddress;
+
     public void Wake() => _wake.Writer.TryWrite(true);
 
     public async Task RunAsync(CancellationToken stopping)

@@ -33,6 +33,10 @@ internal sealed class SessionRegistry : IDisposable
 
     public int RoomCount => _rooms.Count;
 
+    /// <summary>Each connection that came through a relay: the relay and the client's address (null when unknown). Issue 17: where each region's users are.</summary>
+    public IEnumerable<(string RelayId, System.Net.IPAddress? Client)> RelayedClients() =>
+        _connections.Keys.Where(c => c.RelayId is not null).Select(c => (c.RelayId!, c.ClientAddress));
+
     public long Now => _time.GetTimestamp();
 
     public Session Create(TokenClaims claims)

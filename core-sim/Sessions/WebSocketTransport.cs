@@ -11,6 +11,8 @@ internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes, 
 
     public string? RelayId => null;
 
+    public System.Net.IPAddress? ClientAddress => null; // a direct session is on no relay: nothing to rebalance
+
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);

@@ -104,6 +104,9 @@ internal sealed partial class DrainController
         }
     }
 
+    /// <summary>Records an order from the core and its outcome (e.g. the <see cref="Rebalancer"/>'s), shown as the report's last core command.</summary>
+    public void NoteCoreCommand(string outcome) => _lastCommand = outcome;
+
     /// <summary>The drain's progress, for the health report and /status.</summary>
     public DrainStatus Describe() => new(
         _sessions.Draining,

@@ -15,6 +15,7 @@ internal static class HealthEndpoints
     public static IServiceCollection AddRelayHealth(this IServiceCollection services)
     {
         services.AddSingleton<DrainController>();
+        services.AddSingleton<Rebalancer>(); // issue 17: the core's rebalance order (resolved at start: it listens for the order)
         services.AddSingleton<HealthMonitor>();
         services.AddSingleton<HealthMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
@@ -31,6 +32,7 @@ internal static class HealthEndpoints
     public static void MapRelayHealth(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<HealthMetrics>(); // the state and weight gauges exist from the start
+        _ = app.Services.GetRequiredService<Rebalancer>(); // listens for the core's rebalance order from the start
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
@@ -43,9 +45,10 @@ internal static class HealthEndpoints
                 return context.Response.WriteAsync((entry.Description ?? report.Status.ToString()) + "\n");
             },
         });
-        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections) => Results.Json(new
+        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections, Rebalancer rebalancer) => Results.Json(new
         {
             health = monitor.Describe(),
+            rebalance = rebalancer.Describe(),
             links = backhaul.Pool.Links(),
             connections = connections.Describe(),
         }));

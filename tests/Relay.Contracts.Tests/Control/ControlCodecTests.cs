@@ -151,6 +151,24 @@ public sealed class ControlCodecTests
         Assert.That(decoded, Is.EqualTo(new UndrainOrder()));
     }
 
+    [Test]
+    public void RebalanceOrder_WireTextAndRoundTrip()
+    {
+        var encoded = ControlCodec.Encode(new RebalanceOrder("sg"));
+
+        Assert.That(encoded.Name, Is.EqualTo("rebalance"));
+        Assert.That(Encoding.UTF8.GetString(encoded.Payload), Is.EqualTo("""{"region":"sg"}"""));
+        Assert.That(ControlCodec.TryDecode(encoded.Name, encoded.Payload, out var decoded), Is.True);
+        Assert.That(decoded, Is.EqualTo(new RebalanceOrder("sg")));
+    }
+
+    [Test]
+    public void RebalanceOrder_WithAFieldFromANewerCore_StillDecodes()
+    {
+        Assert.That(ControlCodec.TryDecode("rebalance", """{"region":"syd","batch":50}"""u8, out var decoded), Is.True);
+        Assert.That(decoded, Is.EqualTo(new RebalanceOrder("syd")));
+    }
+
     [TestCase("drain", "")]
     [TestCase("drain", "policy")]
     [TestCase("drain", "{}")]
@@ -159,6 +177,11 @@ public sealed class ControlCodecTests
     [TestCase("fleet", """{"relays":{"relay-a":"rebooting"}}""")]
     [TestCase("fleet", """["relay-a"]""")]
     [TestCase("reboot", "{}")]
+    [TestCase("rebalance", "{}")]
+    [TestCase("rebalance", """{"region":""}""")]
+    [TestCase("rebalance", """{"region":null}""")]
+    [TestCase("rebalance", """{"region":7}""")]
+    [TestCase("rebalance", """{"region":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}""")]
     public void TryDecode_MalformedOrUnknown_ReturnsFalse(string name, string payload)
     {
         Assert.That(ControlCodec.TryDecode(name, Encoding.UTF8.GetBytes(payload), out var order), Is.False);
