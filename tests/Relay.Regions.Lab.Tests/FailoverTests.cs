@@ -53,6 +53,8 @@ public class FailoverTests
     public async Task RegionLoss_SgUsersOnNegotiateAndTheRace_BothSgGatewaysSigkilled_EverySgUserResumesInSyd_EveryMessageOnceInOrder(CancellationToken token)
     {
         await using var lab = await StartLabAsync(token);
+        Assert.That(await lab.WaitNegotiateListsRegionAsync("sg", TimeSpan.FromSeconds(30), token), Is.True, "the core's negotiate lists sg-1 and sg-2");
+
         // The core's negotiate, across the WAN from the sg users' namespace: their source address picks sg.
         using var users = lab.StartUsers("sg", Users, Rate, negotiateUrl: lab.CoreNegotiateUrl);
         Assert.That(await users.WaitReadyAsync(TimeSpan.FromSeconds(60), token), Is.EqualTo(Users), users.Errors);

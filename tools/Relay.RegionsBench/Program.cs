@@ -58,6 +58,7 @@ foreach (var region in lab.Regions.Where(r => r.Name != options.CoreRegion))
     var relayUrls = region.Relays.Select(r => r.Url).ToArray();
     using var direct = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: [lab.CoreUrl], own: 1, name: $"{region.Name}-direct");
     using var relayed = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: relayUrls, own: relayUrls.Length, name: $"{region.Name}-relay", firstId: 10_000);
+    await lab.WaitNegotiateListsRegionAsync(region.Name, TimeSpan.FromSeconds(30), token);
     using var steered = lab.StartUsers(region.Name, o.Sessions, o.Rate, name: $"{region.Name}-negotiate", firstId: 50_000, negotiateUrl: lab.CoreNegotiateUrl);
     await Task.WhenAll(direct.WaitReadyAsync(TimeSpan.FromSeconds(120), token), relayed.WaitReadyAsync(TimeSpan.FromSeconds(120), token), steered.WaitReadyAsync(TimeSpan.FromSeconds(120), token));
     direct.ResetRoundTrips();
@@ -116,7 +117,7 @@ string loadAtEnd = LoadAverage();
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: {sg.Name}'s gateways SIGKILLed, or cut off the WAN ({o.FailoverSessions} {sg.Name} sessions chatting; fixed URL list: own region, then {string.Join(", ", sg.Fallback)}; negotiate: the core's /v1/negotiate, the SDK's race after 250 ms)");
 report.AppendLine();
-report.AppendLine("| how | users steered by | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
+report.AppendLine("| how | users steered by | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed (of the sessions on sg at the kill) | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
 report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
 report.AppendLine(LossRow("SIGKILL both gateways", "fixed URL list", loss, 60, dnsMissing));
 report.AppendLine(LossRow("SIGKILL both gateways", "negotiate + race", lossNegotiate, 60, dnsMissing));
@@ -146,10 +147,15 @@ return 0;
 // One region loss: sg users (fixed list or negotiate) chatting; the region killed or cut; the resumes and the DNS answers timed.
 async Task<Loss> RegionLossAsync(string label, bool negotiate, bool cut, int firstId)
 {
+    await lab.WaitNegotiateListsRegionAsync(sg.Name, TimeSpan.FromSeconds(30), token);
     using var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-{label}", firstId: firstId, negotiateUrl: negotiate ? lab.CoreNegotiateUrl : null);
     await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
     await DnsAnswersAsync(sg.Name, lab.RelayAddresses(sg.Name), token);
     await Task.Delay(3000, token);
+    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+
+    // The region's sessions: the users on an sg relay at the kill (a race may have started a few elsewhere).
+    var inRegion = users.Latest.Values.Where(w => sgUrls.Contains(w.Url)).Select(w => w.User).ToHashSet();
     int wait = cut ? o.CutWaitSeconds : 60;
     long at;
     if (cut)
@@ -164,14 +170,13 @@ async Task<Loss> RegionLossAsync(string label, bool negotiate, bool cut, int fir
     }
 
     var dns = DnsChangeAsync(sg.Name, fallbackRelays, at, token);
-    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
-    await users.WaitUntilAllAsync(w => w.Timestamp > at && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(wait), token);
+    await users.WaitUntilAllAsync(w => !inRegion.Contains(w.User) || (w.Timestamp > at && !sgUrls.Contains(w.Url)), TimeSpan.FromSeconds(wait), token);
     if (!cut)
     {
         await Task.Delay(2000, token);
     }
 
-    var resumeSeconds = users.Welcomes.Where(w => w.Timestamp > at && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
+    var resumeSeconds = users.Welcomes.Where(w => inRegion.Contains(w.User) && w.Timestamp > at && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
         .Select(g => (g.Min(w => w.Timestamp) - at) / (double)Stopwatch.Frequency).Order().ToArray();
     var where = users.Latest.Values.GroupBy(w => RelayId(w.Url)).ToDictionary(g => g.Key, g => g.Count());
     var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
@@ -181,8 +186,8 @@ async Task<Loss> RegionLossAsync(string label, bool negotiate, bool cut, int fir
         lab.CutRegion(sg.Name, cut: false);
     }
 
-    Log($"{(cut ? "cut" : "loss")} of {sg.Name} ({label}): {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s; DNS changed after {dnsSeconds?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} s");
-    return new Loss(o.FailoverSessions, resumeSeconds, where, result, dnsSeconds);
+    Log($"{(cut ? "cut" : "loss")} of {sg.Name} ({label}): {resumeSeconds.Length} of {inRegion.Count} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s; DNS changed after {dnsSeconds?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} s");
+    return new Loss(inRegion.Count, resumeSeconds, where, result, dnsSeconds);
 }
 
 // Waits (at most 30 s) until dig from the region's users answers exactly these addresses (e.g. after a restart).

@@ -34,6 +34,7 @@ public sealed class RegionsLab : IAsyncDisposable
     public const string Zone = "relay.test.";
     public const string Site = "s1";
 
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly RegionsLabOptions _options;
     private readonly List<LabRegion> _regions = [];
     private readonly Dictionary<string, string> _relayKeys = [];
@@ -206,6 +207,44 @@ public sealed class RegionsLab : IAsyncDisposable
 
     /// <summary>A region's relays' addresses, sorted as <see cref="DigAsync"/> answers them.</summary>
     public IReadOnlyList<string> RelayAddresses(string region) => [.. Region(region).Relays.Select(r => r.Address).Order(StringComparer.Ordinal)];
+
+    /// <summary>The relay ids the core's negotiate lists for <paramref name="region"/> (asked on the control address: <c>?region=</c>), best first.</summary>
+    public async Task<IReadOnlyList<string>> NegotiateListsAsync(string region, CancellationToken token)
+    {
+        using var response = await s_http.GetAsync(new Uri(CoreControl, $"/v1/negotiate?region={Uri.EscapeDataString(region)}"), token);
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token));
+        return [.. doc.RootElement.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString() ?? "")];
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the core's negotiate for <paramref name="region"/> lists every relay of that region
+    /// (e.g. after a start or a restart: a relay is listed once its backhaul link is up and it reported healthy).
+    /// </summary>
+    public async Task<bool> WaitNegotiateListsRegionAsync(string region, TimeSpan limit, CancellationToken token)
+    {
+        var ids = Region(region).Relays.Where(r => r.Id != CoreRelayId).Select(r => r.Id).ToArray();
+        long until = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            try
+            {
+                var listed = await NegotiateListsAsync(region, token);
+                if (ids.All(listed.Contains))
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not yet
+            }
+
+            await Task.Delay(100, token);
+        }
+
+        return false;
+    }
 
     /// <summary>SIGKILLs every gateway of <paramref name="region"/> at once; returns the Stopwatch timestamp just before.</summary>
     public long KillRegion(string region)
