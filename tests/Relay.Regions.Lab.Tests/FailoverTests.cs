@@ -61,6 +61,7 @@ public class FailoverTests
         var sg = lab.Region("sg").Relays.Select(r => r.Url.ToString()).ToHashSet();
         Assert.That(users.Latest.Values.Select(w => w.Url), Is.All.Matches<string>(sg.Contains), "negotiate sent every sg user to an sg relay");
         Assert.That(users.Latest.Values.Select(w => w.Region), Is.All.EqualTo("sg"), $"the core mapped their address to sg: {users.Latest.Values.First().Reason}");
+        Assert.That(users.Latest.Values.Select(w => w.Reason), Is.All.Contains(lab.Region("sg").UsersAddress), "by their own source address, across the WAN");
         Assert.That(await lab.Relay("sg-1").SessionsAsync(token) + await lab.Relay("sg-2").SessionsAsync(token), Is.EqualTo(Users));
         await Task.Delay(1000, token);
 
