@@ -4,7 +4,7 @@
 #   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
 #   ./build.sh bench attack   legitimate sessions through a gateway without and with a connection flood (issue 16)
-#   ./build.sh bench regions  the regions lab (issue 17): per region direct vs relay, region loss, drain (as root)
+#   ./build.sh bench regions  the regions lab (issue 17): per region direct vs relay vs negotiate, region loss (DNS, resumes), drain (as root)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -128,7 +128,7 @@ usage: ./build.sh VERB [args]
   bench steering        sessions moved by a drain through HAProxy
   bench wan             a session over a userspace WAN delay line, through the relay vs direct
   bench attack          legitimate sessions through a gateway without and with a connection flood (issue 16)
-  bench regions         the regions lab: per region direct vs relay, region loss, drain in a two-relay region (issue 17)
+  bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (issue 17)
   help                  this list
 USAGE
 }
@@ -144,7 +144,7 @@ case "${1:-}" in
       attack) shift; ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
         dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll "$@" ;;
       wan) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.WanBench/bin/Release/net10.0/Relay.WanBench.dll "$@" ;;
-      regions) shift; bash scripts/install-wireguard.sh
+      regions) shift; bash scripts/install-wireguard.sh; bash scripts/install-pdns.sh
         dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.RegionsBench/bin/Release/net10.0/Relay.RegionsBench.dll "$@" ;;
       *) dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
     esac ;;

@@ -2,8 +2,9 @@ namespace Relay.Regions.Lab.Tests;
 
 /// <summary>
 /// Failover across regions in the regions lab: users in "sg" chat through their relays with a fixed ordered URL list
-/// (own region first, rotated over its two gateways, then the fallback regions nearest first: syd, eu, us); the
-/// negotiate mode will replace that list. Every message once, in order (the users process checks each sequence).
+/// (own region first, rotated over its two gateways, then the fallback regions nearest first: syd, eu, us), or with
+/// the core's negotiate URL (the SDK's candidate list for their address, its race and next-candidate failover).
+/// Every message once, in order (the users process checks each sequence).
 /// </summary>
 [NonParallelizable]
 public class FailoverTests
@@ -74,6 +75,38 @@ public class FailoverTests
         TestContext.Out.WriteLine($"{result.Sent} sent; lost {result.Lost}, duplicated {result.Duplicated}, out of order {result.OutOfOrder}");
         Assert.That(result.Sent, Is.GreaterThan(Users * 5));
         Assert.That((result.Lost, result.Duplicated, result.OutOfOrder), Is.EqualTo((0L, 0L, 0L)), "every message once, in order, across the cut");
+    }
+
+    [Test]
+    [CancelAfter(240_000)]
+    public async Task RegionLoss_SgUsersOnNegotiateAndTheRace_BothSgGatewaysSigkilled_EverySgUserResumesInSyd_EveryMessageOnceInOrder(CancellationToken token)
+    {
+        await using var lab = await StartLabAsync(token);
+        Assert.That(await lab.WaitNegotiateListsRegionAsync("sg", TimeSpan.FromSeconds(30), token), Is.True, "the core's negotiate lists sg-1 and sg-2");
+
+        // The core's negotiate, across the WAN from the sg users' namespace: their source address picks sg.
+        using var users = lab.StartUsers("sg", Users, Rate, negotiateUrl: lab.CoreNegotiateUrl);
+        Assert.That(await users.WaitReadyAsync(TimeSpan.FromSeconds(60), token), Is.EqualTo(Users), users.Errors);
+        var sg = lab.Region("sg").Relays.Select(r => r.Url.ToString()).ToHashSet();
+        Assert.That(users.Latest.Values.Select(w => w.Url), Is.All.Matches<string>(sg.Contains), "negotiate sent every sg user to an sg relay");
+        Assert.That(users.Latest.Values.Select(w => w.Region), Is.All.EqualTo("sg"), $"the core mapped their address to sg: {users.Latest.Values.First().Reason}");
+        Assert.That(users.Latest.Values.Select(w => w.Reason), Is.All.Contains(lab.Region("sg").UsersAddress), "by their own source address, across the WAN");
+        Assert.That(await lab.Relay("sg-1").SessionsAsync(token) + await lab.Relay("sg-2").SessionsAsync(token), Is.EqualTo(Users));
+        await Task.Delay(1000, token);
+
+        long killedAt = lab.KillRegion("sg");
+        string syd = lab.Relay("syd-1").Url.ToString();
+        bool moved = await users.WaitUntilAllAsync(w => w.Timestamp > killedAt && w.Url == syd, TimeSpan.FromSeconds(60), token);
+        Assert.That(moved, Is.True, $"every sg user resumed on syd-1, the next candidate; latest: {string.Join(", ", users.Latest.Values.GroupBy(w => w.Url).Select(g => $"{g.Key} {g.Count()}"))}\n{users.Errors}");
+        Assert.That(users.Latest.Values, Has.All.Matches<UserWelcome>(w => w.Resumed), "resumed their sessions (not new ones)");
+        Assert.That(await lab.Relay("syd-1").SessionsAsync(token), Is.EqualTo(Users));
+        Assert.That(await lab.Relay("us-1").SessionsAsync(token), Is.Zero, "the next region, not a farther one (a race's loser holds no session)");
+        await Task.Delay(1000, token);
+
+        var result = await users.StopAsync(TimeSpan.FromSeconds(60), token);
+        TestContext.Out.WriteLine($"{result.Sent} sent; lost {result.Lost}, duplicated {result.Duplicated}, out of order {result.OutOfOrder}");
+        Assert.That(result.Sent, Is.GreaterThan(Users * 5));
+        Assert.That((result.Lost, result.Duplicated, result.OutOfOrder), Is.EqualTo((0L, 0L, 0L)), "every message once, in order, across the region's loss");
     }
 
     [Test]

@@ -6,7 +6,8 @@ using Relay.Contracts.Tokens;
 using Relay.Testing.Users;
 
 // The users of one region of the regions lab, run inside its users namespace. Each user is one Relay.Client session
-// sending numbered echo messages at a steady rate. One JSON object per stdout line: "welcome" at every welcome (which
+// sending numbered echo messages at a steady rate, with a fixed URL list (--url…) or a negotiate URL (--negotiate-url:
+// the SDK's candidate list from negotiate, its race and next-candidate failover). One JSON object per stdout line: "welcome" at every welcome (which
 // URL, resumed or not, Stopwatch ticks: CLOCK_MONOTONIC, the same clock in every process of the machine), "ready" once
 // every user is in, "result" at the end (after "stop" on stdin, or --max-seconds): counts, sequence checks and
 // percentiles. Bounded: sessions, rate, run time and every buffer.
@@ -52,13 +53,16 @@ return 0;
 
 namespace Relay.Testing.Users
 {
-    internal sealed record UsersOptions(string Name, int Sessions, double Rate, double MaxSeconds, double SettleSeconds, string SigningKeyPath, string Site, int Own, IReadOnlyList<Uri> Urls, int FirstId)
+    internal sealed record UsersOptions(string Name, int Sessions, double Rate, double MaxSeconds, double SettleSeconds, string SigningKeyPath, string Site, int Own, IReadOnlyList<Uri> Urls, int FirstId,
+        Uri? NegotiateUrl = null, TimeSpan? RaceAfter = null)
     {
         public static UsersOptions? Parse(string[] args)
         {
             string name = "users", site = "s1", key = "";
             int sessions = 10, own = 1, firstId = 0;
             double rate = 2, maxSeconds = 300, settle = 20;
+            double? raceAfterMs = null;
+            Uri? negotiate = null;
             var urls = new List<Uri>();
             try
             {
@@ -77,6 +81,8 @@ namespace Relay.Testing.Users
                         case "--own": own = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                         case "--first-id": firstId = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                         case "--url": urls.Add(new Uri(Next())); break;
+                        case "--negotiate-url": negotiate = new Uri(Next()); break;
+                        case "--race-after-ms": raceAfterMs = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                         default: throw new ArgumentException($"unknown option {args[i]}");
                     }
                 }
@@ -86,24 +92,40 @@ namespace Relay.Testing.Users
                     throw new ArgumentException("--sessions 1-5000, --rate 0-100, --max-seconds 0-3600, --settle-seconds 0-120");
                 }
 
-                if (urls.Count == 0 || own < 1 || own > urls.Count || !File.Exists(key))
+                if (negotiate is not null && (urls.Count > 0 || !negotiate.IsAbsoluteUri || negotiate.Scheme is not ("http" or "https")))
                 {
-                    throw new ArgumentException("at least one --url, --own 1..(number of urls), --signing-key an existing PEM file");
+                    throw new ArgumentException("--negotiate-url: an absolute http(s) URL, instead of --url (not with it)");
+                }
+
+                if (raceAfterMs is < 0 or > 5000 || (raceAfterMs is not null && negotiate is null))
+                {
+                    throw new ArgumentException("--race-after-ms: 0-5000, with --negotiate-url");
+                }
+
+                if ((negotiate is null && (urls.Count == 0 || own < 1 || own > urls.Count)) || !File.Exists(key))
+                {
+                    throw new ArgumentException("at least one --url (or --negotiate-url), --own 1..(number of urls), --signing-key an existing PEM file");
                 }
             }
             catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException or OverflowException)
             {
                 Console.Error.WriteLine($"users: {e.Message}");
-                Console.Error.WriteLine("usage: Relay.Testing.Users --signing-key PEM --url WS [--url WS]... [--own N] [--sessions N] [--rate MSG_PER_S] [--name NAME] [--site SITE] [--first-id N] [--max-seconds S] [--settle-seconds S]");
+                Console.Error.WriteLine("usage: Relay.Testing.Users --signing-key PEM (--url WS [--url WS]... [--own N] | --negotiate-url HTTP [--race-after-ms MS]) [--sessions N] [--rate MSG_PER_S] [--name NAME] [--site SITE] [--first-id N] [--max-seconds S] [--settle-seconds S]");
                 return null;
             }
 
-            return new UsersOptions(name, sessions, rate, maxSeconds, settle, key, site, own, urls, firstId);
+            return new UsersOptions(name, sessions, rate, maxSeconds, settle, key, site, own, urls, firstId, negotiate,
+                raceAfterMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
         }
 
         /// <summary>User <paramref name="index"/>'s URLs: the first <see cref="Own"/> (its region's) rotated by the index, then the rest in order.</summary>
         public IReadOnlyList<Uri> UrlsFor(int index)
         {
+            if (Urls.Count == 0)
+            {
+                return [];
+            }
+
             var ownUrls = Urls.Take(Own).ToArray();
             return [.. ownUrls.Skip(index % Own), .. ownUrls.Take(index % Own), .. Urls.Skip(Own)];
         }

@@ -49,21 +49,20 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
             try
             {
                 var user = new User(options.FirstId + index, options.UrlsFor(index), options.Name);
-                var client = new RelayClient(new RelayClientOptions
-                {
-                    UrlFactory = user.PickUrl,
-                    TokenProvider = _ => ValueTask.FromResult(issuer.Issue($"{options.Name}-{user.Id}", options.Site, "visitor", TimeSpan.FromHours(2)).Token),
-                    ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
-                    ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-                    MaxReconnectAttempts = 200,
-                    ConnectTimeout = TimeSpan.FromSeconds(5),
-                });
+                var client = new RelayClient(ClientOptions(
+                    user.PickUrl, $"{options.Name}-{user.Id}", TimeSpan.FromHours(2), maxAttempts: 200));
                 user.Client = client;
                 client.StateChanged += change =>
                 {
                     if (change.State == RelayClientState.Connected)
                     {
-                        Emit(new { e = "welcome", user = user.Id, url = user.CurrentUrl?.ToString(), resumed = change.Resumed, t = Stopwatch.GetTimestamp() });
+                        // With negotiate, the URL is the race's winner (the SDK's steering); else the one PickUrl gave.
+                        if (change.Steering is { } steering)
+                        {
+                            user.CurrentUrl = steering.Url;
+                        }
+
+                        Emit(new { e = "welcome", user = user.Id, url = user.CurrentUrl?.ToString(), resumed = change.Resumed, t = Stopwatch.GetTimestamp(), region = change.Steering?.Region, reason = change.Steering?.Reason });
                     }
                 };
                 long started = Stopwatch.GetTimestamp();
@@ -102,14 +101,9 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
     private async Task WarmUpAsync(CancellationToken token)
     {
         var urls = options.UrlsFor(0);
-        await using var client = new RelayClient(new RelayClientOptions
-        {
-            UrlFactory = attempt => urls[attempt % urls.Count],
-            TokenProvider = _ => ValueTask.FromResult(issuer.Issue($"{options.Name}-warmup", options.Site, "visitor", TimeSpan.FromMinutes(10)).Token),
-            ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
-            MaxReconnectAttempts = 20,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        });
+        var warmUp = ClientOptions(attempt => urls[attempt % urls.Count], $"{options.Name}-warmup", TimeSpan.FromMinutes(10), maxAttempts: 20);
+        warmUp.ReconnectMaxDelay = new RelayClientOptions().ReconnectMaxDelay;
+        await using var client = new RelayClient(warmUp);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
         limit.CancelAfter(TimeSpan.FromSeconds(30));
         try
@@ -130,6 +124,34 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
         {
             Console.Error.WriteLine($"users: warm-up session failed: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A client's options: the fixed URL list through <paramref name="pickUrl"/>, or with <c>--negotiate-url</c> the
+    /// SDK's negotiate (its candidate list, the race after <c>--race-after-ms</c> or the SDK's default, the next
+    /// candidate at once on a failure). Tokens are minted here either way (the core's key).
+    /// </summary>
+    private RelayClientOptions ClientOptions(Func<int, Uri> pickUrl, string subject, TimeSpan lifetime, int maxAttempts)
+    {
+        var o = new RelayClientOptions
+        {
+            TokenProvider = _ => ValueTask.FromResult(issuer.Issue(subject, options.Site, "visitor", lifetime).Token),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+            MaxReconnectAttempts = maxAttempts,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        };
+        if (options.NegotiateUrl is { } negotiate)
+        {
+            o.NegotiateUrl = negotiate;
+            o.RaceAfter = options.RaceAfter ?? o.RaceAfter;
+        }
+        else
+        {
+            o.UrlFactory = pickUrl;
+        }
+
+        return o;
     }
 
     public void ResetRoundTrips()
@@ -226,7 +248,7 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
 
         public Task? Writer { get; set; }
 
-        public Uri? CurrentUrl { get; private set; }
+        public Uri? CurrentUrl { get; set; }
 
         public long Missing
         {

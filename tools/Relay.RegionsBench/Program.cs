@@ -6,7 +6,9 @@ using Relay.RegionsBench;
 using Relay.Testing.Regions;
 
 // Issue 17's figures in the regions lab: for users in each region, session start and message RTT direct to the eu
-// core vs through their region's relay; region loss (both sg gateways SIGKILLed); drain of one relay of sg.
+// core vs through their region's relay (a fixed URL list, and steered by the core's negotiate with the SDK's race);
+// region loss (both sg gateways SIGKILLed, with the fixed list and with negotiate; their WAN cut): time until the DNS
+// answers change (PowerDNS in the lab, dig from the sg users' namespace) and until 99 % resumed; drain of one sg relay.
 var o = BenchOptions.Parse(args);
 if (o is null)
 {
@@ -34,6 +36,18 @@ if (o.Loss > 0)
     }
 }
 
+// PowerDNS in the lab (a namespace in eu), when installed: the DNS column of the region loss and the drain.
+string? dnsMissing = PdnsProcess.Missing();
+if (dnsMissing is null)
+{
+    await lab.StartDnsAsync(token);
+    Log($"PowerDNS on {lab.DnsAddress}:{RegionsLab.DnsPort} in its own namespace (checks every relay's /readyz across the WAN every 1 s)");
+}
+else
+{
+    Log($"no PowerDNS: {dnsMissing}");
+}
+
 var report = new StringBuilder();
 report.AppendLine(CultureInfo.InvariantCulture, $"### Regions lab: session start and message RTT per region ({o.Sessions} sessions per path, {o.Rate} msg/s each, {o.Seconds} s; WAN loss {o.Loss:P1} each way)");
 report.AppendLine();
@@ -44,16 +58,22 @@ foreach (var region in lab.Regions.Where(r => r.Name != options.CoreRegion))
     var relayUrls = region.Relays.Select(r => r.Url).ToArray();
     using var direct = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: [lab.CoreUrl], own: 1, name: $"{region.Name}-direct");
     using var relayed = lab.StartUsers(region.Name, o.Sessions, o.Rate, urls: relayUrls, own: relayUrls.Length, name: $"{region.Name}-relay", firstId: 10_000);
-    await Task.WhenAll(direct.WaitReadyAsync(TimeSpan.FromSeconds(120), token), relayed.WaitReadyAsync(TimeSpan.FromSeconds(120), token));
+    await lab.WaitNegotiateListsRegionAsync(region.Name, TimeSpan.FromSeconds(30), token);
+    using var steered = lab.StartUsers(region.Name, o.Sessions, o.Rate, name: $"{region.Name}-negotiate", firstId: 50_000, negotiateUrl: lab.CoreNegotiateUrl);
+    await Task.WhenAll(direct.WaitReadyAsync(TimeSpan.FromSeconds(120), token), relayed.WaitReadyAsync(TimeSpan.FromSeconds(120), token), steered.WaitReadyAsync(TimeSpan.FromSeconds(120), token));
     direct.ResetRoundTrips();
     relayed.ResetRoundTrips();
+    steered.ResetRoundTrips();
+    var steeredTo = steered.Latest.Values.GroupBy(w => RelayId(w.Url)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}").ToArray();
     await Task.Delay(TimeSpan.FromSeconds(o.Seconds), token);
     var d = await direct.StopAsync(TimeSpan.FromSeconds(90), token);
     var r = await relayed.StopAsync(TimeSpan.FromSeconds(90), token);
+    var n = await steered.StopAsync(TimeSpan.FromSeconds(90), token);
     double wan = lab.Wan.Rtt(region.Name, options.CoreRegion).TotalMilliseconds;
     report.AppendLine(Row(region.Name, "direct to eu core", wan, d));
-    report.AppendLine(Row(region.Name, $"via {string.Join(" + ", region.Relays.Select(x => x.Id))}", wan, r));
-    Log($"{region.Name}: direct {d.ConnectP50}/{d.RttP50} ms, relay {r.ConnectP50}/{r.RttP50} ms (start/RTT p50)");
+    report.AppendLine(Row(region.Name, $"via {string.Join(" + ", region.Relays.Select(x => x.Id))} (fixed URLs)", wan, r));
+    report.AppendLine(Row(region.Name, $"steered: core's negotiate, then the race ({string.Join(", ", steeredTo)})", wan, n));
+    Log($"{region.Name}: direct {d.ConnectP50}/{d.RttP50} ms, relay {r.ConnectP50}/{r.RttP50} ms, negotiate {n.ConnectP50}/{n.RttP50} ms (start/RTT p50)");
 }
 
 // Drain of one relay of the two-relay region: its users move to the other and stay in the region.
@@ -66,7 +86,9 @@ using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{
     await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
     await Task.Delay(2000, token);
     long onDrained = await drained.SessionsAsync(token);
+    await DnsAnswersAsync(sg.Name, lab.RelayAddresses(sg.Name), token);
     long drainAt = Stopwatch.GetTimestamp();
+    var dnsDrain = DnsChangeAsync(sg.Name, [other.Address], drainAt, token);
     bool accepted = await Until(() => drained.DrainAsync(token), TimeSpan.FromSeconds(20), token);
     bool empty = await Until(async () => await drained.SessionsAsync(token) == 0, TimeSpan.FromSeconds(60), token);
     double emptyAfter = Stopwatch.GetElapsedTime(drainAt).TotalSeconds;
@@ -76,69 +98,42 @@ using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{
     var latest = users.Latest.Values.ToArray();
     var inRegion = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
     var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
-    drain = new Drain(accepted && empty, onDrained, latest.Count(w => w.Url == otherUrl && w.Timestamp > drainAt), latest.Count(w => !inRegion.Contains(w.Url)), emptyAfter, result);
+    drain = new Drain(accepted && empty, onDrained, latest.Count(w => w.Url == otherUrl && w.Timestamp > drainAt), latest.Count(w => !inRegion.Contains(w.Url)), emptyAfter, result, await dnsDrain);
     await drained.DrainAsync(token, undrain: true);
     await Until(() => drained.ReadyAsync(token), TimeSpan.FromSeconds(30), token);
     Log($"drain of {drained.Id}: {drain.Moved} moved to {other.Id}, {drain.LeftRegion} left {sg.Name}, empty after {emptyAfter:F1} s");
 }
 
-// Region loss: SIGKILL every gateway of the region; its users resume in the next region (the fixed URL list).
-Loss loss;
-using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-loss", firstId: 30_000))
-{
-    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
-    await Task.Delay(3000, token);
-    long killedAt = lab.KillRegion(sg.Name);
-    Log($"killed {string.Join(", ", sg.Relays.Select(x => x.Id))} in {Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds:F0} ms");
-    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
-    await users.WaitUntilAllAsync(w => w.Timestamp > killedAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(60), token);
-    await Task.Delay(2000, token);
-    var welcomes = users.Welcomes;
-    var resumeSeconds = welcomes.Where(w => w.Timestamp > killedAt && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
-        .Select(g => (g.Min(w => w.Timestamp) - killedAt) / (double)Stopwatch.Frequency).Order().ToArray();
-    var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
-    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
-    loss = new Loss(o.FailoverSessions, resumeSeconds, where, result);
-    Log($"loss of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s");
-}
-
-// Region cut: the region's relays go dark on the WAN (every packet dropped: no close, no reset); bounded wait.
-Loss cut;
+// Region loss: SIGKILL every gateway of the region; its users resume in the next region: with the fixed URL list, then
+// with negotiate and the race. Then the region's WAN cut (no close, no reset), with negotiate; each bounded.
+var fallbackRelays = lab.RelayAddresses(sg.Fallback[0]);
+var loss = await RegionLossAsync("fixed", negotiate: false, cut: false, 30_000);
 await Task.WhenAll(sg.Relays.Select(x => lab.RestartRelayAsync(x.Id, token)));
-using (var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-cut", firstId: 40_000))
-{
-    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
-    await Task.Delay(3000, token);
-    long cutAt = Stopwatch.GetTimestamp();
-    lab.CutRegion(sg.Name);
-    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
-    await users.WaitUntilAllAsync(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url), TimeSpan.FromSeconds(o.CutWaitSeconds), token);
-    var resumeSeconds = users.Welcomes.Where(w => w.Timestamp > cutAt && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
-        .Select(g => (g.Min(w => w.Timestamp) - cutAt) / (double)Stopwatch.Frequency).Order().ToArray();
-    var where = users.Latest.Values.GroupBy(w => lab.Relays.FirstOrDefault(x => x.Url.ToString() == w.Url)?.Id ?? w.Url).ToDictionary(g => g.Key, g => g.Count());
-    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
-    cut = new Loss(o.FailoverSessions, resumeSeconds, where, result);
-    lab.CutRegion(sg.Name, cut: false);
-    Log($"cut of {sg.Name}: {resumeSeconds.Length} of {o.FailoverSessions} resumed elsewhere within {o.CutWaitSeconds} s");
-}
+var lossNegotiate = await RegionLossAsync("negotiate", negotiate: true, cut: false, 60_000);
+await Task.WhenAll(sg.Relays.Select(x => lab.RestartRelayAsync(x.Id, token)));
+var cut = await RegionLossAsync("cut", negotiate: true, cut: true, 40_000);
 
 string loadAtEnd = LoadAverage();
 report.AppendLine();
-report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: {sg.Name}'s gateways SIGKILLed, or cut off the WAN ({o.FailoverSessions} {sg.Name} sessions chatting, fixed URL list: own region, then {string.Join(", ", sg.Fallback)})");
+report.AppendLine(CultureInfo.InvariantCulture, $"### Region loss: {sg.Name}'s gateways SIGKILLed, or cut off the WAN ({o.FailoverSessions} {sg.Name} sessions chatting; fixed URL list: own region, then {string.Join(", ", sg.Fallback)}; negotiate: the core's /v1/negotiate, the SDK's race after 250 ms)");
 report.AppendLine();
-report.AppendLine("| how | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
-report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
-report.AppendLine(LossRow("SIGKILL both gateways", loss, 60));
-report.AppendLine(LossRow("cut their WAN (packets dropped, no reset)", cut, o.CutWaitSeconds));
+report.AppendLine("| how | users steered by | time until DNS answers change | 99% of the sessions resumed elsewhere | p50 resume | resumed (of the sessions on sg at the kill) | where (at the end) | messages sent | lost (not delivered by the end) | duplicated | out of order |");
+report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+report.AppendLine(LossRow("SIGKILL both gateways", "fixed URL list", loss, 60, dnsMissing));
+report.AppendLine(LossRow("SIGKILL both gateways", "negotiate + race", lossNegotiate, 60, dnsMissing));
+report.AppendLine(LossRow("cut their WAN (packets dropped, no reset)", "negotiate + race", cut, o.CutWaitSeconds, dnsMissing));
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"### Drain of {drained.Id} in the two-relay region {sg.Name} ({o.FailoverSessions} sessions over {string.Join(" and ", sg.Relays.Select(x => x.Id))})");
 report.AppendLine();
-report.AppendLine("| sessions on the drained relay | moved to the other relay in the region | left the region | drained relay empty after | messages sent | lost | duplicated | out of order |");
-report.AppendLine("|---|---|---|---|---|---|---|---|");
+report.AppendLine("| sessions on the drained relay | moved to the other relay in the region | left the region | drained relay empty after | DNS answers without it after | messages sent | lost | duplicated | out of order |");
+report.AppendLine("|---|---|---|---|---|---|---|---|---|");
 report.AppendLine(CultureInfo.InvariantCulture,
-    $"| {drain.OnDrained} | {drain.Moved} ({other.Id}) | {drain.LeftRegion} | {(drain.Completed ? $"{drain.EmptyAfterSeconds:F1} s" : "not within 60 s")} | {drain.Result.Sent:N0} | {drain.Result.Lost} | {drain.Result.Duplicated} | {drain.Result.OutOfOrder} |");
+    $"| {drain.OnDrained} | {drain.Moved} ({other.Id}) | {drain.LeftRegion} | {(drain.Completed ? $"{drain.EmptyAfterSeconds:F1} s" : "not within 60 s")} | {DnsCell(drain.DnsSeconds, dnsMissing)} | {drain.Result.Sent:N0} | {drain.Result.Lost} | {drain.Result.Duplicated} | {drain.Result.OutOfOrder} |");
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"WAN (round trips): user ↔ own region's relay {options.NearRtt.TotalMilliseconds:F0} ms; relay (and user) ↔ eu: {string.Join(", ", options.Regions.Select(r => $"{r.Name} {r.RttToCore.TotalMilliseconds:F0} ms"))}; between regions: {string.Join(", ", options.RegionRtt.Select(p => $"{p.Key.Item1}–{p.Key.Item2} {p.Value.TotalMilliseconds:F0} ms"))}. Backhaul inside WireGuard (wireguard-go). Session start: connect until the welcome (the hello crosses to the core). Message RTT: send until the echo, after the sessions are up.");
+report.AppendLine(dnsMissing is null
+    ? $"DNS: PowerDNS {PdnsVersion()} in a namespace in eu, zone from relay-regions (LUA record, `ifurlextup` on each relay's /readyz every 1 s, timeout 2 s, TTL 5 s); the time is from the kill (or drain, or cut) until `dig` from the {sg.Name} users' namespace (asked every 100 ms; each query crosses the WAN to eu) answers {sg.Fallback[0]}'s relays (the drain: only {other.Id})."
+    : $"DNS: n/a, PowerDNS is not installed ({dnsMissing}).");
 report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; /proc/loadavg at the start {loadAtStart}, at the end {loadAtEnd}.");
 Console.WriteLine();
 Console.WriteLine(report);
@@ -149,8 +144,104 @@ if (o.Out is not null)
 
 return 0;
 
-static string LossRow(string how, Loss loss, int waitSeconds) => string.Create(CultureInfo.InvariantCulture,
-    $"| {how} | n/a until the DNS steering lands | {Seconds(Percentile(loss.ResumeSeconds, 0.99, loss.Sessions), waitSeconds)} | {Seconds(Percentile(loss.ResumeSeconds, 0.50, loss.Sessions), waitSeconds)} | {loss.ResumeSeconds.Length} of {loss.Sessions} | {string.Join(", ", loss.Where.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"))} | {loss.Result.Sent:N0} | {loss.Result.Lost} | {loss.Result.Duplicated} | {loss.Result.OutOfOrder} |");
+// One region loss: sg users (fixed list or negotiate) chatting; the region killed or cut; the resumes and the DNS answers timed.
+async Task<Loss> RegionLossAsync(string label, bool negotiate, bool cut, int firstId)
+{
+    await lab.WaitNegotiateListsRegionAsync(sg.Name, TimeSpan.FromSeconds(30), token);
+    using var users = lab.StartUsers(sg.Name, o.FailoverSessions, o.Rate, name: $"{sg.Name}-{label}", firstId: firstId, negotiateUrl: negotiate ? lab.CoreNegotiateUrl : null);
+    await users.WaitReadyAsync(TimeSpan.FromSeconds(120), token);
+    await DnsAnswersAsync(sg.Name, lab.RelayAddresses(sg.Name), token);
+    await Task.Delay(3000, token);
+    var sgUrls = sg.Relays.Select(x => x.Url.ToString()).ToHashSet();
+
+    // The region's sessions: the users on an sg relay at the kill (a race may have started a few elsewhere).
+    var inRegion = users.Latest.Values.Where(w => sgUrls.Contains(w.Url)).Select(w => w.User).ToHashSet();
+    int wait = cut ? o.CutWaitSeconds : 60;
+    long at;
+    if (cut)
+    {
+        at = Stopwatch.GetTimestamp();
+        lab.CutRegion(sg.Name);
+    }
+    else
+    {
+        at = lab.KillRegion(sg.Name);
+        Log($"killed {string.Join(", ", sg.Relays.Select(x => x.Id))} in {Stopwatch.GetElapsedTime(at).TotalMilliseconds:F0} ms");
+    }
+
+    var dns = DnsChangeAsync(sg.Name, fallbackRelays, at, token);
+    await users.WaitUntilAllAsync(w => !inRegion.Contains(w.User) || (w.Timestamp > at && !sgUrls.Contains(w.Url)), TimeSpan.FromSeconds(wait), token);
+    if (!cut)
+    {
+        await Task.Delay(2000, token);
+    }
+
+    var resumeSeconds = users.Welcomes.Where(w => inRegion.Contains(w.User) && w.Timestamp > at && !sgUrls.Contains(w.Url)).GroupBy(w => w.User)
+        .Select(g => (g.Min(w => w.Timestamp) - at) / (double)Stopwatch.Frequency).Order().ToArray();
+    var where = users.Latest.Values.GroupBy(w => RelayId(w.Url)).ToDictionary(g => g.Key, g => g.Count());
+    var result = await users.StopAsync(TimeSpan.FromSeconds(90), token);
+    double? dnsSeconds = await dns;
+    if (cut)
+    {
+        lab.CutRegion(sg.Name, cut: false);
+    }
+
+    Log($"{(cut ? "cut" : "loss")} of {sg.Name} ({label}): {resumeSeconds.Length} of {inRegion.Count} resumed elsewhere, first after {resumeSeconds.FirstOrDefault():F2} s, last after {resumeSeconds.LastOrDefault():F2} s; DNS changed after {dnsSeconds?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} s");
+    return new Loss(inRegion.Count, resumeSeconds, where, result, dnsSeconds);
+}
+
+// Waits (at most 30 s) until dig from the region's users answers exactly these addresses (e.g. after a restart).
+async Task DnsAnswersAsync(string region, IReadOnlyList<string> expected, CancellationToken ct)
+{
+    if (dnsMissing is null && await DnsChangeAsync(region, expected, Stopwatch.GetTimestamp(), ct) is null)
+    {
+        Log($"dig from {region}: not {string.Join(" ", expected)} within 30 s");
+    }
+}
+
+// Seconds from `since` until dig from the region's users first answers exactly these addresses (asked every 100 ms,
+// at most 30 s; the time the answer arrived); null without PowerDNS or when it did not within 30 s.
+async Task<double?> DnsChangeAsync(string region, IReadOnlyList<string> expected, long since, CancellationToken ct)
+{
+    if (dnsMissing is not null)
+    {
+        return null;
+    }
+
+    long until = since + 30 * Stopwatch.Frequency;
+    while (Stopwatch.GetTimestamp() < until)
+    {
+        try
+        {
+            if ((await lab.DigAsync(region, ct)).SequenceEqual(expected))
+            {
+                return Stopwatch.GetElapsedTime(since).TotalSeconds;
+            }
+        }
+        catch (IOException)
+        {
+            // no answer this time (dig's own 2 s limit): ask again
+        }
+
+        await Task.Delay(100, ct);
+    }
+
+    return null;
+}
+
+string RelayId(string url) => lab.Relays.FirstOrDefault(x => x.Url.ToString() == url)?.Id ?? url;
+
+static string DnsCell(double? seconds, string? dnsMissing) =>
+    dnsMissing is not null ? "n/a (no PowerDNS)" : seconds is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:F2} s") : "not within 30 s";
+
+static string PdnsVersion()
+{
+    string? version = Relay.Testing.Processes.ProcessRunner.TryRun("dpkg-query", "-W", "-f=${Version}", "pdns-server");
+    return string.IsNullOrWhiteSpace(version) ? "" : version.Trim();
+}
+
+static string LossRow(string how, string steering, Loss loss, int waitSeconds, string? dnsMissing) => string.Create(CultureInfo.InvariantCulture,
+    $"| {how} | {steering} | {DnsCell(loss.DnsSeconds, dnsMissing)} | {Seconds(Percentile(loss.ResumeSeconds, 0.99, loss.Sessions), waitSeconds)} | {Seconds(Percentile(loss.ResumeSeconds, 0.50, loss.Sessions), waitSeconds)} | {loss.ResumeSeconds.Length} of {loss.Sessions} | {string.Join(", ", loss.Where.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"))} | {loss.Result.Sent:N0} | {loss.Result.Lost} | {loss.Result.Duplicated} | {loss.Result.OutOfOrder} |");
 
 static string Row(string region, string path, double wan, UsersResult r) => string.Create(CultureInfo.InvariantCulture,
     $"| {region} | {path} | {wan:F0} | {r.ConnectP50:F0} / {r.ConnectP99:F0} | {r.RttP50:F0} / {r.RttP99:F0} | {r.Sent:N0} | {r.Lost} |");
@@ -186,9 +277,9 @@ static void Log(string line) => Console.Error.WriteLine($"regionsbench {DateTime
 
 namespace Relay.RegionsBench
 {
-    internal sealed record Drain(bool Completed, long OnDrained, int Moved, int LeftRegion, double EmptyAfterSeconds, UsersResult Result);
+    internal sealed record Drain(bool Completed, long OnDrained, int Moved, int LeftRegion, double EmptyAfterSeconds, UsersResult Result, double? DnsSeconds);
 
-    internal sealed record Loss(int Sessions, double[] ResumeSeconds, IReadOnlyDictionary<string, int> Where, UsersResult Result);
+    internal sealed record Loss(int Sessions, double[] ResumeSeconds, IReadOnlyDictionary<string, int> Where, UsersResult Result, double? DnsSeconds);
 
     /// <summary>Command-line options; every loop of the run is bounded by these and by <see cref="RunLimit"/>.</summary>
     internal sealed class BenchOptions
@@ -198,7 +289,7 @@ namespace Relay.RegionsBench
               --sessions N            sessions per path per region for start and RTT (20)
               --rate R                messages per second per session (5)
               --seconds S             RTT measurement per region (10)
-              --failover-sessions N   sg sessions for the drain and the region loss (100)
+              --failover-sessions N   sg sessions for the drain, each region loss and the cut (100)
               --loss F                WAN loss each way for every region, 0-0.2 (0)
               --cut-wait S            how long to wait for resumes after the region's WAN is cut (30)
               --out FILE              also write the Markdown tables there

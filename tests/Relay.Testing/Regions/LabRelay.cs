@@ -42,6 +42,9 @@ public sealed partial class LabRelay
 
     public Uri Readyz => new(Http, "/readyz");
 
+    /// <summary>Its negotiate endpoint on the WAN (answers from the fleet view the core sent it; 503 before the first).</summary>
+    public Uri NegotiateUrl => new(Http, "/v1/negotiate");
+
     /// <summary>Its control address (a veth from the root namespace, no WAN delay): how the test process reaches it.</summary>
     public string ControlAddress { get; internal set; } = "";
 

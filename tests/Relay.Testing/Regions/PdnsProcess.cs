@@ -1,3 +1,4 @@
+using Relay.Testing.Netns;
 using Relay.Testing.Processes;
 
 namespace Relay.Testing.Regions;
@@ -13,15 +14,19 @@ public sealed class PdnsProcess : IDisposable
 
     private readonly ChildProcess _process;
 
-    private PdnsProcess(ChildProcess process, string folder, int port)
+    private PdnsProcess(ChildProcess process, string folder, string address, int port)
     {
         _process = process;
         Folder = folder;
+        Address = address;
         Port = port;
     }
 
     /// <summary>The generated files: pdns.conf, named.conf, the zone file, subnets.tsv.</summary>
     public string Folder { get; }
+
+    /// <summary>The (first) address it answers on.</summary>
+    public string Address { get; }
 
     public int Port { get; }
 
@@ -69,21 +74,34 @@ public sealed class PdnsProcess : IDisposable
     /// <paramref name="localAddresses"/>, a free port, readiness checked every <paramref name="healthCheckInterval"/>
     /// seconds) and starts pdns_server on them, in the foreground, until it says it is ready.
     /// </summary>
-    public static async Task<PdnsProcess> StartAsync(string regionsPath, IReadOnlyList<string> localAddresses, int healthCheckInterval, CancellationToken cancellationToken)
+    public static Task<PdnsProcess> StartAsync(string regionsPath, IReadOnlyList<string> localAddresses, int healthCheckInterval, CancellationToken cancellationToken) =>
+        StartAsync(regionsPath, localAddresses, Ports.Free(), healthCheckInterval, healthCheckTimeout: 1, (folder, command) => ChildProcess.Start("pdns", command), cancellationToken);
+
+    /// <summary>
+    /// The same inside a network namespace of <paramref name="netns"/> (e.g. one attached to the regions lab's WAN:
+    /// <see cref="RegionsLab.StartDnsAsync"/>), on <paramref name="address"/>:<paramref name="port"/>; the readiness
+    /// checks then leave from that namespace (across the lab's WAN), so <paramref name="healthCheckTimeout"/> must
+    /// cover a new connection's two round trips to the farthest relay.
+    /// </summary>
+    public static Task<PdnsProcess> StartInNamespaceAsync(NetnsLab netns, string ns, string regionsPath, string address, int port, int healthCheckInterval, int healthCheckTimeout, CancellationToken cancellationToken) =>
+        StartAsync(regionsPath, [address], port, healthCheckInterval, healthCheckTimeout, (folder, command) => netns.Start(ns, "pdns", Path.Combine(folder, "pdns.log"), command), cancellationToken);
+
+    private static async Task<PdnsProcess> StartAsync(string regionsPath, IReadOnlyList<string> localAddresses, int port, int healthCheckInterval, int healthCheckTimeout,
+        Func<string, IReadOnlyList<string>, ChildProcess> start, CancellationToken cancellationToken)
     {
         string folder = TempFolders.Create("relay-pdns-");
-        int port = Ports.Free();
         var generated = await GeneratorAsync(
             ["generate", "--regions", regionsPath, "--out", folder, "--local-address", string.Join(',', localAddresses), "--local-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-             "--health-check-interval", healthCheckInterval.ToString(System.Globalization.CultureInfo.InvariantCulture), "--health-check-timeout", "1"],
+             "--health-check-interval", healthCheckInterval.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--health-check-timeout", healthCheckTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             cancellationToken).ConfigureAwait(false);
         if (generated.ExitCode != 0)
         {
+            Directory.Delete(folder, recursive: true);
             throw new InvalidOperationException($"relay-regions generate failed ({generated.ExitCode}): {generated.StdErr}");
         }
 
-        var process = ChildProcess.Start("pdns",
-            [Executable, $"--config-dir={folder}", "--daemon=no", "--guardian=no", "--disable-syslog", "--write-pid=no", $"--socket-dir={folder}"]);
+        var process = start(folder, [Executable, $"--config-dir={folder}", "--daemon=no", "--guardian=no", "--disable-syslog", "--write-pid=no", $"--socket-dir={folder}"]);
         try
         {
             await process.WaitForOutputAsync("ready to distribute questions", TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
@@ -95,7 +113,7 @@ public sealed class PdnsProcess : IDisposable
             throw;
         }
 
-        return new PdnsProcess(process, folder, port);
+        return new PdnsProcess(process, folder, localAddresses[0], port);
     }
 
     /// <summary>Stops PowerDNS (SIGKILL by pid) and removes its folder.</summary>

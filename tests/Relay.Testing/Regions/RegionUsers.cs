@@ -5,8 +5,11 @@ using Relay.Testing.Processes;
 
 namespace Relay.Testing.Regions;
 
-/// <summary>A welcome one user received: at which URL, resumed or new, when (Stopwatch timestamp, same clock in every process).</summary>
-public sealed record UserWelcome(int User, string Url, bool Resumed, long Timestamp);
+/// <summary>
+/// A welcome one user received: at which URL, resumed or new, when (Stopwatch timestamp, same clock in every process);
+/// with negotiate also the region negotiate picked and its reason (null with a fixed URL list).
+/// </summary>
+public sealed record UserWelcome(int User, string Url, bool Resumed, long Timestamp, string? Region = null, string? Reason = null);
 
 /// <summary>What a users process counted at its end.</summary>
 public sealed record UsersResult(
@@ -16,7 +19,8 @@ public sealed record UsersResult(
 /// <summary>
 /// The users of one region: a Relay.Testing.Users process inside the region's users namespace (so its sockets carry
 /// the region's user address and cross the WAN), N Relay.Client sessions sending numbered echoes at a rate, each with
-/// the ordered URL list (own region's relays first, rotated per user, then the fallback regions'). Reads its JSON
+/// the ordered URL list (own region's relays first, rotated per user, then the fallback regions'), or with a negotiate
+/// URL (the SDK's candidates from negotiate, its race and next-candidate failover). Reads its JSON
 /// lines: welcomes (which URL, resumed or not, when), ready, result. Stopped by pid on dispose.
 /// </summary>
 public sealed class RegionUsers : IDisposable
@@ -48,13 +52,16 @@ public sealed class RegionUsers : IDisposable
         }
     }
 
-    internal static RegionUsers Start(RegionsLab lab, string ns, string name, int sessions, double rate, IReadOnlyList<Uri> urls, int own, int firstId)
+    internal static RegionUsers Start(RegionsLab lab, string ns, string name, int sessions, double rate, IReadOnlyList<Uri> urls, int own, int firstId, Uri? negotiateUrl, TimeSpan? raceAfter)
     {
         var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        IEnumerable<string> steering = negotiateUrl is null
+            ? ["--own", own.ToString(CultureInfo.InvariantCulture), .. urls.SelectMany(u => new[] { "--url", u.ToString() })]
+            : ["--negotiate-url", negotiateUrl.ToString(), .. raceAfter is { } race ? ["--race-after-ms", race.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()];
         foreach (string a in new[] { "netns", "exec", ns, "dotnet", Repo.UsersDll, "--name", name, "--signing-key", lab.SigningKeyPath, "--site", RegionsLab.Site,
             "--sessions", sessions.ToString(CultureInfo.InvariantCulture), "--rate", rate.ToString(CultureInfo.InvariantCulture),
-            "--own", own.ToString(CultureInfo.InvariantCulture), "--first-id", firstId.ToString(CultureInfo.InvariantCulture), "--max-seconds", "900" }
-            .Concat(urls.SelectMany(u => new[] { "--url", u.ToString() })))
+            "--first-id", firstId.ToString(CultureInfo.InvariantCulture), "--max-seconds", "900" }
+            .Concat(steering))
         {
             start.ArgumentList.Add(a);
         }
@@ -185,7 +192,8 @@ public sealed class RegionUsers : IDisposable
                 {
                     if (_welcomes.Count < MaxWelcomes)
                     {
-                        _welcomes.Add(new UserWelcome(e.GetProperty("user").GetInt32(), e.GetProperty("url").GetString() ?? "", e.GetProperty("resumed").GetBoolean(), e.GetProperty("t").GetInt64()));
+                        _welcomes.Add(new UserWelcome(e.GetProperty("user").GetInt32(), e.GetProperty("url").GetString() ?? "", e.GetProperty("resumed").GetBoolean(), e.GetProperty("t").GetInt64(),
+                            Text(e, "region"), Text(e, "reason")));
                     }
                 }
 
@@ -202,6 +210,8 @@ public sealed class RegionUsers : IDisposable
                 break;
         }
     }
+
+    private static string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static double Number(JsonElement e) => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : double.NaN;
 }

@@ -34,6 +34,7 @@ public sealed class RegionsLab : IAsyncDisposable
     public const string Zone = "relay.test.";
     public const string Site = "s1";
 
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly RegionsLabOptions _options;
     private readonly List<LabRegion> _regions = [];
     private readonly Dictionary<string, string> _relayKeys = [];
@@ -98,6 +99,12 @@ public sealed class RegionsLab : IAsyncDisposable
 
     /// <summary>Direct to the core: its /ws.</summary>
     public Uri CoreUrl => new($"ws://{CoreAddress}:{CoreHttpPort}/ws");
+
+    /// <summary>
+    /// The core's negotiate endpoint on the WAN: from a users namespace, the caller's own address picks its region
+    /// (core-sim reads the lab's regions file), and the list holds the relays the core sees healthy.
+    /// </summary>
+    public Uri CoreNegotiateUrl => new(CoreHttp, "/v1/negotiate");
 
     public ChildProcess? Core { get; private set; }
 
@@ -165,6 +172,80 @@ public sealed class RegionsLab : IAsyncDisposable
         return $"{net}.{4 * n + 2}";
     }
 
+    /// <summary>The DNS server's address on the WAN (its namespace is in the core's region), once <see cref="StartDnsAsync"/> ran.</summary>
+    public string DnsAddress => "10.70.0.53";
+
+    public const int DnsPort = 53;
+
+    /// <summary>The PowerDNS of <see cref="StartDnsAsync"/> (null before).</summary>
+    public PdnsProcess? Dns { get; private set; }
+
+    /// <summary>
+    /// PowerDNS in its own namespace on the WAN ("dns", in the core's region, <see cref="DnsAddress"/>:53), serving the
+    /// zone relay-regions generates from the lab's regions file: it checks every relay's /readyz across the WAN every
+    /// <paramref name="healthCheckInterval"/> seconds (timeout <paramref name="healthCheckTimeout"/> s: a new connection
+    /// to syd is two 280 ms round trips). Stopped and removed with the lab. Ask it with <see cref="DigAsync"/>.
+    /// </summary>
+    public async Task<PdnsProcess> StartDnsAsync(CancellationToken token, int healthCheckInterval = 1, int healthCheckTimeout = 2)
+    {
+        if (Dns is not null)
+        {
+            throw new InvalidOperationException("the lab's DNS is already running");
+        }
+
+        string ns = AttachNamespace("dns", _options.CoreRegion, DnsAddress);
+        Dns = await PdnsProcess.StartInNamespaceAsync(Netns, ns, RegionsFilePath, DnsAddress, DnsPort, healthCheckInterval, healthCheckTimeout, token);
+        return Dns;
+    }
+
+    /// <summary>
+    /// <c>dig @dns chat.relay.test A</c> from <paramref name="region"/>'s users namespace (its source address picks the
+    /// region, across the WAN): the sorted addresses answered. Throws <see cref="IOException"/> without an answer.
+    /// </summary>
+    public Task<IReadOnlyList<string>> DigAsync(string region, CancellationToken token) =>
+        Dig.QueryAsync(DnsAddress, DnsPort, Hostname.TrimEnd('.'), token, netns: UsersNamespace(region));
+
+    /// <summary>A region's relays' addresses, sorted as <see cref="DigAsync"/> answers them.</summary>
+    public IReadOnlyList<string> RelayAddresses(string region) => [.. Region(region).Relays.Select(r => r.Address).Order(StringComparer.Ordinal)];
+
+    /// <summary>The relay ids the core's negotiate lists for <paramref name="region"/> (asked on the control address: <c>?region=</c>), best first.</summary>
+    public async Task<IReadOnlyList<string>> NegotiateListsAsync(string region, CancellationToken token)
+    {
+        using var response = await s_http.GetAsync(new Uri(CoreControl, $"/v1/negotiate?region={Uri.EscapeDataString(region)}"), token);
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token));
+        return [.. doc.RootElement.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString() ?? "")];
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the core's negotiate for <paramref name="region"/> lists every relay of that region
+    /// (e.g. after a start or a restart: a relay is listed once its backhaul link is up and it reported healthy).
+    /// </summary>
+    public async Task<bool> WaitNegotiateListsRegionAsync(string region, TimeSpan limit, CancellationToken token)
+    {
+        var ids = Region(region).Relays.Where(r => r.Id != CoreRelayId).Select(r => r.Id).ToArray();
+        long until = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            try
+            {
+                var listed = await NegotiateListsAsync(region, token);
+                if (ids.All(listed.Contains))
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not yet
+            }
+
+            await Task.Delay(100, token);
+        }
+
+        return false;
+    }
+
     /// <summary>SIGKILLs every gateway of <paramref name="region"/> at once; returns the Stopwatch timestamp just before.</summary>
     public long KillRegion(string region)
     {
@@ -195,13 +276,23 @@ public sealed class RegionsLab : IAsyncDisposable
         await relay.Process!.WaitForHttpAsync(new Uri(relay.Control, "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(60), token);
     }
 
-    /// <summary>Starts the users of a region in its users namespace (see <see cref="RegionUsers"/>).</summary>
-    public RegionUsers StartUsers(string region, int sessions, double rate, IReadOnlyList<Uri>? urls = null, int? own = null, string? name = null, int firstId = 0)
+    /// <summary>
+    /// Starts the users of a region in its users namespace (see <see cref="RegionUsers"/>): with a fixed URL list
+    /// (<paramref name="urls"/>, default <see cref="FallbackUrls"/>), or with <paramref name="negotiateUrl"/> (e.g.
+    /// <see cref="CoreNegotiateUrl"/>) the SDK's negotiate and race (<paramref name="raceAfter"/>: the SDK's default when null).
+    /// </summary>
+    public RegionUsers StartUsers(string region, int sessions, double rate, IReadOnlyList<Uri>? urls = null, int? own = null, string? name = null, int firstId = 0,
+        Uri? negotiateUrl = null, TimeSpan? raceAfter = null)
     {
         var r = Region(region);
+        if (negotiateUrl is not null)
+        {
+            return RegionUsers.Start(this, r.UsersNamespace, name ?? region, sessions, rate, [], 1, firstId, negotiateUrl, raceAfter);
+        }
+
         urls ??= FallbackUrls(region);
         own ??= Math.Max(1, r.Relays.Count(x => urls.Contains(x.Url)));
-        return RegionUsers.Start(this, r.UsersNamespace, name ?? region, sessions, rate, urls, own.Value, firstId);
+        return RegionUsers.Start(this, r.UsersNamespace, name ?? region, sessions, rate, urls, own.Value, firstId, null, null);
     }
 
     private async Task BuildAsync(Action<string> log, CancellationToken token)
@@ -294,7 +385,7 @@ public sealed class RegionsLab : IAsyncDisposable
         [
             "--CoreSim:BindAddress=0.0.0.0", $"--CoreSim:HttpPort={CoreHttpPort}", $"--CoreSim:BackhaulPort={BackhaulPort}",
             $"--CoreSim:AdminKey={AdminKey}", $"--CoreSim:SigningKeyPath={SigningKeyPath}",
-            "--CoreSim:FleetBroadcastInterval=00:00:00.5",
+            "--CoreSim:FleetBroadcastInterval=00:00:00.5", $"--CoreSim:RegionsFile={RegionsFilePath}",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             .. Relays.Select(r => $"--CoreSim:RelayKeys:{r.Id}={_relayKeys[r.Id]}"),
         ];
@@ -327,6 +418,7 @@ public sealed class RegionsLab : IAsyncDisposable
             $"--Gateway:AdminKey={AdminKey}", "--Gateway:ShutdownTimeout=00:00:05",
             "--Gateway:MaxSessionsPerIp=10000", "--Gateway:MaxPreAuthConnectionsPerIp=10000",
             "--Gateway:Health:DrainBatchInterval=00:00:00.05", "--Gateway:Health:DrainBatchSize=20",
+            $"--Gateway:Negotiate:TokenUrl={CoreNegotiateUrl}",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
         ];
         if (_options.WireGuard)
@@ -386,6 +478,7 @@ public sealed class RegionsLab : IAsyncDisposable
 
         // Processes first (SIGTERM, then SIGKILL; their WireGuard devices go with them), then the WAN, then the namespaces.
         await Task.Run(Netns.Dispose);
+        Dns?.Dispose();
         Wan.Dispose();
         Tokens.Dispose();
     }
