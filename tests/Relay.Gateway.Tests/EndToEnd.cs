@@ -18,6 +18,25 @@ internal static class EndToEnd
     }, token);
 
     /// <summary>The gateway's plain <c>ws://…/ws</c> endpoint.</summary>
+    /// <summary>A relay of the regions tests: on 127.0.0.1:<paramref name="port"/>, one link to the in-process core,
+    /// health read and reported fast, no agent port. The caller adds what its test needs.</summary>
+    public static void RegionalRelay(Configuration.GatewayOptions o, string id, string region, int port, string publicKey, string adminKey, int coreBackhaulPort)
+    {
+        o.HttpPort = port;
+        o.BindAddress = "127.0.0.1";
+        o.PublicKeyPath = publicKey;
+        o.AdminKey = adminKey;
+        o.Backhaul.Endpoints = [$"127.0.0.1:{coreBackhaulPort}"];
+        o.Backhaul.SharedKey = GatewayFixture.SharedKey;
+        o.Backhaul.RelayId = id;
+        o.Backhaul.Region = region;
+        o.Backhaul.LinksPerEndpoint = 1;
+        o.ShutdownTimeout = TimeSpan.FromSeconds(2);
+        o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
+        o.Health.ReportInterval = TimeSpan.FromMilliseconds(200);
+        o.Health.AgentPort = -1;
+    }
+
     public static Uri WsUri(WebApplication gateway)
     {
         string http = GatewayHost.Urls(gateway).First(u => u.StartsWith("http://", StringComparison.Ordinal));

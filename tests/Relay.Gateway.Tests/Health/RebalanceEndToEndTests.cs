@@ -306,19 +306,7 @@ public sealed class RebalanceEndToEndTests
                 {
                     var app = GatewayHost.Build([], o =>
                     {
-                        o.HttpPort = port;
-                        o.BindAddress = "127.0.0.1";
-                        o.PublicKeyPath = publicKey;
-                        o.AdminKey = GatewayAdminKey;
-                        o.Backhaul.Endpoints = [$"127.0.0.1:{core.BackhaulPort}"];
-                        o.Backhaul.SharedKey = GatewayFixture.SharedKey;
-                        o.Backhaul.RelayId = id;
-                        o.Backhaul.Region = region;
-                        o.Backhaul.LinksPerEndpoint = 1;
-                        o.ShutdownTimeout = TimeSpan.FromSeconds(2);
-                        o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
-                        o.Health.ReportInterval = TimeSpan.FromMilliseconds(200);
-                        o.Health.AgentPort = -1;
+                        EndToEnd.RegionalRelay(o, id, region, port, publicKey, GatewayAdminKey, core.BackhaulPort);
                         o.Health.DrainBatchSize = 2;
                         o.Health.DrainBatchInterval = TimeSpan.FromMilliseconds(50);
                     });

@@ -136,19 +136,7 @@ public sealed class NegotiateEndToEndTests
                 {
                     var app = GatewayHost.Build([], o =>
                     {
-                        o.HttpPort = port;
-                        o.BindAddress = "127.0.0.1";
-                        o.PublicKeyPath = publicKey;
-                        o.AdminKey = AdminKey;
-                        o.Backhaul.Endpoints = [$"127.0.0.1:{core.BackhaulPort}"];
-                        o.Backhaul.SharedKey = GatewayFixture.SharedKey;
-                        o.Backhaul.RelayId = id;
-                        o.Backhaul.Region = region;
-                        o.Backhaul.LinksPerEndpoint = 1;
-                        o.ShutdownTimeout = TimeSpan.FromSeconds(2);
-                        o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
-                        o.Health.ReportInterval = TimeSpan.FromMilliseconds(200);
-                        o.Health.AgentPort = -1;
+                        EndToEnd.RegionalRelay(o, id, region, port, publicKey, AdminKey, core.BackhaulPort);
                         o.Negotiate.TokenUrl = new Uri(core.HttpUri, "/v1/negotiate").ToString();
                     });
                     gateways.Add(app);
