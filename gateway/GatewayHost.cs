@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Configuration;
+using Relay.Gateway.EdgeHttp;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Logging;
@@ -75,6 +76,7 @@ public static class GatewayHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
         builder.Services.AddRelayUnderAttack(sp => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
+        builder.Services.AddEdgeHttp(); // issue 18: Gateway:EdgeHttp, requests under its prefixes to the core over the backhaul
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + (2 * o.Value.CloseTimeout)); // the drain, the last closes, then Kestrel's own stop
 
@@ -111,6 +113,9 @@ public static class GatewayHost
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         UseForwardedFor(app);
         app.UseWebSockets();
+        // Issue 18: requests under Gateway:EdgeHttp:Prefixes go to the core over the backhaul (a terminal branch).
+        // The edge cache (gateway/EdgeHttp/Cache) goes right in front of it: app.UseEdgeCache(); app.UseEdgeHttp();
+        app.UseEdgeHttp();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayMetrics();

@@ -113,14 +113,14 @@ internal static class FrameReader
                 FrameKind.Challenge => new Frame(kind, body: new HelloInfo(reader.ReadInt32(), ReadString(ref reader), string.Empty, ReadBinArray(ref reader), reader.ReadInt32())),
                 FrameKind.Proof => new Frame(kind, body: ReadBinArray(ref reader)),
                 FrameKind.Ready => new Frame(kind, body: ReadBinArray(ref reader)),
-                FrameKind.Open => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader)),
+                FrameKind.Open => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader, count - 1 > MinFields(kind))),
                 FrameKind.HealthReport => new Frame(kind, payload: ReadBin(ref reader)),
                 FrameKind.Command => new Frame(kind, body: ReadString(ref reader), payload: ReadBin(ref reader)),
                 _ => throw new MessagePackSerializationException("unreachable kind"),
             };
 
             // Fields added by later versions are skipped; bytes after the array are not allowed.
-            for (int i = count - 1 - MinFields(kind); i > 0; i--)
+            for (int i = count - 1 - MinFields(kind) - OptionalFieldsRead(kind, count); i > 0; i--)
             {
                 reader.Skip();
             }
@@ -165,6 +165,9 @@ internal static class FrameReader
         _ => 0,
     };
 
+    /// <summary>Optional fields this version reads after the required ones (OPEN's stream kind, issue 18).</summary>
+    private static int OptionalFieldsRead(FrameKind kind, int count) => kind == FrameKind.Open && count - 1 > MinFields(kind) ? 1 : 0;
+
     private static DataFlags ReadFlags(ref MessagePackReader reader)
     {
         byte flags = reader.ReadByte();
@@ -193,7 +196,7 @@ internal static class FrameReader
     private static string ReadString(ref MessagePackReader reader)
         => reader.ReadString() ?? throw new MessagePackSerializationException("nil where string expected");
 
-    private static OpenInfo ReadOpen(ref MessagePackReader reader)
+    private static OpenInfo ReadOpen(ref MessagePackReader reader, bool hasKind)
     {
         string sessionKey = ReadString(ref reader);
         string address = ReadString(ref reader);
@@ -210,6 +213,7 @@ internal static class FrameReader
             claims[key] = ReadString(ref reader);
         }
 
-        return new OpenInfo(sessionKey, address, claims);
+        var kind = hasKind ? OpenInfo.ParseKind(ReadString(ref reader)) : StreamKind.Session;
+        return new OpenInfo(sessionKey, address, claims, kind);
     }
 }

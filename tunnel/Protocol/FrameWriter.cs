@@ -158,7 +158,8 @@ internal static class FrameWriter
     public static void WriteOpen(IBufferWriter<byte> output, ulong streamId, OpenInfo open)
         => WriteViaScratch(output, (streamId, open), static (ref MessagePackWriter w, (ulong Id, OpenInfo Open) s) =>
         {
-            w.WriteArrayHeader(5);
+            bool kind = s.Open.Kind != StreamKind.Session; // a session's OPEN is the same bytes as before issue 18
+            w.WriteArrayHeader(kind ? 6 : 5);
             w.Write((byte)FrameKind.Open);
             w.Write(s.Id);
             w.Write(s.Open.SessionKey);
@@ -168,6 +169,11 @@ internal static class FrameWriter
             {
                 w.Write(key);
                 w.Write(value);
+            }
+
+            if (kind)
+            {
+                w.Write(OpenInfo.KindText(s.Open.Kind));
             }
         });
 

@@ -92,6 +92,9 @@ public sealed partial class MuxStream
         }
     }
 
+    /// <summary>The largest message <see cref="SendAsync"/> takes (the link's <c>MaxMessageSize</c>).</summary>
+    public int MaxMessageSize => _options.MaxMessageSize;
+
     /// <summary>Bytes sent and not yet acknowledged by the peer (bounded by the peer's window).</summary>
     public long UnacknowledgedBytes => Volatile.Read(ref _retainedBytes);
 
