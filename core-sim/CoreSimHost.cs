@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,12 +94,14 @@ public sealed class CoreSimHost : IAsyncDisposable
 
         builder.Services.AddSingleton<IValidateOptions<CoreSimOptions>, CoreSimOptionsValidator>();
 
-        // Kestrel binds BindAddress:HttpPort unless --urls / ASPNETCORE_URLS says otherwise.
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        // Kestrel binds BindAddress:HttpPort unless --urls / ASPNETCORE_URLS says otherwise, and always the backhaul's
+        // HTTP streams (issue 18): BackhaulHttpEndPoint, through BackhaulHttpListenerFactory.
+        string? urls = builder.Configuration["urls"];
+        builder.WebHost.ConfigureKestrel(k =>
         {
-            builder.WebHost.ConfigureKestrel(k =>
+            var options = k.ApplicationServices.GetRequiredService<IOptions<CoreSimOptions>>().Value;
+            if (string.IsNullOrEmpty(urls))
             {
-                var options = k.ApplicationServices.GetRequiredService<IOptions<CoreSimOptions>>().Value;
                 k.Listen(IPAddress.Parse(options.BindAddress), options.HttpPort);
                 if (!string.IsNullOrEmpty(options.CertificatePath))
                 {
@@ -110,11 +113,20 @@ public sealed class CoreSimHost : IAsyncDisposable
                         l.UseHttps(certificate);
                     });
                 }
-            });
-        }
+            }
+            else
+            {
+                ListenUrls(k, urls); // a Listen in code would otherwise make Kestrel ignore --urls
+            }
+
+            k.Listen(BackhaulHttpEndPoint.Instance, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+        });
+        builder.Services.AddSingleton<BackhaulHttpListener>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, BackhaulHttpListenerFactory>();
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultState>();
+        builder.Services.AddSingleton<FilesStore>(); // issue 18: POST/GET /files
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton(sp =>
         {
@@ -150,9 +162,45 @@ public sealed class CoreSimHost : IAsyncDisposable
             app.Logger.LogWarning("No CoreSim:AdminKey configured (Development): admin key for this run: {AdminKey}", generatedAdminKey);
         }
 
+        // Issue 18: X-Forwarded-*/Forwarded trusted only on backhaul HTTP streams (removed on direct requests); the
+        // chat HTTP surface's fault hooks for tests (CoreSim:HttpFaultHooks, Development by default).
+        app.UseRelayForwardedHeaders();
+        if (app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value.HttpFaultHooks ?? app.Environment.IsDevelopment())
+        {
+            app.UseHttpFaultHooks(app.Services.GetRequiredService<TimeProvider>());
+        }
+
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         CoreSimEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>Binds each <c>--urls</c> address (http://IP:port, http://localhost:port, http://*:port).</summary>
+    private static void ListenUrls(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string urls)
+    {
+        foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var address = BindingAddress.Parse(url);
+            Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> https = l =>
+            {
+                if (address.Scheme == "https")
+                {
+                    l.UseHttps();
+                }
+            };
+            if (address.Host == "localhost")
+            {
+                kestrel.ListenLocalhost(address.Port, https);
+            }
+            else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
+            {
+                kestrel.Listen(ip, address.Port, https);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(address.Port, https);
+            }
+        }
     }
 
     // The binder throws InvalidOperationException at the first resolve for a value it cannot convert (the schema
@@ -180,6 +228,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         var app = Build([], configure, environmentName);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Where(a => !a.Contains(BackhaulHttpEndPoint.Instance.ToString(), StringComparison.Ordinal))
             .OrderBy(a => a.StartsWith("https:", StringComparison.Ordinal)).First(); // the plain HTTP listener when wss is on too
         var uri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return new CoreSimHost(app) { HttpUri = new UriBuilder(uri) { Path = "/" }.Uri };

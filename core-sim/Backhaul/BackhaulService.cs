@@ -24,11 +24,13 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly BackhaulHttpListener _http;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _acceptLoop;
 
-    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggers)
+    public BackhaulService(IOptions<CoreSimOptions> options, SessionRegistry registry, FaultState faults, TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggers, BackhaulHttpListener http)
     {
+        _http = http;
         _time = time;
         _options = options.Value;
         _registry = registry;
@@ -130,6 +132,21 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            if (stream.Info.Kind != Relay.Tunnel.Protocol.StreamKind.Session)
+            {
+                // Issue 18: an HTTP stream is one HTTP/1.1 connection for Kestrel; a kind this core does not know is refused.
+                if (stream.Info.Kind == Relay.Tunnel.Protocol.StreamKind.Http)
+                {
+                    _http.Offer(stream);
+                }
+                else
+                {
+                    stream.Close(StreamCodes.Unsupported, "unknown stream kind");
+                }
+
+                continue;
             }
 
             var claims = TokenClaims.FromDictionary(stream.Info.Claims);

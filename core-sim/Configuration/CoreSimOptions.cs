@@ -138,4 +138,31 @@ public sealed class CoreSimOptions
 
     /// <summary>Folder of load-generator reports for GET /v1/load/latest (the newest result.json in it or one level below). Unset: artifacts/load, then loadgen-results, under the working directory.</summary>
     public string? LoadReportsPath { get; set; }
+
+    /// <summary>Messages kept per room for <c>GET /api/rooms/{room}/history</c> (issue 18). Defaults to 200.</summary>
+    public int HistoryPerRoom { get; set; } = 200;
+
+    /// <summary>Rooms whose history is kept; beyond it the room written longest ago is forgotten. Defaults to 10000.</summary>
+    public int HistoryMaxRooms { get; set; } = 10_000;
+
+    /// <summary>
+    /// Folder for files uploaded with <c>POST /files</c> (issue 18). Defaults to none: a folder under the system's temp
+    /// folder, made at the first upload and removed when core-sim stops.
+    /// </summary>
+    public string? FilesPath { get; set; }
+
+    /// <summary>Largest file <c>POST /files</c> takes (413 beyond). Defaults to 100 MiB.</summary>
+    public long MaxFileBytes { get; set; } = 100 * 1024 * 1024;
+
+    /// <summary>Files kept in <see cref="FilesPath"/>; an upload beyond it gets 507. Defaults to 1000.</summary>
+    public int MaxFiles { get; set; } = 1000;
+
+    /// <summary>Browser cache lifetime of the widget assets under <c>/assets/</c> (<c>Cache-Control: public, max-age</c>). Defaults to 5 min.</summary>
+    public TimeSpan AssetMaxAge { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The HTTP fault hooks for tests (<c>?fault=slow&amp;ms=</c>, <c>?fault=error&amp;status=</c> on <c>/api/</c>,
+    /// <c>/assets/</c>, <c>/files</c>). Defaults to unset: on only in the Development environment.
+    /// </summary>
+    public bool? HttpFaultHooks { get; set; }
 }

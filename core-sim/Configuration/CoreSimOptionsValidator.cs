@@ -30,6 +30,11 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.MaxUnacknowledged is < 1 or > 1_000_000) return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {o.MaxUnacknowledged}.";
         if (o.MaxMessageBytes is < 256 or > 16 * 1024 * 1024) return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {o.MaxMessageBytes}.";
         if (o.MaxUnacknowledgedBytes < o.MaxMessageBytes || o.MaxUnacknowledgedBytes > 1024 * 1024 * 1024) return $"CoreSim:MaxUnacknowledgedBytes: must be CoreSim:MaxMessageBytes ({o.MaxMessageBytes}) to 1 GiB; was {o.MaxUnacknowledgedBytes}.";
+        if (o.HistoryPerRoom is < 0 or > 100_000) return $"CoreSim:HistoryPerRoom: must be 0-100,000; was {o.HistoryPerRoom}.";
+        if (o.HistoryMaxRooms is < 1 or > 10_000_000) return $"CoreSim:HistoryMaxRooms: must be 1-10,000,000; was {o.HistoryMaxRooms}.";
+        if (o.MaxFileBytes < 1) return $"CoreSim:MaxFileBytes: must be at least 1; was {o.MaxFileBytes}.";
+        if (o.MaxFiles < 1) return $"CoreSim:MaxFiles: must be at least 1; was {o.MaxFiles}.";
+        if (o.AssetMaxAge < TimeSpan.Zero) return $"CoreSim:AssetMaxAge: must not be negative; was {o.AssetMaxAge}.";
         if (o.MaxRoomsPerSession is < 1 or > 100_000) return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {o.MaxRoomsPerSession}.";
         if (o.HelloTimeout <= TimeSpan.Zero) return $"CoreSim:HelloTimeout: must be positive; was {o.HelloTimeout}.";
         if (o.SigningKeyPath is { Length: > 0 } && !File.Exists(o.SigningKeyPath)) return $"CoreSim:SigningKeyPath: file '{o.SigningKeyPath}' does not exist.";

@@ -18,6 +18,11 @@ internal static class CoreSimEndpoints
     {
         app.Map("/ws", WebSocketEndpoint.HandleAsync);
 
+        // Issue 18: the chat's HTTP surface (also reached through relays over the backhaul: BackhaulHttpListener).
+        AssetsEndpoints.Map(app);
+        ChatApiEndpoints.Map(app);
+        FilesEndpoints.Map(app);
+
         app.MapPost("/v1/tokens", TokenEndpoint.Issue);
 
         // The published keys: current first, then rotated-out keys still in their overlap (relays refresh from here).

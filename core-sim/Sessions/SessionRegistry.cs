@@ -22,10 +22,14 @@ internal sealed class SessionRegistry : IDisposable
     {
         _options = options.Value;
         _time = time;
+        History = new RoomHistory(_options.HistoryPerRoom, _options.HistoryMaxRooms, time);
         _sweeper = time.CreateTimer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public int SessionCount => _sessions.Count;
+
+    /// <summary>Each room's last messages (issue 18: the history endpoint).</summary>
+    public RoomHistory History { get; }
 
     public int DirectConnections => _connections.Keys.Count(c => !c.ViaRelay);
 
@@ -97,6 +101,8 @@ internal sealed class SessionRegistry : IDisposable
             return;
         }
 
+        History.Add(RoomDirectory.Key(from.Claims.Site, room), from.Claims.Subject, bodyJson);
+
         foreach (var member in _rooms.Members(RoomDirectory.Key(from.Claims.Site, room)))
         {
             if (!ReferenceEquals(member, from))
@@ -104,6 +110,24 @@ internal sealed class SessionRegistry : IDisposable
                 Deliver(member, room, from.Claims.Subject, bodyJson);
             }
         }
+    }
+
+    /// <summary>
+    /// A message sent by REST (issue 18, <c>POST /api/rooms/{room}/messages</c>): into the room's history and to every
+    /// session in the room, as a websocket message from <paramref name="from"/> would be. Returns its history id and
+    /// how many sessions it went to.
+    /// </summary>
+    public (long Id, int Delivered) Post(string site, string room, string from, string bodyJson)
+    {
+        var key = RoomDirectory.Key(site, room);
+        long id = History.Add(key, from, bodyJson);
+        var members = _rooms.Members(key);
+        foreach (var member in members)
+        {
+            Deliver(member, room, from, bodyJson);
+        }
+
+        return (id, members.Length);
     }
 
     /// <summary>Closes up to <paramref name="count"/> attached connections with <paramref name="code"/> (failover drills). Returns how many.</summary>

@@ -1,0 +1,97 @@
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Relay.Tunnel.Streams;
+
+namespace Relay.CoreSim.Backhaul;
+
+/// <summary>
+/// One backhaul HTTP stream as a Kestrel connection: its bytes through pipes over a <see cref="MuxByteStream"/> (reads
+/// one message at a time, writes wait for the stream's credit: the backpressure), with <see cref="IBackhaulHttpFeature"/>.
+/// </summary>
+internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpFeature, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+{
+    private static long s_next;
+    private readonly MuxByteStream _stream;
+    private readonly CancellationTokenSource _closed = new();
+    private int _disposed;
+
+    public BackhaulHttpConnection(MuxStream stream)
+    {
+        _stream = new MuxByteStream(stream);
+        RelayId = stream.RelayId;
+        OpenClientAddress = stream.Info.ClientAddress;
+        StreamId = stream.Id;
+        ConnectionId = "backhaul-" + Interlocked.Increment(ref s_next).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Transport = new Duplex(
+            PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true)),
+            PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
+        RemoteEndPoint = IPAddress.TryParse(OpenClientAddress, out var client) ? new IPEndPoint(client, 0) : null;
+        Features.Set<IConnectionIdFeature>(this);
+        Features.Set<IConnectionTransportFeature>(this);
+        Features.Set<IConnectionItemsFeature>(this);
+        Features.Set<IConnectionLifetimeFeature>(this);
+        Features.Set<IConnectionEndPointFeature>(this);
+        Features.Set<IBackhaulHttpFeature>(this);
+    }
+
+    public string RelayId { get; }
+
+    public string OpenClientAddress { get; }
+
+    public ulong StreamId { get; }
+
+    public override string ConnectionId { get; set; }
+
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+    public override IDictionary<object, object?> Items { get; set; } = new ConnectionItems();
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override CancellationToken ConnectionClosed { get => _closed.Token; set => throw new NotSupportedException(); }
+
+    public override EndPoint? LocalEndPoint { get; set; } = BackhaulHttpEndPoint.Instance;
+
+    public override EndPoint? RemoteEndPoint { get; set; }
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        _stream.Inner.Abort(StreamCodes.BackhaulLost, "aborted by core-sim: " + abortReason.Message);
+        Cancel();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await Transport.Output.CompleteAsync().ConfigureAwait(false); // flushes what Kestrel wrote last
+        await Transport.Input.CompleteAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false); // closes the stream (1000) after the data
+        Cancel();
+        _closed.Dispose();
+    }
+
+    private void Cancel()
+    {
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input => input;
+
+        public PipeWriter Output => output;
+    }
+}
