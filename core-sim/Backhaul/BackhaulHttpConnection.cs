@@ -17,6 +17,7 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
     private readonly MuxByteStream _stream;
     private readonly CancellationTokenSource _closed = new();
     private int _disposed;
+    private int _aborted;
 
     public BackhaulHttpConnection(MuxStream stream)
     {
@@ -59,7 +60,12 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
 
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        _stream.Inner.Abort(StreamCodes.BackhaulLost, "aborted by core-sim: " + abortReason.Message);
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return; // Kestrel aborts again from the ConnectionClosed callbacks
+        }
+
+        _stream.Inner.Abort(StreamCodes.BackhaulLost, "aborted by core-sim: " + (abortReason?.Message ?? "connection aborted"));
         Cancel();
     }
 

@@ -10,7 +10,8 @@ public sealed class EdgeHttpPrefixes(IOptions<EdgeHttpOptions> options)
     /// <summary>The prefixes in force (none when edge HTTP is off).</summary>
     public IReadOnlyList<string> All => _prefixes;
 
-    /// <summary>True when <paramref name="path"/> is forwarded to the core.</summary>
+    /// <summary>True when <paramref name="path"/> is forwarded to the core: under a prefix, or a prefix without its
+    /// last slash (<c>/files/</c> takes <c>POST /files</c> too).</summary>
     public bool Matches(PathString path)
     {
         string? value = path.Value;
@@ -21,7 +22,7 @@ public sealed class EdgeHttpPrefixes(IOptions<EdgeHttpOptions> options)
 
         foreach (string prefix in _prefixes)
         {
-            if (value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            if (value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || (value.Length == prefix.Length - 1 && prefix.StartsWith(value, StringComparison.OrdinalIgnoreCase)))
             {
                 return true;
             }
