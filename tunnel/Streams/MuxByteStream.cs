@@ -2,7 +2,7 @@ namespace Relay.Tunnel.Streams;
 
 /// <summary>
 /// A <see cref="Stream"/> over a <see cref="MuxStream"/> for a byte protocol (issue 18: one HTTP/1.1 connection per
-/// stream). Writes go out as binary messages of at most the link's message size and wait for flow-control credit, so
+/// stream). Writes go out as binary messages of at most one chunk (one DATA frame each) and wait for flow-control credit, so
 /// a writer faster than the peer's reader is held back by the stream's window; reads take one message at a time, so
 /// at most one window of unread data waits at the receiver. Dispose closes the stream (1000).
 /// </summary>
@@ -102,7 +102,8 @@ public sealed class MuxByteStream : Stream
     /// <inheritdoc />
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        int max = _stream.MaxMessageSize;
+        // One frame per message: the receiver takes each as it came, with no reassembly buffer to grow.
+        int max = Math.Min(_stream.MaxMessageSize, _stream.MaxChunkSize);
         while (buffer.Length > 0)
         {
             var part = buffer[..Math.Min(buffer.Length, max)];

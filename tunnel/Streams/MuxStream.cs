@@ -95,6 +95,9 @@ public sealed partial class MuxStream
     /// <summary>The largest message <see cref="SendAsync"/> takes (the link's <c>MaxMessageSize</c>).</summary>
     public int MaxMessageSize => _options.MaxMessageSize;
 
+    /// <summary>The largest DATA payload (the link's <c>MaxChunkSize</c>): a message up to this size is one frame.</summary>
+    public int MaxChunkSize => _options.MaxChunkSize;
+
     /// <summary>Bytes sent and not yet acknowledged by the peer (bounded by the peer's window).</summary>
     public long UnacknowledgedBytes => Volatile.Read(ref _retainedBytes);
 
