@@ -20,6 +20,7 @@ public class FrameCodecTests
         yield return new Frame(FrameKind.Proof, body: new byte[] { 1, 2, 3 });
         yield return new Frame(FrameKind.Ready, body: new byte[] { 4, 5, 6 });
         yield return new Frame(FrameKind.Open, 42, body: new OpenInfo("session-key", "203.0.113.9:5123", claims));
+        yield return new Frame(FrameKind.Open, 43, body: new OpenInfo("http/203.0.113.9", "203.0.113.9", OpenInfo.NoClaims, StreamKind.Http));
         yield return new Frame(FrameKind.Accept, 42);
         yield return new Frame(FrameKind.Refuse, 42, code: 1013, body: "busy");
         yield return new Frame(FrameKind.Data, ulong.MaxValue, 7, flags: DataFlags.Text | DataFlags.EndOfMessage, payload: new ReadOnlySequence<byte>(new byte[64]));
@@ -63,13 +64,42 @@ public class FrameCodecTests
                 break;
             case OpenInfo open:
                 var o = (OpenInfo)decoded.Body!;
-                Assert.That((o.SessionKey, o.ClientAddress), Is.EqualTo((open.SessionKey, open.ClientAddress)));
+                Assert.That((o.SessionKey, o.ClientAddress, o.Kind), Is.EqualTo((open.SessionKey, open.ClientAddress, open.Kind)));
                 Assert.That(o.Claims, Is.EquivalentTo(open.Claims));
                 break;
             default:
                 Assert.That(decoded.Body, Is.EqualTo(frame.Body));
                 break;
         }
+    }
+
+    [Test]
+    public void Open_OfASession_IsTheBytesOfBeforeIssue18_AndAnHttpOpenAppendsItsKind()
+    {
+        var session = new ArrayBufferWriter<byte>();
+        FrameWriter.WriteOpen(session, 42, new OpenInfo("k", "203.0.113.9", OpenInfo.NoClaims));
+        var v2 = new ArrayBufferWriter<byte>();
+        WriteRaw(v2, w => { w.WriteArrayHeader(5); w.Write((byte)FrameKind.Open); w.Write(42UL); w.Write("k"); w.Write("203.0.113.9"); w.WriteMapHeader(0); });
+        var http = new ArrayBufferWriter<byte>();
+        FrameWriter.WriteOpen(http, 42, new OpenInfo("k", "203.0.113.9", OpenInfo.NoClaims, StreamKind.Http));
+        var buffer = new ReadOnlySequence<byte>(http.WrittenMemory);
+
+        Assert.That(session.WrittenMemory.ToArray(), Is.EqualTo(v2.WrittenMemory.ToArray()), "a session's OPEN is unchanged");
+        Assert.That(FrameReader.TryReadFrame(ref buffer, Max, out var frame, out _), Is.EqualTo(FrameStatus.Frame));
+        Assert.That(((OpenInfo)frame.Body!).Kind, Is.EqualTo(StreamKind.Http));
+    }
+
+    [TestCase("http", StreamKind.Http)]
+    [TestCase("session", StreamKind.Session)]
+    [TestCase("carrier-pigeon", StreamKind.Unknown)]
+    public void Open_WithAKindField_ReadsIt_AndStillSkipsLaterFields(string kind, StreamKind expected)
+    {
+        var output = new ArrayBufferWriter<byte>();
+        WriteRaw(output, w => { w.WriteArrayHeader(7); w.Write((byte)FrameKind.Open); w.Write(42UL); w.Write("k"); w.Write("a"); w.WriteMapHeader(0); w.Write(kind); w.Write("a later field"); });
+        var buffer = new ReadOnlySequence<byte>(output.WrittenMemory);
+
+        Assert.That(FrameReader.TryReadFrame(ref buffer, Max, out var frame, out var error), Is.EqualTo(FrameStatus.Frame), error.ToString());
+        Assert.That(((OpenInfo)frame.Body!).Kind, Is.EqualTo(expected));
     }
 
     [Test]
@@ -290,6 +320,7 @@ public class FrameCodecTests
         public void Write(byte v) => _ops.Add(o => { var w = new MessagePackWriter(o); w.Write(v); w.Flush(); });
         public void Write(ulong v) => _ops.Add(o => { var w = new MessagePackWriter(o); w.Write(v); w.Flush(); });
         public void Write(string v) => _ops.Add(o => { var w = new MessagePackWriter(o); w.Write(v); w.Flush(); });
+        public void WriteMapHeader(int n) => _ops.Add(o => { var w = new MessagePackWriter(o); w.WriteMapHeader(n); w.Flush(); });
         public void WriteNil() => _ops.Add(o => { var w = new MessagePackWriter(o); w.WriteNil(); w.Flush(); });
         public void Flush() { foreach (var op in _ops) { op(output); } }
     }
