@@ -7,7 +7,9 @@ namespace Relay.Gateway.Demo;
 /// the SDK's negotiate mode, issue 17). Neither: this gateway's own /v1/negotiate when it answers, else its /ws. Each
 /// pane shows the region it is on, why (the negotiate answer's reason) and the race winner.
 /// The visitor's token comes from POST /demo/token; the operator's is asked for once (the demo mints visitor tokens
-/// only; ./build.sh run prints one) and kept in sessionStorage.
+/// only; ./build.sh run prints one) and kept in sessionStorage. Its styles and the SDK script (<c>assets/…</c>) and each
+/// pane's room history (<c>api/rooms/{room}/history</c>) come from the core through this relay (edge HTTP, issue 18);
+/// with edge HTTP off the page falls back to the relay's own copy of the SDK.
 /// </summary>
 internal static class DemoPage
 {
@@ -38,7 +40,9 @@ internal static class DemoPage
   form { display:flex; gap:8px; padding:10px; border-top:1px solid var(--line); }
   form input { flex:1; padding:8px 10px; border-radius:8px; border:1px solid var(--line); background:#0b1220; color:var(--fg); }
   form button { padding:8px 14px; border-radius:8px; border:0; background:var(--me); color:white; cursor:pointer; }
-</style></head>
+</style>
+<!-- Issue 18: the widget's styles and script come from the core through this relay (edge HTTP, /assets/). -->
+<link rel="stylesheet" href="assets/widget.css"></head>
 <body>
 <header><h1>Relay demo chat</h1><span id="room-label"></span><span id="steering"></span><span>development only (Gateway:DemoWidget)</span></header>
 <main id="panes"></main>
@@ -58,7 +62,8 @@ internal static class DemoPage
     <form><input name="text" autocomplete="off" placeholder="Type a message"><button type="submit">Send</button></form>
   </section>
 </template>
-<script src="relay-client.global.js"></script>
+<script src="assets/relay-client.global.js"></script>
+<script>if (!window.RelayClient) document.write('<script src="relay-client.global.js"><\/script>'); // edge HTTP off: the relay's own copy</script>
 <script>
 (function () {
   'use strict';
@@ -129,14 +134,32 @@ internal static class DemoPage
       return li;
     }
 
+    let lastToken = null;
     const client = new RelayClient({
       ...(steer.negotiateUrl ? { negotiateUrl: steer.negotiateUrl, urls: steer.urls } : { urls: steer.urls }), rooms: [room],
-      token: paneRole === 'operator' ? operatorToken : async () => {
+      token: paneRole === 'operator' ? async () => (lastToken = await operatorToken()) : async () => {
         const r = await fetch('demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role: 'visitor', site }) });
         if (!r.ok) throw new Error('token: HTTP ' + r.status);
-        return (await r.json()).token;
+        return (lastToken = (await r.json()).token);
       },
     });
+    // Issue 18: the room's last messages, through this relay (edge HTTP: GET /api/rooms/{room}/history), once.
+    let historyShown = false;
+    function showHistory() {
+      if (historyShown || !lastToken) return;
+      historyShown = true;
+      fetch('api/rooms/' + encodeURIComponent(room) + '/history?limit=20', { headers: { authorization: 'Bearer ' + lastToken } })
+        .then(r => r.ok ? r.json() : Promise.reject(new Error('history: HTTP ' + r.status)))
+        .then(page => {
+          const first = list.firstChild;
+          for (const m of page.messages) {
+            const li = add('theirs history', m.from, m.body && typeof m.body === 'object' && 'text' in m.body ? m.body.text : JSON.stringify(m.body));
+            list.insertBefore(li, first);
+          }
+          el.dataset.history = String(page.messages.length);
+        })
+        .catch(e => { el.dataset.history = 'failed'; add('system', '', String(e.message || e)); });
+    }
     let relayAsk = 0;
     // Negotiate mode: the SDK says which relay, which region, why, and who won the race (the 'relay' event, each welcome).
     function showRelay(r) {
@@ -158,6 +181,7 @@ internal static class DemoPage
       stateEl.dataset.state = s.state;
       el.dataset.state = s.state;
       if (s.state === 'open') {
+        showHistory();
         el.querySelector('.session').textContent = (client.session || '').slice(0, 12) + (s.resumed ? ' (resumed)' : '');
         if (client.relay) {
           showRelay(client.relay);

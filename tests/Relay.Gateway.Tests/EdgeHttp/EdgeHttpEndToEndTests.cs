@@ -311,6 +311,30 @@ public class EdgeHttpEndToEndTests
         Assert.That(later.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task DemoWidget_LoadsItsAssetsAndHistory_ThroughTheRelay(CancellationToken token)
+    {
+        await using var h = await EdgeHttpHarness.StartAsync(token, gatewayArgs: ["--Gateway:DemoWidget=true"]);
+        string visitor = h.Token("visitor-1");
+        using var send = EdgeHttpHarness.Request(HttpMethod.Post, h.Direct, "/api/rooms/visitor-1/messages", visitor, JsonContent.Create(new { body = new { text = "earlier" } }));
+        await s_http.SendAsync(send, token);
+
+        string page = await s_http.GetStringAsync(h.Relay, token);
+        using var css = await s_http.GetAsync(new Uri(h.Relay, "assets/widget.css"), token);
+        using var script = await s_http.GetAsync(new Uri(h.Relay, "assets/relay-client.global.js"), token);
+        using var history = await s_http.SendAsync(EdgeHttpHarness.Request(HttpMethod.Get, h.Relay, "api/rooms/visitor-1/history?limit=20", visitor), token);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(page, Does.Contain("href=\"assets/widget.css\"").And.Contain("src=\"assets/relay-client.global.js\"").And.Contain("'api/rooms/'"));
+            Assert.That((css.StatusCode, css.Content.Headers.ContentType?.MediaType), Is.EqualTo((HttpStatusCode.OK, "text/css")));
+            Assert.That(await script.Content.ReadAsStringAsync(token), Does.Contain("RelayClient"));
+            Assert.That(script.Headers.CacheControl?.Public, Is.True);
+            Assert.That(await history.Content.ReadAsStringAsync(token), Does.Contain("earlier"));
+        });
+    }
+
     private static async Task<string> UploadAsync(EdgeHttpHarness h, long size, CancellationToken token)
     {
         using var upload = EdgeHttpHarness.Request(HttpMethod.Post, h.Direct, "/files", h.Token(), new GeneratedContent(size, seed: 7));
