@@ -20,6 +20,7 @@ internal sealed class BenchOptions
     public double NearOneWayMs { get; set; } = 5;
     public TimeSpan RunLimit { get; set; } = TimeSpan.FromMinutes(5);
     public string? Out { get; set; }
+    public int HttpSamples { get; set; }
 
     public const string Usage = """
         usage: dotnet run -c Release --project tools/Relay.WanBench -- [options]   (as root)
@@ -32,6 +33,7 @@ internal sealed class BenchOptions
           --loss F            WAN loss each way, 0-1 (0.01)
           --near-ms MS        client ↔ relay one-way delay (5)
           --out FILE          also write the Markdown table there
+          --http N            HTTP mode (issue 18): N first and warm API calls per path instead of the websocket phases
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -53,6 +55,7 @@ internal sealed class BenchOptions
                 case "--loss": ok = TryDouble(v, 0, 0.5, out double l); o.Loss = l; i++; break;
                 case "--near-ms": ok = TryDouble(v, 0, 500, out double nm); o.NearOneWayMs = nm; i++; break;
                 case "--out": ok = v is not null; o.Out = v; i++; break;
+                case "--http": ok = TryInt(v, 1, 1000, out int hs); o.HttpSamples = hs; i++; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return null;
                 default: ok = false; break;
             }
@@ -315,7 +318,10 @@ internal static class Report
         return sb.ToString();
     }
 
-    private static string P(List<double> values, double p) =>
+    private static string P(List<double> values, double p) => Format(values, p);
+
+    /// <summary>A percentile in whole milliseconds, or – without samples.</summary>
+    public static string Format(List<double> values, double p) =>
         values.Count == 0 ? "–" : Percentile(values, p).ToString("0", CultureInfo.InvariantCulture);
 
     /// <summary>Nearest-rank percentile.</summary>

@@ -130,6 +130,23 @@ try
     long forwarded0 = line.Forwarded, dropped0 = line.Dropped;
     Log($"WAN on: {o.WanOneWayMs} ms each way, {o.Loss:P1} loss each way; near link {o.NearOneWayMs} ms each way");
 
+    if (o.HttpSamples > 0)
+    {
+        // Issue 18's HTTP mode: direct to core-sim's HTTPS port vs through the relay's TLS port (edge HTTP over the backhaul).
+        string thumbprint = certificate.GetCertHashString();
+        var directHttp = await HttpProbe.RunAsync(new Uri($"https://{tunnel}.1:7443/"), thumbprint, o.HttpSamples, token);
+        var relayHttp = await HttpProbe.RunAsync(new Uri($"https://127.0.0.1:{proxy.Endpoint.Port}/"), thumbprint, o.HttpSamples, token);
+        string httpTable = HttpProbe.Markdown(o, [("direct to core-sim", directHttp.First, directHttp.Warm, directHttp.Failed), ("through the relay", relayHttp.First, relayHttp.Warm, relayHttp.Failed)]);
+        Console.WriteLine();
+        Console.WriteLine(httpTable);
+        if (o.Out is not null)
+        {
+            File.WriteAllText(o.Out, httpTable);
+        }
+
+        return 0;
+    }
+
     await Task.WhenAll(
         bench.ConnectPhaseAsync(direct, pipelined: false, token), bench.ConnectPhaseAsync(relay, pipelined: false, token),
         bench.ConnectPhaseAsync(direct, pipelined: true, token), bench.ConnectPhaseAsync(relay, pipelined: true, token));
