@@ -86,16 +86,6 @@ internal sealed class EdgeHttpHarness : IAsyncDisposable
 
     public string Token(string sub = "v1", string role = "visitor") => Core.Tokens.Issue(sub, "s1", role, TimeSpan.FromHours(1)).Token;
 
-    /// <summary>Waits until the gateway's /readyz answers 200 (its links to a core are up), at most 200 tries.</summary>
-    public async Task WaitReadyAsync(CancellationToken token)
-    {
-        using var http = new HttpClient();
-        for (int i = 0; i < 200 && (await http.GetAsync(new Uri(Relay, "/readyz"), token)).StatusCode != HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(50, token);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (Gateway is not null)
