@@ -60,6 +60,12 @@ internal sealed partial class RelaySession
     /// <summary>The session's id in the registry.</summary>
     public long RegistryId { get; set; }
 
+    /// <summary>
+    /// Issue 22: the id and resume token minted for this session (in its OPEN), until the client's first message has been
+    /// read: when that is a fresh hello, the relay welcomes the client with them at once. Null when the edge welcome is off.
+    /// </summary>
+    public (string Session, string ResumeToken)? EdgeSession { get; init; }
+
     /// <summary>The backhaul stream's id, for logs.</summary>
     public ulong StreamId => _stream.Id;
 
@@ -116,6 +122,7 @@ internal sealed partial class RelaySession
     private async Task ClientToCoreAsync()
     {
         byte[]? buffer = null;
+        var edge = EdgeSession; // only the first message is looked at
         try
         {
             while (true)
@@ -186,6 +193,15 @@ internal sealed partial class RelaySession
                     // The session is closing (a drain, a limit, the core's close): the client's close is still to come.
                     await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
+                }
+
+                if (edge is { } minted)
+                {
+                    edge = null;
+                    if (result.MessageType == WebSocketMessageType.Text && EdgeWelcome.IsFreshHello(buffer.AsMemory(0, length)))
+                    {
+                        await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
+                    }
                 }
 
                 ArrayPool<byte>.Shared.Return(buffer);
@@ -301,6 +317,20 @@ internal sealed partial class RelaySession
             _rate?.Dispose();
             _endpoint.OnSessionEnded(this);
         }
+    }
+
+    /// <summary>
+    /// Issue 22: the welcome for a fresh hello, from the relay, right after the hello went into the stream (the core adopts
+    /// the id from the OPEN and sends no welcome of its own; the same <see cref="EdgeWelcome.IsFreshHello"/> decides on
+    /// both sides). Nothing from the core can be ahead of it: the core speaks only once it has read the hello. The
+    /// websocket serialises this send with the core pump's (a refusal's close can race it, and then follows it).
+    /// </summary>
+    private async ValueTask SendEdgeWelcomeAsync(string session, string resumeToken)
+    {
+        var welcome = ServerFrames.Welcome(session, resumeToken, 0, resumed: false);
+        await _socket.SendAsync(welcome, WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
+        _metrics.MessageOut(welcome.Length);
+        _metrics.EdgeWelcomed();
     }
 
     /// <summary>
