@@ -36,6 +36,14 @@ public sealed class BackhaulOptions
     /// <summary>A link silent this long is dead. Defaults to 15 s.</summary>
     public TimeSpan DeadLinkTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Issue 22, tails under loss: a data frame of at most this many bytes also goes out on a second link to the core,
+    /// and the first copy to arrive wins (the stream numbers its frames and drops what it holds), so one lost packet
+    /// stalls one TCP link, not the message. Costs the copies' bytes (about twice the backhaul bytes of chat messages).
+    /// Needs <see cref="LinksPerEndpoint"/> ≥ 2; a core that predates it ignores the copies. Defaults to 1024; 0 turns it off.
+    /// </summary>
+    public int DuplicateFramesUpTo { get; set; } = 1024;
+
     /// <summary>Largest stream message. Defaults to 128 KiB.</summary>
     public int MaxMessageSize { get; set; } = 128 * 1024;
 }
