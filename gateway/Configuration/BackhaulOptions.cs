@@ -27,8 +27,12 @@ public sealed class BackhaulOptions
     /// <summary>This relay's region. Defaults to "local".</summary>
     public string Region { get; set; } = "local";
 
-    /// <summary>Links per core endpoint. Defaults to 4.</summary>
-    public int LinksPerEndpoint { get; set; } = 4;
+    /// <summary>
+    /// Links per core endpoint. Defaults to 8 (4 until issue 22: with <see cref="DuplicateFramesUpTo"/>, a stream's two
+    /// links are each stalled by a loss a smaller share of the time when the traffic is spread over more links; measured
+    /// with Relay.WanBench at 1 % loss, message RTT p99 / p50 went from 1.85 with 4 links to 1.40 with 8).
+    /// </summary>
+    public int LinksPerEndpoint { get; set; } = 8;
 
     /// <summary>Ping interval on each link (link RTT). Defaults to 5 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);

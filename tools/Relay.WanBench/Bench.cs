@@ -24,6 +24,9 @@ internal sealed class BenchOptions
     /// <summary>Issue 22: the gateway's and core-sim's backhaul dual send (bytes; 0 = off); null: their defaults.</summary>
     public int? DuplicateUpTo { get; set; }
 
+    /// <summary>Backhaul links from the gateway to the core (Gateway:Backhaul:LinksPerEndpoint); null: the gateway's default.</summary>
+    public int? Links { get; set; }
+
     /// <summary>Issue 22: the gateway's edge welcome (Gateway:EdgeWelcome).</summary>
     public bool EdgeWelcome { get; set; } = true;
 
@@ -39,6 +42,7 @@ internal sealed class BenchOptions
           --near-ms MS        client ↔ relay one-way delay (5)
           --duplicate-up-to N backhaul dual send for frames up to N bytes, both ways (0 = off; default: the hosts' default)
           --no-edge-welcome   the core welcomes every session (Gateway:EdgeWelcome=false)
+          --links N           backhaul links from the gateway to the core (default: the gateway's, 4)
           --out FILE          also write the Markdown table there
         """;
 
@@ -63,6 +67,7 @@ internal sealed class BenchOptions
                 case "--out": ok = v is not null; o.Out = v; i++; break;
                 case "--duplicate-up-to": ok = TryInt(v, 0, 16384, out int dup); o.DuplicateUpTo = dup; i++; break;
                 case "--no-edge-welcome": o.EdgeWelcome = false; break;
+                case "--links": ok = TryInt(v, 1, 64, out int links); o.Links = links; i++; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return null;
                 default: ok = false; break;
             }
@@ -287,7 +292,7 @@ internal static class Report
         var direct = paths.First(p => p.Direct);
         var relay = paths.First(p => !p.Direct);
         double wanRtt = 2 * o.WanOneWayMs;
-        sb.AppendLine(CultureInfo.InvariantCulture, $"WAN {wanRtt:0} ms RTT, {o.Loss:P1} loss each way (WireGuard + userspace delay line); near link {2 * o.NearOneWayMs:0} ms RTT; {o.Connects} fresh sessions per path and kind of client ({o.ConnectConcurrency} at a time, all four at once), then {o.Sessions} sessions per path × {o.Rate:0.#} msg/s for {o.Seconds} s, one path after the other; edge welcome {(o.EdgeWelcome ? "on" : "off")}, backhaul dual send {(o.DuplicateUpTo is { } d ? (d == 0 ? "off" : $"frames ≤ {d} B") : "host default")}.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"WAN {wanRtt:0} ms RTT, {o.Loss:P1} loss each way (WireGuard + userspace delay line); near link {2 * o.NearOneWayMs:0} ms RTT; {o.Connects} fresh sessions per path and kind of client ({o.ConnectConcurrency} at a time, all four at once), then {o.Sessions} sessions per path × {o.Rate:0.#} msg/s for {o.Seconds} s, one path after the other; edge welcome {(o.EdgeWelcome ? "on" : "off")}, backhaul dual send {(o.DuplicateUpTo is { } dup ? (dup == 0 ? "off" : $"frames ≤ {dup} B") : "host default")}, {(o.Links is { } l ? $"{l}" : "default")} backhaul links.");
         sb.AppendLine();
         sb.AppendLine("| path | client | connect → first echo p50 / p99 (ms) | floor: handshakes p50 + WAN RTT (ms) | p50 / floor | sessions ok / failed |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|");

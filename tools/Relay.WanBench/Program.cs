@@ -107,7 +107,8 @@ try
         "--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface=wge{id}", $"--Gateway:WireGuard:ConfigPath={edgeConf}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
         $"--Gateway:EdgeWelcome={(o.EdgeWelcome ? "true" : "false")}",
-        .. (o.DuplicateUpTo is { } gatewayDup ? new[] { $"--Gateway:Backhaul:DuplicateFramesUpTo={gatewayDup}" } : [])]));
+        .. (o.DuplicateUpTo is { } gatewayDup ? new[] { $"--Gateway:Backhaul:DuplicateFramesUpTo={gatewayDup}" } : []),
+        .. (o.Links is { } links ? new[] { $"--Gateway:Backhaul:LinksPerEndpoint={links}" } : [])]));
     await gatewayProcess.WaitForHttpAsync(new Uri($"http://{edgeNet}.2:8080/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(90), token);
     Log("gateway ready: backhaul links up through the tunnel");
 
