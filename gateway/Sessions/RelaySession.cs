@@ -12,7 +12,9 @@ namespace Relay.Gateway.Sessions;
 /// idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit stops reading from the client
 /// when the core is slow. Core → client: straight from the stream's receive queue to the websocket (no second queue,
 /// no extra hop); the stream's window bounds what waits, and a client that lets more than
-/// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed.
+/// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed, but for one
+/// bounded exception (issue 22, <see cref="GatewayOptions.EdgeWelcome"/>): the client's first message, to see whether it
+/// is a fresh hello the relay answers with the welcome itself.
 /// </summary>
 internal sealed partial class RelaySession
 {
@@ -64,7 +66,7 @@ internal sealed partial class RelaySession
     /// Issue 22: the id and resume token minted for this session (in its OPEN), until the client's first message has been
     /// read: when that is a fresh hello, the relay welcomes the client with them at once. Null when the edge welcome is off.
     /// </summary>
-    public (string Session, string ResumeToken)? EdgeSession { get; init; }
+    public (string Session, string ResumeToken)? EdgeSession { get; set; }
 
     /// <summary>The backhaul stream's id, for logs.</summary>
     public ulong StreamId => _stream.Id;
@@ -122,7 +124,8 @@ internal sealed partial class RelaySession
     private async Task ClientToCoreAsync()
     {
         byte[]? buffer = null;
-        var edge = EdgeSession; // only the first message is looked at
+        var edge = EdgeSession; // only the first message is looked at; the session holds no strings after it
+        EdgeSession = null;
         try
         {
             while (true)
