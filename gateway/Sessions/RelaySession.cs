@@ -190,6 +190,16 @@ internal sealed partial class RelaySession
                 }
 
                 _metrics.MessageIn(length);
+                if (edge is { } minted)
+                {
+                    // Before the hello goes to the core: nothing the core says about this session can then be ahead of it.
+                    edge = null;
+                    if (result.MessageType == WebSocketMessageType.Text && EdgeWelcome.IsFreshHello(buffer.AsMemory(0, length)))
+                    {
+                        await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
+                    }
+                }
+
                 bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, CancellationToken.None).ConfigureAwait(false);
                 if (!sent)
                 {
@@ -198,14 +208,6 @@ internal sealed partial class RelaySession
                     return;
                 }
 
-                if (edge is { } minted)
-                {
-                    edge = null;
-                    if (result.MessageType == WebSocketMessageType.Text && EdgeWelcome.IsFreshHello(buffer.AsMemory(0, length)))
-                    {
-                        await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
-                    }
-                }
 
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
@@ -323,10 +325,11 @@ internal sealed partial class RelaySession
     }
 
     /// <summary>
-    /// Issue 22: the welcome for a fresh hello, from the relay, right after the hello went into the stream (the core adopts
+    /// Issue 22: the welcome for a fresh hello, from the relay, just before the hello goes into the stream (the core adopts
     /// the id from the OPEN and sends no welcome of its own; the same <see cref="EdgeWelcome.IsFreshHello"/> decides on
-    /// both sides). Nothing from the core can be ahead of it: the core speaks only once it has read the hello. The
-    /// websocket serialises this send with the core pump's (a refusal's close can race it, and then follows it).
+    /// both sides). Nothing from the core about the session can be ahead of it: the core speaks only once it has read the
+    /// hello. The websocket serialises this send with the core pump's (a refusal of the stream at its OPEN can race it:
+    /// its close then comes before or after the welcome, either way a close).
     /// </summary>
     private async ValueTask SendEdgeWelcomeAsync(string session, string resumeToken)
     {

@@ -129,10 +129,25 @@ public class EdgeWelcomeTests
             r.EnsureSuccessStatusCode();
         }
 
+        // The core refuses the stream at its OPEN, which goes out at the upgrade: the refusal may come back before the
+        // hello reaches the relay (then no welcome) or after its welcome. Either way it reaches the client as a close.
         using var ws = await ConnectAsync(gateway, core, "edge-4", token);
         await SendAsync(ws, """{"type":"hello"}""", token);
-        Assert.That((await ReceiveAsync(ws, token)).GetProperty("type").GetString(), Is.EqualTo("welcome"));
-        Assert.That(await ReceiveCloseAsync(ws, token), Is.EqualTo(1013), "over capacity: the core's refusal reaches the client as a close");
+        var buffer = new byte[4096];
+        var frames = new List<string>();
+        for (int i = 0; i < 10; i++)
+        {
+            var result = await ws.ReceiveAsync(buffer.AsMemory(), token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                break;
+            }
+
+            frames.Add(JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.GetProperty("type").GetString()!);
+        }
+
+        Assert.That(frames, Is.Empty.Or.EqualTo(new[] { "welcome" }), "at most the edge's welcome before the close");
+        Assert.That((int?)ws.CloseStatus, Is.EqualTo(1013), "over capacity: the core's refusal reaches the client as a close");
     }
 
     [Test]
