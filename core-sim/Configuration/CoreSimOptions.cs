@@ -44,6 +44,12 @@ public sealed class CoreSimOptions
     /// </summary>
     public string? SharedKey { get; set; }
 
+    /// <summary>
+    /// Issue 22, tails under loss: a data frame to a relay of at most this many bytes also goes out on a second link of that
+    /// relay; the first copy to arrive wins. Defaults to 1024; 0 turns it off.
+    /// </summary>
+    public int BackhaulDuplicateFramesUpTo { get; set; } = 1024;
+
     /// <summary>Backhaul handshakes in progress at most; a connection beyond it is closed at once. Defaults to 256.</summary>
     public int BackhaulMaxPendingHandshakes { get; set; } = 256;
 

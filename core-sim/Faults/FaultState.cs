@@ -10,6 +10,7 @@ internal sealed class FaultState
     private readonly ConcurrentDictionary<string, byte> _blockedRelays = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _linkLatency = new(StringComparer.Ordinal);
     private int _slowMs;
+    private volatile bool _holdHellos;
 
     /// <summary>Raised when a relay is blocked (true) or unblocked (false).</summary>
     public event Action<string, bool>? RelayBlockChanged;
@@ -56,6 +57,23 @@ internal sealed class FaultState
         RefuseStreamsChanged?.Invoke(on);
     }
 
+    /// <summary>Issue 22's test fault: every new connection's hello waits, unread, until this is off (the core "stalled" at
+    /// session start, while links, pings and sessions already open go on).</summary>
+    public bool HoldHellos
+    {
+        get => _holdHellos;
+        set => _holdHellos = value;
+    }
+
+    /// <summary>Waits (bounded by the token) while hellos are held.</summary>
+    public async ValueTask WaitWhileHellosHeldAsync(CancellationToken cancellationToken)
+    {
+        while (_holdHellos)
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public bool IsStalled(string sessionId) => !_stalled.IsEmpty && _stalled.ContainsKey(sessionId);
 
     /// <summary>The delay to add before processing a message from a connection (slow + the relay's latency + jitter).</summary>
@@ -85,12 +103,14 @@ internal sealed class FaultState
         [.. _stalled.Keys],
         RefuseStreams,
         [.. _blockedRelays.Keys],
-        _linkLatency.ToDictionary(kv => kv.Key, kv => kv.Value));
+        _linkLatency.ToDictionary(kv => kv.Key, kv => kv.Value),
+        HoldHellos);
 
     public void Clear()
     {
         _latency.Clear();
         _stalled.Clear();
+        HoldHellos = false;
         SetSlow(0);
         foreach (var relay in _blockedRelays.Keys)
         {

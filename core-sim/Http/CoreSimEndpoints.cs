@@ -91,6 +91,11 @@ internal static class CoreSimEndpoints
             state.SetRefuseStreams(r.On);
             return Results.Ok(state.Snapshot());
         });
+        faults.MapPost("/hold-hellos", (OnRequest r, FaultState state) =>
+        {
+            state.HoldHellos = r.On;
+            return Results.Ok(state.Snapshot());
+        });
         faults.MapPost("/drop-link", (RelayRequest r, BackhaulService backhaul) =>
             Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: false) }));
         faults.MapPost("/drop-relay", (RelayRequest r, BackhaulService backhaul) =>

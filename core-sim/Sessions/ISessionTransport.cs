@@ -12,6 +12,10 @@ internal interface ISessionTransport
     /// <summary>The client's address as the relay saw it (its stream's open info), or null for a direct websocket or an address that does not parse.</summary>
     System.Net.IPAddress? ClientAddress { get; }
 
+    /// <summary>The session id and resume token the relay minted for this connection (issue 22's edge welcome, carried in
+    /// the stream's OPEN), or null: a direct websocket, or a relay that does not welcome at the edge.</summary>
+    (string Session, string ResumeToken)? EdgeSession { get; }
+
     /// <summary>Receives the next whole text message, or null once the connection has ended.</summary>
     ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken);
 

@@ -13,6 +13,9 @@ internal sealed class MuxStreamTransport(MuxStream stream) : ISessionTransport
 
     public IPAddress? ClientAddress { get; } = ParseAddress(stream.Info.ClientAddress);
 
+    public (string Session, string ResumeToken)? EdgeSession { get; } =
+        Relay.Contracts.Sessions.EdgeWelcome.TryRead(stream.Info.Claims, out var id, out var token) ? (id, token) : null;
+
     /// <summary>
     /// The address of the gateway's "address:port" (IPv6 unbracketed, as the gateway writes it, or bracketed), or a bare
     /// address; null when it does not parse.

@@ -20,5 +20,8 @@ internal sealed partial class SessionConnection
 
         [LoggerMessage(104, LogLevel.Debug, "Session {Session} ended: room refused ({Reason})")]
         public static partial void RoomRefused(ILogger logger, string session, string reason);
+
+        [LoggerMessage(105, LogLevel.Warning, "Relay {Relay} opened a session under id {Session}, which is already in use: refused")]
+        public static partial void EdgeSessionRefused(ILogger logger, string session, string? relay);
     }
 }

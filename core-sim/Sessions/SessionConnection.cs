@@ -118,6 +118,8 @@ internal sealed partial class SessionConnection
             return false;
         }
 
+        await _faults.WaitWhileHellosHeldAsync(ct).ConfigureAwait(false);
+
         var hello = ClientFrame.Parse(first);
         if (hello is null || hello.Type != "hello")
         {
@@ -126,6 +128,7 @@ internal sealed partial class SessionConnection
         }
 
         bool resumed = hello.ResumeSession is not null;
+        bool edgeWelcomed = false;
         Session? session;
         SessionConnection? previous;
         long lastSeq;
@@ -138,6 +141,21 @@ internal sealed partial class SessionConnection
                 await CloseCoreAsync(CloseCodes.SessionUnknown, "session unknown", ServerFrames.Error("session_unknown", "the session is unknown or expired; start a new session")).ConfigureAwait(false);
                 return false;
             }
+        }
+        else if (_transport.EdgeSession is { } edge && EdgeWelcome.IsFreshHello(first))
+        {
+            // Issue 22: the relay has welcomed this session with the id and resume token it put in the OPEN. Adopt them;
+            // no welcome from here (the client has it). An id already taken is refused: a relay cannot take over a session.
+            session = _registry.Adopt(edge.Session, edge.ResumeToken, _claims);
+            if (session is null)
+            {
+                Log.EdgeSessionRefused(_logger, edge.Session, _transport.RelayId);
+                await CloseCoreAsync(CloseCodes.Policy, "session id taken", ServerFrames.Error("session_id_taken", "the relay's session id is already in use; start a new session")).ConfigureAwait(false);
+                return false;
+            }
+
+            edgeWelcomed = true;
+            session.Attach(this, 0, out previous, out lastSeq);
         }
         else
         {
@@ -156,6 +174,11 @@ internal sealed partial class SessionConnection
         }
 
         Log.Welcomed(_logger, session.Id, resumed, _transport.RelayId);
+        if (edgeWelcomed)
+        {
+            return true;
+        }
+
         return await SendLockedAsync(ServerFrames.Welcome(session.Id, session.ResumeToken, lastSeq, resumed), ct).ConfigureAwait(false);
     }
 

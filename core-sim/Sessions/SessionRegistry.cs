@@ -50,6 +50,14 @@ internal sealed class SessionRegistry : IDisposable
         return session;
     }
 
+    /// <summary>Issue 22: a session under the id and resume token its relay minted (the edge welcome). Null when the id is
+    /// already taken (a collision or a relay reusing an id): the caller refuses, so no relay can take over a session.</summary>
+    public Session? Adopt(string id, string resumeToken, TokenClaims claims)
+    {
+        var session = new Session(id, resumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        return _sessions.TryAdd(id, session) ? session : null;
+    }
+
     /// <summary>The session a resume names, when the token and subject match and it has not ended.</summary>
     public Session? FindForResume(string? id, string? resumeToken, TokenClaims claims)
     {

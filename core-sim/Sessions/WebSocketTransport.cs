@@ -13,6 +13,8 @@ internal sealed class WebSocketTransport(WebSocket socket, int maxMessageBytes, 
 
     public System.Net.IPAddress? ClientAddress => null; // a direct session is on no relay: nothing to rebalance
 
+    public (string Session, string ResumeToken)? EdgeSession => null; // the core welcomes a direct session itself
+
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);

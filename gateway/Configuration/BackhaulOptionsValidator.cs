@@ -16,6 +16,7 @@ internal sealed class BackhaulOptionsValidator(bool development = false) : IVali
         if (!LinkKey.TryParse(o.SharedKey, development, out _, out var keyError)) return $"Gateway:Backhaul:SharedKey (this relay's key, as the core holds it for its RelayId) {keyError}.";
         if (string.IsNullOrWhiteSpace(o.RelayId)) return "Gateway:Backhaul:RelayId is required.";
         if (o.LinksPerEndpoint < 1) return $"Gateway:Backhaul:LinksPerEndpoint must be at least 1; was {o.LinksPerEndpoint}.";
+        if (o.DuplicateFramesUpTo is < 0 or > 16 * 1024) return $"Gateway:Backhaul:DuplicateFramesUpTo must be 0 (off) to 16384 bytes; was {o.DuplicateFramesUpTo}.";
         if (o.HeartbeatInterval <= TimeSpan.Zero || o.DeadLinkTimeout <= o.HeartbeatInterval) return "Gateway:Backhaul:DeadLinkTimeout must be longer than Gateway:Backhaul:HeartbeatInterval (both positive).";
         return null;
     }

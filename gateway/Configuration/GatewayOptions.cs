@@ -108,6 +108,15 @@ public sealed class GatewayOptions
     public bool FastUpgrade { get; set; } = true;
 
     /// <summary>
+    /// Issue 22: the relay welcomes a fresh session itself, one WAN round trip sooner. It mints the session id and resume
+    /// token, carries them in the stream's OPEN for the core to adopt, parses only the client's first message (a hello of
+    /// at most 4 KiB with no <c>resume</c>) and answers it with the welcome at once. A resume still waits for the core's
+    /// welcome (its <c>lastSeq</c>), and a refusal from the core still arrives as a close. Needs a core that adopts edge
+    /// session ids (core-sim since issue 22). Defaults to true; false: the core welcomes every session.
+    /// </summary>
+    public bool EdgeWelcome { get; set; } = true;
+
+    /// <summary>
     /// After a burst (at least 64 MB allocated), once the process has allocated under 4 MB/s for this long, one
     /// aggressive GC gives the burst's memory back (an idle relay otherwise keeps it: no allocation, no GC).
     /// Defaults to 30 s; zero turns it off.

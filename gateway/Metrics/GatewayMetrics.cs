@@ -17,7 +17,7 @@ public sealed class GatewayMetrics
     private static readonly KeyValuePair<string, object?> s_httpPath = new("path", "http");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _fastUpgrades, _httpUpgrades, _memoryTrims, _memoryTrimmedBytes;
+    private long _fastUpgrades, _httpUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes;
     private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -33,6 +33,7 @@ public sealed class GatewayMetrics
             description: "Sessions accepted, by where the upgrade was taken (connection: the HTTP/1.1 fast path; http: ASP.NET Core).");
         meter.CreateObservableCounter("relay.gateway.memory_trims", () => MemoryTrims, description: "Aggressive GCs run when the process went quiet after a burst.");
         meter.CreateObservableCounter("relay.gateway.memory_trimmed_bytes", () => Interlocked.Read(ref _memoryTrimmedBytes), description: "Working set those trims gave back.");
+        meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
         meter.CreateObservableCounter("relay.gateway.messages_in", () => MessagesIn, description: "Messages from clients to the core.");
         meter.CreateObservableCounter("relay.gateway.messages_out", () => MessagesOut, description: "Messages from the core to clients.");
         meter.CreateObservableCounter("relay.gateway.bytes_in", () => Interlocked.Read(ref _bytesIn), description: "Bytes from clients.");
@@ -60,6 +61,9 @@ public sealed class GatewayMetrics
 
     /// <summary>Sessions accepted through ASP.NET Core (HTTP/2, permessage-deflate, or the fast path off).</summary>
     public long HttpUpgrades => Interlocked.Read(ref _httpUpgrades);
+
+    /// <summary>Fresh sessions welcomed by the relay itself (issue 22).</summary>
+    public long EdgeWelcomes => Interlocked.Read(ref _edgeWelcomes);
 
     public long Closes(int code) => _closesByCode.TryGetValue(code, out long n) ? n : 0;
 
@@ -94,6 +98,9 @@ public sealed class GatewayMetrics
         Interlocked.Increment(ref _messagesIn);
         Interlocked.Add(ref _bytesIn, bytes);
     }
+
+    /// <summary>The relay welcomed a fresh session itself.</summary>
+    public void EdgeWelcomed() => Interlocked.Increment(ref _edgeWelcomes);
 
     public void MessageOut(int bytes)
     {

@@ -12,7 +12,9 @@ namespace Relay.Gateway.Sessions;
 /// idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit stops reading from the client
 /// when the core is slow. Core → client: straight from the stream's receive queue to the websocket (no second queue,
 /// no extra hop); the stream's window bounds what waits, and a client that lets more than
-/// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed.
+/// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed, but for one
+/// bounded exception (issue 22, <see cref="GatewayOptions.EdgeWelcome"/>): the client's first message, to see whether it
+/// is a fresh hello the relay answers with the welcome itself.
 /// </summary>
 internal sealed partial class RelaySession
 {
@@ -59,6 +61,12 @@ internal sealed partial class RelaySession
 
     /// <summary>The session's id in the registry.</summary>
     public long RegistryId { get; set; }
+
+    /// <summary>
+    /// Issue 22: the id and resume token minted for this session (in its OPEN), until the client's first message has been
+    /// read: when that is a fresh hello, the relay welcomes the client with them at once. Null when the edge welcome is off.
+    /// </summary>
+    public (string Session, string ResumeToken)? EdgeSession { get; set; }
 
     /// <summary>The backhaul stream's id, for logs.</summary>
     public ulong StreamId => _stream.Id;
@@ -116,6 +124,8 @@ internal sealed partial class RelaySession
     private async Task ClientToCoreAsync()
     {
         byte[]? buffer = null;
+        var edge = EdgeSession; // only the first message is looked at; the session holds no strings after it
+        EdgeSession = null;
         try
         {
             while (true)
@@ -180,6 +190,16 @@ internal sealed partial class RelaySession
                 }
 
                 _metrics.MessageIn(length);
+                if (edge is { } minted)
+                {
+                    // Before the hello goes to the core: nothing the core says about this session can then be ahead of it.
+                    edge = null;
+                    if (result.MessageType == WebSocketMessageType.Text && EdgeWelcome.IsFreshHello(buffer.AsMemory(0, length)))
+                    {
+                        await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
+                    }
+                }
+
                 bool sent = await _stream.SendAsync(buffer.AsMemory(0, length), result.MessageType == WebSocketMessageType.Text, CancellationToken.None).ConfigureAwait(false);
                 if (!sent)
                 {
@@ -187,6 +207,7 @@ internal sealed partial class RelaySession
                     await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
                     return;
                 }
+
 
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
@@ -301,6 +322,21 @@ internal sealed partial class RelaySession
             _rate?.Dispose();
             _endpoint.OnSessionEnded(this);
         }
+    }
+
+    /// <summary>
+    /// Issue 22: the welcome for a fresh hello, from the relay, just before the hello goes into the stream (the core adopts
+    /// the id from the OPEN and sends no welcome of its own; the same <see cref="EdgeWelcome.IsFreshHello"/> decides on
+    /// both sides). Nothing from the core about the session can be ahead of it: the core speaks only once it has read the
+    /// hello. The websocket serialises this send with the core pump's (a refusal of the stream at its OPEN can race it:
+    /// its close then comes before or after the welcome, either way a close).
+    /// </summary>
+    private async ValueTask SendEdgeWelcomeAsync(string session, string resumeToken)
+    {
+        var welcome = ServerFrames.Welcome(session, resumeToken, 0, resumed: false);
+        await _socket.SendAsync(welcome, WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
+        _metrics.MessageOut(welcome.Length);
+        _metrics.EdgeWelcomed();
     }
 
     /// <summary>

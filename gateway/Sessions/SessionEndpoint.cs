@@ -127,8 +127,21 @@ internal sealed partial class SessionEndpoint(
 
             // Optimistic open: no round trip to the core before the client's first message goes out.
             string sessionKey = $"{claims["site"]}/{claims["sub"]}";
+            (string Session, string ResumeToken)? edge = null;
+            if (_options.EdgeWelcome)
+            {
+                // Issue 22: the id and resume token this relay will welcome a fresh session with, in the OPEN for the core
+                // to adopt (a resume hello makes the core ignore them). Minted now: the OPEN does not wait for the hello.
+                edge = Relay.Contracts.Sessions.EdgeWelcome.Mint();
+                claims = new Dictionary<string, string>(claims)
+                {
+                    [Relay.Contracts.Sessions.EdgeWelcome.SessionClaim] = edge.Value.Session,
+                    [Relay.Contracts.Sessions.EdgeWelcome.ResumeTokenClaim] = edge.Value.ResumeToken,
+                };
+            }
+
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
-            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, time, logger);
+            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, time, logger) { EdgeSession = edge };
         }
         catch
         {

@@ -18,9 +18,18 @@ internal sealed class BenchOptions
     public double WanOneWayMs { get; set; } = 125;
     public double Loss { get; set; } = 0.01;
     public double NearOneWayMs { get; set; } = 5;
-    public TimeSpan RunLimit { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan RunLimit { get; set; } = TimeSpan.FromMinutes(8);
     public string? Out { get; set; }
     public int HttpSamples { get; set; }
+
+    /// <summary>Issue 22: the gateway's and core-sim's backhaul dual send (bytes; 0 = off); null: their defaults.</summary>
+    public int? DuplicateUpTo { get; set; }
+
+    /// <summary>Backhaul links from the gateway to the core (Gateway:Backhaul:LinksPerEndpoint); null: the gateway's default.</summary>
+    public int? Links { get; set; }
+
+    /// <summary>Issue 22: the gateway's edge welcome (Gateway:EdgeWelcome).</summary>
+    public bool EdgeWelcome { get; set; } = true;
 
     public const string Usage = """
         usage: dotnet run -c Release --project tools/Relay.WanBench -- [options]   (as root)
@@ -32,6 +41,9 @@ internal sealed class BenchOptions
           --wan-ms MS         WAN one-way delay (125)
           --loss F            WAN loss each way, 0-1 (0.01)
           --near-ms MS        client ↔ relay one-way delay (5)
+          --duplicate-up-to N backhaul dual send for frames up to N bytes, both ways (0 = off; default: the hosts' default)
+          --no-edge-welcome   the core welcomes every session (Gateway:EdgeWelcome=false)
+          --links N           backhaul links from the gateway to the core (default: the gateway's, 4)
           --out FILE          also write the Markdown table there
           --http N            HTTP mode (issue 18): N first and warm API calls per path instead of the websocket phases
         """;
@@ -56,6 +68,9 @@ internal sealed class BenchOptions
                 case "--near-ms": ok = TryDouble(v, 0, 500, out double nm); o.NearOneWayMs = nm; i++; break;
                 case "--out": ok = v is not null; o.Out = v; i++; break;
                 case "--http": ok = TryInt(v, 1, 1000, out int hs); o.HttpSamples = hs; i++; break;
+                case "--duplicate-up-to": ok = TryInt(v, 0, 16384, out int dup); o.DuplicateUpTo = dup; i++; break;
+                case "--no-edge-welcome": o.EdgeWelcome = false; break;
+                case "--links": ok = TryInt(v, 1, 64, out int links); o.Links = links; i++; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return null;
                 default: ok = false; break;
             }
@@ -90,6 +105,10 @@ internal sealed record BenchPath(string Name, bool Direct)
     public long Received;
     public int SteadySessions;
     public int SteadySessionsLost;
+
+    /// <summary>WAN (tunnel UDP) bytes and packets forwarded during this path's steady phase (the paths run one after the other).</summary>
+    public long WanBytes;
+    public long WanPackets;
 }
 
 /// <summary>The two phases, run for both paths at the same time over the same WAN.</summary>
@@ -275,30 +294,44 @@ internal static class Report
         var sb = new StringBuilder();
         var direct = paths.First(p => p.Direct);
         var relay = paths.First(p => !p.Direct);
-        sb.AppendLine(CultureInfo.InvariantCulture, $"WAN {2 * o.WanOneWayMs:0} ms RTT, {o.Loss:P1} loss each way (WireGuard + userspace delay line); near link {2 * o.NearOneWayMs:0} ms RTT; {o.Connects} fresh sessions per path ({o.ConnectConcurrency} at a time), then {o.Sessions} sessions per path × {o.Rate:0.#} msg/s for {o.Seconds} s; both paths at once.");
+        double wanRtt = 2 * o.WanOneWayMs;
+        sb.AppendLine(CultureInfo.InvariantCulture, $"WAN {wanRtt:0} ms RTT, {o.Loss:P1} loss each way (WireGuard + userspace delay line); near link {2 * o.NearOneWayMs:0} ms RTT; {o.Connects} fresh sessions per path and kind of client ({o.ConnectConcurrency} at a time, all four at once), then {o.Sessions} sessions per path × {o.Rate:0.#} msg/s for {o.Seconds} s, one path after the other; edge welcome {(o.EdgeWelcome ? "on" : "off")}, backhaul dual send {(o.DuplicateUpTo is { } dup ? (dup == 0 ? "off" : $"frames ≤ {dup} B") : "host default")}, {(o.Links is { } l ? $"{l}" : "default")} backhaul links.");
         sb.AppendLine();
-        sb.AppendLine("| path | connect → first echo p50 / p99 | sessions ok / failed | same, msg sent with the hello: p50 / p99 | RTT p50 / p99 | messages | lost |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| path | client | connect → first echo p50 / p99 (ms) | floor: handshakes p50 + WAN RTT (ms) | p50 / floor | sessions ok / failed |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var p in paths)
         {
-            var first = p.Connects.Select(c => c.FirstEcho).ToList();
-            var pipe = p.PipelinedConnects.Select(c => c.FirstEcho).ToList();
-            string label = p.Direct ? "direct: client → WAN → core-sim (wss)" : "relay: client → 10 ms → gateway (wss) → WAN (tunnel, warm links) → core-sim";
-            sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {label} | {P(first, 50)} / {P(first, 99)} ms | {p.Connects.Count} / {p.ConnectFailures} | {P(pipe, 50)} / {P(pipe, 99)} ms ({p.PipelinedConnects.Count} / {p.PipelinedConnectFailures}) | {P(p.Rtts, 50)} / {P(p.Rtts, 99)} ms | {p.Sent:N0} | {p.Sent - p.Received:N0} |");
+            double floor = Percentile(p.Connects.Concat(p.PipelinedConnects).Select(c => c.Open).ToList(), 50) + wanRtt;
+            foreach (bool pipelined in new[] { false, true })
+            {
+                var samples = (pipelined ? p.PipelinedConnects : p.Connects).Select(c => c.FirstEcho).ToList();
+                int failed = pipelined ? p.PipelinedConnectFailures : p.ConnectFailures;
+                string kind = pipelined ? "first msg behind the hello" : "waits for the welcome";
+                sb.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {Label(p)} | {kind} | {P(samples, 50)} / {P(samples, 99)} | {floor:0} | {Percentile(samples, 50) / floor:0.00} | {samples.Count} / {failed} |");
+            }
         }
 
         sb.AppendLine();
-        double d50 = Percentile(direct.Connects.Select(c => c.FirstEcho).ToList(), 50);
-        double r50 = Percentile(relay.Connects.Select(c => c.FirstEcho).ToList(), 50);
-        double d99 = Percentile(direct.Connects.Select(c => c.FirstEcho).ToList(), 99);
-        double r99 = Percentile(relay.Connects.Select(c => c.FirstEcho).ToList(), 99);
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Session start through the relay (hello, welcome, then the first msg): **{d50 / r50:0.00}× faster at p50**, {d99 / r99:0.00}× at p99 (target ≥ 2.5×).");
-        var dp = direct.PipelinedConnects.Select(c => c.FirstEcho).ToList();
-        var rp = relay.PipelinedConnects.Select(c => c.FirstEcho).ToList();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"With the first msg sent right behind the hello: {Percentile(dp, 50) / Percentile(rp, 50):0.00}× at p50, {Percentile(dp, 99) / Percentile(rp, 99):0.00}× at p99.");
+        sb.AppendLine("| path | message RTT p50 / p99 / p99.9 (ms) | p99 / p50 | messages | lost | WAN bytes per message (tunnel UDP, both ways) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var p in paths)
+        {
+            double perMessage = p.Received == 0 ? double.NaN : (double)p.WanBytes / p.Received;
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Label(p)} | {P(p.Rtts, 50)} / {P(p.Rtts, 99)} / {P(p.Rtts, 99.9)} | {Percentile(p.Rtts, 99) / Percentile(p.Rtts, 50):0.00} | {p.Sent:N0} | {p.Sent - p.Received:N0} | {perMessage:N0} ({p.WanPackets:N0} packets) |");
+        }
+
         sb.AppendLine();
-        sb.AppendLine("Connect phase, p50 of each step from connect start (ms):");
+        foreach (bool pipelined in new[] { false, true })
+        {
+            var d = (pipelined ? direct.PipelinedConnects : direct.Connects).Select(c => c.FirstEcho).ToList();
+            var r = (pipelined ? relay.PipelinedConnects : relay.Connects).Select(c => c.FirstEcho).ToList();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Session start through the relay, client that {(pipelined ? "sends its first msg behind the hello" : "waits for the welcome")}: **{Percentile(d, 50) / Percentile(r, 50):0.00}× faster at p50**, {Percentile(d, 99) / Percentile(r, 99):0.00}× at p99.");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("Connect phase, p50 of each step from connect start (ms), client that waits for the welcome:");
         sb.AppendLine();
         sb.AppendLine("| path | TCP + TLS + upgrade | + hello → welcome | + msg → echo |");
         sb.AppendLine("|---|---:|---:|---:|");
@@ -318,11 +351,13 @@ internal static class Report
         return sb.ToString();
     }
 
+    private static string Label(BenchPath p) => p.Direct ? "direct: client → WAN → core-sim (wss)" : "relay: client → near link → gateway (wss) → WAN (tunnel, warm links) → core-sim";
+
     private static string P(List<double> values, double p) => Format(values, p);
 
     /// <summary>A percentile in whole milliseconds, or – without samples.</summary>
     public static string Format(List<double> values, double p) =>
-        values.Count == 0 ? "–" : Percentile(values, p).ToString("0", CultureInfo.InvariantCulture);
+        values.Count == 0 ? "–" : Percentile(values, p).ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>Nearest-rank percentile.</summary>
     public static double Percentile(List<double> values, double p)

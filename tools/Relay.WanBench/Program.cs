@@ -91,20 +91,24 @@ try
     string sharedKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)); // the edge's own key, in core-sim's keyring
 
     string coreLog = Path.Combine(dir, "core-sim.log"), gatewayLog = Path.Combine(dir, "gateway.log");
-    var coreProcess = lab.Start(core, "core-sim", coreLog, RelayProcesses.CoreSim(
+    var coreProcess = lab.Start(core, "core-sim", coreLog, RelayProcesses.CoreSim([
         $"--CoreSim:BindAddress={tunnel}.1", "--CoreSim:HttpPort=7080", "--CoreSim:HttpsPort=7443", "--CoreSim:BackhaulPort=7000",
         $"--CoreSim:RelayKeys:wanbench-edge={sharedKey}", $"--CoreSim:AdminKey={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))}", $"--CoreSim:SigningKeyPath={signing}",
         $"--CoreSim:CertificatePath={certPath}", $"--CoreSim:CertificateKeyPath={keyPath}",
         "--CoreSim:WireGuard:Mode=Managed", $"--CoreSim:WireGuard:Interface=wgc{id}", $"--CoreSim:WireGuard:ConfigPath={coreConf}",
-        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
+        .. (o.DuplicateUpTo is { } coreDup ? new[] { $"--CoreSim:BackhaulDuplicateFramesUpTo={coreDup}" } : [])]));
     await coreProcess.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60), token);
-    var gatewayProcess = lab.Start(edge, "gateway", gatewayLog, RelayProcesses.Gateway(
+    var gatewayProcess = lab.Start(edge, "gateway", gatewayLog, RelayProcesses.Gateway([
         "--Gateway:BindAddress=0.0.0.0", "--Gateway:HttpPort=8080", "--Gateway:HttpsPort=8443", $"--Gateway:PublicKeyPath={publicKey}",
         $"--Gateway:CertificatePath={certPath}", $"--Gateway:CertificateKeyPath={keyPath}",
         $"--Gateway:Backhaul:Endpoints:0={tunnel}.1:7000", $"--Gateway:Backhaul:SharedKey={sharedKey}",
         "--Gateway:Backhaul:RelayId=wanbench-edge", "--Gateway:Backhaul:Region=edge", "--Gateway:MaxSessionsPerIp=1000", "--Gateway:MaxPreAuthConnectionsPerIp=1000",
         "--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface=wge{id}", $"--Gateway:WireGuard:ConfigPath={edgeConf}",
-        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"));
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
+        $"--Gateway:EdgeWelcome={(o.EdgeWelcome ? "true" : "false")}",
+        .. (o.DuplicateUpTo is { } gatewayDup ? new[] { $"--Gateway:Backhaul:DuplicateFramesUpTo={gatewayDup}" } : []),
+        .. (o.Links is { } links ? new[] { $"--Gateway:Backhaul:LinksPerEndpoint={links}" } : [])]));
     await gatewayProcess.WaitForHttpAsync(new Uri($"http://{edgeNet}.2:8080/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(90), token);
     Log("gateway ready: backhaul links up through the tunnel");
 
@@ -152,7 +156,16 @@ try
         bench.ConnectPhaseAsync(direct, pipelined: true, token), bench.ConnectPhaseAsync(relay, pipelined: true, token));
     DumpSamples(Path.Combine(dir, "connect-samples.csv"), [direct, relay]);
     Log($"connect phase done: direct {direct.Connects.Count} ok / {direct.ConnectFailures} failed, relay {relay.Connects.Count} ok / {relay.ConnectFailures} failed");
-    await Task.WhenAll(bench.SteadyPhaseAsync(direct, token), bench.SteadyPhaseAsync(relay, token));
+    // One path after the other, so the tunnel's UDP bytes during each phase are that path's (the WAN bytes per message).
+    foreach (var path in new[] { direct, relay })
+    {
+        long bytes0 = line.Bytes, packets0 = line.Forwarded;
+        await bench.SteadyPhaseAsync(path, token);
+        path.WanBytes = line.Bytes - bytes0;
+        path.WanPackets = line.Forwarded - packets0;
+        Log($"steady phase done: {path.Name}");
+    }
+
     long forwarded = line.Forwarded - forwarded0, dropped = line.Dropped - dropped0;
 
     string loadAtEnd = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";

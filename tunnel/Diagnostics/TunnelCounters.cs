@@ -5,4 +5,13 @@ public readonly record struct TunnelCounters(long LinksUp, long Streams, long Fr
 {
     /// <summary>Link writer flushes (each one socket write); <see cref="FramesSent"/> / Flushes is the batching.</summary>
     public long Flushes { get; init; }
+
+    /// <summary>Small DATA frames also sent on a second link (issue 22's dual send).</summary>
+    public long CopiesSent { get; init; }
+
+    /// <summary>Payload bytes of those copies.</summary>
+    public long CopyBytes { get; init; }
+
+    /// <summary>DATA frames the receiver took from a stream's second link, because the copy arrived first.</summary>
+    public long CopiesFirst { get; init; }
 }

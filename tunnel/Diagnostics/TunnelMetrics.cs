@@ -25,6 +25,9 @@ internal sealed class TunnelMetrics : IDisposable
     private long _bytesReceived;
     private long _reconnects;
     private long _reattaches;
+    private long _copiesSent;
+    private long _copyBytes;
+    private long _copiesFirst;
 
     /// <summary>
     /// Creates the instruments on a meter from <paramref name="meterFactory"/> (the host's, so each host
@@ -47,6 +50,9 @@ internal sealed class TunnelMetrics : IDisposable
         _meter.CreateObservableCounter("relay.backhaul.bytes_sent", () => Volatile.Read(ref _bytesSent), description: "Backhaul bytes written.");
         _meter.CreateObservableCounter("relay.backhaul.bytes_received", () => Volatile.Read(ref _bytesReceived), description: "Backhaul bytes read.");
         _meter.CreateObservableCounter("relay.backhaul.reconnects", () => Volatile.Read(ref _reconnects), description: "Backhaul link reconnect attempts.");
+        _meter.CreateObservableCounter("relay.backhaul.copies_sent", () => Volatile.Read(ref _copiesSent), description: "Small DATA frames also sent on a second link (LinkOptions.DuplicateFramesUpTo, issue 22).");
+        _meter.CreateObservableCounter("relay.backhaul.copy_bytes", () => Volatile.Read(ref _copyBytes), description: "Payload bytes of those copies.");
+        _meter.CreateObservableCounter("relay.backhaul.copies_first", () => Volatile.Read(ref _copiesFirst), description: "DATA frames taken from a stream's second link (the copy arrived first).");
         _meter.CreateObservableCounter("relay.backhaul.reattaches", () => Volatile.Read(ref _reattaches), description: "Streams re-attached after link loss.");
         _rtt = _meter.CreateHistogram(
             "relay.backhaul.link.rtt",
@@ -62,6 +68,9 @@ internal sealed class TunnelMetrics : IDisposable
         Volatile.Read(ref _bytesSent), Volatile.Read(ref _bytesReceived), Volatile.Read(ref _reconnects), Volatile.Read(ref _reattaches))
     {
         Flushes = Volatile.Read(ref _flushes),
+        CopiesSent = Volatile.Read(ref _copiesSent),
+        CopyBytes = Volatile.Read(ref _copyBytes),
+        CopiesFirst = Volatile.Read(ref _copiesFirst),
     };
 
     internal void LinkOpened() => Interlocked.Increment(ref _linksUp);
@@ -75,6 +84,14 @@ internal sealed class TunnelMetrics : IDisposable
     internal void Reconnect() => Interlocked.Increment(ref _reconnects);
 
     internal void StreamReattached() => Interlocked.Increment(ref _reattaches);
+
+    internal void CopySent(int bytes)
+    {
+        Interlocked.Increment(ref _copiesSent);
+        Interlocked.Add(ref _copyBytes, bytes);
+    }
+
+    internal void CopyFirst() => Interlocked.Increment(ref _copiesFirst);
 
     /// <summary>One flush of a link's writer: the frames and bytes it wrote.</summary>
     internal void Flushed(int frames, long bytes)

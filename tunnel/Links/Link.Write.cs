@@ -4,6 +4,10 @@ namespace Relay.Tunnel.Links;
 
 internal sealed partial class Link
 {
+    /// <summary>Tests only (issue 22): DATA frames queued on this link are dropped unwritten, as if lost for good while the
+    /// link stays up. Never set in production code.</summary>
+    internal bool UnsafeDropDataFrames { get; set; }
+
     private async Task WriteLoopAsync()
     {
         var output = _pipe.Output;
@@ -17,6 +21,11 @@ internal sealed partial class Link
                 int frames = 0;
                 while (reader.TryRead(out var item))
                 {
+                    if (UnsafeDropDataFrames && item.Kind == FrameKind.Data)
+                    {
+                        continue; // tests: a link whose data is lost while it stays up (its pings and acks go on)
+                    }
+
                     pending += Encode(output, in item);
                     frames++;
                     if (pending >= _options.FlushThreshold)

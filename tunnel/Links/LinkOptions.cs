@@ -37,6 +37,14 @@ public sealed class LinkOptions
     /// <summary>How long a stream whose link died is kept for re-attachment. Defaults to 30 s.</summary>
     public TimeSpan DetachedStreamGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Issue 22, tails under loss: a DATA frame of at most this many payload bytes is also sent on a second link to the
+    /// same peer, and the receiver takes whichever copy arrives first (the stream numbers its frames and drops what it
+    /// holds). One lost packet then stalls one TCP link, not the message. Costs the copies' bytes on the backhaul.
+    /// A peer that predates it ignores the copies (frames for a stream on another link are dropped). Defaults to 0 (off).
+    /// </summary>
+    public int DuplicateFramesUpTo { get; set; }
+
     /// <summary>Bytes written before a flush inside one batch. Defaults to 64 KiB.</summary>
     public int FlushThreshold { get; set; } = 64 * 1024;
 
@@ -72,6 +80,11 @@ public sealed class LinkOptions
         if (HeartbeatInterval <= TimeSpan.Zero || DeadLinkTimeout <= HeartbeatInterval)
         {
             throw new ArgumentException("DeadLinkTimeout: must be longer than HeartbeatInterval, and both positive.");
+        }
+
+        if (DuplicateFramesUpTo < 0 || DuplicateFramesUpTo > MaxChunkSize)
+        {
+            throw new ArgumentException($"DuplicateFramesUpTo: must be between 0 (off) and MaxChunkSize ({MaxChunkSize}); was {DuplicateFramesUpTo}.");
         }
 
         if (DetachedStreamGrace < TimeSpan.Zero)

@@ -177,6 +177,22 @@ public sealed partial class LinkPool
         }
     }
 
+    Link? IStreamOwner.CopyLinkFor(MuxStream stream, Link primary)
+    {
+        // The stream's endpoint's links, starting at a slot its id picks, so copies spread over the links.
+        var slots = _slots[stream.EndpointIndex];
+        int start = (int)(stream.Id % (ulong)slots.Length);
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (slots[(start + i) % slots.Length] is { IsOpen: true, IsDraining: false } link && link != primary)
+            {
+                return link;
+            }
+        }
+
+        return null;
+    }
+
     void IStreamOwner.OnStreamFinished(MuxStream stream)
     {
         if (_streams.TryRemove(stream.Id, out _))

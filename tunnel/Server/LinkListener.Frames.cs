@@ -92,6 +92,26 @@ public sealed partial class LinkListener
         }
     }
 
+    Link? IStreamOwner.CopyLinkFor(MuxStream stream, Link primary)
+    {
+        if (!_relays.TryGetValue(stream.RelayId, out var relay))
+        {
+            return null;
+        }
+
+        var links = relay.LinksSnapshot();
+        int start = links.Count == 0 ? 0 : (int)(stream.Id % (ulong)links.Count);
+        for (int i = 0; i < links.Count; i++)
+        {
+            if (links[(start + i) % links.Count] is { IsOpen: true, IsDraining: false } link && link != primary)
+            {
+                return link;
+            }
+        }
+
+        return null;
+    }
+
     void IStreamOwner.OnStreamFinished(MuxStream stream)
     {
         if (_relays.TryGetValue(stream.RelayId, out var relay) && relay.Streams.TryRemove(stream.Id, out _))

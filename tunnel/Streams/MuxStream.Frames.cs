@@ -16,8 +16,28 @@ public sealed partial class MuxStream
         _retained.Enqueue(item);
         if (State == StreamState.Attached)
         {
-            _link!.Enqueue(item.ToFrame(Id));
+            var frame = item.ToFrame(Id);
+            _link!.Enqueue(frame);
+            if (chunk.Length <= _options.DuplicateFramesUpTo && CopyLink() is { } copy && copy.Enqueue(frame))
+            {
+                copy.Metrics.CopySent(chunk.Length);
+            }
         }
+    }
+
+    /// <summary>
+    /// Under the lock: the second link for copies of small frames (issue 22), or null. The copy shares the retained
+    /// buffer: when the peer acknowledges the frame before the copy is written, the buffer may be reused and the copy's
+    /// bytes garbage, but its seq is then one the peer holds, and a receiver drops it unread.
+    /// </summary>
+    private Link? CopyLink()
+    {
+        if (_copyLink is { IsOpen: true } copy && copy != _link)
+        {
+            return copy;
+        }
+
+        return _copyLink = _owner.CopyLinkFor(this, _link!);
     }
 
     private void QueueClose(int code, string reason)
@@ -61,9 +81,22 @@ public sealed partial class MuxStream
         var outcome = DeliverOutcome.Queued;
         lock (_gate)
         {
-            if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
+            if (State == StreamState.Closed || frame.Seq <= _received)
             {
-                return true; // ended, stale link, or a duplicate after a re-attach
+                return true; // ended, or a duplicate (a resend after a re-attach, or the slower of two copies)
+            }
+
+            if (link != _link)
+            {
+                // Another link than the stream's: a copy of a small frame (issue 22) or a frame left on a stale link. The
+                // seq says what it is, wherever it came from: taken when it is the next one, else dropped (the stream's own
+                // link brings it in order; only the frames up to DuplicateFramesUpTo are copied, so a copy may run ahead).
+                if (frame.Seq != _received + 1)
+                {
+                    return true;
+                }
+
+                link.Metrics.CopyFirst();
             }
 
             int length = (int)frame.Payload.Length;

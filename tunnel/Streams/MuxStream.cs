@@ -42,6 +42,7 @@ public sealed partial class MuxStream
 
     // Placement.
     private Link? _link;
+    private Link? _copyLink; // issue 22: where small frames are sent a second time (re-picked when it closes)
     private long _detachedAt;
     private bool _accepted;
 

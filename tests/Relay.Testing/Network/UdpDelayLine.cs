@@ -22,6 +22,7 @@ public sealed class UdpDelayLine : IDisposable
     private volatile IPEndPoint? _client;
     private long _forwarded;
     private long _dropped;
+    private long _bytes;
 
     public UdpDelayLine(IPEndPoint listen, IPEndPoint target)
     {
@@ -47,6 +48,9 @@ public sealed class UdpDelayLine : IDisposable
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>UDP payload bytes forwarded (both ways): what the tunnel cost on the WAN.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
 
     private async Task ReceiveAsync(Socket socket, bool fromClient)
     {
@@ -100,6 +104,7 @@ public sealed class UdpDelayLine : IDisposable
                 {
                     await via.SendToAsync(packet, SocketFlags.None, to, _stop.Token);
                     Interlocked.Increment(ref _forwarded);
+                    Interlocked.Add(ref _bytes, packet.Length);
                 }
                 catch (SocketException)
                 {

@@ -26,18 +26,19 @@ internal sealed class Backhaul : IAsyncDisposable
 
     public IEnumerable<MuxStream> CoreStreams => CoreStreamsById.Values;
 
-    public static LinkOptions Options(byte[]? key = null) => new()
+    public static LinkOptions Options(byte[]? key = null, int duplicateUpTo = 0) => new()
     {
         SharedKey = key ?? Key,
+        DuplicateFramesUpTo = duplicateUpTo,
         HeartbeatInterval = TimeSpan.FromMilliseconds(500),
         DeadLinkTimeout = TimeSpan.FromSeconds(5),
         DetachedStreamGrace = TimeSpan.FromSeconds(30),
     };
 
     /// <summary>Starts a listener with an echo service and a pool of <paramref name="links"/> links to it.</summary>
-    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null)
+    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null, int duplicateUpTo = 0)
     {
-        var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options() });
+        var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options(duplicateUpTo: duplicateUpTo) });
         listener.Start();
         var pool = new LinkPool(new LinkPoolOptions
         {
@@ -47,7 +48,7 @@ internal sealed class Backhaul : IAsyncDisposable
             LinksPerEndpoint = links,
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-            Link = Options(poolKey),
+            Link = Options(poolKey, duplicateUpTo),
             MeterFactory = poolMeters,
         });
         var backhaul = new Backhaul(listener, pool);
