@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Configuration;
+using Relay.Gateway.EdgeHttp.Cache;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Logging;
@@ -75,6 +76,7 @@ public static class GatewayHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRelayHealth();
         builder.Services.AddRelayUnderAttack(sp => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
+        builder.Services.AddEdgeCache(builder.Configuration); // edge cache (issue 18): Gateway:EdgeHttp:Cache, in front of HTTP forwarding
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + (2 * o.Value.CloseTimeout)); // the drain, the last closes, then Kestrel's own stop
 
@@ -111,10 +113,12 @@ public static class GatewayHost
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         UseForwardedFor(app);
         app.UseWebSockets();
+        app.UseEdgeCache(); // edge cache (issue 18): takes the endpoints marked .WithEdgeCache() (the HTTP forwarding), before they run
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayMetrics();
         app.MapRelayUnderAttack();
+        app.MapEdgeCacheAdmin(context => HealthEndpoints.Authorized(context, gateway)); // edge cache (issue 18): POST /admin/cache/purge
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
         Negotiate.NegotiateEndpoints.MapRelayNegotiate(app); // issue 17: GET /v1/negotiate from the core's fleet view
 
