@@ -24,10 +24,10 @@ internal sealed class EdgeCacheMetrics
             "relay.gateway.edge_cache.requests",
             () => [new(Hits, s_hit), new(Misses, s_miss), new(Bypasses, s_bypass), new(Stale, s_stale)],
             description: "HTTP requests the edge cache took, by result (hit: served at the edge; miss: forwarded and stored when it may be; bypass: forwarded by rule; stale: origin failed, served stale).");
-        meter.CreateObservableCounter("relay.gateway.edge_cache.bytes_saved", () => BytesSaved, unit: "By", description: "Response body bytes served at the edge instead of the origin (hits and stale).");
+        meter.CreateObservableCounter("relay.gateway.edge_cache.bytes_saved", () => BytesSaved, description: "Response body bytes served at the edge instead of the origin (hits and stale).");
         meter.CreateObservableCounter("relay.gateway.edge_cache.purged", () => Interlocked.Read(ref _purged), description: "Entries removed by purges (admin API and the core's order).");
         meter.CreateObservableUpDownCounter("relay.gateway.edge_cache.entries", () => (long)_store.Count, description: "Responses stored at the edge.");
-        meter.CreateObservableUpDownCounter("relay.gateway.edge_cache.size", () => _store.Size, unit: "By", description: "Bytes the stored responses take (bounded by SizeLimitBytes).");
+        meter.CreateObservableUpDownCounter("relay.gateway.edge_cache.size_bytes", () => _store.Size, description: "Bytes the stored responses take (bounded by SizeLimitBytes).");
     }
 
     public long Hits => Interlocked.Read(ref _hits);
