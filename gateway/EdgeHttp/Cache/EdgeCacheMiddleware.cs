@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Relay.Gateway.EdgeHttp.Cache;
@@ -61,6 +62,7 @@ internal sealed class EdgeCacheMiddleware
                 request.StalePass = true;
                 request.Read.AllowStale = true;
                 request.Read.Ttl = null;
+                RestoreConditional(context.Request.Headers, request.Conditional);
                 await _next(context).ConfigureAwait(false);
             }
         }
@@ -118,6 +120,19 @@ internal sealed class EdgeCacheMiddleware
         }
 
         return Task.CompletedTask;
+    }
+
+    private static void RestoreConditional(IHeaderDictionary headers, (StringValues IfNoneMatch, StringValues IfModifiedSince) conditional)
+    {
+        if (conditional.IfNoneMatch.Count > 0)
+        {
+            headers.IfNoneMatch = conditional.IfNoneMatch;
+        }
+
+        if (conditional.IfModifiedSince.Count > 0)
+        {
+            headers.IfModifiedSince = conditional.IfModifiedSince;
+        }
     }
 
     private static string Ttl(TimeSpan? ttl) =>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Relay.Gateway.EdgeHttp.Cache;
 
@@ -44,6 +45,9 @@ internal sealed class EdgeCacheRequest
 
     /// <summary>This is the second pass, after <see cref="SuppressedFailure"/>: only a stale entry may answer.</summary>
     public bool StalePass { get; set; }
+
+    /// <summary>The client's If-None-Match and If-Modified-Since, taken off the request to the origin; put back for the stale-if-error pass.</summary>
+    public (StringValues IfNoneMatch, StringValues IfModifiedSince) Conditional { get; set; }
 
     /// <summary>The stale-if-error pass found no stale entry either (it answered with the origin's failure).</summary>
     public bool StaleMissed { get; set; }

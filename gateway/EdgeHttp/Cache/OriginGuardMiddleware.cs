@@ -38,6 +38,7 @@ internal sealed class OriginGuardMiddleware(RequestDelegate next, EdgeCacheStore
             return;
         }
 
+        request.Conditional = (context.Request.Headers.IfNoneMatch, context.Request.Headers.IfModifiedSince);
         context.Request.Headers.Remove(HeaderNames.IfNoneMatch);
         context.Request.Headers.Remove(HeaderNames.IfModifiedSince);
         request.HadStale = request.Rule!.StaleIfError > TimeSpan.Zero && store.HasStale(request.EdgeKey);

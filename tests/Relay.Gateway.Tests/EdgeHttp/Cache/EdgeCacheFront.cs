@@ -60,14 +60,14 @@ internal sealed class EdgeCacheFront : IAsyncDisposable
             Interlocked.Increment(ref front._arrived);
             return next(context);
         });
-        app.UseEdgeCache(context => context.GetEndpoint() is null); // everything but the admin and metrics endpoints is forwarded
+        app.UseEdgeCache(); // the default scope: endpoints marked WithEdgeCache(), as the gateway's forwarding will be
         app.MapEdgeCacheAdmin(context => HealthEndpoints.Authorized(context, gateway));
         app.MapRelayMetrics();
-        app.Run(async context =>
+        app.Map("/{**path}", async context =>
         {
             var forwarder = context.RequestServices.GetRequiredService<IHttpForwarder>();
             await forwarder.SendAsync(context, front.Origin.Url, front._toOrigin, ForwarderRequestConfig.Empty, HttpTransformer.Default);
-        });
+        }).WithEdgeCache();
         await app.StartAsync();
         front.App = app;
         front.Url = GatewayHost.Urls(app).First(u => u.StartsWith("http://", StringComparison.Ordinal));
