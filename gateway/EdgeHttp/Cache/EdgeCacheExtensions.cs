@@ -52,6 +52,12 @@ public static class EdgeCacheExtensions
     public static IApplicationBuilder UseEdgeCache(this IApplicationBuilder app, Func<HttpContext, bool>? scope = null)
     {
         scope ??= static context => context.GetEndpoint()?.Metadata.GetMetadata<EdgeCacheMetadata>() is not null;
+        if (app.ApplicationServices.GetService<Backhaul.BackhaulService>() is { } backhaul)
+        {
+            // Fleet-wide purge: the core's cache-purge order arrives as a Command frame on any backhaul link.
+            backhaul.Pool.CommandReceived += app.ApplicationServices.GetRequiredService<EdgeCachePurger>().OnCommand;
+        }
+
         app.UseMiddleware<EdgeCacheMiddleware>(scope);
         app.UseWhen(
             static context => context.Features.Get<EdgeCacheRequest>() is { Cacheable: true },

@@ -85,14 +85,11 @@ public class EdgeCacheOptionsTests
     }
 
     [Test]
-    public async Task GatewayHost_BadRule_StopsStartUp_NamingTheRule()
+    public void GatewayHost_BadRule_StopsStartUp_NamingTheRule()
     {
-        using var app = GatewayHost.Build([.. Required, "--Gateway:HttpPort=0", "--Gateway:Health:AgentPort=-1", "--Gateway:EdgeHttp:Cache:Rules:0:Path=/x/**", "--Gateway:EdgeHttp:Cache:Rules:0:EdgeTtlSeconds=0"]);
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, "--Gateway:HttpPort=0", "--Gateway:Health:AgentPort=-1", "--Gateway:EdgeHttp:Cache:Rules:0:Path=/x/**", "--Gateway:EdgeHttp:Cache:Rules:0:EdgeTtlSeconds=0"]));
 
-        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
-
-        Assert.That(ex!.Failures.Single(), Does.StartWith("Gateway:EdgeHttp:Cache:Rules:0: EdgeTtlSeconds must be"));
-        await app.DisposeAsync();
+        Assert.That(ex!.Failures.Single(), Is.EqualTo("Gateway:EdgeHttp:Cache:Rules:0: EdgeTtlSeconds must be 1 to 31536000 (1 year); was 0."));
     }
 
     [Test]
