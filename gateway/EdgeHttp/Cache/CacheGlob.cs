@@ -72,6 +72,8 @@ internal static class CacheGlob
             return null;
         }
 
-        return new Regex(pattern.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(100));
+        // NonBacktracking: matching is linear in the path's length whatever the pattern, so no match can time out
+        // (a timeout would turn a request into a 500).
+        return new Regex(pattern.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
     }
 }
