@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Relay.Gateway.EdgeHttp.Cache;
 
@@ -33,10 +35,11 @@ internal sealed class EdgeCachePolicy(IOptions<EdgeCacheOptions> options) : IOut
             context.CacheVaryByRules.QueryKeys = "*";
         }
 
-        if (rule.Options.VaryByHeader is { Length: > 0 } header)
-        {
-            context.CacheVaryByRules.HeaderNames = header;
-        }
+        // Accept-Encoding is always part of the key: a body the origin compressed is served only to clients that sent
+        // the same Accept-Encoding (browsers send one value each), never a gzip body to a client that cannot read it.
+        context.CacheVaryByRules.HeaderNames = rule.Options.VaryByHeader is { Length: > 0 } header
+            ? new StringValues([header, HeaderNames.AcceptEncoding])
+            : HeaderNames.AcceptEncoding;
 
         EdgeCacheTags.AddPathTags(context.Tags, context.HttpContext.Request.Path.Value ?? "/");
         foreach (string tag in rule.Options.Tags)

@@ -26,7 +26,7 @@ internal sealed class EdgeCacheRequest
 
     public bool Cacheable => BypassReason is null;
 
-    /// <summary>The entry's identity across output caching's key (method, host, path, the query unless ignored, the vary header), hashed.</summary>
+    /// <summary>The entry's identity as output caching's key has it (method, host, path, the query unless ignored, Accept-Encoding, the vary header), hashed.</summary>
     public string EdgeKey { get; }
 
     public StaleRead Read { get; } = new();
@@ -82,6 +82,7 @@ internal sealed class EdgeCacheRequest
             key.Append(request.QueryString.Value);
         }
 
+        key.Append('\n').Append(request.Headers.AcceptEncoding.ToString());
         if (rule.Options.VaryByHeader is { Length: > 0 } header)
         {
             key.Append('\n').Append(header).Append('=').Append(request.Headers[header].ToString());

@@ -164,6 +164,17 @@ public class EdgeCacheTests
     }
 
     [Test]
+    public async Task AcceptEncoding_IsAlwaysPartOfTheKey()
+    {
+        await _front.GetAsync("/assets/enc.js", r => r.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip"));
+        var gzipAgain = await _front.GetAsync("/assets/enc.js", r => r.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip"));
+        var identity = await _front.GetAsync("/assets/enc.js");
+
+        Assert.That(gzipAgain.CacheStatus, Does.StartWith("Relay; hit"));
+        Assert.That(identity.CacheStatus, Does.StartWith("Relay; fwd=uri-miss"), "a client that did not offer gzip never gets what one that did was given");
+    }
+
+    [Test]
     public async Task IfNoneMatch_MatchingTheStoredETag_Is304FromTheEdge()
     {
         var first = await _front.GetAsync("/assets/etag.js", r => r.Headers.TryAddWithoutValidation("If-None-Match", "\"v1\""));
