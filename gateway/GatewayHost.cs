@@ -9,6 +9,7 @@ using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Configuration;
 using Relay.Gateway.EdgeHttp;
+using Relay.Gateway.EdgeHttp.Cache;
 using Relay.Gateway.Health;
 using Relay.Gateway.Hosting;
 using Relay.Gateway.Logging;
@@ -77,6 +78,7 @@ public static class GatewayHost
         builder.Services.AddRelayHealth();
         builder.Services.AddRelayUnderAttack(sp => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
         builder.Services.AddEdgeHttp(); // issue 18: Gateway:EdgeHttp, requests under its prefixes to the core over the backhaul
+        builder.Services.AddEdgeCache(builder.Configuration); // edge cache (issue 18): Gateway:EdgeHttp:Cache, in front of HTTP forwarding
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + (2 * o.Value.CloseTimeout)); // the drain, the last closes, then Kestrel's own stop
 
@@ -113,13 +115,16 @@ public static class GatewayHost
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         UseForwardedFor(app);
         app.UseWebSockets();
-        // Issue 18: requests under Gateway:EdgeHttp:Prefixes go to the core over the backhaul (a terminal branch).
-        // The edge cache (gateway/EdgeHttp/Cache) goes right in front of it: app.UseEdgeCache(); app.UseEdgeHttp();
+        // Issue 18: requests under Gateway:EdgeHttp:Prefixes go to the core over the backhaul (a terminal branch),
+        // with the edge cache (gateway/EdgeHttp/Cache) right in front of it.
+        var edgeHttpPrefixes = app.Services.GetRequiredService<EdgeHttpPrefixes>();
+        app.UseEdgeCache(context => edgeHttpPrefixes.Matches(context.Request.Path));
         app.UseEdgeHttp();
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayMetrics();
         app.MapRelayUnderAttack();
+        app.MapEdgeCacheAdmin(context => HealthEndpoints.Authorized(context, gateway)); // edge cache (issue 18): POST /admin/cache/purge
         app.MapRelayTunnel(); // WireGuard tunnel (issue 5): GET /tunnel
         Negotiate.NegotiateEndpoints.MapRelayNegotiate(app); // issue 17: GET /v1/negotiate from the core's fleet view
 

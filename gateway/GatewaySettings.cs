@@ -11,5 +11,7 @@ internal static class GatewaySettings
     public static SettingsSchema Schema { get; } = new(
         GatewayOptions.Section,
         typeof(GatewayOptions),
-        new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(WireGuardOptions), ["UnderAttack"] = typeof(Security.UnderAttackOptions), ["EdgeHttp"] = typeof(EdgeHttp.EdgeHttpOptions) });
+        new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(WireGuardOptions), ["UnderAttack"] = typeof(Security.UnderAttackOptions), ["EdgeHttp"] = typeof(EdgeHttp.EdgeHttpOptions),
+            ["EdgeHttp:Cache"] = typeof(EdgeHttp.Cache.EdgeCacheOptions), // edge cache (issue 18): Gateway:EdgeHttp:Cache
+        });
 }

@@ -25,6 +25,15 @@ public static class ControlCodec
     /// <summary>Command name of a <see cref="RebalanceOrder"/> (issue 17).</summary>
     public const string RebalanceCommand = "rebalance";
 
+    /// <summary>Command name of a <see cref="CachePurgeOrder"/> (issue 18).</summary>
+    public const string CachePurgeCommand = "cache-purge";
+
+    /// <summary>Longest path prefix a <see cref="CachePurgeOrder"/> may carry.</summary>
+    public const int MaxPurgeLength = 1024;
+
+    /// <summary>Longest tag a <see cref="CachePurgeOrder"/> may carry.</summary>
+    public const int MaxPurgeTagLength = 128;
+
     /// <summary>Longest region name a <see cref="RebalanceOrder"/> may carry (a longer or empty one does not decode).</summary>
     public const int MaxRegionLength = 64;
 
@@ -47,6 +56,7 @@ public static class ControlCodec
         UndrainOrder undrain => new(UndrainCommand, JsonSerializer.SerializeToUtf8Bytes(undrain, ControlJsonContext.Default.UndrainOrder)),
         UnderAttackOrder underAttack => new(UnderAttackCommand, JsonSerializer.SerializeToUtf8Bytes(underAttack, ControlJsonContext.Default.UnderAttackOrder)),
         RebalanceOrder rebalance => new(RebalanceCommand, JsonSerializer.SerializeToUtf8Bytes(rebalance, ControlJsonContext.Default.RebalanceOrder)),
+        CachePurgeOrder purge => new(CachePurgeCommand, JsonSerializer.SerializeToUtf8Bytes(purge, ControlJsonContext.Default.CachePurgeOrder)),
         _ => throw new ArgumentOutOfRangeException(nameof(order), order.GetType().Name, "not a control order"),
     };
 
@@ -60,6 +70,7 @@ public static class ControlCodec
             UndrainCommand => Deserialize(payload, ControlJsonContext.Default.UndrainOrder),
             UnderAttackCommand => Deserialize(payload, ControlJsonContext.Default.UnderAttackOrder),
             RebalanceCommand => Deserialize(payload, ControlJsonContext.Default.RebalanceOrder) is { Region.Length: > 0 and <= MaxRegionLength } rebalance ? rebalance : null,
+            CachePurgeCommand => Deserialize(payload, ControlJsonContext.Default.CachePurgeOrder) is { } purge && purge.Problem() is null ? purge : null,
             _ => null,
         };
         return order is not null;

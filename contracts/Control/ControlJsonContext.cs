@@ -17,6 +17,7 @@ namespace Relay.Contracts.Control;
 [JsonSerializable(typeof(UndrainOrder))]
 [JsonSerializable(typeof(UnderAttackOrder))]
 [JsonSerializable(typeof(RebalanceOrder))]
+[JsonSerializable(typeof(CachePurgeOrder))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(double))]

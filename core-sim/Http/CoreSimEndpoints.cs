@@ -52,6 +52,7 @@ internal static class CoreSimEndpoints
 
         // Issue 17: POST /v1/regions/{region}/rebalance (admin key): the region's users on other regions' relays go home.
         RebalanceEndpoint.Map(app);
+        CachePurgeEndpoint.Map(app); // issue 18: POST /v1/cache/purge, a cache-purge order to every linked relay
 
         // Reading the faults is open; every change needs the admin key (AdminKeyFilter).
         app.MapGet("/v1/faults", (FaultState state) => Results.Ok(state.Snapshot()));

@@ -45,12 +45,13 @@ internal static class HealthEndpoints
                 return context.Response.WriteAsync((entry.Description ?? report.Status.ToString()) + "\n");
             },
         });
-        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections, Rebalancer rebalancer) => Results.Json(new
+        app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections, Rebalancer rebalancer, IServiceProvider services) => Results.Json(new
         {
             health = monitor.Describe(),
             rebalance = rebalancer.Describe(),
             links = backhaul.Pool.Links(),
             connections = connections.Describe(),
+            edgeCache = EdgeHttp.Cache.EdgeCacheExtensions.DescribeEdgeCache(services), // edge cache (issue 18): hits, misses, bypasses, stale, bytes saved, size
         }));
         app.MapPost("/admin/drain", (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
         {

@@ -83,6 +83,27 @@ public sealed class ControlCodecTests
         Assert.That(((FleetView)decoded!).Relays, Is.EquivalentTo(view.Relays));
     }
 
+    [TestCase("/assets/", null)]
+    [TestCase(null, "widget")]
+    public void CachePurgeOrder_RoundTrips(string? prefix, string? tag)
+    {
+        var encoded = ControlCodec.Encode(new CachePurgeOrder(prefix, tag));
+
+        Assert.That(encoded.Name, Is.EqualTo("cache-purge"));
+        Assert.That(ControlCodec.TryDecode(encoded.Name, encoded.Payload, out var decoded), Is.True);
+        Assert.That(decoded, Is.EqualTo(new CachePurgeOrder(prefix, tag)));
+    }
+
+    [TestCase("""{"prefix":null,"tag":null}""")]
+    [TestCase("""{"prefix":"/a/","tag":"t"}""")]
+    [TestCase("""{"prefix":"assets","tag":null}""")]
+    [TestCase("""{"prefix":null,"tag":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}""")]
+    [TestCase("""not json""")]
+    public void CachePurgeOrder_NotOnePrefixOrTag_DoesNotDecode(string payload)
+    {
+        Assert.That(ControlCodec.TryDecode("cache-purge", Encoding.UTF8.GetBytes(payload), out _), Is.False);
+    }
+
     [Test]
     public void FleetView_WithDetailsAndRegions_RoundTrips()
     {
