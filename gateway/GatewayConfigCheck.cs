@@ -50,11 +50,9 @@ public static class GatewayConfigCheck
             bad.Add(key);
         }
 
-        var secrets = GatewayConfiguration.ResolveSecretFiles(configuration, out string? secretError);
-        if (secretError is not null)
-        {
-            problems.Add(secretError);
-        }
+        var secretErrors = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var secrets = GatewayConfiguration.ResolveSecretFiles(configuration, secretErrors);
+        problems.AddRange(secretErrors.Values);
 
         // What binds: the entries that convert, with the secrets read from their files.
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -84,7 +82,9 @@ public static class GatewayConfigCheck
             options.Backhaul.SharedKey = Relay.Tunnel.Links.LinkKey.DevelopmentKey;
         }
 
-        problems.AddRange(GatewayOptionsValidator.Problems(options, development));
+        // A secret whose file failed is reported once, for its file, not again as missing.
+        problems.AddRange(GatewayOptionsValidator.Problems(options, development)
+            .Where(p => !secretErrors.Keys.Any(k => p.StartsWith(k + " ", StringComparison.OrdinalIgnoreCase) || p.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase))));
         var underAttack = bound.GetSection(UnderAttackOptions.Section).Get<UnderAttackOptions>() ?? new UnderAttackOptions();
         problems.AddRange(UnderAttackOptionsValidator.Problems(underAttack));
         const string wireGuard = GatewayOptions.Section + ":WireGuard";

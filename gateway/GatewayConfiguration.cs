@@ -147,12 +147,21 @@ public static class GatewayConfiguration
 
     /// <summary>
     /// For each secret whose latest setting (in source order) is its file option, the secret read from that file.
-    /// <paramref name="error"/> is one line when a file cannot be used or both are set in one source.
+    /// <paramref name="error"/> is one line when a file cannot be used or both are set in one source (the first such).
     /// </summary>
     public static Dictionary<string, string?> ResolveSecretFiles(IConfigurationRoot configuration, out string? error)
     {
+        var errors = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var secrets = ResolveSecretFiles(configuration, errors);
+        error = errors.Values.FirstOrDefault();
+        return secrets;
+    }
+
+    /// <summary>As <see cref="ResolveSecretFiles(IConfigurationRoot, out string?)"/>, every problem: secret key → one line.</summary>
+    public static Dictionary<string, string?> ResolveSecretFiles(IConfigurationRoot configuration, IDictionary<string, string> errors)
+    {
         ArgumentNullException.ThrowIfNull(configuration);
-        error = null;
+        ArgumentNullException.ThrowIfNull(errors);
         var secrets = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (string key in SecretKeys)
         {
@@ -163,18 +172,21 @@ public static class GatewayConfiguration
                 bool hasValue = provider.TryGet(key, out string? value) && !string.IsNullOrEmpty(value);
                 if (hasFile && hasValue)
                 {
-                    error = $"{key} and {fileKey} are both set; set one";
-                    return secrets;
+                    errors[key] = $"{key} and {fileKey} are both set; set one";
+                    break;
                 }
 
                 if (hasFile)
                 {
-                    if (ReadSecretFile(fileKey, path!, out error) is not { } secret)
+                    if (ReadSecretFile(fileKey, path!, out string? error) is { } secret)
                     {
-                        return secrets;
+                        secrets[key] = secret;
+                    }
+                    else
+                    {
+                        errors[key] = error!;
                     }
 
-                    secrets[key] = secret;
                     break;
                 }
 
