@@ -116,7 +116,7 @@ internal static class InitCommand
             $"give the core this relay's key: CoreSim__RelayKeys__{s.RelayId}=$(cat {backhaulKey})",
             .. wgPublic is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wgPublic}, AllowedIPs = {s.WgAddress}"],
             $"relay check {config}",
-            "start the gateway (systemctl start relay-gateway, or: Relay.Gateway --config " + config + ")",
+            "start the gateway: its service, or Relay.Gateway --config " + config,
         ];
         if (o.Json)
         {
