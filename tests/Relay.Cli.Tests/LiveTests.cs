@@ -73,6 +73,7 @@ public class LiveTests
     public async Task Status_Table_ShowsStateSessionsAndLinks()
     {
         var run = await Cli.RunAsync("status", _gatewayUrl);
+        await TestContext.Out.WriteLineAsync(run.Output);
 
         Assert.That(run.Code, Is.EqualTo(0), run.ToString());
         Assert.That(run.Output, Does.Contain(RelayId).And.Contain("healthy (ready)").And.Contain("sessions").And.Contain($"127.0.0.1:{_core.BackhaulPort}").And.Contain("up"));
@@ -119,6 +120,7 @@ public class LiveTests
         Assert.That(json.Json["node"]!.GetValue<string>(), Is.Not.Empty);
 
         var table = await Cli.RunAsync("fleet", _core.HttpUri.ToString());
+        await TestContext.Out.WriteLineAsync(table.Output);
 
         Assert.That(table.Code, Is.EqualTo(0), table.ToString());
         Assert.That(table.Output, Does.Contain(RelayId).And.Contain("healthy").And.Contain("relays;"));

@@ -54,7 +54,7 @@ internal static class StatusCommand
                 return ready ? RelayCli.ExitOk : RelayCli.ExitNo;
             }
 
-            var summary = new Table().AddColumn("relay").AddColumn("value");
+            var summary = new Table().AddColumn("field").AddColumn("value");
             summary.AddRow("relay", Markup.Escape($"{result["relayId"]} ({result["region"]}) at {result["url"]}"));
             summary.AddRow("state", Markup.Escape(state + (ready ? " (ready)" : " (not ready)")));
             summary.AddRow("reasons", Markup.Escape(Reasons(result["reasons"])));
