@@ -54,6 +54,35 @@ public sealed class CoreSimHost : IAsyncDisposable
     public CoreSimOptions Options => _app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value;
 
     /// <summary>
+    /// appsettings.json (and appsettings.{Environment}.json) are read beside the binary, not in the current directory
+    /// (issue 19: <c>./build.sh run</c> starts core-sim from the checkout), below the environment and the command line.
+    /// </summary>
+    private static void UseAppSettingsBesideBinary(WebApplicationBuilder builder)
+    {
+        var sources = ((IConfigurationBuilder)builder.Configuration).Sources;
+        for (int i = sources.Count - 1; i >= 0; i--)
+        {
+            if (sources[i] is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource)
+            {
+                sources.RemoveAt(i);
+            }
+        }
+
+        int at = 0;
+        while (at < sources.Count && sources[at] is not Microsoft.Extensions.Configuration.EnvironmentVariables.EnvironmentVariablesConfigurationSource { Prefix: null or "" })
+        {
+            at++;
+        }
+
+        foreach (string name in new[] { "appsettings.json", $"appsettings.{builder.Environment.EnvironmentName}.json" })
+        {
+            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = Path.Combine(AppContext.BaseDirectory, name), Optional = true, ReloadOnChange = false };
+            source.ResolveFileProvider();
+            sources.Insert(at++, source);
+        }
+    }
+
+    /// <summary>
     /// Builds the web application from command-line args and configuration (appsettings, env, args). Throws
     /// <see cref="OptionsValidationException"/> with one line naming a bad setting: an unknown key under "CoreSim", a
     /// value that does not convert, or one that fails validation. <paramref name="configure"/> (tests, tools) runs
@@ -63,6 +92,7 @@ public sealed class CoreSimHost : IAsyncDisposable
     public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null, string? environmentName = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
+        UseAppSettingsBesideBinary(builder);
 
         // No request lines unless asked for (appsettings.json says so too; this holds wherever the content root is),
         // and when they are, no access token in them (direct /ws takes it in the URL, as the gateway does).

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Hosting.WindowsServices;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
@@ -27,12 +28,21 @@ public static class GatewayHost
     /// <summary>
     /// Builds the host. Throws <see cref="OptionsValidationException"/> with one line naming a bad setting: an unknown
     /// key under "Gateway", a value that does not convert, or one that fails validation. <paramref name="configure"/>
-    /// (tests) runs after binding, before validation.
+    /// (tests) runs after binding, before validation. <paramref name="systemConfigPath"/> (Program:
+    /// <see cref="GatewayConfiguration.SystemConfigPath"/>) is read when it exists and no <c>--config FILE</c> is given
+    /// (order of the sources: <see cref="GatewayConfiguration"/>).
     /// </summary>
-    public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null)
+    public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null, string? systemConfigPath = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        string? configFile = GatewayConfiguration.TakeConfigArgument(ref args);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : null, // a service starts in System32
+        });
+        GatewayConfiguration.Apply(builder, configFile, systemConfigPath);
         LoggingDefaults.Apply(builder);
+        builder.Services.AddWindowsService(); // issue 19: service lifetime and event log under the Windows SCM; nothing elsewhere
         if (GatewaySettings.Schema.Check(builder.Configuration.AsEnumerable()) is { } error)
         {
             throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), [error]);

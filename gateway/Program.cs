@@ -3,7 +3,7 @@ using Relay.Gateway;
 
 try
 {
-    var app = GatewayHost.Build(args);
+    var app = GatewayHost.Build(args, systemConfigPath: GatewayConfiguration.SystemConfigPath);
     await app.RunAsync();
     return 0;
 }

@@ -63,51 +63,51 @@ public sealed class WireGuardOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Returns the first bad setting as one line naming it (under <paramref name="section"/>), or null.</summary>
-    public string? Validate(string section)
+    public string? Validate(string section) => Problems(section).FirstOrDefault();
+
+    /// <summary>Every bad setting, one line each naming it (under <paramref name="section"/>); none in mode none.</summary>
+    public IEnumerable<string> Problems(string section)
     {
         if (Mode == WireGuardMode.None)
         {
-            return null;
+            yield break;
         }
 
         if (string.IsNullOrWhiteSpace(Interface) || Interface.Length > 15 || Interface.Any(c => c is '/' or ' ' or ':' || char.IsControl(c)))
         {
-            return $"{section}:Interface must be 1-15 characters without '/', ':' or spaces; was '{Interface}'.";
+            yield return $"{section}:Interface must be 1-15 characters without '/', ':' or spaces; was '{Interface}'.";
         }
 
         if (Mode == WireGuardMode.Managed)
         {
             if (string.IsNullOrWhiteSpace(ConfigPath))
             {
-                return $"{section}:ConfigPath is required in managed mode: a wg-quick .conf file with [Interface] and [Peer].";
+                yield return $"{section}:ConfigPath is required in managed mode: a wg-quick .conf file with [Interface] and [Peer].";
             }
-
-            if (!File.Exists(ConfigPath))
+            else if (!File.Exists(ConfigPath))
             {
-                return $"{section}:ConfigPath '{ConfigPath}' does not exist.";
+                yield return $"{section}:ConfigPath '{ConfigPath}' does not exist.";
             }
         }
 
         if (Backend == WireGuardBackend.WireGuardNT && !OperatingSystem.IsWindows())
         {
-            return $"{section}:Backend WireGuardNT runs only on Windows.";
+            yield return $"{section}:Backend WireGuardNT runs only on Windows.";
         }
 
         if (HandshakeTimeout < TimeSpan.FromSeconds(10))
         {
-            return $"{section}:HandshakeTimeout must be at least 10 s; was {HandshakeTimeout}.";
+            yield return $"{section}:HandshakeTimeout must be at least 10 s; was {HandshakeTimeout}.";
         }
 
         if (NoTrafficTimeout < TimeSpan.FromSeconds(1))
         {
-            return $"{section}:NoTrafficTimeout must be at least 1 s; was {NoTrafficTimeout}.";
+            yield return $"{section}:NoTrafficTimeout must be at least 1 s; was {NoTrafficTimeout}.";
         }
 
         if (PollInterval < TimeSpan.FromMilliseconds(100) || PollInterval > NoTrafficTimeout)
         {
-            return $"{section}:PollInterval must be 100 ms to NoTrafficTimeout; was {PollInterval}.";
+            yield return $"{section}:PollInterval must be 100 ms to NoTrafficTimeout; was {PollInterval}.";
         }
-
-        return null;
     }
 }

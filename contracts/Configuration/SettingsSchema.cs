@@ -51,7 +51,14 @@ public sealed class SettingsSchema
     /// to its property's type, as one line naming the key; null when every entry is fine.
     /// </summary>
     /// <param name="configuration">Flat keys and values, e.g. <c>builder.Configuration.AsEnumerable()</c>.</param>
-    public string? Check(IEnumerable<KeyValuePair<string, string?>> configuration)
+    public string? Check(IEnumerable<KeyValuePair<string, string?>> configuration) => CheckAll(configuration).FirstOrDefault().Problem;
+
+    /// <summary>
+    /// Every configuration entry under <see cref="Section"/> that no option reads or whose value does not convert, with
+    /// its key and one line naming it (the operator's <c>relay check</c> prints them all).
+    /// </summary>
+    /// <param name="configuration">Flat keys and values, e.g. <c>builder.Configuration.AsEnumerable()</c>.</param>
+    public IEnumerable<(string Key, string Problem)> CheckAll(IEnumerable<KeyValuePair<string, string?>> configuration)
     {
         string prefix = Section + ":";
         foreach (var (key, value) in configuration.OrderBy(e => e.Key, StringComparer.OrdinalIgnoreCase))
@@ -63,23 +70,23 @@ public sealed class SettingsSchema
 
             if (Find(key, out var element) is not { } setting)
             {
-                return Nearest(key) is { } nearest
+                yield return (key, Nearest(key) is { } nearest
                     ? $"unknown setting {key} (did you mean {nearest}?)"
-                    : $"unknown setting {key}";
+                    : $"unknown setting {key}");
+                continue;
             }
 
             if (element is null && IsCollection(setting.Property.PropertyType))
             {
-                return $"{key} is a list: set its items as {key}:0, {key}:1, …";
+                yield return (key, $"{key} is a list: set its items as {key}:0, {key}:1, …");
+                continue;
             }
 
             if (!TryConvert(element ?? setting.Property.PropertyType, value))
             {
-                return $"{key}: '{value}' is not a valid {Describe(element ?? setting.Property.PropertyType)}";
+                yield return (key, $"{key}: '{value}' is not a valid {Describe(element ?? setting.Property.PropertyType)}");
             }
         }
-
-        return null;
     }
 
     /// <summary>Whether configuration text converts to <paramref name="type"/> as the binder converts it (invariant culture).</summary>

@@ -21,6 +21,12 @@ public sealed class BackhaulOptions
     /// </summary>
     public string SharedKey { get; set; } = string.Empty;
 
+    /// <summary>
+    /// A file holding <see cref="SharedKey"/> (issue 19): read at start and trimmed; refused when every user may read
+    /// it. Whichever of the two is set in the later configuration source wins. Defaults to none.
+    /// </summary>
+    public string? SharedKeyFile { get; set; }
+
     /// <summary>This relay's id. Defaults to the machine name.</summary>
     public string RelayId { get; set; } = Environment.MachineName;
 

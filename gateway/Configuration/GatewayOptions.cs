@@ -23,6 +23,9 @@ public sealed class GatewayOptions
     /// <summary>Password of a PFX certificate.</summary>
     public string? CertificatePassword { get; set; }
 
+    /// <summary>A file holding <see cref="CertificatePassword"/>, read at start and trimmed (as <see cref="BackhaulOptions.SharedKeyFile"/>). Defaults to none.</summary>
+    public string? CertificatePasswordFile { get; set; }
+
     /// <summary>The core's token public key (PEM, "PUBLIC KEY"), read once at start. Required unless <see cref="JwksUrl"/> is set.</summary>
     public string PublicKeyPath { get; set; } = string.Empty;
 
@@ -143,6 +146,9 @@ public sealed class GatewayOptions
 
     /// <summary>Bearer key for /admin endpoints. Empty disables them.</summary>
     public string AdminKey { get; set; } = string.Empty;
+
+    /// <summary>A file holding <see cref="AdminKey"/>, read at start and trimmed (as <see cref="BackhaulOptions.SharedKeyFile"/>). Defaults to none.</summary>
+    public string? AdminKeyFile { get; set; }
 
     /// <summary>
     /// Time a closing session gives its client to take the close frame, and again to answer it, before the

@@ -42,7 +42,13 @@ public sealed class HostProcess : IDisposable
     }
 
     /// <summary>Starts <c>dotnet DLL args</c> in a fresh folder (no appsettings), in the Production environment.</summary>
-    public static HostProcess Start(string dll, params string[] args)
+    public static HostProcess Start(string dll, params string[] args) => Start(dll, new Dictionary<string, string>(), args);
+
+    /// <summary>
+    /// As <see cref="Start(string, string[])"/>, with <paramref name="environment"/> set (after the host's own
+    /// variables are removed). <paramref name="dll"/> may be absolute (a copy of a host's folder).
+    /// </summary>
+    public static HostProcess Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -60,6 +66,11 @@ public sealed class HostProcess : IDisposable
         foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("Gateway__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("CoreSim__", StringComparison.OrdinalIgnoreCase) || k.EndsWith("_ENVIRONMENT", StringComparison.Ordinal)).ToList())
         {
             start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + dll);

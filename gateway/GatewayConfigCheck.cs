@@ -1,0 +1,95 @@
+using Relay.Gateway.Configuration;
+using Relay.Gateway.Security;
+using Relay.WireGuard;
+
+namespace Relay.Gateway;
+
+/// <summary>
+/// The gateway's settings checked offline, every problem at once (the operator's <c>relay check FILE</c>, issue 19):
+/// the same schema (unknown keys, values that do not convert), secret files and validators as start-up, which stops
+/// at the first.
+/// </summary>
+public static class GatewayConfigCheck
+{
+    /// <summary>
+    /// Checks a configuration file as the gateway reads it (on the defaults; comments allowed): one line per
+    /// problem, none when the gateway would start with it. <paramref name="development"/>: as in the Development
+    /// environment (a development backhaul key accepted).
+    /// </summary>
+    public static IReadOnlyList<string> CheckFile(string path, bool development = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            return [$"{path}: no such file"];
+        }
+
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = new ConfigurationBuilder().AddJsonFile(full, optional: false, reloadOnChange: false).Build();
+        }
+        catch (InvalidDataException e)
+        {
+            return [$"{path}: not valid JSON: {(e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ")}"];
+        }
+
+        return Check(configuration, development);
+    }
+
+    /// <summary>Every problem of <paramref name="configuration"/> (its "Gateway" section), one line each.</summary>
+    public static IReadOnlyList<string> Check(IConfigurationRoot configuration, bool development = false)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var problems = new List<string>();
+        var bad = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, problem) in GatewaySettings.Schema.CheckAll(configuration.AsEnumerable()))
+        {
+            problems.Add(problem);
+            bad.Add(key);
+        }
+
+        var secretErrors = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var secrets = GatewayConfiguration.ResolveSecretFiles(configuration, secretErrors);
+        problems.AddRange(secretErrors.Values);
+
+        // What binds: the entries that convert, with the secrets read from their files.
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in configuration.AsEnumerable())
+        {
+            if (value is not null && !bad.Contains(key))
+            {
+                values[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in secrets)
+        {
+            values[key] = value;
+        }
+
+        var bound = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var options = new GatewayOptions();
+        bound.GetSection(GatewayOptions.Section).Bind(options);
+        if (options.Backhaul.Endpoints.Length == 0)
+        {
+            options.Backhaul.Endpoints = [BackhaulOptions.DefaultEndpoint];
+        }
+
+        if (development && string.IsNullOrEmpty(options.Backhaul.SharedKey))
+        {
+            options.Backhaul.SharedKey = Relay.Tunnel.Links.LinkKey.DevelopmentKey;
+        }
+
+        // A secret whose file failed is reported once, for its file, not again as missing.
+        problems.AddRange(GatewayOptionsValidator.Problems(options, development)
+            .Where(p => !secretErrors.Keys.Any(k => p.StartsWith(k + " ", StringComparison.OrdinalIgnoreCase) || p.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase))));
+        var underAttack = bound.GetSection(UnderAttackOptions.Section).Get<UnderAttackOptions>() ?? new UnderAttackOptions();
+        problems.AddRange(UnderAttackOptionsValidator.Problems(underAttack));
+        const string wireGuard = GatewayOptions.Section + ":WireGuard";
+        var tunnel = bound.GetSection(wireGuard).Get<WireGuardOptions>() ?? new WireGuardOptions();
+        problems.AddRange(tunnel.Problems(wireGuard));
+        return problems;
+    }
+}
