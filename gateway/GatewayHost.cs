@@ -76,6 +76,7 @@ public static class GatewayHost
         builder.Services.AddRelayHealth();
         builder.Services.AddRelayUnderAttack(sp => sp.GetRequiredService<SessionRegistry>().Snapshot().Select(s => s.Key)); // Under Attack mode (issue 16): Gateway:UnderAttack, GET /challenge, POST /admin/under-attack
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
+        builder.Services.AddRelaySystemd(); // issue 19: Type=notify, READY=1 once /readyz is 200, STOPPING=1 at SIGTERM
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + (2 * o.Value.CloseTimeout)); // the drain, the last closes, then Kestrel's own stop
 
         builder.WebHost.UseSockets();
