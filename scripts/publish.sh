@@ -8,7 +8,8 @@
 # The version comes from git (scripts/version.sh): X.Y.Z on a tag vX.Y.Z, X.Y.Z+N.gSHA after it, 0.1.0+N.gSHA with
 # no tag (N: commits, so later builds of a branch sort later), ".dirty" with uncommitted changes; VERSION=… overrides.
 # It is stamped into every assembly's InformationalVersion (what `--version`-style output and /status can show).
-# Options: RIDS="linux-x64 win-x64" (default), PROJECTS="gateway core-sim cli" (default: all that exist), NO_DEB=1.
+# Options: RIDS="linux-x64 win-x64" (default), PROJECTS="gateway core-sim cli" (default: all that exist), NO_DEB=1,
+# PUBLISH_DIR=… (another output folder; the tests use one of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,7 +19,7 @@ VERSION=${VERSION:-$(bash scripts/version.sh)}
 # The numeric part for AssemblyVersion/FileVersion (the rest only in InformationalVersion).
 NUMERIC=$(sed -E 's/^([0-9]+\.[0-9]+\.[0-9]+).*/\1/' <<<"$VERSION")
 RIDS=${RIDS:-linux-x64 win-x64}
-OUT=$ROOT/artifacts/publish/$VERSION
+OUT=${PUBLISH_DIR:-$ROOT/artifacts/publish/$VERSION}
 
 # name → project file; the CLI is published only when its project exists (tools/Relay.Cli, issue 19).
 declare -A PROJECT=([gateway]=gateway/Relay.Gateway.csproj [core-sim]=core-sim/Relay.CoreSim.csproj [cli]=tools/Relay.Cli/Relay.Cli.csproj)

@@ -55,7 +55,7 @@ internal sealed class RelayUnderTest : IAsyncDisposable
         var gateway = ChildProcess.Start("gateway", RelayProcesses.Gateway(
             "--Gateway:BindAddress=127.0.0.1", $"--Gateway:HttpPort={http}", $"--Gateway:Health:AgentPort={agent}",
             $"--Gateway:PublicKeyPath={Path.Combine(dir, "public.pem")}", $"--Gateway:Backhaul:Endpoints:0=127.0.0.1:{backhaul}",
-            $"--Gateway:Backhaul:SharedKey={sharedKey}", $"--Gateway:Backhaul:RelayId={RelayId}", "--Gateway:Backhaul:LinksPerEndpoint=2",
+            $"--Gateway:Backhaul:SharedKey={sharedKey}", $"--Gateway:Backhaul:RelayId={RelayId}", "--Gateway:Backhaul:LinksPerEndpoint=2", "--Gateway:Backhaul:HeartbeatInterval=00:00:00.5",
             "--Gateway:Health:EvaluationInterval=00:00:00.2", "--Gateway:ShutdownTimeout=00:00:03",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Relay=Information"), logPath: null, env);
         return new RelayUnderTest(dir, sharedKey, backhaul, http, gateway);
