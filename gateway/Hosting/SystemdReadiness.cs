@@ -23,18 +23,6 @@ internal sealed partial class SystemdReadiness(SystemdNotifier notifier, HealthM
 
     public bool IsEnabled => notifier.IsEnabled;
 
-    /// <summary>True once READY=1 was sent.</summary>
-    public bool ReadySent
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _readySent;
-            }
-        }
-    }
-
     public void Notify(ServiceState state)
     {
         string text = state.ToString();
