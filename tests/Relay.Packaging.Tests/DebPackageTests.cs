@@ -46,6 +46,16 @@ public class DebPackageTests
         Assert.That(extract.ExitCode, Is.Zero, extract.StdErr);
     }
 
+    /// <summary>The published folders and the package are large (~250 MB): removed at once, not only at process exit.</summary>
+    [OneTimeTearDown]
+    public void RemovePublished()
+    {
+        if (_out.Length > 0 && Directory.Exists(_out))
+        {
+            Directory.Delete(_out, recursive: true);
+        }
+    }
+
     [Test]
     public async Task Deb_Fields_NameThePackageTheGitVersionAndItsDependencies()
     {
