@@ -79,6 +79,7 @@ install_test_prerequisites() {
   bash scripts/install-haproxy.sh
   bash scripts/install-wireguard.sh
   bash scripts/install-pdns.sh
+  bash scripts/install-prometheus.sh
   bash scripts/test-interop.sh || echo "build.sh: npm ci for tests/interop failed; the interop test will report it" >&2
   return 0
 }
@@ -116,6 +117,13 @@ test_all() {
   [ "$failed" -eq 0 ]
 }
 
+publish() {
+  # issue 19: self-contained, versioned artifacts (gateway, core-sim, the relay CLI when it exists; linux-x64 and
+  # win-x64), archives, the relay-gateway .deb and SHA256SUMS in artifacts/publish/<version>/ (scripts/publish.sh).
+  need_dotnet
+  bash "$ROOT/scripts/publish.sh" "$@"
+}
+
 usage() {
   cat <<'USAGE'
 usage: ./build.sh VERB [args]
@@ -129,6 +137,7 @@ usage: ./build.sh VERB [args]
   bench wan             a session over a userspace WAN delay line, through the relay vs direct
   bench attack          legitimate sessions through a gateway without and with a connection flood (issue 16)
   bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (issue 17)
+  publish               self-contained, versioned gateway/core-sim/CLI builds (linux-x64, win-x64), archives, the .deb, SHA256SUMS
   help                  this list
 USAGE
 }
@@ -149,6 +158,7 @@ case "${1:-}" in
       *) dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
     esac ;;
   load) shift; need_dotnet; exec "$ROOT/scripts/load.sh" "$@" ;;
+  publish) shift; publish "$@" ;;
   run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
   help|-h|--help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;

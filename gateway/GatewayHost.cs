@@ -90,6 +90,7 @@ public static class GatewayHost
         builder.Services.AddEdgeHttp(); // issue 18: Gateway:EdgeHttp, requests under its prefixes to the core over the backhaul
         builder.Services.AddEdgeCache(builder.Configuration); // edge cache (issue 18): Gateway:EdgeHttp:Cache, in front of HTTP forwarding
         builder.AddRelayWireGuard(); // WireGuard tunnel (issue 5): Gateway:WireGuard, "tunnel" health signal
+        builder.Services.AddRelaySystemd(); // issue 19: Type=notify, READY=1 once /readyz is 200, STOPPING=1 at SIGTERM
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((h, o) => h.ShutdownTimeout = o.Value.ShutdownTimeout + (2 * o.Value.CloseTimeout)); // the drain, the last closes, then Kestrel's own stop
 
         builder.WebHost.UseSockets();

@@ -25,6 +25,7 @@ internal sealed partial class HealthMonitor : BackgroundService
     private readonly ILogger _logger;
     private readonly Security.UnderAttackMode? _underAttack;
     private readonly Dictionary<string, Tracker> _trackers = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile HealthSnapshot _current;
     private DateTimeOffset? _sickSince;
     private long _lastReport;
@@ -51,6 +52,12 @@ internal sealed partial class HealthMonitor : BackgroundService
 
     /// <summary>The latest evaluation.</summary>
     public HealthSnapshot Current => _drain.IsDraining ? _current with { State = RelayState.Draining } : _current;
+
+    /// <summary>
+    /// Completes at the first evaluation after which /readyz answers 200 (healthy or degraded, not draining): the
+    /// moment the relay tells systemd READY=1 (issue 19). Never completes for a relay that never gets ready.
+    /// </summary>
+    public Task FirstReady => _firstReady.Task;
 
     /// <summary>Reads all signals once and updates the state. Called by the loop; tests call it directly.</summary>
     public HealthSnapshot Evaluate()
@@ -100,7 +107,13 @@ internal sealed partial class HealthMonitor : BackgroundService
             _drain.Undrain();
         }
 
-        return Current;
+        var current = Current;
+        if (current.State is RelayState.Healthy or RelayState.Degraded)
+        {
+            _firstReady.TrySetResult();
+        }
+
+        return current;
     }
 
     /// <summary>The report pushed to the core and shown at /status.</summary>

@@ -23,6 +23,11 @@ internal static class MetricsExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(GatewayMetrics.MeterName, TunnelMeter.Name, KestrelMeter, RuntimeMeter)
+            // promtool check metrics (issue 19): a gauge may not end in "_count" (that suffix is a histogram's or a
+            // summary's), so the runtime's three gauges that do are exported under names that do not.
+            .AddView("dotnet.assembly.count", "dotnet.assemblies.loaded")
+            .AddView("dotnet.process.cpu.count", "dotnet.process.cpus")
+            .AddView("dotnet.timer.count", "dotnet.timers.active")
             .AddPrometheusExporter(prometheus =>
             {
                 // Each scrape reads the counters now: a scrape right after a change sees it (the default caches 300 ms).

@@ -18,11 +18,14 @@ internal static class WireGuardRegistration
         {
             builder.Services.AddSingleton<IBackhaulLinkState, BackhaulLinkState>();
             builder.Services.AddSingleton<IHealthSignal, TunnelSignal>();
+            builder.Services.AddSingleton<TunnelMetrics>(); // issue 19: the handshake age for the alerting rules
         }
     }
 
     /// <summary>GET /tunnel: the tunnel signal as JSON; 503 when sick. 404 without a tunnel.</summary>
-    public static void MapRelayTunnel(this WebApplication app) =>
+    public static void MapRelayTunnel(this WebApplication app)
+    {
+        _ = app.Services.GetService<TunnelMetrics>(); // the tunnel's gauges exist from the start (null without a tunnel)
         app.MapGet("/tunnel", (IServiceProvider services) =>
         {
             var signal = services.GetServices<IHealthSignal>().FirstOrDefault(s => s.Name == "tunnel");
@@ -35,4 +38,5 @@ internal static class WireGuardRegistration
             var body = new Dictionary<string, object?>(reading.Values) { ["level"] = reading.Level.ToString().ToLowerInvariant(), ["reason"] = reading.Reason };
             return Results.Json(body, statusCode: reading.Level == HealthLevel.Sick ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
         });
+    }
 }

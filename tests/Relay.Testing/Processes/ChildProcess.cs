@@ -39,9 +39,25 @@ public sealed class ChildProcess : IDisposable
     public string Log => Tail(40);
 
     /// <summary>Starts <paramref name="command"/> (program, then arguments; no shell), output to <paramref name="logPath"/> when given.</summary>
-    public static ChildProcess Start(string name, IReadOnlyList<string> command, string? logPath = null)
+    public static ChildProcess Start(string name, IReadOnlyList<string> command, string? logPath = null) =>
+        Start(name, command, logPath, environment: null);
+
+    /// <summary>As <see cref="Start(string, IReadOnlyList{string}, string?)"/>, with <paramref name="environment"/> added to (or, null values, removed from) the child's environment.</summary>
+    public static ChildProcess Start(string name, IReadOnlyList<string> command, string? logPath, IReadOnlyDictionary<string, string?>? environment)
     {
         var start = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
+        }
+
         foreach (string a in command.Skip(1))
         {
             start.ArgumentList.Add(a);

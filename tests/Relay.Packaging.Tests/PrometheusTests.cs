@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Relay.Testing;
+
+namespace Relay.Packaging.Tests;
+
+/// <summary>
+/// deploy/prometheus/relay-rules.yml and deploy/grafana/relay-dashboard.json against promtool (Debian's prometheus
+/// package, scripts/install-prometheus.sh) and against what a live gateway really exports at /metrics.
+/// </summary>
+public partial class PrometheusTests
+{
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private static string PrometheusDir => Path.Combine(Repo.Root, "deploy", "prometheus");
+
+    private static string Promtool => Tools.Require("promtool", "apt-get install --no-install-recommends prometheus (scripts/install-prometheus.sh)");
+
+    [Test]
+    public async Task Rules_PromtoolCheckRules_Succeeds()
+    {
+        var result = await Tools.RunAsync(Promtool, ["check", "rules", "relay-rules.yml"], TimeSpan.FromSeconds(60), workingDirectory: PrometheusDir);
+        Assert.That(result.ExitCode, Is.Zero, result.StdOut + result.StdErr);
+    }
+
+    [Test]
+    public async Task Rules_PromtoolTestRules_EachAlertFiresOnItsSeries()
+    {
+        var result = await Tools.RunAsync(Promtool, ["test", "rules", "relay-rules.test.yml"], TimeSpan.FromSeconds(60), workingDirectory: PrometheusDir);
+        Assert.That(result.ExitCode, Is.Zero, result.StdOut + result.StdErr);
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task LiveMetrics_PromtoolCheckMetrics_FindsNoProblem(CancellationToken token)
+    {
+        string promtool = Promtool;
+        string metrics = await LiveMetricsAsync(token);
+        var (exitCode, output) = await RunWithInputAsync(promtool, ["check", "metrics"], metrics, token);
+        Assert.That((exitCode, output.Trim()), Is.EqualTo((0, "")), "promtool check metrics on a live /metrics");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task RulesAndDashboard_UseOnlyMetricsTheGatewayExports(CancellationToken token)
+    {
+        string metrics = await LiveMetricsAsync(token);
+        var exported = new HashSet<string>(SampleNameRegex().Matches(metrics).Select(m => m.Groups[1].Value), StringComparer.Ordinal);
+        var used = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (string line in File.ReadLines(Path.Combine(PrometheusDir, "relay-rules.yml")).Where(l => l.TrimStart().StartsWith("expr:", StringComparison.Ordinal)))
+        {
+            used.UnionWith(MetricNameRegex().Matches(line).Select(m => m.Value));
+        }
+
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Repo.Root, "deploy", "grafana", "relay-dashboard.json"), token));
+        foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
+        {
+            foreach (var target in panel.GetProperty("targets").EnumerateArray())
+            {
+                used.UnionWith(MetricNameRegex().Matches(target.GetProperty("expr").GetString()!).Select(m => m.Value));
+            }
+        }
+
+        // The tunnel's series exist only with a WireGuard tunnel (gateway/WireGuard/TunnelMetrics.cs): checked against
+        // that file's instrument names instead of a live scrape.
+        string tunnelSource = await File.ReadAllTextAsync(Path.Combine(Repo.Root, "gateway", "WireGuard", "TunnelMetrics.cs"), token);
+        var missing = used.Where(name => !exported.Contains(name) && !(name.StartsWith("relay_gateway_tunnel_", StringComparison.Ordinal) && tunnelSource.Contains(TunnelInstrument(name), StringComparison.Ordinal))).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(used, Has.Count.GreaterThan(10), "the names were read");
+            Assert.That(missing, Is.Empty, "used in the rules or the dashboard, not exported by the gateway");
+        });
+    }
+
+    /// <summary>relay_gateway_tunnel_handshake_age_seconds → "relay.gateway.tunnel.handshake_age" (the unit suffix off).</summary>
+    private static string TunnelInstrument(string name) =>
+        "\"relay.gateway.tunnel." + UnitSuffixRegex().Replace(name["relay_gateway_tunnel_".Length..], "") + "\"";
+
+    /// <summary>A ready gateway with a core, after a session opened and closed and an upgrade refused, scraped.</summary>
+    private static async Task<string> LiveMetricsAsync(CancellationToken token)
+    {
+        await using var relay = RelayUnderTest.Start();
+        await relay.StartCoreAsync(token);
+        await relay.Gateway.WaitForHttpAsync(new Uri(relay.Http, "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(60), token);
+        string ws = $"ws://127.0.0.1:{relay.HttpPort}/ws?access_token=";
+        using (var client = new ClientWebSocket())
+        {
+            await client.ConnectAsync(new Uri(ws + relay.Core!.Tokens.Issue("u1", "s1", "visitor", TimeSpan.FromMinutes(5)).Token), token);
+            await client.SendAsync(Encoding.UTF8.GetBytes("{\"type\":\"hello\"}"), WebSocketMessageType.Text, true, token);
+            var buffer = new byte[16 * 1024];
+            var welcome = await client.ReceiveAsync(buffer, token);
+            Assert.That(Encoding.UTF8.GetString(buffer, 0, welcome.Count), Does.Contain("welcome"));
+            await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+        }
+
+        using (var refused = new ClientWebSocket())
+        {
+            Assert.That(async () => await refused.ConnectAsync(new Uri(ws + "not-a-token"), token), Throws.InstanceOf<WebSocketException>());
+        }
+
+        // the close is counted when the session has ended on the gateway's side too; the link RTT after a ping
+        string metrics = "";
+        for (int i = 0; i < 100 && !(metrics.Contains("relay_gateway_session_closes_total", StringComparison.Ordinal) && metrics.Contains("relay_backhaul_link_rtt_seconds_bucket", StringComparison.Ordinal)); i++)
+        {
+            metrics = await s_http.GetStringAsync(new Uri(relay.Http, "/metrics"), token);
+            await Task.Delay(100, token);
+        }
+
+        return metrics;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunWithInputAsync(string tool, string[] arguments, string input, CancellationToken token)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(token);
+        var stderr = process.StandardError.ReadToEndAsync(token);
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync(token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [GeneratedRegex(@"(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )")]
+    private static partial Regex SampleNameRegex();
+
+    [GeneratedRegex(@"\b(?:relay|dotnet|kestrel)_[a-z0-9_]+\b")]
+    private static partial Regex MetricNameRegex();
+
+    [GeneratedRegex(@"_(seconds|bytes_total|bytes|total)$")]
+    private static partial Regex UnitSuffixRegex();
+}
