@@ -254,8 +254,8 @@ case "$MODE" in
     [ $# -ge 2 ] || die "usage: rolling-upgrade.sh [options] NEW RELAY_DIR... (--help)"
     command -v curl >/dev/null 2>&1 || die "curl is needed"
     NEW=$1; shift
-    for r in "$@"; do load_relay "$r"; ready || die "$NAME: $URL/readyz is not 200 before the upgrade; fix it first (nothing was changed)"; done
     stage_new "$NEW"
+    for r in "$@"; do load_relay "$r"; ready || die "$NAME: $URL/readyz is not 200 before the upgrade; fix it first (nothing was changed)"; done
     started=$(now_ms) count=0
     for r in "$@"; do
       [ "$count" -gt 0 ] && sleep "$SETTLE"
