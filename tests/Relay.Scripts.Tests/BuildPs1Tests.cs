@@ -118,8 +118,15 @@ public sealed partial class BuildPs1Tests
                 Assert.That(VisitorToken().IsMatch(output), Is.True, "a visitor token is printed:\n" + output);
             });
 
-            // Ctrl-C: build.ps1 stops core-sim and the gateway it started.
-            ProcessRunner.Run(["kill", "-INT", run.Id.ToString(CultureInfo.InvariantCulture)]);
+            // Ctrl-C: build.ps1 stops core-sim and the gateway it started. A terminal sends SIGINT to the whole foreground
+            // group; here it goes to pwsh only (the .NET tool's launcher and the pwsh it runs), so build.ps1 must stop both.
+            string id = run.Id.ToString(CultureInfo.InvariantCulture);
+            string[] pwshPids = [id, .. (ProcessRunner.TryRun("ps", "-o", "pid=", "--ppid", id) ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+            foreach (string pid in pwshPids.Where(p => !pids.Contains(int.Parse(p, CultureInfo.InvariantCulture))))
+            {
+                ProcessRunner.TryRun("kill", "-INT", pid);
+            }
+
             for (int i = 0; i < 300 && pids.Any(Alive); i++)
             {
                 await Task.Delay(100, ct);

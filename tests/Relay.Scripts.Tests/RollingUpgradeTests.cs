@@ -143,6 +143,8 @@ public sealed class RollingUpgradeTests
             {
                 await haproxy.DisposeAsync();
             }
+
+            RemoveRelayFolders(dir, relays);
         }
     }
 
@@ -170,6 +172,7 @@ public sealed class RollingUpgradeTests
             Assert.That(badTimeout.StdErr.Trim(), Does.Contain("timeouts are whole seconds"));
             Assert.That(new FileInfo(Path.Combine(relay.Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"), "nothing installed");
         });
+        RemoveRelayFolders(dir, [relay]);
     }
 
     private static void Require()
@@ -212,6 +215,16 @@ public sealed class RollingUpgradeTests
         ];
         File.WriteAllLines(Path.Combine(relay.Dir, "gateway.args"), args);
         return relay;
+    }
+
+    private static void RemoveRelayFolders(string dir, IEnumerable<Relay> relays)
+    {
+        foreach (var r in relays)
+        {
+            File.Delete(Path.Combine(r.Dir, "current")); // the symlink first, then the folders it points into
+        }
+
+        Directory.Delete(dir, recursive: true);
     }
 
     private static async Task<ProcessResult> RunScriptAsync(CancellationToken ct, string[] args)
