@@ -25,11 +25,12 @@
 #   gateway.pid, gateway.log    written when this script starts the gateway (cwd: RELAY_DIR)
 #
 # Options: --drain-timeout S (120: then stop anyway; SIGTERM closes what is left with 1001), --ready-timeout S (60),
-#          --stop-timeout S (30), --settle S (2: pause after an undrain before the next relay's drain)
+#          --stop-timeout S (30), --settle S (2: pause after an undrain before the next relay's drain),
+#          --force (drain even the last healthy relay of the fleet, e.g. a region of one: its users wait for it)
 # Every wait is bounded; each relay's progress is one line on stdout ("upgrade: gw1: drained (0 sessions) in 1.2 s").
 set -euo pipefail
 
-DRAIN_TIMEOUT=120 READY_TIMEOUT=60 STOP_TIMEOUT=30 SETTLE=2
+DRAIN_TIMEOUT=120 READY_TIMEOUT=60 STOP_TIMEOUT=30 SETTLE=2 FORCE=""
 MODE=upgrade
 case "${1:-}" in
   start|stop) MODE=$1; shift ;;
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
     --ready-timeout) READY_TIMEOUT=$2; shift 2 ;;
     --stop-timeout) STOP_TIMEOUT=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
+    --force) FORCE="?force=true"; shift ;;
     --) shift; break ;;
     -*) echo "rolling-upgrade: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
@@ -215,9 +217,9 @@ upgrade_relay() {
   local t0 i n="?"
   t0=$(now_ms)
   # Drain: refused (409) while the core's fleet view shows no other healthy relay (e.g. the one upgraded just before
-  # is not yet reported healthy): asked again until READY_TIMEOUT.
+  # is not yet reported healthy): asked again until READY_TIMEOUT; --force drains it anyway.
   for ((i = 0; ; i++)); do
-    admin drain
+    admin "drain$FORCE"
     [ "$ADMIN_STATUS" = 200 ] && break
     [ "$ADMIN_STATUS" = 401 ] && die "$NAME: drain: 401 (wrong admin key)"
     [ $((i / 5)) -lt "$READY_TIMEOUT" ] || die "$NAME: drain refused for ${READY_TIMEOUT} s (HTTP $ADMIN_STATUS: $ADMIN_BODY); nothing stopped"

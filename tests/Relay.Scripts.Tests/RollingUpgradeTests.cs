@@ -149,6 +149,55 @@ public sealed class RollingUpgradeTests
     }
 
     [Test]
+    [CancelAfter(240_000)]
+    public async Task RollingUpgrade_NewVersionNeverReady_RolledBackToThePreviousRelease_AndTheRolloutStops(CancellationToken ct)
+    {
+        Require();
+        string dir = TempFolders.Create("relay-rolling-back-");
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            o.SharedKey = SharedKey;
+            o.PublicKeyPath = publicKey;
+        }, ct);
+        var relays = new[] { "gw1", "gw2" }.Select(id => NewRelay(dir, id, core.BackhaulPort, publicKey)).ToList();
+        // A broken new version: its Relay.Gateway.dll is not an assembly, so the process exits at once.
+        string broken = Path.Combine(dir, "gateway-broken");
+        CopyFolder(Path.GetDirectoryName(Repo.GatewayDll)!, broken);
+        File.WriteAllText(Path.Combine(broken, "Relay.Gateway.dll"), "not an assembly");
+        File.WriteAllText(Path.Combine(broken, "VERSION"), "broken");
+        try
+        {
+            var started = await RunScriptAsync(ct, ["start", .. relays.Select(r => r.Dir)]);
+            Assert.That(started.ExitCode, Is.Zero, $"start: {started.StdOut}\n{started.StdErr}\n{Logs(relays)}");
+            var upgrade = await RunScriptAsync(ct, ["--force", "--ready-timeout", "30", broken, .. relays.Select(r => r.Dir)]);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            Assert.Multiple(() =>
+            {
+                Assert.That(upgrade.ExitCode, Is.EqualTo(1), upgrade.StdOut + upgrade.StdErr);
+                Assert.That(upgrade.StdErr, Does.Contain("gw1: the new version did not get ready").And.Contain("rolling back to releases/v1"));
+                Assert.That(upgrade.StdErr, Does.Contain("gw1: rolled back to releases/v1; the rollout stopped here"));
+                Assert.That(upgrade.StdOut, Does.Not.Contain("gw2:"), "the next relay is left untouched");
+                Assert.That(new FileInfo(Path.Combine(relays[0].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
+                Assert.That(new FileInfo(Path.Combine(relays[1].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
+            });
+            foreach (var r in relays)
+            {
+                using var readyz = await http.GetAsync($"http://127.0.0.1:{r.Port}/readyz", ct);
+                Assert.That((int)readyz.StatusCode, Is.EqualTo(200), $"{r.Id} is serving (the previous release, undrained)");
+            }
+        }
+        finally
+        {
+            await RunScriptAsync(CancellationToken.None, ["stop", "--stop-timeout", "10", .. relays.Select(r => r.Dir)]);
+            RemoveRelayFolders(dir, relays);
+        }
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task RollingUpgrade_BadArguments_OneLine_NothingTouched(CancellationToken ct)
     {
