@@ -1,65 +1,398 @@
-# Relay build script for Windows. Same verbs as build.sh: build | test | run | bench
+# Relay build script for Windows (and PowerShell 7 anywhere). The same verbs and steps as build.sh:
+#   build | test | run | load | bench [gateway|steering|wan|attack|regions] | publish | help   (./build.ps1 help lists them)
+# Steps that need Linux-only tools (apt-get, network namespaces, /proc) print one line saying they are skipped on
+# Windows; everything else runs the same. tests/Relay.Scripts.Tests checks that `./build.ps1 help` and
+# `./build.sh help` list the same verbs.
 param([Parameter(Position = 0)][string]$Verb = "", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
-$config = if ($env:CONFIG) { $env:CONFIG } else { "Release" }
-$usage = @"
+$Root = $PSScriptRoot
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"; $env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = "1"
+$Config = if ($env:CONFIG) { $env:CONFIG } else { "Release" }
+# Windows PowerShell 5.1 has no $IsWindows (and runs only on Windows).
+$OnWindows = ($PSVersionTable.PSEdition -eq "Desktop") -or $IsWindows
+if ($null -eq $Rest) { $Rest = @() }
+
+$Usage = @"
 usage: ./build.ps1 VERB [args]
   build                 build every project (Release; `$env:CONFIG=Debug for debug)
-  test                  run every test suite, print "tests: N passed, N failed, N skipped"
-  run                   start core-sim and one gateway on this machine (Ctrl-C stops)
+  test                  install what the tests need, run every test suite, print "tests: N passed, N failed, N skipped"
+  run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops; --core-port, --backhaul-port, --gateway-port, --agent-port move it)
+  load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.ps1 load --help)
   bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
+  bench gateway         gateway vs direct-to-core throughput on loopback (Linux: /proc, bash)
+  bench steering        sessions moved by a drain through HAProxy
+  bench wan             a session over a userspace WAN delay line, through the relay vs direct (Linux, as root)
   bench attack          legitimate sessions through a gateway without and with a connection flood (Linux loopback)
+  bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (Linux, as root)
+  publish [--rid RID]   self-contained gateway, core-sim (and relay CLI) for linux-x64 and win-x64 in artifacts/publish/VERSION/, with SHA256SUMS
   help                  this list
 "@
-switch ($Verb) {
-  "build" { dotnet build Relay.sln -c $config -nologo @Rest; exit $LASTEXITCODE }
-  "test" {
-    $results = Join-Path $PSScriptRoot "artifacts/test-results"
-    Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
-    dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
-    $rc = 0
-    foreach ($proj in Get-ChildItem tests/*/*.Tests.csproj) {
-      dotnet test $proj.FullName -c $config --no-build --logger "trx;LogFileName=$($proj.BaseName).trx" --results-directory $results @Rest
-      if ($LASTEXITCODE) { $rc = 1 }
-    }
-    $passed = 0; $failed = 0; $total = 0; $notRun = @()
-    foreach ($trx in Get-ChildItem "$results/*.trx") {
-      $run = ([xml](Get-Content $trx)).TestRun
-      $c = $run.ResultSummary.Counters
-      $total += [int]$c.total; $passed += [int]$c.passed; $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-      # Tests that did not run (ignored, inconclusive: outcome NotExecuted), with their reasons.
-      $notRun += @($run.Results.UnitTestResult | Where-Object { $_.outcome -notin "Passed", "Failed", "Error", "Timeout", "Aborted" } |
-        ForEach-Object { "  $($trx.BaseName): $($_.testName): $($_.Output.ErrorInfo.Message)" })
-    }
-    $skipped = $total - $passed - $failed
-    if ($skipped -gt 0) {
-      # Under CI every suite must really run: a test that did not run counts as a failure.
-      if ($env:CI -eq "true") { Write-Output "build.ps1: CI=true and $skipped test(s) did not run; each counts as a failure:"; $failed += $skipped; $skipped = 0 }
-      else { Write-Output "build.ps1: $skipped test(s) skipped:" }
-      $notRun | ForEach-Object { Write-Output $_ }
-    }
-    if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 }
-    Write-Output "tests: $passed passed, $failed failed, $skipped skipped"
-    if ($failed -ne 0) { exit 1 }; exit 0
+
+function Fail([string]$Message, [int]$Code = 1) { [Console]::Error.WriteLine($Message); exit $Code }
+
+function Skip-OnWindows([string]$What) {
+  # One line for a step that needs Linux; $true when it was skipped.
+  if ($OnWindows) { [Console]::Error.WriteLine("build.ps1: skipped on Windows: $What"); return $true }
+  return $false
+}
+
+function Assert-Dotnet {
+  if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+    Fail "build.ps1: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" 2
   }
-  "bench" {
-    if ($Rest -and $Rest[0] -eq "attack") {
-      # The flood binds 127.0.x.y source addresses: Linux loopback only (on Windows only 127.0.0.1 answers by default).
+}
+
+function Invoke-Build([string[]]$BuildArgs) {
+  Assert-Dotnet
+  dotnet build Relay.sln -c $Config -nologo -v quiet @BuildArgs
+  if ($LASTEXITCODE) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bash([string]$Script, [string[]]$ScriptArgs = @()) {
+  # Runs a bash script of scripts/ (its output to the console, not into this function's result); its exit code.
+  bash $Script @ScriptArgs | Out-Host
+  return $LASTEXITCODE
+}
+
+function Get-TestCounts([string]$Results) {
+  # Sums the counters of every TRX file: the real results, not dotnet test's summary. A test that did not run
+  # (ignored, inconclusive, skipped: outcome NotExecuted) is listed with its reason on stderr; under CI (CI=true)
+  # it counts as a failure, so a suite that quietly skipped (no root, a missing tool) cannot pass there.
+  $passed = 0; $failed = 0; $total = 0; $notRun = @()
+  foreach ($trx in Get-ChildItem (Join-Path $Results "*.trx") -ErrorAction SilentlyContinue) {
+    $run = ([xml](Get-Content -Raw $trx.FullName)).TestRun
+    $c = $run.ResultSummary.Counters
+    $total += [int]$c.total; $passed += [int]$c.passed
+    $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+    $notRun += @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -notin "Passed", "Failed", "Error", "Timeout", "Aborted" } |
+      ForEach-Object {
+        $reason = "$($_.Output.ErrorInfo.Message)".Trim() -replace '\s+', ' '
+        "  $($trx.BaseName): $($_.testName) — $(if ($reason) { $reason } else { '(no reason given)' })"
+      })
+  }
+  $skipped = $total - $passed - $failed
+  if ($skipped -gt 0) {
+    if ($env:CI -eq "true") {
+      [Console]::Error.WriteLine("build.ps1: CI=true and $skipped test(s) did not run; each counts as a failure:")
+      $failed += $skipped; $skipped = 0
+    } else {
+      [Console]::Error.WriteLine("build.ps1: $skipped test(s) skipped:")
+    }
+    $notRun | ForEach-Object { [Console]::Error.WriteLine($_) }
+  }
+  return @($passed, $failed, $skipped)
+}
+
+function Install-TestPrerequisites {
+  # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
+  if (-not (Skip-OnWindows "HAProxy, wireguard-go/wireguard-tools and PowerDNS come from Debian packages (scripts/install-*.sh); their suites skip and say so")) {
+    foreach ($s in "scripts/install-haproxy.sh", "scripts/install-wireguard.sh", "scripts/install-pdns.sh") { Invoke-Bash $s | Out-Null }
+  }
+  # PowerShell for the build.ps1 tests (tests/Relay.Scripts.Tests): a pinned .NET tool, installed by the tests too.
+  if (-not $OnWindows) { Invoke-Bash "scripts/install-pwsh.sh" | Out-Null }
+  # npm ws for the interop test.
+  if (Get-Command npm -ErrorAction SilentlyContinue) {
+    Push-Location tests/interop
+    try { npm ci --no-audit --no-fund --loglevel=error; if ($LASTEXITCODE) { [Console]::Error.WriteLine("build.ps1: npm ci for tests/interop failed; the interop test will report it") } }
+    finally { Pop-Location }
+  } else {
+    [Console]::Error.WriteLine("build.ps1: node and npm are needed for the npm ws interop test (https://nodejs.org); the interop test will report it")
+  }
+}
+
+function Invoke-Test([string[]]$TestArgs) {
+  Assert-Dotnet
+  Install-TestPrerequisites
+  $results = Join-Path $Root "artifacts/test-results"
+  Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
+  New-Item -ItemType Directory -Force $results | Out-Null
+  Invoke-Build @()
+  $rc = 0
+  foreach ($proj in Get-ChildItem tests/*/*.Tests.csproj | Sort-Object FullName) {
+    Write-Output "== $($proj.BaseName)"
+    dotnet test $proj.FullName -c $Config --no-build -nologo `
+      --logger "trx;LogFileName=$($proj.BaseName).trx" --logger "console;verbosity=normal" `
+      --results-directory $results --blame-hang-timeout 5m @TestArgs
+    if ($LASTEXITCODE) { $rc = 1 }
+  }
+  $passed, $failed, $skipped = Get-TestCounts $results
+  # JavaScript: the SDK's node tests and the Chromium browser tests (their own closing line), through bash.
+  $jsLine = $null
+  if (Get-Command bash -ErrorAction SilentlyContinue) {
+    $jsLog = Join-Path $results "js-tests.log"
+    bash scripts/test-js.sh 2>&1 | Tee-Object -FilePath $jsLog | ForEach-Object { Write-Output "$_" }
+    if ($LASTEXITCODE) { $rc = 1 }
+    $jsLine = Select-String -Path $jsLog -Pattern '^js-tests: (\d+) passed, (\d+) failed, (\d+) skipped' | Select-Object -Last 1
+  } else {
+    [Console]::Error.WriteLine("build.ps1: skipped on Windows without bash (Git for Windows): the JavaScript tests (scripts/test-js.sh)")
+  }
+  if ($jsLine) {
+    $g = $jsLine.Matches[0].Groups
+    $passed += [int]$g[1].Value; $failed += [int]$g[2].Value; $skipped += [int]$g[3].Value
+  } elseif ($env:CI -eq "true" -or -not $OnWindows) {
+    $failed += 1 # the JS suites did not report: under CI (and wherever bash runs them) that is a failure
+  } else {
+    $skipped += 1
+  }
+  if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 } # a test host crashed or a project did not run: never a pass
+  Write-Output "tests: $passed passed, $failed failed, $skipped skipped"
+  if ($failed -ne 0) { exit 1 }
+  exit 0
+}
+
+function Get-PortHolder([int]$Port) {
+  # "" when nothing listens on $Port; else the holder ("name (pid N)") or "another process".
+  if ($OnWindows -and (Get-Command Get-NetTCPConnection -ErrorAction SilentlyContinue)) {
+    $c = Get-NetTCPConnection -State Listen -LocalPort $Port -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $c) { return "" }
+    $p = Get-Process -Id $c.OwningProcess -ErrorAction SilentlyContinue
+    return $(if ($p) { "$($p.ProcessName) (pid $($p.Id))" } else { "pid $($c.OwningProcess)" })
+  }
+  if (Get-Command ss -ErrorAction SilentlyContinue) {
+    $line = ss -Hltnp "sport = :$Port" 2>$null | Select-Object -First 1
+    if (-not $line) { return "" }
+    if ($line -match 'users:\(\("([^"]*)",pid=(\d+)') { return "$($Matches[1]) (pid $($Matches[2]))" }
+    return "another process"
+  }
+  $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
+  try { $listener.Start(); return "" } catch { return "another process" } finally { $listener.Stop() }
+}
+
+$script:Http = $null
+function Get-HttpStatus([string]$Url) {
+  # The HTTP status of GET $Url, or 0 when nothing answers (2 s).
+  if (-not $script:Http) {
+    Add-Type -AssemblyName System.Net.Http
+    $script:Http = [System.Net.Http.HttpClient]::new(); $script:Http.Timeout = [TimeSpan]::FromSeconds(2)
+  }
+  try { return [int]$script:Http.GetAsync($Url).GetAwaiter().GetResult().StatusCode } catch { return 0 }
+}
+
+function Start-Logged([string]$Name, [string[]]$ProcessArgs, [string]$RunDir) {
+  # Starts dotnet with $ProcessArgs, output to RUN/NAME.log (stderr to NAME.err.log); its pid in RUN/NAME.pid.
+  $line = ($ProcessArgs | ForEach-Object { if ($_ -match '[\s"]') { '"' + ($_ -replace '"', '\"') + '"' } else { $_ } }) -join " "
+  $p = Start-Process dotnet -ArgumentList $line -PassThru -NoNewWindow `
+    -RedirectStandardOutput (Join-Path $RunDir "$Name.log") -RedirectStandardError (Join-Path $RunDir "$Name.err.log")
+  Set-Content -Path (Join-Path $RunDir "$Name.pid") -Value $p.Id
+  return $p
+}
+
+function Stop-Gently($Process) {
+  # SIGTERM where there is one (the gateway closes its sessions with 1001), then kill after 10 s.
+  if (-not $Process -or $Process.HasExited) { return }
+  if (-not $OnWindows) { kill -TERM $Process.Id 2>$null }
+  if (-not $Process.WaitForExit(10000)) { Stop-Process -Id $Process.Id -Force -ErrorAction SilentlyContinue }
+}
+
+function Invoke-Run([string[]]$RunArgs) {
+  Assert-Dotnet
+  $corePort = 7080; $backhaulPort = 7000; $gatewayPort = 8080; $agentPort = 8081
+  for ($i = 0; $i -lt $RunArgs.Count; $i++) {
+    $opt = $RunArgs[$i]
+    if ($opt -in "-h", "--help") {
+      Write-Output "usage: ./build.ps1 run [--core-port 7080] [--backhaul-port 7000] [--gateway-port 8080] [--agent-port 8081]"
+      Write-Output "  starts core-sim and one gateway, waits for the gateway's /readyz 200, prints URLs, keys and tokens; Ctrl-C stops both"
+      exit 0
+    }
+    if ($i + 1 -ge $RunArgs.Count -or $RunArgs[$i + 1] -notmatch '^\d{1,5}$' -or [int]$RunArgs[$i + 1] -lt 1 -or [int]$RunArgs[$i + 1] -gt 65535) {
+      Fail "run: $opt needs a port (1-65535); see ./build.ps1 run --help" 2
+    }
+    $value = [int]$RunArgs[++$i]
+    switch ($opt) {
+      "--core-port" { $corePort = $value }
+      "--backhaul-port" { $backhaulPort = $value }
+      "--gateway-port" { $gatewayPort = $value }
+      "--agent-port" { $agentPort = $value }
+      default { Fail "run: unknown option $opt; see ./build.ps1 run --help" 2 }
+    }
+  }
+  # Refuse at once, in one line, when a port this run needs is taken (naming the process that holds it): a second
+  # instance would otherwise find the first one's core-sim answering and print its tokens as its own.
+  foreach ($port in $corePort, $backhaulPort, $gatewayPort, $agentPort) {
+    $holder = Get-PortHolder $port
+    if ($holder) {
+      Fail "run: port $port is taken by $holder; stop that process first (ports: core-sim $corePort and $backhaulPort, gateway $gatewayPort and $agentPort)"
+    }
+  }
+  # Each run has its own folder (logs, the core's public key, pids): never another instance's files.
+  $run = Join-Path $Root ("artifacts/run/{0}-{1}" -f (Get-Date).ToUniversalTime().ToString("yyyyMMdd-HHmmss"), $PID)
+  New-Item -ItemType Directory -Force $run | Out-Null
+  $rng = [Security.Cryptography.RandomNumberGenerator]::Create()
+  $bytes = [byte[]]::new(32); $rng.GetBytes($bytes)
+  # The relay's backhaul key (base64 of 32 random bytes): fresh for each run unless given; core-sim holds it for relay-local.
+  $key = if ($env:RELAY_SHARED_KEY) { $env:RELAY_SHARED_KEY } else { [Convert]::ToBase64String($bytes) }
+  $admin = if ($env:RELAY_ADMIN_KEY) { $env:RELAY_ADMIN_KEY } else { "relay-dev-admin-key" }
+  # core-sim's admin key (faults, the dashboard's drain buttons, operator tokens): random for each run unless given.
+  $bytes = [byte[]]::new(24); $rng.GetBytes($bytes)
+  $coreAdmin = if ($env:RELAY_CORE_ADMIN_KEY) { $env:RELAY_CORE_ADMIN_KEY } else { ($bytes | ForEach-Object { $_.ToString("x2") }) -join "" }
+
+  Write-Output "building…"
+  dotnet build Relay.sln -c Release -nologo -v quiet | Out-Null
+  if ($LASTEXITCODE) { Fail "run: the build failed: dotnet build Relay.sln -c Release" $LASTEXITCODE }
+
+  $pem = Join-Path $run "core-public.pem"
+  $core = $null; $gw = $null
+  try {
+    # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
+    $core = Start-Logged "core-sim" @("core-sim/bin/Release/net10.0/Relay.CoreSim.dll", "--environment", "Development",
+      "--CoreSim:HttpPort=$corePort", "--CoreSim:BackhaulPort=$backhaulPort",
+      "--CoreSim:RelayKeys:relay-local=$key", "--CoreSim:PublicKeyPath=$pem", "--CoreSim:AdminKey=$coreAdmin") $run
+    for ($i = 0; $i -lt 100; $i++) {
+      if ((Test-Path $pem) -and (Get-HttpStatus "http://127.0.0.1:$corePort/healthz") -eq 200) { break }
+      if ($core.HasExited) { break }
+      Start-Sleep -Milliseconds 200
+    }
+    if (-not (Test-Path $pem) -or $core.HasExited) {
+      Get-Content (Join-Path $run "core-sim.log"), (Join-Path $run "core-sim.err.log") -Tail 5 -ErrorAction SilentlyContinue | ForEach-Object { [Console]::Error.WriteLine($_) }
+      Fail "core-sim did not start; see $run/core-sim.log"
+    }
+    $gw = Start-Logged "gateway" @("gateway/bin/Release/net10.0/Relay.Gateway.dll",
+      "--Gateway:HttpPort=$gatewayPort", "--Gateway:Health:AgentPort=$agentPort", "--Gateway:Backhaul:Endpoints:0=127.0.0.1:$backhaulPort",
+      "--Gateway:PublicKeyPath=$pem", "--Gateway:Backhaul:SharedKey=$key",
+      "--Gateway:Backhaul:RelayId=relay-local", "--Gateway:Backhaul:Region=local", "--Gateway:AdminKey=$admin",
+      "--Gateway:DemoWidget=true") $run
+    # "running" only once the gateway answers /readyz 200 (backhaul and tunnel up).
+    $ready = $false
+    for ($i = 0; $i -lt 100 -and -not $gw.HasExited; $i++) {
+      if ((Get-HttpStatus "http://127.0.0.1:$gatewayPort/readyz") -eq 200) { $ready = $true; break }
+      Start-Sleep -Milliseconds 200
+    }
+    if (-not $ready) {
+      Get-Content (Join-Path $run "gateway.log"), (Join-Path $run "gateway.err.log") -Tail 5 -ErrorAction SilentlyContinue | ForEach-Object { [Console]::Error.WriteLine($_) }
+      Fail "gateway not ready; see $run/gateway.log"
+    }
+    foreach ($p in $core, $gw) {
+      if ($p.HasExited) { Fail "run: a process of this run (pid $($p.Id)) exited; see $run/*.log" }
+    }
+
+    $tokens = "http://127.0.0.1:$corePort/v1/tokens"
+    $token = (Invoke-RestMethod -Method Post -Uri $tokens -ContentType "application/json" -Body '{"sub":"v1","site":"s1","role":"visitor"}').token
+    $operator = (Invoke-RestMethod -Method Post -Uri $tokens -ContentType "application/json" -Headers @{ Authorization = "Bearer $coreAdmin" } `
+        -Body '{"sub":"operator-1","site":"demo","role":"operator"}').token
+    Write-Output @"
+
+Relay is running (logs in $run):
+  demo chat widget    http://127.0.0.1:$gatewayPort/   (a visitor and an operator in the visitor's room; development only)
+  gateway websocket   ws://127.0.0.1:$gatewayPort/ws?access_token=<token>
+  gateway health      http://127.0.0.1:$gatewayPort/readyz   /status   /metrics
+  core-sim            http://127.0.0.1:$corePort/  (fleet dashboard)  /fleet  POST /v1/tokens
+  core-sim direct     ws://127.0.0.1:$corePort/ws  (the baseline without a relay)
+
+core-sim admin key (the dashboard asks for it once; faults, drain buttons, operator tokens):
+  $coreAdmin
+
+A visitor token (1 h; site s1, its room is "v1"):
+  $token
+
+An operator token for the demo widget's operator pane (1 h; site demo; paste it when the page asks):
+  $operator
+
+Try it (type {"type":"hello"} then {"type":"msg","seq":1,"body":"hi"}):
+  npx -y wscat -c "ws://127.0.0.1:$gatewayPort/ws?access_token=$token"
+
+Drain the gateway:  curl -X POST -H "Authorization: Bearer $admin" http://127.0.0.1:$gatewayPort/admin/drain
+Ctrl-C stops both (pids: core-sim $($core.Id), gateway $($gw.Id)).
+"@
+    while (-not $core.HasExited -and -not $gw.HasExited) { Start-Sleep -Milliseconds 300 }
+    foreach ($p in $core, $gw) {
+      if ($p.HasExited) { [Console]::Error.WriteLine("run: a process of this run (pid $($p.Id)) exited; see $run/*.log") }
+    }
+    exit 1
+  } finally {
+    Stop-Gently $gw
+    Stop-Gently $core
+  }
+}
+
+function Invoke-Bench([string[]]$BenchArgs) {
+  Assert-Dotnet
+  $kind = if ($BenchArgs.Count -gt 0) { $BenchArgs[0] } else { "" }
+  $more = @($BenchArgs | Select-Object -Skip 1)
+  switch ($kind) {
+    "gateway" {
+      if (Skip-OnWindows "bench gateway (scripts/bench-gateway.sh reads /proc and runs under bash)") { exit 0 }
+      exit (Invoke-Bash "scripts/bench-gateway.sh" $more)
+    }
+    "steering" {
       dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
-      dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll @($Rest | Select-Object -Skip 1); exit $LASTEXITCODE
+      dotnet run -c Release --no-build --project tools/Relay.SteeringBench -- @more; exit $LASTEXITCODE
     }
-    dotnet run -c Release --project bench/Relay.Benchmarks -- @Rest; exit $LASTEXITCODE
+    "attack" {
+      # The flood binds 127.0.x.y source addresses: Linux loopback only (on Windows only 127.0.0.1 answers by default).
+      if (Skip-OnWindows "bench attack (the flood binds 127.0.x.y source addresses: Linux loopback only)") { exit 0 }
+      dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+      # Its flood needs many descriptors: the soft open-file limit raised to the hard one (as build.sh does).
+      bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' bench-attack dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll @more
+      exit $LASTEXITCODE
+    }
+    "wan" {
+      if (Skip-OnWindows "bench wan (WireGuard in network namespaces: Linux, as root)") { exit 0 }
+      dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+      dotnet tools/Relay.WanBench/bin/Release/net10.0/Relay.WanBench.dll @more; exit $LASTEXITCODE
+    }
+    "regions" {
+      if (Skip-OnWindows "bench regions (network namespaces, wireguard-go and PowerDNS from apt-get: Linux, as root)") { exit 0 }
+      Invoke-Bash "scripts/install-wireguard.sh" | Out-Null; Invoke-Bash "scripts/install-pdns.sh" | Out-Null
+      dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+      dotnet tools/Relay.RegionsBench/bin/Release/net10.0/Relay.RegionsBench.dll @more; exit $LASTEXITCODE
+    }
+    default { dotnet run -c Release --project bench/Relay.Benchmarks -- @BenchArgs; exit $LASTEXITCODE }
   }
-  "run" {
-    dotnet build Relay.sln -c $config -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
-    $key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)); $run = Join-Path $PSScriptRoot "artifacts/run"; New-Item -ItemType Directory -Force $run | Out-Null
-    $core = Start-Process dotnet -ArgumentList "core-sim/bin/$config/net10.0/Relay.CoreSim.dll", "--environment", "Development", "--CoreSim:RelayKeys:relay-local=$key", "--CoreSim:PublicKeyPath=$run/core-public.pem" -PassThru -NoNewWindow
-    while (-not (Test-Path "$run/core-public.pem")) { Start-Sleep -Milliseconds 200 }
-    $gw = Start-Process dotnet -ArgumentList "gateway/bin/$config/net10.0/Relay.Gateway.dll", "--Gateway:PublicKeyPath=$run/core-public.pem", "--Gateway:Backhaul:SharedKey=$key", "--Gateway:Backhaul:RelayId=relay-local" -PassThru -NoNewWindow
-    Write-Output "gateway ws://127.0.0.1:8080/ws   core-sim http://127.0.0.1:7080/   tokens: POST http://127.0.0.1:7080/v1/tokens"
-    try { Wait-Process -Id $gw.Id } finally { Stop-Process -Id $gw.Id, $core.Id -ErrorAction SilentlyContinue }
+}
+
+function Invoke-Load([string[]]$LoadArgs) {
+  # The load generator (scripts/load.sh's twin): ./build.ps1 load steady --url ws://127.0.0.1:8080/ws --token-url http://127.0.0.1:7080/v1/tokens
+  Assert-Dotnet
+  dotnet run -c Release --project tools/Relay.LoadGen -- @LoadArgs
+  exit $LASTEXITCODE
+}
+
+function Invoke-Publish([string[]]$PublishArgs) {
+  # Self-contained, versioned artifacts: artifacts/publish/VERSION/PROJECT-RID/ for gateway, core-sim (and the relay
+  # CLI when tools/Relay.Cli exists), linux-x64 and win-x64 unless --rid is given; VERSION from
+  # `git describe --tags --always --dirty`, written into each folder as VERSION; SHA256SUMS (sha256sum -c format) of
+  # every file, next to the folders.
+  Assert-Dotnet
+  $rids = @()
+  for ($i = 0; $i -lt $PublishArgs.Count; $i++) {
+    if ($PublishArgs[$i] -eq "--rid" -and $i + 1 -lt $PublishArgs.Count -and $PublishArgs[$i + 1] -match '^[a-z0-9.-]{1,40}$') { $rids += $PublishArgs[++$i] }
+    else { Fail "publish: usage: ./build.ps1 publish [--rid RID]... (default: linux-x64 and win-x64)" 2 }
   }
-  { $_ -in "help", "-h", "--help" } { Write-Output $usage; exit 0 }
-  default { [Console]::Error.WriteLine($usage); exit 2 }
+  if ($rids.Count -eq 0) { $rids = @("linux-x64", "win-x64") }
+  $version = (git describe --tags --always --dirty 2>$null | Select-Object -First 1)
+  if ($LASTEXITCODE -or -not $version) { $version = "0.0.0-unknown" }
+  $version = "$version".Trim() -replace '[^A-Za-z0-9._+-]', '-'
+  $projects = [ordered]@{ "gateway" = "gateway/Relay.Gateway.csproj"; "core-sim" = "core-sim/Relay.CoreSim.csproj" }
+  if (Test-Path "tools/Relay.Cli/Relay.Cli.csproj") { $projects["relay-cli"] = "tools/Relay.Cli/Relay.Cli.csproj" }
+  $out = Join-Path $Root "artifacts/publish/$version"
+  Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
+  New-Item -ItemType Directory -Force $out | Out-Null
+  foreach ($name in $projects.Keys) {
+    foreach ($rid in $rids) {
+      $dir = Join-Path $out "$name-$rid"
+      Write-Output "publish: $name $rid → $dir"
+      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet "-p:InformationalVersion=$version"
+      if ($LASTEXITCODE) { Fail "publish: dotnet publish $($projects[$name]) -r $rid failed" $LASTEXITCODE }
+      Set-Content -Path (Join-Path $dir "VERSION") -Value $version -NoNewline
+    }
+  }
+  $sums = Get-ChildItem -Recurse -File $out | Where-Object { $_.Name -ne "SHA256SUMS" } | Sort-Object FullName | ForEach-Object {
+    $relative = $_.FullName.Substring($out.Length + 1).Replace("\", "/")
+    "{0}  {1}" -f (Get-FileHash -Algorithm SHA256 $_.FullName).Hash.ToLowerInvariant(), $relative
+  }
+  [IO.File]::WriteAllText((Join-Path $out "SHA256SUMS"), (($sums -join "`n") + "`n"))
+  Write-Output "publish: $version in $out (SHA256SUMS: cd there and sha256sum -c SHA256SUMS)"
+  exit 0
+}
+
+switch ($Verb) {
+  "build" { Invoke-Build $Rest; exit 0 }
+  "test" { Invoke-Test $Rest }
+  "run" { Invoke-Run $Rest }
+  "load" { Invoke-Load $Rest }
+  "bench" { Invoke-Bench $Rest }
+  "publish" { Invoke-Publish $Rest }
+  { $_ -in "help", "-h", "--help" } { Write-Output $Usage; exit 0 }
+  default { [Console]::Error.WriteLine($Usage); exit 2 }
 }

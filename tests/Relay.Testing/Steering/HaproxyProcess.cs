@@ -33,7 +33,10 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public static string? Executable => new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists);
 
-    public static HaproxyProcess Start(IEnumerable<GatewayProcess> gateways)
+    public static HaproxyProcess Start(IEnumerable<GatewayProcess> gateways) => Start(gateways.Select(g => (g.Id, g.Port, g.AgentPort)));
+
+    /// <summary>HAProxy in front of gateways started some other way (e.g. by scripts/rolling-upgrade.sh): name, HTTP port, agent port.</summary>
+    public static HaproxyProcess Start(IEnumerable<(string Id, int Port, int AgentPort)> gateways)
     {
         string dir = TempFolders.Create("relay-haproxy-");
         int port = Ports.Free();
