@@ -20,5 +20,8 @@ internal sealed partial class SessionConnection
 
         [LoggerMessage(104, LogLevel.Debug, "Session {Session} ended: room refused ({Reason})")]
         public static partial void RoomRefused(ILogger logger, string session, string reason);
+
+        [LoggerMessage(105, LogLevel.Information, "Session {Session} closed with 1013: cluster broker unavailable ({Reason})")]
+        public static partial void BrokerUnavailable(ILogger logger, string? session, string reason);
     }
 }

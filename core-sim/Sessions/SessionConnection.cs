@@ -74,6 +74,13 @@ internal sealed partial class SessionConnection
         catch (OperationCanceledException)
         {
         }
+        catch (Cluster.BrokerUnavailableException e)
+        {
+            // Cluster mode: the broker is slow or absent. The client resumes later (on this node or another); what it
+            // sent after the last ack it resends, what it was sent is in the broker's history.
+            Log.BrokerUnavailable(_logger, _session?.Id, e.Message);
+            await CloseCoreAsync(CloseCodes.TryAgainLater, "core state unavailable", ServerFrames.Error("core_unavailable", "the core's shared state did not answer in time; reconnect with backoff and resume")).ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             Log.ConnectionFailed(_logger, _session?.Id, e);
@@ -131,7 +138,7 @@ internal sealed partial class SessionConnection
         long lastSeq;
         if (resumed)
         {
-            session = _registry.FindForResume(hello.ResumeSession, hello.ResumeToken, _claims);
+            session = await _registry.FindForResumeAsync(hello.ResumeSession, hello.ResumeToken, _claims, hello.ResumeLastSeq).ConfigureAwait(false);
             if (session is null || !session.Attach(this, hello.ResumeLastSeq, out previous, out lastSeq))
             {
                 Log.ResumeRefused(_logger, hello.ResumeSession);
@@ -141,7 +148,7 @@ internal sealed partial class SessionConnection
         }
         else
         {
-            session = _registry.Create(_claims);
+            session = await _registry.CreateAsync(_claims).ConfigureAwait(false);
             session.Attach(this, 0, out previous, out lastSeq);
         }
 
@@ -149,7 +156,7 @@ internal sealed partial class SessionConnection
         previous?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
         foreach (var room in hello.Rooms)
         {
-            if (!JoinRoom(session, room))
+            if (!await JoinRoomAsync(session, room).ConfigureAwait(false))
             {
                 return false;
             }
@@ -185,7 +192,7 @@ internal sealed partial class SessionConnection
 
             if (frame.Ack is { } ack)
             {
-                session.Acknowledge(ack);
+                _registry.Acknowledge(session, ack);
             }
 
             if (frame.Type == "msg")
@@ -196,16 +203,21 @@ internal sealed partial class SessionConnection
                     return;
                 }
 
-                if (frame.Room is { } room && !JoinRoom(session, room))
+                if (frame.Room is { } room && !await JoinRoomAsync(session, room).ConfigureAwait(false))
                 {
                     return;
                 }
 
-                switch (session.Receive(seq))
+                switch (await _registry.ReceiveAsync(session, seq, frame.Room, frame.BodyJson).ConfigureAwait(false))
                 {
-                    case 1:
-                        _registry.Dispatch(session, frame.Room, frame.BodyJson);
-                        break;
+                    case SessionRegistry.TakenOver:
+                        await CloseCoreAsync(CloseCodes.Normal, "session taken over", ServerFrames.Error("session_taken_over", "the session was resumed on another connection")).ConfigureAwait(false);
+                        return;
+                    case SessionRegistry.Ended:
+                        await CloseCoreAsync(CloseCodes.SessionUnknown, "session unknown", ServerFrames.Error("session_unknown", "the session is unknown or expired; start a new session")).ConfigureAwait(false);
+                        return;
+                    case SessionRegistry.BrokerUnavailable:
+                        throw new Cluster.BrokerUnavailableException("broker unavailable", null);
                     case -1:
                         await CloseCoreAsync(CloseCodes.Policy, "seq gap", ServerFrames.Error("seq_gap", $"seq {seq} skips a message; resend from welcome.lastSeq + 1")).ConfigureAwait(false);
                         return;
@@ -238,9 +250,9 @@ internal sealed partial class SessionConnection
 
     /// <summary>Puts the session in the room, or ends it with a clear error and 1008 (a room its claims do not allow, or
     /// one room more than CoreSim:MaxRoomsPerSession). False when refused.</summary>
-    private bool JoinRoom(Session session, string room)
+    private async ValueTask<bool> JoinRoomAsync(Session session, string room)
     {
-        switch (_registry.JoinRoom(session, room))
+        switch (await _registry.JoinRoomAsync(session, room).ConfigureAwait(false))
         {
             case RoomJoin.Forbidden:
                 Log.RoomRefused(_logger, session.Id, "forbidden");
