@@ -81,6 +81,7 @@ public sealed class ClusterLab : IAsyncDisposable
             $"--Gateway:PublicKeyPath={PublicKeyPath}", "--Gateway:Backhaul:RelayId=relay-1", "--Gateway:Backhaul:Region=test",
             "--Gateway:Backhaul:LinksPerEndpoint=2", "--Gateway:Backhaul:HeartbeatInterval=00:00:00.5",
             $"--Gateway:AdminKey={AdminKey}", $"--Gateway:Health:AgentPort={Ports.Free()}",
+            "--Gateway:MessagesPerSecond=2000", "--Gateway:MessageBurst=4000", // load tests: not the rate limit under test
             "--Logging:LogLevel:Default=Warning", .. endpoints, .. extra,
         ]);
         await Gateway.WaitForHttpAsync(new Uri($"http://127.0.0.1:{GatewayPort}/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
