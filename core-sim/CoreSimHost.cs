@@ -116,7 +116,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultState>();
         builder.Services.AddSingleton<SessionRegistry>();
-        builder.Services.AddHostedService<Cluster.ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)
+        builder.Services.AddHostedService<ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<CoreSimOptions>>().Value;

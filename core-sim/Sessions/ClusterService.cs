@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Relay.CoreSim.Sessions;
+using Relay.CoreSim.Cluster;
 
-namespace Relay.CoreSim.Cluster;
+namespace Relay.CoreSim.Sessions;
 
 /// <summary>Cluster mode: connects to the broker at start, then once a second renews the leases of the sessions this node
 /// serves (and their keys' TTL) and writes this node's heartbeat. Does nothing without CoreSim:Cluster:Redis.</summary>
