@@ -53,6 +53,7 @@ public sealed class NodeKillTests
         await Task.Delay(2000, ct);
         victim!.Process.Kill();
         var report = await run;
+        RedisProcess.TryDelete(output);
         TestContext.Out.WriteLine($"killed {victim.Id}");
         TestContext.Out.WriteLine(ReportWriter.ToMarkdown(report));
         TestContext.Out.WriteLine("gateway:\n" + lab.Gateway!.Tail(15));

@@ -50,6 +50,7 @@ internal static class ClusterRun
         await lab.StartGatewayAsync(ct);
         lines.Add(string.Empty);
         lines.Add(await KillAsync(lab, sessions, seconds, roomSize, dir, ct));
+        RedisProcess.TryDelete(dir);
         return string.Join('\n', lines);
     }
 

@@ -105,7 +105,8 @@ public sealed class ClusterLab : IAsyncDisposable
         }
 
         Redis.Dispose();
-        await Task.CompletedTask.ConfigureAwait(false);
+        await Task.Delay(100).ConfigureAwait(false); // the log writers close with their processes
+        RedisProcess.TryDelete(_dir);
     }
 
     private ClusterNode StartNode(string id, string[] extra, int? httpPort = null, int? backhaulPort = null)

@@ -88,5 +88,21 @@ public sealed class RedisProcess : IDisposable
     {
         Pause(false);
         _process.Dispose();
+        TryDelete(Dir);
+    }
+
+    /// <summary>Removes a folder now (its processes are gone); what remains goes at exit (<see cref="TempFolders"/>).</summary>
+    public static void TryDelete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
     }
 }
