@@ -5,6 +5,7 @@
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
 #   ./build.sh bench attack   legitimate sessions through a gateway without and with a connection flood (issue 16)
 #   ./build.sh bench regions  the regions lab (issue 17): per region direct vs relay vs negotiate, region loss (DNS, resumes), drain (as root)
+#   ./build.sh bench cluster  core-sim cluster on Redis vs one in-memory node; a node's SIGKILL under load (issue 20)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -81,8 +82,17 @@ install_test_prerequisites() {
   bash scripts/install-pdns.sh
   bash scripts/install-prometheus.sh
   bash scripts/install-pwsh.sh >/dev/null || echo "build.sh: installing PowerShell failed; the build.ps1 tests will report it" >&2
+  bash scripts/install-redis.sh
   bash scripts/test-interop.sh || echo "build.sh: npm ci for tests/interop failed; the interop test will report it" >&2
   return 0
+}
+
+bench_cluster() {
+  # Issue 20: one in-memory core-sim vs a node of a three-node cluster on Redis (per delivery: node and broker CPU,
+  # p99), then a node's SIGKILL through a gateway linked to all three (time until 99 % of its sessions resumed).
+  bash scripts/install-redis.sh
+  dotnet build tools/Relay.ClusterBench -c Release -nologo -v quiet || return 1
+  dotnet tools/Relay.ClusterBench/bin/Release/net10.0/Relay.ClusterBench.dll cluster "$@"
 }
 
 test_all() {
@@ -137,6 +147,7 @@ usage: ./build.sh VERB [args]
   bench steering        sessions moved by a drain through HAProxy
   bench wan             a session over a userspace WAN delay line, through the relay vs direct
   bench attack          legitimate sessions through a gateway without and with a connection flood (issue 16)
+  bench cluster         core-sim on Redis vs in memory (CPU, p99 per message); a node's SIGKILL: time until 99 % resumed (issue 20)
   bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (issue 17)
   publish               self-contained, versioned gateway/core-sim/CLI builds (linux-x64, win-x64), archives, the .deb, SHA256SUMS
   help                  this list
@@ -153,6 +164,7 @@ case "${1:-}" in
       steering) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet run -c Release --no-build --project tools/Relay.SteeringBench -- "$@" ;;
       attack) shift; ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
         dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.AttackBench/bin/Release/net10.0/Relay.AttackBench.dll "$@" ;;
+      cluster) shift; bench_cluster "$@"; exit $? ;;
       wan) shift; dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.WanBench/bin/Release/net10.0/Relay.WanBench.dll "$@" ;;
       regions) shift; bash scripts/install-wireguard.sh; bash scripts/install-pdns.sh
         dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.RegionsBench/bin/Release/net10.0/Relay.RegionsBench.dll "$@" ;;

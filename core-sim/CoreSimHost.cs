@@ -158,6 +158,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton<FaultState>();
         builder.Services.AddSingleton<FilesStore>(); // issue 18: POST/GET /files
         builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddHostedService<ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<CoreSimOptions>>().Value;

@@ -30,6 +30,9 @@ public sealed class CoreSimOptions
     /// <summary>This core node's id, told to relays. Defaults to "core-1".</summary>
     public string NodeId { get; set; } = "core-1";
 
+    /// <summary>Cluster mode (issue 20): <c>CoreSim:Cluster:Redis</c> names the broker; unset, the state stays in this process.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
+
     /// <summary>
     /// The keyring: each relay's own backhaul key by relay id (<c>CoreSim:RelayKeys:&lt;relayId&gt;</c>, env
     /// <c>CoreSim__RelayKeys__&lt;relayId&gt;</c>), base64 of at least 32 random bytes (<c>dotnet Relay.CoreSim.dll keygen</c>

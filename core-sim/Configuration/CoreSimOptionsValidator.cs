@@ -20,6 +20,10 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.HttpPort is < 0 or > 65535) return $"CoreSim:HttpPort: must be 0-65535; was {o.HttpPort}.";
         if (o.BackhaulPort is < 0 or > 65535) return $"CoreSim:BackhaulPort: must be 0-65535; was {o.BackhaulPort}.";
         if (string.IsNullOrWhiteSpace(o.NodeId)) return "CoreSim:NodeId: required.";
+        if (o.Cluster.Redis is { Length: > 0 } && (o.NodeId.Length > 100 || o.NodeId.Any(c => char.IsWhiteSpace(c) || c == ':'))) return $"CoreSim:NodeId: in cluster mode at most 100 characters, no spaces or ':'; was '{o.NodeId}'.";
+        if (o.Cluster.LeaseTime < TimeSpan.FromSeconds(1)) return $"CoreSim:Cluster:LeaseTime: must be at least 00:00:01; was {o.Cluster.LeaseTime}.";
+        if (o.Cluster.BrokerTimeout < TimeSpan.FromMilliseconds(50) || o.Cluster.BrokerTimeout >= o.Cluster.LeaseTime) return $"CoreSim:Cluster:BrokerTimeout: must be 50 ms to below CoreSim:Cluster:LeaseTime ({o.Cluster.LeaseTime}); was {o.Cluster.BrokerTimeout}.";
+        if (string.IsNullOrEmpty(o.Cluster.KeyPrefix) || o.Cluster.KeyPrefix.Length > 64) return "CoreSim:Cluster:KeyPrefix: 1-64 characters.";
         if (o.BackhaulMaxPendingHandshakes < 1) return $"CoreSim:BackhaulMaxPendingHandshakes: must be at least 1; was {o.BackhaulMaxPendingHandshakes}.";
         if (o.BackhaulMaxPendingHandshakesPerAddress < 1) return $"CoreSim:BackhaulMaxPendingHandshakesPerAddress: must be at least 1; was {o.BackhaulMaxPendingHandshakesPerAddress}.";
         if (o.BackhaulReservedHandshakes < 0 || o.BackhaulReservedHandshakes >= o.BackhaulMaxPendingHandshakes) return $"CoreSim:BackhaulReservedHandshakes: must be 0 to CoreSim:BackhaulMaxPendingHandshakes - 1 ({o.BackhaulMaxPendingHandshakes - 1}); was {o.BackhaulReservedHandshakes}.";

@@ -34,8 +34,21 @@ internal static class CoreSimEndpoints
         NegotiateEndpoint.Map(app);
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/fleet", (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, Fleet.FleetRegions regions, Fleet.SteeringLog steering, IOptions<CoreSimOptions> options) => Results.Ok(new
+
+        // Issue 20: ready unless cluster mode's broker is slow or unreachable (503 with the reason).
+        app.MapGet("/readyz", (SessionRegistry registry) => registry.Cluster is { Healthy: false } c
+            ? Results.Text($"not ready: {c.Problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready\n"));
+        app.MapGet("/fleet", async (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, Fleet.FleetRegions regions, Fleet.SteeringLog steering, IOptions<CoreSimOptions> options) => Results.Ok(new
         {
+            cluster = registry.Cluster is { } c ? new
+            {
+                broker = c.Broker,
+                state = c.Healthy ? "healthy" : "unavailable",
+                reason = c.Problem,
+                pingMs = c.PingMs,
+                nodes = await c.NodesAsync().ConfigureAwait(false), // every node's heartbeat: sessions, last seen, its /fleet
+            } : null,
             node = options.Value.NodeId,
             relays = fleet.Describe(policy.StaleAfter),
             sessionsByRegion = fleet.SessionsByRegion(),

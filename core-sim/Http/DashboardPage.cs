@@ -85,6 +85,13 @@ internal static class DashboardPage
       </table>
       <p id="no-relays" class="dim">No relay connected.</p>
     </section>
+    <section class="card" id="cluster" hidden>
+      <h2>Core cluster <span class="dim" id="cluster-broker" style="font-weight:normal;font-size:12px"></span></h2>
+      <table>
+        <thead><tr><th>node</th><th>state</th><th>sessions</th><th>last seen</th><th>broker RTT</th></tr></thead>
+        <tbody id="cluster-body"></tbody>
+      </table>
+    </section>
     <section class="card" id="regions">
       <h2>Regions</h2>
       <div id="regions-body"></div>
@@ -186,8 +193,23 @@ internal static class DashboardPage
     }
     $('t-relays').textContent = (fleet.relays || []).length;
     render();
+    renderCluster(fleet.cluster);
     renderRegions(fleet.regions || []);
     renderSteering(fleet.steering || []);
+  }
+
+  // ---- core cluster (issue 20): every node, its sessions, the broker's health ----
+  let clusterState = null;
+  function renderCluster(c) {
+    $('cluster').hidden = !c;
+    if (!c) return;
+    if (clusterState !== null && clusterState !== c.state) event('broker ' + c.broker + ': ' + clusterState + ' → ' + c.state + (c.reason ? ' (' + c.reason + ')' : ''));
+    clusterState = c.state;
+    $('cluster-broker').textContent = 'broker ' + c.broker + ': ' + c.state + (c.reason ? ' (' + c.reason + ')' : '') + (c.pingMs != null ? ', ' + c.pingMs.toFixed(2) + ' ms' : '');
+    $('cluster-body').innerHTML = (c.nodes || []).map(n => '<tr data-node="' + esc(n.node) + '"><td>' + esc(n.node) + '</td>' +
+      '<td><span class="state" data-state="' + (n.state === 'up' ? 'healthy' : 'sick') + '">' + esc(n.state) + '</span></td>' +
+      '<td class="num">' + esc(n.sessions) + '</td><td class="num">' + esc((n.lastSeenMsAgo / 1000).toFixed(1)) + ' s ago</td>' +
+      '<td class="num">' + esc(n.pingMs != null ? n.pingMs.toFixed(2) + ' ms' : '–') + '</td></tr>').join('');
   }
 
   // ---- regions (issue 17): relays with state and sessions, users served, users away, fallback; rebalance ----

@@ -21,6 +21,21 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
 
     public string Id => id;
 
+    /// <summary>Cluster mode: one pull of the broker's history at a time (<see cref="SessionRegistry"/>).</summary>
+    public SemaphoreSlim PullLock { get; } = new(1, 1);
+
+    /// <summary>The highest outbound seq held (cluster mode: the last history entry pulled from the broker).</summary>
+    public long OutSeq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _outSeq;
+            }
+        }
+    }
+
     public string ResumeToken => resumeToken;
 
     public TokenClaims Claims => claims;
@@ -116,6 +131,56 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
 
             _unackedBytes += bytes;
             _unacked.Add(new OutboundMessage(++_outSeq, room, from, bodyJson, bytes));
+            return true;
+        }
+    }
+
+    /// <summary>Cluster mode: the seqs a session loaded from the broker starts from (before it is attached).</summary>
+    public void Restore(long inSeq, long outSeq)
+    {
+        lock (_gate)
+        {
+            _inSeq = inSeq;
+            _outSeq = outSeq;
+        }
+    }
+
+    /// <summary>Cluster mode: the broker took a client message with this seq (its dispatch script deduplicated it).</summary>
+    public void Received(long seq)
+    {
+        lock (_gate)
+        {
+            _inSeq = Math.Max(_inSeq, seq);
+        }
+    }
+
+    /// <summary>Cluster mode: adds a message pulled from the broker's history with its seq there (one at or below the
+    /// last held is skipped). False when the session has ended; past the caps it ends the session (buffer_overflow).</summary>
+    public bool EnqueueStored(long seq, string? room, string? from, string bodyJson, out SessionConnection? wake)
+    {
+        lock (_gate)
+        {
+            wake = _attached;
+            if (_endCode is not null)
+            {
+                return false;
+            }
+
+            if (seq <= _outSeq)
+            {
+                return true;
+            }
+
+            int bytes = Encoding.UTF8.GetByteCount(bodyJson) + (room is null ? 0 : Encoding.UTF8.GetByteCount(room)) + (from is null ? 0 : Encoding.UTF8.GetByteCount(from));
+            if (_unacked.Count >= maxUnacknowledged || _unackedBytes + bytes > maxUnacknowledgedBytes)
+            {
+                _endCode = "buffer_overflow";
+                return false;
+            }
+
+            _unackedBytes += bytes;
+            _outSeq = seq;
+            _unacked.Add(new OutboundMessage(seq, room, from, bodyJson, bytes));
             return true;
         }
     }

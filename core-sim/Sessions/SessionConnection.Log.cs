@@ -23,5 +23,8 @@ internal sealed partial class SessionConnection
 
         [LoggerMessage(105, LogLevel.Warning, "Relay {Relay} opened a session under id {Session}, which is already in use: refused")]
         public static partial void EdgeSessionRefused(ILogger logger, string session, string? relay);
+
+        [LoggerMessage(106, LogLevel.Information, "Session {Session} closed with 1013: cluster broker unavailable ({Reason})")]
+        public static partial void BrokerUnavailable(ILogger logger, string? session, string reason);
     }
 }

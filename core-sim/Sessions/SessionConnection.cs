@@ -74,6 +74,13 @@ internal sealed partial class SessionConnection
         catch (OperationCanceledException)
         {
         }
+        catch (Cluster.BrokerUnavailableException e)
+        {
+            // Cluster mode: the broker is slow or absent. The client resumes later (on this node or another); what it
+            // sent after the last ack it resends, what it was sent is in the broker's history.
+            Log.BrokerUnavailable(_logger, _session?.Id, e.Message);
+            await CloseCoreAsync(CloseCodes.TryAgainLater, "core state unavailable", ServerFrames.Error("core_unavailable", "the core's shared state did not answer in time; reconnect with backoff and resume")).ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             Log.ConnectionFailed(_logger, _session?.Id, e);
@@ -134,7 +141,7 @@ internal sealed partial class SessionConnection
         long lastSeq;
         if (resumed)
         {
-            session = _registry.FindForResume(hello.ResumeSession, hello.ResumeToken, _claims);
+            session = await _registry.FindForResumeAsync(hello.ResumeSession, hello.ResumeToken, _claims, hello.ResumeLastSeq).ConfigureAwait(false);
             if (session is null || !session.Attach(this, hello.ResumeLastSeq, out previous, out lastSeq))
             {
                 Log.ResumeRefused(_logger, hello.ResumeSession);
@@ -146,7 +153,7 @@ internal sealed partial class SessionConnection
         {
             // Issue 22: the relay has welcomed this session with the id and resume token it put in the OPEN. Adopt them;
             // no welcome from here (the client has it). An id already taken is refused: a relay cannot take over a session.
-            session = _registry.Adopt(edge.Session, edge.ResumeToken, _claims);
+            session = await _registry.AdoptAsync(edge.Session, edge.ResumeToken, _claims).ConfigureAwait(false);
             if (session is null)
             {
                 Log.EdgeSessionRefused(_logger, edge.Session, _transport.RelayId);
@@ -159,7 +166,7 @@ internal sealed partial class SessionConnection
         }
         else
         {
-            session = _registry.Create(_claims);
+            session = await _registry.CreateAsync(_claims).ConfigureAwait(false);
             session.Attach(this, 0, out previous, out lastSeq);
         }
 
@@ -167,7 +174,7 @@ internal sealed partial class SessionConnection
         previous?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
         foreach (var room in hello.Rooms)
         {
-            if (!JoinRoom(session, room))
+            if (!await JoinRoomAsync(session, room).ConfigureAwait(false))
             {
                 return false;
             }
@@ -208,7 +215,7 @@ internal sealed partial class SessionConnection
 
             if (frame.Ack is { } ack)
             {
-                session.Acknowledge(ack);
+                _registry.Acknowledge(session, ack);
             }
 
             if (frame.Type == "msg")
@@ -219,16 +226,21 @@ internal sealed partial class SessionConnection
                     return;
                 }
 
-                if (frame.Room is { } room && !JoinRoom(session, room))
+                if (frame.Room is { } room && !await JoinRoomAsync(session, room).ConfigureAwait(false))
                 {
                     return;
                 }
 
-                switch (session.Receive(seq))
+                switch (await _registry.ReceiveAsync(session, seq, frame.Room, frame.BodyJson).ConfigureAwait(false))
                 {
-                    case 1:
-                        _registry.Dispatch(session, frame.Room, frame.BodyJson);
-                        break;
+                    case SessionRegistry.TakenOver:
+                        await CloseCoreAsync(CloseCodes.Normal, "session taken over", ServerFrames.Error("session_taken_over", "the session was resumed on another connection")).ConfigureAwait(false);
+                        return;
+                    case SessionRegistry.Ended:
+                        await CloseCoreAsync(CloseCodes.SessionUnknown, "session unknown", ServerFrames.Error("session_unknown", "the session is unknown or expired; start a new session")).ConfigureAwait(false);
+                        return;
+                    case SessionRegistry.BrokerUnavailable:
+                        throw new Cluster.BrokerUnavailableException("broker unavailable", null);
                     case -1:
                         await CloseCoreAsync(CloseCodes.Policy, "seq gap", ServerFrames.Error("seq_gap", $"seq {seq} skips a message; resend from welcome.lastSeq + 1")).ConfigureAwait(false);
                         return;
@@ -261,9 +273,9 @@ internal sealed partial class SessionConnection
 
     /// <summary>Puts the session in the room, or ends it with a clear error and 1008 (a room its claims do not allow, or
     /// one room more than CoreSim:MaxRoomsPerSession). False when refused.</summary>
-    private bool JoinRoom(Session session, string room)
+    private async ValueTask<bool> JoinRoomAsync(Session session, string room)
     {
-        switch (_registry.JoinRoom(session, room))
+        switch (await _registry.JoinRoomAsync(session, room).ConfigureAwait(false))
         {
             case RoomJoin.Forbidden:
                 Log.RoomRefused(_logger, session.Id, "forbidden");

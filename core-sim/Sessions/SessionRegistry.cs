@@ -1,15 +1,28 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Relay.CoreSim.Cluster;
 using Relay.Contracts.Sessions;
 using Relay.Contracts.Tokens;
 using Relay.CoreSim.Configuration;
 
 namespace Relay.CoreSim.Sessions;
 
-/// <summary>Every session, attached or detached; routes chat messages; expires detached sessions.</summary>
+/// <summary>Every session, attached or detached; routes chat messages; expires detached sessions. In cluster mode
+/// (CoreSim:Cluster:Redis, issue 20) the broker holds the truth (<see cref="ClusterState"/>): a session here is the
+/// copy this node serves, its history pulled from the broker; without it, everything lives in this process.</summary>
 internal sealed class SessionRegistry : IDisposable
 {
+    /// <summary>Outcome of <see cref="ReceiveAsync"/>: the broker is unavailable (close 1013).</summary>
+    public const int BrokerUnavailable = -4;
+
+    /// <summary>Outcome of <see cref="ReceiveAsync"/>: another node took the session (close 1000, session_taken_over).</summary>
+    public const int TakenOver = -2;
+
+    /// <summary>Outcome of <see cref="ReceiveAsync"/>: the session ended or expired in the broker (close 4004).</summary>
+    public const int Ended = -3;
+
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SessionConnection, byte> _connections = new();
     private readonly RoomDirectory _rooms = new();
@@ -18,13 +31,32 @@ internal sealed class SessionRegistry : IDisposable
     private readonly ITimer _sweeper;
     private int _sweeping;
 
-    public SessionRegistry(IOptions<CoreSimOptions> options, TimeProvider time)
+    private readonly ClusterState? _cluster;
+
+    public SessionRegistry(IOptions<CoreSimOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         _options = options.Value;
         _time = time;
         History = new RoomHistory(_options.HistoryPerRoom, _options.HistoryMaxRooms, time);
+        if (!string.IsNullOrEmpty(_options.Cluster.Redis))
+        {
+            _cluster = new ClusterState(_options, time, loggers.CreateLogger("Relay.CoreSim.Cluster"));
+            _cluster.Wake += id => _ = PullAsync(id);
+            _cluster.Fenced += id => _ = FenceAsync(id);
+            _cluster.Restored += () =>
+            {
+                foreach (var session in _sessions.Values)
+                {
+                    _ = PullAsync(session.Id);
+                }
+            };
+        }
+
         _sweeper = time.CreateTimer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
+
+    /// <summary>The broker's state in cluster mode; null for the embedded state.</summary>
+    public ClusterState? Cluster => _cluster;
 
     public int SessionCount => _sessions.Count;
 
@@ -43,19 +75,88 @@ internal sealed class SessionRegistry : IDisposable
 
     public long Now => _time.GetTimestamp();
 
-    public Session Create(TokenClaims claims)
+    /// <summary>A new session (cluster mode: stored in the broker, owned by this node; throws <see cref="BrokerUnavailableException"/>).</summary>
+    public async ValueTask<Session> CreateAsync(TokenClaims claims)
     {
         var session = new Session(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        if (_cluster is not null)
+        {
+            await _cluster.CreateAsync(session.Id, session.ResumeToken, claims).ConfigureAwait(false);
+        }
+
         _sessions[session.Id] = session;
         return session;
     }
 
     /// <summary>Issue 22: a session under the id and resume token its relay minted (the edge welcome). Null when the id is
-    /// already taken (a collision or a relay reusing an id): the caller refuses, so no relay can take over a session.</summary>
-    public Session? Adopt(string id, string resumeToken, TokenClaims claims)
+    /// already taken (a collision or a relay reusing an id): the caller refuses, so no relay can take over a session.
+    /// Cluster mode: the id must be free in the broker too (throws <see cref="BrokerUnavailableException"/>).</summary>
+    public async ValueTask<Session?> AdoptAsync(string id, string resumeToken, TokenClaims claims)
     {
         var session = new Session(id, resumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
-        return _sessions.TryAdd(id, session) ? session : null;
+        if (!_sessions.TryAdd(id, session))
+        {
+            return null;
+        }
+
+        if (_cluster is not null && !await _cluster.TryAdoptAsync(id, resumeToken, claims).ConfigureAwait(false))
+        {
+            _sessions.TryRemove(new KeyValuePair<string, Session>(id, session));
+            return null;
+        }
+
+        return session;
+    }
+
+    /// <summary>The session a resume names (see <see cref="FindForResume"/>). Cluster mode: from the broker, on any node:
+    /// this node takes the ownership lease (fencing the node that had it) and loads the history after
+    /// <paramref name="clientLastSeq"/>. Throws <see cref="BrokerUnavailableException"/>.</summary>
+    public async ValueTask<Session?> FindForResumeAsync(string? id, string? resumeToken, TokenClaims claims, long clientLastSeq)
+    {
+        if (_cluster is null)
+        {
+            return FindForResume(id, resumeToken, claims);
+        }
+
+        if (id is null || resumeToken is null || id.Length > 64)
+        {
+            return null;
+        }
+
+        var stored = await _cluster.LoadAsync(id).ConfigureAwait(false);
+        if (stored is null || !TokenMatches(resumeToken, stored.ResumeToken) || stored.Subject != claims.Subject || stored.Site != claims.Site)
+        {
+            return null;
+        }
+
+        string? previousOwner = await _cluster.TakeAsync(id).ConfigureAwait(false);
+        if (previousOwner == _cluster.Node && _sessions.TryGetValue(id, out var local) && !local.IsEnded)
+        {
+            await PullAsync(local).ConfigureAwait(false);
+            return local; // this node served it all along: its copy is current
+        }
+
+        // Another node served it (or none): drop any stale copy here and build it from the broker.
+        if (_sessions.TryRemove(id, out var stale))
+        {
+            Forget(stale, "session_taken_over");
+        }
+
+        var session = new Session(id, stored.ResumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        long baseline = Math.Min(Math.Max(0, clientLastSeq), stored.OutSeq);
+        session.Restore(stored.InSeq, baseline);
+        foreach (var room in stored.Rooms.Take(_options.MaxRoomsPerSession))
+        {
+            session.JoinRoom(room, _options.MaxRoomsPerSession, out bool added);
+            if (added)
+            {
+                _rooms.Join(RoomDirectory.Key(session.Claims.Site, room), session);
+            }
+        }
+
+        _sessions[id] = session;
+        await PullAsync(session).ConfigureAwait(false);
+        return session.IsEnded ? null : session;
     }
 
     /// <summary>The session a resume names, when the token and subject match and it has not ended.</summary>
@@ -66,8 +167,7 @@ internal sealed class SessionRegistry : IDisposable
             return null;
         }
 
-        bool tokenOk = CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(resumeToken), System.Text.Encoding.UTF8.GetBytes(session.ResumeToken));
-        return tokenOk && session.Claims.Subject == claims.Subject && session.Claims.Site == claims.Site ? session : null;
+        return TokenMatches(resumeToken, session.ResumeToken) && session.Claims.Subject == claims.Subject && session.Claims.Site == claims.Site ? session : null;
     }
 
     public Session? Find(string id) => _sessions.TryGetValue(id, out var s) ? s : null;
@@ -78,7 +178,7 @@ internal sealed class SessionRegistry : IDisposable
 
     /// <summary>Puts the session in a room of its site when its claims allow it (<see cref="RoomPolicy"/>) and it is in
     /// fewer than CoreSim:MaxRoomsPerSession rooms.</summary>
-    public RoomJoin JoinRoom(Session session, string room)
+    public async ValueTask<RoomJoin> JoinRoomAsync(Session session, string room)
     {
         if (!RoomPolicy.MayJoin(session.Claims, room))
         {
@@ -88,6 +188,11 @@ internal sealed class SessionRegistry : IDisposable
         var result = session.JoinRoom(room, _options.MaxRoomsPerSession, out bool added);
         if (added)
         {
+            if (_cluster is not null)
+            {
+                await _cluster.JoinRoomAsync(session.Id, session.Claims.Site, room).ConfigureAwait(false);
+            }
+
             var key = RoomDirectory.Key(session.Claims.Site, room);
             _rooms.Join(key, session);
             if (session.IsEnded)
@@ -97,6 +202,60 @@ internal sealed class SessionRegistry : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>Takes a client message with its seq: 1 new (delivered), 0 duplicate, -1 gap; cluster mode also
+    /// <see cref="TakenOver"/>, <see cref="Ended"/>, <see cref="BrokerUnavailable"/>.</summary>
+    public async ValueTask<int> ReceiveAsync(Session from, long seq, string? room, string bodyJson)
+    {
+        if (_cluster is null)
+        {
+            int result = from.Receive(seq);
+            if (result == 1)
+            {
+                Dispatch(from, room, bodyJson);
+            }
+
+            return result;
+        }
+
+        DispatchOutcome outcome;
+        try
+        {
+            outcome = await _cluster.DispatchAsync(from.Id, from.Claims.Site, seq, room, from.Claims.Subject, bodyJson).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException)
+        {
+            return BrokerUnavailable;
+        }
+
+        if (outcome.Code == 1)
+        {
+            from.Received(seq);
+            foreach (var target in outcome.LocalTargets)
+            {
+                if (_sessions.TryGetValue(target, out var local))
+                {
+                    if (ReferenceEquals(local, from))
+                    {
+                        await PullAsync(local).ConfigureAwait(false); // echo: in the history before the ack goes out
+                    }
+                    else
+                    {
+                        _ = PullAsync(local);
+                    }
+                }
+            }
+        }
+
+        return outcome.Code;
+    }
+
+    /// <summary>The client acknowledged up to <paramref name="ack"/> (cluster mode: the broker drops that history too).</summary>
+    public void Acknowledge(Session session, long ack)
+    {
+        session.Acknowledge(ack);
+        _cluster?.Trim(session.Id, ack);
     }
 
     /// <summary>Delivers a new client message: to every other member of its room (the sender is a member: see
@@ -166,10 +325,109 @@ internal sealed class SessionRegistry : IDisposable
             _rooms.Leave(RoomDirectory.Key(session.Claims.Site, room), session);
         }
 
+        if (_cluster is not null)
+        {
+            _ = EndInBrokerAsync(session);
+        }
+
         attached?.CloseWithError(code, message, closeCode);
     }
 
+    /// <summary>Cluster mode: the session ids this node serves with their site and rooms (lease renewal), and how many.</summary>
+    public List<(string Id, string Site, string[] Rooms)> Served() =>
+        [.. _sessions.Values.Where(s => s.Attached is not null).Select(s => (s.Id, s.Claims.Site, s.Rooms()))];
+
     public void Dispose() => _sweeper.Dispose();
+
+    private static bool TokenMatches(string given, string expected) =>
+        CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected));
+
+    private async Task EndInBrokerAsync(Session session)
+    {
+        try
+        {
+            await _cluster!.EndAsync(session.Id, session.Claims.Site).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException)
+        {
+            // the keys expire by their TTL (CoreSim:SessionRetention)
+        }
+    }
+
+    /// <summary>Drops this node's copy of a session another node serves now (nothing in the broker changes).</summary>
+    private void Forget(Session session, string code)
+    {
+        var attached = session.End(code);
+        _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
+        foreach (var room in session.Rooms())
+        {
+            _rooms.Leave(RoomDirectory.Key(session.Claims.Site, room), session);
+        }
+
+        attached?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
+    }
+
+    private async Task FenceAsync(string id)
+    {
+        if (!_sessions.TryGetValue(id, out var session))
+        {
+            return;
+        }
+
+        try
+        {
+            if (await _cluster!.OwnsAsync(id).ConfigureAwait(false))
+            {
+                return; // a fence from before this node took it back
+            }
+        }
+        catch (BrokerUnavailableException)
+        {
+            // cannot tell: fence anyway (the client resumes wherever the relay sends it)
+        }
+
+        Forget(session, "session_taken_over");
+    }
+
+    private Task PullAsync(string id) => _sessions.TryGetValue(id, out var session) ? PullAsync(session) : Task.CompletedTask;
+
+    /// <summary>Cluster mode: brings the session's history from the broker into this copy and wakes its writer.</summary>
+    private async Task PullAsync(Session session)
+    {
+        if (!await session.PullLock.WaitAsync(_options.Cluster.BrokerTimeout * 2).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            var (messages, endCode) = await _cluster!.ReadAsync(session.Id, session.OutSeq).ConfigureAwait(false);
+            SessionConnection? wake = null;
+            foreach (var m in messages)
+            {
+                if (!session.EnqueueStored(m.Seq, m.Room, m.From, m.BodyJson, out wake))
+                {
+                    break;
+                }
+            }
+
+            if (endCode == "buffer_overflow" || session.EndCode == "buffer_overflow")
+            {
+                Terminate(session, "buffer_overflow", $"more than {_options.MaxUnacknowledged} messages or {_options.MaxUnacknowledgedBytes} bytes unacknowledged by the client; session ended", CloseCodes.Policy);
+                return;
+            }
+
+            wake?.Wake();
+        }
+        catch (BrokerUnavailableException)
+        {
+            // the next wake-up or resume pulls again; the client's resume replays from the broker
+        }
+        finally
+        {
+            session.PullLock.Release();
+        }
+    }
 
     private void Deliver(Session to, string? room, string? from, string bodyJson)
     {
@@ -198,7 +456,14 @@ internal sealed class SessionRegistry : IDisposable
                 long detached = session.DetachedAt;
                 if (detached != 0 && session.Attached is null && _time.GetElapsedTime(detached, now) > _options.SessionRetention)
                 {
-                    Terminate(session, "expired", "session expired", CloseCodes.SessionUnknown);
+                    if (_cluster is not null)
+                    {
+                        Forget(session, "expired"); // the broker's keys expire by their own TTL; another node may serve it
+                    }
+                    else
+                    {
+                        Terminate(session, "expired", "session expired", CloseCodes.SessionUnknown);
+                    }
                 }
             }
         }

@@ -71,6 +71,11 @@ public sealed partial class LinkPool
             catch (Exception ex)
             {
                 Log.ConnectFailed(_logger, name, ex.Message);
+                if (IsRefused(ex))
+                {
+                    // Nothing listens there: the core process is gone (issue 20), its streams with it (Tick ends them).
+                    Volatile.Write(ref _refusedAt[endpoint], _options.Link.TimeProvider.GetTimestamp());
+                }
             }
 
             if (token.IsCancellationRequested)
@@ -89,6 +94,19 @@ public sealed partial class LinkPool
                 break;
             }
         }
+    }
+
+    private static bool IsRefused(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Exponential backoff with "equal jitter": half the step fixed, half random.</summary>

@@ -22,6 +22,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
     private readonly object _placeGate = new();
     private readonly List<Task> _slotLoops = [];
     private readonly ulong _idBase;
+    private readonly long[] _refusedAt; // per endpoint: when a connect to it was last refused (0: never)
     private HeartbeatTimer? _heartbeat;
     private long _nextId;
     private volatile TaskCompletionSource _linksChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,6 +35,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _endpointNames = [.. options.Endpoints];
         _slots = _endpointNames.Select(_ => new Link?[options.LinksPerEndpoint]).ToArray();
+        _refusedAt = new long[_endpointNames.Length];
         _metrics = new TunnelMetrics(options.MeterFactory, () => LinksUp);
 
         // Stream ids are unique per relay across restarts: a random incarnation in the high bits.
@@ -273,6 +275,12 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
                 {
                     stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "backhaul lost: no link to the core within the grace period", ByPeer: false));
                 }
+                else if (stream.CurrentLink is null && stream.IsAccepted && EndpointRefusedSince(stream.EndpointIndex, stream.DetachedAt))
+                {
+                    // Issue 20: the core node is gone (its port refuses connections, no link of it is up): its streams
+                    // cannot re-attach there, so they end now and their clients resume on the next node of the ranking.
+                    stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "backhaul lost: the core endpoint refuses connections", ByPeer: false));
+                }
             }
         }
 
@@ -280,6 +288,12 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         {
             PlaceWaiting();
         }
+    }
+
+    private bool EndpointRefusedSince(int endpoint, long since)
+    {
+        long refused = Volatile.Read(ref _refusedAt[endpoint]);
+        return refused != 0 && refused >= since && PickLink(endpoint) is null && !_slots[endpoint].Any(l => l is { IsOpen: true });
     }
 
     private void SignalLinksChanged()

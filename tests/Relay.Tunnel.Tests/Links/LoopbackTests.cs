@@ -153,6 +153,26 @@ public class LoopbackTests
     }
 
     [Test]
+    [CancelAfter(20_000)]
+    public async Task CoreEndpointGone_ConnectionsRefused_DetachedStreamsEndAtOnce_NotAfterTheGrace(CancellationToken token)
+    {
+        // Issue 20: a core node SIGKILLed. Its streams can never re-attach there (a new process would not know them),
+        // so the relay ends them with 1011 as soon as a reconnect is refused, and the client resumes on the next node,
+        // instead of waiting out DetachedStreamGrace (30 s here, longer than this test may run).
+        var coreSide = new TaskCompletionSource<Relay.Tunnel.Streams.MuxStream>();
+        await using var backhaul = await Backhaul.StartAsync(links: 1, handler: (s, ct) => { coreSide.TrySetResult(s); return Task.CompletedTask; });
+        var stream = backhaul.Pool.OpenStream(Backhaul.Info("a"));
+        await stream.SendAsync("x"u8.ToArray(), true, token);
+        await coreSide.Task.WaitAsync(token);
+
+        await backhaul.Listener.DisposeAsync(); // the core is gone: its port refuses connections
+        var info = await stream.Completion.WaitAsync(token);
+
+        Assert.That(info.Code, Is.EqualTo(StreamCodes.BackhaulLost));
+        Assert.That(info.Reason, Does.Contain("refus"));
+    }
+
+    [Test]
     public void RendezvousHash_SameKey_SameOrder_AndSpreadsKeys()
     {
         string[] endpoints = ["core-a:7000", "core-b:7000", "core-c:7000"];

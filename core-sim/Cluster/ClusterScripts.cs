@@ -1,0 +1,74 @@
+namespace Relay.CoreSim.Cluster;
+
+/// <summary>
+/// The Lua scripts the cluster runs in Redis. Each runs atomically, so a client message's dedupe (the session's
+/// inbound seq), its appends to every recipient's history stream and the wake-ups of their nodes happen all or not at
+/// all: the ack the client gets afterwards means the message is in every recipient's history.
+/// Keys (prefix P): P s:ID hash {tok, sub, site, role, in, out, end?}; P s:ID:h history stream (entry id OUTSEQ-1,
+/// fields r, f, b); P s:ID:r set of room names; P s:ID:own the owning node (lease); P room:LEN:SITE:ROOM set of
+/// session ids; P nodes hash node → JSON; channel P node:NODE carries "w:ID" (new history) and "f:ID" (fenced).
+/// </summary>
+internal static class ClusterScripts
+{
+    /// <summary>ARGV: prefix, session, node, seq, room key ('' = echo), room, from, body, max history entries, history TTL ms.
+    /// Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the session ended or expired.</summary>
+    public const string Dispatch = """
+        local p, id, node = ARGV[1], ARGV[2], ARGV[3]
+        local seq = tonumber(ARGV[4])
+        local roomKey, room, from, body = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+        local maxLen, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
+        local s = p .. 's:' .. id
+        local st = redis.call('HMGET', s, 'in', 'end')
+        if (not st[1]) or st[2] then return {-3} end
+        if redis.call('GET', s .. ':own') ~= node then return {-2} end
+        local last = tonumber(st[1])
+        if seq <= last then return {0} end
+        if seq ~= last + 1 then return {-1} end
+        redis.call('HSET', s, 'in', seq)
+        local targets
+        if roomKey == '' then targets = {id} else targets = redis.call('SMEMBERS', roomKey) end
+        local out = {1}
+        for _, t in ipairs(targets) do
+          if roomKey == '' or t ~= id then
+            local k = p .. 's:' .. t
+            local e = redis.call('HMGET', k, 'out', 'end')
+            if not e[1] then
+              if roomKey ~= '' then redis.call('SREM', roomKey, t) end
+            elseif not e[2] then
+              local h = k .. ':h'
+              if redis.call('XLEN', h) >= maxLen then
+                redis.call('HSET', k, 'end', 'buffer_overflow')
+              else
+                local n = redis.call('HINCRBY', k, 'out', 1)
+                if roomKey == '' then
+                  redis.call('XADD', h, n .. '-1', 'b', body)
+                else
+                  redis.call('XADD', h, n .. '-1', 'r', room, 'f', from, 'b', body)
+                end
+                redis.call('PEXPIRE', h, ttl)
+              end
+              local o = redis.call('GET', k .. ':own')
+              if o == node then
+                out[#out + 1] = t
+              elseif o then
+                redis.call('PUBLISH', p .. 'node:' .. o, 'w:' .. t)
+              end
+            end
+          end
+        end
+        return out
+        """;
+
+    /// <summary>ARGV: prefix, session, node, site. Deletes the session's keys and room memberships unless another node owns it. 1 when deleted.</summary>
+    public const string End = """
+        local p, id, node, site = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+        local s = p .. 's:' .. id
+        local o = redis.call('GET', s .. ':own')
+        if o and o ~= node then return 0 end
+        for _, r in ipairs(redis.call('SMEMBERS', s .. ':r')) do
+          redis.call('SREM', p .. 'room:' .. string.len(site) .. ':' .. site .. ':' .. r, id)
+        end
+        redis.call('DEL', s, s .. ':h', s .. ':r', s .. ':own')
+        return 1
+        """;
+}

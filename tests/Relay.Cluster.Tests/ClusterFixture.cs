@@ -1,0 +1,102 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Relay.Testing;
+using Relay.Testing.Cluster;
+
+namespace Relay.Cluster.Tests;
+
+/// <summary>What the cluster tests share: the prerequisites check (a missing broker fails under CI=true, else skips),
+/// tokens from a node, raw websocket sessions.</summary>
+internal static class ClusterFixture
+{
+    public static void RequirePrerequisites()
+    {
+        string? missing = RedisProcess.Missing ?? (File.Exists(Repo.CoreSimDll) && File.Exists(Repo.GatewayDll) ? null : $"not built: {Repo.CoreSimDll} / {Repo.GatewayDll}");
+        if (missing is not null)
+        {
+            if (RedisProcess.MustRun)
+            {
+                Assert.Fail(missing + " (CI=true: a missing prerequisite fails)");
+            }
+
+            Assert.Ignore(missing);
+        }
+    }
+
+    public static async Task<string> TokenAsync(ClusterNode node, string sub, string role, CancellationToken ct, string site = "s1")
+    {
+        using var http = new HttpClient { BaseAddress = node.Http, Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ClusterLab.AdminKey);
+        using var response = await http.PostAsJsonAsync("/v1/tokens", new { sub, site, role }, ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("token").GetString()!;
+    }
+
+    public static async Task<JsonElement> FleetAsync(ClusterNode node, CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = node.Http, Timeout = TimeSpan.FromSeconds(10) };
+        return await http.GetFromJsonAsync<JsonElement>("/fleet", ct);
+    }
+
+    public static Uri WithToken(Uri ws, string token) => new($"{ws}?access_token={Uri.EscapeDataString(token)}");
+}
+
+/// <summary>A session spoken by hand over a real websocket.</summary>
+internal sealed class RawSession(ClientWebSocket socket) : IAsyncDisposable
+{
+    public ClientWebSocket Socket => socket;
+
+    public static async Task<RawSession> ConnectAsync(Uri uri, CancellationToken ct)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(uri, ct);
+        return new RawSession(socket);
+    }
+
+    public Task SendAsync(object frame, CancellationToken ct) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+
+    /// <summary>The next message as JSON, or null once closed.</summary>
+    public async Task<JsonElement?> ReceiveAsync(CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        int length = 0;
+        while (true)
+        {
+            var r = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            length += r.Count;
+            if (r.EndOfMessage)
+            {
+                return JsonDocument.Parse(Encoding.UTF8.GetString(buffer, 0, length)).RootElement.Clone();
+            }
+        }
+    }
+
+    public async Task<JsonElement> ReceiveTypeAsync(string type, CancellationToken ct)
+    {
+        for (int i = 0; i < 10_000; i++)
+        {
+            var m = await ReceiveAsync(ct) ?? throw new AssertionException($"closed ({socket.CloseStatus} {socket.CloseStatusDescription}) while waiting for {type}");
+            if (m.GetProperty("type").GetString() == type)
+            {
+                return m;
+            }
+        }
+
+        throw new AssertionException($"no {type}");
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        socket.Abort();
+        socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
