@@ -24,6 +24,7 @@ usage: ./build.ps1 VERB [args]
   bench steering        sessions moved by a drain through HAProxy
   bench wan             a session over a userspace WAN delay line, through the relay vs direct (Linux, as root)
   bench attack          legitimate sessions through a gateway without and with a connection flood (Linux loopback)
+  bench cluster         core-sim on Redis vs in memory (CPU, p99 per message); a node's SIGKILL: time until 99 % resumed (issue 20)
   bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (Linux, as root)
   publish [--rid RID]   self-contained gateway, core-sim (and relay CLI) for linux-x64 and win-x64 in artifacts/publish/VERSION/, with SHA256SUMS
   help                  this list
@@ -228,8 +229,12 @@ function Invoke-Run([string[]]$RunArgs) {
   $coreAdmin = if ($env:RELAY_CORE_ADMIN_KEY) { $env:RELAY_CORE_ADMIN_KEY } else { ($bytes | ForEach-Object { $_.ToString("x2") }) -join "" }
 
   Write-Output "building…"
-  dotnet build Relay.sln -c Release -nologo -v quiet | Out-Null
-  if ($LASTEXITCODE) { Fail "run: the build failed: dotnet build Relay.sln -c Release" $LASTEXITCODE }
+  $buildLog = @(dotnet build Relay.sln -c Release -nologo -v quiet 2>&1)
+  if ($LASTEXITCODE) {
+    $code = $LASTEXITCODE
+    $buildLog | Select-Object -Last 20 | ForEach-Object { [Console]::Error.WriteLine("$_") }
+    Fail "run: the build failed: dotnet build Relay.sln -c Release" $code
+  }
 
   $pem = Join-Path $run "core-public.pem"
   $core = $null; $gw = $null
@@ -337,6 +342,13 @@ function Invoke-Bench([string[]]$BenchArgs) {
       dotnet build Relay.sln -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
       dotnet tools/Relay.RegionsBench/bin/Release/net10.0/Relay.RegionsBench.dll @more; exit $LASTEXITCODE
     }
+    "cluster" {
+      # Issue 20: core-sim on Redis vs one in-memory node; a node's SIGKILL under load (redis-server from apt-get: Linux).
+      if (Skip-OnWindows "bench cluster (redis-server from Debian's packages: Linux)") { exit 0 }
+      Invoke-Bash "scripts/install-redis.sh" | Out-Null
+      dotnet build tools/Relay.ClusterBench -c Release -nologo -v quiet; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+      dotnet tools/Relay.ClusterBench/bin/Release/net10.0/Relay.ClusterBench.dll cluster @more; exit $LASTEXITCODE
+    }
     default { dotnet run -c Release --project bench/Relay.Benchmarks -- @BenchArgs; exit $LASTEXITCODE }
   }
 }
@@ -346,6 +358,24 @@ function Invoke-Load([string[]]$LoadArgs) {
   Assert-Dotnet
   dotnet run -c Release --project tools/Relay.LoadGen -- @LoadArgs
   exit $LASTEXITCODE
+}
+
+function Get-RelayVersion {
+  # The same version as scripts/version.sh (build.sh publish): vX.Y.Z tags give X.Y.Z (+N.gSHA after it), none gives
+  # 0.1.0+N.gSHA; ".dirty" with uncommitted changes; $env:VERSION overrides.
+  if ($env:VERSION) { return ($env:VERSION -replace '[^A-Za-z0-9._+-]', '-') }
+  $sha = (git rev-parse --short=7 HEAD 2>$null)
+  if ($LASTEXITCODE -or -not $sha) { return "0.1.0+local" }
+  git diff --quiet HEAD -- 2>$null
+  $dirty = if ($LASTEXITCODE) { ".dirty" } else { "" }
+  $tag = (git describe --tags --match 'v[0-9]*.[0-9]*.[0-9]*' --abbrev=0 2>$null)
+  if (-not $LASTEXITCODE -and $tag) {
+    $n = [int](git rev-list --count "$tag..HEAD")
+    $v = "$tag".Trim().Substring(1)
+    if ($n -eq 0) { return "$v$(if ($dirty) { '+dirty' })" }
+    return "$v+$n.g$sha$dirty"
+  }
+  return "0.1.0+$([int](git rev-list --count HEAD)).g$sha$dirty"
 }
 
 function Invoke-Publish([string[]]$PublishArgs) {
@@ -360,11 +390,10 @@ function Invoke-Publish([string[]]$PublishArgs) {
     else { Fail "publish: usage: ./build.ps1 publish [--rid RID]... (default: linux-x64 and win-x64)" 2 }
   }
   if ($rids.Count -eq 0) { $rids = @("linux-x64", "win-x64") }
-  $version = (git describe --tags --always --dirty 2>$null | Select-Object -First 1)
-  if ($LASTEXITCODE -or -not $version) { $version = "0.0.0-unknown" }
-  $version = "$version".Trim() -replace '[^A-Za-z0-9._+-]', '-'
+  $version = Get-RelayVersion
+  $numeric = $version -replace '^([0-9]+\.[0-9]+\.[0-9]+).*', '$1'
   $projects = [ordered]@{ "gateway" = "gateway/Relay.Gateway.csproj"; "core-sim" = "core-sim/Relay.CoreSim.csproj" }
-  if (Test-Path "tools/Relay.Cli/Relay.Cli.csproj") { $projects["relay-cli"] = "tools/Relay.Cli/Relay.Cli.csproj" }
+  if (Test-Path "tools/Relay.Cli/Relay.Cli.csproj") { $projects["cli"] = "tools/Relay.Cli/Relay.Cli.csproj" }
   $out = Join-Path $Root "artifacts/publish/$version"
   Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
   New-Item -ItemType Directory -Force $out | Out-Null
@@ -372,7 +401,7 @@ function Invoke-Publish([string[]]$PublishArgs) {
     foreach ($rid in $rids) {
       $dir = Join-Path $out "$name-$rid"
       Write-Output "publish: $name $rid → $dir"
-      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet "-p:InformationalVersion=$version"
+      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false
       if ($LASTEXITCODE) { Fail "publish: dotnet publish $($projects[$name]) -r $rid failed" $LASTEXITCODE }
       Set-Content -Path (Join-Path $dir "VERSION") -Value $version -NoNewline
     }

@@ -54,6 +54,7 @@ for rid in $RIDS; do
       exit 1
     fi
     rm -f "$log"
+    printf '%s' "$VERSION" >"$dir/VERSION" # scripts/rolling-upgrade.sh names the release after it
     case "$rid" in
       win-*) (cd "$OUT" && zip -qr "$name-$VERSION-$rid.zip" "$name-$rid") ;;
       *) tar -C "$OUT" -czf "$OUT/$name-$VERSION-$rid.tar.gz" "$name-$rid"

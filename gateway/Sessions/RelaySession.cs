@@ -35,6 +35,12 @@ internal sealed partial class RelaySession
     private Task? _fromClient;
     private volatile bool _overflowed;
     private int _closeCode;
+
+    // Who sends to the client (issue 22): the edge welcome is sent by the client-to-core pump, every other frame (the
+    // core's messages, the close) by the core-to-client pump; a websocket takes one send at a time. 0: nothing sent
+    // yet, 1: the edge welcome is being sent (the other pump waits for _edgeWelcomeSent), 2: the core-to-client pump's.
+    private int _sendOwner;
+    private TaskCompletionSource? _edgeWelcomeSent;
     private string _closeReason = string.Empty;
 
     private readonly SessionEndpoint _endpoint;
@@ -196,7 +202,21 @@ internal sealed partial class RelaySession
                     edge = null;
                     if (result.MessageType == WebSocketMessageType.Text && EdgeWelcome.IsFreshHello(buffer.AsMemory(0, length)))
                     {
-                        await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
+                        var welcomed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        _edgeWelcomeSent = welcomed; // published before the exchange below (a full fence)
+                        if (Interlocked.CompareExchange(ref _sendOwner, 1, 0) == 0)
+                        {
+                            // Not when the core has already closed the stream (its refusal is the answer) or sent anything.
+                            try
+                            {
+                                await SendEdgeWelcomeAsync(minted.Session, minted.ResumeToken).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                Volatile.Write(ref _sendOwner, 2);
+                                welcomed.SetResult();
+                            }
+                        }
                     }
                 }
 
@@ -250,6 +270,7 @@ internal sealed partial class RelaySession
                         continue; // closing: what the core sent stays in its replay buffer for the resume
                     }
 
+                    await TakeSendTurnAsync().ConfigureAwait(false);
                     await _socket.SendAsync(message.Data, message.Type == StreamMessageType.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
                     _metrics.MessageOut(message.Data.Length);
                 }
@@ -268,6 +289,7 @@ internal sealed partial class RelaySession
                 int code = _closeCode == 0 ? CloseCodes.Normal : _closeCode;
                 var grace = _overflowed ? _options.SlowClientCloseTimeout : _options.CloseTimeout;
                 using var timeout = new CancellationTokenSource(grace, _time);
+                await TakeSendTurnAsync().ConfigureAwait(false);
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
                 // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
                 // read pump earlier would reset the connection and lose the close frame in flight.
@@ -331,6 +353,12 @@ internal sealed partial class RelaySession
     /// hello. The websocket serialises this send with the core pump's (a refusal of the stream at its OPEN can race it:
     /// its close then comes before or after the welcome, either way a close).
     /// </summary>
+    /// <summary>The core-to-client pump's turn to send: at once, unless the edge welcome is being sent (then after it).</summary>
+    private ValueTask TakeSendTurnAsync() =>
+        Volatile.Read(ref _sendOwner) == 2 || Interlocked.CompareExchange(ref _sendOwner, 2, 0) != 1
+            ? ValueTask.CompletedTask
+            : new ValueTask(_edgeWelcomeSent!.Task);
+
     private async ValueTask SendEdgeWelcomeAsync(string session, string resumeToken)
     {
         var welcome = ServerFrames.Welcome(session, resumeToken, 0, resumed: false);

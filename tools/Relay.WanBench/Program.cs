@@ -140,7 +140,7 @@ try
         string thumbprint = certificate.GetCertHashString();
         var directHttp = await HttpProbe.RunAsync(new Uri($"https://{tunnel}.1:7443/"), thumbprint, o.HttpSamples, token);
         var relayHttp = await HttpProbe.RunAsync(new Uri($"https://127.0.0.1:{proxy.Endpoint.Port}/"), thumbprint, o.HttpSamples, token);
-        string httpTable = HttpProbe.Markdown(o, [("direct to core-sim", directHttp.First, directHttp.Warm, directHttp.Failed), ("through the relay", relayHttp.First, relayHttp.Warm, relayHttp.Failed)]);
+        string httpTable = HttpProbe.Markdown(o, [("direct to core-sim", directHttp.First, directHttp.Warm, directHttp.AssetCold, directHttp.AssetWarm, directHttp.Failed), ("through the relay", relayHttp.First, relayHttp.Warm, relayHttp.AssetCold, relayHttp.AssetWarm, relayHttp.Failed)]);
         Console.WriteLine();
         Console.WriteLine(httpTable);
         if (o.Out is not null)

@@ -67,6 +67,7 @@ public class EdgeHttpEndToEndTests
             {
                 Assert.That(r.Status, Is.EqualTo(d.Status), name);
                 Assert.That(r.Headers, Is.EqualTo(d.Headers), name);
+                Assert.That(relayed.Headers.Contains("Cache-Status"), Is.True, $"{name}: the edge cache in front of the forwarding says what it did");
                 Assert.That(Encoding.UTF8.GetString(r.Body), Is.EqualTo(Encoding.UTF8.GetString(d.Body)), name);
             });
         }
