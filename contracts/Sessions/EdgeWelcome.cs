@@ -7,8 +7,8 @@ namespace Relay.Contracts.Sessions;
 /// Issue 22: the relay welcomes a fresh session itself. It mints the session id and resume token, carries both in the
 /// stream's OPEN claims (<see cref="SessionClaim"/>, <see cref="ResumeTokenClaim"/>), and answers a fresh hello at once;
 /// the core adopts the id and sends no welcome of its own. Both sides decide "fresh" with <see cref="IsFreshHello"/> over
-/// the same bytes, so they always agree on who welcomes: a hello over <see cref="MaxHelloBytes"/>, a resume, or anything
-/// that is not a hello is left to the core as before.
+/// the same bytes, so they always agree on who welcomes: a hello over <see cref="MaxHelloBytes"/>, a resume, a hello that
+/// names rooms, or anything that is not a hello is left to the core as before.
 /// </summary>
 public static class EdgeWelcome
 {
@@ -27,10 +27,13 @@ public static class EdgeWelcome
     public static (string Session, string ResumeToken) Mint() =>
         (Guid.NewGuid().ToString("N"), Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(TokenBytes)));
 
-    /// <summary>True when <paramref name="message"/> is a hello that starts a new session (no <c>resume</c>), at most
-    /// <see cref="MaxHelloBytes"/> long.</summary>
+    /// <summary>True when <paramref name="message"/> is a hello that starts a new session (no <c>resume</c>) and joins no
+    /// rooms, at most <see cref="MaxHelloBytes"/> long. A hello with <c>rooms</c> is the core's to welcome: its welcome
+    /// comes once the rooms are joined, so every room message sent after it reaches the session. An edge welcome would
+    /// come before the core has read the hello, and a member's message sent after it could be dispatched first and miss
+    /// the session while later ones reach it (a gap: lost).</summary>
     public static bool IsFreshHello(ReadOnlyMemory<byte> message) =>
-        message.Length <= MaxHelloBytes && ClientFrame.Parse(message) is { Type: FrameTypes.Hello, ResumeSession: null };
+        message.Length <= MaxHelloBytes && ClientFrame.Parse(message) is { Type: FrameTypes.Hello, ResumeSession: null, Rooms.Count: 0 };
 
     /// <summary>The id and token an OPEN carries, when both are present and well formed.</summary>
     public static bool TryRead(IReadOnlyDictionary<string, string> claims, out string session, out string resumeToken)

@@ -7,12 +7,13 @@ namespace Relay.Contracts.Tests.Sessions;
 public class EdgeWelcomeTests
 {
     [TestCase("""{"type":"hello"}""", true)]
-    [TestCase("""{"type":"hello","rooms":["v1"]}""", true)]
+    [TestCase("""{"type":"hello","rooms":["v1"]}""", false)] // the core welcomes once the rooms are joined
+    [TestCase("""{"type":"hello","rooms":[]}""", true)]
     [TestCase("""{"type":"hello","resume":{"session":"abc","resumeToken":"t","lastSeq":3}}""", false)]
     [TestCase("""{"type":"msg","seq":1,"body":"x"}""", false)]
     [TestCase("""not json""", false)]
     [TestCase("""[]""", false)]
-    public void IsFreshHello_OnlyAHelloWithoutResume(string json, bool fresh) =>
+    public void IsFreshHello_OnlyAHelloWithoutResumeOrRooms(string json, bool fresh) =>
         Assert.That(EdgeWelcome.IsFreshHello(Encoding.UTF8.GetBytes(json)), Is.EqualTo(fresh));
 
     [Test]

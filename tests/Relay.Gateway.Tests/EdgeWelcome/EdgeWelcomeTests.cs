@@ -101,15 +101,15 @@ public class EdgeWelcomeTests
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task CoreRefusesARoom_AfterTheEdgeWelcome_TheRefusalArrivesAsAClose(CancellationToken token)
+    public async Task CoreRefusesARoomOfTheHello_NoWelcome_TheRefusalArrivesAsAClose(CancellationToken token)
     {
         var (core, gateway) = await StartAsync(token);
         await using var _ = core;
         await using var __ = gateway;
 
+        // A hello with rooms is the core's to welcome: a forbidden room is refused before any welcome.
         using var ws = await ConnectAsync(gateway, core, "edge-3", token);
         await SendAsync(ws, """{"type":"hello","rooms":["somebody-else"]}""", token);
-        Assert.That((await ReceiveAsync(ws, token)).GetProperty("type").GetString(), Is.EqualTo("welcome"));
         var error = await ReceiveAsync(ws, token);
         Assert.That(error.GetProperty("type").GetString(), Is.EqualTo("error"));
         Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("room_forbidden"));
@@ -148,6 +148,46 @@ public class EdgeWelcomeTests
 
         Assert.That(frames, Is.Empty.Or.EqualTo(new[] { "welcome" }), "at most the edge's welcome before the close");
         Assert.That((int?)ws.CloseStatus, Is.EqualTo(1013), "over capacity: the core's refusal reaches the client as a close");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task HelloWithRooms_TheWelcomeComesOnceTheRoomsAreJoined_SoAMessageSentAfterItReachesTheSession(CancellationToken token)
+    {
+        // The bug (NodeKillTests' "lost"): the edge welcomed a hello with rooms before the core had joined them, so a room
+        // message another member sent right after that welcome could pass the hello and miss the session (a gap).
+        var (core, gateway) = await StartAsync(token);
+        await using var _ = core;
+        await using var __ = gateway;
+        using var admin = Admin(core);
+        using var member = await ConnectAsync(gateway, core, "op-1", token, "operator");
+        await SendAsync(member, """{"type":"hello","rooms":["edge-6"]}""", token);
+        Assert.That((await ReceiveAsync(member, token)).GetProperty("type").GetString(), Is.EqualTo("welcome"));
+
+        await SetHoldAsync(admin, true, token);
+        using var ws = await ConnectAsync(gateway, core, "edge-6", token);
+        await SendAsync(ws, """{"type":"hello","rooms":["edge-6"]}""", token);
+        var welcome = ReceiveAsync(ws, token);
+        if (await Task.WhenAny(welcome, Task.Delay(TimeSpan.FromSeconds(2), token)) != welcome)
+        {
+            await SetHoldAsync(admin, false, token); // no welcome while the core holds the hello: it is the core's
+        }
+
+        Assert.That((await welcome).GetProperty("type").GetString(), Is.EqualTo("welcome"));
+
+        // Sent after the welcome and dispatched (acknowledged) before the held hello goes on, when it is still held.
+        await SendAsync(member, """{"type":"msg","seq":1,"room":"edge-6","body":"after-welcome"}""", token);
+        JsonElement ack;
+        do
+        {
+            ack = await ReceiveAsync(member, token);
+        }
+        while (!(ack.TryGetProperty("ack", out var a) && a.GetInt64() >= 1));
+        await SetHoldAsync(admin, false, token);
+
+        var message = ReceiveNotAckAsync(ws, token);
+        Assert.That(await Task.WhenAny(message, Task.Delay(TimeSpan.FromSeconds(10), token)), Is.SameAs(message), "the room message sent after the welcome never arrived");
+        Assert.That((await message).GetProperty("body").GetString(), Is.EqualTo("after-welcome"));
     }
 
     [Test]
@@ -204,10 +244,10 @@ public class EdgeWelcomeTests
         r.EnsureSuccessStatusCode();
     }
 
-    private static async Task<ClientWebSocket> ConnectAsync(WebApplication gateway, CoreSimHost core, string sub, CancellationToken token)
+    private static async Task<ClientWebSocket> ConnectAsync(WebApplication gateway, CoreSimHost core, string sub, CancellationToken token, string role = "visitor")
     {
         var ws = new ClientWebSocket();
-        string access = core.Tokens.Issue(sub, "s1", "visitor", TimeSpan.FromHours(1)).Token;
+        string access = core.Tokens.Issue(sub, "s1", role, TimeSpan.FromHours(1)).Token;
         await ws.ConnectAsync(new Uri(EndToEnd.WsUri(gateway) + "?access_token=" + access), token);
         return ws;
     }
