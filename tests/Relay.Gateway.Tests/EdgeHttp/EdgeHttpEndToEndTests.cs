@@ -348,6 +348,47 @@ public class EdgeHttpEndToEndTests
         });
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task BackhaulDown_AStoredAssetPastItsTtl_IsServedStale_AndAnUncachedOneIs502(CancellationToken token)
+    {
+        // The gateway's TimeProvider cannot be injected from a test (GatewayHost.Build registers TimeProvider.System):
+        // the rule's edge TTL is the minimum (1 s) and the test waits, bounded, until the entry has expired.
+        await using var h = await EdgeHttpHarness.StartAsync(token, gatewayArgs:
+        [
+            "--Gateway:EdgeHttp:Cache:Rules:0:Path=/assets/**", "--Gateway:EdgeHttp:Cache:Rules:0:EdgeTtlSeconds=1",
+        ]);
+        using var first = await s_http.GetAsync(new Uri(h.Relay, "assets/widget.css"), token);
+        byte[] stored = await first.Content.ReadAsByteArrayAsync(token);
+        using var second = await s_http.GetAsync(new Uri(h.Relay, "assets/widget.css"), token);
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(second.Headers.GetValues("Cache-Status").Single(), Does.StartWith("Relay; hit"), "stored by the first request");
+
+        await h.Core.DisposeAsync(); // the backhaul goes down with it
+
+        string cacheStatus = "";
+        for (int i = 0; i < 100 && !cacheStatus.Contains("fwd=stale", StringComparison.Ordinal); i++)
+        {
+            using var again = await s_http.GetAsync(new Uri(h.Relay, "assets/widget.css"), token);
+            Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK), "stored: fresh first, then stale, never an error");
+            Assert.That(await again.Content.ReadAsByteArrayAsync(token), Is.EqualTo(stored));
+            cacheStatus = again.Headers.GetValues("Cache-Status").Single();
+            if (!cacheStatus.Contains("fwd=stale", StringComparison.Ordinal))
+            {
+                Assert.That(cacheStatus, Does.StartWith("Relay; hit"), "within its TTL");
+                await Task.Delay(100, token);
+            }
+        }
+
+        using var uncached = await s_http.GetAsync(new Uri(h.Relay, "assets/relay-client.js"), token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(cacheStatus, Does.StartWith("Relay; fwd=stale").And.Contain("detail=stale-if-error"));
+            Assert.That(uncached.StatusCode, Is.EqualTo(HttpStatusCode.BadGateway), "nothing stored to fall back on");
+            Assert.That(uncached.Headers.Contains("Proxy-Status"), Is.True, "a proxy error with its reason");
+        });
+    }
+
     private static async Task<string> UploadAsync(EdgeHttpHarness h, long size, CancellationToken token)
     {
         using var upload = EdgeHttpHarness.Request(HttpMethod.Post, h.Direct, "/files", h.Token(), new GeneratedContent(size, seed: 7));
