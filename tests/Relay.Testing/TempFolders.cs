@@ -22,6 +22,25 @@ public static class TempFolders
         return path;
     }
 
+    /// <summary>Removes <paramref name="path"/> (made by <see cref="Create"/>) now, not at process exit: a test host that
+    /// is stopped rather than exiting runs no exit handler, and some folders hold private keys.</summary>
+    public static void Remove(string path)
+    {
+        lock (s_folders)
+        {
+            s_folders.Remove(path);
+        }
+
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // best effort: a process still writing into it
+        }
+    }
+
     private static void RemoveAll()
     {
         lock (s_folders)

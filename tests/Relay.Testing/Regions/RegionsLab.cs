@@ -481,6 +481,7 @@ public sealed class RegionsLab : IAsyncDisposable
         Dns?.Dispose();
         Wan.Dispose();
         Tokens.Dispose();
+        TempFolders.Remove(Folder); // its signing key and logs: gone with the lab
     }
 
     private static IpCidr Cidr(string text) => IpCidr.TryParse(text, out var c) ? c! : throw new FormatException(text);
