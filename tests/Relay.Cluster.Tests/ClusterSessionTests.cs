@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Relay.Testing;
 using Relay.Testing.Cluster;
 
 namespace Relay.Cluster.Tests;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Relay.Testing;
 
 namespace Relay.CoreSim.Tests;
 

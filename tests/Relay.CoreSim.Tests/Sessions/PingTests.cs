@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Relay.Testing;
 
 namespace Relay.CoreSim.Tests.Sessions;
 

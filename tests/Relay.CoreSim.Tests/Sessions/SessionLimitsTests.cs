@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using Relay.Client;
 using Relay.CoreSim.Sessions;
+using Relay.Testing;
 
 namespace Relay.CoreSim.Tests.Sessions;
 
