@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
-# Installs HAProxy (Debian package) for the steering tests when it is missing and we are root.
+# Installs HAProxy (Debian package) for the steering tests and the gateway bench when it is missing and we are root.
+# The system service the package enables is kept from starting and disabled: HAProxy runs only from the tests.
 set -uo pipefail
+. "$(dirname "$0")/apt-install.sh"
 if command -v haproxy >/dev/null 2>&1; then exit 0; fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-haproxy: not root; the HAProxy steering tests will be skipped (apt-get install haproxy)" >&2
-  exit 0
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null 2>&1 || true
-apt-get install -y -qq haproxy >/dev/null 2>&1 || echo "install-haproxy: apt-get install haproxy failed; the steering tests will be skipped" >&2
-# The package enables a service; this machine runs HAProxy only from the tests.
-systemctl disable --now haproxy >/dev/null 2>&1 || true
+apt_install install-haproxy haproxy haproxy >&2 || echo "install-haproxy: the HAProxy steering tests will be skipped (under CI=true they fail)" >&2
 exit 0
