@@ -4,6 +4,7 @@
 # Idempotent: installs only what is missing. Never fails: without root (or without apt-get)
 # it prints what is missing, and the WireGuard end-to-end tests skip with the same message.
 set -u
+. "$(dirname "$0")/apt-install.sh"
 missing=()
 command -v wireguard-go >/dev/null 2>&1 || missing+=(wireguard-go)
 command -v wg >/dev/null 2>&1 || missing+=(wireguard-tools)
@@ -12,13 +13,5 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "install-wireguard: wireguard-go, wg, ip and tc are present"
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-wireguard: missing ${missing[*]}; as root run: apt-get install -y ${missing[*]} (the WireGuard end-to-end tests will skip)"
-  exit 0
-fi
-echo "install-wireguard: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
-  echo "install-wireguard: apt-get failed; the WireGuard end-to-end tests will skip"
-fi
+apt_install install-wireguard "" "${missing[@]}" || echo "install-wireguard: the WireGuard end-to-end tests will skip"
 exit 0
