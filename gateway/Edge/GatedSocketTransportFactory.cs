@@ -41,6 +41,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
     private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger) : IConnectionListener
     {
         private static readonly LingerOption s_reset = new(true, 0);
+        private readonly CancellationTokenSource _unbound = new();
 
         public EndPoint EndPoint { get; } = listen.LocalEndPoint!;
 
@@ -48,6 +49,21 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
         {
             while (true)
             {
+                // While the gate is refusing, at most Gateway:AcceptsPerSecondWhenRefusing: the rest wait in the
+                // kernel's listen queue (no CPU of ours), and beyond it the kernel drops their SYNs.
+                for (var wait = gate.AcceptWait(); wait > TimeSpan.Zero; wait = gate.AcceptWait())
+                {
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
+                    try
+                    {
+                        await Task.Delay(wait, gate.Time, stop.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null; // unbound
+                    }
+                }
+
                 Socket accepted;
                 try
                 {
@@ -88,14 +104,17 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
+            _unbound.Cancel();
             listen.Dispose();
             return ValueTask.CompletedTask;
         }
 
         public ValueTask DisposeAsync()
         {
+            _unbound.Cancel();
             listen.Dispose();
             factory.Dispose();
+            _unbound.Dispose();
             return ValueTask.CompletedTask;
         }
     }
