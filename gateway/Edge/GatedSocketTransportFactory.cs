@@ -13,6 +13,9 @@ namespace Relay.Gateway.Edge;
 /// each). Measured with <c>./build.sh bench attack</c>: that per-connection work, at a few thousand flood connections a
 /// second, was what the legitimate sessions' p99 paid for (CPU and GC pauses). Everything else is Kestrel's own:
 /// the listen socket from <see cref="SocketTransportOptions"/>, connections from <see cref="SocketConnectionContextFactory"/>.
+/// While the gate is refusing, accept() itself waits for the gate's <see cref="AcceptBudget"/>
+/// (<c>Gateway:AcceptsPerSecondWhenRefusing</c>): a flood's surplus then waits in the kernel's listen queue
+/// (<c>Gateway:ListenBacklog</c>) instead of costing an accept and a reset each and reconnecting 250 ms later.
 /// Registered after Kestrel's factory, so Kestrel picks it for IP endpoints (the last registered wins).
 /// </summary>
 internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTransportOptions> options, ConnectionGate gate, ILoggerFactory loggers)
