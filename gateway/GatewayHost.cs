@@ -76,7 +76,7 @@ public static class GatewayHost
         builder.Services.AddRelayMetrics();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
-        builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>()));
+        builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         // Kestrel's socket transport with the gate asked at accept; registered after Kestrel's own, so it is the one used.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
         builder.Services.AddSingleton<BackhaulService>();
@@ -95,6 +95,7 @@ public static class GatewayHost
 
         builder.WebHost.UseSockets();
         builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<GatewayOptions>>((sockets, o) => sockets.UnsafePreferInlineScheduling = o.Value.KestrelInlineScheduling);
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<GatewayOptions>>((sockets, o) => sockets.Backlog = o.Value.ListenBacklog); // issue 16: where a flood waits beyond the accept budget
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;

@@ -74,6 +74,19 @@ public sealed class GatewayOptions
     public int MaxPreAuthConnectionsPerIp { get; set; } = 16;
 
     /// <summary>
+    /// While the connection gate is refusing (a cap or a per-address limit refused or evicted a connection in the last
+    /// second, or Under Attack mode is on): at most this many connections accepted per second on the client listeners
+    /// (a token bucket). The rest wait in the kernel's listen queue (<see cref="ListenBacklog"/>), where a flood costs
+    /// no CPU of the gateway's, and when that is full the kernel drops their SYNs (the client retries after 1 s, 3 s…).
+    /// Sessions already open are not affected. Defaults to 2,000; 0: no limit.
+    /// </summary>
+    public int AcceptsPerSecondWhenRefusing { get; set; } = 2000;
+
+    /// <summary>Connections the kernel holds for the client listeners before they are accepted (listen backlog; the
+    /// kernel lowers it to <c>net.core.somaxconn</c>). Defaults to 512 (Kestrel's).</summary>
+    public int ListenBacklog { get; set; } = 512;
+
+    /// <summary>
     /// Time a new connection has to send its PROXY header and its request head (fast path and Kestrel's
     /// <c>RequestHeadersTimeout</c>) before it is closed. Defaults to 10 s.
     /// </summary>

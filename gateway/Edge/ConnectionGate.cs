@@ -33,16 +33,20 @@ internal sealed class ConnectionGate
     private long _refusedPerIp;
     private long _refusedProxyHeader;
     private long _refusedAtPreAuthCap;
+    private long _acceptWaits;
+    private long _lastRefusal = long.MinValue;
     private Func<bool>? _underAttack;
     private TimeSpan _underAttackHeadTimeout;
 
-    internal ConnectionGate(IOptions<GatewayOptions> options)
-        : this(options.Value, FileLimit.OpenFiles())
+    internal ConnectionGate(IOptions<GatewayOptions> options, TimeProvider time)
+        : this(options.Value, FileLimit.OpenFiles(), time)
     {
     }
 
-    internal ConnectionGate(GatewayOptions options, long? fileLimit)
+    internal ConnectionGate(GatewayOptions options, long? fileLimit, TimeProvider? time = null)
     {
+        Time = time ?? TimeProvider.System;
+        Budget = options.AcceptsPerSecondWhenRefusing > 0 ? new AcceptBudget(options.AcceptsPerSecondWhenRefusing, Time) : null;
         MaxConnections = EffectiveMaxConnections(options, fileLimit);
         MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Clamp(MaxConnections / 4, 1, DefaultMaxPreAuthConnections);
         MaxPreAuthConnectionsPerIp = options.MaxPreAuthConnectionsPerIp;
@@ -78,6 +82,30 @@ internal sealed class ConnectionGate
 
     /// <summary>Connections from a trusted proxy closed for a missing or invalid PROXY header.</summary>
     public long RefusedProxyHeader => Interlocked.Read(ref _refusedProxyHeader);
+
+    /// <summary>Times the listener waited for the accept budget (<see cref="AcceptWait"/>) while the gate was refusing.</summary>
+    public long AcceptWaits => Interlocked.Read(ref _acceptWaits);
+
+    /// <summary>
+    /// True while the gate is refusing: a cap or a per-address limit refused or evicted a connection in the last
+    /// <see cref="RefusingWindow"/>, or Under Attack mode is on. The accept budget applies only then.
+    /// </summary>
+    public bool IsRefusing
+    {
+        get
+        {
+            long last = Interlocked.Read(ref _lastRefusal);
+            return (last != long.MinValue && Time.GetElapsedTime(last) < RefusingWindow) || (_underAttack is { } on && on());
+        }
+    }
+
+    /// <summary>How long after its last refusal the gate still counts as refusing.</summary>
+    public static TimeSpan RefusingWindow { get; } = TimeSpan.FromSeconds(1);
+
+    internal TimeProvider Time { get; }
+
+    /// <summary>Accepts per second while refusing (<see cref="GatewayOptions.AcceptsPerSecondWhenRefusing"/>); null: no limit.</summary>
+    internal AcceptBudget? Budget { get; }
 
     internal TrustedProxies Trusted { get; }
 
@@ -116,7 +144,34 @@ internal sealed class ConnectionGate
         evicted = Evicted,
         limits = new { connections = MaxConnections, preAuth = MaxPreAuthConnections, preAuthPerIp = MaxPreAuthConnectionsPerIp },
         refused = new { connections = RefusedConnections, perIp = RefusedPerIp, preAuthCap = RefusedAtPreAuthCap, proxyHeader = RefusedProxyHeader },
+        accept = new { refusing = IsRefusing, perSecondWhenRefusing = Budget?.PerSecond ?? 0, waits = AcceptWaits },
     };
+
+    /// <summary>
+    /// Asked by the listener before each accept(): zero to accept now, or how long to wait first — while the gate is
+    /// refusing and the accept budget is spent. The connections waiting meanwhile stay in the kernel's listen queue.
+    /// </summary>
+    internal TimeSpan AcceptWait()
+    {
+        if (Budget is null || !IsRefusing)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var wait = Budget.Take();
+        if (wait > TimeSpan.Zero)
+        {
+            Interlocked.Increment(ref _acceptWaits);
+        }
+
+        return wait;
+    }
+
+    private void NoteRefused()
+    {
+        Interlocked.Exchange(ref _lastRefusal, Time.GetTimestamp());
+        Refused?.Invoke();
+    }
 
     /// <summary>
     /// Asked by the listener (<see cref="GatedSocketTransportFactory"/>) for each accepted socket, before Kestrel builds a
@@ -156,7 +211,7 @@ internal sealed class ConnectionGate
         }
 
         Interlocked.Increment(ref counter);
-        Refused?.Invoke();
+        NoteRefused();
         return true;
     }
 
@@ -167,7 +222,7 @@ internal sealed class ConnectionGate
         {
             Interlocked.Decrement(ref _open);
             Interlocked.Increment(ref _refusedConnections);
-            Refused?.Invoke();
+            NoteRefused();
             return false;
         }
 
@@ -209,13 +264,13 @@ internal sealed class ConnectionGate
         if (slot is null)
         {
             Interlocked.Increment(ref _refusedPerIp);
-            Refused?.Invoke();
+            NoteRefused();
         }
         else if (victim is not null)
         {
             Interlocked.Increment(ref _evicted);
             victim.Evict(); // outside the lock: aborting a connection runs Kestrel's code
-            Refused?.Invoke();
+            NoteRefused();
         }
 
         return slot;

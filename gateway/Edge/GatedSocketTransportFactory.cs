@@ -13,6 +13,9 @@ namespace Relay.Gateway.Edge;
 /// each). Measured with <c>./build.sh bench attack</c>: that per-connection work, at a few thousand flood connections a
 /// second, was what the legitimate sessions' p99 paid for (CPU and GC pauses). Everything else is Kestrel's own:
 /// the listen socket from <see cref="SocketTransportOptions"/>, connections from <see cref="SocketConnectionContextFactory"/>.
+/// While the gate is refusing, accept() itself waits for the gate's <see cref="AcceptBudget"/>
+/// (<c>Gateway:AcceptsPerSecondWhenRefusing</c>): a flood's surplus then waits in the kernel's listen queue
+/// (<c>Gateway:ListenBacklog</c>) instead of costing an accept and a reset each and reconnecting 250 ms later.
 /// Registered after Kestrel's factory, so Kestrel picks it for IP endpoints (the last registered wins).
 /// </summary>
 internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTransportOptions> options, ConnectionGate gate, ILoggerFactory loggers)
@@ -41,6 +44,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
     private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger) : IConnectionListener
     {
         private static readonly LingerOption s_reset = new(true, 0);
+        private readonly CancellationTokenSource _unbound = new();
 
         public EndPoint EndPoint { get; } = listen.LocalEndPoint!;
 
@@ -48,6 +52,21 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
         {
             while (true)
             {
+                // While the gate is refusing, at most Gateway:AcceptsPerSecondWhenRefusing: the rest wait in the
+                // kernel's listen queue (no CPU of ours), and beyond it the kernel drops their SYNs.
+                for (var wait = gate.AcceptWait(); wait > TimeSpan.Zero; wait = gate.AcceptWait())
+                {
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
+                    try
+                    {
+                        await Task.Delay(wait, gate.Time, stop.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null; // unbound
+                    }
+                }
+
                 Socket accepted;
                 try
                 {
@@ -88,14 +107,17 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
+            _unbound.Cancel();
             listen.Dispose();
             return ValueTask.CompletedTask;
         }
 
         public ValueTask DisposeAsync()
         {
+            _unbound.Cancel();
             listen.Dispose();
             factory.Dispose();
+            _unbound.Dispose();
             return ValueTask.CompletedTask;
         }
     }

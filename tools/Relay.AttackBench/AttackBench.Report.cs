@@ -39,6 +39,7 @@ internal sealed partial class AttackBench
         Line($"| gateway /readyz (every 200 ms): 200 / not ready / no answer in 1 s | {Ready(baseline)} | {Cell(flood, Ready)} | 200 |");
         Line(string.Create(inv, $"| longest stretch not ready | {baseline.Watch.LongestNotReadySeconds:F1} s | {Cell(flood, p => string.Create(inv, $"{p.Watch.LongestNotReadySeconds:F1} s"))} | |"));
         Line($"| gateway /status unanswered (in 1 s) | {baseline.Watch.StatusNoAnswer} | {Cell(flood, p => p.Watch.StatusNoAnswer.ToString(inv))} | 0 |");
+        Line($"| gateway accept waits (the accept budget spent: `connections.accept.waits`) | {baseline.Watch.AcceptWaits?.ToString(inv) ?? "–"} | {Cell(flood, p => p.Watch.AcceptWaits?.ToString(inv) ?? "–")} | |");
         Line($"| **Under Attack mode on after** | | {Cell(flood, UnderAttack)} | seconds |");
         Line($"| a second relay started {JoinAfter.TotalSeconds:F0} s in: ready (link to the core up) after | {Join(baseline)} | {Cell(flood, Join)} | seconds |");
         Line($"| new sessions during the flood (1/s, 5 s each): ok / failed, p50 / max ms | | {Cell(flood, NewSessions)} | all ok |");

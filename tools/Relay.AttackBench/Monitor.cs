@@ -52,6 +52,12 @@ internal sealed class Monitor : IAsyncDisposable
 
     public int StatusNoAnswer { get; private set; }
 
+    /// <summary>Times the gateway's listener waited for its accept budget during the phase (<c>connections.accept.waits</c>
+    /// in /status, last reading minus first; null when /status has no such field).</summary>
+    public long? AcceptWaits => _acceptWaitsLast - _acceptWaitsFirst;
+
+    private long? _acceptWaitsFirst, _acceptWaitsLast;
+
     /// <summary>The JSON path that exists in /status (null: none of the configured paths).</summary>
     public string? AttackPathFound { get; private set; }
 
@@ -141,9 +147,18 @@ internal sealed class Monitor : IAsyncDisposable
                 {
                     StatusNoAnswer++;
                 }
-                else if ((attack = ReadAttack(json)) is true && _floodStart is { } start && UnderAttackAfter is null)
+                else
                 {
-                    UnderAttackAfter = Math.Max(0, _clock.Elapsed.TotalSeconds - start);
+                    if ((attack = ReadAttack(json)) is true && _floodStart is { } start && UnderAttackAfter is null)
+                    {
+                        UnderAttackAfter = Math.Max(0, _clock.Elapsed.TotalSeconds - start);
+                    }
+
+                    if (ReadAcceptWaits(json) is { } waits)
+                    {
+                        _acceptWaitsFirst ??= waits;
+                        _acceptWaitsLast = waits;
+                    }
                 }
 
                 lock (_samples)
@@ -173,6 +188,20 @@ internal sealed class Monitor : IAsyncDisposable
 
     /// <summary>True/false when one of the configured paths exists ("on": true, a positive number, or a string other
     /// than off/false/none/normal); null when none does.</summary>
+    private static long? ReadAcceptWaits(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.TryGetProperty("connections", out var c) && c.TryGetProperty("accept", out var a)
+                && a.TryGetProperty("waits", out var w) && w.TryGetInt64(out long n) ? n : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private bool? ReadAttack(string json)
     {
         try

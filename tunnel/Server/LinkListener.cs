@@ -14,6 +14,8 @@ namespace Relay.Tunnel.Server;
 /// </summary>
 public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStreamOwner
 {
+    private static readonly LingerOption s_reset = new(true, 0);
+
     private readonly LinkListenerOptions _options;
     private readonly TunnelMetrics _metrics;
     private readonly ILogger _logger;
@@ -229,12 +231,27 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             if (_admission.TryEnter(address) is { } refusal)
             {
                 Log.ConnectionShed(_logger, client.RemoteEndPoint?.ToString() ?? "?", refusal);
-                client.Dispose();
+                Reset(client);
                 continue;
             }
 
             _ = Task.Run(() => HandshakeAsync(client, address, token), CancellationToken.None);
         }
+    }
+
+    /// <summary>Closes a shed connection with an RST (linger 0, issue 16): no FIN handshake, no TIME_WAIT kept, and the
+    /// flooder learns at once.</summary>
+    private static void Reset(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = s_reset;
+        }
+        catch (SocketException)
+        {
+        }
+
+        socket.Dispose();
     }
 
     private async Task HandshakeAsync(Socket socket, IPAddress address, CancellationToken token)
