@@ -12,9 +12,10 @@
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
 #
-#   scripts/bench-gateway.sh                 everything
+#   scripts/bench-gateway.sh                 the issue-4 parts: steady fixed storm idle failover
 #   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover | peers | rounds
 #   NO_BUILD=1 OUT=/tmp/b scripts/bench-gateway.sh
+#   NO_BUILD=1 PORT_OFFSET=700 scripts/bench-gateway.sh peers rounds    issue 21's tables (about 14 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,7 +36,11 @@ PEER_SESSIONS=${PEER_SESSIONS:-2000} PEER_ACTIVE=${PEER_ACTIVE:-200}
 PEER_SECONDS=${PEER_SECONDS:-20} PEER_WARMUP=${PEER_WARMUP:-5}   # measured seconds, after PEER_WARMUP s of sending
 PEER_STEADY_AFTER=${PEER_STEADY_AFTER:-30}   # the second RSS reading, this many seconds after the idle burst
 PEER_WORKERS=${PEER_WORKERS:-$(nproc)}   # nginx worker_processes and HAProxy nbthread: every core, like the gateway's thread pool
-CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090 NGINX_PORT=28180 HAPROXY_PORT=28280
+# PORT_OFFSET shifts every port, for a second bench on the same machine (a port already in use stops the bench: it
+# would otherwise measure the other bench's process).
+PORT_OFFSET=${PORT_OFFSET:-0}
+CORE_HTTP=$((27080 + PORT_OFFSET)) CORE_BACKHAUL=$((27000 + PORT_OFFSET)) GW1=$((28080 + PORT_OFFSET)) GW2=$((28090 + PORT_OFFSET))
+NGINX_PORT=$((28180 + PORT_OFFSET)) HAPROXY_PORT=$((28280 + PORT_OFFSET)) FLOOR_PORT=$((29080 + PORT_OFFSET))
 # Backhaul key of every gateway of the bench (base64 of 32 random bytes), in core-sim's keyring for each relay id.
 KEY=$(head -c 32 /dev/urandom | base64)
 # core-sim's admin key (tokens outside Development, failover kicks, room mode's operator tokens); the load generator reads it.
@@ -74,30 +79,53 @@ stop() { # stop NAME: SIGTERM, then SIGKILL after 15 s
 cleanup() { for name in "${!PIDS[@]}"; do stop "$name"; done; }
 trap cleanup EXIT INT TERM
 
-wait_http() { # wait_http URL: up to 30 s
-  for _ in $(seq 1 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done
+wait_http() { # wait_http URL [PID]: up to 30 s; fails at once when PID (the process that should answer) has exited
+  for _ in $(seq 1 150); do
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || { echo "bench: the process for $1 exited; logs in $OUT" >&2; exit 1; }
+    if curl -fs "$1" >/dev/null 2>&1; then
+      # The answer must come from PID's own listener, not from another bench's process that took the port.
+      [[ -z "${2:-}" || ! "$1" =~ :([0-9]+)/ ]] || ss -Hltnp "sport = :${BASH_REMATCH[1]}" 2>/dev/null | grep -q "pid=$2," || {
+        echo "bench: port ${BASH_REMATCH[1]} answers, but not from process $2 (another bench on this machine?); set PORT_OFFSET" >&2
+        exit 1
+      }
+      return 0
+    fi
+    sleep 0.2
+  done
   echo "bench: $1 did not answer; logs in $OUT" >&2
   exit 1
 }
 
+port_free() { # port_free PORT…: stops the bench when something already listens on one of them
+  local p
+  for p in "$@"; do
+    if ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+      echo "bench: port $p is already in use (another bench on this machine?); set PORT_OFFSET, e.g. PORT_OFFSET=700" >&2
+      exit 1
+    fi
+  done
+}
+
 start_core() {
   rm -f "$OUT/core-public.pem"
+  port_free "$CORE_HTTP" "$CORE_BACKHAUL"
   env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
     --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
-  wait_http "http://127.0.0.1:$CORE_HTTP/fleet"
+  wait_http "http://127.0.0.1:$CORE_HTTP/fleet" "${PIDS[core]}"
   curl -fs "http://127.0.0.1:$CORE_HTTP/v1/public-key.pem" -o "$OUT/core-public.pem"
 }
 
 start_gateway() { # start_gateway NAME PORT [--Gateway:X=… …]
+  port_free "$2"
   env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
     --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" "${@:3}" >>"$OUT/$1.log" 2>&1 &
   PIDS[$1]=$!
-  wait_http "http://127.0.0.1:$2/readyz"
+  wait_http "http://127.0.0.1:$2/readyz" "${PIDS[$1]}"
 }
 
 cpu_s() { # cpu_s PID: user+system CPU seconds so far
@@ -261,10 +289,11 @@ if [[ " $PARTS " == *" idle "* ]]; then
   stop gw-a
   start_gateway gw-a $GW1
   measure_idle gateway "${PIDS[gw-a]}" "$gw1"
-  DOTNET_gcServer=1 dotnet bench/Relay.Benchmarks/bin/Release/net10.0/Relay.Benchmarks.dll kestrel-floor --port 29080 >>"$OUT/kestrel-floor.log" 2>&1 &
+  port_free "$FLOOR_PORT"
+  DOTNET_gcServer=1 dotnet bench/Relay.Benchmarks/bin/Release/net10.0/Relay.Benchmarks.dll kestrel-floor --port "$FLOOR_PORT" >>"$OUT/kestrel-floor.log" 2>&1 &
   PIDS[floor]=$!
   for _ in $(seq 1 100); do grep -q kestrel-floor "$OUT/kestrel-floor.log" 2>/dev/null && break; sleep 0.2; done
-  measure_idle kestrel-floor "${PIDS[floor]}" ws://127.0.0.1:29080/ws
+  measure_idle kestrel-floor "${PIDS[floor]}" "ws://127.0.0.1:$FLOOR_PORT/ws"
   stop floor
   # The same gateway with every upgrade through ASP.NET Core (no connection fast path): what the fast path saves.
   stop gw-a
@@ -351,9 +380,10 @@ http {
   }
 }
 NGINX
+  port_free "$NGINX_PORT"
   nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" -g 'daemon off;' >>"$dir/logs/stdout.log" 2>&1 &
   PIDS[nginx]=$!
-  wait_http "http://127.0.0.1:$NGINX_PORT/fleet"
+  wait_http "http://127.0.0.1:$NGINX_PORT/fleet" "${PIDS[nginx]}"
 }
 
 start_haproxy() { # HAProxy 2.6 (Debian) in the foreground (-db), config under $OUT/haproxy
@@ -375,9 +405,10 @@ frontend ws
 backend core
   server core 127.0.0.1:$CORE_HTTP
 HAPROXY
+  port_free "$HAPROXY_PORT"
   haproxy -db -f "$dir/haproxy.cfg" >>"$dir/haproxy.log" 2>&1 &
   PIDS[haproxy]=$!
-  wait_http "http://127.0.0.1:$HAPROXY_PORT/fleet"
+  wait_http "http://127.0.0.1:$HAPROXY_PORT/fleet" "${PIDS[haproxy]}"
 }
 
 peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
