@@ -15,7 +15,7 @@
 #   scripts/bench-gateway.sh                 the issue-4 parts: steady fixed storm idle failover
 #   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover | peers | rounds
 #   NO_BUILD=1 OUT=/tmp/b scripts/bench-gateway.sh
-#   NO_BUILD=1 PORT_OFFSET=700 scripts/bench-gateway.sh peers rounds    issue 21's tables (about 14 minutes)
+#   NO_BUILD=1 PORT_OFFSET=700 scripts/bench-gateway.sh peers rounds    issue 21's tables (about 12 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -581,7 +581,7 @@ if [ -f "$OUT/cpu.txt" ]; then
   { echo; echo "CPU used per run (2 cores = 2 CPU-s per second):"; echo; sed 's/^/- /' "$OUT/cpu.txt"; } >>"$MD"
 fi
 echo >>"$MD"
-settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS"
+settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS PORT_OFFSET=$PORT_OFFSET"
 if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
   settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS"
   settings+="; nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
