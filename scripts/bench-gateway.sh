@@ -5,13 +5,17 @@
 #   3. connect storm, 10,000 sessions through the gateway (and direct, for reference)
 #   4. idle memory: gateway RSS (and GC heap) before/after 10,000 idle sessions, per session
 #   5. failover: steady load through two gateways, one killed mid-run (0 lost, 0 duplicated)
+#   6. peers (issue 21): direct vs nginx vs HAProxy vs the gateway, each a fresh hop in front of a fresh core-sim,
+#      2,000 sessions of which 200 ping-pong; PEER_ROUNDS interleaved rounds, medians and ranges (peers.md)
+#   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load; msg/s spread (rounds.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
 #
-#   scripts/bench-gateway.sh                 everything
-#   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover
+#   scripts/bench-gateway.sh                 the issue-4 parts: steady fixed storm idle failover
+#   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover | peers | rounds
 #   NO_BUILD=1 OUT=/tmp/b scripts/bench-gateway.sh
+#   NO_BUILD=1 PORT_OFFSET=700 scripts/bench-gateway.sh peers rounds    issue 21's tables (about 12 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,7 +29,18 @@ WINDOW=${WINDOW:-8}
 SECONDS_STEADY=${SECONDS_STEADY:-60}   # 60 s windows: a 20 s window's p99 moved by ±2 ms run to run
 WARMUP=${WARMUP:-5}
 FIXED_PAIRS=${FIXED_PAIRS:-5}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
-CORE_HTTP=27080 CORE_BACKHAUL=27000 GW1=28080 GW2=28090
+# peers and rounds (issue 21): PEER_SESSIONS sessions, PEER_ACTIVE of them in closed-loop ping-pong (window 1)
+PEER_ROUNDS=${PEER_ROUNDS:-3} GATEWAY_ROUNDS=${GATEWAY_ROUNDS:-5}
+PEER_PATHS=${PEER_PATHS:-direct nginx haproxy gateway}
+PEER_SESSIONS=${PEER_SESSIONS:-2000} PEER_ACTIVE=${PEER_ACTIVE:-200}
+PEER_SECONDS=${PEER_SECONDS:-20} PEER_WARMUP=${PEER_WARMUP:-5}   # measured seconds, after PEER_WARMUP s of sending
+PEER_STEADY_AFTER=${PEER_STEADY_AFTER:-30}   # the second RSS reading, this many seconds after the idle burst
+PEER_WORKERS=${PEER_WORKERS:-$(nproc)}   # nginx worker_processes and HAProxy nbthread: every core, like the gateway's thread pool
+# PORT_OFFSET shifts every port, for a second bench on the same machine (a port already in use stops the bench: it
+# would otherwise measure the other bench's process).
+PORT_OFFSET=${PORT_OFFSET:-0}
+CORE_HTTP=$((27080 + PORT_OFFSET)) CORE_BACKHAUL=$((27000 + PORT_OFFSET)) GW1=$((28080 + PORT_OFFSET)) GW2=$((28090 + PORT_OFFSET))
+NGINX_PORT=$((28180 + PORT_OFFSET)) HAPROXY_PORT=$((28280 + PORT_OFFSET)) FLOOR_PORT=$((29080 + PORT_OFFSET))
 # Backhaul key of every gateway of the bench (base64 of 32 random bytes), in core-sim's keyring for each relay id.
 KEY=$(head -c 32 /dev/urandom | base64)
 # core-sim's admin key (tokens outside Development, failover kicks, room mode's operator tokens); the load generator reads it.
@@ -64,30 +79,53 @@ stop() { # stop NAME: SIGTERM, then SIGKILL after 15 s
 cleanup() { for name in "${!PIDS[@]}"; do stop "$name"; done; }
 trap cleanup EXIT INT TERM
 
-wait_http() { # wait_http URL: up to 30 s
-  for _ in $(seq 1 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done
+wait_http() { # wait_http URL [PID]: up to 30 s; fails at once when PID (the process that should answer) has exited
+  for _ in $(seq 1 150); do
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || { echo "bench: the process for $1 exited; logs in $OUT" >&2; exit 1; }
+    if curl -fs "$1" >/dev/null 2>&1; then
+      # The answer must come from PID's own listener, not from another bench's process that took the port.
+      [[ -z "${2:-}" || ! "$1" =~ :([0-9]+)/ ]] || ss -Hltnp "sport = :${BASH_REMATCH[1]}" 2>/dev/null | grep -q "pid=$2," || {
+        echo "bench: port ${BASH_REMATCH[1]} answers, but not from process $2 (another bench on this machine?); set PORT_OFFSET" >&2
+        exit 1
+      }
+      return 0
+    fi
+    sleep 0.2
+  done
   echo "bench: $1 did not answer; logs in $OUT" >&2
   exit 1
 }
 
+port_free() { # port_free PORT…: stops the bench when something already listens on one of them
+  local p
+  for p in "$@"; do
+    if ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+      echo "bench: port $p is already in use (another bench on this machine?); set PORT_OFFSET, e.g. PORT_OFFSET=700" >&2
+      exit 1
+    fi
+  done
+}
+
 start_core() {
   rm -f "$OUT/core-public.pem"
+  port_free "$CORE_HTTP" "$CORE_BACKHAUL"
   env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
     --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
-  wait_http "http://127.0.0.1:$CORE_HTTP/fleet"
+  wait_http "http://127.0.0.1:$CORE_HTTP/fleet" "${PIDS[core]}"
   curl -fs "http://127.0.0.1:$CORE_HTTP/v1/public-key.pem" -o "$OUT/core-public.pem"
 }
 
 start_gateway() { # start_gateway NAME PORT [--Gateway:X=… …]
+  port_free "$2"
   env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
     --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" "${@:3}" >>"$OUT/$1.log" 2>&1 &
   PIDS[$1]=$!
-  wait_http "http://127.0.0.1:$2/readyz"
+  wait_http "http://127.0.0.1:$2/readyz" "${PIDS[$1]}"
 }
 
 cpu_s() { # cpu_s PID: user+system CPU seconds so far
@@ -184,8 +222,10 @@ measure_idle() { # measure_idle LABEL PID URL: what one more idle session costs 
   echo
 } >"$MD"
 
-start_core
-start_gateway gw-a $GW1
+if [[ " $PARTS " =~ \ (steady|fixed|storm|idle|failover)\  ]]; then
+  start_core
+  start_gateway gw-a $GW1
+fi
 
 if [[ " $PARTS " == *" steady "* ]]; then
   # Full load: closed loop, every session keeps $WINDOW messages unacknowledged; the first $WARMUP s are not measured.
@@ -249,10 +289,11 @@ if [[ " $PARTS " == *" idle "* ]]; then
   stop gw-a
   start_gateway gw-a $GW1
   measure_idle gateway "${PIDS[gw-a]}" "$gw1"
-  DOTNET_gcServer=1 dotnet bench/Relay.Benchmarks/bin/Release/net10.0/Relay.Benchmarks.dll kestrel-floor --port 29080 >>"$OUT/kestrel-floor.log" 2>&1 &
+  port_free "$FLOOR_PORT"
+  DOTNET_gcServer=1 dotnet bench/Relay.Benchmarks/bin/Release/net10.0/Relay.Benchmarks.dll kestrel-floor --port "$FLOOR_PORT" >>"$OUT/kestrel-floor.log" 2>&1 &
   PIDS[floor]=$!
   for _ in $(seq 1 100); do grep -q kestrel-floor "$OUT/kestrel-floor.log" 2>/dev/null && break; sleep 0.2; done
-  measure_idle kestrel-floor "${PIDS[floor]}" ws://127.0.0.1:29080/ws
+  measure_idle kestrel-floor "${PIDS[floor]}" "ws://127.0.0.1:$FLOOR_PORT/ws"
   stop floor
   # The same gateway with every upgrade through ASP.NET Core (no connection fast path): what the fast path saves.
   stop gw-a
@@ -286,6 +327,249 @@ if [[ " $PARTS " == *" failover "* ]]; then
   grep -E '^\| [0-9]' "$OUT/failover-kill.txt" | head -1 || true
 fi
 
+# --- peers and rounds (issue 21) -------------------------------------------------------------------------------------
+# One measurement = fresh processes: a core-sim, then the hop (none, nginx, HAProxy or the gateway), a 100-session warm-up,
+# an idle burst of PEER_SESSIONS - PEER_ACTIVE sessions (RSS 1 s after it), then PEER_ACTIVE sessions in closed-loop
+# ping-pong (window 1: each sends its next message when the previous one is acknowledged) for PEER_WARMUP + PEER_SECONDS s.
+# CPU (utime + stime from /proc/PID/stat, the hop's children included: nginx's workers) over the measured window,
+# divided by the echoes received in it. RSS again PEER_STEADY_AFTER s after the idle burst, the active run over.
+tree_pids() { # tree_pids PID: the process and its children (nginx: master and workers)
+  [ -n "${1:-}" ] && [ -d "/proc/$1" ] || return 0
+  echo "$1"; cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+$' || true
+}
+tree_cpu() { # tree_cpu PID: user+system CPU seconds of the process tree (0 for none), one read of every /proc/PID/stat
+  local stats=() p
+  for p in $(tree_pids "${1:-}"); do stats+=("/proc/$p/stat"); done
+  [ ${#stats[@]} -gt 0 ] || { echo 0; return; }
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%.2f", s / hz }' "${stats[@]}" 2>/dev/null || echo 0
+}
+tree_rss() { # tree_rss PID: VmRSS KiB summed over the process tree (0 for none)
+  local total=0 p r
+  for p in $(tree_pids "${1:-}"); do r=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); total=$((total + ${r:-0})); done
+  echo "$total"
+}
+
+start_nginx() { # nginx 1.22 (Debian nginx-light) in the foreground, its prefix, config, pid and logs under $OUT/nginx
+  local dir=$OUT/nginx
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<NGINX
+worker_processes $PEER_WORKERS;
+worker_rlimit_nofile 16384;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      proxy_pass http://127.0.0.1:$CORE_HTTP;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_set_header Host \$host;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+  }
+}
+NGINX
+  port_free "$NGINX_PORT"
+  nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" -g 'daemon off;' >>"$dir/logs/stdout.log" 2>&1 &
+  PIDS[nginx]=$!
+  wait_http "http://127.0.0.1:$NGINX_PORT/fleet" "${PIDS[nginx]}"
+}
+
+start_haproxy() { # HAProxy 2.6 (Debian) in the foreground (-db), config under $OUT/haproxy
+  local dir=$OUT/haproxy
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<HAPROXY
+global
+  maxconn 6000
+  nbthread $PEER_WORKERS
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 120s
+  timeout server 120s
+  timeout tunnel 1h
+frontend ws
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend core
+backend core
+  server core 127.0.0.1:$CORE_HTTP
+HAPROXY
+  port_free "$HAPROXY_PORT"
+  haproxy -db -f "$dir/haproxy.cfg" >>"$dir/haproxy.log" 2>&1 &
+  PIDS[haproxy]=$!
+  wait_http "http://127.0.0.1:$HAPROXY_PORT/fleet" "${PIDS[haproxy]}"
+}
+
+peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
+  local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1
+  stop core
+  start_core
+  case $path in
+    direct) url=$direct ;;
+    nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
+    haproxy) start_haproxy; name=haproxy; url=ws://127.0.0.1:$HAPROXY_PORT/ws ;;
+    gateway) start_gateway gw-a $GW1; name=gw-a; url=$gw1 ;;
+  esac
+  [ -n "$name" ] && hop=${PIDS[$name]}
+  echo "bench: $label: $path, round $round"
+  # Warm-up: 100 sessions connect and close (JIT, pools), so the baseline is a running process, not a cold one.
+  timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 100 --progress off --out "$OUT/$label-warm" >"$OUT/$label-warm.txt" 2>&1 || true
+  sleep 2
+  rb=$(tree_rss "$hop"); cb=$(tree_rss "${PIDS[core]}")
+  idle_hold "$label-idle" "$url" $((PEER_SESSIONS - PEER_ACTIVE)) $((PEER_STEADY_AFTER + 60)); lgi=$IDLE_PID; idle_n=$IDLE_N
+  PIDS[idle-lg]=$lgi
+  burst=$(date +%s.%N)
+  sleep 1
+  r1=$(tree_rss "$hop"); c1r=$(tree_rss "${PIDS[core]}")
+  rm -f "$OUT/$label.ready"
+  timeout 120 "${LOADGEN[@]}" steady --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$PEER_ACTIVE" --rate max --window 1 \
+    --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --ready-file "$OUT/$label.ready" --progress off --out "$OUT/$label" >"$OUT/$label.txt" 2>&1 &
+  lga=$!; PIDS[active-lg]=$lga
+  for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
+  started=$(date +%s.%N)
+  sleep "$PEER_WARMUP"
+  t0=$(date +%s.%N); h0=$(tree_cpu "$hop"); c0=$(tree_cpu "${PIDS[core]}"); load1=$(cut -d' ' -f1 /proc/loadavg)
+  sleep "$PEER_SECONDS"
+  t1=$(date +%s.%N); h1=$(tree_cpu "$hop"); c1=$(tree_cpu "${PIDS[core]}")
+  wait "$lga" || echo "bench: $label: load generator exited non-zero (see $OUT/$label.txt)" >&2
+  unset "PIDS[active-lg]"
+  # The steady-state reading: PEER_STEADY_AFTER s after the idle burst, at least 1 s after the active sessions closed.
+  sleep "$(awk -v b="$burst" -v n="$(date +%s.%N)" -v a="$PEER_STEADY_AFTER" 'BEGIN{w=b+a-n; printf "%.1f", (w < 1 ? 1 : w)}')"
+  rs=$(tree_rss "$hop"); cs=$(tree_rss "${PIDS[core]}")
+  stop idle-lg
+  [ -n "$name" ] && stop "$name"
+  stop core
+  python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" >>"$OUT/peers-runs.tsv" <<'PY'
+import json, sys
+f, label, path, rnd, t0, t1, h0, h1, c0, c1, idle, rb, r1, rs, cb, c1r, cs, hop, started, burst, load1 = sys.argv[1:]
+try:
+    r = json.load(open(f))
+except (OSError, ValueError):
+    print(f"{label}\t{path}\t{rnd}\tfailed"); sys.exit()
+window = float(t1) - float(t0)
+msgs = r["messagesPerSecond"] * window
+idle = max(int(idle), 1)
+hop_us = (float(h1) - float(h0)) * 1e6 / msgs if hop and msgs else float("nan")
+core_us = (float(c1) - float(c0)) * 1e6 / msgs if msgs else float("nan")
+kib = lambda a, b: (int(b) - int(a)) / idle if hop else float("nan")
+print("\t".join(str(x) for x in [label, path, rnd, r["messagesPerSecond"], r["latencyMs"]["p50"], r["latencyMs"]["p99"], round(hop_us, 2), round(core_us, 2),
+      round(kib(rb, r1), 2), round(kib(rb, rs), 2), round((int(c1r) - int(cb)) / idle, 2), round((int(cs) - int(cb)) / idle, 2), idle, round(window, 2),
+      r["lost"], r["duplicated"], r["outOfOrder"], r["connected"], round(float(started) - float(burst), 1), load1]))
+PY
+  tail -n 1 "$OUT/peers-runs.tsv"
+}
+
+peers_header() {
+  [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\n' >"$OUT/peers-runs.tsv"
+}
+
+if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
+  stop gw-b; stop gw-a; stop core
+  if [[ " $PARTS " == *" peers "* ]]; then
+    scripts/install-nginx.sh; scripts/install-haproxy.sh
+  fi
+  peers_header
+fi
+
+if [[ " $PARTS " == *" peers "* ]]; then
+  read -r -a paths <<<"$PEER_PATHS"
+  for p in "${!paths[@]}"; do
+    case ${paths[$p]} in
+      nginx|haproxy) command -v "${paths[$p]}" >/dev/null 2>&1 || { echo "bench: peers: ${paths[$p]} is not installed; its rows are skipped" >&2; unset "paths[$p]"; } ;;
+    esac
+  done
+  paths=("${paths[@]}")
+  # Interleaved: each round starts one path later (round 1: direct nginx haproxy gateway; round 2: nginx haproxy gateway direct; …).
+  for round in $(seq 1 "$PEER_ROUNDS"); do
+    for i in $(seq 0 $((${#paths[@]} - 1))); do
+      path=${paths[$(( (i + round - 1) % ${#paths[@]} ))]}
+      peer_run "peers-$path-$round" "$path" "$round"
+    done
+  done
+  python3 - "$OUT/peers-runs.tsv" "$PEER_PATHS" >"$OUT/peers.md" <<'PY'
+import csv, math, statistics, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("peers-") and r.get("msg_s") not in (None, "failed")]
+order = sys.argv[2].split()
+direct = {r["round"]: r for r in rows if r["path"] == "direct"}
+def fmt(vals, digits=1, suffix=""):
+    vals = [v for v in vals if not math.isnan(v)]
+    if not vals: return "—"
+    m, lo, hi = statistics.median(vals), min(vals), max(vals)
+    f = lambda x: f"{x:,.{digits}f}"
+    return f"**{f(m)}**{suffix} ({f(lo)}–{f(hi)})" if len(vals) > 1 else f"{f(m)}{suffix}"
+num = lambda r, k: float(r[k]) if r[k] not in ("", "nan") else float("nan")
+print("| path | rounds | msg/s | % of direct | RTT p50 ms | RTT p99 ms | hop CPU µs/msg | core-sim CPU µs/msg | total server CPU vs direct | hop KiB / idle session, 1 s after the burst | hop KiB / idle session, steady |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for path in order:
+    rs = [r for r in rows if r["path"] == path]
+    if not rs: continue
+    pct, total = [], []
+    for r in rs:
+        d = direct.get(r["round"])
+        if d is None: continue
+        pct.append(100 * num(r, "msg_s") / num(d, "msg_s"))
+        hop = num(r, "hop_us_msg"); hop = 0 if math.isnan(hop) else hop
+        total.append((hop + num(r, "core_us_msg")) / num(d, "core_us_msg"))
+    rel = lambda vals, digits, suffix: fmt(vals, digits, suffix) if path != "direct" else f"100{suffix}" if suffix == " %" else f"1.00{suffix}"
+    print(f"| {path} | {len(rs)} | {fmt([num(r, 'msg_s') for r in rs], 0)} | {rel(pct, 0, ' %')} | {fmt([num(r, 'p50_ms') for r in rs], 2)} | {fmt([num(r, 'p99_ms') for r in rs], 2)} | "
+          f"{fmt([num(r, 'hop_us_msg') for r in rs])} | {fmt([num(r, 'core_us_msg') for r in rs])} | {rel(total, 2, '×')} | "
+          f"{fmt([num(r, 'hop_kib_idle_1s') for r in rs])} | {fmt([num(r, 'hop_kib_idle_steady') for r in rs])} |")
+lost = sum(int(r["lost"]) + int(r["duplicated"]) + int(r["out_of_order"]) for r in rows)
+loads = [float(r["load_average"]) for r in rows]
+print(f"\nMedian **bold**, (min–max) over the rounds; % of direct and total CPU are per round against that round's direct run. Lost + duplicated + out of order over all runs: {lost}. "
+      f"1-minute load average at the measured windows: {min(loads):.1f}–{max(loads):.1f}.")
+PY
+  {
+    echo "## Peers (issue 21): direct vs nginx vs HAProxy vs the gateway"
+    echo
+    echo "$PEER_ROUNDS interleaved rounds; each run: fresh core-sim and hop, $((PEER_SESSIONS - PEER_ACTIVE)) idle + $PEER_ACTIVE closed-loop ping-pong sessions (window 1), $PEER_WARMUP s warm-up + $PEER_SECONDS s measured; nginx worker_processes $PEER_WORKERS, HAProxy nbthread $PEER_WORKERS."
+    echo
+    cat "$OUT/peers.md"
+    echo
+  } >>"$MD"
+  cat "$OUT/peers.md"
+fi
+
+if [[ " $PARTS " == *" rounds "* ]]; then
+  # The issue's "no bimodal runs" check: the same measurement as the peers' gateway row, GATEWAY_ROUNDS times in a row.
+  for round in $(seq 1 "$GATEWAY_ROUNDS"); do
+    peer_run "rounds-gateway-$round" gateway "$round"
+  done
+  python3 - "$OUT/peers-runs.tsv" >"$OUT/rounds.md" <<'PY'
+import csv, statistics, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("rounds-") and r.get("msg_s") not in (None, "failed")]
+if not rows:
+    print("No rounds completed."); sys.exit()
+print("| fresh gateway | msg/s | RTT p50 ms | RTT p99 ms | gateway CPU µs/msg | core-sim CPU µs/msg | load average |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {float(r['hop_us_msg']):.1f} | {float(r['core_us_msg']):.1f} | {r['load_average']} |")
+v = [float(r["msg_s"]) for r in rows]
+m = statistics.median(v)
+spread = max(max(v) - m, m - min(v)) / m * 100
+print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{spread:.1f} %** around the median "
+      f"(target: within ±10 %: {'met' if spread <= 10 else 'not met'}).")
+PY
+  {
+    echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load"
+    echo
+    cat "$OUT/rounds.md"
+    echo
+  } >>"$MD"
+  cat "$OUT/rounds.md"
+fi
+
 runs=()
 for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway $(for i in $(seq 2 "$FIXED_PAIRS"); do echo "steady-20k-direct-$i steady-20k-gateway-$i"; done) steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
   [ -f "$OUT/$name/result.json" ] && runs+=("$name=$OUT/$name")
@@ -297,6 +581,11 @@ if [ -f "$OUT/cpu.txt" ]; then
   { echo; echo "CPU used per run (2 cores = 2 CPU-s per second):"; echo; sed 's/^/- /' "$OUT/cpu.txt"; } >>"$MD"
 fi
 echo >>"$MD"
-echo "Command: \`scripts/bench-gateway.sh $PARTS\` (SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
+settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS PORT_OFFSET=$PORT_OFFSET"
+if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
+  settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS"
+  settings+="; nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
+fi
+echo "Command: \`scripts/bench-gateway.sh $PARTS\` ($settings). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
 echo "bench: wrote $MD and $OUT/comparison.html"
 cat "$MD"
