@@ -53,6 +53,13 @@ public sealed class CoreSimOptions
     /// </summary>
     public int BackhaulDuplicateFramesUpTo { get; set; } = 1024;
 
+    /// <summary>
+    /// Issue 21: the copies of <see cref="BackhaulDuplicateFramesUpTo"/> go out only on a far or lossy link (the smallest
+    /// of its last three round trips at least this long, or a 200 ms stall, within the last minute; and before the first
+    /// round trip). Defaults to 20 ms; 0 copies on every link.
+    /// </summary>
+    public TimeSpan BackhaulDuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Backhaul handshakes in progress at most; a connection beyond it is closed at once. Defaults to 256.</summary>
     public int BackhaulMaxPendingHandshakes { get; set; } = 256;
 

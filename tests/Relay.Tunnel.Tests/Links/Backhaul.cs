@@ -30,6 +30,7 @@ internal sealed class Backhaul : IAsyncDisposable
     {
         SharedKey = key ?? Key,
         DuplicateFramesUpTo = duplicateUpTo,
+        DuplicateAboveRtt = TimeSpan.Zero, // issue 22's tests: copies on every link (loopback is near; issue 21 copies only on far links)
         HeartbeatInterval = TimeSpan.FromMilliseconds(500),
         DeadLinkTimeout = TimeSpan.FromSeconds(5),
         DetachedStreamGrace = TimeSpan.FromSeconds(30),
