@@ -54,9 +54,9 @@ public sealed class CoreSimOptions
     public int BackhaulDuplicateFramesUpTo { get; set; } = 1024;
 
     /// <summary>
-    /// Issue 21: the copies of <see cref="BackhaulDuplicateFramesUpTo"/> go out only on a far or lossy link (the smallest
-    /// of its last three round trips at least this long, or a 200 ms stall, within the last minute; and before the first
-    /// round trip). Defaults to 20 ms; 0 copies on every link.
+    /// Issue 21: the copies of <see cref="BackhaulDuplicateFramesUpTo"/> go out only on a far or lossy link (within the last
+    /// minute: on Linux the kernel's smallest round trip of the TCP path at least this long, or a retransmission;
+    /// elsewhere the heartbeat's round trips). Defaults to 20 ms; 0 copies on every link.
     /// </summary>
     public TimeSpan BackhaulDuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);
 

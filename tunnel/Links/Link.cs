@@ -27,6 +27,9 @@ internal sealed partial class Link
     private bool _far = true;
     private readonly TimeSpan[] _rtts = new TimeSpan[RttSamples];
     private int _rttCount;
+    private readonly System.Net.Sockets.Socket? _socket;
+    private bool _kernelPath;
+    private uint _retransmits;
     private int _streamCount;
 
     /// <summary>Round trips whose smallest decides whether the link is far.</summary>
@@ -42,6 +45,7 @@ internal sealed partial class Link
         _options = options;
         _logger = logger;
         _connection = connection;
+        _socket = (connection as Pipelines.Sockets.Unofficial.SocketConnection)?.Socket;
         Metrics = owner.Metrics;
         PeerId = peerId;
         Region = region;
@@ -150,6 +154,11 @@ internal sealed partial class Link
         Metrics.RoundTrip(rtt);
         Interlocked.CompareExchange(ref _pingOutstandingTicks, 0, sentTicks);
 
+        if (_kernelPath)
+        {
+            return; // the kernel's view decides (UpdateFar): a ping's round trip includes both processes' queues
+        }
+
         // Far by distance: the smallest of the last few round trips (queueing on a busy machine inflates one sample, not
         // the floor; a far peer's every sample is above it).
         _rtts[_rttCount++ % RttSamples] = rtt;
@@ -178,6 +187,22 @@ internal sealed partial class Link
         if (_options.DuplicateAboveRtt <= TimeSpan.Zero)
         {
             return; // copies on every link (_far stays true)
+        }
+
+        if (TcpPath.Read(_socket) is { } path)
+        {
+            // Linux, a socket: far by the kernel's smallest round trip, lossy when it retransmitted since the last tick.
+            bool first = !_kernelPath;
+            _kernelPath = true;
+            if (path.MinRtt >= _options.DuplicateAboveRtt || (!first && path.Retransmits != _retransmits))
+            {
+                Volatile.Write(ref _lastSlowTicks, now);
+            }
+
+            _retransmits = path.Retransmits;
+            long since = Volatile.Read(ref _lastSlowTicks);
+            Volatile.Write(ref _far, since != 0 && time.GetElapsedTime(since, now) < _options.FarLinkHold);
+            return;
         }
 
         long outstanding = Volatile.Read(ref _pingOutstandingTicks);

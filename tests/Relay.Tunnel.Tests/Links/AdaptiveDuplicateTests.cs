@@ -66,6 +66,35 @@ public class AdaptiveDuplicateTests
     }
 
     [Test]
+    [CancelAfter(30_000)]
+    public async Task LinuxLoopback_PingsAnsweredLate_TheKernelsRoundTripSaysNear_NoCopies(CancellationToken token)
+    {
+        // A busy machine: pings wait in both processes' queues and come back late. On Linux the kernel's smallest round
+        // trip of the TCP path (TCP_INFO) decides instead, and loopback's is microseconds: no copies.
+        Assume.That(OperatingSystem.IsLinux(), "TCP_INFO is read on Linux; elsewhere the heartbeat decides (tests above)");
+        await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024, duplicateAboveRtt: TimeSpan.FromMilliseconds(20));
+        backhaul.Listener.SetPongDelay("relay-test", TimeSpan.FromMilliseconds(100));
+        var relay = backhaul.Pool.OpenStream(Backhaul.Info("busy"));
+        Assert.That(await relay.SendAsync(new byte[64], false, token), Is.True);
+        using (var first = await relay.ReceiveAsync(token))
+        {
+            Assert.That(first.Data.Length, Is.EqualTo(64));
+        }
+
+        var link = relay.CurrentLink!;
+        await Eventually.HoldsAsync(() => link.RoundTripTime >= TimeSpan.FromMilliseconds(100), token);
+        Assert.That(link.IsFar, Is.False, "the pings say 100 ms; the kernel says loopback");
+        long copies = backhaul.Pool.Counters.CopiesSent;
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.That(await relay.SendAsync(new byte[64], false, token), Is.True);
+            using var echo = await relay.ReceiveAsync(token);
+        }
+
+        Assert.That(backhaul.Pool.Counters.CopiesSent, Is.EqualTo(copies));
+    }
+
+    [Test]
     public void DuplicateAboveRttZero_EveryLinkCopies()
     {
         var options = new LinkOptions { DuplicateAboveRtt = TimeSpan.Zero };
