@@ -55,7 +55,7 @@ public sealed class CoreSimOptions
 
     /// <summary>
     /// Issue 21: the copies of <see cref="BackhaulDuplicateFramesUpTo"/> go out only on a far or lossy link (within the last
-    /// minute: on Linux the kernel's smallest round trip of the TCP path at least this long, or a retransmission;
+    /// minute: on Linux the kernel's smallest round trip of the TCP path at least this long;
     /// elsewhere the heartbeat's round trips). Defaults to 20 ms; 0 copies on every link.
     /// </summary>
     public TimeSpan BackhaulDuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);

@@ -29,7 +29,6 @@ internal sealed partial class Link
     private int _rttCount;
     private readonly System.Net.Sockets.Socket? _socket;
     private bool _kernelPath;
-    private uint _retransmits;
     private int _streamCount;
 
     /// <summary>Round trips whose smallest decides whether the link is far.</summary>
@@ -189,17 +188,16 @@ internal sealed partial class Link
             return; // copies on every link (_far stays true)
         }
 
-        if (TcpPath.Read(_socket) is { } path)
+        if (TcpPath.MinRtt(_socket) is { } minRtt)
         {
-            // Linux, a socket: far by the kernel's smallest round trip, lossy when it retransmitted since the last tick.
-            bool first = !_kernelPath;
+            // Linux, a socket: far by the kernel's smallest round trip of the path. Not by its retransmissions: on a
+            // machine short of CPU loopback links retransmit too (bench/README.md, issue 21), and copies would add to it.
             _kernelPath = true;
-            if (path.MinRtt >= _options.DuplicateAboveRtt || (!first && path.Retransmits != _retransmits))
+            if (minRtt >= _options.DuplicateAboveRtt)
             {
                 Volatile.Write(ref _lastSlowTicks, now);
             }
 
-            _retransmits = path.Retransmits;
             long since = Volatile.Read(ref _lastSlowTicks);
             Volatile.Write(ref _far, since != 0 && time.GetElapsedTime(since, now) < _options.FarLinkHold);
             return;

@@ -47,8 +47,7 @@ public sealed class LinkOptions
 
     /// <summary>
     /// Issue 21: copies (<see cref="DuplicateFramesUpTo"/>) are made only on a far or lossy link, within the last
-    /// <see cref="FarLinkHold"/>: on Linux, the kernel's smallest round trip of the TCP path at least this long, or a
-    /// retransmission (TCP_INFO); elsewhere, the smallest of the last three heartbeat round trips at least this long, or a
+    /// <see cref="FarLinkHold"/>: on Linux, the kernel's smallest round trip of the TCP path at least this long (TCP_INFO); elsewhere, the smallest of the last three heartbeat round trips at least this long, or a
     /// ping unanswered for 200 ms, and before the link's first round trip (see <c>TcpPath</c>). On loopback or a LAN the copies
     /// would double the backhaul's frames (and its CPU) for nothing. Defaults to 20 ms; zero copies on every link.
     /// </summary>

@@ -5,18 +5,17 @@ namespace Relay.Tunnel.Links;
 
 /// <summary>
 /// Issue 21: what the kernel knows of a link's TCP path (Linux <c>TCP_INFO</c>): the smallest round trip it measured
-/// (<c>tcpi_min_rtt</c>) and the segments it retransmitted (<c>tcpi_total_retrans</c>). Unlike a heartbeat's round trip,
-/// neither grows when the processes at either end are short of CPU (a ping waits in their queues; the kernel's
-/// acknowledgements do not), so a busy machine on loopback stays near. Null elsewhere: the heartbeat decides there.
+/// (<c>tcpi_min_rtt</c>). Unlike a heartbeat's round trip it does not grow when the processes at either end are short
+/// of CPU (a ping waits in their queues; the kernel's acknowledgements do not), so a busy machine on loopback stays
+/// near. Null elsewhere: the heartbeat decides there.
 /// </summary>
 internal static class TcpPath
 {
     private const int TcpInfoOption = 11; // TCP_INFO
-    private const int TotalRetransOffset = 100; // struct tcp_info: __u32 tcpi_total_retrans
-    private const int MinRttOffset = 148; // __u32 tcpi_min_rtt (µs), Linux 4.6+
+    private const int MinRttOffset = 148; // struct tcp_info: __u32 tcpi_min_rtt (µs), Linux 4.6+
 
-    /// <summary>The path's smallest round trip and total retransmissions, or null when the kernel does not tell.</summary>
-    public static (TimeSpan MinRtt, uint Retransmits)? Read(Socket? socket)
+    /// <summary>The path's smallest round trip, or null when the kernel does not tell.</summary>
+    public static TimeSpan? MinRtt(Socket? socket)
     {
         if (socket is null || !OperatingSystem.IsLinux())
         {
@@ -33,8 +32,7 @@ internal static class TcpPath
             }
 
             uint minRttUs = BinaryPrimitives.ReadUInt32LittleEndian(info[MinRttOffset..]);
-            uint retransmits = BinaryPrimitives.ReadUInt32LittleEndian(info[TotalRetransOffset..]);
-            return minRttUs is 0 or uint.MaxValue ? null : (TimeSpan.FromMicroseconds(minRttUs), retransmits);
+            return minRttUs is 0 or uint.MaxValue ? null : TimeSpan.FromMicroseconds(minRttUs);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or PlatformNotSupportedException)
         {
