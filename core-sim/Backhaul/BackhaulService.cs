@@ -48,7 +48,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 MaxPendingHandshakesPerAddress = _options.BackhaulMaxPendingHandshakesPerAddress,
                 ReservedHandshakes = _options.BackhaulReservedHandshakes,
                 HandshakeTimeout = _options.BackhaulHandshakeTimeout,
-                Link = new Relay.Tunnel.Links.LinkOptions { DuplicateFramesUpTo = _options.BackhaulDuplicateFramesUpTo, TimeProvider = time },
+                Link = new Relay.Tunnel.Links.LinkOptions { DuplicateFramesUpTo = _options.BackhaulDuplicateFramesUpTo, DuplicateAboveRtt = _options.BackhaulDuplicateAboveRtt, TimeProvider = time },
             },
             loggers.CreateLogger<LinkListener>());
         _faults.RefuseStreamsChanged += on => Listener.RefuseNewStreams = on;

@@ -53,6 +53,13 @@ public sealed class CoreSimOptions
     /// </summary>
     public int BackhaulDuplicateFramesUpTo { get; set; } = 1024;
 
+    /// <summary>
+    /// Issue 21: the copies of <see cref="BackhaulDuplicateFramesUpTo"/> go out only on a far or lossy link (within the last
+    /// minute: on Linux the kernel's smallest round trip of the TCP path at least this long;
+    /// elsewhere the heartbeat's round trips). Defaults to 20 ms; 0 copies on every link.
+    /// </summary>
+    public TimeSpan BackhaulDuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Backhaul handshakes in progress at most; a connection beyond it is closed at once. Defaults to 256.</summary>
     public int BackhaulMaxPendingHandshakes { get; set; } = 256;
 

@@ -20,7 +20,7 @@ internal sealed class BackhaulService : IHostedService, IAsyncDisposable
             Endpoints = o.Backhaul.Endpoints,
             LinksPerEndpoint = o.Backhaul.LinksPerEndpoint,
             MeterFactory = meterFactory,
-            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = LinkKey.TryParse(o.Backhaul.SharedKey, development: true, out var key, out _) ? key : [], MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout, DuplicateFramesUpTo = o.Backhaul.DuplicateFramesUpTo, TimeProvider = time },
+            Link = new Relay.Tunnel.Links.LinkOptions { SharedKey = LinkKey.TryParse(o.Backhaul.SharedKey, development: true, out var key, out _) ? key : [], MaxMessageSize = o.Backhaul.MaxMessageSize, HeartbeatInterval = o.Backhaul.HeartbeatInterval, DeadLinkTimeout = o.Backhaul.DeadLinkTimeout, DuplicateFramesUpTo = o.Backhaul.DuplicateFramesUpTo, DuplicateAboveRtt = o.Backhaul.DuplicateAboveRtt, TimeProvider = time },
         }, logger);
     }
 

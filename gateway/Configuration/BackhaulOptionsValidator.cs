@@ -18,6 +18,7 @@ internal sealed class BackhaulOptionsValidator(bool development = false) : IVali
         if (string.IsNullOrWhiteSpace(o.RelayId)) yield return "Gateway:Backhaul:RelayId is required.";
         if (o.LinksPerEndpoint < 1) yield return $"Gateway:Backhaul:LinksPerEndpoint must be at least 1; was {o.LinksPerEndpoint}.";
         if (o.DuplicateFramesUpTo is < 0 or > 16 * 1024) yield return $"Gateway:Backhaul:DuplicateFramesUpTo must be 0 (off) to 16384 bytes; was {o.DuplicateFramesUpTo}.";
+        if (o.DuplicateAboveRtt < TimeSpan.Zero || o.DuplicateAboveRtt > TimeSpan.FromSeconds(10)) yield return $"Gateway:Backhaul:DuplicateAboveRtt must be 0 (always copy) to 10 s; was {o.DuplicateAboveRtt}.";
         if (o.HeartbeatInterval <= TimeSpan.Zero || o.DeadLinkTimeout <= o.HeartbeatInterval) yield return "Gateway:Backhaul:DeadLinkTimeout must be longer than Gateway:Backhaul:HeartbeatInterval (both positive).";
     }
 }

@@ -110,9 +110,8 @@ internal sealed partial class Link
 
                 return true;
             case FrameKind.Pong:
-                var rtt = _options.TimeProvider.GetElapsedTime((long)frame.Value);
-                RoundTripTime = rtt;
-                Metrics.RoundTrip(rtt);
+                long now = _options.TimeProvider.GetTimestamp();
+                OnRoundTrip((long)frame.Value, now, _options.TimeProvider.GetElapsedTime((long)frame.Value, now));
                 return true;
             case FrameKind.GoAway:
                 IsDraining = true;

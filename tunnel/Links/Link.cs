@@ -22,7 +22,20 @@ internal sealed partial class Link
     private int _loopsRunning;
     private long _lastReceivedTicks;
     private long _lastPingSentTicks;
+    private long _pingOutstandingTicks;
+    private long _lastSlowTicks;
+    private bool _far = true;
+    private readonly TimeSpan[] _rtts = new TimeSpan[RttSamples];
+    private int _rttCount;
+    private readonly System.Net.Sockets.Socket? _socket;
+    private bool _kernelPath;
     private int _streamCount;
+
+    /// <summary>Round trips whose smallest decides whether the link is far.</summary>
+    private const int RttSamples = 3;
+
+    /// <summary>A ping unanswered this long is a stall (loss): Linux's smallest TCP retransmission timeout.</summary>
+    private static readonly TimeSpan s_stallAfter = TimeSpan.FromMilliseconds(200);
 
     public Link(IDuplexPipe pipe, ILinkOwner owner, LinkOptions options, ILogger logger, string peerId, string region, int peerWindow, string name, IDisposable? connection = null)
     {
@@ -31,6 +44,7 @@ internal sealed partial class Link
         _options = options;
         _logger = logger;
         _connection = connection;
+        _socket = (connection as Pipelines.Sockets.Unofficial.SocketConnection)?.Socket;
         Metrics = owner.Metrics;
         PeerId = peerId;
         Region = region;
@@ -69,6 +83,14 @@ internal sealed partial class Link
 
     /// <summary>Last measured round-trip time, or null before the first pong.</summary>
     public TimeSpan? RoundTripTime { get; private set; }
+
+    /// <summary>
+    /// True while the link is far or lossy (issue 21): its round trip is not measured yet, or a round trip (or an
+    /// unanswered ping) reached <see cref="LinkOptions.DuplicateAboveRtt"/> within <see cref="LinkOptions.FarLinkHold"/>.
+    /// Streams on it copy their small frames to a second link (<see cref="LinkOptions.DuplicateFramesUpTo"/>) only then.
+    /// Always true when DuplicateAboveRtt is zero.
+    /// </summary>
+    public bool IsFar => Volatile.Read(ref _far);
 
     /// <summary>Fault injection: answer pings this much later (the peer measures a slower link).</summary>
     public TimeSpan PongDelay { get; set; }
@@ -115,11 +137,81 @@ internal sealed partial class Link
             return;
         }
 
+        UpdateFar(now);
         if (time.GetElapsedTime(_lastPingSentTicks, now) >= _options.HeartbeatInterval)
         {
             _lastPingSentTicks = now;
+            Interlocked.CompareExchange(ref _pingOutstandingTicks, now, 0);
             Enqueue(new Outgoing(FrameKind.Ping, value: (ulong)now));
         }
+    }
+
+    /// <summary>A pong (read loop): the round trip of the ping stamped <paramref name="sentTicks"/>, measured at <paramref name="now"/>.</summary>
+    private void OnRoundTrip(long sentTicks, long now, TimeSpan rtt)
+    {
+        RoundTripTime = rtt;
+        Metrics.RoundTrip(rtt);
+        Interlocked.CompareExchange(ref _pingOutstandingTicks, 0, sentTicks);
+
+        if (_kernelPath)
+        {
+            return; // the kernel's view decides (UpdateFar): a ping's round trip includes both processes' queues
+        }
+
+        // Far by distance: the smallest of the last few round trips (queueing on a busy machine inflates one sample, not
+        // the floor; a far peer's every sample is above it).
+        _rtts[_rttCount++ % RttSamples] = rtt;
+        var floor = TimeSpan.MaxValue;
+        for (int i = 0; i < Math.Min(_rttCount, RttSamples); i++)
+        {
+            floor = _rtts[i] < floor ? _rtts[i] : floor;
+        }
+
+        if (floor >= _options.DuplicateAboveRtt)
+        {
+            Volatile.Write(ref _lastSlowTicks, now);
+        }
+
+        UpdateFar(now);
+    }
+
+    /// <summary>
+    /// Far while the last slow sign is younger than <see cref="LinkOptions.FarLinkHold"/>: a far round trip (above), or a
+    /// ping still unanswered after <see cref="s_stallAfter"/> (a TCP retransmission, whose timeout is at least 200 ms, or
+    /// a far peer), seen on the heartbeat tick. Near once measured and no slow sign within the hold.
+    /// </summary>
+    private void UpdateFar(long now)
+    {
+        var time = _options.TimeProvider;
+        if (_options.DuplicateAboveRtt <= TimeSpan.Zero)
+        {
+            return; // copies on every link (_far stays true)
+        }
+
+        if (TcpPath.MinRtt(_socket) is { } minRtt)
+        {
+            // Linux, a socket: far by the kernel's smallest round trip of the path. Not by its retransmissions: on a
+            // machine short of CPU loopback links retransmit too (bench/README.md, issue 21), and copies would add to it.
+            _kernelPath = true;
+            if (minRtt >= _options.DuplicateAboveRtt)
+            {
+                Volatile.Write(ref _lastSlowTicks, now);
+            }
+
+            long since = Volatile.Read(ref _lastSlowTicks);
+            Volatile.Write(ref _far, since != 0 && time.GetElapsedTime(since, now) < _options.FarLinkHold);
+            return;
+        }
+
+        long outstanding = Volatile.Read(ref _pingOutstandingTicks);
+        if (outstanding != 0 && time.GetElapsedTime(outstanding, now) >= (s_stallAfter > _options.DuplicateAboveRtt ? s_stallAfter : _options.DuplicateAboveRtt))
+        {
+            Volatile.Write(ref _lastSlowTicks, now);
+        }
+
+        long slow = Volatile.Read(ref _lastSlowTicks);
+        bool far = RoundTripTime is null || (slow != 0 && time.GetElapsedTime(slow, now) < _options.FarLinkHold);
+        Volatile.Write(ref _far, far);
     }
 
     /// <summary>Closes the link. Idempotent; the first reason is kept.</summary>

@@ -45,6 +45,17 @@ public sealed class LinkOptions
     /// </summary>
     public int DuplicateFramesUpTo { get; set; }
 
+    /// <summary>
+    /// Issue 21: copies (<see cref="DuplicateFramesUpTo"/>) are made only on a far or lossy link, within the last
+    /// <see cref="FarLinkHold"/>: on Linux, the kernel's smallest round trip of the TCP path at least this long (TCP_INFO); elsewhere, the smallest of the last three heartbeat round trips at least this long, or a
+    /// ping unanswered for 200 ms, and before the link's first round trip (see <c>TcpPath</c>). On loopback or a LAN the copies
+    /// would double the backhaul's frames (and its CPU) for nothing. Defaults to 20 ms; zero copies on every link.
+    /// </summary>
+    public TimeSpan DuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How long one slow round trip (or a ping unanswered past <see cref="DuplicateAboveRtt"/>) keeps a link far. Defaults to 60 s.</summary>
+    public TimeSpan FarLinkHold { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Bytes written before a flush inside one batch. Defaults to 64 KiB.</summary>
     public int FlushThreshold { get; set; } = 64 * 1024;
 
@@ -85,6 +96,11 @@ public sealed class LinkOptions
         if (DuplicateFramesUpTo < 0 || DuplicateFramesUpTo > MaxChunkSize)
         {
             throw new ArgumentException($"DuplicateFramesUpTo: must be between 0 (off) and MaxChunkSize ({MaxChunkSize}); was {DuplicateFramesUpTo}.");
+        }
+
+        if (DuplicateAboveRtt < TimeSpan.Zero || DuplicateAboveRtt > TimeSpan.FromSeconds(10) || FarLinkHold < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"DuplicateAboveRtt: must be between 0 (always) and 10 s, and FarLinkHold not negative; were {DuplicateAboveRtt} and {FarLinkHold}.");
         }
 
         if (DetachedStreamGrace < TimeSpan.Zero)

@@ -17,8 +17,9 @@ public sealed partial class MuxStream
         if (State == StreamState.Attached)
         {
             var frame = item.ToFrame(Id);
-            _link!.Enqueue(frame);
-            if (chunk.Length <= _options.DuplicateFramesUpTo && CopyLink() is { } copy && copy.Enqueue(frame))
+            var link = _link!;
+            link.Enqueue(frame);
+            if (chunk.Length <= _options.DuplicateFramesUpTo && link.IsFar && CopyLink() is { } copy && copy.Enqueue(frame))
             {
                 copy.Metrics.CopySent(chunk.Length);
             }
@@ -26,7 +27,7 @@ public sealed partial class MuxStream
     }
 
     /// <summary>
-    /// Under the lock: the second link for copies of small frames (issue 22), or null. The copy shares the retained
+    /// Under the lock: the second link for copies of small frames (issue 22; only while the stream's link is far, issue 21), or null. The copy shares the retained
     /// buffer: when the peer acknowledges the frame before the copy is written, the buffer may be reused and the copy's
     /// bytes garbage, but its seq is then one the peer holds, and a receiver drops it unread.
     /// </summary>

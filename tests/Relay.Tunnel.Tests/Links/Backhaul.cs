@@ -26,19 +26,21 @@ internal sealed class Backhaul : IAsyncDisposable
 
     public IEnumerable<MuxStream> CoreStreams => CoreStreamsById.Values;
 
-    public static LinkOptions Options(byte[]? key = null, int duplicateUpTo = 0) => new()
+    public static LinkOptions Options(byte[]? key = null, int duplicateUpTo = 0, TimeSpan? duplicateAboveRtt = null) => new()
     {
         SharedKey = key ?? Key,
         DuplicateFramesUpTo = duplicateUpTo,
+        // issue 22's tests: copies on every link unless a test says (loopback is near; issue 21 copies only on far links)
+        DuplicateAboveRtt = duplicateAboveRtt ?? TimeSpan.Zero,
         HeartbeatInterval = TimeSpan.FromMilliseconds(500),
         DeadLinkTimeout = TimeSpan.FromSeconds(5),
         DetachedStreamGrace = TimeSpan.FromSeconds(30),
     };
 
     /// <summary>Starts a listener with an echo service and a pool of <paramref name="links"/> links to it.</summary>
-    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null, int duplicateUpTo = 0)
+    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null, int duplicateUpTo = 0, TimeSpan? duplicateAboveRtt = null)
     {
-        var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options(duplicateUpTo: duplicateUpTo) });
+        var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options(duplicateUpTo: duplicateUpTo, duplicateAboveRtt: duplicateAboveRtt) });
         listener.Start();
         var pool = new LinkPool(new LinkPoolOptions
         {
@@ -48,7 +50,7 @@ internal sealed class Backhaul : IAsyncDisposable
             LinksPerEndpoint = links,
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-            Link = Options(poolKey, duplicateUpTo),
+            Link = Options(poolKey, duplicateUpTo, duplicateAboveRtt),
             MeterFactory = poolMeters,
         });
         var backhaul = new Backhaul(listener, pool);

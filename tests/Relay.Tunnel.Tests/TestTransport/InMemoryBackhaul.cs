@@ -13,11 +13,11 @@ internal sealed class InMemoryBackhaul : IAsyncDisposable
 {
     private volatile bool _coreReachable = true;
 
-    private InMemoryBackhaul(FakeTimeProvider time, byte[]? poolKey, int links)
+    private InMemoryBackhaul(FakeTimeProvider time, byte[]? poolKey, int links, int duplicateUpTo)
     {
         Time = time;
-        Listener = new LinkListener(new LinkListenerOptions { NodeId = "core-test", Link = Options(time) });
-        Pool = new LinkPool(PoolOptions(time, links, ConnectAsync, poolKey));
+        Listener = new LinkListener(new LinkListenerOptions { NodeId = "core-test", Link = Options(time, duplicateUpTo: duplicateUpTo) });
+        Pool = new LinkPool(PoolOptions(time, links, ConnectAsync, poolKey, duplicateUpTo));
     }
 
     public FakeTimeProvider Time { get; }
@@ -37,9 +37,9 @@ internal sealed class InMemoryBackhaul : IAsyncDisposable
     }
 
     /// <summary>Link options with the defaults under test (5 s heartbeat, 15 s dead link, 10 s handshake, 30 s grace).</summary>
-    public static LinkOptions Options(TimeProvider time, byte[]? key = null) => new() { SharedKey = key ?? Links.Backhaul.Key, TimeProvider = time };
+    public static LinkOptions Options(TimeProvider time, byte[]? key = null, int duplicateUpTo = 0) => new() { SharedKey = key ?? Links.Backhaul.Key, TimeProvider = time, DuplicateFramesUpTo = duplicateUpTo };
 
-    public static LinkPoolOptions PoolOptions(TimeProvider time, int links, Func<EndPoint, CancellationToken, Task<IDuplexPipe>> connect, byte[]? key = null) => new()
+    public static LinkPoolOptions PoolOptions(TimeProvider time, int links, Func<EndPoint, CancellationToken, Task<IDuplexPipe>> connect, byte[]? key = null, int duplicateUpTo = 0) => new()
     {
         RelayId = "relay-test",
         Region = "test",
@@ -47,13 +47,13 @@ internal sealed class InMemoryBackhaul : IAsyncDisposable
         LinksPerEndpoint = links,
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
         ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        Link = Options(time, key),
+        Link = Options(time, key, duplicateUpTo),
         Connect = connect,
     };
 
-    public static async Task<InMemoryBackhaul> StartAsync(CancellationToken token, int links = 1, byte[]? poolKey = null, bool waitForLinks = true)
+    public static async Task<InMemoryBackhaul> StartAsync(CancellationToken token, int links = 1, byte[]? poolKey = null, bool waitForLinks = true, int duplicateUpTo = 0)
     {
-        var backhaul = new InMemoryBackhaul(new FakeTimeProvider(), poolKey, links);
+        var backhaul = new InMemoryBackhaul(new FakeTimeProvider(), poolKey, links, duplicateUpTo);
         backhaul.Listener.StartHeartbeat();
         backhaul.Pool.Start();
         if (waitForLinks)
