@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
@@ -20,7 +19,7 @@ internal sealed partial class SessionConnection
     private readonly CoreSimOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly WakeSignal _wake = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _cts; // on the TimeProvider, so CancelAfter reads it too
     private Session? _session;
@@ -52,7 +51,7 @@ internal sealed partial class SessionConnection
     /// <summary>The client's address as its relay saw it; null for a direct websocket.</summary>
     public System.Net.IPAddress? ClientAddress => _transport.ClientAddress;
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Set();
 
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -88,7 +87,7 @@ internal sealed partial class SessionConnection
         }
         finally
         {
-            _wake.Writer.TryComplete();
+            _wake.Complete(); // ends the write loop's wait (it takes no token)
             if (writer is not null)
             {
                 await writer.ConfigureAwait(false);
@@ -295,9 +294,9 @@ internal sealed partial class SessionConnection
         var batch = new List<OutboundMessage>();
         try
         {
-            while (await _wake.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            // No token on the idle wait (a registration per idle connection): the read loop's end completes _wake.
+            while (await _wake.WaitAsync().ConfigureAwait(false))
             {
-                _wake.Reader.TryRead(out _);
                 await _faults.WaitWhileStalledAsync(session.Id, ct).ConfigureAwait(false);
                 batch.Clear();
                 if (!session.Collect(this, batch, out long ack, out bool ackPending))
