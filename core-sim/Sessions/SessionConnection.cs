@@ -28,7 +28,9 @@ internal sealed partial class SessionConnection
     public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, TimeProvider time, ILogger logger)
     {
         _time = time;
-        _cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        // On the system clock a plain source: it makes its timer only when CancelAfter is called (closing); one on a
+        // TimeProvider holds a timer from the start (issue 21: 96 B per idle connection). Tests' fake clocks keep theirs.
+        _cts = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _transport = transport;
         _claims = claims;
         _registry = registry;

@@ -1,4 +1,5 @@
 using System.Text;
+using Relay.Testing.Backhaul;
 
 namespace Relay.Tunnel.Tests.Links;
 
