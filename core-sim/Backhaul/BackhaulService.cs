@@ -157,7 +157,9 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            var connection = new SessionConnection(new MuxStreamTransport(stream), claims, _registry, _faults, _options, _time, sessionLogger);
+            var transport = new MuxStreamTransport(stream);
+            stream.ReleaseClaims(); // read (claims, edge session): the stream need not hold them for the session's life
+            var connection = new SessionConnection(transport, claims, _registry, _faults, _options, _time, sessionLogger);
             _ = connection.RunAsync(_stopping.Token);
         }
     }

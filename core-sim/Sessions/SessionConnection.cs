@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Relay.CoreSim.Configuration;
 using Relay.CoreSim.Faults;
@@ -20,7 +19,7 @@ internal sealed partial class SessionConnection
     private readonly CoreSimOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly WakeSignal _wake = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _cts; // on the TimeProvider, so CancelAfter reads it too
     private Session? _session;
@@ -29,7 +28,9 @@ internal sealed partial class SessionConnection
     public SessionConnection(ISessionTransport transport, TokenClaims claims, SessionRegistry registry, FaultState faults, CoreSimOptions options, TimeProvider time, ILogger logger)
     {
         _time = time;
-        _cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        // On the system clock a plain source: it makes its timer only when CancelAfter is called (closing); one on a
+        // TimeProvider holds a timer from the start (issue 21: 96 B per idle connection). Tests' fake clocks keep theirs.
+        _cts = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _transport = transport;
         _claims = claims;
         _registry = registry;
@@ -52,12 +53,15 @@ internal sealed partial class SessionConnection
     /// <summary>The client's address as its relay saw it; null for a direct websocket.</summary>
     public System.Net.IPAddress? ClientAddress => _transport.ClientAddress;
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Set();
+
+    private void CancelOnStop() => _cts.Cancel();
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _cts.Token);
-        var ct = linked.Token;
+        // Not a linked source (issue 21: ~220 B per idle connection): the host's stop cancels this connection's own.
+        using var onStop = stopping.UnsafeRegister(static s => ((SessionConnection)s!).CancelOnStop(), this);
+        var ct = _cts.Token;
         _registry.Track(this);
         Task? writer = null;
         try
@@ -88,7 +92,7 @@ internal sealed partial class SessionConnection
         }
         finally
         {
-            _wake.Writer.TryComplete();
+            _wake.Complete(); // ends the write loop's wait (it takes no token)
             if (writer is not null)
             {
                 await writer.ConfigureAwait(false);
@@ -295,9 +299,9 @@ internal sealed partial class SessionConnection
         var batch = new List<OutboundMessage>();
         try
         {
-            while (await _wake.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            // No token on the idle wait (a registration per idle connection): the read loop's end completes _wake.
+            while (await _wake.WaitAsync().ConfigureAwait(false))
             {
-                _wake.Reader.TryRead(out _);
                 await _faults.WaitWhileStalledAsync(session.Id, ct).ConfigureAwait(false);
                 batch.Clear();
                 if (!session.Collect(this, batch, out long ack, out bool ackPending))

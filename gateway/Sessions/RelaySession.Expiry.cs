@@ -3,31 +3,33 @@ namespace Relay.Gateway.Sessions;
 /// <summary>The session's token expiry: at <c>exp</c> the gateway closes it with 4003 (token expired, PROTOCOL).</summary>
 internal sealed partial class RelaySession
 {
-    private ITimer? _expiry;
+    private SessionExpiry? _expiry;
+    private long _expirySecond;
 
     /// <summary>
-    /// Closes the session with 4003 when its token expires (<paramref name="expiresAt"/>, on <paramref name="time"/>).
+    /// Closes the session with 4003 when its token expires (<paramref name="expiresAt"/>), through the gateway's one
+    /// expiry timer (<see cref="SessionExpiry"/>, issue 21: no timer per session); the session leaves it when it ends.
     /// The client fetches a new token and resumes the session; what the core sent meanwhile stays in its replay buffer.
-    /// One timer per session, disposed when the session ends.
     /// </summary>
-    public void CloseAtExpiry(DateTimeOffset expiresAt, TimeProvider time)
+    public void CloseAtExpiry(DateTimeOffset expiresAt, SessionExpiry expiry)
     {
         if (expiresAt == DateTimeOffset.MaxValue)
         {
             return;
         }
 
-        var due = expiresAt - time.GetUtcNow();
-        _expiry = time.CreateTimer(static s => ((RelaySession)s!).OnTokenExpired(), this, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        _expirySecond = expiry.Add(this, expiresAt);
+        _expiry = expiry;
     }
 
-    private void OnTokenExpired()
+    /// <summary>From <see cref="SessionExpiry"/>'s timer, once the token has expired.</summary>
+    internal void OnTokenExpired()
     {
         Log.TokenExpired(_logger, Key);
         RequestClose(4003, "token expired");
     }
 
-    private void StopExpiryTimer() => _expiry?.Dispose();
+    private void StopExpiryTimer() => _expiry?.Remove(this, _expirySecond);
 
     private static partial class Log
     {

@@ -30,7 +30,10 @@ internal sealed partial class RelaySession
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TokenBucketRateLimiterOptions _rateOptions;
-    private TokenBucketRateLimiter? _rate; // on the first message: an idle session holds none
+    // The message-rate bucket, inline (issue 21: a TokenBucketRateLimiter with its options copy and queue was ~190 B
+    // per session): tokens left (-1 until the first message) and when it was last filled (TimeProvider timestamp).
+    private double _tokens = -1;
+    private long _filledAt;
     private Task? _run;
     private Task? _fromClient;
     private volatile bool _overflowed;
@@ -341,7 +344,6 @@ internal sealed partial class RelaySession
 
             StopExpiryTimer();
             _socket.Dispose();
-            _rate?.Dispose();
             _endpoint.OnSessionEnded(this);
         }
     }
@@ -394,15 +396,25 @@ internal sealed partial class RelaySession
     }
 
     /// <summary>
-    /// One token from the session's bucket. The bucket replenishes by elapsed time when asked (no timer per session,
-    /// no partition lookup, nothing allocated per message; a partitioned limiter allocated a closure per call).
+    /// One token from the session's bucket of <see cref="GatewayOptions.MessageBurst"/>, which fills continuously at
+    /// <see cref="GatewayOptions.MessagesPerSecond"/>, by the time elapsed since the last message (no timer per session,
+    /// nothing allocated, on the registered <see cref="TimeProvider"/>). Full at the first message.
     /// </summary>
     private bool TryTakeToken()
     {
-        var rate = _rate ??= new TokenBucketRateLimiter(_rateOptions);
-        rate.TryReplenish();
-        using var lease = rate.AttemptAcquire();
-        return lease.IsAcquired;
+        long now = _time.GetTimestamp();
+        double limit = _rateOptions.TokenLimit;
+        _tokens = _tokens < 0
+            ? limit
+            : Math.Min(limit, _tokens + _time.GetElapsedTime(_filledAt, now).TotalSeconds * _rateOptions.TokensPerPeriod / _rateOptions.ReplenishmentPeriod.TotalSeconds);
+        _filledAt = now;
+        if (_tokens < 1)
+        {
+            return false;
+        }
+
+        _tokens--;
+        return true;
     }
 
     private void Fail(int code, string reason)

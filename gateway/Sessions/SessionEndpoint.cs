@@ -22,6 +22,12 @@ internal sealed partial class SessionEndpoint(
     // One options object for every session's token bucket; each session makes its bucket on its first message.
     private readonly TokenBucketRateLimiterOptions _rateOptions = RateOptions(options.Value);
 
+    // Issue 21: every session's token expiry on one timer, not one timer per session.
+    private readonly SessionExpiry _expiry = new(time);
+
+    /// <summary>The sessions' expiries (tests: an ended session leaves it).</summary>
+    internal SessionExpiry Expiry => _expiry;
+
     /// <summary>
     /// The checks before an upgrade, in order: draining and no backhaul (503), token (401), origin (403), per-IP
     /// sessions (429). Admitted: the per-IP slot is taken; <see cref="RunSessionAsync"/> or <see cref="Release"/> gives it back.
@@ -153,7 +159,7 @@ internal sealed partial class SessionEndpoint(
         session.RegistryId = sessions.Add(session);
         metrics.SessionOpened();
         Log.SessionOpened(logger, session.Key, session.StreamId);
-        session.CloseAtExpiry(TokenClaims.FromDictionary(admission.Claims!)?.ExpiresAt ?? DateTimeOffset.MaxValue, time);
+        session.CloseAtExpiry(TokenClaims.FromDictionary(admission.Claims!)?.ExpiresAt ?? DateTimeOffset.MaxValue, _expiry);
         return session.RunAsync();
     }
 

@@ -218,6 +218,7 @@ public sealed partial class MuxStream
         lock (_gate)
         {
             _accepted = true;
+            ReleaseClaimsLocked(); // the OPEN is not re-sent after this (issue 21)
         }
     }
 

@@ -60,8 +60,30 @@ public sealed partial class MuxStream
     /// <summary>Stream id, unique per relay.</summary>
     public ulong Id { get; }
 
-    /// <summary>The metadata the stream was opened with.</summary>
-    public OpenInfo Info { get; }
+    /// <summary>
+    /// The metadata the stream was opened with. Its claims are dropped once nobody needs them (issue 21: a few hundred
+    /// bytes per idle stream): on the opening side when the acceptor confirmed the OPEN (it is never re-sent after), on
+    /// the accepting side when the owner calls <see cref="ReleaseClaims"/>. The session key, address and kind stay.
+    /// </summary>
+    public OpenInfo Info { get; private set; }
+
+    /// <summary>Accepting side: the owner has read the OPEN's claims; the stream stops holding them.</summary>
+    public void ReleaseClaims()
+    {
+        lock (_gate)
+        {
+            ReleaseClaimsLocked();
+        }
+    }
+
+    /// <summary>Under <c>_gate</c>: <see cref="Info"/> without its claims.</summary>
+    private void ReleaseClaimsLocked()
+    {
+        if (Info.Claims.Count > 0)
+        {
+            Info = Info with { Claims = OpenInfo.NoClaims };
+        }
+    }
 
     /// <summary>True on the relay side (the side that opened it).</summary>
     public bool IsOpener { get; }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Issue 21, idle memory per session in both processes (bench/README.md, "Issue 21: memory per idle session"):
+# a fresh core-sim and gateway (Release, loopback, ports 273xx/283xx), warmed with 200 sessions; then one burst of N idle
+# sessions (default 15,000). RSS of the gateway and core-sim before, 1 s after the burst (no trim yet) and 45 s after
+# (the gateway's idle trim, 30 s quiet, has run on a quiet machine); then the live GC heap (dotnet-gcdump) with the
+# sessions open and 20 s after they closed, per session, and per type (scripts/gcdump-diff.py).
+#   scripts/bench-idle-memory.sh LABEL [N]      results in artifacts/idle-ab/LABEL/, one line appended to artifacts/idle-ab/results.txt
+#   GW_ENV="DOTNET_GCgen0size=0x400000" GW_ARGS="--Gateway:X=…" scripts/bench-idle-memory.sh LABEL
+# Needs a Release build (dotnet build Relay.sln -c Release) and dotnet-gcdump (DOTNET_GCDUMP, on PATH, or
+# `dotnet tool install --tool-path artifacts/tools dotnet-gcdump`). Every process it starts is stopped on exit.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD; LABEL=${1:?usage: scripts/bench-idle-memory.sh LABEL [SESSIONS]}; N=${2:-15000}
+OUT=$ROOT/artifacts/idle-ab/$LABEL; rm -rf "$OUT"; mkdir -p "$OUT"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 1000)) ]; then echo "bench-idle-memory: ulimit -n $(ulimit -n) < N + 1000" >&2; exit 2; fi
+GCDUMP=${DOTNET_GCDUMP:-$(command -v dotnet-gcdump || echo "$ROOT/artifacts/tools/dotnet-gcdump")}
+[ -x "$GCDUMP" ] || { echo "bench-idle-memory: dotnet-gcdump not found (see the head of this script)" >&2; exit 2; }
+CORE_HTTP=27380 CORE_BACKHAUL=27300 GW=28380
+KEY=$(head -c 32 /dev/urandom | base64)
+export RELAY_CORE_ADMIN_KEY=bench-core-admin-key-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
+LOADGEN=(dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 1; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+trap cleanup EXIT INT TERM
+wait_http() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "no answer $1"; exit 1; }
+dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
+  --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" "${QUIET[@]}" >>"$OUT/core.log" 2>&1 &
+CORE=$!; PIDS+=($CORE)
+wait_http "http://127.0.0.1:$CORE_HTTP/fleet"
+curl -fs "http://127.0.0.1:$CORE_HTTP/v1/public-key.pem" -o "$OUT/core-public.pem"
+env ${GW_ENV:-} dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort=$GW \
+  --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
+  --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId=gw-a \
+  --Gateway:MaxSessionsPerIp=$((N + 1000)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
+  --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" ${GW_ARGS:-} >>"$OUT/gw.log" 2>&1 &
+GWP=$!; PIDS+=($GWP)
+wait_http "http://127.0.0.1:$GW/readyz"
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+heap() { "$GCDUMP" collect -p "$1" -o "$OUT/$2.gcdump" >/dev/null 2>&1 && "$GCDUMP" report "$OUT/$2.gcdump" >"$OUT/$2.txt" 2>/dev/null; awk '/GC Heap bytes/ {gsub(",", "", $1); print $1; exit}' "$OUT/$2.txt"; }
+url=ws://127.0.0.1:$GW/ws
+timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/warm" >/dev/null 2>&1
+sleep 3
+g0=$(rss $GWP); c0=$(rss $CORE)
+timeout 900 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$N" \
+    --seconds 900 --connect-concurrency 200 --ready-file "$OUT/ready" --progress off --out "$OUT/idle" >"$OUT/idle.txt" 2>&1 &
+LG=$!; PIDS+=($LG)
+for _ in $(seq 1 1200); do [ -s "$OUT/ready" ] && break; sleep 0.1; done
+n=$(cat "$OUT/ready" 2>/dev/null || echo 0); [ "$n" -gt 0 ] || n=1
+sleep 1
+g1=$(rss $GWP); c1=$(rss $CORE)
+sleep 44
+g45=$(rss $GWP); c45=$(rss $CORE)
+# core-sim first: a gateway paused for its dump on a crowded machine can miss link heartbeats, and the core then ends its streams.
+hc=$(heap $CORE core-during); hg=$(heap $GWP gw-during)
+kill $LG; wait $LG 2>/dev/null
+sleep 20
+hc0=$(heap $CORE core-closed); hg0=$(heap $GWP gw-closed)
+python3 scripts/gcdump-diff.py "$OUT/gw-closed.txt" "$OUT/gw-during.txt" "$n" 50 >"$OUT/heap-gw.txt"
+python3 scripts/gcdump-diff.py "$OUT/core-closed.txt" "$OUT/core-during.txt" "$n" 40 >"$OUT/heap-core.txt"
+r="$LABEL n=$n | gw RSS before $g0 KiB, +1s $(( (g1-g0)*1024/n )) B/s, +45s $(( (g45-g0)*1024/n )) B/s, heap $(( (hg-hg0)/n )) B/s | core RSS +1s $(( (c1-c0)*1024/n )) B/s, +45s $(( (c45-c0)*1024/n )) B/s, heap $(( (hc-hc0)/n )) B/s | load $(cut -d' ' -f1 /proc/loadavg)"
+echo "$r" | tee "$OUT/result.txt"; echo "$r" >> "$ROOT/artifacts/idle-ab/results.txt"
