@@ -1,8 +1,10 @@
 using System.Net;
+using System.Net.Security;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Hosting.WindowsServices;
 using Microsoft.Extensions.Options;
@@ -112,12 +114,17 @@ public static class GatewayHost
             if (options.CertificatePath is not null)
             {
                 var certificate = new CertificateHolder(options);
-                _ = certificate.Current; // fail at start, not at the first handshake
+                _ = certificate.Context; // fail at start, not at the first handshake
                 kestrel.Listen(bind, options.HttpsPort, l =>
                 {
                     l.Protocols = HttpProtocols.Http1AndHttp2;
                     UseConnectionGate(l, options); // before TLS: the PROXY header comes first
-                    l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                    // One certificate context per loaded file, not a certificate per handshake (CertificateHolder);
+                    // Kestrel adds ALPN for the listener's protocols to the options returned here.
+                    l.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context }),
+                    });
                     UseFastUpgrade(l, options); // after TLS: it reads the decrypted request
                 });
             }
