@@ -58,8 +58,7 @@ public class TlsTests
             Assert.That(await ServedSubjectAsync(gw, token), Is.EqualTo("CN=localhost"));
 
             // The operator renews the certificate in place (same paths, new files).
-            WriteSelfSigned(dir, "CN=localhost-renewed");
-            File.SetLastWriteTimeUtc(certPath, DateTime.UtcNow.AddSeconds(5));
+            RenewInPlace(dir, certPath);
             string? subject = null;
             for (int i = 0; i < 50 && subject != "CN=localhost-renewed"; i++)
             {
@@ -90,8 +89,7 @@ public class TlsTests
             Assert.That(holder.Context, Is.SameAs(first), "every handshake gets the same context while the file is unchanged");
             Assert.That(first.TargetCertificate.Subject, Is.EqualTo("CN=localhost"));
 
-            WriteSelfSigned(dir, "CN=localhost-renewed");
-            File.SetLastWriteTimeUtc(certPath, DateTime.UtcNow.AddSeconds(5));
+            RenewInPlace(dir, certPath);
             var renewed = first;
             for (int i = 0; i < 50 && ReferenceEquals(renewed, first); i++)
             {
@@ -121,6 +119,13 @@ public class TlsTests
         var uri = new Uri(gw.WssUrl!.Replace("wss://", "https://", StringComparison.Ordinal).Replace("/ws", "/healthz", StringComparison.Ordinal));
         (await http.GetAsync(uri, token)).EnsureSuccessStatusCode();
         return subject;
+    }
+
+    /// <summary>The operator renews the certificate in place (same paths, new files, a newer stamp).</summary>
+    private static void RenewInPlace(string dir, string certPath)
+    {
+        WriteSelfSigned(dir, "CN=localhost-renewed");
+        File.SetLastWriteTimeUtc(certPath, DateTime.UtcNow.AddSeconds(5));
     }
 
     internal static (string Cert, string Key) WriteSelfSigned(string dir, string subject = "CN=localhost")
