@@ -337,6 +337,9 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
                 link.Heartbeat(now);
             }
 
+            // A late OPEN or OPEN_COPY comes within a dead link's timeout, or its link is closed (issue 22).
+            relay.PruneEnded(time, now, EndedStreamKeep);
+
             foreach (var stream in relay.Streams.Values)
             {
                 if (stream.State == StreamState.Detached && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
