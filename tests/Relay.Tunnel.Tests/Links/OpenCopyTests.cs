@@ -14,7 +14,7 @@ public class OpenCopyTests
     private const int LargeMessages = 200; // 4 KiB each, not copied: 800 KiB, beyond a 256 KiB window each way
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
     public async Task StreamsOwnLinkHoldsItsOpenAndHello_TheCopiesOpenTheStream_ThenTheLateOpenChangesNothingVisible(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024);
@@ -51,7 +51,7 @@ public class OpenCopyTests
     }
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
     public async Task CopiedOpenArrivesAfterTheOriginal_IsIgnored(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024);
@@ -81,7 +81,7 @@ public class OpenCopyTests
     }
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
     public async Task StreamEndsBeforeItsCopiedOpenArrives_TheLateCopyOpensNothing(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024);
@@ -107,7 +107,7 @@ public class OpenCopyTests
     }
 
     [Test]
-    [CancelAfter(60_000)]
+    [CancelAfter(30_000)]
     public async Task NearLink_NoOpenCopies(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024, duplicateAboveRtt: TimeSpan.FromSeconds(10));
