@@ -243,7 +243,7 @@ public sealed partial class MuxStream
 
             // Issue 22: on a far link the OPEN goes on a second link too (as small DATA frames do), so one lost packet
             // does not hold the stream's start for a retransmission: the core opens the stream from whichever comes
-            // first and keeps it on the link the original came on (tunnel/Protocol/README.md "Dual send").
+            // first and keeps it on the link the original came on (tunnel/Protocol/README.md "Open copy").
             var copy = _options.DuplicateFramesUpTo > 0 && link.IsFar ? CopyLink() : null;
             if (copy is not null && !copy.Enqueue(new Outgoing(FrameKind.OpenCopy, Id, body: Info)))
             {
