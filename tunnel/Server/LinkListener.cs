@@ -93,6 +93,9 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         return list;
     }
 
+    /// <summary>Tests: a relay's links on this side (none when it has none).</summary>
+    internal IReadOnlyList<Link> LinksOf(string relayId) => _relays.TryGetValue(relayId, out var relay) ? relay.LinksSnapshot() : [];
+
     /// <summary>Fault injection: drops one link (or all links) of a relay. Returns how many were dropped.</summary>
     public int DropLinks(string relayId, bool all = true)
     {

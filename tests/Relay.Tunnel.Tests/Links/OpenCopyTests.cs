@@ -108,6 +108,54 @@ public class OpenCopyTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task AcceptLostWithTheStreamsLink_TheReopenAndItsCopyFindTheStream_EachMessageOnce(CancellationToken token)
+    {
+        // The re-open after link loss (tunnel/Protocol/README.md "Re-attach") with copies on: the core holds the stream,
+        // the relay never saw ACCEPT; its OPEN again (and OPEN_COPY) on other links must find that stream, not a new one.
+        await using var backhaul = await Backhaul.StartAsync(links: 3, duplicateUpTo: 1024);
+        var coreLinks = backhaul.Listener.LinksOf("relay-test");
+        Assert.That(coreLinks, Has.Count.EqualTo(3));
+        foreach (var link in coreLinks)
+        {
+            link.UnsafeHold(); // the core's ACCEPT and echo wait
+        }
+
+        MuxStream stream;
+        try
+        {
+            stream = backhaul.Pool.OpenStream(Backhaul.Info("reopen"));
+            Assert.That(await stream.SendAsync(Payload(0, 64), false, token), Is.True);
+            await Eventually.HoldsAsync(() => backhaul.CoreStreamsById.ContainsKey(stream.Id), token);
+            Assert.That(stream.IsAccepted, Is.False, "precondition: the relay has not seen ACCEPT");
+            var own = stream.CurrentLink!;
+            own.Shutdown(LinkCloseReason.Aborted);
+            await Eventually.HoldsAsync(() => stream.CurrentLink is { } link && link != own && stream.State == StreamState.Attached, token);
+        }
+        finally
+        {
+            foreach (var link in coreLinks)
+            {
+                link.UnsafeRelease();
+            }
+        }
+
+        using (var echo = await stream.ReceiveAsync(token))
+        {
+            Assert.That(BinaryPrimitives.ReadInt32LittleEndian(echo.Data.Span), Is.EqualTo(0));
+        }
+
+        for (int m = 1; m <= LargeMessages; m++)
+        {
+            await SendAndExpectEchoAsync(stream, m, 4096, token);
+        }
+
+        await CloseBothAsync(backhaul, stream, token);
+        Assert.That(backhaul.CoreStreamsById, Has.Count.EqualTo(1));
+        Assert.That(backhaul.Listener.Counters.Streams, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task NearLink_NoOpenCopies(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 2, duplicateUpTo: 1024, duplicateAboveRtt: TimeSpan.FromSeconds(10));
@@ -126,11 +174,16 @@ public class OpenCopyTests
         Assert.That(core.Code, Is.EqualTo(StreamCodes.Normal), $"the core's side closed cleanly: {core}");
     }
 
-    private static async Task SendAndExpectEchoAsync(MuxStream stream, int m, int size, CancellationToken token)
+    private static byte[] Payload(int m, int size)
     {
         var payload = new byte[size];
         BinaryPrimitives.WriteInt32LittleEndian(payload, m);
-        Assert.That(await stream.SendAsync(payload, false, token), Is.True);
+        return payload;
+    }
+
+    private static async Task SendAndExpectEchoAsync(MuxStream stream, int m, int size, CancellationToken token)
+    {
+        Assert.That(await stream.SendAsync(Payload(m, size), false, token), Is.True);
         using var echo = await stream.ReceiveAsync(token);
         Assert.That(echo.Type, Is.EqualTo(StreamMessageType.Binary));
         Assert.That(BinaryPrimitives.ReadInt32LittleEndian(echo.Data.Span), Is.EqualTo(m), "each message once, in order");
