@@ -14,4 +14,10 @@ public readonly record struct TunnelCounters(long LinksUp, long Streams, long Fr
 
     /// <summary>DATA frames the receiver took from a stream's second link, because the copy arrived first.</summary>
     public long CopiesFirst { get; init; }
+
+    /// <summary>OPEN_COPY frames sent (relay) or received (core): a new stream's OPEN also on a second link (issue 22).</summary>
+    public long OpenCopies { get; init; }
+
+    /// <summary>Core: streams opened from their OPEN_COPY, because it arrived before the OPEN (issue 22).</summary>
+    public long OpensFromCopy { get; init; }
 }

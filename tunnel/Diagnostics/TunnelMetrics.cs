@@ -28,6 +28,8 @@ internal sealed class TunnelMetrics : IDisposable
     private long _copiesSent;
     private long _copyBytes;
     private long _copiesFirst;
+    private long _openCopies;
+    private long _opensFromCopy;
 
     /// <summary>
     /// Creates the instruments on a meter from <paramref name="meterFactory"/> (the host's, so each host
@@ -53,6 +55,8 @@ internal sealed class TunnelMetrics : IDisposable
         _meter.CreateObservableCounter("relay.backhaul.copies_sent", () => Volatile.Read(ref _copiesSent), description: "Small DATA frames also sent on a second link (LinkOptions.DuplicateFramesUpTo, issue 22).");
         _meter.CreateObservableCounter("relay.backhaul.copy_bytes", () => Volatile.Read(ref _copyBytes), description: "Payload bytes of those copies.");
         _meter.CreateObservableCounter("relay.backhaul.copies_first", () => Volatile.Read(ref _copiesFirst), description: "DATA frames taken from a stream's second link (the copy arrived first).");
+        _meter.CreateObservableCounter("relay.backhaul.open_copies", () => Volatile.Read(ref _openCopies), description: "OPEN_COPY frames sent (relay) or received (core): a new stream's OPEN also sent on a second link (issue 22).");
+        _meter.CreateObservableCounter("relay.backhaul.opens_from_copy", () => Volatile.Read(ref _opensFromCopy), description: "Streams the core opened from their OPEN_COPY (it arrived before the OPEN).");
         _meter.CreateObservableCounter("relay.backhaul.reattaches", () => Volatile.Read(ref _reattaches), description: "Streams re-attached after link loss.");
         _rtt = _meter.CreateHistogram(
             "relay.backhaul.link.rtt",
@@ -71,6 +75,8 @@ internal sealed class TunnelMetrics : IDisposable
         CopiesSent = Volatile.Read(ref _copiesSent),
         CopyBytes = Volatile.Read(ref _copyBytes),
         CopiesFirst = Volatile.Read(ref _copiesFirst),
+        OpenCopies = Volatile.Read(ref _openCopies),
+        OpensFromCopy = Volatile.Read(ref _opensFromCopy),
     };
 
     internal void LinkOpened() => Interlocked.Increment(ref _linksUp);
@@ -92,6 +98,10 @@ internal sealed class TunnelMetrics : IDisposable
     }
 
     internal void CopyFirst() => Interlocked.Increment(ref _copiesFirst);
+
+    internal void OpenCopy() => Interlocked.Increment(ref _openCopies);
+
+    internal void OpenFromCopy() => Interlocked.Increment(ref _opensFromCopy);
 
     /// <summary>One flush of a link's writer: the frames and bytes it wrote.</summary>
     internal void Flushed(int frames, long bytes)

@@ -95,7 +95,7 @@ internal sealed partial class Link
     {
         switch (frame.Kind)
         {
-            case FrameKind.Data or FrameKind.Ack or FrameKind.Close or FrameKind.Open or FrameKind.Accept or FrameKind.Refuse or FrameKind.Attach or FrameKind.Attached:
+            case FrameKind.Data or FrameKind.Ack or FrameKind.Close or FrameKind.Open or FrameKind.OpenCopy or FrameKind.Accept or FrameKind.Refuse or FrameKind.Attach or FrameKind.Attached:
                 return _owner.OnStreamFrame(this, in frame);
             case FrameKind.Ping:
                 var delay = PongDelay;

@@ -8,6 +8,15 @@ internal sealed partial class Link
     /// link stays up. Never set in production code.</summary>
     internal bool UnsafeDropDataFrames { get; set; }
 
+    private TaskCompletionSource? _unsafeHold;
+
+    /// <summary>Tests only (issue 22): frames queued on this link wait unwritten until <see cref="UnsafeRelease"/>, as
+    /// behind a lost packet that TCP retransmits late (nothing is lost, everything after it waits). Never in production.</summary>
+    internal void UnsafeHold() => Interlocked.CompareExchange(ref _unsafeHold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+
+    /// <summary>Tests only: ends <see cref="UnsafeHold"/>; what waited is written, in order.</summary>
+    internal void UnsafeRelease() => Interlocked.Exchange(ref _unsafeHold, null)?.TrySetResult();
+
     private async Task WriteLoopAsync()
     {
         var output = _pipe.Output;
@@ -17,9 +26,14 @@ internal sealed partial class Link
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                if (Volatile.Read(ref _unsafeHold) is { } hold)
+                {
+                    await hold.Task.ConfigureAwait(false); // tests only
+                }
+
                 long pending = 0;
                 int frames = 0;
-                while (reader.TryRead(out var item))
+                while (Volatile.Read(ref _unsafeHold) is null && reader.TryRead(out var item))
                 {
                     if (UnsafeDropDataFrames && item.Kind == FrameKind.Data)
                     {
@@ -92,8 +106,8 @@ internal sealed partial class Link
             case FrameKind.Refuse:
                 FrameWriter.WriteRefuse(output, item.StreamId, item.Code, (string?)item.Body ?? string.Empty);
                 break;
-            case FrameKind.Open:
-                FrameWriter.WriteOpen(output, item.StreamId, (OpenInfo)item.Body!);
+            case FrameKind.Open or FrameKind.OpenCopy:
+                FrameWriter.WriteOpen(output, item.Kind, item.StreamId, (OpenInfo)item.Body!);
                 break;
             case FrameKind.GoAway:
                 FrameWriter.WriteGoAway(output, (string?)item.Body ?? string.Empty);

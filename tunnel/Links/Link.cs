@@ -233,6 +233,7 @@ internal sealed partial class Link
         }
 
         _outbound.Writer.TryComplete();
+        UnsafeRelease();
         _pipe.Input.CancelPendingRead();
         _pipe.Output.CancelPendingFlush();
         try

@@ -122,7 +122,7 @@ public sealed partial class LinkPool
         if (!_streams.TryGetValue(frame.StreamId, out var stream))
         {
             // A late frame for a stream that has ended. Opening streams is the core's job, not ours.
-            return frame.Kind is not (FrameKind.Open or FrameKind.Attach);
+            return frame.Kind is not (FrameKind.Open or FrameKind.OpenCopy or FrameKind.Attach);
         }
 
         switch (frame.Kind)

@@ -44,4 +44,9 @@ internal enum FrameKind : byte
     HealthReport = 64,
     /// <summary>Core → relay: a named command with an argument (e.g. drain).</summary>
     Command = 65,
+    /// <summary>
+    /// Relay → core (issue 22): a copy of an <see cref="Open"/>, same fields, sent on a second link of the endpoint while
+    /// the stream's link is far. Optional: a core that predates it skips it, as if it were lost.
+    /// </summary>
+    OpenCopy = 66,
 }

@@ -113,7 +113,7 @@ internal static class FrameReader
                 FrameKind.Challenge => new Frame(kind, body: new HelloInfo(reader.ReadInt32(), ReadString(ref reader), string.Empty, ReadBinArray(ref reader), reader.ReadInt32())),
                 FrameKind.Proof => new Frame(kind, body: ReadBinArray(ref reader)),
                 FrameKind.Ready => new Frame(kind, body: ReadBinArray(ref reader)),
-                FrameKind.Open => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader, count - 1 > MinFields(kind))),
+                FrameKind.Open or FrameKind.OpenCopy => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader, count - 1 > MinFields(kind))),
                 FrameKind.HealthReport => new Frame(kind, payload: ReadBin(ref reader)),
                 FrameKind.Command => new Frame(kind, body: ReadString(ref reader), payload: ReadBin(ref reader)),
                 _ => throw new MessagePackSerializationException("unreachable kind"),
@@ -149,7 +149,7 @@ internal static class FrameReader
         FrameKind.Challenge => 4,
         FrameKind.Proof => 1,
         FrameKind.Ready => 1,
-        FrameKind.Open => 4,
+        FrameKind.Open or FrameKind.OpenCopy => 4,
         FrameKind.Accept => 1,
         FrameKind.Refuse => 3,
         FrameKind.Data => 4,
@@ -166,7 +166,7 @@ internal static class FrameReader
     };
 
     /// <summary>Optional fields this version reads after the required ones (OPEN's stream kind, issue 18).</summary>
-    private static int OptionalFieldsRead(FrameKind kind, int count) => kind == FrameKind.Open && count - 1 > MinFields(kind) ? 1 : 0;
+    private static int OptionalFieldsRead(FrameKind kind, int count) => kind is FrameKind.Open or FrameKind.OpenCopy && count - 1 > MinFields(kind) ? 1 : 0;
 
     private static DataFlags ReadFlags(ref MessagePackReader reader)
     {

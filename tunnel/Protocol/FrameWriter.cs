@@ -156,11 +156,15 @@ internal static class FrameWriter
 
     /// <summary>Writes an <see cref="FrameKind.Open"/> frame.</summary>
     public static void WriteOpen(IBufferWriter<byte> output, ulong streamId, OpenInfo open)
-        => WriteViaScratch(output, (streamId, open), static (ref MessagePackWriter w, (ulong Id, OpenInfo Open) s) =>
+        => WriteOpen(output, FrameKind.Open, streamId, open);
+
+    /// <summary>Writes an <see cref="FrameKind.Open"/> or <see cref="FrameKind.OpenCopy"/> frame (the same fields).</summary>
+    public static void WriteOpen(IBufferWriter<byte> output, FrameKind kind, ulong streamId, OpenInfo open)
+        => WriteViaScratch(output, (kind, streamId, open), static (ref MessagePackWriter w, (FrameKind Kind, ulong Id, OpenInfo Open) s) =>
         {
             bool kind = s.Open.Kind != StreamKind.Session; // a session's OPEN is the same bytes as before issue 18
             w.WriteArrayHeader(kind ? 6 : 5);
-            w.Write((byte)FrameKind.Open);
+            w.Write((byte)s.Kind);
             w.Write(s.Id);
             w.Write(s.Open.SessionKey);
             w.Write(s.Open.ClientAddress);
@@ -212,7 +216,7 @@ internal static class FrameWriter
             case FrameKind.Hello: WriteHello(output, (HelloInfo)frame.Body!); break;
             case FrameKind.Challenge: WriteChallenge(output, (HelloInfo)frame.Body!); break;
             case FrameKind.Proof: WriteProof(output, (byte[])frame.Body!); break;
-            case FrameKind.Open: WriteOpen(output, frame.StreamId, (OpenInfo)frame.Body!); break;
+            case FrameKind.Open or FrameKind.OpenCopy: WriteOpen(output, frame.Kind, frame.StreamId, (OpenInfo)frame.Body!); break;
             case FrameKind.HealthReport: WriteHealthReport(output, frame.Payload.ToArray()); break;
             case FrameKind.Command: WriteCommand(output, frame.Reason, frame.Payload.ToArray()); break;
             default: throw new ArgumentOutOfRangeException(nameof(frame), frame.Kind, "not a frame kind");

@@ -93,6 +93,9 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         return list;
     }
 
+    /// <summary>Tests: a relay's links on this side (none when it has none).</summary>
+    internal IReadOnlyList<Link> LinksOf(string relayId) => _relays.TryGetValue(relayId, out var relay) ? relay.LinksSnapshot() : [];
+
     /// <summary>Fault injection: drops one link (or all links) of a relay. Returns how many were dropped.</summary>
     public int DropLinks(string relayId, bool all = true)
     {
@@ -336,6 +339,9 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             {
                 link.Heartbeat(now);
             }
+
+            // A late OPEN or OPEN_COPY comes within a dead link's timeout, or its link is closed (issue 22).
+            relay.PruneEnded(time, now, EndedStreamKeep);
 
             foreach (var stream in relay.Streams.Values)
             {

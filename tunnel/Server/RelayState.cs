@@ -14,6 +14,47 @@ internal sealed class RelayState(string relayId)
 
     public ConcurrentDictionary<ulong, MuxStream> Streams { get; } = new();
 
+    /// <summary>Most ended stream ids kept (issue 22): about 40 bytes each, so at most about 650 KB per relay.</summary>
+    public const int MaxEndedStreams = 16_384;
+
+    private readonly Queue<(ulong Id, long At)> _ended = new();
+    private readonly HashSet<ulong> _endedIds = [];
+
+    /// <summary>Serializes the handling of OPEN and OPEN_COPY, and the ending of streams, for this relay (issue 22: the
+    /// two may arrive at once on two links' read loops; one stream must come of them).</summary>
+    public object OpenGate { get; } = new();
+
+    /// <summary>
+    /// Under <see cref="OpenGate"/>: remembers a stream that ended while the other of its OPEN and OPEN_COPY had not
+    /// arrived, so that one, arriving late, does not open the stream again. Capped; the oldest go first.
+    /// </summary>
+    public void AddEnded(ulong id, long now)
+    {
+        if (_endedIds.Add(id))
+        {
+            _ended.Enqueue((id, now));
+            while (_ended.Count > MaxEndedStreams)
+            {
+                _endedIds.Remove(_ended.Dequeue().Id);
+            }
+        }
+    }
+
+    /// <summary>Under <see cref="OpenGate"/>: the stream ended with an OPEN or OPEN_COPY still to come.</summary>
+    public bool IsEnded(ulong id) => _endedIds.Contains(id);
+
+    /// <summary>Forgets ended streams older than <paramref name="keep"/>.</summary>
+    public void PruneEnded(TimeProvider time, long now, TimeSpan keep)
+    {
+        lock (OpenGate)
+        {
+            while (_ended.TryPeek(out var entry) && time.GetElapsedTime(entry.At, now) > keep)
+            {
+                _endedIds.Remove(_ended.Dequeue().Id);
+            }
+        }
+    }
+
     public IReadOnlyList<Link> LinksSnapshot() => Volatile.Read(ref _links);
 
     /// <summary>Adds a link; true when it is the relay's only one.</summary>

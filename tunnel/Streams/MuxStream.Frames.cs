@@ -240,9 +240,26 @@ public sealed partial class MuxStream
             }
 
             link.Enqueue(new Outgoing(FrameKind.Open, Id, body: Info));
+
+            // Issue 22: on a far link the OPEN goes on a second link too (as small DATA frames do), so one lost packet
+            // does not hold the stream's start for a retransmission: the core opens the stream from whichever comes
+            // first and keeps it on the link the original came on (tunnel/Protocol/README.md "Open copy").
+            var copy = _options.DuplicateFramesUpTo > 0 && link.IsFar ? CopyLink() : null;
+            if (copy is not null && !copy.Enqueue(new Outgoing(FrameKind.OpenCopy, Id, body: Info)))
+            {
+                copy = null;
+            }
+
+            copy?.Metrics.OpenCopy();
+
             foreach (var item in _retained)
             {
-                link.Enqueue(item.ToFrame(Id));
+                var frame = item.ToFrame(Id);
+                link.Enqueue(frame);
+                if (copy is not null && !item.IsClose && item.Length <= _options.DuplicateFramesUpTo && copy.Enqueue(frame))
+                {
+                    copy.Metrics.CopySent(item.Length);
+                }
             }
 
             State = StreamState.Attached;
@@ -308,9 +325,10 @@ public sealed partial class MuxStream
 
     /// <summary>
     /// Accepting side: the opener re-attached (ATTACH, or OPEN again when it never saw our ACCEPT).
-    /// The peer holds our items up to <paramref name="peerReceived"/>; resend the rest.
+    /// The peer holds our items up to <paramref name="peerReceived"/>; resend the rest. <paramref name="reattach"/> false:
+    /// not a re-attach but the original OPEN arriving after its copy (issue 22), which moves the stream to its link.
     /// </summary>
-    internal bool AcceptAttach(Link link, ulong peerReceived, long peerCredit, bool reopen)
+    internal bool AcceptAttach(Link link, ulong peerReceived, long peerCredit, bool reopen, bool reattach = true)
     {
         bool finished;
         lock (_gate)
@@ -346,7 +364,7 @@ public sealed partial class MuxStream
             {
                 link.Enqueue(new Outgoing(FrameKind.Attached, Id, _received, (ulong)_advertised));
             }
-            finished = ResendRetained(link);
+            finished = ResendRetained(link, reattach);
         }
 
         return EndIfFinished(finished);
@@ -356,7 +374,7 @@ public sealed partial class MuxStream
     /// Under the lock, once re-attached to <paramref name="link"/>: resends every item the peer has not acknowledged
     /// and marks the stream attached. Returns true when both closes are done, so the stream can end.
     /// </summary>
-    private bool ResendRetained(Link link)
+    private bool ResendRetained(Link link, bool reattach = true)
     {
         foreach (var item in _retained)
         {
@@ -364,7 +382,11 @@ public sealed partial class MuxStream
         }
 
         State = StreamState.Attached;
-        link.Metrics.StreamReattached();
+        if (reattach)
+        {
+            link.Metrics.StreamReattached();
+        }
+
         return _localCloseAcked && _remoteClose is not null;
     }
 

@@ -55,6 +55,7 @@ public sealed partial class MuxStream
         _options = options;
         _advertised = options.StreamWindow;
         _detachedAt = options.TimeProvider.GetTimestamp();
+        OpenedAt = _detachedAt;
     }
 
     /// <summary>Stream id, unique per relay.</summary>
@@ -135,6 +136,12 @@ public sealed partial class MuxStream
     internal bool IsAccepted => _accepted;
 
     internal long DetachedAt => _detachedAt;
+
+    /// <summary>Accepting side (issue 22): which of OPEN (1) and its copy OPEN_COPY (2) have arrived; the listener's.</summary>
+    internal byte OpensSeen { get; set; }
+
+    /// <summary>When this side made the stream (a timestamp of the options' time provider).</summary>
+    internal long OpenedAt { get; }
 
     /// <summary>
     /// Sends one message, split into chunks, waiting for flow-control credit as needed. Returns false
