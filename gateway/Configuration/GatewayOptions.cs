@@ -145,8 +145,12 @@ public sealed class GatewayOptions
     /// </summary>
     public bool InlineScheduling { get; set; } = true;
 
-    /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c> for the client sockets. Defaults to false.</summary>
-    public bool KestrelInlineScheduling { get; set; }
+    /// <summary>
+    /// Kestrel's <c>UnsafePreferInlineScheduling</c> for the client sockets: a connection's work runs on the socket's
+    /// completion thread, no hop to the thread pool. Defaults to true (issue 21; with the runtime's inline socket
+    /// completions, which Program sets).
+    /// </summary>
+    public bool KestrelInlineScheduling { get; set; } = true;
 
     /// <summary>Websocket keep-alive ping interval. Defaults to 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
