@@ -105,7 +105,9 @@ public class LiveTests
         for (int i = 0; i < 100; i++)
         {
             json = await Cli.RunAsync("fleet", _core.HttpUri.ToString(), "--json");
-            if (json.Code == 0 && json.Json["relays"]!.AsArray().Any(r => r!["relayId"]!.GetValue<string>() == RelayId))
+            // The core's view follows the relay's reports: right after another test's undrain it may still say
+            // draining for a report interval, so wait (bounded) for the relay's current state.
+            if (json.Code == 0 && json.Json["relays"]!.AsArray().Any(r => r!["relayId"]!.GetValue<string>() == RelayId && r["state"]?.GetValue<string>() == "healthy"))
             {
                 break;
             }
