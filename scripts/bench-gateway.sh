@@ -412,8 +412,9 @@ HAPROXY
 }
 
 peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
-  local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1
+  local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1 speed0 speed1
   stop core
+  speed0=$(machine_speed)
   start_core
   case $path in
     direct) url=$direct ;;
@@ -450,9 +451,10 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   stop idle-lg
   [ -n "$name" ] && stop "$name"
   stop core
-  python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" >>"$OUT/peers-runs.tsv" <<'PY'
+  speed1=$(machine_speed)
+  python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" "$speed0" "$speed1" >>"$OUT/peers-runs.tsv" <<'PY'
 import json, sys
-f, label, path, rnd, t0, t1, h0, h1, c0, c1, idle, rb, r1, rs, cb, c1r, cs, hop, started, burst, load1 = sys.argv[1:]
+f, label, path, rnd, t0, t1, h0, h1, c0, c1, idle, rb, r1, rs, cb, c1r, cs, hop, started, burst, load1, speed0, speed1 = sys.argv[1:]
 try:
     r = json.load(open(f))
 except (OSError, ValueError):
@@ -465,13 +467,26 @@ core_us = (float(c1) - float(c0)) * 1e6 / msgs if msgs else float("nan")
 kib = lambda a, b: (int(b) - int(a)) / idle if hop else float("nan")
 print("\t".join(str(x) for x in [label, path, rnd, r["messagesPerSecond"], r["latencyMs"]["p50"], r["latencyMs"]["p99"], round(hop_us, 2), round(core_us, 2),
       round(kib(rb, r1), 2), round(kib(rb, rs), 2), round((int(c1r) - int(cb)) / idle, 2), round((int(cs) - int(cb)) / idle, 2), idle, round(window, 2),
-      r["lost"], r["duplicated"], r["outOfOrder"], r["connected"], round(float(started) - float(burst), 1), load1]))
+      r["lost"], r["duplicated"], r["outOfOrder"], r["connected"], round(float(started) - float(burst), 1), load1, speed0, speed1]))
 PY
   tail -n 1 "$OUT/peers-runs.tsv"
 }
 
 peers_header() {
-  [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\n' >"$OUT/peers-runs.tsv"
+  [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\tmachine_mb_s_before\tmachine_mb_s_after\n' >"$OUT/peers-runs.tsv"
+}
+
+# The machine's own speed, as a yardstick beside each run (issue 21's rounds): one core hashing 256 MiB with SHA-256
+# (OpenSSL through Python's hashlib), MB/s, best of three. Nothing of Relay's runs while it does; on a VM whose host
+# is busy this moves, and every process's CPU per message with it.
+machine_speed() {
+  python3 -c 'import hashlib, time
+buf = bytes(64 << 20); best = 0.0
+for _ in range(3):
+    t = time.perf_counter()
+    for _ in range(4): hashlib.sha256(buf).digest()
+    best = max(best, 256 * 1.048576 / (time.perf_counter() - t))
+print(round(best))'
 }
 
 if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
@@ -551,15 +566,31 @@ import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("rounds-") and r.get("msg_s") not in (None, "failed")]
 if not rows:
     print("No rounds completed."); sys.exit()
-print("| fresh gateway | msg/s | RTT p50 ms | RTT p99 ms | gateway CPU µs/msg | core-sim CPU µs/msg | load average |")
-print("|---:|---:|---:|---:|---:|---:|---:|")
+def speed(r):
+    try:
+        return (float(r["machine_mb_s_before"]) + float(r["machine_mb_s_after"])) / 2
+    except (KeyError, TypeError, ValueError):
+        return float("nan")
+def spread(v):
+    m = statistics.median(v)
+    return m, max(max(v) - m, m - min(v)) / m * 100
+print("| fresh gateway | msg/s | RTT p50 ms | RTT p99 ms | gateway CPU µs/msg | core-sim CPU µs/msg | gateway ÷ core-sim CPU per msg | machine: SHA-256 MB/s, one core, before / after | load average |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {float(r['hop_us_msg']):.1f} | {float(r['core_us_msg']):.1f} | {r['load_average']} |")
+    print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {float(r['hop_us_msg']):.1f} | {float(r['core_us_msg']):.1f} | "
+          f"{float(r['hop_us_msg']) / float(r['core_us_msg']):.2f} | {r.get('machine_mb_s_before', '?')} / {r.get('machine_mb_s_after', '?')} | {r['load_average']} |")
 v = [float(r["msg_s"]) for r in rows]
-m = statistics.median(v)
-spread = max(max(v) - m, m - min(v)) / m * 100
-print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{spread:.1f} %** around the median "
-      f"(target: within ±10 %: {'met' if spread <= 10 else 'not met'}).")
+m, s = spread(v)
+print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{s:.1f} %** around the median "
+      f"(target: within ±10 %: {'met' if s <= 10 else 'not met'}).")
+ratio = [float(r["hop_us_msg"]) / float(r["core_us_msg"]) for r in rows]
+rm, rs = spread(ratio)
+sp = [speed(r) for r in rows]
+line = f"The gateway's CPU per message over core-sim's (the same messages, fresh in every round too): median {rm:.2f}, ±{rs:.1f} %"
+if all(x == x for x in sp):
+    sm, ss = spread(sp)
+    line += f"; the machine's own speed (one core, SHA-256) moved ±{ss:.1f} % across the rounds"
+print(line + ". A spread in msg/s that core-sim's CPU per message and the machine's speed share is the machine's, not a gateway state.")
 PY
   {
     echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load"

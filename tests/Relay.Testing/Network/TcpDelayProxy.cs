@@ -29,6 +29,9 @@ public sealed class TcpDelayProxy : IDisposable
 
     public TimeSpan OneWay { get; }
 
+    /// <summary>How late the chunks went out against <see cref="OneWay"/> (the first flight's explicit handshake charge included).</summary>
+    public Lateness Lateness { get; } = new();
+
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndPoint!;
 
     private async Task AcceptAsync()
@@ -88,6 +91,7 @@ public sealed class TcpDelayProxy : IDisposable
                 await foreach (var (due, chunk) in queue.Reader.ReadAllAsync(_stop.Token))
                 {
                     await Clock.SleepUntilAsync(due, _stop.Token);
+                    Lateness.Record(due);
                     if (chunk is null)
                     {
                         to.Shutdown(SocketShutdown.Send);

@@ -52,6 +52,9 @@ public sealed class UdpDelayLine : IDisposable
     /// <summary>UDP payload bytes forwarded (both ways): what the tunnel cost on the WAN.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>How late the packets went out against <see cref="Delay"/>.</summary>
+    public Lateness Lateness { get; } = new();
+
     private async Task ReceiveAsync(Socket socket, bool fromClient)
     {
         var buffer = new byte[65536];
@@ -100,6 +103,7 @@ public sealed class UdpDelayLine : IDisposable
             await foreach (var (due, packet, to) in queue.ReadAllAsync(_stop.Token))
             {
                 await Clock.SleepUntilAsync(due, _stop.Token);
+                Lateness.Record(due);
                 try
                 {
                     await via.SendToAsync(packet, SocketFlags.None, to, _stop.Token);
