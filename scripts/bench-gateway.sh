@@ -7,7 +7,8 @@
 #   5. failover: steady load through two gateways, one killed mid-run (0 lost, 0 duplicated)
 #   6. peers (issue 21): direct vs nginx vs HAProxy vs the gateway, each a fresh hop in front of a fresh core-sim,
 #      2,000 sessions of which 200 ping-pong; PEER_ROUNDS interleaved rounds, medians and ranges (peers.md)
-#   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load; msg/s spread (rounds.md)
+#   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load, each with a fresh core-sim
+#      (ROUNDS_CORE=shared: one for all; ROUNDS_PATHS="direct gateway": a control without the hop); msg/s spread (rounds.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
@@ -31,6 +32,7 @@ WARMUP=${WARMUP:-5}
 FIXED_PAIRS=${FIXED_PAIRS:-5}   # direct/gateway pairs at the first fixed rate, alternating, in the same processes
 # peers and rounds (issue 21): PEER_SESSIONS sessions, PEER_ACTIVE of them in closed-loop ping-pong (window 1)
 PEER_ROUNDS=${PEER_ROUNDS:-3} GATEWAY_ROUNDS=${GATEWAY_ROUNDS:-5}
+KEEP_CORE=0   # rounds: one core-sim for every round (ROUNDS_CORE=shared)
 PEER_PATHS=${PEER_PATHS:-direct nginx haproxy gateway}
 PEER_SESSIONS=${PEER_SESSIONS:-2000} PEER_ACTIVE=${PEER_ACTIVE:-200}
 PEER_SECONDS=${PEER_SECONDS:-20} PEER_WARMUP=${PEER_WARMUP:-5}   # measured seconds, after PEER_WARMUP s of sending
@@ -413,9 +415,9 @@ HAPROXY
 
 peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
   local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1 speed0 speed1
-  stop core
+  [ "$KEEP_CORE" = 1 ] && [ -n "${PIDS[core]:-}" ] && kill -0 "${PIDS[core]}" 2>/dev/null || { stop core; KEEP_CORE_STARTED=1; }
   speed0=$(machine_speed)
-  start_core
+  [ "${KEEP_CORE_STARTED:-0}" = 1 ] && { start_core; KEEP_CORE_STARTED=0; }
   case $path in
     direct) url=$direct ;;
     nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
@@ -450,7 +452,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   rs=$(tree_rss "$hop"); cs=$(tree_rss "${PIDS[core]}")
   stop idle-lg
   [ -n "$name" ] && stop "$name"
-  stop core
+  [ "$KEEP_CORE" = 1 ] || stop core
   speed1=$(machine_speed)
   python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" "$speed0" "$speed1" >>"$OUT/peers-runs.tsv" <<'PY'
 import json, sys
@@ -476,17 +478,25 @@ peers_header() {
   [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\tmachine_mb_s_before\tmachine_mb_s_after\n' >"$OUT/peers-runs.tsv"
 }
 
-# The machine's own speed, as a yardstick beside each run (issue 21's rounds): one core hashing 256 MiB with SHA-256
-# (OpenSSL through Python's hashlib), MB/s, best of three. Nothing of Relay's runs while it does; on a VM whose host
-# is busy this moves, and every process's CPU per message with it.
+# The machine's own speed, as a yardstick beside each run (issue 21's rounds): SHA-256 over 256 MiB (OpenSSL through
+# Python's hashlib), best of three, MB/s; "ONE/BOTH": one core alone, then both cores at once (the sum). Nothing of
+# Relay's runs while it does. On a VM whose host is busy, or whose two vCPUs share a physical core, this moves, and every
+# process's CPU per message with it.
 machine_speed() {
-  python3 -c 'import hashlib, time
+  local hash='import hashlib, time
 buf = bytes(64 << 20); best = 0.0
 for _ in range(3):
     t = time.perf_counter()
     for _ in range(4): hashlib.sha256(buf).digest()
     best = max(best, 256 * 1.048576 / (time.perf_counter() - t))
-print(round(best))'
+print(round(best))' one a b
+  one=$(python3 -c "$hash")
+  a=$(mktemp); b=$(mktemp)
+  python3 -c "$hash" >"$a" & local p1=$!
+  python3 -c "$hash" >"$b" & local p2=$!
+  wait "$p1" "$p2"
+  echo "$one/$(( $(cat "$a") + $(cat "$b") ))"
+  rm -f "$a" "$b"
 }
 
 if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
@@ -558,39 +568,60 @@ fi
 
 if [[ " $PARTS " == *" rounds "* ]]; then
   # The issue's "no bimodal runs" check: the same measurement as the peers' gateway row, GATEWAY_ROUNDS times in a row.
+  # ROUNDS_CORE=shared: one core-sim for all the rounds, so what moves between rounds is the gateway (and the load
+  # generator, fresh as ever); by default a fresh core-sim in every round too, as in the peers' runs.
+  # ROUNDS_PATHS="direct gateway": a control without the hop, interleaved.
+  [ "${ROUNDS_CORE:-fresh}" = shared ] && KEEP_CORE=1
   for round in $(seq 1 "$GATEWAY_ROUNDS"); do
-    peer_run "rounds-gateway-$round" gateway "$round"
+    for path in ${ROUNDS_PATHS:-gateway}; do
+      peer_run "rounds-$path-$round" "$path" "$round"
+    done
   done
+  KEEP_CORE=0; stop core
   python3 - "$OUT/peers-runs.tsv" >"$OUT/rounds.md" <<'PY'
 import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("rounds-") and r.get("msg_s") not in (None, "failed")]
 if not rows:
     print("No rounds completed."); sys.exit()
-def speed(r):
-    try:
-        return (float(r["machine_mb_s_before"]) + float(r["machine_mb_s_after"])) / 2
-    except (KeyError, TypeError, ValueError):
-        return float("nan")
+def speeds(r):
+    out = []
+    for k in ("machine_mb_s_before", "machine_mb_s_after"):
+        try:
+            one, both = (r.get(k) or "").split("/") if "/" in (r.get(k) or "") else (r[k], "nan")
+            out.append((float(one), float(both)))
+        except (KeyError, TypeError, ValueError):
+            out.append((float("nan"), float("nan")))
+    return out
 def spread(v):
     m = statistics.median(v)
     return m, max(max(v) - m, m - min(v)) / m * 100
-print("| fresh gateway | msg/s | RTT p50 ms | RTT p99 ms | gateway CPU µs/msg | core-sim CPU µs/msg | gateway ÷ core-sim CPU per msg | machine: SHA-256 MB/s, one core, before / after | load average |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for r in rows:
-    print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {float(r['hop_us_msg']):.1f} | {float(r['core_us_msg']):.1f} | "
-          f"{float(r['hop_us_msg']) / float(r['core_us_msg']):.2f} | {r.get('machine_mb_s_before', '?')} / {r.get('machine_mb_s_after', '?')} | {r['load_average']} |")
-v = [float(r["msg_s"]) for r in rows]
-m, s = spread(v)
-print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{s:.1f} %** around the median "
-      f"(target: within ±10 %: {'met' if s <= 10 else 'not met'}).")
-ratio = [float(r["hop_us_msg"]) / float(r["core_us_msg"]) for r in rows]
-rm, rs = spread(ratio)
-sp = [speed(r) for r in rows]
-line = f"The gateway's CPU per message over core-sim's (the same messages, fresh in every round too): median {rm:.2f}, ±{rs:.1f} %"
-if all(x == x for x in sp):
-    sm, ss = spread(sp)
-    line += f"; the machine's own speed (one core, SHA-256) moved ±{ss:.1f} % across the rounds"
-print(line + ". A spread in msg/s that core-sim's CPU per message and the machine's speed share is the machine's, not a gateway state.")
+def f1(x):
+    return "—" if x != x else f"{x:.1f}"
+for path in dict.fromkeys(r["path"] for r in rows):
+    mine = [r for r in rows if r["path"] == path]
+    hop = path != "direct"
+    print(f"\n{'Fresh gateway' if hop else 'Control: direct to core-sim (no hop)'}, {len(mine)} rounds:\n")
+    print("| round | msg/s | RTT p50 ms | RTT p99 ms | hop CPU µs/msg | core-sim CPU µs/msg | hop ÷ core-sim CPU per msg | machine: SHA-256 MB/s one core / both cores, before · after | load average |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in mine:
+        (o0, b0), (o1, b1) = speeds(r)
+        ratio = float(r["hop_us_msg"]) / float(r["core_us_msg"]) if hop else float("nan")
+        print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {f1(float(r['hop_us_msg']))} | {float(r['core_us_msg']):.1f} | "
+              f"{'—' if ratio != ratio else f'{ratio:.2f}'} | {o0:.0f} / {b0:.0f} · {o1:.0f} / {b1:.0f} | {r['load_average']} |")
+    v = [float(r["msg_s"]) for r in mine]
+    m, sp = spread(v)
+    print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{sp:.1f} %** around the median"
+          + (f" (target: within ±10 %: {'met' if sp <= 10 else 'not met'})." if hop else "."))
+    c = [float(r["core_us_msg"]) for r in mine]
+    line = f"core-sim CPU per message ±{spread(c)[1]:.1f} %"
+    if hop:
+        ratio = [float(r["hop_us_msg"]) / float(r["core_us_msg"]) for r in mine]
+        line += f"; the hop's CPU per message over core-sim's (the same messages) ±{spread(ratio)[1]:.1f} %"
+    one = [x for r in mine for x, _ in speeds(r) if x == x]
+    both = [y for r in mine for _, y in speeds(r) if y == y]
+    if one:
+        line += f"; the machine's speed between rounds ±{spread(one)[1]:.1f} % (one core)" + (f", ±{spread(both)[1]:.1f} % (both cores at once)" if both else "")
+    print(line + ".")
 PY
   {
     echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load"
