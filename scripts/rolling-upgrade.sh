@@ -128,7 +128,12 @@ start_relay() {
   fi
   # Its own session (setsid): it outlives this script; output to the relay's log, never to our stdout.
   (cd "$DIR" && exec setsid "${cmd[@]}" "${args[@]}" >>"$DIR/gateway.log" 2>&1 </dev/null) &
-  echo $! >"$DIR/gateway.pid"
+  local child=$! i
+  echo "$child" >"$DIR/gateway.pid"
+  # Until the subshell has exec'd the gateway, its command line is this script's, and pid_of (so wait_ready) would
+  # take the relay for dead: on a busy machine that read "not ready" at once and rolled a good release back. Wait for
+  # the exec (or the child's end), up to 5 s.
+  for ((i = 0; i < 50; i++)); do pid_of >/dev/null && break; kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
 }
 
 stop_relay() {
