@@ -64,7 +64,10 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 # Extra environment for each process (e.g. GW_ENV="DOTNET_gcServer=0"), for experiments.
 read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"
-LOADGEN=(env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+# CPU placement, for experiments (issue 21's rounds): PIN_CORE, PIN_GW, PIN_LG are taskset CPU lists ("0", "1", "0,1").
+pin() { if [ -n "$1" ]; then echo taskset -c "$1"; else echo env; fi; }
+read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin "${PIN_GW:-}")"; read -r -a PIN_LG_A <<<"$(pin "${PIN_LG:-}")"
+LOADGEN=("${PIN_LG_A[@]}" env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
 RATES=${RATES:-20 5}
 QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
 
@@ -111,7 +114,7 @@ port_free() { # port_free PORT…: stops the bench when something already listen
 start_core() {
   rm -f "$OUT/core-public.pem"
   port_free "$CORE_HTTP" "$CORE_BACKHAUL"
-  env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
+  "${PIN_CORE_A[@]}" env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
     --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
@@ -121,7 +124,7 @@ start_core() {
 
 start_gateway() { # start_gateway NAME PORT [--Gateway:X=… …]
   port_free "$2"
-  env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
+  "${PIN_GW_A[@]}" env "${GW_ENV_A[@]}" dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 --Gateway:HttpPort="$2" \
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
