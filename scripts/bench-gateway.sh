@@ -417,10 +417,10 @@ HAPROXY
 }
 
 peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
-  local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1 speed0 speed1
-  [ "$KEEP_CORE" = 1 ] && [ -n "${PIDS[core]:-}" ] && kill -0 "${PIDS[core]}" 2>/dev/null || { stop core; KEEP_CORE_STARTED=1; }
+  local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1 speed0 speed1 fresh_core=1
+  if [ "$KEEP_CORE" = 1 ] && [ -n "${PIDS[core]:-}" ] && kill -0 "${PIDS[core]}" 2>/dev/null; then fresh_core=0; else stop core; fi
   speed0=$(machine_speed)
-  [ "${KEEP_CORE_STARTED:-0}" = 1 ] && { start_core; KEEP_CORE_STARTED=0; }
+  if [ "$fresh_core" = 1 ]; then start_core; fi
   case $path in
     direct) url=$direct ;;
     nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
