@@ -11,7 +11,8 @@ internal sealed class MuxStreamTransport(MuxStream stream) : ISessionTransport
 
     public string? RelayId => string.IsNullOrEmpty(stream.RelayId) ? null : stream.RelayId;
 
-    public IPAddress? ClientAddress { get; } = ParseAddress(stream.Info.ClientAddress);
+    /// <summary>Parsed when asked (the fleet view), not held per connection (issue 21).</summary>
+    public IPAddress? ClientAddress => ParseAddress(stream.Info.ClientAddress);
 
     public (string Session, string ResumeToken)? EdgeSession { get; } =
         Relay.Contracts.Sessions.EdgeWelcome.TryRead(stream.Info.Claims, out var id, out var token) ? (id, token) : null;

@@ -10,9 +10,12 @@ namespace Relay.Gateway.Hosting;
 /// nothing, so after 10,000 sessions connect that memory stays: about 4 KB per session measured, as much as the
 /// sessions' own objects. Once the process has been quiet for <see cref="GatewayOptions.IdleMemoryTrimAfter"/> after
 /// at least 64 MB of churn, one aggressive, compacting GC returns it (<see cref="GCCollectionMode.Aggressive"/>).
-/// Quiet means all three: under 4 MB/s allocated, under 1,000 messages/s relayed, under 10 sessions/s opened (the
-/// message path allocates little, so allocation alone does not tell a busy relay from an idle one). Busy relays are
-/// left to the GC; quiet ones trim once per burst.
+/// Quiet means all three: under 4 MB/s allocated, under 1,000 messages/s relayed (or half a message per second per open
+/// session, when that is more), under 10 sessions/s opened (the message path allocates little, so allocation alone does
+/// not tell a busy relay from an idle one). The per-session allowance is idle sessions' liveness traffic: a client pings
+/// after 5 s of silence and the core answers, 0.4 messages/s per idle session through the relay, so 15,000 idle
+/// sessions relay 6,000 messages/s and, counted against 1,000/s, kept the relay "busy" for good: the trim never ran on
+/// the relays it is for (issue 21). Busy relays are left to the GC; quiet ones trim once per burst.
 /// </summary>
 internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options, GatewayMetrics metrics, TimeProvider time, ILogger<MemoryTrimService> logger) : BackgroundService
 {
@@ -21,6 +24,10 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
 
     /// <summary>Messages relayed per second (both ways) under which the process counts as quiet.</summary>
     public const long QuietMessagesPerSecond = 1000;
+
+    /// <summary>Messages relayed per second per open session under which the process counts as quiet, when that allows
+    /// more than <see cref="QuietMessagesPerSecond"/>: above idle sessions' liveness (0.4/s), below any conversation.</summary>
+    public const double QuietMessagesPerSession = 0.5;
 
     /// <summary>Sessions opened per second under which the process counts as quiet.</summary>
     public const long QuietOpensPerSecond = 10;
@@ -53,8 +60,9 @@ internal sealed partial class MemoryTrimService(IOptions<GatewayOptions> options
                 churn += delta;
                 long messages = metrics.MessagesIn + metrics.MessagesOut;
                 long opens = metrics.Opens;
+                double quietMessages = Math.Max(QuietMessagesPerSecond, metrics.Sessions * QuietMessagesPerSession) * tick.TotalSeconds;
                 bool quietTick = delta < QuietBytesPerSecond * tick.TotalSeconds
-                    && messages - lastMessages < QuietMessagesPerSecond * tick.TotalSeconds
+                    && messages - lastMessages < quietMessages
                     && opens - lastOpens < QuietOpensPerSecond * tick.TotalSeconds;
                 lastMessages = messages;
                 lastOpens = opens;

@@ -55,11 +55,8 @@ public class MemoryTrimTests
     public async Task AfterATrim_TheNextOneWaitsForANewBurst(CancellationToken token)
     {
         // The service alone on a fake clock: it samples every 500 ms; a burst is 80 MB of garbage over 5 s.
-        var time = new FakeTimeProvider();
-        var metrics = new GatewayMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
-        using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance);
-        await service.StartAsync(token);
+        var (time, metrics, options, service) = await StartOnFakeClockAsync(minChurnBytes: null, token);
+        using var _ = service;
         var sample = TimeSpan.FromMilliseconds(500);
 
         for (int burst = 1; burst <= 2; burst++)
@@ -95,11 +92,8 @@ public class MemoryTrimTests
     {
         // The service alone on a fake clock (no machine's message rate in the test): IdleMemoryTrimAfter 1 s, so it
         // samples every 500 ms; any churn is worth a trim here.
-        var time = new FakeTimeProvider();
-        var metrics = new GatewayMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
-        using var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance) { MinChurnBytes = 1 };
-        await service.StartAsync(token);
+        var (time, metrics, options, service) = await StartOnFakeClockAsync(minChurnBytes: 1, token);
+        using var _ = service;
         var sample = TimeSpan.FromMilliseconds(500);
 
         // Busy: 2,000 messages/s relayed (twice the quiet bound) for 10 s of the service's time.
@@ -127,5 +121,70 @@ public class MemoryTrimTests
 
         Assert.That(quiet, Is.GreaterThanOrEqualTo(options.Value.IdleMemoryTrimAfter), "the messages kept the process busy: quiet started when they stopped");
         await service.StopAsync(token);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task IdleSessionsPinging_CountAsQuiet_ButTheSameSessionsChatting_DoNot(CancellationToken token)
+    {
+        // Before: 10,000 idle sessions whose clients ping after 5 s of silence relay 4,000 messages/s (ping and pong), over
+        // the 1,000/s quiet bound, so a relay holding idle sessions never trimmed the memory their connect burst left.
+        var (time, metrics, options, service) = await StartOnFakeClockAsync(minChurnBytes: 1, token);
+        using var _ = service;
+        var sample = TimeSpan.FromMilliseconds(500);
+        const int sessions = 10_000;
+        for (int i = 0; i < sessions; i++)
+        {
+            metrics.SessionOpened(); // the burst: its opens are busy ticks
+        }
+
+        // Chatting: one message per session per second each way (20,000/s). Not quiet, however long it lasts.
+        for (int i = 0; i < 20; i++)
+        {
+            Relay(metrics, sessions / 2); // 5,000 in and 5,000 out per 500 ms
+            time.Advance(sample);
+            await Task.Delay(1, token);
+        }
+
+        Assert.That(metrics.MemoryTrims, Is.Zero, "no trim while the sessions talk");
+
+        // Idle: each session's ping every 5 s and its pong, 0.4 messages/s per session (2,000 per 500 ms in all).
+        var quiet = TimeSpan.Zero;
+        while (metrics.MemoryTrims == 0)
+        {
+            Relay(metrics, sessions / 10);
+            time.Advance(sample);
+            quiet += sample;
+            await Task.Delay(1, token);
+            Assert.That(quiet, Is.LessThan(TimeSpan.FromSeconds(30)), "idle sessions' liveness kept the relay busy: no trim");
+        }
+
+        Assert.That(quiet, Is.GreaterThanOrEqualTo(options.Value.IdleMemoryTrimAfter));
+        await service.StopAsync(token);
+
+        static void Relay(GatewayMetrics metrics, int each)
+        {
+            for (int m = 0; m < each; m++)
+            {
+                metrics.MessageIn(16);
+                metrics.MessageOut(16);
+            }
+        }
+    }
+
+    /// <summary>The service alone on a fake clock, IdleMemoryTrimAfter 1 s (it samples every 500 ms), started.</summary>
+    private static async Task<(FakeTimeProvider Time, GatewayMetrics Metrics, IOptions<GatewayOptions> Options, MemoryTrimService Service)> StartOnFakeClockAsync(long? minChurnBytes, CancellationToken token)
+    {
+        var time = new FakeTimeProvider();
+        var metrics = new GatewayMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var options = Options.Create(new GatewayOptions { IdleMemoryTrimAfter = TimeSpan.FromSeconds(1) });
+        var service = new MemoryTrimService(options, metrics, time, NullLogger<MemoryTrimService>.Instance);
+        if (minChurnBytes is { } churn)
+        {
+            service.MinChurnBytes = churn;
+        }
+
+        await service.StartAsync(token);
+        return (time, metrics, options, service);
     }
 }

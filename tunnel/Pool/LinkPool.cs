@@ -266,8 +266,9 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         }
 
         bool waiting = false;
-        foreach (var stream in _streams.Values)
+        foreach (var (_, stream) in _streams) // not .Values: that copies every stream into a new list on each tick
         {
+            stream.ReceiptIfQuiet();
             if (stream.State is StreamState.Pending or StreamState.Detached)
             {
                 waiting = true;

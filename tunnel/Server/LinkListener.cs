@@ -328,8 +328,9 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             // A late OPEN or OPEN_COPY comes within a dead link's timeout, or its link is closed (issue 22).
             relay.PruneEnded(time, now, EndedStreamKeep);
 
-            foreach (var stream in relay.Streams.Values)
+            foreach (var (_, stream) in relay.Streams) // not .Values: that copies every stream into a new list on each tick
             {
+                stream.ReceiptIfQuiet();
                 if (stream.State == StreamState.Detached && time.GetElapsedTime(stream.DetachedAt, now) > _options.Link.DetachedStreamGrace)
                 {
                     stream.Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, "relay did not re-attach the stream within the grace period", ByPeer: false));

@@ -4,7 +4,7 @@ namespace Relay.Tunnel.Streams;
 
 public sealed partial class MuxStream
 {
-    // All methods here run under _gate or take it; they are called from link read loops and the owner.
+    // All methods here run under the lock or take it; they are called from link read loops and the owner.
 
     private void QueueData(DataFlags flags, ReadOnlySpan<byte> chunk)
     {
@@ -76,11 +76,38 @@ public sealed partial class MuxStream
         }
     }
 
+    /// <summary>
+    /// The owner's heartbeat tick (every 250 ms, one thread at a time): a receipt for a stream whose receive side has gone
+    /// quiet with frames not yet acknowledged. Receipts otherwise go every 16 frames (or with credit), so an idle stream
+    /// kept its peer's last few messages retained (a pooled buffer and a queue slot each) until it spoke again: with a
+    /// client's liveness ping every 5 s, up to 15 pings on the relay and 15 pongs on the core per idle session (issue 21,
+    /// bench/README.md "Issue 21: memory per idle session"). A stream that received anything since the previous tick is
+    /// left to the 16-frame rule, so a busy stream gets no extra frames; a quiet one gets its receipt within two ticks.
+    /// </summary>
+    internal void ReceiptIfQuiet()
+    {
+        ulong received = Volatile.Read(ref _received);
+        if (received == Volatile.Read(ref _ackedSeq) || received != _quietMark)
+        {
+            _quietMark = received;
+            return;
+        }
+
+        lock (_retained)
+        {
+            if (_received > _ackedSeq && _received == _quietMark && State is StreamState.Attached or StreamState.Attaching)
+            {
+                _ackedSeq = _received;
+                _link!.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+            }
+        }
+    }
+
     /// <summary>A DATA frame from <paramref name="link"/>. False: protocol violation.</summary>
     internal bool OnData(Link link, in Frame frame)
     {
         var outcome = DeliverOutcome.Queued;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed || frame.Seq <= _received)
             {
@@ -152,7 +179,7 @@ public sealed partial class MuxStream
     internal bool OnClose(Link link, in Frame frame)
     {
         bool finished;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed || link != _link || frame.Seq <= _received)
             {
@@ -188,7 +215,7 @@ public sealed partial class MuxStream
     internal bool OnAck(Link link, in Frame frame)
     {
         bool finished;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed || link != _link)
             {
@@ -215,7 +242,7 @@ public sealed partial class MuxStream
 
     internal void OnAccepted()
     {
-        lock (_gate)
+        lock (_retained)
         {
             _accepted = true;
             ReleaseClaimsLocked(); // the OPEN is not re-sent after this (issue 21)
@@ -225,7 +252,7 @@ public sealed partial class MuxStream
     /// <summary>Dialing side: place a stream the acceptor has not confirmed: (re)send OPEN, then everything retained.</summary>
     internal void PlaceOpen(Link link)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed)
             {
@@ -270,7 +297,7 @@ public sealed partial class MuxStream
     /// <summary>Dialing side: ask the acceptor to re-attach this stream on <paramref name="link"/>.</summary>
     internal void BeginAttach(Link link)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed)
             {
@@ -288,7 +315,7 @@ public sealed partial class MuxStream
     internal bool OnAttached(Link link, in Frame frame)
     {
         bool finished;
-        lock (_gate)
+        lock (_retained)
         {
             if (State != StreamState.Attaching || link != _link)
             {
@@ -312,7 +339,7 @@ public sealed partial class MuxStream
     /// <summary>Accepting side: first placement of a new stream.</summary>
     internal void PlaceAccepted(Link link)
     {
-        lock (_gate)
+        lock (_retained)
         {
             _link = link;
             link.AddStream();
@@ -331,7 +358,7 @@ public sealed partial class MuxStream
     internal bool AcceptAttach(Link link, ulong peerReceived, long peerCredit, bool reopen, bool reattach = true)
     {
         bool finished;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed)
             {
@@ -404,7 +431,7 @@ public sealed partial class MuxStream
     /// <summary>The stream's link died. Returns true when the stream was on it and is now detached.</summary>
     internal bool Detach(Link link)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (_link != link || State == StreamState.Closed)
             {
@@ -424,7 +451,7 @@ public sealed partial class MuxStream
     {
         Link? link;
         TaskCompletionSource<StreamCloseInfo>? completion;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed)
             {

@@ -6,7 +6,7 @@ namespace Relay.Tunnel.Streams;
 /// The receive side's queue: whole messages the link delivered and the owner has not taken yet. No channel per
 /// stream: a queue allocated on the first message that has to wait, and one reusable waiter (the stream itself is
 /// the <see cref="IValueTaskSource{TResult}"/>), so an idle stream holds no queue and a wait allocates nothing.
-/// Everything here runs under <c>_gate</c> or takes it.
+/// Everything here runs under the lock or takes it.
 /// </summary>
 public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
 {
@@ -41,7 +41,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     public void SetReceiveLimit(long bytes, Action<object> exceeded, object state)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
-        lock (_gate)
+        lock (_retained)
         {
             _receiveLimit = bytes;
             _receiveLimitExceeded = exceeded;
@@ -56,7 +56,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     /// </summary>
     public void StopReceiving()
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (!_inboxCompleted)
             {
@@ -70,7 +70,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     {
         get
         {
-            lock (_gate)
+            lock (_retained)
             {
                 return _remoteClose;
             }
@@ -83,7 +83,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     /// </summary>
     public ValueTask<StreamMessage> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (_receiving)
             {
@@ -122,7 +122,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
     }
 
     /// <summary>
-    /// A whole message from the peer (under <c>_gate</c>): to the waiting receiver, or queued. After releasing the
+    /// A whole message from the peer (under the lock): to the waiting receiver, or queued. After releasing the
     /// lock the caller calls <see cref="AfterDeliver"/> with what this returned (a waiting receiver is woken outside
     /// the lock, so an inline continuation never runs under it).
     /// </summary>
@@ -138,7 +138,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
         if (_receiving)
         {
             _receiving = false;
-            _receiveCancellation.Unregister(); // not Dispose: it would wait for a running callback that waits for _gate
+            _receiveCancellation.Unregister(); // not Dispose: it would wait for a running callback that waits for the lock
             _receiveCancellation = default;
             ConsumedLocked(message.Data.Length);
             _handoff = message;
@@ -178,7 +178,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
         LimitExceeded,
     }
 
-    /// <summary>No more messages will come (under <c>_gate</c>): queued ones are still received, then the end.</summary>
+    /// <summary>No more messages will come (under the lock): queued ones are still received, then the end.</summary>
     private void CompleteInboxLocked()
     {
         _inboxCompleted = true;
@@ -194,7 +194,7 @@ public sealed partial class MuxStream : IValueTaskSource<StreamMessage>
 
     private void CancelReceive(CancellationToken token)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (_receiving)
             {

@@ -12,9 +12,11 @@ namespace Relay.Tunnel.Streams;
 /// </remarks>
 public sealed partial class MuxStream
 {
-    private readonly object _gate = new();
     private readonly IStreamOwner _owner;
     private readonly LinkOptions _options;
+
+    // The stream's lock is this queue (private, never handed out): no object of its own per stream (issue 21, 24 B + a
+    // reference on both sides of every session). "Under the lock" below means lock (_retained).
     private readonly Queue<SendItem> _retained = new();
     private TaskCompletionSource<StreamCloseInfo>? _completion; // made when first awaited: most streams end unobserved
     private StreamCloseInfo? _closeInfo;
@@ -33,6 +35,7 @@ public sealed partial class MuxStream
     private const int AckEveryFrames = 16;
     private ulong _received;
     private ulong _ackedSeq;
+    private ulong _quietMark; // the owner's heartbeat tick only (never re-entered): _received at the last tick
     private long _receivedBytes;
     private long _consumed;
     private long _advertised;
@@ -71,13 +74,13 @@ public sealed partial class MuxStream
     /// <summary>Accepting side: the owner has read the OPEN's claims; the stream stops holding them.</summary>
     public void ReleaseClaims()
     {
-        lock (_gate)
+        lock (_retained)
         {
             ReleaseClaimsLocked();
         }
     }
 
-    /// <summary>Under <c>_gate</c>: <see cref="Info"/> without its claims.</summary>
+    /// <summary>Under the lock: <see cref="Info"/> without its claims.</summary>
     private void ReleaseClaimsLocked()
     {
         if (Info.Claims.Count > 0)
@@ -97,7 +100,7 @@ public sealed partial class MuxStream
     {
         get
         {
-            lock (_gate)
+            lock (_retained)
             {
                 return _closeInfo is { } info ? Task.FromResult(info) : (_completion ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
@@ -109,7 +112,7 @@ public sealed partial class MuxStream
     {
         get
         {
-            lock (_gate)
+            lock (_retained)
             {
                 return _closeInfo;
             }
@@ -130,6 +133,18 @@ public sealed partial class MuxStream
 
     /// <summary>Index of the core endpoint this stream is bound to (dialing side).</summary>
     internal int EndpointIndex { get; set; }
+
+    /// <summary>Sent chunks (and a close) the peer has not acknowledged yet, kept for a resend (tests: issue 21).</summary>
+    internal int RetainedCount
+    {
+        get
+        {
+            lock (_retained)
+            {
+                return _retained.Count;
+            }
+        }
+    }
 
     internal Link? CurrentLink => _link;
 
@@ -169,7 +184,7 @@ public sealed partial class MuxStream
                 while (true)
                 {
                     Task wait;
-                    lock (_gate)
+                    lock (_retained)
                     {
                         if (State == StreamState.Closed || _localCloseQueued)
                         {
@@ -205,7 +220,7 @@ public sealed partial class MuxStream
     /// </summary>
     public void Close(int code, string reason)
     {
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed || _localCloseQueued)
             {
@@ -220,7 +235,7 @@ public sealed partial class MuxStream
     public void Abort(int code, string reason)
     {
         Link? link;
-        lock (_gate)
+        lock (_retained)
         {
             if (State == StreamState.Closed)
             {
@@ -237,7 +252,7 @@ public sealed partial class MuxStream
     /// <inheritdoc />
     public override string ToString()
     {
-        lock (_gate)
+        lock (_retained)
         {
             return $"stream {Id} ({State}, accepted={_accepted}, link={_link?.Name ?? "-"}, sent={_lastSeq}/{_bytesSent}B credit={_creditLimit} retained={_retained.Count}, received={_received}/{_receivedBytes}B consumed={_consumed} advertised={_advertised})";
         }

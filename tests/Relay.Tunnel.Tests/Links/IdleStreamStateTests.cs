@@ -1,5 +1,6 @@
 using System.Text;
 using Relay.Testing.Backhaul;
+using Relay.Tunnel.Tests.TestTransport;
 
 namespace Relay.Tunnel.Tests.Links;
 
@@ -37,6 +38,36 @@ public class IdleStreamStateTests
         }
 
         Assert.That(backhaul.CoreStreams.Count(), Is.EqualTo(1), "the same stream on the core, re-attached, not opened again");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task QuietStream_ItsPeerReleasesWhatItSent_WithinTwoHeartbeatTicks_BothWays(CancellationToken token)
+    {
+        // Before: receipts went every 16 frames only, so an idle session's last pings (relay side) and pongs (core side)
+        // stayed retained, a pooled buffer and a queue slot each, until the 16th.
+        await using var backhaul = await InMemoryBackhaul.StartAsync(token);
+        var (relay, core) = await backhaul.OpenAcceptedAsync("s1/u1", token);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.That(await relay.SendAsync(Encoding.UTF8.GetBytes($"ping {i}"), true, token), Is.True);
+            using var ping = await core.ReceiveAsync(token);
+            Assert.That(await core.SendAsync(Encoding.UTF8.GetBytes($"pong {i}"), true, token), Is.True);
+            using var pong = await relay.ReceiveAsync(token);
+            Assert.That(Encoding.UTF8.GetString(pong.Data.Span), Is.EqualTo($"pong {i}"));
+        }
+
+        Assert.That(relay.RetainedCount, Is.GreaterThan(0), "fewer than 16 frames: no receipt yet");
+        Assert.That(core.RetainedCount, Is.GreaterThan(0), "fewer than 16 frames: no receipt yet");
+
+        var tick = TimeSpan.FromMilliseconds(250);
+        var took = await Eventually.AdvanceUntilAsync(backhaul.Time, tick, () => relay.RetainedCount == 0 && core.RetainedCount == 0, token);
+        Assert.That(took, Is.LessThanOrEqualTo(tick * 3), "a quiet stream's receipt goes within two ticks of the pool's and the listener's timers");
+
+        // Nothing lost, and the stream carries on.
+        Assert.That(await relay.SendAsync("after"u8.ToArray(), true, token), Is.True);
+        using var after = await core.ReceiveAsync(token);
+        Assert.That(Encoding.UTF8.GetString(after.Data.Span), Is.EqualTo("after"));
     }
 
     private static async Task<string> EchoAsync(MuxStream stream, string text, CancellationToken token)
