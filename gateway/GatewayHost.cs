@@ -172,15 +172,17 @@ public static class GatewayHost
     }
 
     /// <summary>
-    /// Connection caps (issue 16): the gate's own counters refuse first; Kestrel's limits sit just above them as a
-    /// backstop, inside the descriptors kept in reserve. A pre-auth connection holds little: a short head deadline,
-    /// a small request line and head, a small input buffer.
+    /// Connection caps (issue 16): the gate's own counters refuse (it is first on both client listeners, the only
+    /// listeners); Kestrel's upgraded-connection limit sits just above them as a backstop for ASP.NET Core's upgrades,
+    /// inside the descriptors kept in reserve. Not Kestrel's connection limit: the gate already counts every connection,
+    /// and that limit costs each connection, for its whole life, one more async frame and releaser (≈ 170 B per idle
+    /// session, issue 21). A pre-auth connection holds little: a short head deadline, a small request line and head, a
+    /// small input buffer.
     /// </summary>
     private static void ConfigureLimits(KestrelServerLimits limits, Edge.ConnectionGate gate, GatewayOptions options)
     {
-        int backstop = gate.MaxConnections + Edge.ConnectionGate.FileReserve / 4;
-        limits.MaxConcurrentConnections = backstop;
-        limits.MaxConcurrentUpgradedConnections = backstop;
+        limits.MaxConcurrentConnections = null;
+        limits.MaxConcurrentUpgradedConnections = gate.MaxConnections + Edge.ConnectionGate.FileReserve / 4;
         limits.RequestHeadersTimeout = options.RequestHeadTimeout;
         limits.MaxRequestLineSize = 4 * 1024;
         limits.MaxRequestHeadersTotalSize = 16 * 1024;

@@ -39,6 +39,7 @@ env ${GW_ENV:-} dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:B
 GWP=$!; PIDS+=($GWP)
 wait_http "http://127.0.0.1:$GW/readyz"
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 # The gateway's own view of its GC (System.Runtime meter at /metrics) after its last collection: memory committed by the
 # GC and the heap's size (all generations), in KiB. The difference between RSS and committed is native memory; between
 # committed and heap size it is memory the GC keeps for allocations (gen0 budgets, free space).
@@ -47,16 +48,16 @@ heap() { "$GCDUMP" collect -p "$1" -o "$OUT/$2.gcdump" >/dev/null 2>&1 && "$GCDU
 url=ws://127.0.0.1:$GW/ws
 timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 200 --progress off --out "$OUT/warm" >/dev/null 2>&1
 sleep 3
-g0=$(rss $GWP); c0=$(rss $CORE); read -r gc0 gh0 <<<"$(gcview)"
+g0=$(rss $GWP); c0=$(rss $CORE); read -r gc0 gh0 <<<"$(gcview)"; t0=$(threads $GWP)
 timeout 900 "${LOADGEN[@]}" idle --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$N" \
     --seconds 900 --connect-concurrency 200 --ready-file "$OUT/ready" --progress off --out "$OUT/idle" >"$OUT/idle.txt" 2>&1 &
 LG=$!; PIDS+=($LG)
 for _ in $(seq 1 1200); do [ -s "$OUT/ready" ] && break; sleep 0.1; done
 n=$(cat "$OUT/ready" 2>/dev/null || echo 0); [ "$n" -gt 0 ] || n=1
 sleep 1
-g1=$(rss $GWP); c1=$(rss $CORE); read -r gc1 gh1 <<<"$(gcview)"
+g1=$(rss $GWP); c1=$(rss $CORE); read -r gc1 gh1 <<<"$(gcview)"; t1=$(threads $GWP)
 sleep 44
-g45=$(rss $GWP); c45=$(rss $CORE); read -r gc45 gh45 <<<"$(gcview)"
+g45=$(rss $GWP); c45=$(rss $CORE); read -r gc45 gh45 <<<"$(gcview)"; t45=$(threads $GWP)
 # core-sim first: a gateway paused for its dump on a crowded machine can miss link heartbeats, and the core then ends its streams.
 hc=$(heap $CORE core-during); hg=$(heap $GWP gw-during)
 kill $LG; wait $LG 2>/dev/null
@@ -64,5 +65,5 @@ sleep 20
 hc0=$(heap $CORE core-closed); hg0=$(heap $GWP gw-closed)
 python3 scripts/gcdump-diff.py "$OUT/gw-closed.txt" "$OUT/gw-during.txt" "$n" 50 >"$OUT/heap-gw.txt"
 python3 scripts/gcdump-diff.py "$OUT/core-closed.txt" "$OUT/core-during.txt" "$n" 40 >"$OUT/heap-core.txt"
-r="$LABEL n=$n | gw RSS before $g0 KiB, +1s $(( (g1-g0)*1024/n )) B/s, +45s $(( (g45-g0)*1024/n )) B/s, heap $(( (hg-hg0)/n )) B/s, GC committed +1s $(( (gc1-gc0)*1024/n )) +45s $(( (gc45-gc0)*1024/n )) B/s, GC heap after last GC +1s $(( (gh1-gh0)*1024/n )) +45s $(( (gh45-gh0)*1024/n )) B/s | core RSS +1s $(( (c1-c0)*1024/n )) B/s, +45s $(( (c45-c0)*1024/n )) B/s, heap $(( (hc-hc0)/n )) B/s | load $(cut -d' ' -f1 /proc/loadavg)"
+r="$LABEL n=$n | gw RSS before $g0 KiB, +1s $(( (g1-g0)*1024/n )) B/s, +45s $(( (g45-g0)*1024/n )) B/s, heap $(( (hg-hg0)/n )) B/s, GC committed +1s $(( (gc1-gc0)*1024/n )) +45s $(( (gc45-gc0)*1024/n )) B/s, GC heap after last GC +1s $(( (gh1-gh0)*1024/n )) +45s $(( (gh45-gh0)*1024/n )) B/s, threads $t0 → $t1 → $t45 | core RSS +1s $(( (c1-c0)*1024/n )) B/s, +45s $(( (c45-c0)*1024/n )) B/s, heap $(( (hc-hc0)/n )) B/s | load $(cut -d' ' -f1 /proc/loadavg)"
 echo "$r" | tee "$OUT/result.txt"; echo "$r" >> "$ROOT/artifacts/idle-ab/results.txt"
