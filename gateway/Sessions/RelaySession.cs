@@ -218,7 +218,12 @@ internal sealed partial class RelaySession
                             {
                                 Volatile.Write(ref _sendOwner, 2);
                                 welcomed.SetResult();
+                                Volatile.Write(ref _edgeWelcomeSent, null); // not held for the session's life (issue 21: 88 B)
                             }
+                        }
+                        else
+                        {
+                            Volatile.Write(ref _edgeWelcomeSent, null); // the core pump spoke first: no edge welcome
                         }
                     }
                 }
@@ -349,18 +354,22 @@ internal sealed partial class RelaySession
     }
 
     /// <summary>
+    /// The core-to-client pump's turn to send: at once, unless the edge welcome is being sent (then after it). The
+    /// welcome's completion is published before the turn is taken for it and cleared only after it is signalled, so a
+    /// null here, with the turn taken, means the welcome has been sent.
+    /// </summary>
+    private ValueTask TakeSendTurnAsync() =>
+        Volatile.Read(ref _sendOwner) == 2 || Interlocked.CompareExchange(ref _sendOwner, 2, 0) != 1 || Volatile.Read(ref _edgeWelcomeSent) is not { } sending
+            ? ValueTask.CompletedTask
+            : new ValueTask(sending.Task);
+
+    /// <summary>
     /// Issue 22: the welcome for a fresh hello, from the relay, just before the hello goes into the stream (the core adopts
     /// the id from the OPEN and sends no welcome of its own; the same <see cref="EdgeWelcome.IsFreshHello"/> decides on
     /// both sides). Nothing from the core about the session can be ahead of it: the core speaks only once it has read the
     /// hello. The websocket serialises this send with the core pump's (a refusal of the stream at its OPEN can race it:
     /// its close then comes before or after the welcome, either way a close).
     /// </summary>
-    /// <summary>The core-to-client pump's turn to send: at once, unless the edge welcome is being sent (then after it).</summary>
-    private ValueTask TakeSendTurnAsync() =>
-        Volatile.Read(ref _sendOwner) == 2 || Interlocked.CompareExchange(ref _sendOwner, 2, 0) != 1
-            ? ValueTask.CompletedTask
-            : new ValueTask(_edgeWelcomeSent!.Task);
-
     private async ValueTask SendEdgeWelcomeAsync(string session, string resumeToken)
     {
         var welcome = ServerFrames.Welcome(session, resumeToken, 0, resumed: false);
