@@ -154,7 +154,6 @@ internal sealed partial class SessionConnection
                     return;
                 }
             }
-    
         }
         catch (OperationCanceledException)
         {
