@@ -14,6 +14,27 @@ namespace Relay.Gateway.Tests;
 public class ConfigurationFileTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private readonly List<string> _folders = [];
+
+    /// <summary>Each test's folders (configs, secrets, a copy of the gateway) go when it ends, not only at the test
+    /// process's exit, which a test host stopped by its runner never reaches.</summary>
+    [TearDown]
+    public void RemoveFolders()
+    {
+        foreach (string folder in _folders)
+        {
+            TempFolders.Remove(folder);
+        }
+
+        _folders.Clear();
+    }
+
+    private string Folder(string prefix)
+    {
+        string folder = TempFolders.Create(prefix);
+        _folders.Add(folder);
+        return folder;
+    }
 
     [Test]
     public async Task Process_ReadsAppSettingsBesideItsBinary_FromAnotherWorkingDirectory()
@@ -61,7 +82,7 @@ public class ConfigurationFileTests
     public async Task SecretsFromFiles_AreReadTrimmed_AndUsed()
     {
         int port = Ports.Free();
-        string folder = TempFolders.Create("relay-secrets-");
+        string folder = Folder("relay-secrets-");
         string keyFile = WriteSecret(folder, "backhaul.key", "\n  " + GatewayFixture.SharedKey + "  \n");
         string adminFile = WriteSecret(folder, "admin.key", "admin-from-file\n");
         string dll = CopyGateway(AppSettings(port, sharedKey: null));
@@ -89,7 +110,7 @@ public class ConfigurationFileTests
             return;
         }
 
-        string folder = TempFolders.Create("relay-secrets-");
+        string folder = Folder("relay-secrets-");
         string keyFile = WriteSecret(folder, "backhaul.key", GatewayFixture.SharedKey);
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         string dll = CopyGateway(AppSettings(Ports.Free(), sharedKey: null));
@@ -116,7 +137,7 @@ public class ConfigurationFileTests
     [Test]
     public async Task ConfigFile_NotJson_ExitsWith2_AndOneLine()
     {
-        string config = Path.Combine(TempFolders.Create("relay-config-"), "gateway.json");
+        string config = Path.Combine(Folder("relay-config-"), "gateway.json");
         await File.WriteAllTextAsync(config, "{ \"Gateway\": { \"HttpPort\": ");
 
         using var gateway = HostProcess.Start("Relay.Gateway.dll", "--config", config);
@@ -172,7 +193,7 @@ public class ConfigurationFileTests
     };
 
     /// <summary>A copy of the built gateway's folder with <paramref name="appSettings"/> as its appsettings.json.</summary>
-    private static string CopyGateway(object appSettings)
+    private string CopyGateway(object appSettings)
     {
         string source = Path.GetDirectoryName(Repo.GatewayDll)!;
         if (Repo.MissingBuild() is { } missing)
@@ -180,7 +201,7 @@ public class ConfigurationFileTests
             Assert.Ignore(missing);
         }
 
-        string target = TempFolders.Create("relay-gateway-bin-");
+        string target = Folder("relay-gateway-bin-");
         foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             string to = Path.Combine(target, Path.GetRelativePath(source, file));
@@ -192,9 +213,9 @@ public class ConfigurationFileTests
         return Path.Combine(target, "Relay.Gateway.dll");
     }
 
-    private static string WriteJson(object value)
+    private string WriteJson(object value)
     {
-        string path = Path.Combine(TempFolders.Create("relay-config-"), "gateway.json");
+        string path = Path.Combine(Folder("relay-config-"), "gateway.json");
         File.WriteAllText(path, "// a comment, as relay init writes them\n" + JsonSerializer.Serialize(value));
         return path;
     }
