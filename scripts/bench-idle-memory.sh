@@ -40,9 +40,9 @@ GWP=$!; PIDS+=($GWP)
 wait_http "http://127.0.0.1:$GW/readyz"
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
-# The gateway's own view of its GC (System.Runtime meter at /metrics) after its last collection: memory committed by the
-# GC and the heap's size (all generations), in KiB. The difference between RSS and committed is native memory; between
-# committed and heap size it is memory the GC keeps for allocations (gen0 budgets, free space).
+# The gateway's own view of its GC (System.Runtime meter at /metrics) as of its last collection: memory committed by the
+# GC and the heap's size (all generations), in KiB. Between committed and heap size is memory the GC keeps (budgets, free
+# space); RSS above committed is native memory, or allocation since that collection (the figures lag until the next one).
 gcview() { curl -fs "http://127.0.0.1:$GW/metrics" | awk '/^dotnet_gc_last_collection_memory_committed_size_bytes/ {c=$2} /^dotnet_gc_last_collection_heap_size_bytes/ {h+=$2} END {printf "%d %d", c/1024, h/1024}'; }
 heap() { "$GCDUMP" collect -p "$1" -o "$OUT/$2.gcdump" >/dev/null 2>&1 && "$GCDUMP" report "$OUT/$2.gcdump" >"$OUT/$2.txt" 2>/dev/null; awk '/GC Heap bytes/ {gsub(",", "", $1); print $1; exit}' "$OUT/$2.txt"; }
 url=ws://127.0.0.1:$GW/ws
