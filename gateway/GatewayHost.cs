@@ -81,6 +81,9 @@ public static class GatewayHost
         builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         // Kestrel's socket transport with the gate asked at accept; registered after Kestrel's own, so it is the one used.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
+        builder.Services.AddSingleton<Edge.IPlainConnections>(s => new Upgrade.SocketUpgrade(
+            s.GetRequiredService<SessionEndpoint>(), s.GetRequiredService<Edge.ConnectionGate>(), s.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            s.GetRequiredService<Security.UnderAttackMode>(), s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<Upgrade.SocketUpgrade>>())); // issue 21: the plain listener's sessions on their own sockets
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
@@ -105,7 +108,9 @@ public static class GatewayHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
             ConfigureLimits(kestrel.Limits, kestrel.ApplicationServices.GetRequiredService<Edge.ConnectionGate>(), options);
-            kestrel.Listen(bind, options.HttpPort, l =>
+            // Issue 21: the plain listener owns its connections (sessions on their own sockets) unless told not to.
+            var plain = options.FastUpgrade && options.SocketSessions ? new Edge.PlainClientEndPoint(bind, options.HttpPort) : new IPEndPoint(bind, options.HttpPort);
+            kestrel.Listen(plain, l =>
             {
                 l.Protocols = HttpProtocols.Http1;
                 UseConnectionGate(l, options);

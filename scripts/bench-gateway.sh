@@ -62,8 +62,9 @@ if [ -z "${NO_BUILD:-}" ]; then
   echo "bench: building Release…"
   dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
 fi
-# Extra environment for each process (e.g. GW_ENV="DOTNET_gcServer=0"), for experiments.
-read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"
+# Extra environment for each process (e.g. GW_ENV="DOTNET_gcServer=0"), and extra gateway arguments
+# (GW_ARGS="--Gateway:SocketSessions=false"), for experiments.
+read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a GW_ARGS_A <<<"${GW_ARGS:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"
 # CPU placement, for experiments (issue 21's rounds): PIN_CORE, PIN_GW, PIN_LG are taskset CPU lists ("0", "1", "0,1").
 pin() { if [ -n "$1" ]; then echo taskset -c "$1"; else echo env; fi; }
 read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin "${PIN_GW:-}")"; read -r -a PIN_LG_A <<<"$(pin "${PIN_LG:-}")"
@@ -128,7 +129,7 @@ start_gateway() { # start_gateway NAME PORT [--Gateway:X=… …]
     --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
     --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId="$1" \
     --Gateway:MaxSessionsPerIp=$((STORM_SESSIONS + IDLE_SESSIONS)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
-    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" "${@:3}" >>"$OUT/$1.log" 2>&1 &
+    --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${QUIET[@]}" "${@:3}" "${GW_ARGS_A[@]}" >>"$OUT/$1.log" 2>&1 &
   PIDS[$1]=$!
   wait_http "http://127.0.0.1:$2/readyz" "${PIDS[$1]}"
 }

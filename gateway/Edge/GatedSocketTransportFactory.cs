@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
 namespace Relay.Gateway.Edge;
@@ -18,7 +19,12 @@ namespace Relay.Gateway.Edge;
 /// (<c>Gateway:ListenBacklog</c>) instead of costing an accept and a reset each and reconnecting 250 ms later.
 /// Registered after Kestrel's factory, so Kestrel picks it for IP endpoints (the last registered wins).
 /// </summary>
-internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTransportOptions> options, ConnectionGate gate, ILoggerFactory loggers)
+/// <remarks>
+/// The plain client listener (bound to a <see cref="PlainClientEndPoint"/>) owns its connections (issue 21): every
+/// accepted connection goes to <see cref="IPlainConnections"/>, which keeps a session's upgrade on its own socket and
+/// hands anything else to Kestrel through <see cref="IConnectionListener.AcceptAsync"/>, untouched.
+/// </remarks>
+internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTransportOptions> options, ConnectionGate gate, ILoggerFactory loggers, IServiceProvider services)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
@@ -38,18 +44,123 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                 UnsafePreferInlineScheduling = o.UnsafePreferInlineScheduling,
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, gate, o.NoDelay, loggers.CreateLogger<GatedSocketTransportFactory>()));
+        var logger = loggers.CreateLogger<GatedSocketTransportFactory>();
+        if (endpoint is PlainClientEndPoint)
+        {
+            var plain = services.GetRequiredService<IPlainConnections>();
+            return ValueTask.FromResult<IConnectionListener>(new OwningListener(socket, factory, gate, o.NoDelay, logger, plain));
+        }
+
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, gate, o.NoDelay, logger));
     }
 
-    private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger) : IConnectionListener
+    /// <summary>Kestrel's listener: every admitted connection is a Kestrel connection.</summary>
+    private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger)
+        : GatedListener(listen, factory, gate, noDelay, logger), IConnectionListener
     {
-        private static readonly LingerOption s_reset = new(true, 0);
-        private readonly CancellationTokenSource _unbound = new();
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default) =>
+            await AcceptSocketAsync(cancellationToken).ConfigureAwait(false) is { } accepted ? Factory.Create(accepted) : null;
+    }
 
-        public EndPoint EndPoint { get; } = listen.LocalEndPoint!;
+    /// <summary>
+    /// The plain client listener: its own accept loop gives every admitted connection to <see cref="IPlainConnections"/>;
+    /// Kestrel gets, from <see cref="AcceptAsync"/>, only what that hands over.
+    /// </summary>
+    private sealed class OwningListener : GatedListener, IConnectionListener
+    {
+        private readonly Channel<Socket> _handedOver = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+        private readonly IPlainConnections _upgrade;
+        private readonly Action<Socket> _handOver;
+        private readonly Task _accepting;
+
+        public OwningListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, IPlainConnections upgrade)
+            : base(listen, factory, gate, noDelay, logger)
+        {
+            _upgrade = upgrade;
+            _handOver = socket =>
+            {
+                if (!_handedOver.Writer.TryWrite(socket))
+                {
+                    socket.Dispose(); // unbound meanwhile
+                }
+            };
+            _accepting = Task.Run(AcceptLoopAsync);
+        }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
+            try
+            {
+                while (await _handedOver.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (_handedOver.Reader.TryRead(out var socket))
+                    {
+                        return Factory.Create(socket);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return null; // unbound
+        }
+
+        private async Task AcceptLoopAsync()
+        {
+            try
+            {
+                while (await AcceptSocketAsync(Unbound.Token).ConfigureAwait(false) is { } accepted)
+                {
+                    _ = RunAsync(accepted); // the loop goes on at once: each connection waits for its head on its own
+                }
+            }
+            finally
+            {
+                _handedOver.Writer.TryComplete();
+            }
+        }
+
+        private async Task RunAsync(Socket accepted)
+        {
+            try
+            {
+                await _upgrade.RunAsync(accepted, _handOver).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.OwnedConnectionFailed(Logger, e);
+                accepted.Dispose();
+            }
+        }
+
+        protected override void Stopped()
+        {
+            _handedOver.Writer.TryComplete();
+            while (_handedOver.Reader.TryRead(out var left))
+            {
+                left.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The gated accept both listeners share.</summary>
+    private abstract class GatedListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger)
+    {
+        private static readonly LingerOption s_reset = new(true, 0);
+
+        protected CancellationTokenSource Unbound { get; } = new();
+
+        protected SocketConnectionContextFactory Factory => factory;
+
+        protected ILogger Logger => logger;
+
+        public EndPoint EndPoint { get; } = listen.LocalEndPoint!;
+
+        /// <summary>The next connection the gate admits at accept, or null once unbound.</summary>
+        protected async ValueTask<Socket?> AcceptSocketAsync(CancellationToken cancellationToken)
+        {
+            var _unbound = Unbound;
             while (true)
             {
                 // While the gate is refusing, at most Gateway:AcceptsPerSecondWhenRefusing: the rest wait in the
@@ -72,7 +183,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                 {
                     accepted = await listen.AcceptAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (ObjectDisposedException)
+                catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
                 {
                     return null; // unbound
                 }
@@ -101,23 +212,29 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                 }
 
                 accepted.NoDelay = noDelay;
-                return factory.Create(accepted);
+                return accepted;
             }
+        }
+
+        /// <summary>After unbinding: what is left to give back.</summary>
+        protected virtual void Stopped()
+        {
         }
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
-            _unbound.Cancel();
+            Unbound.Cancel();
             listen.Dispose();
+            Stopped();
             return ValueTask.CompletedTask;
         }
 
         public ValueTask DisposeAsync()
         {
-            _unbound.Cancel();
+            Unbound.Cancel();
             listen.Dispose();
+            Stopped();
             factory.Dispose();
-            _unbound.Dispose();
             return ValueTask.CompletedTask;
         }
     }

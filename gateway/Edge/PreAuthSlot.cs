@@ -13,6 +13,7 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
     private int _evicted;
     private int _reading;
     private System.IO.Pipelines.PipeReader? _headReader;
+    private CancellationTokenSource? _headWait;
 
     /// <summary>The client address it is counted against.</summary>
     public IPAddress Address { get; } = address;
@@ -40,6 +41,16 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
         Interlocked.Exchange(ref _reading, 1);
     }
 
+    /// <summary>
+    /// The same for a session on its own socket (<see cref="Upgrade.SocketUpgrade"/>), which has no pipe: an eviction
+    /// cancels its wait for the head.
+    /// </summary>
+    internal void BeginHeadWait(CancellationTokenSource wait)
+    {
+        _headWait = wait;
+        Interlocked.Exchange(ref _reading, 1);
+    }
+
     /// <summary>Ends the head read; false when the slot was evicted meanwhile (the caller closes the connection).</summary>
     internal bool EndHeadRead()
     {
@@ -51,10 +62,27 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
     internal void Evict()
     {
         Interlocked.Exchange(ref _evicted, 1);
-        if (Interlocked.CompareExchange(ref _reading, 0, 0) == 1 && _headReader is { } reader)
+        if (Interlocked.CompareExchange(ref _reading, 0, 0) == 1)
         {
-            reader.CancelPendingRead(); // the head read returns IsCanceled; EndHeadRead says evicted
-            return;
+            if (_headReader is { } reader)
+            {
+                reader.CancelPendingRead(); // the head read returns IsCanceled; EndHeadRead says evicted
+                return;
+            }
+
+            if (_headWait is { } wait)
+            {
+                try
+                {
+                    wait.Cancel(); // the wait for the head ends; EndHeadRead says evicted
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the wait is over already; EndHeadRead says evicted
+                }
+
+                return;
+            }
         }
 
         connection?.Abort(new ConnectionAbortedException("evicted: the pre-auth cap is reached and a newer connection took its slot"));

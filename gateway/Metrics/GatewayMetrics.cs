@@ -15,9 +15,10 @@ public sealed class GatewayMetrics
     public const string MeterName = "Relay.Gateway";
     private static readonly KeyValuePair<string, object?> s_fastPath = new("path", "connection");
     private static readonly KeyValuePair<string, object?> s_httpPath = new("path", "http");
+    private static readonly KeyValuePair<string, object?> s_socketPath = new("path", "socket");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _fastUpgrades, _httpUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes;
+    private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes;
     private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -29,8 +30,8 @@ public sealed class GatewayMetrics
         meter.CreateObservableCounter("relay.gateway.session_closes", ObserveCloses, description: "Sessions closed, by websocket close code.");
         meter.CreateObservableCounter<long>(
             "relay.gateway.upgrades",
-            () => [new(FastUpgrades, s_fastPath), new(HttpUpgrades, s_httpPath)],
-            description: "Sessions accepted, by where the upgrade was taken (connection: the HTTP/1.1 fast path; http: ASP.NET Core).");
+            () => [new(SocketUpgrades, s_socketPath), new(FastUpgrades, s_fastPath), new(HttpUpgrades, s_httpPath)],
+            description: "Sessions accepted, by where the upgrade was taken (socket: its own socket on the plain listener; connection: the HTTP/1.1 fast path on a Kestrel connection; http: ASP.NET Core).");
         meter.CreateObservableCounter("relay.gateway.memory_trims", () => MemoryTrims, description: "Aggressive GCs run when the process went quiet after a burst.");
         meter.CreateObservableCounter("relay.gateway.memory_trimmed_bytes", () => Interlocked.Read(ref _memoryTrimmedBytes), description: "Working set those trims gave back.");
         meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
@@ -59,6 +60,9 @@ public sealed class GatewayMetrics
     /// <summary>Sessions accepted at the connection, before Kestrel's HTTP stack.</summary>
     public long FastUpgrades => Interlocked.Read(ref _fastUpgrades);
 
+    /// <summary>Sessions accepted on their own socket on the plain listener (issue 21, <see cref="Upgrade.SocketUpgrade"/>).</summary>
+    public long SocketUpgrades => Interlocked.Read(ref _socketUpgrades);
+
     /// <summary>Sessions accepted through ASP.NET Core (HTTP/2, permessage-deflate, or the fast path off).</summary>
     public long HttpUpgrades => Interlocked.Read(ref _httpUpgrades);
 
@@ -82,7 +86,21 @@ public sealed class GatewayMetrics
     }
 
     /// <summary>Sessions accepted at the connection (<paramref name="fast"/>) or through ASP.NET Core's websocket middleware.</summary>
-    public void Upgraded(bool fast) => Interlocked.Increment(ref fast ? ref _fastUpgrades : ref _httpUpgrades);
+    public void Upgraded(UpgradePath path)
+    {
+        if (path == UpgradePath.Socket)
+        {
+            Interlocked.Increment(ref _socketUpgrades);
+        }
+        else if (path == UpgradePath.Connection)
+        {
+            Interlocked.Increment(ref _fastUpgrades);
+        }
+        else
+        {
+            Interlocked.Increment(ref _httpUpgrades);
+        }
+    }
 
     /// <summary>An idle memory trim gave <paramref name="bytes"/> back.</summary>
     public void MemoryTrimmed(long bytes)

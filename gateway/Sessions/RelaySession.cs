@@ -77,6 +77,9 @@ internal sealed partial class RelaySession
     /// </summary>
     public (string Session, string ResumeToken)? EdgeSession { get; set; }
 
+    /// <summary>Where its upgrade was taken; a session on its own socket gives its connection's place at the gate back at its end.</summary>
+    public Metrics.UpgradePath Path { get; init; }
+
     /// <summary>The backhaul stream's id, for logs.</summary>
     public ulong StreamId => _stream.Id;
 

@@ -13,7 +13,7 @@ namespace Relay.Gateway.Sessions;
 /// <summary>GET /ws: checks token (401), origin (403) and per-IP limit (429) before the upgrade and any backhaul work.</summary>
 internal sealed partial class SessionEndpoint(
     IOptions<GatewayOptions> options, TokenVerifier tokens, BackhaulService backhaul, SessionRegistry sessions,
-    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger, Security.UnderAttackGate underAttack)
+    GatewayMetrics metrics, TimeProvider time, ILogger<SessionEndpoint> logger, Security.UnderAttackGate underAttack, Edge.ConnectionGate gate)
 {
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
@@ -72,12 +72,16 @@ internal sealed partial class SessionEndpoint(
     /// <summary>Gives back the per-IP slot of an admission that did not become a session.</summary>
     public void Release(Admission admission) => _perIp.Release(admission.Ip);
 
-    /// <summary>Websocket options for an accepted session.</summary>
-    public WebSocketCreationOptions CreationOptions() => new()
+    /// <summary>
+    /// Websocket options for an accepted session. <paramref name="kernelKeepAlive"/>: the session's socket has the kernel's
+    /// TCP keepalive with the same interval and timeout (<c>Upgrade.SocketLiveness</c>), so the websocket sends no pings
+    /// of its own (its timer was ≈ 240 B per idle session, issue 21).
+    /// </summary>
+    public WebSocketCreationOptions CreationOptions(bool kernelKeepAlive = false) => new()
     {
         IsServer = true,
-        KeepAliveInterval = _options.KeepAliveInterval,
-        KeepAliveTimeout = _options.KeepAliveTimeout,
+        KeepAliveInterval = kernelKeepAlive ? TimeSpan.Zero : _options.KeepAliveInterval,
+        KeepAliveTimeout = kernelKeepAlive ? Timeout.InfiniteTimeSpan : _options.KeepAliveTimeout,
     };
 
     /// <summary>GET /ws through ASP.NET Core (HTTP/2 websockets, permessage-deflate, and anything the fast path hands over).</summary>
@@ -101,13 +105,15 @@ internal sealed partial class SessionEndpoint(
         WebSocket socket;
         try
         {
+            // No longer a pre-auth connection (gateway/Edge), before the 101: a client may open its next connection the
+            // moment it has the 101, and this one must not still count against its address's pre-auth cap then.
+            context.Features.Get<Edge.PreAuthSlot>()?.Upgraded();
             socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 DangerousEnableCompression = _options.EnableCompression,
                 KeepAliveInterval = _options.KeepAliveInterval,
                 KeepAliveTimeout = _options.KeepAliveTimeout,
             }).ConfigureAwait(false);
-            context.Features.Get<Edge.PreAuthSlot>()?.Upgraded(); // no longer a pre-auth connection (gateway/Edge)
         }
         catch
         {
@@ -115,20 +121,21 @@ internal sealed partial class SessionEndpoint(
             throw;
         }
 
-        await RunSessionAsync(socket, admission, context.Connection.RemotePort, fast: false).ConfigureAwait(false);
+        await RunSessionAsync(socket, admission, context.Connection.RemotePort, Metrics.UpgradePath.Http).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Runs an accepted websocket as one backhaul stream; the task ends with the session, which then disposes the
-    /// websocket and gives back the per-IP slot (<see cref="OnSessionEnded"/>). Not an async method: the session's
+    /// websocket and gives back the per-IP slot (<see cref="OnSessionEnded"/>), and for <see cref="Metrics.UpgradePath.Socket"/>
+    /// its connection's place at the gate (nobody awaits such a session: no frame of the upgrade outlives it). Not an async method: the session's
     /// own pump is the only frame that lives as long as the session.
     /// </summary>
-    public Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, bool fast)
+    public Task RunSessionAsync(WebSocket socket, Admission admission, int remotePort, Metrics.UpgradePath path)
     {
         RelaySession session;
         try
         {
-            metrics.Upgraded(fast);
+            metrics.Upgraded(path);
             var claims = admission.Claims!;
 
             // Optimistic open: no round trip to the core before the client's first message goes out.
@@ -147,7 +154,7 @@ internal sealed partial class SessionEndpoint(
             }
 
             var stream = backhaul.Pool.OpenStream(new OpenInfo(sessionKey, $"{admission.Ip}:{remotePort}", claims));
-            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, time, logger) { EdgeSession = edge };
+            session = new RelaySession(socket, stream, this, sessionKey, admission.Ip, _options, metrics, _rateOptions, time, logger) { EdgeSession = edge, Path = path };
         }
         catch
         {
@@ -170,6 +177,10 @@ internal sealed partial class SessionEndpoint(
         metrics.SessionClosed(session.CloseCode);
         Log.SessionClosed(logger, session.Key, session.CloseCode);
         _perIp.Release(session.Ip);
+        if (session.Path == Metrics.UpgradePath.Socket)
+        {
+            gate.Closed(); // a session on its own socket holds its connection's place at the gate until it ends (issue 21)
+        }
     }
 
     /// <summary>

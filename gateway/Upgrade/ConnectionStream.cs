@@ -11,23 +11,13 @@ namespace Relay.Gateway.Upgrade;
 /// Zero-byte reads wait for data without taking a buffer (an idle session holds none). Disposing it while the
 /// websocket is not closed (an abort) aborts the connection, as ASP.NET Core's upgrade stream does.
 /// </summary>
-internal sealed class ConnectionStream(ConnectionContext connection) : Stream
+internal sealed class ConnectionStream(ConnectionContext connection) : AsyncDuplexStream
 {
     private readonly PipeReader _input = connection.Transport.Input;
     private readonly PipeWriter _output = connection.Transport.Output;
 
     /// <summary>The websocket over this stream, to tell a graceful dispose from an abort.</summary>
     public WebSocket? Socket { get; set; }
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     // Pooled: every message starts with a read that waits, and a fresh box per wait was ~176 B of garbage per message.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -69,26 +59,6 @@ internal sealed class ConnectionStream(ConnectionContext connection) : Stream
             throw new IOException("The connection is closed.");
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use ReadAsync.");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use WriteAsync.");
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

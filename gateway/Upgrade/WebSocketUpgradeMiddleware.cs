@@ -36,7 +36,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         var (socket, admission, port) = await AcceptAsync(connection).ConfigureAwait(false);
         if (socket is not null)
         {
-            await endpoint.RunSessionAsync(socket, admission, port, fast: true).ConfigureAwait(false);
+            await endpoint.RunSessionAsync(socket, admission, port, Metrics.UpgradePath.Connection).ConfigureAwait(false);
         }
     }
 
@@ -115,8 +115,8 @@ internal sealed partial class WebSocketUpgradeMiddleware(
 
         try
         {
+            connection.Features.Get<Edge.PreAuthSlot>()?.Upgraded(); // before the 101: the client may reconnect at once
             await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key).ConfigureAwait(false);
-            connection.Features.Get<Edge.PreAuthSlot>()?.Upgraded();
             var stream = new ConnectionStream(connection);
             var socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
             stream.Socket = socket;
@@ -137,19 +137,24 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         return Convert.ToBase64String(hash);
     }
 
-    private static async Task WriteSwitchingProtocolsAsync(PipeWriter output, string key)
-    {
-        string response = $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(key)}\r\n\r\n";
-        await output.WriteAsync(Encoding.ASCII.GetBytes(response)).ConfigureAwait(false);
-    }
+    private static async Task WriteSwitchingProtocolsAsync(PipeWriter output, string key) =>
+        await output.WriteAsync(SwitchingProtocols(key)).ConfigureAwait(false);
 
-    private static async Task WriteRefusalAsync(PipeWriter output, int status, string reason)
+    private static async Task WriteRefusalAsync(PipeWriter output, int status, string reason) =>
+        await output.WriteAsync(Refusal(status, reason)).ConfigureAwait(false);
+
+    /// <summary>The 101 answer for a websocket key.</summary>
+    internal static byte[] SwitchingProtocols(string key) =>
+        Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(key)}\r\n\r\n");
+
+    /// <summary>A refusal (401, 403, 429, 503) with its reason as the body; the connection closes after it.</summary>
+    internal static ReadOnlyMemory<byte> Refusal(int status, string reason)
     {
         byte[] body = Encoding.UTF8.GetBytes(reason + "\n");
         string head = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
         var writer = new ArrayBufferWriter<byte>(head.Length + body.Length);
         Encoding.ASCII.GetBytes(head, writer);
         writer.Write(body);
-        await output.WriteAsync(writer.WrittenMemory).ConfigureAwait(false);
+        return writer.WrittenMemory;
     }
 }

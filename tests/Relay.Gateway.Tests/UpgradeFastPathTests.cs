@@ -136,12 +136,25 @@ public class UpgradeFastPathTests
         var echo = await GatewayFixture.ReceiveAsync(ws, token);
         Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo("fast"));
         var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
-        Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo((1L, 0L)));
+        Assert.That((metrics.SocketUpgrades, metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo((1L, 0L, 0L)), "issue 21: a session on its own socket, not a Kestrel connection");
         using var http = new HttpClient();
         var scraped = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
-        Assert.That(scraped["relay_gateway_upgrades_total{path=\"connection\"}"], Is.EqualTo(1));
+        Assert.That(scraped["relay_gateway_upgrades_total{path=\"socket\"}"], Is.EqualTo(1));
+        Assert.That(scraped["relay_gateway_upgrades_total{path=\"connection\"}"], Is.Zero);
         await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
         Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.NormalClosure));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task SocketSessionsOff_PlainSessionsAreKestrelConnections(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.SocketSessions = false);
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync("connection path"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("connection path"));
+        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
+        Assert.That((metrics.SocketUpgrades, metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo((0L, 1L, 0L)));
     }
 
     [Test]
@@ -177,6 +190,26 @@ public class UpgradeFastPathTests
         var echo = new byte[4];
         await net.ReadExactlyAsync(echo, token);
         Assert.That(echo, Is.EqualTo(new byte[] { 0x81, 2, (byte)'h', (byte)'i' }), "an unmasked server text frame \"hi\"");
+        var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
+        Assert.That((metrics.SocketUpgrades, metrics.FastUpgrades), Is.EqualTo((0L, 1L)), "a head in pieces is handed to Kestrel, whose connection fast path takes it");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task RawSocket_HeadAndAFrameInOneWrite_IsASocketSession_AndTheFrameIsNotLost(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        using var tcp = await ConnectRawAsync(gw, token);
+        var net = tcp.GetStream();
+        byte[] frame = [0x81, 0x82, 1, 2, 3, 4, (byte)('h' ^ 1), (byte)('i' ^ 2)];
+        await net.WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(Head("/ws?access_token=" + GatewayFixture.Token())), .. frame], token);
+
+        string response = await ReadHeadAsync(net, token);
+        Assert.That(response, Does.StartWith("HTTP/1.1 101 Switching Protocols\r\n"));
+        var echo = new byte[4];
+        await net.ReadExactlyAsync(echo, token);
+        Assert.That(echo, Is.EqualTo(new byte[] { 0x81, 2, (byte)'h', (byte)'i' }));
+        Assert.That(gw.App.Services.GetRequiredService<GatewayMetrics>().SocketUpgrades, Is.EqualTo(1));
     }
 
     [Test]

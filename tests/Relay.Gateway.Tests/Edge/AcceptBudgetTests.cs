@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -57,7 +58,7 @@ public class AcceptBudgetTests
     {
         var time = new FakeTimeProvider();
         var gate = new ConnectionGate(new GatewayOptions { MaxConnections = 1000, MaxPreAuthConnectionsPerIp = 2, AcceptsPerSecondWhenRefusing = 10 }, fileLimit: 20_000, time);
-        var factory = new GatedSocketTransportFactory(Options.Create(new SocketTransportOptions { Backlog = 512 }), gate, NullLoggerFactory.Instance);
+        var factory = new GatedSocketTransportFactory(Options.Create(new SocketTransportOptions { Backlog = 512 }), gate, NullLoggerFactory.Instance, new ServiceCollection().BuildServiceProvider());
         var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0), token);
         int port = ((IPEndPoint)listener.EndPoint).Port;
         var connections = new List<ConnectionContext>();

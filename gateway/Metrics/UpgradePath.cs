@@ -1,0 +1,14 @@
+namespace Relay.Gateway.Metrics;
+
+/// <summary>Where a session's upgrade was taken (the <c>path</c> of <c>relay_gateway_upgrades_total</c>).</summary>
+public enum UpgradePath
+{
+    /// <summary>ASP.NET Core's websockets (HTTP/2, permessage-deflate, anything unusual).</summary>
+    Http,
+
+    /// <summary>The connection fast path over a Kestrel connection (TLS, a head in pieces, <c>SocketSessions</c> off).</summary>
+    Connection,
+
+    /// <summary>The session's own socket on the plain listener (<c>Upgrade.SocketUpgrade</c>).</summary>
+    Socket,
+}

@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using Relay.Gateway.Configuration;
+using Relay.Gateway.Sessions;
+
+namespace Relay.Gateway.Upgrade;
+
+/// <summary>
+/// Issue 21: on the plain listener, a websocket upgrade to the session path whose request head arrives in one piece
+/// becomes a session on its own socket, never a Kestrel connection: no socket connection, pipes, send and receive
+/// loops, connection middleware frames or connection features per session (≈ 3.5 KB of ≈ 7 KB per idle session), and
+/// the session's sends go straight to the socket (no output pipe and send loop to wake). The head is only peeked at
+/// (<see cref="SocketFlags.Peek"/>): anything else (other requests, a head in pieces, trusted proxies with their
+/// PROXY header, permessage-deflate when compression is on) is handed to Kestrel untouched, where the connection gate,
+/// the connection fast path (<see cref="WebSocketUpgradeMiddleware"/>) and ASP.NET Core take it as before.
+/// </summary>
+/// <remarks>
+/// The same edge rules as Kestrel's connections (<see cref="Edge.ConnectionGateMiddleware"/>): counted against the
+/// connection cap, a pre-auth slot per address until the upgrade (an eviction ends the wait for the head), the head
+/// within <see cref="GatewayOptions.RequestHeadTimeout"/> (shorter while Under Attack mode is on), then the endpoint's
+/// admission (503, 401, 403, 429) and the websocket over <see cref="SocketStream"/>.
+/// </remarks>
+internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, Security.UnderAttackMode underAttack, TimeProvider time, ILogger<SocketUpgrade> logger)
+    : Edge.IPlainConnections
+{
+    /// <summary>Runs one accepted connection: its session, a refusal, or a hand-over to Kestrel.</summary>
+    public async Task RunAsync(Socket socket, Action<Socket> handOver)
+    {
+        underAttack.ConnectionOpened(); // as Kestrel's meter counts its connections: Under Attack mode's new-connection rate
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        if (remote is null || gate.Trusted.Contains(remote.Address))
+        {
+            underAttack.ConnectionCountedTwice();
+            handOver(socket); // a proxy's PROXY header and X-Forwarded-For are read there
+            return;
+        }
+
+        if (!gate.TryOpen())
+        {
+            Log.Refused(logger, remote, "the connection cap");
+            socket.Dispose();
+            return;
+        }
+
+        var owned = true;
+        try
+        {
+            var (request, outcome) = await ReadHeadAsync(socket, remote).ConfigureAwait(false);
+            if (outcome == HeadOutcome.HandOver)
+            {
+                owned = false;
+                gate.Closed(); // Kestrel's gate middleware counts it again
+                underAttack.ConnectionCountedTwice();
+                handOver(socket);
+                return;
+            }
+
+            if (request is null)
+            {
+                return; // closed, evicted or too slow
+            }
+
+            var admission = endpoint.Admit(request.Token, request.Origin, remote.Address, request.Pow);
+            if (admission.Claims is null)
+            {
+                await socket.SendAsync(WebSocketUpgradeMiddleware.Refusal(admission.Status, admission.Reason!), SocketFlags.None).ConfigureAwait(false);
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
+
+            WebSocket session;
+            try
+            {
+                // Through the session's stream (non-blocking, tried at once): the socket makes no send awaitable for it.
+                var stream = new SocketStream(socket);
+                await stream.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
+                SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
+                session = WebSocket.CreateFromStream(stream, endpoint.CreationOptions(kernelKeepAlive: true));
+            }
+            catch
+            {
+                endpoint.Release(admission);
+                throw;
+            }
+
+            // Not awaited: the session gives the gate its place back when it ends (SessionEndpoint.OnSessionEnded), so
+            // nothing of the upgrade (this frame, the head, the claims) is held for the session's life.
+            _ = endpoint.RunSessionAsync(session, admission, remote.Port, Metrics.UpgradePath.Socket);
+            owned = false;
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            Log.Lost(logger, remote, e.Message); // reset before or during the upgrade
+        }
+        finally
+        {
+            if (owned)
+            {
+                socket.Dispose(); // a refusal, a loss, or a session that failed to start ends here
+                gate.Closed();
+            }
+        }
+    }
+
+    private enum HeadOutcome
+    {
+        Done,
+        HandOver,
+    }
+
+    /// <summary>
+    /// Waits for the head (a pre-auth slot meanwhile), peeks at it and, when it is a complete websocket upgrade for this
+    /// path, takes exactly its bytes off the socket (a frame right behind it stays there for the websocket).
+    /// </summary>
+    private async Task<(UpgradeRequest? Request, HeadOutcome Outcome)> ReadHeadAsync(Socket socket, IPEndPoint remote)
+    {
+        using var slot = gate.TryEnterPreAuth(remote.Address);
+        if (slot is null)
+        {
+            Log.Refused(logger, remote, "the per-address pre-auth cap");
+            return (null, HeadOutcome.Done);
+        }
+
+        var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
+        using (var wait = new CancellationTokenSource(headTimeout, time))
+        {
+            slot.BeginHeadWait(wait);
+            try
+            {
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                if (slot.EndHeadRead())
+                {
+                    Log.HeadTimeout(logger, remote, headTimeout);
+                }
+                else
+                {
+                    Log.Evicted(logger, remote);
+                }
+
+                return (null, HeadOutcome.Done);
+            }
+
+            if (!slot.EndHeadRead())
+            {
+                Log.Evicted(logger, remote);
+                return (null, HeadOutcome.Done);
+            }
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(UpgradeRequest.MaxHeadBytes);
+        try
+        {
+            int peeked = socket.Receive(buffer, SocketFlags.Peek);
+            if (peeked == 0)
+            {
+                return (null, HeadOutcome.Done); // closed before a byte
+            }
+
+            var outcome = UpgradeRequest.Parse(buffer.AsSpan(0, peeked), WebSocketUpgradeMiddleware.Path, out var request, out int headLength);
+            if (outcome != UpgradeParse.WebSocket || request!.OffersDeflate && options.EnableCompression)
+            {
+                // Not ours, or not all here yet (a head in pieces): Kestrel reads the same bytes from the start.
+                return (null, HeadOutcome.HandOver);
+            }
+
+            int taken = socket.Receive(buffer, 0, headLength, SocketFlags.None); // peeked: all there
+            if (taken != headLength)
+            {
+                return (null, HeadOutcome.Done);
+            }
+
+            slot.Upgraded();
+            return (request, HeadOutcome.Done);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1020, LogLevel.Debug, "Connection from {Remote}: no request head within {Timeout}; closed")]
+        public static partial void HeadTimeout(ILogger logger, IPEndPoint remote, TimeSpan timeout);
+
+        [LoggerMessage(1021, LogLevel.Debug, "Connection from {Remote} closed at once: {Cap} is reached")]
+        public static partial void Refused(ILogger logger, IPEndPoint? remote, string cap);
+
+        [LoggerMessage(1022, LogLevel.Debug, "Pre-auth connection from {Remote} evicted at the pre-auth cap for a newer one")]
+        public static partial void Evicted(ILogger logger, IPEndPoint remote);
+
+        [LoggerMessage(1023, LogLevel.Debug, "Connection from {Remote} lost before its session: {Reason}")]
+        public static partial void Lost(ILogger logger, IPEndPoint? remote, string reason);
+    }
+}

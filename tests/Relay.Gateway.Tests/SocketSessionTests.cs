@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Gateway.Edge;
+using Relay.Gateway.Metrics;
+using Relay.Gateway.Upgrade;
+
+namespace Relay.Gateway.Tests;
+
+/// <summary>
+/// Issue 21: sessions on the plain listener run on their own sockets (<see cref="SocketUpgrade"/>), not Kestrel
+/// connections. What a client and an operator see: the same sessions, the gate's count given back when they end, the
+/// kernel's keepalive on the session's socket instead of websocket pings.
+/// </summary>
+public class SocketSessionTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SocketSessions_HoldTheirPlaceAtTheGate_AndGiveItBackWhenTheyEnd_RefusalsToo(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        var gate = gw.App.Services.GetRequiredService<ConnectionGate>();
+        var sockets = new List<ClientWebSocket>();
+        for (int i = 0; i < 3; i++)
+        {
+            var ws = await gw.ConnectAsync(ct: token);
+            await ws.SendAsync(Encoding.UTF8.GetBytes($"m{i}"), WebSocketMessageType.Text, true, token);
+            Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo($"m{i}"));
+            sockets.Add(ws);
+        }
+
+        Assert.That(gw.App.Services.GetRequiredService<GatewayMetrics>().SocketUpgrades, Is.EqualTo(3));
+        Assert.That(gate.Open, Is.EqualTo(3), "each socket session counts as an open connection");
+
+        foreach (var ws in sockets)
+        {
+            await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", token);
+            ws.Dispose();
+        }
+
+        // A refused upgrade (bad token) on its own socket gives its place back too.
+        using (var refused = new ClientWebSocket())
+        {
+            Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(new Uri(gw.WsUrl + "?access_token=not-a-jwt"), token));
+        }
+
+        while (gate.Open != 0 || gw.App.Services.GetRequiredService<GatewayMetrics>().Sessions != 0)
+        {
+            await Task.Delay(20, token); // the sessions end a moment after their close handshakes
+        }
+
+        Assert.That((gate.Open, gate.PreAuth), Is.EqualTo((0, 0)));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task ASocketSession_HasTheKernelsKeepaliveRunning_AKestrelConnectionDoesNot(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        int port = new Uri(gw.HttpUrl).Port;
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync("hi"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        await GatewayFixture.ReceiveAsync(ws, token);
+
+        // A plain HTTP/1.1 keep-alive connection on the same listener is Kestrel's: no keepalive timer.
+        using var http = new TcpClient();
+        await http.ConnectAsync(IPAddress.Loopback, port, token);
+        var net = http.GetStream();
+        await net.WriteAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray(), token);
+        var answer = new byte[12];
+        await net.ReadExactlyAsync(answer, token);
+        Assert.That(Encoding.ASCII.GetString(answer), Is.EqualTo("HTTP/1.1 200"));
+
+        // /proc/net/tcp: the "tr" column is 2 while a socket's keepalive timer runs (0: no timer on an idle socket; 1
+        // while data waits for the client's acknowledgement, which hides the keepalive timer until the ACK).
+        var timers = ServerSideTimers(port);
+        for (int i = 0; i < 100 && timers.Contains(1); i++)
+        {
+            await Task.Delay(50, token);
+            timers = ServerSideTimers(port);
+        }
+
+        Assert.That(timers, Has.Count.EqualTo(2), "the gateway's two accepted connections: " + string.Join(", ", timers));
+        Assert.That(timers.Count(t => t == 2), Is.EqualTo(1), "exactly one, the websocket session, has the kernel's keepalive timer: " + string.Join(", ", timers));
+    }
+
+    [Test]
+    public void Liveness_FromTheKeepAliveOptions_IsWhatTheSocketGets()
+    {
+        Assert.That(SocketLiveness.Timing(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)), Is.EqualTo((15, 10, 3)));
+        Assert.That(SocketLiveness.Timing(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100)), Is.EqualTo((1, 1, 3)), "at least a second each");
+
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(listener.LocalEndPoint!);
+        using var accepted = listener.Accept();
+        SocketLiveness.Apply(accepted, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(accepted.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive), Is.Not.EqualTo(0));
+            Assert.That(accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime), Is.EqualTo(15));
+            Assert.That(accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval), Is.EqualTo(10));
+            Assert.That(accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount), Is.EqualTo(3));
+            if (OperatingSystem.IsLinux())
+            {
+                var userTimeout = new byte[4];
+                accepted.GetRawSocketOption(6, 18, userTimeout); // IPPROTO_TCP, TCP_USER_TIMEOUT
+                Assert.That(BitConverter.ToInt32(userTimeout), Is.EqualTo(45_000), "unacknowledged data: interval + timeout");
+            }
+        });
+    }
+
+    /// <summary>The timer kind ("tr") of each established IPv4 socket whose local port is <paramref name="port"/>.</summary>
+    private static List<int> ServerSideTimers(int port)
+    {
+        var timers = new List<int>();
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int localPort = int.Parse(fields[1].Split(':')[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if (localPort == port && fields[3] == "01") // ESTABLISHED
+            {
+                timers.Add(int.Parse(fields[5].Split(':')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            }
+        }
+
+        return timers;
+    }
+}
