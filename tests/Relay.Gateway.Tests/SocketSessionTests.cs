@@ -56,6 +56,56 @@ public class SocketSessionTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task ConnectionsThatVanishAtEveryStepOfTheUpgrade_LeaveNothingCounted_AndSessionsStillWork(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync();
+        var gate = gw.App.Services.GetRequiredService<ConnectionGate>();
+        int port = new Uri(gw.HttpUrl).Port;
+        byte[] head = Encoding.ASCII.GetBytes(
+            $"GET /ws?access_token={GatewayFixture.Token()} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        byte[] frame = [0x81, 0x82, 1, 2, 3, 4, (byte)('h' ^ 1), (byte)('i' ^ 2)];
+        for (int i = 0; i < 40; i++) // bounded: 40 connections, 8 ways of going away
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(IPAddress.Loopback, port, token);
+            switch (i % 8)
+            {
+                case 0: break; // nothing sent
+                case 1: await s.SendAsync(head.AsMemory(0, 20), token); break; // half a head
+                case 2: await s.SendAsync(head, token); break; // a head, then gone before the 101
+                case 3: await s.SendAsync((byte[])[.. head, .. frame], token); break; // a head and a frame
+                case 4: await s.SendAsync("\x16\x03\x01garbage"u8.ToArray(), token); break; // not HTTP
+                case 5: await s.SendAsync((byte[])[.. head, .. frame], token); await ReadSomeAsync(s, token); break; // a session, then gone
+                case 6: await s.SendAsync(Encoding.ASCII.GetBytes("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"), token); await ReadSomeAsync(s, token); break;
+                case 7: await s.SendAsync(head, token); await ReadSomeAsync(s, token); s.Shutdown(SocketShutdown.Send); break;
+            }
+
+            if (i % 2 == 0)
+            {
+                s.LingerState = new LingerOption(true, 0); // a reset instead of a FIN
+            }
+        }
+
+        using var ws = await gw.ConnectAsync(ct: token);
+        await ws.SendAsync("still here"u8.ToArray(), WebSocketMessageType.Text, true, token);
+        Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("still here"));
+        while (gate.Open != 1 || gate.PreAuth != 0)
+        {
+            await Task.Delay(20, token); // the vanished connections' sessions end a moment after their sockets do
+        }
+
+        Assert.That((gate.Open, gate.PreAuth, gw.App.Services.GetRequiredService<GatewayMetrics>().Sessions), Is.EqualTo((1, 0, 1L)), "only the live session is counted");
+    }
+
+    private static async Task ReadSomeAsync(Socket s, CancellationToken token)
+    {
+        var buffer = new byte[256];
+        await s.ReceiveAsync(buffer, token);
+    }
+
+    [Test]
     [CancelAfter(30_000)]
     public async Task ASocketSession_HasTheKernelsKeepaliveRunning_AKestrelConnectionDoesNot(CancellationToken token)
     {
