@@ -69,14 +69,13 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
     private sealed class OwningListener : GatedListener, IConnectionListener
     {
         private readonly Channel<Socket> _handedOver = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
-        private readonly IPlainConnections _upgrade;
+        private readonly IPlainConnections _connections;
         private readonly Action<Socket> _handOver;
-        private readonly Task _accepting;
 
         public OwningListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, IPlainConnections upgrade)
             : base(listen, factory, gate, noDelay, logger)
         {
-            _upgrade = upgrade;
+            _connections = upgrade;
             _handOver = socket =>
             {
                 if (!_handedOver.Writer.TryWrite(socket))
@@ -84,7 +83,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                     socket.Dispose(); // unbound meanwhile
                 }
             };
-            _accepting = Task.Run(AcceptLoopAsync);
+            _ = Task.Run(AcceptLoopAsync); // until unbound; it completes the hand-over channel when it ends
         }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -125,7 +124,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
         {
             try
             {
-                await _upgrade.RunAsync(accepted, _handOver).ConfigureAwait(false);
+                await _connections.RunAsync(accepted, _handOver).ConfigureAwait(false);
             }
             catch (Exception e)
             {

@@ -97,6 +97,115 @@ public class SocketSessionTests
         }
 
         Assert.That((gate.Open, gate.PreAuth, gw.App.Services.GetRequiredService<GatewayMetrics>().Sessions), Is.EqualTo((1, 0, 1L)), "only the live session is counted");
+
+        // Every socket the gateway accepted from the clients that went is closed: none stays in CLOSE_WAIT (their FIN
+        // read, the gateway's never sent; a leaked socket stays there until the test's time runs out).
+        while (ServerSideStates(port).Contains(0x08))
+        {
+            await Task.Delay(20, token);
+        }
+
+        Assert.That(ServerSideStates(port), Does.Not.Contain(0x08));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task FramesSplitAtEveryBoundary_SmallAroundTheReceiveBufferAndLarge_AreEchoedExactly(CancellationToken token)
+    {
+        // The socket session's stream serves the websocket's header and payload reads from one pooled 4 KiB receive,
+        // and reads large payloads straight in: frames written in random pieces must come back byte for byte.
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 100_000; o.MessageBurst = 100_000; });
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, new Uri(gw.HttpUrl).Port, token);
+        var net = tcp.GetStream();
+        await net.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /ws?access_token={GatewayFixture.Token()} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"), token);
+        var head = new List<byte>();
+        while (head.Count < 4 || head[^1] != '\n' || head[^3] != '\n')
+        {
+            var one = new byte[1];
+            await net.ReadExactlyAsync(one, token);
+            head.Add(one[0]);
+        }
+
+        Assert.That(Encoding.ASCII.GetString([.. head]), Does.StartWith("HTTP/1.1 101"));
+        Assert.That(gw.App.Services.GetRequiredService<GatewayMetrics>().SocketUpgrades, Is.EqualTo(1));
+
+        var random = new Random(21);
+        var payloads = new List<byte[]>();
+        var wire = new MemoryStream();
+        for (int i = 0; i < 120; i++) // bounded: 120 messages, about 2 MB
+        {
+            int size = (i % 3) switch { 0 => random.Next(1, 200), 1 => random.Next(4_080, 4_110), _ => random.Next(10_000, 60_000) };
+            var payload = new byte[size];
+            random.NextBytes(payload);
+            payloads.Add(payload);
+            WriteMaskedFrame(wire, payload, random);
+        }
+
+        using var reader = WebSocket.CreateFromStream(net, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+        var echoes = Task.Run(async () =>
+        {
+            var received = new List<byte[]>();
+            var buffer = new byte[64 * 1024];
+            while (received.Count < payloads.Count)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await reader.ReceiveAsync(buffer.AsMemory(length), token);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage);
+                received.Add(buffer[..length]);
+            }
+
+            return received;
+        }, token);
+
+        var bytes = wire.ToArray();
+        for (int offset = 0; offset < bytes.Length;)
+        {
+            int piece = Math.Min(random.Next(1, 3_000), bytes.Length - offset);
+            await net.WriteAsync(bytes.AsMemory(offset, piece), token);
+            offset += piece;
+            if (random.Next(8) == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        var got = await echoes;
+        Assert.That(got, Has.Count.EqualTo(payloads.Count));
+        for (int i = 0; i < payloads.Count; i++)
+        {
+            Assert.That(got[i], Is.EqualTo(payloads[i]), $"message {i} ({payloads[i].Length} B)");
+        }
+    }
+
+    private static void WriteMaskedFrame(Stream wire, byte[] payload, Random random)
+    {
+        wire.WriteByte(0x82); // FIN, binary
+        if (payload.Length < 126)
+        {
+            wire.WriteByte((byte)(0x80 | payload.Length));
+        }
+        else
+        {
+            wire.WriteByte(0x80 | 126);
+            wire.WriteByte((byte)(payload.Length >> 8));
+            wire.WriteByte((byte)payload.Length);
+        }
+
+        var mask = new byte[4];
+        random.NextBytes(mask);
+        wire.Write(mask);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            wire.WriteByte((byte)(payload[i] ^ mask[i % 4]));
+        }
     }
 
     private static async Task ReadSomeAsync(Socket s, CancellationToken token)
@@ -164,6 +273,14 @@ public class SocketSessionTests
             }
         });
     }
+
+    /// <summary>The TCP state (01 established, 08 close-wait, …) of each IPv4 socket whose local port is <paramref name="port"/>, but the listener.</summary>
+    private static List<int> ServerSideStates(int port) =>
+        File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => int.Parse(f[1].Split(':')[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture) == port && f[3] != "0A")
+            .Select(f => int.Parse(f[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture))
+            .ToList();
 
     /// <summary>The timer kind ("tr") of each established IPv4 socket whose local port is <paramref name="port"/>.</summary>
     private static List<int> ServerSideTimers(int port)
