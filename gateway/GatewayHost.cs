@@ -79,6 +79,7 @@ public static class GatewayHost
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionEndpoint>();
         builder.Services.AddSingleton(sp => new Edge.ConnectionGate(sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<Edge.ConnectionGateMetrics>();
         // Kestrel's socket transport with the gate asked at accept; registered after Kestrel's own, so it is the one used.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
         builder.Services.AddSingleton<Edge.IPlainConnections>(s => new Upgrade.SocketUpgrade(
@@ -137,6 +138,7 @@ public static class GatewayHost
 
         var app = builder.Build();
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
+        _ = app.Services.GetRequiredService<Edge.ConnectionGateMetrics>(); // its gauges exist from the start
         UseForwardedFor(app);
         app.UseWebSockets();
         // Issue 18: requests under Gateway:EdgeHttp:Prefixes go to the core over the backhaul (a terminal branch),

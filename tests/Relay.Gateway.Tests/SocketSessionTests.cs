@@ -34,6 +34,12 @@ public class SocketSessionTests
 
         Assert.That(gw.App.Services.GetRequiredService<GatewayMetrics>().SocketUpgrades, Is.EqualTo(3));
         Assert.That(gate.Open, Is.EqualTo(3), "each socket session counts as an open connection");
+        using (var http = new HttpClient())
+        {
+            var scraped = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+            Assert.That(scraped["relay_gateway_connections"], Is.EqualTo(4), "the three sessions and the scrape's own connection");
+            Assert.That(scraped["relay_gateway_pre_auth_connections"], Is.EqualTo(1), "the scrape's connection: not a session");
+        }
 
         foreach (var ws in sockets)
         {
