@@ -84,7 +84,7 @@ public static class GatewayHost
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
         builder.Services.AddSingleton<Edge.IPlainConnections>(s => new Upgrade.SocketUpgrade(
             s.GetRequiredService<SessionEndpoint>(), s.GetRequiredService<Edge.ConnectionGate>(), s.GetRequiredService<IOptions<GatewayOptions>>().Value,
-            s.GetRequiredService<Security.UnderAttackMode>(), s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<Upgrade.SocketUpgrade>>())); // issue 21: the plain listener's sessions on their own sockets
+            s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<Upgrade.SocketUpgrade>>())); // issue 21: the plain listener's sessions on their own sockets
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();

@@ -112,6 +112,15 @@ internal sealed class ConnectionGate
     /// <summary>Raised for each connection refused at a cap (connections, per address) or evicted at the pre-auth cap (Under Attack mode counts them).</summary>
     internal event Action? Refused;
 
+    /// <summary>
+    /// Raised for each connection the client listeners accept and do not reset at once, whoever then holds it (a session
+    /// on its own socket or Kestrel): Under Attack mode's new-connection rate.
+    /// </summary>
+    internal event Action? Accepted;
+
+    /// <summary>A client listener accepted a connection (<see cref="Accepted"/>).</summary>
+    internal void NoteAccepted() => Accepted?.Invoke();
+
     /// <summary>The request-head deadline for a new connection: <paramref name="normal"/>, or the shorter one while Under Attack mode is on.</summary>
     internal TimeSpan HeadTimeout(TimeSpan normal) =>
         _underAttack is { } on && on() && _underAttackHeadTimeout < normal ? _underAttackHeadTimeout : normal;

@@ -211,6 +211,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                 }
 
                 accepted.NoDelay = noDelay;
+                gate.NoteAccepted();
                 return accepted;
             }
         }

@@ -49,12 +49,6 @@ internal sealed partial class UnderAttackMode : IDisposable
     /// <summary>A new connection (counted for the automatic trigger).</summary>
     public void ConnectionOpened() => Interlocked.Increment(ref _connections);
 
-    /// <summary>
-    /// A connection counted by <see cref="ConnectionOpened"/> on the plain listener (issue 21, its own accept) was handed
-    /// to Kestrel, whose meter counts it again: it counts once.
-    /// </summary>
-    public void ConnectionCountedTwice() => Interlocked.Decrement(ref _connections);
-
     /// <summary>A connection refused before admission, e.g. at Kestrel's limits (counted for the automatic trigger).</summary>
     public void Refused() => Interlocked.Increment(ref _refused);
 

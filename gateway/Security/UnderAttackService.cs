@@ -7,9 +7,10 @@ using Relay.Gateway.Edge;
 namespace Relay.Gateway.Security;
 
 /// <summary>
-/// Feeds <see cref="UnderAttackMode"/>: every connection Kestrel accepts or rejects (Kestrel's own instruments
-/// <c>kestrel.active_connections</c> and <c>kestrel.rejected_connections</c>, this host's only) and every connection
-/// the <see cref="ConnectionGate"/> refuses or evicts at its caps, for the automatic trigger; and the core's
+/// Feeds <see cref="UnderAttackMode"/>: every connection the client listeners accept (<see cref="ConnectionGate.Accepted"/>,
+/// counted at accept: sessions on their own sockets are not Kestrel connections), every connection Kestrel rejects
+/// (its own instrument <c>kestrel.rejected_connections</c>, this host's only) and every connection the
+/// <see cref="ConnectionGate"/> refuses or evicts at its caps, for the automatic trigger; and the core's
 /// <see cref="UnderAttackOrder"/>s from the backhaul. While the mode is on the gate gives new connections
 /// <see cref="UnderAttackOptions.RequestHeadTimeout"/> for their request head.
 /// </summary>
@@ -23,13 +24,14 @@ internal sealed class UnderAttackService(
     {
         backhaul.Pool.CommandReceived += OnCommand;
         gate.Refused += mode.Refused;
+        gate.Accepted += mode.ConnectionOpened;
         gate.UseUnderAttackMode(() => mode.IsOn, options.Value.RequestHeadTimeout);
         _listener = new MeterListener
         {
             InstrumentPublished = (instrument, listener) =>
             {
                 if (instrument.Meter.Name == KestrelMeter && ReferenceEquals(instrument.Meter.Scope, meterFactory)
-                    && instrument.Name is "kestrel.active_connections" or "kestrel.rejected_connections")
+                    && instrument.Name == "kestrel.rejected_connections")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -44,6 +46,7 @@ internal sealed class UnderAttackService(
     {
         backhaul.Pool.CommandReceived -= OnCommand;
         gate.Refused -= mode.Refused;
+        gate.Accepted -= mode.ConnectionOpened;
         _listener?.Dispose();
         return Task.CompletedTask;
     }
@@ -52,16 +55,9 @@ internal sealed class UnderAttackService(
 
     private void OnMeasurement(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        if (instrument.Name == "kestrel.rejected_connections")
+        for (long i = 0; i < value; i++)
         {
-            for (long i = 0; i < value; i++)
-            {
-                mode.Refused();
-            }
-        }
-        else if (value > 0)
-        {
-            mode.ConnectionOpened(); // active_connections +1: a connection started (-1 when it ends)
+            mode.Refused(); // kestrel.rejected_connections
         }
     }
 

@@ -22,17 +22,15 @@ namespace Relay.Gateway.Upgrade;
 /// within <see cref="GatewayOptions.RequestHeadTimeout"/> (shorter while Under Attack mode is on), then the endpoint's
 /// admission (503, 401, 403, 429) and the websocket over <see cref="SocketStream"/>.
 /// </remarks>
-internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, Security.UnderAttackMode underAttack, TimeProvider time, ILogger<SocketUpgrade> logger)
+internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, ILogger<SocketUpgrade> logger)
     : Edge.IPlainConnections
 {
     /// <summary>Runs one accepted connection: its session, a refusal, or a hand-over to Kestrel.</summary>
     public async Task RunAsync(Socket socket, Action<Socket> handOver)
     {
-        underAttack.ConnectionOpened(); // as Kestrel's meter counts its connections: Under Attack mode's new-connection rate
         var remote = socket.RemoteEndPoint as IPEndPoint;
         if (remote is null || gate.Trusted.Contains(remote.Address))
         {
-            underAttack.ConnectionCountedTwice();
             handOver(socket); // a proxy's PROXY header and X-Forwarded-For are read there
             return;
         }
@@ -52,7 +50,6 @@ internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.Conne
             {
                 owned = false;
                 gate.Closed(); // Kestrel's gate middleware counts it again
-                underAttack.ConnectionCountedTwice();
                 handOver(socket);
                 return;
             }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Relay.Gateway.Tests.Security;
 
-/// <summary>Issue 16, Under Attack mode switches on by itself when a flood of connections arrives (Kestrel's connections, counted in-process).</summary>
+/// <summary>Issue 16, Under Attack mode switches on by itself when a flood of connections arrives (counted at accept, in-process).</summary>
 [NonParallelizable]
 public class UnderAttackAutoTriggerTests
 {
