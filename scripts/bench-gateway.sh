@@ -8,7 +8,8 @@
 #   6. peers (issue 21): direct vs nginx vs HAProxy vs the gateway, each a fresh hop in front of a fresh core-sim,
 #      2,000 sessions of which 200 ping-pong; PEER_ROUNDS interleaved rounds, medians and ranges (peers.md)
 #   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load, each with a fresh core-sim
-#      (ROUNDS_CORE=shared: one for all; ROUNDS_PATHS="direct gateway": a control without the hop); msg/s spread (rounds.md)
+#      (ROUNDS_CORE=shared: one for all, warmed by an uncounted round 0; ROUNDS_PATHS="direct gateway": a control
+#      without the hop); msg/s spread, and each process's CPU per message (rounds.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
@@ -446,8 +447,9 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
   started=$(date +%s.%N)
   sleep "$PEER_WARMUP"
-  t0=$(date +%s.%N); h0=$(tree_cpu "$hop"); c0=$(tree_cpu "${PIDS[core]}"); load1=$(cut -d' ' -f1 /proc/loadavg)
-  sleep "$PEER_SECONDS"
+  t0=$(date +%s.%N); h0=$(tree_cpu "$hop"); c0=$(tree_cpu "${PIDS[core]}"); g0=$(tree_cpu "$lga"); load1=$(cut -d' ' -f1 /proc/loadavg)
+  # The load generator's own CPU is read 1 s before the window ends (it exits at the end): over its own window, at the run's rate.
+  sleep "$((PEER_SECONDS - 1))"; tg=$(date +%s.%N); g1=$(tree_cpu "$lga"); sleep 1
   t1=$(date +%s.%N); h1=$(tree_cpu "$hop"); c1=$(tree_cpu "${PIDS[core]}")
   wait "$lga" || echo "bench: $label: load generator exited non-zero (see $OUT/$label.txt)" >&2
   unset "PIDS[active-lg]"
@@ -458,9 +460,9 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   [ -n "$name" ] && stop "$name"
   [ "$KEEP_CORE" = 1 ] || stop core
   speed1=$(machine_speed)
-  python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" "$speed0" "$speed1" >>"$OUT/peers-runs.tsv" <<'PY'
+  python3 - "$OUT/$label/result.json" "$label" "$path" "$round" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$idle_n" "$rb" "$r1" "$rs" "$cb" "$c1r" "$cs" "$hop" "$started" "$burst" "$load1" "$speed0" "$speed1" "$g0" "$g1" "$tg" >>"$OUT/peers-runs.tsv" <<'PY'
 import json, sys
-f, label, path, rnd, t0, t1, h0, h1, c0, c1, idle, rb, r1, rs, cb, c1r, cs, hop, started, burst, load1, speed0, speed1 = sys.argv[1:]
+f, label, path, rnd, t0, t1, h0, h1, c0, c1, idle, rb, r1, rs, cb, c1r, cs, hop, started, burst, load1, speed0, speed1, g0, g1, tg = sys.argv[1:]
 try:
     r = json.load(open(f))
 except (OSError, ValueError):
@@ -470,16 +472,18 @@ msgs = r["messagesPerSecond"] * window
 idle = max(int(idle), 1)
 hop_us = (float(h1) - float(h0)) * 1e6 / msgs if hop and msgs else float("nan")
 core_us = (float(c1) - float(c0)) * 1e6 / msgs if msgs else float("nan")
+lg_msgs = r["messagesPerSecond"] * (float(tg) - float(t0))
+lg_us = (float(g1) - float(g0)) * 1e6 / lg_msgs if lg_msgs else float("nan")  # the load generator's own CPU per message
 kib = lambda a, b: (int(b) - int(a)) / idle if hop else float("nan")
 print("\t".join(str(x) for x in [label, path, rnd, r["messagesPerSecond"], r["latencyMs"]["p50"], r["latencyMs"]["p99"], round(hop_us, 2), round(core_us, 2),
       round(kib(rb, r1), 2), round(kib(rb, rs), 2), round((int(c1r) - int(cb)) / idle, 2), round((int(cs) - int(cb)) / idle, 2), idle, round(window, 2),
-      r["lost"], r["duplicated"], r["outOfOrder"], r["connected"], round(float(started) - float(burst), 1), load1, speed0, speed1]))
+      r["lost"], r["duplicated"], r["outOfOrder"], r["connected"], round(float(started) - float(burst), 1), load1, speed0, speed1, round(lg_us, 2)]))
 PY
   tail -n 1 "$OUT/peers-runs.tsv"
 }
 
 peers_header() {
-  [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\tmachine_mb_s_before\tmachine_mb_s_after\n' >"$OUT/peers-runs.tsv"
+  [ -s "$OUT/peers-runs.tsv" ] || printf 'label\tpath\tround\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\thop_kib_idle_1s\thop_kib_idle_steady\tcore_kib_idle_1s\tcore_kib_idle_steady\tidle_sessions\twindow_s\tlost\tduplicated\tout_of_order\tactive_connected\tactive_start_after_burst_s\tload_average\tmachine_mb_s_before\tmachine_mb_s_after\tloadgen_us_msg\n' >"$OUT/peers-runs.tsv"
 }
 
 # The machine's own speed, as a yardstick beside each run (issue 21's rounds): SHA-256 over 256 MiB (OpenSSL through
@@ -571,11 +575,17 @@ PY
 fi
 
 if [[ " $PARTS " == *" rounds "* ]]; then
-  # The issue's "no bimodal runs" check: the same measurement as the peers' gateway row, GATEWAY_ROUNDS times in a row.
-  # ROUNDS_CORE=shared: one core-sim for all the rounds, so what moves between rounds is the gateway (and the load
-  # generator, fresh as ever); by default a fresh core-sim in every round too, as in the peers' runs.
+  # The issue's "no bimodal runs" check: the same measurement as the peers' gateway row, GATEWAY_ROUNDS fresh gateways
+  # in a row, each with a fresh core-sim too, as in the peers' runs. ROUNDS_CORE=shared: one core-sim serves every
+  # round, warmed first by one gateway round that is not counted (round 0: a fresh core-sim's first 20-30 s are
+  # slower), so what moves between the counted rounds is the gateway and the load generator (fresh as ever).
   # ROUNDS_PATHS="direct gateway": a control without the hop, interleaved.
-  [ "${ROUNDS_CORE:-fresh}" = shared ] && KEEP_CORE=1
+  if [ "${ROUNDS_CORE:-fresh}" = shared ]; then
+    KEEP_CORE=1
+    for path in ${ROUNDS_PATHS:-gateway}; do
+      peer_run "warmup-$path-0" "$path" 0
+    done
+  fi
   for round in $(seq 1 "$GATEWAY_ROUNDS"); do
     for path in ${ROUNDS_PATHS:-gateway}; do
       peer_run "rounds-$path-$round" "$path" "$round"
@@ -599,18 +609,23 @@ def speeds(r):
 def spread(v):
     m = statistics.median(v)
     return m, max(max(v) - m, m - min(v)) / m * 100
+def lg(r):
+    try:
+        return float(r.get("loadgen_us_msg") or "nan")
+    except ValueError:
+        return float("nan")
 def f1(x):
     return "—" if x != x else f"{x:.1f}"
 for path in dict.fromkeys(r["path"] for r in rows):
     mine = [r for r in rows if r["path"] == path]
     hop = path != "direct"
     print(f"\n{'Fresh gateway' if hop else 'Control: direct to core-sim (no hop)'}, {len(mine)} rounds:\n")
-    print("| round | msg/s | RTT p50 ms | RTT p99 ms | hop CPU µs/msg | core-sim CPU µs/msg | hop ÷ core-sim CPU per msg | machine: SHA-256 MB/s one core / both cores, before · after | load average |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| round | msg/s | RTT p50 ms | RTT p99 ms | hop CPU µs/msg | core-sim CPU µs/msg | load generator CPU µs/msg | hop ÷ core-sim CPU per msg | machine: SHA-256 MB/s one core / both cores, before · after | load average |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in mine:
         (o0, b0), (o1, b1) = speeds(r)
         ratio = float(r["hop_us_msg"]) / float(r["core_us_msg"]) if hop else float("nan")
-        print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {f1(float(r['hop_us_msg']))} | {float(r['core_us_msg']):.1f} | "
+        print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {f1(float(r['hop_us_msg']))} | {float(r['core_us_msg']):.1f} | {f1(lg(r))} | "
               f"{'—' if ratio != ratio else f'{ratio:.2f}'} | {o0:.0f} / {b0:.0f} · {o1:.0f} / {b1:.0f} | {r['load_average']} |")
     v = [float(r["msg_s"]) for r in mine]
     m, sp = spread(v)
@@ -618,6 +633,9 @@ for path in dict.fromkeys(r["path"] for r in rows):
           + (f" (target: within ±10 %: {'met' if sp <= 10 else 'not met'})." if hop else "."))
     c = [float(r["core_us_msg"]) for r in mine]
     line = f"core-sim CPU per message ±{spread(c)[1]:.1f} %"
+    g = [lg(r) for r in mine if lg(r) == lg(r)]
+    if g:
+        line += f"; the load generator's ±{spread(g)[1]:.1f} %"
     if hop:
         ratio = [float(r["hop_us_msg"]) / float(r["core_us_msg"]) for r in mine]
         line += f"; the hop's CPU per message over core-sim's (the same messages) ±{spread(ratio)[1]:.1f} %"
@@ -628,7 +646,7 @@ for path in dict.fromkeys(r["path"] for r in rows):
     print(line + ".")
 PY
   {
-    echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load"
+    echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load; core-sim: ${ROUNDS_CORE:-fresh}$([ "${ROUNDS_CORE:-fresh}" = shared ] && echo ", warmed by an uncounted round 0")"
     echo
     cat "$OUT/rounds.md"
     echo
