@@ -11,6 +11,23 @@ internal static class PrometheusScrape
     public static async Task<IReadOnlyDictionary<string, double>> GetAsync(HttpClient http, string baseUrl, CancellationToken token) =>
         Parse(await http.GetStringAsync(baseUrl + "/metrics", token));
 
+    /// <summary>
+    /// Scrapes until <paramref name="ready"/> holds (at most 200 scrapes, 25 ms apart) and returns the last scrape; the
+    /// caller asserts on it. For gauges a client can be ahead of: a client has its 101 a moment before the relay counts
+    /// the session (the upgrade answers first, then the session is registered and counted).
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, double>> GetWhenAsync(HttpClient http, string baseUrl, Func<IReadOnlyDictionary<string, double>, bool> ready, CancellationToken token)
+    {
+        var metrics = await GetAsync(http, baseUrl, token);
+        for (int i = 0; i < 200 && !ready(metrics); i++)
+        {
+            await Task.Delay(25, token);
+            metrics = await GetAsync(http, baseUrl, token);
+        }
+
+        return metrics;
+    }
+
     public static IReadOnlyDictionary<string, double> Parse(string text)
     {
         var series = new Dictionary<string, double>(StringComparer.Ordinal);

@@ -263,7 +263,7 @@ public class SessionTests
         }));
 
         using var http = new HttpClient();
-        var metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
+        var metrics = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions") >= 2000, token);
         Assert.That(metrics["relay_gateway_sessions"], Is.EqualTo(2000));
 
         await Task.WhenAll(sockets.Select(async (ws, i) =>

@@ -59,7 +59,7 @@ public class MetricsEndpointTests
         using var ws = await busy.ConnectAsync(ct: token);
 
         using var http = new HttpClient();
-        var busyMetrics = await PrometheusScrape.GetAsync(http, busy.HttpUrl, token);
+        var busyMetrics = await PrometheusScrape.GetWhenAsync(http, busy.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions") >= 1, token);
         var idleMetrics = await PrometheusScrape.GetAsync(http, idle.HttpUrl, token);
         Assert.That((busyMetrics["relay_gateway_sessions"], busyMetrics["relay_backhaul_streams"]), Is.EqualTo((1.0, 1.0)));
         Assert.That((idleMetrics["relay_gateway_sessions"], idleMetrics["relay_backhaul_streams"]), Is.EqualTo((0.0, 0.0)));
