@@ -1,5 +1,5 @@
 # Relay build script for Windows (and PowerShell 7 anywhere). The same verbs and steps as build.sh:
-#   build | test | run | load | bench [gateway|steering|wan|attack|regions] | publish | help   (./build.ps1 help lists them)
+#   build | test | results | run | load | bench [gateway|steering|wan|attack|regions] | publish | help   (./build.ps1 help lists them)
 # Steps that need Linux-only tools (apt-get, network namespaces, /proc) print one line saying they are skipped on
 # Windows; everything else runs the same. tests/Relay.Scripts.Tests checks that `./build.ps1 help` and
 # `./build.sh help` list the same verbs.
@@ -17,6 +17,7 @@ $Usage = @"
 usage: ./build.ps1 VERB [args]
   build                 build every project (Release; `$env:CONFIG=Debug for debug)
   test                  install what the tests need, run every test suite, print "tests: N passed, N failed, N skipped"
+  results DIR           a finished run's closing lines from its TRX folder (artifacts/test-results): failed tests, counts
   run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops; --core-port, --backhaul-port, --gateway-port, --agent-port move it)
   load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.ps1 load --help)
   bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
@@ -85,6 +86,19 @@ function Get-TestCounts([string]$Results) {
   return @($passed, $failed, $skipped)
 }
 
+function Get-FailedTests([string]$Results) {
+  # "  Project: Test — message" for every TRX result that failed, errored, timed out or aborted.
+  foreach ($trx in Get-ChildItem (Join-Path $Results "*.trx") -ErrorAction SilentlyContinue) {
+    $run = ([xml](Get-Content -Raw $trx.FullName)).TestRun
+    $run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -in "Failed", "Error", "Timeout", "Aborted" } |
+      ForEach-Object {
+        $reason = "$($_.Output.ErrorInfo.Message)".Trim() -replace '\s+', ' '
+        $line = "  $($trx.BaseName): $($_.testName) — $(if ($reason) { $reason } else { '(no reason given)' })"
+        if ($line.Length -gt 600) { $line.Substring(0, 600) } else { $line }
+      }
+  }
+}
+
 function Install-TestPrerequisites {
   # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
   if (-not (Skip-OnWindows "HAProxy, wireguard-go/wireguard-tools and PowerDNS come from Debian packages (scripts/install-*.sh); their suites skip and say so")) {
@@ -117,29 +131,43 @@ function Invoke-Test([string[]]$TestArgs) {
       --results-directory $results --blame-hang-timeout 5m @TestArgs
     if ($LASTEXITCODE) { $rc = 1 }
   }
-  $passed, $failed, $skipped = Get-TestCounts $results
   # JavaScript: the SDK's node tests and the Chromium browser tests (their own closing line), through bash.
-  $jsLine = $null
   if (Get-Command bash -ErrorAction SilentlyContinue) {
-    $jsLog = Join-Path $results "js-tests.log"
-    bash scripts/test-js.sh 2>&1 | Tee-Object -FilePath $jsLog | ForEach-Object { Write-Output "$_" }
+    bash scripts/test-js.sh 2>&1 | Tee-Object -FilePath (Join-Path $results "js-tests.log") | ForEach-Object { Write-Output "$_" }
     if ($LASTEXITCODE) { $rc = 1 }
-    $jsLine = Select-String -Path $jsLog -Pattern '^js-tests: (\d+) passed, (\d+) failed, (\d+) skipped' | Select-Object -Last 1
   } else {
     [Console]::Error.WriteLine("build.ps1: skipped on Windows without bash (Git for Windows): the JavaScript tests (scripts/test-js.sh)")
   }
+  exit (Write-TestSummary $results $rc)
+}
+
+function Write-TestSummary([string]$Results, [int]$Rc = 0) {
+  # The closing lines of a test run from the folder's TRX files and js-tests.log: the failed tests (when any), then
+  # "tests: N passed, N failed, N skipped"; returns the exit code (1 when anything failed). $Rc non-zero (a suite's
+  # command failed) is never a pass.
+  if (-not (Test-Path -PathType Container $Results)) { [Console]::Error.WriteLine("build.ps1: results: no folder $Results"); return 2 }
+  $passed, $failed, $skipped = Get-TestCounts $Results
+  $jsLog = Join-Path $Results "js-tests.log"
+  $jsLine = if (Test-Path $jsLog) { Select-String -Path $jsLog -Pattern '^js-tests: (\d+) passed, (\d+) failed, (\d+) skipped' | Select-Object -Last 1 }
   if ($jsLine) {
     $g = $jsLine.Matches[0].Groups
     $passed += [int]$g[1].Value; $failed += [int]$g[2].Value; $skipped += [int]$g[3].Value
   } elseif ($env:CI -eq "true" -or -not $OnWindows) {
+    [Console]::Error.WriteLine("build.ps1: no closing line from the JavaScript tests in $jsLog")
     $failed += 1 # the JS suites did not report: under CI (and wherever bash runs them) that is a failure
   } else {
     $skipped += 1
   }
-  if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 } # a test host crashed or a project did not run: never a pass
-  Write-Output "tests: $passed passed, $failed failed, $skipped skipped"
-  if ($failed -ne 0) { exit 1 }
-  exit 0
+  if ($Rc -ne 0 -and $failed -eq 0) { $failed = 1 } # a test host crashed or a project did not run: never a pass
+  if ($failed -gt 0) {
+    # the names right above the closing line, so a CI log's tail says which tests failed
+    Write-Host "failed tests:"
+    Get-FailedTests $Results | ForEach-Object { Write-Host $_ }
+    if (Test-Path $jsLog) { Select-String -Path $jsLog -Pattern '^ *not ok ' | ForEach-Object { Write-Host ("  js: " + $_.Line.TrimStart()) } }
+  }
+  Write-Host "tests: $passed passed, $failed failed, $skipped skipped"
+  if ($failed -ne 0) { return 1 }
+  return 0
 }
 
 function Get-PortHolder([int]$Port) {
@@ -418,6 +446,10 @@ function Invoke-Publish([string[]]$PublishArgs) {
 switch ($Verb) {
   "build" { Invoke-Build $Rest; exit 0 }
   "test" { Invoke-Test $Rest }
+  "results" {
+    if ($Rest.Count -ne 1) { [Console]::Error.WriteLine("usage: ./build.ps1 results DIR (a test run's folder, e.g. artifacts/test-results)"); exit 2 }
+    exit (Write-TestSummary $Rest[0])
+  }
   "run" { Invoke-Run $Rest }
   "load" { Invoke-Load $Rest }
   "bench" { Invoke-Bench $Rest }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Relay build script. Verbs: build | test | run | bench | load | help (./build.sh help lists them)
+# Relay build script. Verbs: build | test | results | run | bench | load | publish | help (./build.sh help lists them)
 #   ./build.sh run     start core-sim and one gateway on this machine
 #   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
@@ -56,16 +56,26 @@ count_results() {
 
 not_run_tests() {
   # "  Project: Test — reason" for every TRX result that neither passed nor failed (NotExecuted, Inconclusive…).
+  trx_results "$1" notrun
+}
+
+failed_tests() {
+  # "  Project: Test — message" for every TRX result that failed, errored, timed out or aborted.
+  trx_results "$1" failed
+}
+
+trx_results() {
   local f
   for f in "$1"/*.trx; do
     [ -f "$f" ] || continue
-    awk -v project="$(basename "$f" .trx)" '
+    awk -v project="$(basename "$f" .trx)" -v mode="$2" '
       function unescape(s) { gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&quot;/, "\"", s); gsub(/&apos;/, "\047", s); gsub(/&amp;/, "\\&", s); return s }
-      function report() { printf "  %s: %s — %s\n", project, unescape(name), (msg == "" ? "(no reason given)" : unescape(msg)); open = 0 }
+      function report() { gsub(/[[:space:]]+/, " ", msg); sub(/ $/, "", msg); printf "  %s: %s — %s\n", project, unescape(name), (msg == "" ? "(no reason given)" : unescape(msg)); open = 0 }
       /<UnitTestResult / {
         name = $0; sub(/.* testName="/, "", name); sub(/".*/, "", name)
         outcome = $0; sub(/.* outcome="/, "", outcome); sub(/".*/, "", outcome)
-        open = outcome !~ /^(Passed|Failed|Error|Timeout|Aborted)$/; msg = ""; inmsg = 0
+        open = (mode == "failed") ? outcome ~ /^(Failed|Error|Timeout|Aborted)$/ : outcome !~ /^(Passed|Failed|Error|Timeout|Aborted)$/
+        msg = ""; inmsg = 0
         if (open && $0 ~ /\/>[[:space:]]*$/) report()
         next
       }
@@ -110,20 +120,34 @@ test_all() {
       --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
       --results-directory "$results" --blame-hang-timeout 5m "$@" || rc=1
   done
-  read -r passed failed skipped < <(count_results "$results")
   # JavaScript: the SDK's node tests and the Chromium browser tests (their own closing line).
-  local js_log=$results/js-tests.log js_line
-  bash scripts/test-js.sh 2>&1 | tee "$js_log" || rc=1
-  js_line=$(grep -E '^js-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$js_log" | tail -1)
+  bash scripts/test-js.sh 2>&1 | tee "$results/js-tests.log" || rc=1
+  summarize_results "$results" "$rc"
+}
+
+summarize_results() {
+  # DIR [RC]: the closing lines of a test run from DIR's TRX files and js-tests.log: the failed tests (when any), then
+  # "tests: N passed, N failed, N skipped". RC non-zero (a suite's command failed) is never a pass.
+  local results=$1 rc=${2:-0} passed failed skipped js_log=$1/js-tests.log js_line jp jf js
+  [ -d "$results" ] || { echo "build.sh: results: no folder $results" >&2; return 2; }
+  read -r passed failed skipped < <(count_results "$results")
+  js_line=$(grep -sE '^js-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$js_log" | tail -1) || true
   if [ -n "$js_line" ]; then
     read -r jp jf js < <(sed -E 's/^js-tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$js_line")
     passed=$((passed + jp)); failed=$((failed + jf)); skipped=$((skipped + js))
   else
+    echo "build.sh: no closing line from the JavaScript tests in $js_log" >&2
     failed=$((failed + 1))
   fi
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
     # a test host crashed or a project did not run: count that as a failure, never as a pass
     failed=1
+  fi
+  if [ "$failed" -gt 0 ]; then
+    # the names right above the closing line, so a CI log's tail says which tests failed
+    echo "failed tests:"
+    failed_tests "$results" | cut -c1-600
+    grep -sE '^ *not ok ' "$js_log" | sed -E 's/^ */  js: /' || true
   fi
   echo "tests: $passed passed, $failed failed, $skipped skipped"
   [ "$failed" -eq 0 ]
@@ -141,6 +165,7 @@ usage() {
 usage: ./build.sh VERB [args]
   build                 build every project (Release; CONFIG=Debug for debug)
   test                  install what the tests need, run every test suite, print "tests: N passed, N failed, N skipped"
+  results DIR           a finished run's closing lines from its TRX folder (artifacts/test-results): failed tests, counts
   run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops)
   load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.sh load --help)
   bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
@@ -158,6 +183,8 @@ USAGE
 case "${1:-}" in
   build) shift; build "$@" ;;
   test) shift; test_all "$@" ;;
+  results) shift; [ $# -eq 1 ] || { echo "usage: ./build.sh results DIR (a test run's folder, e.g. artifacts/test-results)" >&2; exit 2; }
+    summarize_results "$1"; exit $? ;;
   bench)
     shift; need_dotnet
     case "${1:-}" in

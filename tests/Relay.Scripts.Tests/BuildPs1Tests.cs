@@ -92,7 +92,9 @@ public sealed partial class BuildPs1Tests
         int core = Ports.Free(), backhaul = Ports.Free(), gateway = Ports.Free(), agent = Ports.Free();
         string[] ports = [.. new[] { "--core-port", "--backhaul-port", "--gateway-port", "--agent-port" }
             .Zip(new[] { core, backhaul, gateway, agent }, (o, p) => new[] { o, p.ToString(CultureInfo.InvariantCulture) }).SelectMany(x => x)];
-        using var run = ChildProcess.Start("build.ps1 run", [pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "run", .. ports]);
+        // env --default-signal=INT: a terminal's foreground job never has SIGINT ignored, but a test host started from a
+        // background job (`cmd &` in a script) has, and an ignored signal stays ignored across exec: pwsh would never see it.
+        using var run = ChildProcess.Start("build.ps1 run", ["env", "--default-signal=INT", pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "run", .. ports]);
         string? folder = null;
         var pids = new List<int>();
         try
