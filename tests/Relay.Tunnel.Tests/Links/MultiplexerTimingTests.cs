@@ -177,9 +177,12 @@ public class MultiplexerTimingTests
         Assert.That(await ScriptedCore.ReadFrameAsync(core.Input, token), Is.Null, "the pool gave up and closed the connection");
         Assert.That(pool.LinksUp, Is.Zero);
 
-        // It tries again after its backoff.
-        time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.That(await connections.Reader.ReadAsync(token), Is.Not.Null);
+        // It tries again after its backoff (first step: 50-100 ms). The backoff's timer starts on the pool's thread a
+        // moment after the connection closes: a single Advance could come first and wait forever (a CI run timed out).
+        var again = connections.Reader.ReadAsync(token).AsTask();
+        var waited = await Eventually.AdvanceUntilAsync(time, TimeSpan.FromMilliseconds(10), () => again.IsCompleted, token, maxSteps: 1000);
+        Assert.That(await again, Is.Not.Null);
+        Assert.That(waited, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(50)), "not before the backoff's first step");
     }
 
     [Test]
