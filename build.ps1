@@ -158,10 +158,12 @@ function Write-TestSummary([string]$Results, [int]$Rc = 0) {
   } else {
     $skipped += 1
   }
-  if ($Rc -ne 0 -and $failed -eq 0) { $failed = 1 } # a test host crashed or a project did not run: never a pass
+  $crashed = $Rc -ne 0 -and $failed -eq 0
+  if ($crashed) { $failed = 1 } # a test host crashed or a project did not run: never a pass
   if ($failed -gt 0) {
     # the names right above the closing line, so a CI log's tail says which tests failed
     Write-Host "failed tests:"
+    if ($crashed) { Write-Host "  (no failed result: a test host crashed or a suite did not run; see its output above)" }
     Get-FailedTests $Results | ForEach-Object { Write-Host $_ }
     if (Test-Path $jsLog) { Select-String -Path $jsLog -Pattern '^ *not ok ' | ForEach-Object { Write-Host ("  js: " + $_.Line.TrimStart()) } }
   }

@@ -139,13 +139,15 @@ summarize_results() {
     echo "build.sh: no closing line from the JavaScript tests in $js_log" >&2
     failed=$((failed + 1))
   fi
+  local crashed=
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
     # a test host crashed or a project did not run: count that as a failure, never as a pass
-    failed=1
+    failed=1; crashed=1
   fi
   if [ "$failed" -gt 0 ]; then
     # the names right above the closing line, so a CI log's tail says which tests failed
     echo "failed tests:"
+    [ -z "$crashed" ] || echo "  (no failed result: a test host crashed or a suite did not run; see its output above)"
     failed_tests "$results" | cut -c1-600
     grep -sE '^ *not ok ' "$js_log" | sed -E 's/^ */  js: /' || true
   fi
