@@ -67,11 +67,7 @@ function Get-TestCounts([string]$Results) {
     $c = $run.ResultSummary.Counters
     $total += [int]$c.total; $passed += [int]$c.passed
     $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-    $notRun += @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -notin "Passed", "Failed", "Error", "Timeout", "Aborted" } |
-      ForEach-Object {
-        $reason = "$($_.Output.ErrorInfo.Message)".Trim() -replace '\s+', ' '
-        "  $($trx.BaseName): $($_.testName) — $(if ($reason) { $reason } else { '(no reason given)' })"
-      })
+    $notRun += @(Get-TrxResultLines $trx.BaseName $run { $args[0] -notin "Passed", "Failed", "Error", "Timeout", "Aborted" })
   }
   $skipped = $total - $passed - $failed
   if ($skipped -gt 0) {
@@ -86,16 +82,19 @@ function Get-TestCounts([string]$Results) {
   return @($passed, $failed, $skipped)
 }
 
+function Get-TrxResultLines([string]$Project, $Run, [scriptblock]$OutcomeMatches) {
+  # "  Project: Test — message on one line" for each result of a TRX run whose outcome matches.
+  $Run.Results.UnitTestResult | Where-Object { $_ -and (& $OutcomeMatches $_.outcome) } | ForEach-Object {
+    $reason = "$($_.Output.ErrorInfo.Message)".Trim() -replace '\s+', ' '
+    "  ${Project}: $($_.testName) — $(if ($reason) { $reason } else { '(no reason given)' })"
+  }
+}
+
 function Get-FailedTests([string]$Results) {
-  # "  Project: Test — message" for every TRX result that failed, errored, timed out or aborted.
+  # Every TRX result that failed, errored, timed out or aborted, as Get-TrxResultLines writes it (at most 600 characters).
   foreach ($trx in Get-ChildItem (Join-Path $Results "*.trx") -ErrorAction SilentlyContinue) {
-    $run = ([xml](Get-Content -Raw $trx.FullName)).TestRun
-    $run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -in "Failed", "Error", "Timeout", "Aborted" } |
-      ForEach-Object {
-        $reason = "$($_.Output.ErrorInfo.Message)".Trim() -replace '\s+', ' '
-        $line = "  $($trx.BaseName): $($_.testName) — $(if ($reason) { $reason } else { '(no reason given)' })"
-        if ($line.Length -gt 600) { $line.Substring(0, 600) } else { $line }
-      }
+    Get-TrxResultLines $trx.BaseName ([xml](Get-Content -Raw $trx.FullName)).TestRun { $args[0] -in "Failed", "Error", "Timeout", "Aborted" } |
+      ForEach-Object { if ($_.Length -gt 600) { $_.Substring(0, 600) } else { $_ } }
   }
 }
 

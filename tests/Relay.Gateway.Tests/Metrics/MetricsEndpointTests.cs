@@ -33,12 +33,8 @@ public class MetricsEndpointTests
         }
 
         using var http = new HttpClient();
-        var metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
-        for (int i = 0; i < 100 && metrics.GetValueOrDefault("relay_gateway_sessions", 1) != 0; i++)
-        {
-            await Task.Delay(50, token); // the session's close reaches the counters just after the client's close returns
-            metrics = await PrometheusScrape.GetAsync(http, gw.HttpUrl, token);
-        }
+        // the session's close reaches the counters just after the client's close returns
+        var metrics = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions", 1) == 0, token);
 
         Assert.That(s_series.Where(s => !metrics.ContainsKey(s)), Is.Empty, "missing series");
         Assert.That(metrics["relay_gateway_session_opens_total"], Is.EqualTo(1));
