@@ -257,12 +257,15 @@ function Invoke-Run([string[]]$RunArgs) {
   $bytes = [byte[]]::new(24); $rng.GetBytes($bytes)
   $coreAdmin = if ($env:RELAY_CORE_ADMIN_KEY) { $env:RELAY_CORE_ADMIN_KEY } else { ($bytes | ForEach-Object { $_.ToString("x2") }) -join "" }
 
+  # Only what it runs (core-sim, the gateway and what they reference): not the tests, tools and benches.
   Write-Output "building…"
-  $buildLog = @(dotnet build Relay.sln -c Release -nologo -v quiet 2>&1)
-  if ($LASTEXITCODE) {
-    $code = $LASTEXITCODE
-    $buildLog | Select-Object -Last 20 | ForEach-Object { [Console]::Error.WriteLine("$_") }
-    Fail "run: the build failed: dotnet build Relay.sln -c Release" $code
+  foreach ($project in @("core-sim/Relay.CoreSim.csproj", "gateway/Relay.Gateway.csproj")) {
+    $buildLog = @(dotnet build $project -c Release -nologo -v quiet 2>&1)
+    if ($LASTEXITCODE) {
+      $code = $LASTEXITCODE
+      $buildLog | Select-Object -Last 20 | ForEach-Object { [Console]::Error.WriteLine("$_") }
+      Fail "run: the build failed: dotnet build $project -c Release" $code
+    }
   }
 
   $pem = Join-Path $run "core-public.pem"
@@ -424,13 +427,15 @@ function Invoke-Publish([string[]]$PublishArgs) {
   $projects = [ordered]@{ "gateway" = "gateway/Relay.Gateway.csproj"; "core-sim" = "core-sim/Relay.CoreSim.csproj" }
   if (Test-Path "tools/Relay.Cli/Relay.Cli.csproj") { $projects["cli"] = "tools/Relay.Cli/Relay.Cli.csproj" }
   $out = Join-Path $Root "artifacts/publish/$version"
+  # Its own bin and obj folders: a runtime-specific restore in the projects' own obj would make the next build rebuild all.
+  $build = Join-Path $Root "artifacts/publish-build"
   Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
   New-Item -ItemType Directory -Force $out | Out-Null
   foreach ($name in $projects.Keys) {
     foreach ($rid in $rids) {
       $dir = Join-Path $out "$name-$rid"
       Write-Output "publish: $name $rid → $dir"
-      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false
+      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet --artifacts-path $build "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false
       if ($LASTEXITCODE) { Fail "publish: dotnet publish $($projects[$name]) -r $rid failed" $LASTEXITCODE }
       Set-Content -Path (Join-Path $dir "VERSION") -Value $version -NoNewline
     }

@@ -20,6 +20,9 @@ VERSION=${VERSION:-$(bash scripts/version.sh)}
 NUMERIC=$(sed -E 's/^([0-9]+\.[0-9]+\.[0-9]+).*/\1/' <<<"$VERSION")
 RIDS=${RIDS:-linux-x64 win-x64}
 OUT=${PUBLISH_DIR:-$ROOT/artifacts/publish/$VERSION}
+# Publish builds in a folder of its own (bin and obj per project): a runtime-specific restore in the projects' own obj
+# folders would make the next `./build.sh build` (or run, or test) restore and rebuild the whole solution (2 min here).
+BUILD=$ROOT/artifacts/publish-build
 
 # name → project file; the CLI is published only when its project exists (tools/Relay.Cli, issue 19).
 declare -A PROJECT=([gateway]=gateway/Relay.Gateway.csproj [core-sim]=core-sim/Relay.CoreSim.csproj [cli]=tools/Relay.Cli/Relay.Cli.csproj)
@@ -41,7 +44,7 @@ for rid in $RIDS; do
     dir=$OUT/$name-$rid
     log=$OUT/.publish-$name-$rid.log
     echo "publish: $name $rid"
-    if ! dotnet publish "$proj" -c Release -r "$rid" --self-contained true -o "$dir" -nologo -v quiet \
+    if ! dotnet publish "$proj" -c Release -r "$rid" --self-contained true -o "$dir" -nologo -v quiet --artifacts-path "$BUILD" \
         -p:Version="$NUMERIC" -p:InformationalVersion="$VERSION" -p:IncludeSourceRevisionInInformationalVersion=false \
         -p:DebugType=None -p:DebugSymbols=false -p:GenerateDocumentationFile=false >"$log" 2>&1; then
       if grep -qiE 'NU1101|NU1102|Unable to find package|runtime pack|Microsoft\.(NETCore|AspNetCore)\.App\.(Runtime|Host)' "$log"; then

@@ -15,13 +15,15 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
 {
     private static long s_next;
     private readonly MuxByteStream _stream;
+    private readonly Action<BackhaulHttpConnection>? _ended;
     private readonly CancellationTokenSource _closed = new();
     private int _disposed;
     private int _aborted;
 
-    public BackhaulHttpConnection(MuxStream stream)
+    public BackhaulHttpConnection(MuxStream stream, Action<BackhaulHttpConnection>? ended = null)
     {
         _stream = new MuxByteStream(stream);
+        _ended = ended;
         RelayId = stream.RelayId;
         OpenClientAddress = stream.Info.ClientAddress;
         StreamId = stream.Id;
@@ -69,6 +71,18 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
         Cancel();
     }
 
+    /// <summary>Core-sim is stopping: the stream ends now with 1001, a response being written included (the write fails).</summary>
+    public void GoAway()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        _stream.Inner.Abort(StreamCodes.GoingAway, "core-sim stopping");
+        Cancel();
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -76,10 +90,22 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
             return;
         }
 
-        await Transport.Output.CompleteAsync().ConfigureAwait(false); // flushes what Kestrel wrote last
+        try
+        {
+            await Transport.Output.CompleteAsync().ConfigureAwait(false); // flushes what Kestrel wrote last
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The last flush failed: the relay closed the stream or the backhaul lost it (a request it gave up on, a
+            // core stopping mid-response). Nothing more can reach it; the connection still ends here. Throwing from
+            // here would leave Kestrel holding the connection until its shutdown timeout (30 s at every stop).
+            _stream.Inner.Abort(StreamCodes.BackhaulLost, "core-sim could not send the rest of the response: " + ex.Message);
+        }
+
         await Transport.Input.CompleteAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false); // closes the stream (1000) after the data
         Cancel();
+        _ended?.Invoke(this);
         _closed.Dispose();
     }
 

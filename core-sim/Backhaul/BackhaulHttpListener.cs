@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
@@ -9,12 +10,17 @@ namespace Relay.CoreSim.Backhaul;
 /// The HTTP streams relays open (OPEN kind "http", issue 18), handed to Kestrel as connections: the backhaul service
 /// offers each one; Kestrel, bound to <see cref="BackhaulHttpEndPoint"/>, accepts them and serves them with core-sim's
 /// own pipeline (no loopback socket, and the request keeps which relay it came from). At most
-/// <see cref="MaxWaiting"/> wait to be accepted; beyond it a stream is closed with 1013.
+/// <see cref="MaxWaiting"/> wait to be accepted; beyond it a stream is closed with 1013. When core-sim stops (Kestrel
+/// unbinds this listener first), every stream it handed over ends with 1001 at once, mid-response too, as its websocket
+/// sessions do: the relay answers that request with a 502 and sends the next to another core. Left to Kestrel's graceful
+/// stop, a response waiting for a relay that reads no more would hold the stop for the host's whole shutdown timeout.
 /// </summary>
 internal sealed class BackhaulHttpListener : IConnectionListener
 {
     public const int MaxWaiting = 1024;
     private readonly Channel<MuxStream> _waiting = Channel.CreateBounded<MuxStream>(new BoundedChannelOptions(MaxWaiting) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly ConcurrentDictionary<BackhaulHttpConnection, byte> _live = new();
+    private volatile bool _unbound;
 
     public EndPoint EndPoint => BackhaulHttpEndPoint.Instance;
 
@@ -35,7 +41,14 @@ internal sealed class BackhaulHttpListener : IConnectionListener
         try
         {
             var stream = await _waiting.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            return new BackhaulHttpConnection(stream);
+            var connection = new BackhaulHttpConnection(stream, c => _live.TryRemove(c, out _));
+            _live[connection] = 0;
+            if (_unbound)
+            {
+                connection.GoAway(); // stopped meanwhile
+            }
+
+            return connection;
         }
         catch (ChannelClosedException)
         {
@@ -45,10 +58,16 @@ internal sealed class BackhaulHttpListener : IConnectionListener
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
+        _unbound = true;
         _waiting.Writer.TryComplete();
         while (_waiting.Reader.TryRead(out var stream))
         {
             stream.Close(StreamCodes.GoingAway, "core-sim stopping");
+        }
+
+        foreach (var connection in _live.Keys)
+        {
+            connection.GoAway();
         }
 
         return ValueTask.CompletedTask;

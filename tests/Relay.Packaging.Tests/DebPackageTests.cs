@@ -23,6 +23,10 @@ public class DebPackageTests
     private string _version = "";
     private string _deb = "";
     private string _root = "";
+    private string? _assetsBefore;
+
+    /// <summary>The development build's restore output for the gateway (what `./build.sh build` wrote).</summary>
+    private static string GatewayAssets => Path.Combine(Repo.Root, "gateway", "obj", "project.assets.json");
 
     private static bool HasCli => File.Exists(Path.Combine(Repo.Root, "tools", "Relay.Cli", "Relay.Cli.csproj"));
 
@@ -33,6 +37,7 @@ public class DebPackageTests
         _out = TempFolders.Create("relay-publish-");
         var version = await Tools.RunAsync("bash", [Path.Combine(Repo.Root, "scripts", "version.sh")], TimeSpan.FromSeconds(30));
         _version = version.StdOut.Trim();
+        _assetsBefore = File.Exists(GatewayAssets) ? await File.ReadAllTextAsync(GatewayAssets) : null;
         var publish = await Tools.RunAsync(
             "bash",
             [Path.Combine(Repo.Root, "scripts", "publish.sh")],
@@ -54,6 +59,16 @@ public class DebPackageTests
         {
             Directory.Delete(_out, recursive: true);
         }
+    }
+
+    [Test]
+    public async Task Publish_LeavesTheDevelopmentBuildAsItWas_SoTheNextBuildRebuildsNothing()
+    {
+        // A runtime-specific restore in the projects' own obj folders (linux-x64) made the next `./build.sh build`,
+        // `run` or `test` restore and rebuild the whole solution (2 min on a 2-core machine); publish builds in
+        // artifacts/publish-build instead.
+        Assert.That(_assetsBefore, Is.Not.Null, "the solution is built before the tests run: " + GatewayAssets);
+        Assert.That(await File.ReadAllTextAsync(GatewayAssets), Is.EqualTo(_assetsBefore), "gateway/obj/project.assets.json is the development build's, untouched by publish");
     }
 
     [Test]

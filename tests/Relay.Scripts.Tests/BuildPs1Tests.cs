@@ -12,8 +12,6 @@ namespace Relay.Scripts.Tests;
 [NonParallelizable]
 public sealed partial class BuildPs1Tests
 {
-    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
-
     [Test]
     [CancelAfter(360_000)]
     public async Task Help_ListsEveryVerbOfBuildSh_EachWithASentence(CancellationToken ct)
@@ -59,24 +57,7 @@ public sealed partial class BuildPs1Tests
     [CancelAfter(360_000)]
     public async Task Run_PortTaken_RefusesInOneLine_NamingTheHolder_BeforeStartingAnything(CancellationToken ct)
     {
-        using var holder = new TcpListener(IPAddress.Loopback, 0);
-        holder.Start();
-        int taken = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var result = await Pwsh.BuildPs1Async(ct, "run", "--core-port", Ports.Free().ToString(CultureInfo.InvariantCulture),
-            "--backhaul-port", Ports.Free().ToString(CultureInfo.InvariantCulture), "--gateway-port", taken.ToString(CultureInfo.InvariantCulture),
-            "--agent-port", Ports.Free().ToString(CultureInfo.InvariantCulture));
-        string[] errors = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Multiple(() =>
-        {
-            Assert.That(result.ExitCode, Is.EqualTo(1));
-            Assert.That(errors, Has.Length.EqualTo(1), result.StdErr);
-            Assert.That(errors.FirstOrDefault(), Does.StartWith($"run: port {taken} is taken by "));
-            Assert.That(result.StdOut, Does.Not.Contain("building"), "refused before building or starting anything");
-        });
-        if (OperatingSystem.IsLinux())
-        {
-            Assert.That(errors[0], Does.Contain($"(pid {Environment.ProcessId})"), "names the process holding the port");
-        }
+        await RunVerb.AssertRefusesATakenPortAsync(args => Pwsh.BuildPs1Async(ct, args));
     }
 
     [Test]
@@ -90,35 +71,14 @@ public sealed partial class BuildPs1Tests
 
         string pwsh = await Pwsh.PathAsync(ct);
         int core = Ports.Free(), backhaul = Ports.Free(), gateway = Ports.Free(), agent = Ports.Free();
-        string[] ports = [.. new[] { "--core-port", "--backhaul-port", "--gateway-port", "--agent-port" }
-            .Zip(new[] { core, backhaul, gateway, agent }, (o, p) => new[] { o, p.ToString(CultureInfo.InvariantCulture) }).SelectMany(x => x)];
         // env --default-signal=INT: a terminal's foreground job never has SIGINT ignored, but a test host started from a
         // background job (`cmd &` in a script) has, and an ignored signal stays ignored across exec: pwsh would never see it.
-        using var run = ChildProcess.Start("build.ps1 run", ["env", "--default-signal=INT", pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "run", .. ports]);
+        using var run = ChildProcess.Start("build.ps1 run", ["env", "--default-signal=INT", pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "run", .. RunVerb.PortArgs(core, backhaul, gateway, agent)]);
         string? folder = null;
         var pids = new List<int>();
         try
         {
-            // The first run may build the solution.
-            await run.WaitForOutputAsync("Ctrl-C stops both", TimeSpan.FromMinutes(8), ct);
-            string output = run.Tail(60);
-            using (var readyz = await s_http.GetAsync($"http://127.0.0.1:{gateway}/readyz", ct))
-            {
-                Assert.That(readyz.StatusCode, Is.EqualTo(HttpStatusCode.OK), "running is printed once /readyz is 200");
-            }
-
-            folder = LogsIn().Match(output).Groups[1].Value;
-            Assert.That(Directory.Exists(folder), Is.True, "the run's own folder: " + output);
-            pids.AddRange(new[] { "core-sim.pid", "gateway.pid" }.Select(f => int.Parse(File.ReadAllText(Path.Combine(folder, f)).Trim(), CultureInfo.InvariantCulture)));
-            Assert.Multiple(() =>
-            {
-                Assert.That(Path.GetFileName(folder), Does.Match(@"^\d{8}-\d{6}-\d+$"));
-                Assert.That(Path.GetDirectoryName(folder), Is.EqualTo(Path.Combine(Repo.Root, "artifacts", "run")));
-                Assert.That(File.Exists(Path.Combine(folder, "core-public.pem")), Is.True);
-                Assert.That(File.Exists(Path.Combine(folder, "gateway.log")), Is.True);
-                Assert.That(output, Does.Contain($"ws://127.0.0.1:{gateway}/ws?access_token=").And.Contain($"http://127.0.0.1:{core}/"));
-                Assert.That(VisitorToken().IsMatch(output), Is.True, "a visitor token is printed:\n" + output);
-            });
+            folder = await RunVerb.WaitUntilRunningAsync(run, core, gateway, pids, ct);
 
             // Ctrl-C: build.ps1 stops core-sim and the gateway it started. A terminal sends SIGINT to the whole foreground
             // group; here it goes to pwsh only (the .NET tool's launcher and the pwsh it runs), so build.ps1 must stop both.
@@ -129,25 +89,12 @@ public sealed partial class BuildPs1Tests
                 ProcessRunner.TryRun("kill", "-INT", pid);
             }
 
-            for (int i = 0; i < 300 && pids.Any(Alive); i++)
-            {
-                await Task.Delay(100, ct);
-            }
-
-            Assert.That(pids.Where(Alive), Is.Empty, "Ctrl-C stops both processes of the run:\n" + run.Tail(20));
+            await RunVerb.WaitUntilGoneAsync(pids, ct);
+            Assert.That(pids.Where(RunVerb.Alive), Is.Empty, "Ctrl-C stops both processes of the run:\n" + run.Tail(20));
         }
         finally
         {
-            foreach (int pid in pids.Where(Alive))
-            {
-                ProcessRunner.TryRun("kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture)); // only what this run started
-            }
-
-            run.Stop(TimeSpan.FromSeconds(5));
-            if (folder is { Length: > 0 } && Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
+            RunVerb.CleanUp(run, pids, folder);
         }
     }
 
@@ -165,28 +112,9 @@ public sealed partial class BuildPs1Tests
         return verbs;
     }
 
-    private static bool Alive(int pid)
-    {
-        try
-        {
-            using var p = System.Diagnostics.Process.GetProcessById(pid);
-            return !p.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
     [GeneratedRegex(@"(?m)^  (?<usage>[a-z][^\r\n]*?)\s{2,}(?<text>\S[^\r\n]*)$")]
     private static partial Regex HelpLine();
 
     [GeneratedRegex(@"^[a-z]+$")]
     private static partial Regex LowerWord();
-
-    [GeneratedRegex(@"Relay is running \(logs in (.+)\):")]
-    private static partial Regex LogsIn();
-
-    [GeneratedRegex(@"A visitor token[^\n]*\n\s+ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")]
-    private static partial Regex VisitorToken();
 }

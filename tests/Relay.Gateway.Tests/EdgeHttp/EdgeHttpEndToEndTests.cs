@@ -232,6 +232,15 @@ public class EdgeHttpEndToEndTests
             Assert.That(await slow.Content.ReadAsStringAsync(token), Does.Contain("the core sent nothing for 1 s"));
             Assert.That(fast.StatusCode, Is.EqualTo(HttpStatusCode.OK), "within the timeout");
         });
+
+        // The relay gave up on the slow request and closed its stream; core-sim's answer to it fails when it comes
+        // (4 s). That connection must still end there: core-sim then stops at once instead of waiting out its 30 s
+        // shutdown timeout for a connection it lost track of (until 2026-12-03 its DisposeAsync threw on the failed
+        // last flush, and Kestrel kept the connection: "Some connections failed to close gracefully").
+        var stopping = h.DisposeAsync().AsTask();
+        await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(20), token));
+        Assert.That(stopping.IsCompleted, Is.True, "the gateway and core-sim stop without waiting out core-sim's 30 s shutdown timeout");
+        await stopping;
     }
 
     [Test]
@@ -293,7 +302,12 @@ public class EdgeHttpEndToEndTests
         var body = await download.Content.ReadAsStreamAsync(token);
         byte[] buffer = new byte[64 * 1024];
         long received = await body.ReadAsync(buffer, token);
-        await h.Core.DisposeAsync(); // its streams end with 1001 mid-response
+        // Its streams end with 1001 mid-response, and it stops without waiting out its 30 s shutdown timeout for the
+        // connection whose answer was cut (until 2026-12-03 it did: that connection's DisposeAsync threw).
+        var stopping = h.Core.DisposeAsync().AsTask();
+        await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(20), token));
+        Assert.That(stopping.IsCompleted, Is.True, "core-sim stops at once mid-response, without waiting out its 30 s shutdown timeout");
+        await stopping;
 
         Assert.That(async () =>
         {

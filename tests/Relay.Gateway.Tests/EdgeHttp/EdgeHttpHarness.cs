@@ -12,6 +12,7 @@ internal sealed class EdgeHttpHarness : IAsyncDisposable
 {
     public const string RelayId = "edge-1";
     private readonly List<string> _dirs = [];
+    private int _disposed;
 
     public CoreSimHost Core { get; private set; } = null!;
 
@@ -88,6 +89,11 @@ internal sealed class EdgeHttpHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // a test may stop it itself (and await using does it again)
+        }
+
         if (Gateway is not null)
         {
             await Gateway.StopAsync();

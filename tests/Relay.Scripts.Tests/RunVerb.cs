@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using Relay.Testing;
+using Relay.Testing.Processes;
+
+namespace Relay.Scripts.Tests;
+
+/// <summary>What the tests of `build.sh run` and `build.ps1 run` share: a run refused, a run running as a user checks it, and its end.</summary>
+internal static partial class RunVerb
+{
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    /// <summary>The four port options of both scripts' run verb.</summary>
+    public static string[] PortArgs(int core, int backhaul, int gateway, int agent) =>
+    [
+        "--core-port", core.ToString(CultureInfo.InvariantCulture), "--backhaul-port", backhaul.ToString(CultureInfo.InvariantCulture),
+        "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--agent-port", agent.ToString(CultureInfo.InvariantCulture),
+    ];
+
+    /// <summary>
+    /// Runs the verb (<paramref name="run"/> gets its arguments) with its gateway port held by this test process: one
+    /// line naming the holder, exit 1, before building or starting anything.
+    /// </summary>
+    public static async Task AssertRefusesATakenPortAsync(Func<string[], Task<ProcessResult>> run)
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        int taken = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var result = await run(["run", .. PortArgs(Ports.Free(), Ports.Free(), taken, Ports.Free())]);
+        string[] errors = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(1));
+            Assert.That(errors, Has.Length.EqualTo(1), result.StdErr);
+            Assert.That(errors.FirstOrDefault(), Does.StartWith($"run: port {taken} is taken by "));
+            Assert.That(result.StdOut, Does.Not.Contain("building"), "refused before building or starting anything");
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.That(errors.FirstOrDefault(), Does.Contain($"(pid {Environment.ProcessId})"), "names the process holding the port");
+            }
+        });
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="run"/> (started with <see cref="PortArgs"/>) prints that Relay is running, then checks
+    /// what a user would: the gateway's /readyz is 200 and core-sim answers on their ports, the run's own folder with its
+    /// logs, key and pids, the URLs and a visitor token printed, both processes alive. The pids go into
+    /// <paramref name="pids"/> as soon as they are known (the caller's cleanup ends them); returns the run's folder.
+    /// </summary>
+    public static async Task<string> WaitUntilRunningAsync(ChildProcess run, int core, int gateway, List<int> pids, CancellationToken ct)
+    {
+        // It builds core-sim and the gateway first (nothing to do when they are built).
+        await run.WaitForOutputAsync("Ctrl-C stops both", TimeSpan.FromMinutes(8), ct);
+        string output = run.Tail(60);
+        using (var readyz = await s_http.GetAsync($"http://127.0.0.1:{gateway}/readyz", ct))
+        {
+            Assert.That(readyz.StatusCode, Is.EqualTo(HttpStatusCode.OK), "running is printed once /readyz is 200");
+        }
+
+        using (var coreHealth = await s_http.GetAsync($"http://127.0.0.1:{core}/healthz", ct))
+        {
+            Assert.That(coreHealth.StatusCode, Is.EqualTo(HttpStatusCode.OK), "core-sim on --core-port");
+        }
+
+        string folder = LogsIn().Match(output).Groups[1].Value;
+        Assert.That(Directory.Exists(folder), Is.True, "the run's own folder: " + output);
+        pids.AddRange(new[] { "core-sim.pid", "gateway.pid" }.Select(f => int.Parse(File.ReadAllText(Path.Combine(folder, f)).Trim(), CultureInfo.InvariantCulture)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Path.GetFileName(folder), Does.Match(@"^\d{8}-\d{6}-\d+$"));
+            Assert.That(Path.GetDirectoryName(folder), Is.EqualTo(Path.Combine(Repo.Root, "artifacts", "run")));
+            Assert.That(File.Exists(Path.Combine(folder, "core-public.pem")), Is.True);
+            Assert.That(File.Exists(Path.Combine(folder, "gateway.log")), Is.True);
+            Assert.That(output, Does.Contain($"ws://127.0.0.1:{gateway}/ws?access_token=").And.Contain($"http://127.0.0.1:{core}/"));
+            Assert.That(VisitorToken().IsMatch(output), Is.True, "a visitor token is printed:\n" + output);
+            Assert.That(pids.All(Alive), Is.True, "both processes run");
+        });
+        return folder;
+    }
+
+    /// <summary>Waits (bounded, 30 s) until none of <paramref name="pids"/> is alive.</summary>
+    public static async Task WaitUntilGoneAsync(IReadOnlyCollection<int> pids, CancellationToken ct)
+    {
+        for (int i = 0; i < 300 && pids.Any(Alive); i++)
+        {
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>Ends what the run started and is still alive (by its pids only), the script, and the run's folder.</summary>
+    public static void CleanUp(ChildProcess run, IEnumerable<int> pids, string? folder)
+    {
+        foreach (int pid in pids.Where(Alive))
+        {
+            ProcessRunner.TryRun("kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture)); // only what this run started
+        }
+
+        run.Stop(TimeSpan.FromSeconds(5));
+        if (folder is { Length: > 0 } && Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    public static bool Alive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"Relay is running \(logs in (.+)\):")]
+    private static partial Regex LogsIn();
+
+    [GeneratedRegex(@"A visitor token[^\n]*\n\s+ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")]
+    private static partial Regex VisitorToken();
+}
