@@ -94,19 +94,21 @@ internal sealed class BackhaulHttpConnection : ConnectionContext, IBackhaulHttpF
         {
             await Transport.Output.CompleteAsync().ConfigureAwait(false); // flushes what Kestrel wrote last
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The last flush failed: the relay closed the stream or the backhaul lost it (a request it gave up on, a
             // core stopping mid-response). Nothing more can reach it; the connection still ends here. Throwing from
             // here would leave Kestrel holding the connection until its shutdown timeout (30 s at every stop).
             _stream.Inner.Abort(StreamCodes.BackhaulLost, "core-sim could not send the rest of the response: " + ex.Message);
         }
-
-        await Transport.Input.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false); // closes the stream (1000) after the data
-        Cancel();
-        _ended?.Invoke(this);
-        _closed.Dispose();
+        finally
+        {
+            await Transport.Input.CompleteAsync().ConfigureAwait(false); // gives its buffers back; the stream is left open to us
+            await _stream.DisposeAsync().ConfigureAwait(false); // closes the stream (1000) after the data
+            Cancel();
+            _ended?.Invoke(this);
+            _closed.Dispose();
+        }
     }
 
     private void Cancel()
