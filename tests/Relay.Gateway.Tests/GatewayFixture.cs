@@ -39,7 +39,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public List<MuxStream> CoreStreams { get; } = [];
 
-    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null)
+    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null, bool waitUntilReady = true)
     {
         var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Convert.FromBase64String(SharedKey) } });
         core.Start();
@@ -76,7 +76,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             WssUrl = https is null ? null : "wss" + https[5..] + "/ws",
         };
         fixture._coreLoop = Task.Run(fixture.CoreLoopAsync);
-        if (withCore)
+        if (withCore && waitUntilReady)
         {
             using var http2 = new HttpClient();
             for (int i = 0; i < 200 && (await http2.GetAsync(http + "/readyz")).StatusCode != HttpStatusCode.OK; i++)

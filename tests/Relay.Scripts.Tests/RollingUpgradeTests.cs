@@ -65,7 +65,7 @@ public sealed class RollingUpgradeTests
             load = ChildProcess.Start("loadgen",
             [
                 "dotnet", LoadGenDll, "steady", "--url", haproxy.WebSocketUri.ToString(), "--token-url", new Uri(core.HttpUri, "/v1/tokens").ToString(),
-                "--admin-key", core.AdminKey, "--sessions", "40", "--rate", "5", "--seconds", "75", "--progress", "off",
+                "--admin-key", core.AdminKey, "--sessions", "40", "--rate", "5", "--seconds", "240", "--progress", "off",
                 "--ready-file", ready, "--out", results,
             ]);
             for (int i = 0; i < 600 && !File.Exists(ready) && !load.HasExited; i++)
@@ -103,7 +103,11 @@ public sealed class RollingUpgradeTests
                     Is.LessThan(upgrade.StdOut.IndexOf("upgrade: gw2: draining", StringComparison.Ordinal)));
             });
 
-            await load.WaitForOutputAsync("Written:", TimeSpan.FromSeconds(150), ct);
+            // Sessions chat on the new release a little, then the load generator is stopped as a user stops it (SIGTERM,
+            // as Ctrl-C): it drains and reports everything it sent, as at the end of its --seconds (a bound here).
+            await Task.Delay(TimeSpan.FromSeconds(3), ct);
+            ProcessRunner.TryRun("kill", "-TERM", load.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await load.WaitForOutputAsync("Written:", TimeSpan.FromSeconds(60), ct);
             for (int i = 0; i < 100 && !load.HasExited; i++)
             {
                 await Task.Delay(100, ct);
@@ -116,6 +120,7 @@ public sealed class RollingUpgradeTests
             Assert.Multiple(() =>
             {
                 Assert.That(Get("connected"), Is.EqualTo(40));
+                Assert.That(report.GetProperty("stoppedEarly").GetBoolean(), Is.True, "stopped by the signal, not by its --seconds");
                 Assert.That(Get("sent"), Is.GreaterThan(0));
                 Assert.That(Get("lost"), Is.Zero, load.Log);
                 Assert.That(Get("duplicated"), Is.Zero, load.Log);

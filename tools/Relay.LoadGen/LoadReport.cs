@@ -28,6 +28,9 @@ public sealed record LoadReport(
     IReadOnlyDictionary<string, int> ClosesByCode,
     string Command)
 {
+    /// <summary>The sending phase was ended by a signal (Ctrl-C, SIGTERM) before --seconds; drained and counted all the same.</summary>
+    public bool StoppedEarly { get; init; }
+
     /// <summary>Room size (0: echo mode). In room mode Received counts deliveries (each message reaches every other member).</summary>
     public int RoomSize { get; init; }
 

@@ -20,6 +20,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private long _sent, _received, _duplicated, _outOfOrder, _skipped;
     private int _reconnects, _connectFailures, _connected;
     private long _measureFrom = long.MaxValue;
+    private readonly CancellationTokenSource _stopSending = new();
     private volatile string _phase = "starting";
 
     /// <summary>What the run has done so far (for the live display); safe to call from any thread.</summary>
@@ -108,15 +109,18 @@ public sealed partial class LoadRunner(LoadOptions options)
         else if (_options.Scenario == "idle")
         {
             _phase = "holding idle sessions";
-            await Task.Delay(TimeSpan.FromSeconds(_options.Seconds), cancellationToken).ConfigureAwait(false);
+            using var holding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopSending.Token);
+            await Task.Delay(TimeSpan.FromSeconds(_options.Seconds), holding.Token).ContinueWith(
+                static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
             measuredSeconds = sendStart.Elapsed.TotalSeconds;
         }
         else
         {
             _phase = _options.Warmup > 0 ? "warming up" : "sending";
-            using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopSending.Token);
             sending.CancelAfter(TimeSpan.FromSeconds(_options.Seconds));
-            var measure = Task.Delay(TimeSpan.FromSeconds(_options.Warmup), cancellationToken).ContinueWith(
+            var measure = Task.Delay(TimeSpan.FromSeconds(_options.Warmup), sending.Token).ContinueWith(
                 _ =>
                 {
                     Interlocked.Exchange(ref _measureFrom, Stopwatch.GetTimestamp());
@@ -168,8 +172,15 @@ public sealed partial class LoadRunner(LoadOptions options)
             ConnectCurve = Curve(connect),
             Timeline = [.. _timeline],
             LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
+            StoppedEarly = _stopSending.IsCancellationRequested,
         };
     }
+
+    /// <summary>
+    /// Ends the sending (or holding) phase now instead of at --seconds (Ctrl-C or SIGTERM): the run then drains and
+    /// reports as at its normal end, with <see cref="LoadReport.StoppedEarly"/> set. No effect once sending is over.
+    /// </summary>
+    public void StopSending() => _stopSending.Cancel();
 
     /// <summary>Deliveries expected for what was sent: echo, each message once; rooms, once per other member.</summary>
     private long Expected(Worker[] live) => _options.RoomSize > 0 ? live.Sum(w => w.SentCount * (w.Peers.Length - 1)) : live.Sum(w => w.SentCount);

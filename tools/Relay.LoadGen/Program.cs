@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Relay.LoadGen;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -51,6 +52,21 @@ static async Task<int> RunAsync(string[] args)
     options.Validate();
     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 120));
     var runner = new LoadRunner(options);
+    // The first Ctrl-C (or SIGTERM) ends the sending early: the run drains, counts and writes its report as at its end.
+    // A second one stops the process at once.
+    int signals = 0;
+    void Stop(PosixSignalContext context)
+    {
+        if (Interlocked.Increment(ref signals) == 1)
+        {
+            context.Cancel = true;
+            Console.Error.WriteLine("loadgen: stopping early: draining, then writing the report (again to abort)");
+            runner.StopSending();
+        }
+    }
+
+    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+    using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     var run = runner.RunAsync(cts.Token);
     var report = ProgressDisplay.IsEnabled(options.Progress) ? await ProgressDisplay.ShowAsync(runner, options, run) : await run;
     Console.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
