@@ -9,6 +9,7 @@
 # no tag (N: commits, so later builds of a branch sort later), ".dirty" with uncommitted changes; VERSION=… overrides.
 # It is stamped into every assembly's InformationalVersion (what `--version`-style output and /status can show).
 # Options: RIDS="linux-x64 win-x64" (default), PROJECTS="gateway core-sim cli" (default: all that exist), NO_DEB=1,
+# DEB_XZ_LEVEL=0-9 (the package's xz level, default 6; packaging/deb/build-deb.sh),
 # PUBLISH_DIR=… (another output folder; the tests use one of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."

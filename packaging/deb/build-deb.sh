@@ -4,9 +4,13 @@
 # OUT/gateway-linux-x64 (self-contained) goes to /opt/relay/gateway; OUT/cli-linux-x64, when published (the relay
 # CLI, tools/Relay.Cli), to /opt/relay/cli with /usr/bin/relay. Config /etc/relay/gateway.json (conffile), unit
 # /lib/systemd/system/relay-gateway.service, the WireGuard drop-in in /usr/share/relay/systemd/.
+# DEB_XZ_LEVEL (0-9, default 6: dpkg-deb's own) trades size for time; measured on 2 vCPU (gateway + CLI, 229 MB
+# unpacked): 6 → 75.7 MB in 64 s, 3 → 82.6 MB in 36 s, 1 → 85.2 MB in 15 s. The packaging tests use 1.
 set -euo pipefail
 OUT=${1:?usage: build-deb.sh OUT VERSION}
 VERSION=${2:?usage: build-deb.sh OUT VERSION}
+LEVEL=${DEB_XZ_LEVEL:-6}
+[[ "$LEVEL" =~ ^[0-9]$ ]] || { echo "build-deb: DEB_XZ_LEVEL must be 0-9; was '$LEVEL'" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 [ -x "$OUT/gateway-linux-x64/Relay.Gateway" ] || { echo "build-deb: no published gateway at $OUT/gateway-linux-x64" >&2; exit 1; }
@@ -40,5 +44,5 @@ echo /etc/relay/gateway.json >"$ROOTFS/DEBIAN/conffiles"
 size=$(du -sk --exclude=DEBIAN "$ROOTFS" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$size/" "$HERE/control.in" >"$ROOTFS/DEBIAN/control"
 deb=$OUT/relay-gateway_${VERSION}_amd64.deb
-dpkg-deb --root-owner-group -Zxz --build "$ROOTFS" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zxz -z"$LEVEL" --build "$ROOTFS" "$deb" >/dev/null
 echo "build-deb: $deb"
