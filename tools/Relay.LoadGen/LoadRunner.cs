@@ -110,9 +110,15 @@ public sealed partial class LoadRunner(LoadOptions options)
         {
             _phase = "holding idle sessions";
             using var holding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopSending.Token);
-            await Task.Delay(TimeSpan.FromSeconds(_options.Seconds), holding.Token).ContinueWith(
-                static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(_options.Seconds), holding.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopSending.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // stopped early (a signal): close and report as at the end
+            }
+
             measuredSeconds = sendStart.Elapsed.TotalSeconds;
         }
         else
