@@ -12,7 +12,7 @@ namespace Relay.CoreSim.Backhaul;
 /// own pipeline (no loopback socket, and the request keeps which relay it came from). At most
 /// <see cref="MaxWaiting"/> wait to be accepted; beyond it a stream is closed with 1013. When core-sim stops (Kestrel
 /// unbinds this listener first), every stream it handed over ends with 1001 at once, mid-response too, as its websocket
-/// sessions do: the relay answers that request with a 502 and sends the next to another core. Left to Kestrel's graceful
+/// sessions do: the relay fails that request (a 502, or a cut body once the headers are out) and sends the next to another core. Left to Kestrel's graceful
 /// stop, a response waiting for a relay that reads no more would hold the stop for the host's whole shutdown timeout.
 /// </summary>
 internal sealed class BackhaulHttpListener : IConnectionListener
@@ -20,7 +20,13 @@ internal sealed class BackhaulHttpListener : IConnectionListener
     public const int MaxWaiting = 1024;
     private readonly Channel<MuxStream> _waiting = Channel.CreateBounded<MuxStream>(new BoundedChannelOptions(MaxWaiting) { FullMode = BoundedChannelFullMode.Wait });
     private readonly ConcurrentDictionary<BackhaulHttpConnection, byte> _live = new();
+    private readonly Action<BackhaulHttpConnection> _ended;
     private volatile bool _unbound;
+
+    public BackhaulHttpListener()
+    {
+        _ended = c => _live.TryRemove(c, out _); // one delegate for every connection
+    }
 
     public EndPoint EndPoint => BackhaulHttpEndPoint.Instance;
 
@@ -41,7 +47,7 @@ internal sealed class BackhaulHttpListener : IConnectionListener
         try
         {
             var stream = await _waiting.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var connection = new BackhaulHttpConnection(stream, c => _live.TryRemove(c, out _));
+            var connection = new BackhaulHttpConnection(stream, _ended);
             _live[connection] = 0;
             if (_unbound)
             {
