@@ -32,9 +32,10 @@ public static class GatewayHost
     /// key under "Gateway", a value that does not convert, or one that fails validation. <paramref name="configure"/>
     /// (tests) runs after binding, before validation. <paramref name="systemConfigPath"/> (Program:
     /// <see cref="GatewayConfiguration.SystemConfigPath"/>) is read when it exists and no <c>--config FILE</c> is given
-    /// (order of the sources: <see cref="GatewayConfiguration"/>).
+    /// (order of the sources: <see cref="GatewayConfiguration"/>). <paramref name="services"/> (tests) runs last on the
+    /// service collection, to replace a registration (a fake <see cref="TimeProvider"/>).
     /// </summary>
-    public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null, string? systemConfigPath = null)
+    public static WebApplication Build(string[] args, Action<GatewayOptions>? configure = null, string? systemConfigPath = null, Action<IServiceCollection>? services = null)
     {
         string? configFile = GatewayConfiguration.TakeConfigArgument(ref args);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -136,6 +137,7 @@ public static class GatewayHost
             }
         });
 
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         _ = app.Services.GetRequiredService<Edge.ConnectionGateMetrics>(); // its gauges exist from the start

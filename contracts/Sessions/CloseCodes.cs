@@ -19,7 +19,7 @@ public static class CloseCodes
     /// <summary>1006: the connection dropped without a close frame. Never sent; a client reports it for a lost connection.</summary>
     public const int Abnormal = 1006;
 
-    /// <summary>1008: a policy was broken (message rate, outbox overflow).</summary>
+    /// <summary>1008: a policy was broken (a protocol error, the core's buffer for the client overflowed). A client over the relay's message rate is held to it, not closed.</summary>
     public const int Policy = 1008;
 
     /// <summary>1009: a message was bigger than allowed; the client drops it and resends the rest.</summary>

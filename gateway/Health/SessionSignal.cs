@@ -25,6 +25,7 @@ internal sealed class SessionSignal(GatewayMetrics metrics, IOptions<GatewayOpti
             ["opens"] = metrics.Opens,
             ["messagesIn"] = metrics.MessagesIn,
             ["messagesOut"] = metrics.MessagesOut,
+            ["messagesPaced"] = metrics.MessagesPaced,
             ["sendQueueBytes"] = queued,
             ["slowConsumersClosed"] = slow,
             ["closesByCode"] = metrics.ClosesByCode(),

@@ -19,7 +19,7 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
     private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes;
-    private long _sessions, _opens, _messagesIn, _messagesOut, _bytesIn, _bytesOut;
+    private long _sessions, _opens, _messagesIn, _messagesOut, _messagesPaced, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -37,6 +37,7 @@ public sealed class GatewayMetrics
         meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
         meter.CreateObservableCounter("relay.gateway.messages_in", () => MessagesIn, description: "Messages from clients to the core.");
         meter.CreateObservableCounter("relay.gateway.messages_out", () => MessagesOut, description: "Messages from the core to clients.");
+        meter.CreateObservableCounter("relay.gateway.messages_paced", () => MessagesPaced, description: "Client messages that waited for their session's message rate (Gateway:MessagesPerSecond, MessageBurst): the client sent faster and was held to it.");
         meter.CreateObservableCounter("relay.gateway.bytes_in", () => Interlocked.Read(ref _bytesIn), description: "Bytes from clients.");
         meter.CreateObservableCounter("relay.gateway.bytes_out", () => Interlocked.Read(ref _bytesOut), description: "Bytes to clients.");
         meter.CreateObservableUpDownCounter("relay.gateway.send_queue_bytes", () => SendQueueBytes, description: "Bytes queued for clients.");
@@ -50,6 +51,9 @@ public sealed class GatewayMetrics
     public long MessagesIn => Interlocked.Read(ref _messagesIn);
 
     public long MessagesOut => Interlocked.Read(ref _messagesOut);
+
+    /// <summary>Client messages held back to their session's message rate.</summary>
+    public long MessagesPaced => Interlocked.Read(ref _messagesPaced);
 
     /// <summary>Bytes received from the core and not yet handed to the clients' websockets (summed over sessions when read).</summary>
     public long SendQueueBytes => _sendQueueSource?.Invoke() ?? 0;
@@ -116,6 +120,9 @@ public sealed class GatewayMetrics
         Interlocked.Increment(ref _messagesIn);
         Interlocked.Add(ref _bytesIn, bytes);
     }
+
+    /// <summary>A client message waited for its session's rate.</summary>
+    public void MessagePaced() => Interlocked.Increment(ref _messagesPaced);
 
     /// <summary>The relay welcomed a fresh session itself.</summary>
     public void EdgeWelcomed() => Interlocked.Increment(ref _edgeWelcomes);

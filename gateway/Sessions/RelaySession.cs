@@ -194,11 +194,18 @@ internal sealed partial class RelaySession
                     return;
                 }
 
-                if (!TryTakeToken())
+                if (!TryTakeToken(out TimeSpan wait))
                 {
-                    Fail(CloseCodes.Policy, "message rate exceeded");
-                    await DiscardUntilCloseAsync(buffer).ConfigureAwait(false);
-                    return;
+                    // Over the rate: the message waits for its token, and the client's next ones wait in its socket
+                    // (nothing more is read meanwhile). A client that sends faster than the rate is held to it, never
+                    // closed for it: an SDK coming back with a full outbox sends it all at once (PROTOCOL.md, "Message rate").
+                    var paced = Task.Delay(wait, _time);
+                    _metrics.MessagePaced(); // counted once the wait is set (a test's clock moves on this count)
+                    await paced.ConfigureAwait(false);
+                    while (!TryTakeToken(out wait))
+                    {
+                        await Task.Delay(wait, _time).ConfigureAwait(false);
+                    }
                 }
 
                 _metrics.MessageIn(length);
@@ -410,10 +417,12 @@ internal sealed partial class RelaySession
     /// <summary>
     /// One token from the session's bucket of <see cref="GatewayOptions.MessageBurst"/>, which fills continuously at
     /// <see cref="GatewayOptions.MessagesPerSecond"/>, by the time elapsed since the last message (no timer per session,
-    /// nothing allocated, on the registered <see cref="TimeProvider"/>). Full at the first message.
+    /// nothing allocated, on the registered <see cref="TimeProvider"/>). Full at the first message. When empty,
+    /// <paramref name="wait"/> is how long until the next token (at least a millisecond).
     /// </summary>
-    private bool TryTakeToken()
+    private bool TryTakeToken(out TimeSpan wait)
     {
+        wait = TimeSpan.Zero;
         long now = _time.GetTimestamp();
         double limit = _rateOptions.TokenLimit;
         _tokens = _tokens < 0
@@ -422,6 +431,8 @@ internal sealed partial class RelaySession
         _filledAt = now;
         if (_tokens < 1)
         {
+            double seconds = (1 - _tokens) * _rateOptions.ReplenishmentPeriod.TotalSeconds / _rateOptions.TokensPerPeriod;
+            wait = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000)));
             return false;
         }
 

@@ -24,6 +24,9 @@ public class CoreSimEndToEndTests
         return dir;
     }
 
+    // Where core-sim writes its public key for the gateways, in this test's folder.
+    private string PublicKeyPath() => Path.Combine(TempDir(), "core-public.pem");
+
     [TearDown]
     public void RemoveTempDirs()
     {
@@ -39,8 +42,7 @@ public class CoreSimEndToEndTests
     [CancelAfter(60_000)]
     public async Task Session_ResumesOnSecondGateway_AfterFirstStops_NothingLost(CancellationToken token)
     {
-        string dir = TempDir();
-        string publicKey = Path.Combine(dir, "core-public.pem");
+        string publicKey = PublicKeyPath();
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
 
         var first = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
@@ -87,13 +89,58 @@ public class CoreSimEndToEndTests
         Assert.That(client.State, Is.EqualTo(RelayClientState.Connected));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Outbox_LargerThanTheRelaysBurst_IsDeliveredOnOneConnection_NotClosedForRate(CancellationToken token)
+    {
+        // A user who typed while offline (or whose relay went away) comes back with more messages than the relay's
+        // burst (the defaults: 20 per second, a burst of 40); the SDK sends its whole outbox at once. The relay holds
+        // such a client to its rate: nothing is closed, nothing lost, nothing resent.
+        const int Count = 70;
+        var changes = new List<RelayStateChange>();
+        string publicKey = PublicKeyPath();
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
+        await using var gateway = await StartGatewayAsync("gw-rate", core.BackhaulPort, publicKey);
+        var metrics = gateway.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            Urls = [EndToEnd.WsUri(gateway)],
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-outbox", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+        });
+        client.StateChanged += c => { lock (changes) { changes.Add(c); } };
+        for (int i = 0; i < Count; i++)
+        {
+            await client.SendAsync($"m{i}", cancellationToken: token); // into the outbox: not connected yet
+        }
+
+        await client.ConnectAsync(token);
+        var bodies = new List<string>();
+        await foreach (var m in client.ReadAllAsync(token))
+        {
+            bodies.Add(m.Body);
+            if (bodies.Count == Count)
+            {
+                break;
+            }
+        }
+
+        Assert.That(bodies, Is.EqualTo(Enumerable.Range(0, Count).Select(i => $"m{i}")), "every echo exactly once, in order");
+        lock (changes)
+        {
+            Assert.That(changes.Where(c => c.CloseCode is not null).Select(c => $"{c.CloseCode} {c.Reason}"), Is.Empty, "no connection closed on the way");
+        }
+
+        Assert.That(metrics.Closes(1008), Is.Zero, "the relay closed nobody for its message rate");
+        Assert.That(metrics.Opens, Is.EqualTo(1), "one session, one connection");
+    }
+
     [TestCase(200, 50, 56)]
     [TestCase(0, 100, 106)]
     [CancelAfter(60_000)]
     public async Task DelayedAck_RidesOnTheNextMessage_SoEachEchoCostsTwoFramesNotThree(int ackDelayMs, int minFrames, int maxFrames, CancellationToken token)
     {
-        string dir = TempDir();
-        string publicKey = Path.Combine(dir, "core-public.pem");
+        string publicKey = PublicKeyPath();
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var gateway = await StartGatewayAsync("gw-ack", core.BackhaulPort, publicKey);
         var metrics = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>(gateway.Services);
@@ -131,8 +178,7 @@ public class CoreSimEndToEndTests
     [CancelAfter(60_000)]
     public async Task ControlPlane_ReportsFleetViewAndDrainOrders_ArriveTypedBothWays(CancellationToken token)
     {
-        string dir = TempDir();
-        string publicKey = Path.Combine(dir, "core-public.pem");
+        string publicKey = PublicKeyPath();
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         await using var a = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
         await using var b = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Relay.Gateway;
 using Relay.Gateway.Configuration;
 using Relay.Testing.Backhaul;
@@ -39,7 +40,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
 
     public List<MuxStream> CoreStreams { get; } = [];
 
-    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null, bool waitUntilReady = true)
+    public static async Task<GatewayFixture> StartAsync(Action<GatewayOptions>? configure = null, bool withCore = true, string? certificatePath = null, string[]? args = null, bool waitUntilReady = true, TimeProvider? time = null)
     {
         var core = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = new LinkOptions { SharedKey = Convert.FromBase64String(SharedKey) } });
         core.Start();
@@ -62,7 +63,7 @@ internal sealed class GatewayFixture : IAsyncDisposable
             o.Health.AgentPort = 0;
             o.Health.DrainBatchInterval = TimeSpan.FromMilliseconds(20);
             configure?.Invoke(o);
-        });
+        }, services: time is null ? null : (Action<IServiceCollection>)(s => s.AddSingleton(time)));
         await app.StartAsync();
         var urls = GatewayHost.Urls(app);
         string http = urls.First(u => u.StartsWith("http://", StringComparison.Ordinal));

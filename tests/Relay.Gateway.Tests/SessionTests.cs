@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Gateway.Metrics;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -113,46 +115,96 @@ public class SessionTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task MessageRateExceeded_Closes1008(CancellationToken token)
-    {
-        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 5; o.MessageBurst = 5; });
-        using var ws = await gw.ConnectAsync(ct: token);
-        for (int i = 0; i < 20 && ws.State == WebSocketState.Open; i++)
+    public Task MessageRateExceeded_TheClientIsHeldToTheRate_NotClosed_NothingLost(CancellationToken token) =>
+        // 5 per second, burst 5: 15 messages sent at once. The burst goes through, then the rest wait for their tokens
+        // (the session reads nothing more meanwhile) and go through as the clock moves.
+        OnAStoppedClockAsync(async (ws, time, metrics) =>
         {
-            await ws.SendAsync("x"u8.ToArray(), WebSocketMessageType.Text, true, token);
-        }
+            for (int i = 0; i < 15; i++)
+            {
+                await ws.SendAsync(Encoding.UTF8.GetBytes($"m{i}"), WebSocketMessageType.Text, true, token);
+            }
 
-        Assert.That(await DrainUntilCloseAsync(ws, token), Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
-    }
+            int next = 0;
+            for (int step = 0; step < 3; step++)
+            {
+                if (step > 0)
+                {
+                    time.Advance(TimeSpan.FromSeconds(1)); // five more tokens
+                }
+
+                for (int i = 0; i < 5; i++, next++)
+                {
+                    var echo = await GatewayFixture.ReceiveAsync(ws, token);
+                    Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo($"m{next}"), "echoed in order");
+                }
+
+                if (step < 2)
+                {
+                    while (metrics.MessagesPaced < step + 1)
+                    {
+                        await Task.Delay(10, token); // the next message is read and waits for its token
+                    }
+
+                    Assert.That(metrics.MessagesIn, Is.EqualTo(next), $"at {step} s on the session's clock, only the burst and the tokens since have gone to the core");
+                }
+            }
+
+            Assert.That(ws.State, Is.EqualTo(WebSocketState.Open));
+            Assert.That(metrics.MessagesPaced, Is.EqualTo(2));
+            Assert.That(metrics.Closes(1008), Is.Zero);
+        }, token);
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task MessageRate_BurstsWithinTheRate_AreAllRelayed(CancellationToken token)
-    {
-        // 5 per second, burst 5: three bursts of 5 with a pause of 1.5 s between them stay within the bucket, so
-        // nothing is closed; the bucket has to refill between bursts for the second and third to pass.
-        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 5; o.MessageBurst = 5; });
-        using var ws = await gw.ConnectAsync(ct: token);
-        for (int burst = 0; burst < 3; burst++)
+    public Task MessageRate_BurstsWithinTheRate_WaitForNothing(CancellationToken token) =>
+        // 5 per second, burst 5: three bursts of 5, a second apart on the session's clock, stay within the bucket; the
+        // bucket has to refill between bursts for the second and third to pass without waiting.
+        OnAStoppedClockAsync(async (ws, time, metrics) =>
         {
-            if (burst > 0)
+            for (int burst = 0; burst < 3; burst++)
             {
-                await Task.Delay(1500, token);
+                if (burst > 0)
+                {
+                    time.Advance(TimeSpan.FromSeconds(1));
+                }
+
+                for (int i = 0; i < 5; i++)
+                {
+                    await ws.SendAsync(Encoding.UTF8.GetBytes($"m{burst}.{i}"), WebSocketMessageType.Text, true, token);
+                }
+
+                for (int i = 0; i < 5; i++)
+                {
+                    var echo = await GatewayFixture.ReceiveAsync(ws, token);
+                    Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo($"m{burst}.{i}"), $"burst {burst}: echoed in order");
+                }
             }
 
-            for (int i = 0; i < 5; i++)
-            {
-                await ws.SendAsync(Encoding.UTF8.GetBytes($"m{burst}.{i}"), WebSocketMessageType.Text, true, token);
-            }
+            Assert.That(metrics.MessagesPaced, Is.Zero, "no message waited");
+            Assert.That(ws.State, Is.EqualTo(WebSocketState.Open));
+        }, token);
 
-            for (int i = 0; i < 5; i++)
-            {
-                var echo = await GatewayFixture.ReceiveAsync(ws, token);
-                Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo($"m{burst}.{i}"), $"burst {burst}: echoed in order, session open");
-            }
+    /// <summary>
+    /// A gateway at 5 messages per second (burst 5) on a fake clock, and one session on it. The clock runs (50 ms a tick)
+    /// until the session is open: the gateway's own timers (token keys, health) need it; then it stands still and moves
+    /// only when <paramref name="body"/> says, and runs again for the gateway's stop, whose waits are on it too.
+    /// </summary>
+    private static async Task OnAStoppedClockAsync(Func<ClientWebSocket, FakeTimeProvider, GatewayMetrics, Task> body, CancellationToken token)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var clock = new RunningClock(time);
+        await using var gw = await GatewayFixture.StartAsync(o => { o.MessagesPerSecond = 5; o.MessageBurst = 5; }, time: time);
+        using var ws = await gw.ConnectAsync(ct: token);
+        await clock.StopAsync();
+        try
+        {
+            await body(ws, time, gw.App.Services.GetRequiredService<GatewayMetrics>());
         }
-
-        Assert.That(ws.State, Is.EqualTo(WebSocketState.Open));
+        finally
+        {
+            clock.Start();
+        }
     }
 
     [Test]
@@ -412,5 +464,45 @@ public class SessionTests
         {
             return ws.CloseStatus;
         }
+    }
+    /// <summary>Moves a fake clock 50 ms every 5 ms of real time while started (from construction; disposed: stopped).</summary>
+    private sealed class RunningClock : IAsyncDisposable
+    {
+        private readonly FakeTimeProvider _time;
+        private CancellationTokenSource? _running;
+        private Task _ticker = Task.CompletedTask;
+
+        public RunningClock(FakeTimeProvider time)
+        {
+            _time = time;
+            Start();
+        }
+
+        public void Start()
+        {
+            var running = new CancellationTokenSource();
+            _running = running;
+            _ticker = Task.Run(async () =>
+            {
+                while (!running.IsCancellationRequested)
+                {
+                    _time.Advance(TimeSpan.FromMilliseconds(50));
+                    await Task.Delay(5, CancellationToken.None);
+                }
+            }, CancellationToken.None);
+        }
+
+        public async Task StopAsync()
+        {
+            if (_running is { } running)
+            {
+                await running.CancelAsync();
+                await _ticker;
+                running.Dispose();
+                _running = null;
+            }
+        }
+
+        public async ValueTask DisposeAsync() => await StopAsync();
     }
 }
