@@ -8,8 +8,9 @@
 #   6. peers (issue 21): direct vs nginx vs HAProxy vs the gateway, each a fresh hop in front of a fresh core-sim,
 #      2,000 sessions of which 200 ping-pong; PEER_ROUNDS interleaved rounds, medians and ranges (peers.md)
 #   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load, each with a fresh core-sim
-#      (ROUNDS_CORE=shared: one for all, warmed by an uncounted round 0; ROUNDS_PATHS="direct gateway": a control
-#      without the hop); msg/s spread, and each process's CPU per message (rounds.md)
+#      (ROUNDS_CORE=shared: one for all, warmed by an uncounted round 0; ROUNDS_LG=shared: one warm load generator for
+#      all, likewise; ROUNDS_PATHS="direct gateway": a control without the hop); msg/s spread, and each process's CPU
+#      per message (rounds.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
@@ -34,6 +35,7 @@ FIXED_PAIRS=${FIXED_PAIRS:-5}   # direct/gateway pairs at the first fixed rate, 
 # peers and rounds (issue 21): PEER_SESSIONS sessions, PEER_ACTIVE of them in closed-loop ping-pong (window 1)
 PEER_ROUNDS=${PEER_ROUNDS:-3} GATEWAY_ROUNDS=${GATEWAY_ROUNDS:-5}
 KEEP_CORE=0   # rounds: one core-sim for every round (ROUNDS_CORE=shared)
+KEEP_LG=0     # rounds: one warm load generator for every round's active sessions (ROUNDS_LG=shared)
 PEER_PATHS=${PEER_PATHS:-direct nginx haproxy gateway}
 PEER_SESSIONS=${PEER_SESSIONS:-2000} PEER_ACTIVE=${PEER_ACTIVE:-200}
 PEER_SECONDS=${PEER_SECONDS:-20} PEER_WARMUP=${PEER_WARMUP:-5}   # measured seconds, after PEER_WARMUP s of sending
@@ -418,6 +420,22 @@ HAPROXY
   wait_http "http://127.0.0.1:$HAPROXY_PORT/fleet" "${PIDS[haproxy]}"
 }
 
+shared_lg() { # the rounds' one load generator (KEEP_LG=1): started once, a run per line written to fd 7 (--rounds-from-stdin)
+  if [ -n "${PIDS[shared-lg]:-}" ] && kill -0 "${PIDS[shared-lg]}" 2>/dev/null; then return 0; fi
+  rm -f "$OUT/shared-lg.in"; mkfifo "$OUT/shared-lg.in"
+  timeout $(((GATEWAY_ROUNDS + 2) * (PEER_WARMUP + PEER_SECONDS + 120))) "${LOADGEN[@]}" steady --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" \
+    --sessions "$PEER_ACTIVE" --rate max --window 1 --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --progress off \
+    --rounds-from-stdin <"$OUT/shared-lg.in" >"$OUT/shared-lg.txt" 2>&1 &
+  PIDS[shared-lg]=$!
+  exec 7>"$OUT/shared-lg.in"
+}
+shared_lg_end() { # end of input: the shared load generator exits after its last run
+  [ -n "${PIDS[shared-lg]:-}" ] || return 0
+  exec 7>&-
+  wait "${PIDS[shared-lg]}" 2>/dev/null || echo "bench: the shared load generator exited non-zero (see $OUT/shared-lg.txt)" >&2
+  unset "PIDS[shared-lg]"
+}
+
 peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; a row in $OUT/peers-runs.tsv
   local label=$1 path=$2 round=$3 url hop="" name="" lgi lga t0 t1 c0 c1 h0 h1 rb r1 rs cb c1r cs idle_n burst started load1 speed0 speed1 fresh_core=1
   if [ "$KEEP_CORE" = 1 ] && [ -n "${PIDS[core]:-}" ] && kill -0 "${PIDS[core]}" 2>/dev/null; then fresh_core=0; else stop core; fi
@@ -441,9 +459,15 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   sleep 1
   r1=$(tree_rss "$hop"); c1r=$(tree_rss "${PIDS[core]}")
   rm -f "$OUT/$label.ready"
-  timeout 120 "${LOADGEN[@]}" steady --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$PEER_ACTIVE" --rate max --window 1 \
-    --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --ready-file "$OUT/$label.ready" --progress off --out "$OUT/$label" >"$OUT/$label.txt" 2>&1 &
-  lga=$!; PIDS[active-lg]=$lga
+  if [ "$KEEP_LG" = 1 ]; then
+    shared_lg
+    lga=${PIDS[shared-lg]}
+    echo "$url $OUT/$label $OUT/$label.ready" >&7
+  else
+    timeout 120 "${LOADGEN[@]}" steady --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$PEER_ACTIVE" --rate max --window 1 \
+      --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --ready-file "$OUT/$label.ready" --progress off --out "$OUT/$label" >"$OUT/$label.txt" 2>&1 &
+    lga=$!; PIDS[active-lg]=$lga
+  fi
   for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
   started=$(date +%s.%N)
   sleep "$PEER_WARMUP"
@@ -451,8 +475,12 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   # The load generator's own CPU is read 1 s before the window ends (it exits at the end): over its own window, at the run's rate.
   sleep "$((PEER_SECONDS - 1))"; tg=$(date +%s.%N); g1=$(tree_cpu "$lga"); sleep 1
   t1=$(date +%s.%N); h1=$(tree_cpu "$hop"); c1=$(tree_cpu "${PIDS[core]}")
-  wait "$lga" || echo "bench: $label: load generator exited non-zero (see $OUT/$label.txt)" >&2
-  unset "PIDS[active-lg]"
+  if [ "$KEEP_LG" = 1 ]; then
+    for _ in $(seq 1 1200); do grep -qx "done $OUT/$label" "$OUT/shared-lg.txt" 2>/dev/null || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
+  else
+    wait "$lga" || echo "bench: $label: load generator exited non-zero (see $OUT/$label.txt)" >&2
+    unset "PIDS[active-lg]"
+  fi
   # The steady-state reading: PEER_STEADY_AFTER s after the idle burst, at least 1 s after the active sessions closed.
   sleep "$(awk -v b="$burst" -v n="$(date +%s.%N)" -v a="$PEER_STEADY_AFTER" 'BEGIN{w=b+a-n; printf "%.1f", (w < 1 ? 1 : w)}')"
   rs=$(tree_rss "$hop"); cs=$(tree_rss "${PIDS[core]}")
@@ -580,8 +608,11 @@ if [[ " $PARTS " == *" rounds "* ]]; then
   # round, warmed first by one gateway round that is not counted (round 0: a fresh core-sim's first 20-30 s are
   # slower), so what moves between the counted rounds is the gateway and the load generator (fresh as ever).
   # ROUNDS_PATHS="direct gateway": a control without the hop, interleaved.
-  if [ "${ROUNDS_CORE:-fresh}" = shared ]; then
-    KEEP_CORE=1
+  # ROUNDS_LG=shared: one load generator process for every round's active sessions (--rounds-from-stdin), warmed by
+  # round 0 as well, so that only the gateway (and core-sim, unless shared too) is fresh in each counted round.
+  [ "${ROUNDS_LG:-fresh}" = shared ] && KEEP_LG=1
+  if [ "${ROUNDS_CORE:-fresh}" = shared ] || [ "$KEEP_LG" = 1 ]; then
+    [ "${ROUNDS_CORE:-fresh}" = shared ] && KEEP_CORE=1
     for path in ${ROUNDS_PATHS:-gateway}; do
       peer_run "warmup-$path-0" "$path" 0
     done
@@ -592,6 +623,7 @@ if [[ " $PARTS " == *" rounds "* ]]; then
     done
   done
   KEEP_CORE=0; stop core
+  shared_lg_end; KEEP_LG=0
   python3 - "$OUT/peers-runs.tsv" >"$OUT/rounds.md" <<'PY'
 import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("rounds-") and r.get("msg_s") not in (None, "failed")]
@@ -646,7 +678,7 @@ for path in dict.fromkeys(r["path"] for r in rows):
     print(line + ".")
 PY
   {
-    echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load; core-sim: ${ROUNDS_CORE:-fresh}$([ "${ROUNDS_CORE:-fresh}" = shared ] && echo ", warmed by an uncounted round 0")"
+    echo "## Rounds (issue 21): $GATEWAY_ROUNDS fresh gateway processes in a row, the same load; core-sim: ${ROUNDS_CORE:-fresh}; load generator: ${ROUNDS_LG:-fresh}$([ "${ROUNDS_CORE:-fresh}${ROUNDS_LG:-fresh}" != freshfresh ] && echo "; the shared ones warmed by an uncounted round 0")"
     echo
     cat "$OUT/rounds.md"
     echo

@@ -1,5 +1,6 @@
 using HdrHistogram;
 using Relay.LoadGen;
+using Relay.Testing;
 
 namespace Relay.CoreSim.Tests;
 
@@ -146,6 +147,54 @@ public sealed class LoadGenTests
             Assert.That(File.ReadAllText(options.ReadyFile).Trim(), Is.EqualTo("50"));
         });
         File.Delete(options.ReadyFile);
+    }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task RoundsFromStdin_OneProcess_ARunPerLine_EachWithItsOwnReportAndReadyFile(CancellationToken ct)
+    {
+        // The bench's warm load generator (issue 21's rounds): one process runs the scenario once per line it reads.
+        await using var host = await CoreSimFixture.StartAsync();
+        string dir = TempFolders.Create("relay-loadgen-rounds-");
+        try
+        {
+            string[] outs = [Path.Combine(dir, "r1"), Path.Combine(dir, "r2")];
+            string dll = Path.Combine(Repo.Root, "tools", "Relay.LoadGen", "bin", Repo.Configuration, "net10.0", "Relay.LoadGen.dll");
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (string a in new[] { dll, "steady", "--token-url", new Uri(host.HttpUri, "/v1/tokens").ToString(), "--admin-key", host.AdminKey, "--sessions", "10", "--rate", "20", "--seconds", "1", "--rounds-from-stdin" })
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            foreach (string o in outs)
+            {
+                await process.StandardInput.WriteLineAsync($"{host.WebSocketUri} {o} {o}.ready");
+            }
+
+            process.StandardInput.Close();
+            string stdout = await process.StandardOutput.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            Assert.That(process.ExitCode, Is.Zero, stdout + await stderr);
+            Assert.That(stdout.Split('\n').Where(l => l.StartsWith("done ", StringComparison.Ordinal)), Is.EqualTo(outs.Select(o => $"done {o}")), "one answer per round, in order");
+            foreach (string o in outs)
+            {
+                var report = ReportWriter.Read(o);
+                Assert.That((report.Connected, report.Lost, report.Duplicated, report.OutOfOrder), Is.EqualTo((10, 0L, 0L, 0L)), o);
+                Assert.That(report.Received, Is.GreaterThan(0), o);
+                Assert.That(File.ReadAllText(o + ".ready").Trim(), Is.EqualTo("10"), o);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static LoadOptions Options(CoreSimHost host, string scenario) => new()

@@ -64,6 +64,16 @@ public sealed class LoadOptions
     /// <summary>True when the scenario sends at a rate for <see cref="Seconds"/>.</summary>
     public bool IsTimed => Scenario is "steady" or "failover";
 
+    /// <summary>These options for one run of <c>--rounds-from-stdin</c>: another target, report folder and ready file.</summary>
+    public LoadOptions ForRound(Uri url, string outputDirectory, string? readyFile)
+    {
+        var round = (LoadOptions)MemberwiseClone();
+        round.Urls = [url];
+        round.OutputDirectory = outputDirectory;
+        round.ReadyFile = readyFile;
+        return round;
+    }
+
     /// <summary>Throws naming the first bad setting.</summary>
     public void Validate()
     {

@@ -6,7 +6,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--admin-key KEY] [--fault-url URL]");
     Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
-    Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote]");
+    Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote] [--rounds-from-stdin]");
+    Console.WriteLine("       --rounds-from-stdin: one process, a run per line read, \"URL OUT_DIR [READY_FILE]\"; \"done OUT_DIR\" after each report");
     Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
     return args.Length == 0 ? 2 : 0;
 }
@@ -24,6 +25,7 @@ catch (Exception e) when (e is ArgumentException or FormatException or UriFormat
 static async Task<int> RunAsync(string[] args)
 {
     var options = new LoadOptions { Scenario = args[0] };
+    bool rounds = false;
     for (int i = 1; i < args.Length; i++)
     {
         string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]}: needs a value.");
@@ -45,11 +47,52 @@ static async Task<int> RunAsync(string[] args)
             case "--ready-file": options.ReadyFile = Next(); break;
             case "--out": options.OutputDirectory = Next(); break;
             case "--allow-remote": options.AllowRemote = true; break;
+            case "--rounds-from-stdin": rounds = true; break;
             default: throw new ArgumentException($"unknown option {args[i]}");
         }
     }
 
     options.Validate();
+    return rounds ? await RunRoundsAsync(options) : await RunOnceAsync(options);
+}
+
+// One warm process for several runs (issue 21's rounds: what moves between them is the target, not a fresh load
+// generator's JIT and pools): each line on stdin, "URL OUT_DIR [READY_FILE]", is one run of the scenario against URL;
+// "done OUT_DIR" on stdout once its report is written. Ends at the end of stdin; exit code the worst run's.
+static async Task<int> RunRoundsAsync(LoadOptions options)
+{
+    if (options.Progress == "on")
+    {
+        throw new ArgumentException("--rounds-from-stdin: stdout answers each round; --progress must be off (or auto).");
+    }
+
+    options.Progress = "off";
+
+    int worst = 0;
+    while (await Console.In.ReadLineAsync() is { } line)
+    {
+        string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            continue;
+        }
+
+        if (parts.Length > 3 || parts.Length < 2)
+        {
+            throw new ArgumentException($"--rounds-from-stdin: a round is \"URL OUT_DIR [READY_FILE]\"; got \"{line}\"");
+        }
+
+        var round = options.ForRound(new Uri(parts[0]), parts[1], parts.Length == 3 ? parts[2] : null);
+        round.Validate();
+        worst = Math.Max(worst, await RunOnceAsync(round));
+        Console.WriteLine($"done {round.OutputDirectory}");
+    }
+
+    return worst;
+}
+
+static async Task<int> RunOnceAsync(LoadOptions options)
+{
     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 120));
     var runner = new LoadRunner(options);
     // The first Ctrl-C (or SIGTERM) ends the sending early: the run drains, counts and writes its report as at its end.
