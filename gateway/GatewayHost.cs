@@ -132,6 +132,7 @@ public static class GatewayHost
                     {
                         OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context }),
                     });
+                    UseTlsReleaseBuffers(l, options);
                     UseFastUpgrade(l, options); // after TLS: it reads the decrypted request
                 });
             }
@@ -228,6 +229,25 @@ public static class GatewayHost
         }
 
         app.UseForwardedHeaders(forwarded);
+    }
+
+    /// <summary>Issue 21: each wss connection's OpenSSL buffers are freed while idle (<see cref="Tls.OpenSslBuffers"/>).</summary>
+    private static void UseTlsReleaseBuffers(ListenOptions listen, GatewayOptions options)
+    {
+        if (options.TlsReleaseBuffers && Tls.OpenSslBuffers.Available)
+        {
+            var metrics = listen.ApplicationServices.GetRequiredService<Metrics.GatewayMetrics>();
+            listen.Use(next => connection =>
+            {
+                if (connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>()?.SslStream is { } tls
+                    && Tls.OpenSslBuffers.ReleaseWhenIdle(tls) is { } mode && (mode & Tls.OpenSslBuffers.ReleaseBuffersMode) != 0)
+                {
+                    metrics.TlsBuffersReleasedOnce(); // OpenSSL answered with the mode set
+                }
+
+                return next(connection);
+            });
+        }
     }
 
     private static void UseFastUpgrade(ListenOptions listen, GatewayOptions options)

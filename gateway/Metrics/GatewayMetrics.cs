@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
     private static readonly KeyValuePair<string, object?> s_socketPath = new("path", "socket");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes;
+    private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes, _tlsBuffersReleased;
     private long _sessions, _opens, _messagesIn, _messagesOut, _messagesPaced, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -34,6 +34,7 @@ public sealed class GatewayMetrics
             description: "Sessions accepted, by where the upgrade was taken (socket: its own socket on the plain listener; connection: the HTTP/1.1 fast path on a Kestrel connection; http: ASP.NET Core).");
         meter.CreateObservableCounter("relay.gateway.memory_trims", () => MemoryTrims, description: "Aggressive GCs run when the process went quiet after a burst.");
         meter.CreateObservableCounter("relay.gateway.memory_trimmed_bytes", () => Interlocked.Read(ref _memoryTrimmedBytes), description: "Working set those trims gave back.");
+        meter.CreateObservableCounter("relay.gateway.tls_release_buffers", () => TlsBuffersReleased, description: "wss connections whose OpenSSL buffers are freed while idle (Gateway:TlsReleaseBuffers; 0 where the platform does not allow it).");
         meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
         meter.CreateObservableCounter("relay.gateway.messages_in", () => MessagesIn, description: "Messages from clients to the core.");
         meter.CreateObservableCounter("relay.gateway.messages_out", () => MessagesOut, description: "Messages from the core to clients.");
@@ -69,6 +70,9 @@ public sealed class GatewayMetrics
 
     /// <summary>Sessions accepted through ASP.NET Core (HTTP/2, permessage-deflate, or the fast path off).</summary>
     public long HttpUpgrades => Interlocked.Read(ref _httpUpgrades);
+
+    /// <summary>wss connections whose OpenSSL buffers are freed while idle (<see cref="Tls.OpenSslBuffers"/>).</summary>
+    public long TlsBuffersReleased => Interlocked.Read(ref _tlsBuffersReleased);
 
     /// <summary>Fresh sessions welcomed by the relay itself (issue 22).</summary>
     public long EdgeWelcomes => Interlocked.Read(ref _edgeWelcomes);
@@ -120,6 +124,9 @@ public sealed class GatewayMetrics
         Interlocked.Increment(ref _messagesIn);
         Interlocked.Add(ref _bytesIn, bytes);
     }
+
+    /// <summary>A wss connection's OpenSSL buffers are now freed while idle.</summary>
+    public void TlsBuffersReleasedOnce() => Interlocked.Increment(ref _tlsBuffersReleased);
 
     /// <summary>A client message waited for its session's rate.</summary>
     public void MessagePaced() => Interlocked.Increment(ref _messagesPaced);
