@@ -100,10 +100,11 @@ public sealed class GatewayOptions
     /// </summary>
     public string[] TrustedProxies { get; set; } = [];
 
-    /// <summary>Sustained messages per second per session (token bucket). Defaults to 20.</summary>
+    /// <summary>Sustained messages per second per session (token bucket); a client that sends faster is held to it (its
+    /// next messages wait in its socket), never closed for it. Defaults to 20.</summary>
     public int MessagesPerSecond { get; set; } = 20;
 
-    /// <summary>Token bucket burst size. Defaults to 40.</summary>
+    /// <summary>Token bucket burst size: what a session sends at once before the rate applies. Defaults to 40.</summary>
     public int MessageBurst { get; set; } = 40;
 
     /// <summary>Largest client message in bytes; bigger closes the session with 1009. Defaults to 64 KiB.</summary>
