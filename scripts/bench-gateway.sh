@@ -72,6 +72,15 @@ read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a GW_ARGS_A <<<"${GW_ARGS:-}"; re
 pin() { if [ -n "$1" ]; then echo taskset -c "$1"; else echo env; fi; }
 read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin "${PIN_GW:-}")"; read -r -a PIN_LG_A <<<"$(pin "${PIN_LG:-}")"
 LOADGEN=("${PIN_LG_A[@]}" env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
+# GW_TLS=1 (peers and rounds): the gateway's sessions over its wss listener (GWS port), a self-signed P-256 certificate
+# for 127.0.0.1 that the load generator trusts through SSL_CERT_FILE; nginx and HAProxy stay plain.
+GW_TLS_ARGS=()
+if [ "${GW_TLS:-0}" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT/tls-key.pem" -out "$OUT/tls-cert.pem" \
+    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || { echo "bench: openssl failed" >&2; exit 2; }
+  GW_TLS_ARGS=(--Gateway:CertificatePath="$OUT/tls-cert.pem" --Gateway:CertificateKeyPath="$OUT/tls-key.pem" --Gateway:HttpsPort=$((28443 + PORT_OFFSET)))
+  LOADGEN=(env SSL_CERT_FILE="$OUT/tls-cert.pem" "${LOADGEN[@]}")
+fi
 RATES=${RATES:-20 5}
 QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
 
@@ -445,7 +454,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
     direct) url=$direct ;;
     nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
     haproxy) start_haproxy; name=haproxy; url=ws://127.0.0.1:$HAPROXY_PORT/ws ;;
-    gateway) start_gateway gw-a $GW1; name=gw-a; url=$gw1 ;;
+    gateway) start_gateway gw-a $GW1 "${GW_TLS_ARGS[@]}"; name=gw-a; url=$gw1; [ "${GW_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$((28443 + PORT_OFFSET))/ws ;;
   esac
   [ -n "$name" ] && hop=${PIDS[$name]}
   echo "bench: $label: $path, round $round"
