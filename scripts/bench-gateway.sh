@@ -72,15 +72,10 @@ read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a GW_ARGS_A <<<"${GW_ARGS:-}"; re
 pin() { if [ -n "$1" ]; then echo taskset -c "$1"; else echo env; fi; }
 read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin "${PIN_GW:-}")"; read -r -a PIN_LG_A <<<"$(pin "${PIN_LG:-}")"
 LOADGEN=("${PIN_LG_A[@]}" env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
-# GW_TLS=1 (peers and rounds): the gateway's sessions over its wss listener (GWS port), a self-signed P-256 certificate
+# GW_TLS=1 (peers and rounds): the gateway's sessions over its wss listener (port 28443 + PORT_OFFSET), a self-signed P-256 certificate
 # for 127.0.0.1 that the load generator trusts through SSL_CERT_FILE; nginx and HAProxy stay plain.
-GW_TLS_ARGS=()
-if [ "${GW_TLS:-0}" = 1 ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT/tls-key.pem" -out "$OUT/tls-cert.pem" \
-    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || { echo "bench: openssl failed" >&2; exit 2; }
-  GW_TLS_ARGS=(--Gateway:CertificatePath="$OUT/tls-cert.pem" --Gateway:CertificateKeyPath="$OUT/tls-key.pem" --Gateway:HttpsPort=$((28443 + PORT_OFFSET)))
-  LOADGEN=(env SSL_CERT_FILE="$OUT/tls-cert.pem" "${LOADGEN[@]}")
-fi
+BENCH_TLS_GW_ARGS=()
+if [ "${GW_TLS:-0}" = 1 ]; then . scripts/bench-tls.sh; bench_tls "$OUT" $((28443 + PORT_OFFSET)); fi
 RATES=${RATES:-20 5}
 QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
 
@@ -454,7 +449,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
     direct) url=$direct ;;
     nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
     haproxy) start_haproxy; name=haproxy; url=ws://127.0.0.1:$HAPROXY_PORT/ws ;;
-    gateway) start_gateway gw-a $GW1 "${GW_TLS_ARGS[@]}"; name=gw-a; url=$gw1; [ "${GW_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$((28443 + PORT_OFFSET))/ws ;;
+    gateway) start_gateway gw-a $GW1 "${BENCH_TLS_GW_ARGS[@]}"; name=gw-a; url=$gw1; [ "${GW_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$((28443 + PORT_OFFSET))/ws ;;
   esac
   [ -n "$name" ] && hop=${PIDS[$name]}
   echo "bench: $label: $path, round $round"
@@ -485,7 +480,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   sleep "$((PEER_SECONDS - 1))"; tg=$(date +%s.%N); g1=$(tree_cpu "$lga"); sleep 1
   t1=$(date +%s.%N); h1=$(tree_cpu "$hop"); c1=$(tree_cpu "${PIDS[core]}")
   if [ "$KEEP_LG" = 1 ]; then
-    for _ in $(seq 1 1200); do grep -qx "done $OUT/$label" "$OUT/shared-lg.txt" 2>/dev/null || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 1200); do grep -Fqx "done $OUT/$label" "$OUT/shared-lg.txt" 2>/dev/null || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
   else
     wait "$lga" || echo "bench: $label: load generator exited non-zero (see $OUT/$label.txt)" >&2
     unset "PIDS[active-lg]"

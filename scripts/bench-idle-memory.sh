@@ -24,13 +24,8 @@ KEY=$(head -c 32 /dev/urandom | base64)
 export RELAY_CORE_ADMIN_KEY=bench-core-admin-key-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 QUIET=(--Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft=Warning)
 LOADGEN=(dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
-TLS_ARGS=()
-if [ "${TLS:-0}" = 1 ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT/tls-key.pem" -out "$OUT/tls-cert.pem" \
-    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || { echo "bench-idle-memory: openssl failed" >&2; exit 2; }
-  TLS_ARGS=(--Gateway:CertificatePath="$OUT/tls-cert.pem" --Gateway:CertificateKeyPath="$OUT/tls-key.pem" --Gateway:HttpsPort=$GWS)
-  LOADGEN=(env SSL_CERT_FILE="$OUT/tls-cert.pem" "${LOADGEN[@]}")
-fi
+BENCH_TLS_GW_ARGS=()
+if [ "${TLS:-0}" = 1 ]; then . scripts/bench-tls.sh; bench_tls "$OUT" $GWS; fi
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 1; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap cleanup EXIT INT TERM
@@ -44,7 +39,7 @@ env ${GW_ENV:-} dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:B
   --Gateway:PublicKeyPath="$OUT/core-public.pem" --Gateway:Backhaul:SharedKey=$KEY \
   --Gateway:Backhaul:Endpoints:0=127.0.0.1:$CORE_BACKHAUL --Gateway:Backhaul:RelayId=gw-a \
   --Gateway:MaxSessionsPerIp=$((N + 1000)) --Gateway:MaxPreAuthConnectionsPerIp=1000 --Gateway:MessagesPerSecond=100000 --Gateway:MessageBurst=100000 \
-  --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${TLS_ARGS[@]}" "${QUIET[@]}" ${GW_ARGS:-} >>"$OUT/gw.log" 2>&1 &
+  --Gateway:ShutdownTimeout=00:00:05 --Gateway:Health:AgentPort=-1 "${BENCH_TLS_GW_ARGS[@]}" "${QUIET[@]}" ${GW_ARGS:-} >>"$OUT/gw.log" 2>&1 &
 GWP=$!; PIDS+=($GWP)
 wait_http "http://127.0.0.1:$GW/readyz"
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
