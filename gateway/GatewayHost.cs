@@ -260,6 +260,7 @@ public static class GatewayHost
                 listen.ApplicationServices.GetRequiredService<Edge.ConnectionGate>(),
                 options,
                 listen.ApplicationServices.GetRequiredService<TimeProvider>(),
+                listen.ApplicationServices.GetRequiredService<Metrics.GatewayMetrics>(),
                 listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<Upgrade.WebSocketUpgradeMiddleware>()).OnConnectionAsync);
         }
     }

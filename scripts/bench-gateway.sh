@@ -74,6 +74,11 @@ read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin
 LOADGEN=("${PIN_LG_A[@]}" env "${LOADGEN_ENV_A[@]}" dotnet "$ROOT/tools/Relay.LoadGen/bin/Release/net10.0/Relay.LoadGen.dll")
 # GW_TLS=1 (peers and rounds): the gateway's sessions over its wss listener (port 28443 + PORT_OFFSET), a self-signed P-256 certificate
 # for 127.0.0.1 that the load generator trusts through SSL_CERT_FILE; nginx and HAProxy stay plain.
+# PEER_TLS=1 (peers): every hop terminates TLS, wss:// with the same certificate: the gateway as GW_TLS=1, nginx
+# (`listen … ssl`, port 28143 + PORT_OFFSET) and HAProxy (`bind … ssl crt`, port 28243 + PORT_OFFSET), each with its
+# distribution's OpenSSL defaults; direct stays ws:// to core-sim (which has no TLS listener).
+[ "${PEER_TLS:-0}" = 1 ] && GW_TLS=1
+NGINX_TLS_PORT=$((28143 + PORT_OFFSET)) HAPROXY_TLS_PORT=$((28243 + PORT_OFFSET))
 BENCH_TLS_GW_ARGS=()
 if [ "${GW_TLS:-0}" = 1 ]; then . scripts/bench-tls.sh; bench_tls "$OUT" $((28443 + PORT_OFFSET)); fi
 RATES=${RATES:-20 5}
@@ -381,6 +386,7 @@ http {
   map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
+$(if [ "${PEER_TLS:-0}" = 1 ]; then printf '    listen 127.0.0.1:%s ssl backlog=4096;\n    ssl_certificate %s;\n    ssl_certificate_key %s;\n' "$NGINX_TLS_PORT" "$OUT/tls-cert.pem" "$OUT/tls-key.pem"; fi)
     location / {
       proxy_pass http://127.0.0.1:$CORE_HTTP;
       proxy_http_version 1.1;
@@ -414,6 +420,7 @@ defaults
   timeout tunnel 1h
 frontend ws
   bind 127.0.0.1:$HAPROXY_PORT
+$(if [ "${PEER_TLS:-0}" = 1 ]; then cat "$OUT/tls-cert.pem" "$OUT/tls-key.pem" >"$dir/tls.pem"; printf '  bind 127.0.0.1:%s ssl crt %s\n' "$HAPROXY_TLS_PORT" "$dir/tls.pem"; fi)
   default_backend core
 backend core
   server core 127.0.0.1:$CORE_HTTP
@@ -447,8 +454,8 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   if [ "$fresh_core" = 1 ]; then start_core; fi
   case $path in
     direct) url=$direct ;;
-    nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws ;;
-    haproxy) start_haproxy; name=haproxy; url=ws://127.0.0.1:$HAPROXY_PORT/ws ;;
+    nginx) start_nginx; name=nginx; url=ws://127.0.0.1:$NGINX_PORT/ws; [ "${PEER_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$NGINX_TLS_PORT/ws ;;
+    haproxy) start_haproxy; name=haproxy; url=ws://127.0.0.1:$HAPROXY_PORT/ws; [ "${PEER_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$HAPROXY_TLS_PORT/ws ;;
     gateway) start_gateway gw-a $GW1 "${BENCH_TLS_GW_ARGS[@]}"; name=gw-a; url=$gw1; [ "${GW_TLS:-0}" = 1 ] && url=wss://127.0.0.1:$((28443 + PORT_OFFSET))/ws ;;
   esac
   [ -n "$name" ] && hop=${PIDS[$name]}
@@ -598,7 +605,7 @@ PY
   {
     echo "## Peers (issue 21): direct vs nginx vs HAProxy vs the gateway"
     echo
-    echo "$PEER_ROUNDS interleaved rounds; each run: fresh core-sim and hop, $((PEER_SESSIONS - PEER_ACTIVE)) idle + $PEER_ACTIVE closed-loop ping-pong sessions (window 1), $PEER_WARMUP s warm-up + $PEER_SECONDS s measured; nginx worker_processes $PEER_WORKERS, HAProxy nbthread $PEER_WORKERS."
+    echo "$PEER_ROUNDS interleaved rounds; each run: fresh core-sim and hop, $((PEER_SESSIONS - PEER_ACTIVE)) idle + $PEER_ACTIVE closed-loop ping-pong sessions (window 1), $PEER_WARMUP s warm-up + $PEER_SECONDS s measured; nginx worker_processes $PEER_WORKERS, HAProxy nbthread $PEER_WORKERS.$([ "${PEER_TLS:-0}" = 1 ] && echo " Sessions over wss:// (PEER_TLS=1): every hop terminates TLS with the same self-signed P-256 certificate; direct is ws:// to core-sim." || { [ "${GW_TLS:-0}" = 1 ] && echo " The gateway's sessions over wss:// (GW_TLS=1); the other paths ws://."; })"
     echo
     cat "$OUT/peers.md"
     echo
@@ -703,7 +710,7 @@ fi
 echo >>"$MD"
 settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS PORT_OFFSET=$PORT_OFFSET"
 if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
-  settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS"
+  settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS GW_TLS=${GW_TLS:-0} PEER_TLS=${PEER_TLS:-0}"
   settings+="; nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
 fi
 echo "Command: \`scripts/bench-gateway.sh $PARTS\` ($settings). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"

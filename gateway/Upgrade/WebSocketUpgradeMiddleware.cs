@@ -25,7 +25,7 @@ namespace Relay.Gateway.Upgrade;
 /// <see cref="TimeProvider"/>). Connections from trusted proxies go to Kestrel, which reads their X-Forwarded-For.
 /// </remarks>
 internal sealed partial class WebSocketUpgradeMiddleware(
-    ConnectionDelegate next, SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, ILogger logger)
+    ConnectionDelegate next, SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, Metrics.GatewayMetrics metrics, ILogger logger)
 {
     /// <summary>The session path.</summary>
     public const string Path = "/ws";
@@ -52,6 +52,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
 
         var input = connection.Transport.Input;
         UpgradeRequest? request;
+        bool pastHead = false;
         var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
         var slot = connection.Features.Get<Edge.PreAuthSlot>();
         using (var timeout = new CancellationTokenSource(headTimeout, time))
@@ -97,6 +98,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
                 }
 
                 input.AdvanceTo(buffer.GetPosition(headLength));
+                pastHead = buffer.Length > headLength;
                 if (slot?.EndHeadRead() is false)
                 {
                     return default;
@@ -117,6 +119,18 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         {
             connection.Features.Get<Edge.PreAuthSlot>()?.Upgraded(); // before the 101: the client may reconnect at once
             await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key).ConfigureAwait(false);
+            // Over TLS the websocket runs straight on the SslStream (issue 21: −13 % gateway CPU per wss message, the
+            // pipes adapted from and back to a stream go), unless the client sent more than the head before the 101:
+            // those bytes wait in the connection's pipe, so that session reads through it.
+            if (!pastHead && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>()?.SslStream is { } tls)
+            {
+                metrics.TlsDirectSession();
+                var direct = new TlsSessionStream(connection, tls);
+                var overTls = WebSocket.CreateFromStream(direct, endpoint.CreationOptions());
+                direct.Socket = overTls;
+                return (overTls, admission, remote?.Port ?? 0);
+            }
+
             var stream = new ConnectionStream(connection);
             var socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
             stream.Socket = socket;

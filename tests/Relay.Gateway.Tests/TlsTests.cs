@@ -40,7 +40,9 @@ public class TlsTests
             var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
             Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo(httpVersion == "2.0" ? (0L, 1L) : (1L, 0L)), "HTTP/1.1 over TLS takes the connection fast path; HTTP/2 goes through ASP.NET Core");
             Assert.That(metrics.TlsBuffersReleased, Is.EqualTo(releaseBuffers ? 1 : 0), "OpenSSL frees this connection's buffers while it is idle (issue 21: Linux, OpenSSL 3), unless told not to");
+            Assert.That(metrics.TlsDirectSessions, Is.EqualTo(httpVersion == "2.0" ? 0 : 1), "an HTTP/1.1 wss session runs straight on the connection's TLS stream (issue 21)");
             await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
+            Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.NormalClosure), "the close handshake completes over TLS");
         }
         finally
         {
@@ -50,13 +52,76 @@ public class TlsTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task CertificateFile_Replaced_IsServedWithoutRestart(CancellationToken token)
+    public Task Wss_HeadAndAFrameInOneWrite_TheFrameIsNotLost_AndTheSessionReadsThroughThePipe(CancellationToken token) => WithTlsGatewayAsync(async (gw, _) =>
+        {
+            var uri = new Uri(gw.WssUrl!);
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, uri.Port, token);
+            await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http11],
+            }, token);
+
+            // The upgrade request and a masked text frame ("hi") in one TLS write, before the 101: the relay reads both
+            // through the connection's pipe; the frame must reach the core, and its echo come back.
+            string head = $"GET /ws?access_token={GatewayFixture.Token()} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+            byte[] frame = [0x81, 0x82, 1, 2, 3, 4, (byte)('h' ^ 1), (byte)('i' ^ 2)];
+            await tls.WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(head), .. frame], token);
+
+            var received = new List<byte>();
+            var chunk = new byte[256];
+            while (IndexOfHeadEnd(received) < 0 || received.Count < IndexOfHeadEnd(received) + 4)
+            {
+                int n = await tls.ReadAsync(chunk, token);
+                Assert.That(n, Is.GreaterThan(0), "the relay closed the connection");
+                received.AddRange(chunk.AsSpan(0, n));
+            }
+
+            int end = IndexOfHeadEnd(received);
+            Assert.That(Encoding.ASCII.GetString([.. received.Take(end)]), Does.StartWith("HTTP/1.1 101 Switching Protocols\r\n"));
+            Assert.That(received.Skip(end).Take(4).ToArray(), Is.EqualTo(new byte[] { 0x81, 2, (byte)'h', (byte)'i' }), "an unmasked server text frame \"hi\"");
+            var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+            Assert.That((metrics.FastUpgrades, metrics.TlsDirectSessions), Is.EqualTo((1L, 0L)), "the connection fast path, reading through the pipe that holds the frame");
+        });
+
+    /// <summary>Runs <paramref name="test"/> against a gateway with a self-signed certificate in a fresh folder (given too).</summary>
+    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
             await using var gw = await GatewayFixture.StartAsync(o => o.CertificateKeyPath = keyPath, certificatePath: certPath);
+            await test(gw, dir);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Where the bytes after an HTTP head start (past its blank line), or -1.</summary>
+    private static int IndexOfHeadEnd(List<byte> bytes)
+    {
+        for (int i = 3; i < bytes.Count; i++)
+        {
+            if (bytes[i - 3] == '\r' && bytes[i - 2] == '\n' && bytes[i - 1] == '\r' && bytes[i] == '\n')
+            {
+                return i + 1;
+            }
+        }
+
+        return -1;
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public Task CertificateFile_Replaced_IsServedWithoutRestart(CancellationToken token) => WithTlsGatewayAsync(async (gw, dir) =>
+        {
+            string certPath = Path.Combine(dir, "gateway.crt");
             Assert.That(await ServedSubjectAsync(gw, token), Is.EqualTo("CN=localhost"));
 
             // The operator renews the certificate in place (same paths, new files).
@@ -69,12 +134,7 @@ public class TlsTests
             }
 
             Assert.That(subject, Is.EqualTo("CN=localhost-renewed"));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+        });
 
     [Test]
     [CancelAfter(30_000)]
