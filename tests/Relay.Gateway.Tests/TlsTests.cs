@@ -87,14 +87,52 @@ public class TlsTests
             Assert.That((metrics.FastUpgrades, metrics.TlsDirectSessions), Is.EqualTo((1L, 0L)), "the connection fast path, reading through the pipe that holds the frame");
         });
 
+    [Test]
+    [CancelAfter(60_000)]
+    public Task Wss_SlowReader_IsClosed1013_OnTheDirectPath(CancellationToken token) => WithTlsGatewayAsync(async (gw, _) =>
+        {
+            var floodEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            gw.CoreHandler = async (stream, ct) =>
+            {
+                using var first = await stream.ReceiveAsync(ct);
+                var chunk = new byte[32 * 1024];
+                bool open = true;
+                for (int i = 0; i < 4000 && open; i++)
+                {
+                    open = await stream.SendAsync(chunk, false, ct);
+                }
+
+                floodEnded.TrySetResult(!open); // true: the relay closed the stream before the flood was through
+            };
+
+            // A wss client with a tiny receive buffer that stops reading: the relay's sends to it block in the TLS stream.
+            using var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            using var invoker = new HttpMessageInvoker(handler);
+            using var slow = new ClientWebSocket();
+            slow.Options.SetBuffer(1024, 1024);
+            await slow.ConnectAsync(new Uri($"{gw.WssUrl}?access_token={GatewayFixture.Token()}"), invoker, token);
+            await slow.SendAsync("flood me"u8.ToArray(), WebSocketMessageType.Text, true, token);
+            Assert.That(await floodEnded.Task.WaitAsync(token), Is.True, "the relay gave up on the client, not the core on the flood");
+
+            // Now it reads: after what the connection buffered, it finds close 1013, and its session is gone.
+            Assert.That(await SessionTests.DrainUntilCloseAsync(slow, token), Is.EqualTo((WebSocketCloseStatus)1013));
+            await slow.CloseOutputAsync((WebSocketCloseStatus)1013, null, token); // the reply a browser sends by itself
+            var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+            using var http = new HttpClient();
+            var scrape = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions") == 0, token);
+            Assert.That(scrape.GetValueOrDefault("relay_gateway_sessions", -1), Is.Zero, "the slow session is gone");
+            Assert.That((metrics.TlsDirectSessions, metrics.Closes(1013)), Is.EqualTo((1L, 1L)), "it ran on the direct path and ended with 1013");
+        }, o => o.SendQueueBytes = 128 * 1024);
+
     /// <summary>Runs <paramref name="test"/> against a gateway with a self-signed certificate in a fresh folder (given too).</summary>
-    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test)
+    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => o.CertificateKeyPath = keyPath, certificatePath: certPath);
+            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath);
             await test(gw, dir);
         }
         finally
