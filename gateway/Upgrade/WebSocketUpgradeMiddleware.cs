@@ -55,6 +55,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         bool pastHead = false;
         var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
         var slot = connection.Features.Get<Edge.PreAuthSlot>();
+        bool handOver = false;
         using (var timeout = new CancellationTokenSource(headTimeout, time))
         using (timeout.Token.UnsafeRegister(static reader => ((PipeReader)reader!).CancelPendingRead(), input))
         {
@@ -86,15 +87,17 @@ internal sealed partial class WebSocketUpgradeMiddleware(
 
                 if (outcome != UpgradeParse.WebSocket || request!.OffersDeflate && options.EnableCompression)
                 {
-                    // Not ours: Kestrel's HTTP/1.1 or HTTP/2 stack reads the same bytes from the start.
+                    // Not ours: Kestrel's HTTP/1.1 or HTTP/2 stack reads the same bytes from the start, once this
+                    // deadline is gone (below): left registered, it cancelled a read of Kestrel's at 10 s, which an
+                    // HTTP/2 connection takes as its end, with every RFC 8441 session on it.
                     input.AdvanceTo(buffer.Start, buffer.Start);
                     if (slot?.EndHeadRead() is false)
                     {
                         return default; // evicted just now
                     }
 
-                    await next(connection).ConfigureAwait(false);
-                    return default;
+                    handOver = true;
+                    break;
                 }
 
                 input.AdvanceTo(buffer.GetPosition(headLength));
@@ -108,7 +111,13 @@ internal sealed partial class WebSocketUpgradeMiddleware(
             }
         }
 
-        var admission = endpoint.Admit(request.Token, request.Origin, remote?.Address ?? IPAddress.None, request.Pow);
+        if (handOver)
+        {
+            await next(connection).ConfigureAwait(false);
+            return default;
+        }
+
+        var admission = endpoint.Admit(request!.Token, request.Origin, remote?.Address ?? IPAddress.None, request.Pow);
         if (admission.Claims is null)
         {
             await WriteRefusalAsync(connection.Transport.Output, admission.Status, admission.Reason!).ConfigureAwait(false);

@@ -466,7 +466,7 @@ public class SessionTests
         }
     }
     /// <summary>Moves a fake clock 50 ms every 5 ms of real time while started (from construction; disposed: stopped).</summary>
-    private sealed class RunningClock : IAsyncDisposable
+    internal sealed class RunningClock : IAsyncDisposable
     {
         private readonly FakeTimeProvider _time;
         private CancellationTokenSource? _running;

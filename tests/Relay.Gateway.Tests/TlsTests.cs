@@ -125,14 +125,58 @@ public class TlsTests
             Assert.That((metrics.TlsDirectSessions, metrics.Closes(1013)), Is.EqualTo((1L, 1L)), "it ran on the direct path and ended with 1013");
         }, o => o.SendQueueBytes = 128 * 1024);
 
+    /// <summary>
+    /// An RFC 8441 session (what a browser opens on an HTTP/2 connection it already has to the relay) goes through
+    /// ASP.NET Core on a connection the fast path handed over; the fast path's head deadline must not follow it there.
+    /// It did: every HTTP/2 session was cut at <c>RequestHeadTimeout</c> (10 s) and its client reconnected.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Wss_Http2Session_OutlivesTheRequestHeadDeadline(CancellationToken token)
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var clock = new SessionTests.RunningClock(time); // the gateway's own timers need it until the session is open
+        await WithTlsGatewayAsync(
+            async (gw, _) =>
+            {
+                using var handler = new SocketsHttpHandler();
+                handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+                using var invoker = new HttpMessageInvoker(handler);
+                using var ws = new ClientWebSocket();
+                ws.Options.HttpVersion = HttpVersion.Version20;
+                ws.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                await ws.ConnectAsync(new Uri($"{gw.WssUrl}?access_token={GatewayFixture.Token()}"), invoker, token);
+                await ws.SendAsync("before"u8.ToArray(), WebSocketMessageType.Text, true, token);
+                Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("before"));
+
+                await clock.StopAsync();
+                try
+                {
+                    time.Advance(TimeSpan.FromSeconds(11)); // past the 10 s head deadline of the connection it came on
+                    await ws.SendAsync("after"u8.ToArray(), WebSocketMessageType.Text, true, token);
+                    Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("after"), "the session is still open");
+                }
+                finally
+                {
+                    clock.Start();
+                }
+
+                var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+                Assert.That((metrics.HttpUpgrades, metrics.Closes(1001)), Is.EqualTo((1L, 0L)));
+                await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
+            },
+            o => o.RequestHeadTimeout = TimeSpan.FromSeconds(10),
+            time);
+    }
+
     /// <summary>Runs <paramref name="test"/> against a gateway with a self-signed certificate in a fresh folder (given too).</summary>
-    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null)
+    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath);
+            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time);
             await test(gw, dir);
         }
         finally
