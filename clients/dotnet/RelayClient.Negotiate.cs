@@ -227,7 +227,7 @@ public sealed partial class RelayClient
         try
         {
             long started = time.GetTimestamp();
-            await socket.ConnectAsync(WithToken(new Uri(relay.Url)), upgrade.Token).ConfigureAwait(false);
+            await ConnectWebSocketAsync(socket, WithToken(new Uri(relay.Url)), upgrade.Token).ConfigureAwait(false);
             _handshakeTimes[relay.Url] = time.GetElapsedTime(started);
             connection = new Connection(this, socket);
             if (!fresh)

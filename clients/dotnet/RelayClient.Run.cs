@@ -60,7 +60,7 @@ public sealed partial class RelayClient
                     {
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                         timeout.CancelAfter(_options.ConnectTimeout);
-                        await socket.ConnectAsync(url, timeout.Token).ConfigureAwait(false);
+                        await ConnectWebSocketAsync(socket, url, timeout.Token).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
                     {

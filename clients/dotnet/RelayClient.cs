@@ -26,6 +26,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private Connection? _connection;
     private bool _dropNextAfterWelcome;
     private RelayClientState _state;
+    private System.Net.Http.HttpMessageInvoker? _ownInvoker;
 
     /// <summary>Creates a client; call <see cref="ConnectAsync"/>.</summary>
     public RelayClient(RelayClientOptions options)
@@ -168,6 +169,34 @@ public sealed partial class RelayClient : IAsyncDisposable
 
         SetState(RelayClientState.Closed, null, null);
         _inbox.Writer.TryComplete();
+        _ownInvoker?.Dispose();
+    }
+
+    /// <summary>Opens <paramref name="socket"/> to <paramref name="url"/> with the options' HTTP version and invoker.</summary>
+    private Task ConnectWebSocketAsync(System.Net.WebSockets.ClientWebSocket socket, Uri url, CancellationToken ct)
+    {
+        var invoker = _options.HttpInvoker;
+        if (_options.HttpVersion == System.Net.HttpVersion.Version20 && url.Scheme == "wss")
+        {
+            socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
+            socket.Options.HttpVersionPolicy = System.Net.Http.HttpVersionPolicy.RequestVersionExact;
+            if (invoker is null)
+            {
+                // One HTTP/2 connection for the client's websockets, as a browser keeps one per origin; made at first use.
+                invoker = Volatile.Read(ref _ownInvoker);
+                if (invoker is null)
+                {
+                    var made = new System.Net.Http.HttpMessageInvoker(new System.Net.Http.SocketsHttpHandler());
+                    invoker = Interlocked.CompareExchange(ref _ownInvoker, made, null) ?? made;
+                    if (!ReferenceEquals(invoker, made))
+                    {
+                        made.Dispose();
+                    }
+                }
+            }
+        }
+
+        return invoker is null ? socket.ConnectAsync(url, ct) : socket.ConnectAsync(url, invoker, ct);
     }
 
     private void SetState(RelayClientState state, int? closeCode, string? reason, bool resumed = false)

@@ -74,8 +74,27 @@ public sealed class RelayClientOptions
     /// </summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// The HTTP version of the websocket handshake on <c>wss://</c> URLs: 1.1 (the default, an upgrade on a connection of
+    /// its own) or 2.0 (RFC 8441: a stream on one HTTP/2 connection per client, what a browser opens on a page it
+    /// loaded over HTTP/2; the relay must offer it, as its TLS listener does). <c>ws://</c> URLs always use 1.1.
+    /// </summary>
+    public Version HttpVersion { get; set; } = System.Net.HttpVersion.Version11;
+
+    /// <summary>
+    /// Opens the websockets through this invoker (its handler's TLS, proxy and connection settings apply), instead of the
+    /// client's own: a default <see cref="System.Net.Http.SocketsHttpHandler"/> for <see cref="HttpVersion"/> 2.0, none for 1.1.
+    /// Not disposed by the client.
+    /// </summary>
+    public System.Net.Http.HttpMessageInvoker? HttpInvoker { get; set; }
+
     internal void Validate()
     {
+        if (HttpVersion != System.Net.HttpVersion.Version11 && HttpVersion != System.Net.HttpVersion.Version20)
+        {
+            throw new ArgumentException($"HttpVersion: must be 1.1 or 2.0; was {HttpVersion}.");
+        }
+
         if (Heartbeat < TimeSpan.Zero || Heartbeat > TimeSpan.FromHours(1))
         {
             throw new ArgumentException($"Heartbeat: must be 0 (off) to 1 h; was {Heartbeat}.");

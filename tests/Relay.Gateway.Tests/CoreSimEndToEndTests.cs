@@ -231,7 +231,65 @@ public class CoreSimEndToEndTests
         Assert.Fail($"never: {what}");
     }
 
-    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartGatewayAsync(string id, int backhaulPort, string publicKey)
+    /// <summary>
+    /// Relay.Client with <c>HttpVersion</c> 2.0 (what a browser does on a page it loaded over HTTP/2): its sessions are
+    /// RFC 8441 streams on one HTTP/2 connection to the relay's TLS listener, and carry messages both ways.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Client_OverHttp2_OnTheTlsListener_CarriesMessages_OnOneConnection(CancellationToken token)
+    {
+        string publicKey = PublicKeyPath();
+        await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
+        var (cert, key) = TlsTests.WriteSelfSigned(TempDir());
+        await using var gateway = await StartGatewayAsync("gw-h2", core.BackhaulPort, publicKey, o => { o.CertificatePath = cert; o.CertificateKeyPath = key; o.HttpsPort = 0; });
+        string https = GatewayHost.Urls(gateway).First(u => u.StartsWith("https://", StringComparison.Ordinal));
+        int connections = 0;
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, c, _, _) => c?.Subject == "CN=localhost" },
+            ConnectCallback = async (context, ct) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var invoker = new HttpMessageInvoker(handler);
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            Urls = [new Uri("wss" + https[5..] + "/ws")],
+            TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-h2", "s1", "visitor", TimeSpan.FromHours(1)).Token),
+            HttpVersion = System.Net.HttpVersion.Version20,
+            HttpInvoker = invoker,
+        });
+        await client.ConnectAsync(token);
+        await client.SendAsync("over h2", cancellationToken: token);
+        await foreach (var m in client.ReadAllAsync(token))
+        {
+            Assert.That(m.Body, Is.EqualTo("over h2"));
+            break;
+        }
+
+        var metrics = gateway.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+        Assert.That((metrics.HttpUpgrades, metrics.FastUpgrades, metrics.TlsDirectSessions), Is.EqualTo((1L, 0L, 0L)), "an HTTP/2 stream, through ASP.NET Core");
+        Assert.That(connections, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Client_HttpVersionOtherThan11Or2_IsAClearError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ = new RelayClient(new RelayClientOptions
+        {
+            Urls = [new Uri("wss://relay.example/ws")],
+            TokenProvider = _ => ValueTask.FromResult("t"),
+            HttpVersion = System.Net.HttpVersion.Version30,
+        }));
+        Assert.That(e!.Message, Does.Contain("HttpVersion: must be 1.1 or 2.0"));
+    }
+
+    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartGatewayAsync(string id, int backhaulPort, string publicKey, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null)
     {
         var app = GatewayHost.Build([], o =>
         {
@@ -245,6 +303,7 @@ public class CoreSimEndToEndTests
             o.ShutdownTimeout = TimeSpan.FromSeconds(5);
             o.Health.EvaluationInterval = TimeSpan.FromMilliseconds(100);
             o.Health.AgentPort = 0;
+            configure?.Invoke(o);
         });
         return await EndToEnd.StartUntilReadyAsync(app);
     }

@@ -48,6 +48,9 @@ public sealed class LoadOptions
     /// Defaults to 10,000. A small window with a high rate measures the saturated throughput.</summary>
     public int Window { get; set; } = 10_000;
 
+    /// <summary>wss:// sessions over HTTP/2 (RFC 8441), each on its own HTTP/2 connection (--http2); ws:// URLs stay HTTP/1.1.</summary>
+    public bool Http2 { get; set; }
+
     /// <summary>Live progress display: auto (on unless stdout is redirected), on or off. Defaults to auto.</summary>
     public string Progress { get; set; } = "auto";
 

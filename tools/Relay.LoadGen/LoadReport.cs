@@ -43,6 +43,9 @@ public sealed record LoadReport(
     /// <summary>The client window (messages unacknowledged per session).</summary>
     public int Window { get; init; }
 
+    /// <summary>wss:// sessions over HTTP/2 (RFC 8441, --http2).</summary>
+    public bool Http2 { get; init; }
+
     /// <summary>Seconds of sending that were not measured.</summary>
     public double WarmupSeconds { get; init; }
 

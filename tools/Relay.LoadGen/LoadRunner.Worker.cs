@@ -48,6 +48,7 @@ public sealed partial class LoadRunner
                 TokenProvider = _ => ValueTask.FromResult(token),
                 Rooms = Room is { } room ? [room] : [],
                 MaxUnacknowledged = o.Window,
+                HttpVersion = o.Http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
             });
             _client.StateChanged += change =>
             {

@@ -170,6 +170,7 @@ public sealed partial class LoadRunner(LoadOptions options)
             Expected = Expected(live),
             RatePerSession = _options.IsTimed ? _options.Rate : 0,
             Window = _options.Window,
+            Http2 = _options.Http2,
             WarmupSeconds = _options.IsTimed ? _options.Warmup : 0,
             SentPerSecond = Math.Round(sentInWindow / measuredSeconds, 1),
             ConnectSeconds = Math.Round(connectSeconds, 3),

@@ -6,7 +6,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--admin-key KEY] [--fault-url URL]");
     Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
-    Console.WriteLine("       [--fault-every S] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote] [--rounds-from-stdin]");
+    Console.WriteLine("       [--fault-every S] [--http2] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote] [--rounds-from-stdin]");
+    Console.WriteLine("       --http2: wss:// sessions as RFC 8441 streams, one HTTP/2 connection per session (a browser on a page loaded over HTTP/2)");
     Console.WriteLine("       --rounds-from-stdin: one process, a run per line read, \"URL OUT_DIR [READY_FILE]\"; \"done OUT_DIR\" after each report");
     Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
     return args.Length == 0 ? 2 : 0;
@@ -47,6 +48,7 @@ static async Task<int> RunAsync(string[] args)
             case "--ready-file": options.ReadyFile = Next(); break;
             case "--out": options.OutputDirectory = Next(); break;
             case "--allow-remote": options.AllowRemote = true; break;
+            case "--http2": options.Http2 = true; break;
             case "--rounds-from-stdin": rounds = true; break;
             default: throw new ArgumentException($"unknown option {args[i]}");
         }

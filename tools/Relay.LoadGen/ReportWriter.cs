@@ -65,7 +65,7 @@ public static class ReportWriter
         sb.AppendLine(c, $"| message round trip | {r.LatencyMs.P50} | {r.LatencyMs.P90} | {r.LatencyMs.P99} | {r.LatencyMs.P999} | {r.LatencyMs.Max} |");
         sb.AppendLine(c, $"| connect (to welcome) | {r.ConnectMs.P50} | {r.ConnectMs.P90} | {r.ConnectMs.P99} | {r.ConnectMs.P999} | {r.ConnectMs.Max} |");
         sb.AppendLine();
-        sb.AppendLine(c, $"Connect phase: {r.Connected} sessions in {r.ConnectSeconds} s ({r.SessionsPerSecond} sessions/s). Window per session: {r.Window}. Warm-up not measured: {r.WarmupSeconds} s. Load generator CPU: {r.LoadGenCpuSeconds} s in {r.Seconds} s.{(r.StoppedEarly ? " Stopped early by a signal (Ctrl-C or SIGTERM) before --seconds; drained and counted all the same." : string.Empty)}");
+        sb.AppendLine(c, $"Connect phase: {r.Connected} sessions in {r.ConnectSeconds} s ({r.SessionsPerSecond} sessions/s). Window per session: {r.Window}.{(r.Http2 ? " wss:// sessions over HTTP/2 (RFC 8441), one connection each." : string.Empty)} Warm-up not measured: {r.WarmupSeconds} s. Load generator CPU: {r.LoadGenCpuSeconds} s in {r.Seconds} s.{(r.StoppedEarly ? " Stopped early by a signal (Ctrl-C or SIGTERM) before --seconds; drained and counted all the same." : string.Empty)}");
         if (r.ClosesByCode.Count > 0)
         {
             sb.AppendLine();
