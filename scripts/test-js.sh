@@ -28,6 +28,16 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   fi
 fi
 
+# openssl makes the browser tests' test certificate (the wss listener, wss-http2.test.js).
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; } >"$OUT/apt-openssl.log" 2>&1 \
+      || echo "test-js: apt-get install openssl failed (see $OUT/apt-openssl.log); the wss browser test will skip" >&2
+  else
+    echo "test-js: openssl missing and not root: the wss browser test will skip (apt-get install openssl)" >&2
+  fi
+fi
+
 install_deps() {
   local dir=$1
   if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
@@ -75,7 +85,7 @@ fi
 # every test file of the SDK (node 20's --test takes no glob of its own)
 mapfile -t sdk_tests < <(cd "$ROOT/clients/js" && ls test/*.test.js)
 run_suite sdk "$ROOT/clients/js" --test-concurrency=1 "${sdk_tests[@]}"
-run_suite browser "$ROOT/tests/browser" --test-concurrency=1 failover.test.js regions.test.js dashboard-regions.test.js edge-assets.test.js
+run_suite browser "$ROOT/tests/browser" --test-concurrency=1 failover.test.js regions.test.js dashboard-regions.test.js edge-assets.test.js wss-http2.test.js
 
 echo "js-tests: $passed passed, $failed failed, $skipped skipped"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
