@@ -38,22 +38,30 @@ public class CoreSimEndToEndTests
         _dirs.Clear();
     }
 
-    [Test]
+    /// <summary>Over HTTP/1.1 upgrades on the plain listener, and as HTTP/2 streams (RFC 8441) on the TLS listener.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
     [CancelAfter(60_000)]
-    public async Task Session_ResumesOnSecondGateway_AfterFirstStops_NothingLost(CancellationToken token)
+    public async Task Session_ResumesOnSecondGateway_AfterFirstStops_NothingLost(bool http2, CancellationToken token)
     {
         string publicKey = PublicKeyPath();
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
+        var (cert, key) = TlsTests.WriteSelfSigned(TempDir());
+        Action<Relay.Gateway.Configuration.GatewayOptions>? tls = http2 ? o => { o.CertificatePath = cert; o.CertificateKeyPath = key; o.HttpsPort = 0; } : null;
 
-        var first = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey);
-        await using var second = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey);
-        Uri[] urls = [EndToEnd.WsUri(first), EndToEnd.WsUri(second)];
+        var first = await StartGatewayAsync("gw-a", core.BackhaulPort, publicKey, tls);
+        await using var second = await StartGatewayAsync("gw-b", core.BackhaulPort, publicKey, tls);
+        Uri[] urls = http2 ? [WssUri(first), WssUri(second)] : [EndToEnd.WsUri(first), EndToEnd.WsUri(second)];
 
+        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, c, _, _) => c?.Subject == "CN=localhost" } };
+        using var invoker = new HttpMessageInvoker(handler);
         await using var client = new RelayClient(new RelayClientOptions
         {
             Urls = urls,
             TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-1", "s1", "visitor", TimeSpan.FromHours(1)).Token),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+            HttpVersion = http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
+            HttpInvoker = http2 ? invoker : null,
         });
         await client.ConnectAsync(token);
         var received = new List<ChatMessage>();
@@ -87,7 +95,12 @@ public class CoreSimEndToEndTests
         await reader;
         Assert.That(received.Select(m => m.Body), Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"m{i}")), "every echo exactly once, in order, across the move");
         Assert.That(client.State, Is.EqualTo(RelayClientState.Connected));
+        var metrics = second.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
+        Assert.That(metrics.HttpUpgrades, Is.EqualTo(http2 ? 1 : 0), "HTTP/2 streams go through ASP.NET Core; HTTP/1.1 upgrades do not");
     }
+
+    private static Uri WssUri(Microsoft.AspNetCore.Builder.WebApplication gateway) =>
+        new("wss" + GatewayHost.Urls(gateway).First(u => u.StartsWith("https://", StringComparison.Ordinal))[5..] + "/ws");
 
     [Test]
     [CancelAfter(60_000)]
@@ -243,7 +256,6 @@ public class CoreSimEndToEndTests
         await using var core = await EndToEnd.StartCoreSimAsync(publicKey, token);
         var (cert, key) = TlsTests.WriteSelfSigned(TempDir());
         await using var gateway = await StartGatewayAsync("gw-h2", core.BackhaulPort, publicKey, o => { o.CertificatePath = cert; o.CertificateKeyPath = key; o.HttpsPort = 0; });
-        string https = GatewayHost.Urls(gateway).First(u => u.StartsWith("https://", StringComparison.Ordinal));
         int connections = 0;
         using var handler = new SocketsHttpHandler
         {
@@ -259,7 +271,7 @@ public class CoreSimEndToEndTests
         using var invoker = new HttpMessageInvoker(handler);
         await using var client = new RelayClient(new RelayClientOptions
         {
-            Urls = [new Uri("wss" + https[5..] + "/ws")],
+            Urls = [WssUri(gateway)],
             TokenProvider = _ => ValueTask.FromResult(core.Tokens.Issue("visitor-h2", "s1", "visitor", TimeSpan.FromHours(1)).Token),
             HttpVersion = System.Net.HttpVersion.Version20,
             HttpInvoker = invoker,
