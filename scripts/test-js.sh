@@ -30,12 +30,8 @@ fi
 
 # openssl makes the browser tests' test certificate (the wss listener, wss-http2.test.js).
 if ! command -v openssl >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; } >"$OUT/apt-openssl.log" 2>&1 \
-      || echo "test-js: apt-get install openssl failed (see $OUT/apt-openssl.log); the wss browser test will skip" >&2
-  else
-    echo "test-js: openssl missing and not root: the wss browser test will skip (apt-get install openssl)" >&2
-  fi
+  . scripts/apt-install.sh
+  apt_install test-js '' openssl || echo "test-js: without openssl the wss browser test will skip" >&2
 fi
 
 install_deps() {

@@ -180,20 +180,9 @@ public sealed partial class RelayClient : IAsyncDisposable
         {
             socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
             socket.Options.HttpVersionPolicy = System.Net.Http.HttpVersionPolicy.RequestVersionExact;
-            if (invoker is null)
-            {
-                // One HTTP/2 connection for the client's websockets, as a browser keeps one per origin; made at first use.
-                invoker = Volatile.Read(ref _ownInvoker);
-                if (invoker is null)
-                {
-                    var made = new System.Net.Http.HttpMessageInvoker(new System.Net.Http.SocketsHttpHandler());
-                    invoker = Interlocked.CompareExchange(ref _ownInvoker, made, null) ?? made;
-                    if (!ReferenceEquals(invoker, made))
-                    {
-                        made.Dispose();
-                    }
-                }
-            }
+            // One HTTP/2 connection for the client's websockets, as a browser keeps one per origin; made at first use
+            // (a negotiate race may open two candidates at once: one invoker all the same).
+            invoker ??= LazyInitializer.EnsureInitialized(ref _ownInvoker, static () => new System.Net.Http.HttpMessageInvoker(new System.Net.Http.SocketsHttpHandler()));
         }
 
         return invoker is null ? socket.ConnectAsync(url, ct) : socket.ConnectAsync(url, invoker, ct);
