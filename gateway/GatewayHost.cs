@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Security;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -83,9 +84,10 @@ public static class GatewayHost
         builder.Services.AddSingleton<Edge.ConnectionGateMetrics>();
         // Kestrel's socket transport with the gate asked at accept; registered after Kestrel's own, so it is the one used.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Edge.GatedSocketTransportFactory>();
-        builder.Services.AddSingleton<Edge.IPlainConnections>(s => new Upgrade.SocketUpgrade(
+        builder.Services.AddSingleton<Edge.IClientConnections>(s => new Upgrade.SocketUpgrade(
             s.GetRequiredService<SessionEndpoint>(), s.GetRequiredService<Edge.ConnectionGate>(), s.GetRequiredService<IOptions<GatewayOptions>>().Value,
-            s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<Upgrade.SocketUpgrade>>())); // issue 21: the plain listener's sessions on their own sockets
+            s.GetRequiredService<TimeProvider>(), s.GetRequiredService<Metrics.GatewayMetrics>(),
+            s.GetRequiredService<ILogger<Upgrade.SocketUpgrade>>())); // issue 21: the client listeners' sessions on their own sockets
         builder.Services.AddSingleton<BackhaulService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BackhaulService>());
         builder.Services.AddHostedService<ShutdownService>();
@@ -110,9 +112,9 @@ public static class GatewayHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
             ConfigureLimits(kestrel.Limits, kestrel.ApplicationServices.GetRequiredService<Edge.ConnectionGate>(), options);
-            // Issue 21: the plain listener owns its connections (sessions on their own sockets) unless told not to.
-            var plain = options.FastUpgrade && options.SocketSessions ? new Edge.PlainClientEndPoint(bind, options.HttpPort) : new IPEndPoint(bind, options.HttpPort);
-            kestrel.Listen(plain, l =>
+            // Issue 21: the client listeners own their connections (sessions on their own sockets) unless told not to.
+            bool own = options.FastUpgrade && options.SocketSessions;
+            kestrel.Listen(own ? new Edge.ClientEndPoint(bind, options.HttpPort) : new IPEndPoint(bind, options.HttpPort), l =>
             {
                 l.Protocols = HttpProtocols.Http1;
                 UseConnectionGate(l, options);
@@ -122,9 +124,18 @@ public static class GatewayHost
             {
                 var certificate = new CertificateHolder(options);
                 _ = certificate.Context; // fail at start, not at the first handshake
-                kestrel.Listen(bind, options.HttpsPort, l =>
+                // Owned, the relay does the TLS handshake itself (Upgrade.SocketUpgrade) and hands Kestrel what is not a
+                // session already decrypted: those connections skip the gate and TLS middlewares here and enter the
+                // pipeline right after TLS (afterTls, behind a gate of their own).
+                ConnectionDelegate? afterTls = null;
+                kestrel.Listen(own ? new Edge.ClientEndPoint(bind, options.HttpsPort, certificate) : new IPEndPoint(bind, options.HttpsPort), l =>
                 {
                     l.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (own)
+                    {
+                        l.Use(next => connection => connection is Upgrade.DecryptedConnection ? afterTls!(connection) : next(connection));
+                    }
+
                     UseConnectionGate(l, options); // before TLS: the PROXY header comes first
                     // One certificate context per loaded file, not a certificate per handshake (CertificateHolder);
                     // Kestrel adds ALPN for the listener's protocols to the options returned here.
@@ -132,6 +143,15 @@ public static class GatewayHost
                     {
                         OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context }),
                     });
+                    if (own)
+                    {
+                        l.Use(next =>
+                        {
+                            afterTls = ConnectionGate(l, options, next); // built once per bind, before any connection
+                            return next;
+                        });
+                    }
+
                     UseTlsReleaseBuffers(l, options);
                     UseFastUpgrade(l, options); // after TLS: it reads the decrypted request
                 });
@@ -200,15 +220,17 @@ public static class GatewayHost
     }
 
     /// <summary>First on each client listener: the connection caps and, from trusted proxies, the PROXY v2 header.</summary>
-    private static void UseConnectionGate(ListenOptions listen, GatewayOptions options)
+    private static void UseConnectionGate(ListenOptions listen, GatewayOptions options) => listen.Use(next => ConnectionGate(listen, options, next));
+
+    private static ConnectionDelegate ConnectionGate(ListenOptions listen, GatewayOptions options, ConnectionDelegate next)
     {
         var services = listen.ApplicationServices;
-        listen.Use(next => new Edge.ConnectionGateMiddleware(
+        return new Edge.ConnectionGateMiddleware(
             next,
             services.GetRequiredService<Edge.ConnectionGate>(),
             options,
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<Edge.ConnectionGateMiddleware>()).OnConnectionAsync);
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<Edge.ConnectionGateMiddleware>()).OnConnectionAsync;
     }
 
     /// <summary>X-Forwarded-For on the HTTP path, from <see cref="GatewayOptions.TrustedProxies"/> only (none: ignored).</summary>

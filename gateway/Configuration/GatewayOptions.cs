@@ -125,10 +125,12 @@ public sealed class GatewayOptions
     public bool FastUpgrade { get; set; } = true;
 
     /// <summary>
-    /// Issue 21: with <see cref="FastUpgrade"/>, a plain-listener upgrade whose head arrives in one piece becomes a
-    /// session on its own socket, not a Kestrel connection (about 3.5 KB less per idle session, and its sends go
-    /// straight to the socket). Everything else on that listener is handed to Kestrel untouched. Defaults to true;
-    /// false keeps every connection a Kestrel connection (the TLS listener's always are).
+    /// Issue 21: with <see cref="FastUpgrade"/>, the client listeners own their connections. A plain-listener upgrade
+    /// whose head arrives in one piece becomes a session on its own socket, not a Kestrel connection (about 3.5 KB less
+    /// per idle session, and its sends go straight to the socket); on the TLS listener the relay does the handshake
+    /// itself and an HTTP/1.1 upgrade becomes a session on the TLS stream over its own socket. Everything else goes to
+    /// Kestrel (on the TLS listener already decrypted). Defaults to true; false keeps every connection a Kestrel
+    /// connection.
     /// </summary>
     public bool SocketSessions { get; set; } = true;
 

@@ -20,9 +20,10 @@ namespace Relay.Gateway.Edge;
 /// Registered after Kestrel's factory, so Kestrel picks it for IP endpoints (the last registered wins).
 /// </summary>
 /// <remarks>
-/// The plain client listener (bound to a <see cref="PlainClientEndPoint"/>) owns its connections (issue 21): every
-/// accepted connection goes to <see cref="IPlainConnections"/>, which keeps a session's upgrade on its own socket and
-/// hands anything else to Kestrel through <see cref="IConnectionListener.AcceptAsync"/>, untouched.
+/// The client listeners (bound to a <see cref="ClientEndPoint"/>) own their connections (issue 21): every accepted
+/// connection goes to <see cref="IClientConnections"/>, which keeps a session's upgrade on its own socket and hands
+/// anything else to Kestrel through <see cref="IConnectionListener.AcceptAsync"/>: untouched, or on the TLS listener
+/// already decrypted.
 /// </remarks>
 internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTransportOptions> options, ConnectionGate gate, ILoggerFactory loggers, IServiceProvider services)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
@@ -45,10 +46,10 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         var logger = loggers.CreateLogger<GatedSocketTransportFactory>();
-        if (endpoint is PlainClientEndPoint)
+        if (endpoint is ClientEndPoint client)
         {
-            var plain = services.GetRequiredService<IPlainConnections>();
-            return ValueTask.FromResult<IConnectionListener>(new OwningListener(socket, factory, gate, o.NoDelay, logger, plain));
+            var connections = services.GetRequiredService<IClientConnections>();
+            return ValueTask.FromResult<IConnectionListener>(new OwningListener(socket, factory, gate, o.NoDelay, logger, connections, client.Tls));
         }
 
         return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, gate, o.NoDelay, logger));
@@ -63,27 +64,37 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
     }
 
     /// <summary>
-    /// The plain client listener: its own accept loop gives every admitted connection to <see cref="IPlainConnections"/>;
+    /// A client listener: its own accept loop gives every admitted connection to <see cref="IClientConnections"/>;
     /// Kestrel gets, from <see cref="AcceptAsync"/>, only what that hands over.
     /// </summary>
-    private sealed class OwningListener : GatedListener, IConnectionListener
+    private sealed class OwningListener : GatedListener, IConnectionListener, IConnectionHandOver
     {
-        private readonly Channel<Socket> _handedOver = Channel.CreateUnbounded<Socket>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
-        private readonly IPlainConnections _connections;
-        private readonly Action<Socket> _handOver;
+        private readonly Channel<object> _handedOver = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+        private readonly IClientConnections _connections;
+        private readonly Tls.CertificateHolder? _tls;
 
-        public OwningListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, IPlainConnections upgrade)
+        public OwningListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, IClientConnections connections, Tls.CertificateHolder? tls)
             : base(listen, factory, gate, noDelay, logger)
         {
-            _connections = upgrade;
-            _handOver = socket =>
-            {
-                if (!_handedOver.Writer.TryWrite(socket))
-                {
-                    socket.Dispose(); // unbound meanwhile
-                }
-            };
+            _connections = connections;
+            _tls = tls;
             _ = Task.Run(AcceptLoopAsync); // until unbound; it completes the hand-over channel when it ends
+        }
+
+        public void HandOver(Socket socket)
+        {
+            if (!_handedOver.Writer.TryWrite(socket))
+            {
+                socket.Dispose(); // unbound meanwhile
+            }
+        }
+
+        public void HandOver(ConnectionContext decrypted)
+        {
+            if (!_handedOver.Writer.TryWrite(decrypted))
+            {
+                _ = decrypted.DisposeAsync(); // unbound meanwhile
+            }
         }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -92,9 +103,9 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
             {
                 while (await _handedOver.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    if (_handedOver.Reader.TryRead(out var socket))
+                    if (_handedOver.Reader.TryRead(out var handed))
                     {
-                        return Factory.Create(socket);
+                        return handed as ConnectionContext ?? Factory.Create((Socket)handed);
                     }
                 }
             }
@@ -124,7 +135,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
         {
             try
             {
-                await _connections.RunAsync(accepted, _handOver).ConfigureAwait(false);
+                await _connections.RunAsync(accepted, this, _tls).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -138,7 +149,14 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
             _handedOver.Writer.TryComplete();
             while (_handedOver.Reader.TryRead(out var left))
             {
-                left.Dispose();
+                if (left is Socket socket)
+                {
+                    socket.Dispose();
+                }
+                else
+                {
+                    _ = ((ConnectionContext)left).DisposeAsync();
+                }
             }
         }
     }

@@ -31,10 +31,10 @@ public sealed class GatewayMetrics
         meter.CreateObservableCounter<long>(
             "relay.gateway.upgrades",
             () => [new(SocketUpgrades, s_socketPath), new(FastUpgrades, s_fastPath), new(HttpUpgrades, s_httpPath)],
-            description: "Sessions accepted, by where the upgrade was taken (socket: its own socket on the plain listener; connection: the HTTP/1.1 fast path on a Kestrel connection; http: ASP.NET Core).");
+            description: "Sessions accepted, by where the upgrade was taken (socket: its own socket, on either client listener; connection: the HTTP/1.1 fast path on a Kestrel connection; http: ASP.NET Core).");
         meter.CreateObservableCounter("relay.gateway.memory_trims", () => MemoryTrims, description: "Aggressive GCs run when the process went quiet after a burst.");
         meter.CreateObservableCounter("relay.gateway.memory_trimmed_bytes", () => Interlocked.Read(ref _memoryTrimmedBytes), description: "Working set those trims gave back.");
-        meter.CreateObservableCounter("relay.gateway.tls_direct_sessions", () => TlsDirectSessions, description: "wss sessions whose websocket runs straight on the connection's TLS stream (HTTP/1.1 upgrades on the connection fast path; issue 21).");
+        meter.CreateObservableCounter("relay.gateway.tls_direct_sessions", () => TlsDirectSessions, description: "wss sessions whose websocket runs straight on their TLS stream (HTTP/1.1 upgrades, on their own socket or on the connection fast path; issue 21).");
         meter.CreateObservableCounter("relay.gateway.tls_release_buffers", () => TlsBuffersReleased, description: "wss connections whose OpenSSL buffers are freed while idle (Gateway:TlsReleaseBuffers; 0 where the platform does not allow it).");
         meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
         meter.CreateObservableCounter("relay.gateway.messages_in", () => MessagesIn, description: "Messages from clients to the core.");
@@ -66,7 +66,7 @@ public sealed class GatewayMetrics
     /// <summary>Sessions accepted at the connection, before Kestrel's HTTP stack.</summary>
     public long FastUpgrades => Interlocked.Read(ref _fastUpgrades);
 
-    /// <summary>Sessions accepted on their own socket on the plain listener (issue 21, <see cref="Upgrade.SocketUpgrade"/>).</summary>
+    /// <summary>Sessions accepted on their own socket, on either client listener (issue 21, <see cref="Upgrade.SocketUpgrade"/>).</summary>
     public long SocketUpgrades => Interlocked.Read(ref _socketUpgrades);
 
     /// <summary>Sessions accepted through ASP.NET Core (HTTP/2, permessage-deflate, or the fast path off).</summary>

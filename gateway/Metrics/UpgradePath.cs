@@ -6,9 +6,9 @@ public enum UpgradePath
     /// <summary>ASP.NET Core's websockets (HTTP/2, permessage-deflate, anything unusual).</summary>
     Http,
 
-    /// <summary>The connection fast path over a Kestrel connection (TLS, a head in pieces, <c>SocketSessions</c> off).</summary>
+    /// <summary>The connection fast path over a Kestrel connection (a head in pieces, a frame before the 101, <c>SocketSessions</c> off).</summary>
     Connection,
 
-    /// <summary>The session's own socket on the plain listener (<c>Upgrade.SocketUpgrade</c>).</summary>
+    /// <summary>The session's own socket, on either client listener (<c>Upgrade.SocketUpgrade</c>; over TLS, its TLS stream on it).</summary>
     Socket,
 }

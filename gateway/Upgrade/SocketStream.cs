@@ -124,6 +124,13 @@ internal sealed class SocketStream : AsyncDuplexStream
         return AwaitSendAsync(_socket.SendAsync(source[Math.Max(sent, 0)..], SocketFlags.None, cancellationToken));
     }
 
+    /// <summary>
+    /// Blocking, only as a fallback: a TLS connection handed to Kestrel (<see cref="DecryptedConnection"/>) writes through
+    /// a pipe writer over its <see cref="System.Net.Security.SslStream"/>, whose completion flushes what is left
+    /// synchronously. Everything else writes asynchronously.
+    /// </summary>
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
     // Socket errors reach the websocket as they are: it reports any failure of its stream as a WebSocketException.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask AwaitSendAsync(ValueTask<int> sending) => await sending.ConfigureAwait(false);

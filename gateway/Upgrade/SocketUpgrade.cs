@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using Relay.Gateway.Configuration;
@@ -14,7 +16,9 @@ namespace Relay.Gateway.Upgrade;
 /// the session's sends go straight to the socket (no output pipe and send loop to wake). The head is only peeked at
 /// (<see cref="SocketFlags.Peek"/>): anything else (other requests, a head in pieces, trusted proxies with their
 /// PROXY header, permessage-deflate when compression is on) is handed to Kestrel untouched, where the connection gate,
-/// the connection fast path (<see cref="WebSocketUpgradeMiddleware"/>) and ASP.NET Core take it as before.
+/// the connection fast path (<see cref="WebSocketUpgradeMiddleware"/>) and ASP.NET Core take it as before. On the TLS
+/// listener it does the TLS handshake first (<see cref="RunTlsAsync"/>) and hands over what is not a session already
+/// decrypted (<see cref="DecryptedConnection"/>).
 /// </summary>
 /// <remarks>
 /// The same edge rules as Kestrel's connections (<see cref="Edge.ConnectionGateMiddleware"/>): counted against the
@@ -22,16 +26,23 @@ namespace Relay.Gateway.Upgrade;
 /// within <see cref="GatewayOptions.RequestHeadTimeout"/> (shorter while Under Attack mode is on), then the endpoint's
 /// admission (503, 401, 403, 429) and the websocket over <see cref="SocketStream"/>.
 /// </remarks>
-internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, ILogger<SocketUpgrade> logger)
-    : Edge.IPlainConnections
+internal sealed partial class SocketUpgrade(
+    SessionEndpoint endpoint, Edge.ConnectionGate gate, GatewayOptions options, TimeProvider time, Metrics.GatewayMetrics metrics, ILogger<SocketUpgrade> logger)
+    : Edge.IClientConnections
 {
     /// <summary>Runs one accepted connection: its session, a refusal, or a hand-over to Kestrel.</summary>
-    public async Task RunAsync(Socket socket, Action<Socket> handOver)
+    public async Task RunAsync(Socket socket, Edge.IConnectionHandOver handOver, Tls.CertificateHolder? tls)
     {
         var remote = socket.RemoteEndPoint as IPEndPoint;
         if (remote is null || gate.Trusted.Contains(remote.Address))
         {
-            handOver(socket); // a proxy's PROXY header and X-Forwarded-For are read there
+            handOver.HandOver(socket); // a proxy's PROXY header (before TLS) and X-Forwarded-For are read there
+            return;
+        }
+
+        if (tls is not null)
+        {
+            await RunTlsAsync(socket, remote, handOver, tls).ConfigureAwait(false);
             return;
         }
 
@@ -50,7 +61,7 @@ internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.Conne
             {
                 owned = false;
                 gate.Closed(); // Kestrel's gate middleware counts it again
-                handOver(socket);
+                handOver.HandOver(socket);
                 return;
             }
 
@@ -97,6 +108,184 @@ internal sealed partial class SocketUpgrade(SessionEndpoint endpoint, Edge.Conne
             {
                 socket.Dispose(); // a refusal, a loss, or a session that failed to start ends here
                 gate.Closed();
+            }
+        }
+    }
+
+    private static readonly List<SslApplicationProtocol> s_alpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
+
+    /// <summary>
+    /// The wss listener (issue 21): the relay does the TLS handshake itself, with <see cref="SslStream"/> straight on the
+    /// socket (<see cref="SocketStream"/>), not over Kestrel's socket connection and pipes, and reads the head through
+    /// it. An HTTP/1.1 websocket upgrade to the session path, with nothing behind its head, becomes a session on that
+    /// TLS stream. Anything else (HTTP/2 by ALPN, other requests, a frame sent before the 101, permessage-deflate when
+    /// on) goes to Kestrel decrypted, with what was read (<see cref="DecryptedConnection"/>), where the connection fast
+    /// path and ASP.NET Core take it as on the plain listener. The handshake and the head together get the head
+    /// deadline, in a pre-auth slot.
+    /// </summary>
+    private async Task RunTlsAsync(Socket socket, IPEndPoint remote, Edge.IConnectionHandOver handOver, Tls.CertificateHolder certificate)
+    {
+        if (!gate.TryOpen())
+        {
+            Log.Refused(logger, remote, "the connection cap");
+            socket.Dispose();
+            return;
+        }
+
+        var owned = true;
+        SslStream? tls = null;
+        try
+        {
+            tls = new SslStream(new SocketStream(socket), leaveInnerStreamOpen: false);
+            var (request, alreadyRead) = await HandshakeAndReadHeadAsync(tls, remote, certificate).ConfigureAwait(false);
+            if (alreadyRead is not null)
+            {
+                owned = false;
+                gate.Closed(); // Kestrel's pipeline after TLS counts it again
+                handOver.HandOver(new DecryptedConnection(socket, tls, alreadyRead));
+                return;
+            }
+
+            if (request is null)
+            {
+                return; // closed, evicted, too slow, or a failed handshake
+            }
+
+            var admission = endpoint.Admit(request.Token, request.Origin, remote.Address, request.Pow);
+            if (admission.Claims is null)
+            {
+                await tls.WriteAsync(WebSocketUpgradeMiddleware.Refusal(admission.Status, admission.Reason!)).ConfigureAwait(false);
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
+
+            WebSocket session;
+            try
+            {
+                await tls.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
+                SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
+                session = WebSocket.CreateFromStream(tls, endpoint.CreationOptions(kernelKeepAlive: true));
+            }
+            catch
+            {
+                endpoint.Release(admission);
+                throw;
+            }
+
+            metrics.TlsDirectSession();
+            // Not awaited, as above: the session gives the gate its place back when it ends; disposing its websocket
+            // disposes the TLS stream and the socket under it.
+            _ = endpoint.RunSessionAsync(session, admission, remote.Port, Metrics.UpgradePath.Socket);
+            owned = false;
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or AuthenticationException or OperationCanceledException)
+        {
+            Log.Lost(logger, remote, e.Message); // reset, or a failed handshake
+        }
+        finally
+        {
+            if (owned)
+            {
+                tls?.Dispose();
+                socket.Dispose();
+                gate.Closed();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The handshake and the head, within the head deadline and a pre-auth slot: (the request, null) for a session here;
+    /// (null, what was read) to hand over; (null, null) to close.
+    /// </summary>
+    private async Task<(UpgradeRequest? Request, byte[]? AlreadyRead)> HandshakeAndReadHeadAsync(SslStream tls, IPEndPoint remote, Tls.CertificateHolder certificate)
+    {
+        using var slot = gate.TryEnterPreAuth(remote.Address);
+        if (slot is null)
+        {
+            Log.Refused(logger, remote, "the per-address pre-auth cap");
+            return (null, null);
+        }
+
+        var headTimeout = gate.HeadTimeout(options.RequestHeadTimeout); // shorter while Under Attack mode is on
+        using var wait = new CancellationTokenSource(headTimeout, time);
+        slot.BeginHeadWait(wait);
+        byte[]? buffer = null;
+        try
+        {
+            int read = 0;
+            UpgradeParse outcome = UpgradeParse.NotOurs;
+            UpgradeRequest? request = null;
+            int headLength = 0;
+            bool h2;
+            try
+            {
+                await tls.AuthenticateAsServerAsync(
+                    new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context, ApplicationProtocols = s_alpn },
+                    wait.Token).ConfigureAwait(false);
+                if (options.TlsReleaseBuffers && Tls.OpenSslBuffers.Available
+                    && Tls.OpenSslBuffers.ReleaseWhenIdle(tls) is { } mode && (mode & Tls.OpenSslBuffers.ReleaseBuffersMode) != 0)
+                {
+                    metrics.TlsBuffersReleasedOnce(); // OpenSSL answered with the mode set
+                }
+
+                h2 = tls.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2;
+                if (!h2)
+                {
+                    // The head's buffer only once there is data: a connection that shakes hands and waits holds none.
+                    await tls.ReadAsync(Memory<byte>.Empty, wait.Token).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(UpgradeRequest.MaxHeadBytes);
+                }
+
+                while (!h2)
+                {
+                    int n = await tls.ReadAsync(buffer!.AsMemory(read, UpgradeRequest.MaxHeadBytes - read), wait.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        slot.EndHeadRead();
+                        return (null, null); // closed before a whole head
+                    }
+
+                    read += n;
+                    outcome = UpgradeRequest.Parse(buffer.AsSpan(0, read), WebSocketUpgradeMiddleware.Path, out request, out headLength);
+                    if (outcome != UpgradeParse.Incomplete || read == UpgradeRequest.MaxHeadBytes)
+                    {
+                        break; // decided, or a head too long for this parser: Kestrel answers it
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                if (slot.EndHeadRead())
+                {
+                    Log.HeadTimeout(logger, remote, headTimeout);
+                }
+                else
+                {
+                    Log.Evicted(logger, remote);
+                }
+
+                return (null, null);
+            }
+
+            if (!slot.EndHeadRead())
+            {
+                Log.Evicted(logger, remote);
+                return (null, null);
+            }
+
+            if (!h2 && outcome == UpgradeParse.WebSocket && headLength == read && !(request!.OffersDeflate && options.EnableCompression))
+            {
+                slot.Upgraded();
+                return (request, null);
+            }
+
+            return (null, h2 ? [] : buffer!.AsSpan(0, read).ToArray()); // Kestrel's: HTTP/2, other requests, a frame before the 101
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }

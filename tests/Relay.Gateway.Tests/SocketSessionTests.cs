@@ -68,10 +68,8 @@ public class SocketSessionTests
         await using var gw = await GatewayFixture.StartAsync();
         var gate = gw.App.Services.GetRequiredService<ConnectionGate>();
         int port = new Uri(gw.HttpUrl).Port;
-        byte[] head = Encoding.ASCII.GetBytes(
-            $"GET /ws?access_token={GatewayFixture.Token()} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        byte[] frame = [0x81, 0x82, 1, 2, 3, 4, (byte)('h' ^ 1), (byte)('i' ^ 2)];
+        byte[] head = UpgradeHead();
+        byte[] frame = HiFrame;
         for (int i = 0; i < 40; i++) // bounded: 40 connections, 8 ways of going away
         {
             using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -216,7 +214,15 @@ public class SocketSessionTests
         }
     }
 
-    private static async Task ReadSomeAsync(Socket s, CancellationToken token)
+    /// <summary>A complete websocket upgrade request head for the session path, with a valid token.</summary>
+    internal static byte[] UpgradeHead() => Encoding.ASCII.GetBytes(
+        $"GET /ws?access_token={GatewayFixture.Token()} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+
+    /// <summary>A masked client text frame, "hi".</summary>
+    internal static byte[] HiFrame => [0x81, 0x82, 1, 2, 3, 4, (byte)('h' ^ 1), (byte)('i' ^ 2)];
+
+    internal static async Task ReadSomeAsync(Socket s, CancellationToken token)
     {
         var buffer = new byte[256];
         await s.ReceiveAsync(buffer, token);
@@ -283,7 +289,7 @@ public class SocketSessionTests
     }
 
     /// <summary>The TCP state (01 established, 08 close-wait, …) of each IPv4 socket whose local port is <paramref name="port"/>, but the listener.</summary>
-    private static List<int> ServerSideStates(int port) =>
+    internal static List<int> ServerSideStates(int port) =>
         File.ReadLines("/proc/net/tcp").Skip(1)
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(f => int.Parse(f[1].Split(':')[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture) == port && f[3] != "0A")

@@ -11,17 +11,19 @@ namespace Relay.Gateway.Tests;
 [NonParallelizable]
 public class TlsTests
 {
-    [TestCase("1.1", true)]
-    [TestCase("2.0", true)]
-    [TestCase("1.1", false)]
+    [TestCase("1.1", true, true)]
+    [TestCase("2.0", true, true)]
+    [TestCase("1.1", false, true)]
+    [TestCase("1.1", true, false)]
+    [TestCase("2.0", true, false)]
     [CancelAfter(30_000)]
-    public async Task Wss_WithTestCertificate_Echoes(string httpVersion, bool releaseBuffers, CancellationToken token)
+    public async Task Wss_WithTestCertificate_Echoes(string httpVersion, bool releaseBuffers, bool socketSessions, CancellationToken token)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; o.TlsReleaseBuffers = releaseBuffers; }, certificatePath: certPath);
+            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; o.TlsReleaseBuffers = releaseBuffers; o.SocketSessions = socketSessions; }, certificatePath: certPath);
             Assert.That(gw.WssUrl, Is.Not.Null);
 
             using var handler = new SocketsHttpHandler();
@@ -38,7 +40,10 @@ public class TlsTests
             var echo = await GatewayFixture.ReceiveAsync(ws, token);
             Assert.That(Encoding.UTF8.GetString(echo.Data), Is.EqualTo("over tls"));
             var metrics = gw.App.Services.GetRequiredService<Relay.Gateway.Metrics.GatewayMetrics>();
-            Assert.That((metrics.FastUpgrades, metrics.HttpUpgrades), Is.EqualTo(httpVersion == "2.0" ? (0L, 1L) : (1L, 0L)), "HTTP/1.1 over TLS takes the connection fast path; HTTP/2 goes through ASP.NET Core");
+            Assert.That(
+                (metrics.SocketUpgrades, metrics.FastUpgrades, metrics.HttpUpgrades),
+                Is.EqualTo(httpVersion == "2.0" ? (0L, 0L, 1L) : socketSessions ? (1L, 0L, 0L) : (0L, 1L, 0L)),
+                "HTTP/1.1 over TLS: a session on its own socket (issue 21), or with SocketSessions off the connection fast path; HTTP/2 goes through ASP.NET Core");
             Assert.That(metrics.TlsBuffersReleased, Is.EqualTo(releaseBuffers ? 1 : 0), "OpenSSL frees this connection's buffers while it is idle (issue 21: Linux, OpenSSL 3), unless told not to");
             Assert.That(metrics.TlsDirectSessions, Is.EqualTo(httpVersion == "2.0" ? 0 : 1), "an HTTP/1.1 wss session runs straight on the connection's TLS stream (issue 21)");
             await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
@@ -89,7 +94,7 @@ public class TlsTests
 
     [Test]
     [CancelAfter(60_000)]
-    public Task Wss_SlowReader_IsClosed1013_OnTheDirectPath(CancellationToken token) => WithTlsGatewayAsync(async (gw, _) =>
+    public Task Wss_SlowReader_IsClosed1013_OnTheDirectPath([Values] bool socketSessions, CancellationToken token) => WithTlsGatewayAsync(async (gw, _) =>
         {
             var floodEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             gw.CoreHandler = async (stream, ct) =>
@@ -122,8 +127,8 @@ public class TlsTests
             using var http = new HttpClient();
             var scrape = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions") == 0, token);
             Assert.That(scrape.GetValueOrDefault("relay_gateway_sessions", -1), Is.Zero, "the slow session is gone");
-            Assert.That((metrics.TlsDirectSessions, metrics.Closes(1013)), Is.EqualTo((1L, 1L)), "it ran on the direct path and ended with 1013");
-        }, o => o.SendQueueBytes = 128 * 1024);
+            Assert.That((metrics.TlsDirectSessions, metrics.SocketUpgrades, metrics.Closes(1013)), Is.EqualTo((1L, socketSessions ? 1L : 0L, 1L)), "it ran on the direct path (its own socket, or Kestrel's connection) and ended with 1013");
+        }, o => { o.SendQueueBytes = 128 * 1024; o.SocketSessions = socketSessions; });
 
     /// <summary>
     /// An RFC 8441 session (what a browser opens on an HTTP/2 connection it already has to the relay) goes through
