@@ -113,6 +113,8 @@ public class OpenCopyTests
         // The re-open after link loss (tunnel/Protocol/README.md "Re-attach") with copies on: the core holds the stream,
         // the relay never saw ACCEPT; its OPEN again (and OPEN_COPY) on other links must find that stream, not a new one.
         await using var backhaul = await Backhaul.StartAsync(links: 3, duplicateUpTo: 1024);
+        // The pool counts a link once the core's answer arrives; the core lists it a moment later (a CI run saw 2 of 3).
+        await Eventually.HoldsAsync(() => backhaul.Listener.LinksOf("relay-test").Count == 3, token);
         var coreLinks = backhaul.Listener.LinksOf("relay-test");
         Assert.That(coreLinks, Has.Count.EqualTo(3));
         foreach (var link in coreLinks)
