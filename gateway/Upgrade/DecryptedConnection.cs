@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -17,13 +17,24 @@ namespace Relay.Gateway.Upgrade;
 /// <see cref="ITlsApplicationProtocolFeature"/> (ALPN) and gives its requests the https scheme from
 /// <see cref="ITlsConnectionFeature"/>, as on a connection its own TLS middleware decrypted.
 /// </summary>
+/// <remarks>
+/// Like Kestrel's socket transport, it reads ahead into the input pipe (up to <see cref="MaxBufferedInput"/>), waiting
+/// with a zero-byte read so that an idle connection holds no buffer, and fires <see cref="ConnectionClosed"/> once the
+/// client has gone: Kestrel aborts the requests in flight then (<c>RequestAborted</c>: a forwarded request stops
+/// waiting for the core). The TLS details are copied at the hand-over, so the features still answer after an abort.
+/// </remarks>
 internal sealed class DecryptedConnection : ConnectionContext, ITlsConnectionFeature, ITlsApplicationProtocolFeature, ITlsHandshakeFeature
 {
+    /// <summary>Decrypted input read ahead of Kestrel, at most (Kestrel's <c>MaxRequestBufferSize</c> as the gateway sets it).</summary>
+    public const int MaxBufferedInput = 64 * 1024;
+
     private static long s_ids;
     private readonly Socket _socket;
     private readonly SslStream _tls;
+    private readonly Pipe _input = new(new PipeOptions(pauseWriterThreshold: MaxBufferedInput, resumeWriterThreshold: MaxBufferedInput / 2, useSynchronizationContext: false));
     private readonly CancellationTokenSource _closed = new();
     private int _ended;
+    private int _closedFired;
 
     public DecryptedConnection(Socket socket, SslStream tls, ReadOnlyMemory<byte> alreadyRead)
     {
@@ -32,15 +43,25 @@ internal sealed class DecryptedConnection : ConnectionContext, ITlsConnectionFea
         ConnectionId = "tls-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
-        Stream input = alreadyRead.IsEmpty ? tls : new PrefixedReadStream(alreadyRead, tls);
-        Transport = new DuplexPipe(
-            PipeReader.Create(input, new StreamPipeReaderOptions(leaveOpen: true)),
-            PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true)));
+        ApplicationProtocol = tls.NegotiatedApplicationProtocol.Protocol.ToArray();
+        Protocol = tls.SslProtocol;
+        NegotiatedCipherSuite = tls.NegotiatedCipherSuite;
+        HostName = tls.TargetHostName;
+#pragma warning disable SYSLIB0058 // obsolete members the interface still has
+        CipherAlgorithm = tls.CipherAlgorithm;
+        CipherStrength = tls.CipherStrength;
+        HashAlgorithm = tls.HashAlgorithm;
+        HashStrength = tls.HashStrength;
+        KeyExchangeAlgorithm = tls.KeyExchangeAlgorithm;
+        KeyExchangeStrength = tls.KeyExchangeStrength;
+#pragma warning restore SYSLIB0058
+        Transport = new DuplexPipe(_input.Reader, PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true)));
         Features.Set<ITlsConnectionFeature>(this);
         Features.Set<ITlsApplicationProtocolFeature>(this);
         Features.Set<ITlsHandshakeFeature>(this);
         Features.Set<IConnectionSocketFeature>(new SocketFeature(socket));
         ConnectionClosed = _closed.Token;
+        _ = ReadAheadAsync(alreadyRead);
     }
 
     public override string ConnectionId { get; set; }
@@ -58,37 +79,37 @@ internal sealed class DecryptedConnection : ConnectionContext, ITlsConnectionFea
 
     public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
 
-    public ReadOnlyMemory<byte> ApplicationProtocol => _tls.NegotiatedApplicationProtocol.Protocol;
+    public ReadOnlyMemory<byte> ApplicationProtocol { get; }
 
-    public System.Security.Authentication.SslProtocols Protocol => _tls.SslProtocol;
+    public SslProtocols Protocol { get; }
 
-    public TlsCipherSuite? NegotiatedCipherSuite => _tls.NegotiatedCipherSuite;
+    public TlsCipherSuite? NegotiatedCipherSuite { get; }
 
-    public string HostName => _tls.TargetHostName;
+    public string HostName { get; }
 
 #pragma warning disable SYSLIB0058 // obsolete members the interface still has
-    public System.Security.Authentication.CipherAlgorithmType CipherAlgorithm => _tls.CipherAlgorithm;
+    public CipherAlgorithmType CipherAlgorithm { get; }
 
-    public int CipherStrength => _tls.CipherStrength;
+    public int CipherStrength { get; }
 
-    public System.Security.Authentication.HashAlgorithmType HashAlgorithm => _tls.HashAlgorithm;
+    public HashAlgorithmType HashAlgorithm { get; }
 
-    public int HashStrength => _tls.HashStrength;
+    public int HashStrength { get; }
 
-    public System.Security.Authentication.ExchangeAlgorithmType KeyExchangeAlgorithm => _tls.KeyExchangeAlgorithm;
+    public ExchangeAlgorithmType KeyExchangeAlgorithm { get; }
 
-    public int KeyExchangeStrength => _tls.KeyExchangeStrength;
+    public int KeyExchangeStrength { get; }
 #pragma warning restore SYSLIB0058
 
-    public override void Abort(ConnectionAbortedException abortReason) => End(reset: true);
-
-    public override ValueTask DisposeAsync()
+    /// <summary>Kestrel gives up on the connection (a timeout, its stop): the socket goes, which ends every pending read and write.</summary>
+    public override void Abort(ConnectionAbortedException abortReason)
     {
-        End(reset: false);
-        return ValueTask.CompletedTask;
+        _socket.Dispose();
+        FireClosed();
     }
 
-    private void End(bool reset)
+    /// <summary>Kestrel is done with it: the client gets a FIN once what was written is out.</summary>
+    public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _ended, 1) != 0)
         {
@@ -97,26 +118,65 @@ internal sealed class DecryptedConnection : ConnectionContext, ITlsConnectionFea
 
         try
         {
-            if (!reset)
-            {
-                _socket.Shutdown(SocketShutdown.Send);
-            }
+            await Transport.Output.CompleteAsync().ConfigureAwait(false); // anything still buffered goes out first
+            _socket.Shutdown(SocketShutdown.Send);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-        }
-        catch (ObjectDisposedException)
-        {
+            // already aborted or reset
         }
 
         _tls.Dispose();
-        _socket.Dispose(); // an abort wakes whoever reads or writes with an error, as Kestrel's own transport does
+        _socket.Dispose();
+        FireClosed();
+    }
+
+    private async Task ReadAheadAsync(ReadOnlyMemory<byte> alreadyRead)
+    {
+        var writer = _input.Writer;
+        Exception? error = null;
         try
         {
-            _closed.Cancel();
+            if (!alreadyRead.IsEmpty && (await writer.WriteAsync(alreadyRead).ConfigureAwait(false)).IsCompleted)
+            {
+                return; // Kestrel stopped reading
+            }
+
+            while (true)
+            {
+                await _tls.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false); // no buffer held while the client is idle
+                var memory = writer.GetMemory(4096);
+                int n = await _tls.ReadAsync(memory).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break; // the client closed its side
+                }
+
+                writer.Advance(n);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break; // Kestrel stopped reading
+                }
+            }
         }
-        catch (AggregateException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException or InvalidOperationException)
         {
+            error = new ConnectionResetException(e.Message, e);
+        }
+        finally
+        {
+            await writer.CompleteAsync(error).ConfigureAwait(false);
+            FireClosed();
+        }
+    }
+
+    /// <summary>Once, on the thread pool (as Kestrel's transports do): its callbacks may take Kestrel's output locks.</summary>
+    private void FireClosed()
+    {
+        if (Interlocked.Exchange(ref _closedFired, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static closed => closed.Cancel(), _closed, preferLocal: false);
         }
     }
 
@@ -130,49 +190,5 @@ internal sealed class DecryptedConnection : ConnectionContext, ITlsConnectionFea
     private sealed class SocketFeature(Socket socket) : IConnectionSocketFeature
     {
         public Socket Socket { get; } = socket;
-    }
-
-    /// <summary>The bytes already read from the TLS stream first, then the stream.</summary>
-    private sealed class PrefixedReadStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_prefix.IsEmpty)
-            {
-                return inner.ReadAsync(buffer, cancellationToken);
-            }
-
-            int n = Math.Min(buffer.Length, _prefix.Length);
-            _prefix.Span[..n].CopyTo(buffer.Span);
-            _prefix = _prefix[n..];
-            return ValueTask.FromResult(n);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -140,9 +140,10 @@ internal sealed partial class SocketUpgrade(
             var (request, alreadyRead) = await HandshakeAndReadHeadAsync(tls, remote, certificate).ConfigureAwait(false);
             if (alreadyRead is not null)
             {
+                var decrypted = new DecryptedConnection(socket, tls, alreadyRead);
                 owned = false;
                 gate.Closed(); // Kestrel's pipeline after TLS counts it again
-                handOver.HandOver(new DecryptedConnection(socket, tls, alreadyRead));
+                handOver.HandOver(decrypted);
                 return;
             }
 
@@ -219,9 +220,21 @@ internal sealed partial class SocketUpgrade(
             bool h2;
             try
             {
-                await tls.AuthenticateAsServerAsync(
-                    new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context, ApplicationProtocols = s_alpn },
-                    wait.Token).ConfigureAwait(false);
+                // Off the accept loop first: the handshake's first step (key exchange, signature) usually runs at once,
+                // the ClientHello being there already, and the accept loop is an epoll thread other sockets wait on.
+                await Task.Yield();
+                try
+                {
+                    await tls.AuthenticateAsServerAsync(
+                        new SslServerAuthenticationOptions { ServerCertificateContext = certificate.Context, ApplicationProtocols = s_alpn },
+                        wait.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is AuthenticationException or IOException)
+                {
+                    metrics.TlsHandshakeFailed();
+                    throw;
+                }
+
                 if (options.TlsReleaseBuffers && Tls.OpenSslBuffers.Available
                     && Tls.OpenSslBuffers.ReleaseWhenIdle(tls) is { } mode && (mode & Tls.OpenSslBuffers.ReleaseBuffersMode) != 0)
                 {

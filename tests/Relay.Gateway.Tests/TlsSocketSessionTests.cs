@@ -130,6 +130,7 @@ public class TlsSocketSessionTests
             await ws.SendAsync("still here"u8.ToArray(), WebSocketMessageType.Text, true, token);
             Assert.That(Encoding.UTF8.GetString((await GatewayFixture.ReceiveAsync(ws, token)).Data), Is.EqualTo("still here"));
             var metrics = gw.App.Services.GetRequiredService<GatewayMetrics>();
+            Assert.That(metrics.TlsHandshakeFailures, Is.GreaterThanOrEqualTo(4), "at least the four plain HTTP requests on the TLS port are counted as failed handshakes");
             while (gate.Open != 1 || gate.PreAuth != 0 || metrics.Sessions != 1)
             {
                 await Task.Delay(20, token); // the vanished connections end a moment after their sockets do
@@ -143,6 +144,40 @@ public class TlsSocketSessionTests
 
             Assert.That(SocketSessionTests.ServerSideStates(port), Does.Not.Contain(0x08));
         });
+
+    /// <summary>
+    /// A client that goes away in the middle of an https request (a page left while the core is slow): the relay notices
+    /// and gives up the request it forwarded to the core, as it does on Kestrel's own TLS connections, instead of
+    /// keeping the core's stream until the edge's timeout. A connection handed to Kestrel decrypted must say when its
+    /// client is gone (<c>ConnectionClosed</c>).
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task HttpsRequest_ClientGoneMidRequest_TheRequestForwardedToTheCoreEnds([Values] bool socketSessions, CancellationToken token) => WithTlsGatewayAsync(
+        async gw =>
+        {
+            var forwarded = new TaskCompletionSource<Tunnel.Streams.MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+            gw.CoreHandler = async (stream, ct) =>
+            {
+                forwarded.TrySetResult(stream);
+                await stream.Completion.WaitAsync(ct); // a slow core: it never answers
+            };
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(IPAddress.Loopback, new Uri(gw.WssUrl!).Port, token);
+            using (var tls = new SslStream(new NetworkStream(s, ownsSocket: false), false, (_, _, _, _) => true))
+            {
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", ApplicationProtocols = [SslApplicationProtocol.Http11] }, token);
+                await tls.WriteAsync(Encoding.ASCII.GetBytes("GET /api/slow HTTP/1.1\r\nHost: localhost\r\n\r\n"), token);
+                var stream = await forwarded.Task.WaitAsync(token);
+                s.Close(); // the client goes: its FIN
+
+                var ended = stream.Completion;
+                Assert.That(await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(20), token)), Is.SameAs(ended),
+                    "the forwarded request ended once its client was gone, long before the edge's 5 min timeout");
+            }
+        },
+        o => o.SocketSessions = socketSessions,
+        args: ["--Gateway:EdgeHttp:Prefixes:0=/api/", "--Gateway:EdgeHttp:Timeout=00:05:00"]);
 
     /// <summary>
     /// The head deadline covers the TLS handshake: a connection that never finishes its handshake, or finishes it and
@@ -235,13 +270,13 @@ public class TlsSocketSessionTests
         return handler;
     }
 
-    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null)
+    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null, string[]? args = null)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = TlsTests.WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time);
+            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time, args: args);
             await test(gw);
         }
         finally
