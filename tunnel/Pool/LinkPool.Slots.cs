@@ -55,8 +55,15 @@ public sealed partial class LinkPool
                 else
                 {
                     var link = new Link(connection, this, _options.Link, _logger, result.PeerId, _options.Region, result.PeerWindow, name, connection as IDisposable);
-                    _slots[endpoint][slot] = link;
+                    Interlocked.Exchange(ref _slots[endpoint][slot], link); // a full fence: the stop below is read after the slot is set
                     link.Start();
+                    if (token.IsCancellationRequested)
+                    {
+                        // The pool stopped while this handshake finished: its stop may have closed every link before
+                        // this one was in its slot, so close it here, or this slot would wait for it forever.
+                        link.Shutdown(LinkCloseReason.LocalClose);
+                    }
+
                     attempt = 0;
                     Log.LinkUp(_logger, name, result.PeerId);
                     SignalLinksChanged();
