@@ -270,18 +270,6 @@ public class TlsSocketSessionTests
         return handler;
     }
 
-    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null, string[]? args = null)
-    {
-        string dir = TempFolders.Create("relay-tls-");
-        try
-        {
-            var (certPath, keyPath) = TlsTests.WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time, args: args);
-            await test(gw);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    private static Task WithTlsGatewayAsync(Func<GatewayFixture, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null, string[]? args = null) =>
+        TlsTests.WithTlsGatewayAsync((gw, _) => test(gw), configure, time, args);
 }

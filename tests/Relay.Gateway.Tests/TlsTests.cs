@@ -175,13 +175,13 @@ public class TlsTests
     }
 
     /// <summary>Runs <paramref name="test"/> against a gateway with a self-signed certificate in a fresh folder (given too).</summary>
-    private static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null)
+    internal static async Task WithTlsGatewayAsync(Func<GatewayFixture, string, Task> test, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null, TimeProvider? time = null, string[]? args = null)
     {
         string dir = TempFolders.Create("relay-tls-");
         try
         {
             var (certPath, keyPath) = WriteSelfSigned(dir);
-            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time);
+            await using var gw = await GatewayFixture.StartAsync(o => { o.CertificateKeyPath = keyPath; configure?.Invoke(o); }, certificatePath: certPath, time: time, args: args);
             await test(gw, dir);
         }
         finally
