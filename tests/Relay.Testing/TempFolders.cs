@@ -85,8 +85,8 @@ public static class TempFolders
 
         try
         {
-            Directory.Delete(path, recursive: true);
             File.Delete(path + OwnerSuffix);
+            Directory.Delete(path, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -105,8 +105,8 @@ public static class TempFolders
             {
                 try
                 {
+                    File.Delete(path + OwnerSuffix); // also when a test deleted the folder itself
                     Directory.Delete(path, recursive: true);
-                    File.Delete(path + OwnerSuffix);
                 }
                 catch (IOException)
                 {

@@ -27,5 +27,10 @@ public class TempFoldersTests
         Assert.That(Directory.Exists(mine), Is.True, "a running process's folder stays");
         TempFolders.Remove(mine);
         Assert.That(File.Exists(mine + ".relay-test-owner"), Is.False, "removing a folder removes its owner file");
+
+        string deletedByItsTest = TempFolders.Create("relay-self-deleted-");
+        Directory.Delete(deletedByItsTest); // as some tests do themselves
+        TempFolders.Remove(deletedByItsTest); // what the run's end does for every folder (RemoveAll: the same order)
+        Assert.That(File.Exists(deletedByItsTest + ".relay-test-owner"), Is.False, "the owner file goes even when its folder went first");
     }
 }
