@@ -34,7 +34,7 @@ public static class CloseCodes
     /// <summary>4001: the relay drains; reconnect now (through the steering layer) and resume.</summary>
     public const int Draining = 4001;
 
-    /// <summary>4003: the token expired or carries no usable claims; get a new token and reconnect.</summary>
+    /// <summary>4003: the token expired or carries no usable claims; get a new token, reconnect and resume.</summary>
     public const int TokenExpired = 4003;
 
     /// <summary>4004: the core does not know the session; start a fresh one.</summary>

@@ -1,3 +1,7 @@
+using System.Diagnostics.Metrics;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Pool;
+
 namespace Relay.Gateway.Configuration;
 
 /// <summary>Backhaul settings of the gateway ("Gateway:Backhaul").</summary>
@@ -61,6 +65,29 @@ public sealed class BackhaulOptions
     /// </summary>
     public TimeSpan DuplicateAboveRtt { get; set; } = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>Largest stream message. Defaults to 128 KiB.</summary>
+    /// <summary>Largest stream message. Defaults to 128 KiB; at most the backhaul stream window (256 KiB).</summary>
     public int MaxMessageSize { get; set; } = 128 * 1024;
+
+    /// <summary>
+    /// The link pool these settings make: the backhaul service's, and <see cref="BackhaulOptionsValidator"/>'s last check
+    /// (the tunnel's own rules, so that a value it refuses stops start-up with one line, not a stack trace).
+    /// </summary>
+    internal LinkPoolOptions ToPoolOptions(TimeProvider time, IMeterFactory? meterFactory) => new()
+    {
+        RelayId = RelayId,
+        Region = Region,
+        Endpoints = Endpoints.Length > 0 ? Endpoints : [DefaultEndpoint],
+        LinksPerEndpoint = LinksPerEndpoint,
+        MeterFactory = meterFactory,
+        Link = new Relay.Tunnel.Links.LinkOptions
+        {
+            SharedKey = LinkKey.TryParse(SharedKey, development: true, out var key, out _) ? key : [],
+            MaxMessageSize = MaxMessageSize,
+            HeartbeatInterval = HeartbeatInterval,
+            DeadLinkTimeout = DeadLinkTimeout,
+            DuplicateFramesUpTo = DuplicateFramesUpTo,
+            DuplicateAboveRtt = DuplicateAboveRtt,
+            TimeProvider = time,
+        },
+    };
 }

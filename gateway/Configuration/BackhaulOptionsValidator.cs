@@ -10,8 +10,36 @@ internal sealed class BackhaulOptionsValidator(bool development = false) : IVali
     public ValidateOptionsResult Validate(string? name, BackhaulOptions options) =>
         Problems(options, development).FirstOrDefault() is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 
-    /// <summary>Every bad setting, one line each (start-up reports the first; <c>relay check</c> all).</summary>
+    /// <summary>
+    /// Every bad setting, one line each (start-up reports the first; <c>relay check</c> all). When this validator finds
+    /// nothing, the tunnel's own rules for the link pool these settings make have the last word (their first refusal,
+    /// named as the setting), so nothing the tunnel refuses gets past start-up.
+    /// </summary>
     internal static IEnumerable<string> Problems(BackhaulOptions o, bool development)
+    {
+        var problems = OwnProblems(o, development).ToList();
+        if (problems.Count == 0 && TunnelProblem(o) is { } problem)
+        {
+            problems.Add(problem);
+        }
+
+        return problems;
+    }
+
+    private static string? TunnelProblem(BackhaulOptions o)
+    {
+        try
+        {
+            o.ToPoolOptions(TimeProvider.System, meterFactory: null).Validate();
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"Gateway:Backhaul:{e.Message}"; // the tunnel's messages start with the setting's name
+        }
+    }
+
+    private static IEnumerable<string> OwnProblems(BackhaulOptions o, bool development)
     {
         if (o.Endpoints.Any(string.IsNullOrWhiteSpace)) yield return "Gateway:Backhaul:Endpoints must not hold an empty endpoint (host:port).";
         if (!LinkKey.TryParse(o.SharedKey, development, out _, out var keyError)) yield return $"Gateway:Backhaul:SharedKey (this relay's key, as the core holds it for its RelayId) {keyError}.";

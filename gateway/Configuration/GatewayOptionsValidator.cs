@@ -47,7 +47,7 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
         if (o.CertificatePath is not null && !File.Exists(o.CertificatePath)) yield return $"Gateway:CertificatePath '{o.CertificatePath}' does not exist.";
         if (o.MaxSessionsPerIp < 1) yield return $"Gateway:MaxSessionsPerIp must be at least 1; was {o.MaxSessionsPerIp}.";
         if (o.MaxConnections < 0) yield return $"Gateway:MaxConnections must be 0 (the open-file limit minus {Edge.ConnectionGate.FileReserve}) or positive; was {o.MaxConnections}.";
-        if (o.MaxPreAuthConnections < 0) yield return $"Gateway:MaxPreAuthConnections must be 0 (half the connection cap) or positive; was {o.MaxPreAuthConnections}.";
+        if (o.MaxPreAuthConnections < 0) yield return $"Gateway:MaxPreAuthConnections must be 0 (a quarter of the connection cap, at most 4096) or positive; was {o.MaxPreAuthConnections}.";
         if (o.MaxPreAuthConnectionsPerIp < 1) yield return $"Gateway:MaxPreAuthConnectionsPerIp must be at least 1; was {o.MaxPreAuthConnectionsPerIp}.";
         if (o.AcceptsPerSecondWhenRefusing is < 0 or > 1_000_000) yield return $"Gateway:AcceptsPerSecondWhenRefusing must be 0 (no limit) to 1000000; was {o.AcceptsPerSecondWhenRefusing}.";
         if (o.ListenBacklog is < 1 or > 65_535) yield return $"Gateway:ListenBacklog must be 1 to 65535; was {o.ListenBacklog}.";

@@ -16,7 +16,7 @@ public sealed class UnderAttackOptions
     public bool AutoTrigger { get; set; } = true;
 
     /// <summary>
-    /// New connections per second (every TCP connection Kestrel accepts) at which the mode switches on. Defaults to 0:
+    /// New connections per second (every TCP connection a client listener accepts) at which the mode switches on. Defaults to 0:
     /// off, because a legitimate failover (thousands of clients reconnecting at once) looks the same; set it from the
     /// relay's capacity.
     /// </summary>

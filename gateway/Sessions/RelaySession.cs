@@ -9,7 +9,7 @@ namespace Relay.Gateway.Sessions;
 
 /// <summary>
 /// One websocket session carried as one backhaul stream, with two pumps. Client → core: zero-byte read first, so an
-/// idle session holds no buffer; size cap 1009; rate cap 1008; the stream's credit stops reading from the client
+/// idle session holds no buffer; size cap 1009; the message rate paced (held to it, not closed); the stream's credit stops reading from the client
 /// when the core is slow. Core → client: straight from the stream's receive queue to the websocket (no second queue,
 /// no extra hop); the stream's window bounds what waits, and a client that lets more than
 /// <see cref="GatewayOptions.SendQueueBytes"/> wait is closed with 1013. Payloads are never parsed, but for one

@@ -12,7 +12,8 @@ namespace Relay.Gateway.Upgrade;
 
 /// <summary>
 /// A TLS connection the relay accepted and decrypted itself (<see cref="SocketUpgrade"/>, issue 21) that is not a session
-/// on its own socket (HTTP/2, other requests, a head in pieces): handed to Kestrel's HTTP stack as a connection whose
+/// on its own socket (HTTP/2, other requests, a frame sent before the 101, a head longer than the relay's parser takes,
+/// permessage-deflate when on): handed to Kestrel's HTTP stack as a connection whose
 /// transport is the decrypted stream, with the bytes already read from it first. Kestrel picks HTTP/2 or HTTP/1.1 from
 /// <see cref="ITlsApplicationProtocolFeature"/> (ALPN) and gives its requests the https scheme from
 /// <see cref="ITlsConnectionFeature"/>, as on a connection its own TLS middleware decrypted.

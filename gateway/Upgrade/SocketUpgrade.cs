@@ -12,7 +12,7 @@ namespace Relay.Gateway.Upgrade;
 /// <summary>
 /// Issue 21: on the plain listener, a websocket upgrade to the session path whose request head arrives in one piece
 /// becomes a session on its own socket, never a Kestrel connection: no socket connection, pipes, send and receive
-/// loops, connection middleware frames or connection features per session (≈ 3.5 KB of ≈ 7 KB per idle session), and
+/// loops, connection middleware frames or connection features per session (≈ 3.8 KB of ≈ 7 KB of heap per idle session), and
 /// the session's sends go straight to the socket (no output pipe and send loop to wake). The head is only peeked at
 /// (<see cref="SocketFlags.Peek"/>): anything else (other requests, a head in pieces, trusted proxies with their
 /// PROXY header, permessage-deflate when compression is on) is handed to Kestrel untouched, where the connection gate,
@@ -40,16 +40,16 @@ internal sealed partial class SocketUpgrade(
             return;
         }
 
-        if (tls is not null)
-        {
-            await RunTlsAsync(socket, remote, handOver, tls).ConfigureAwait(false);
-            return;
-        }
-
         if (!gate.TryOpen())
         {
             Log.Refused(logger, remote, "the connection cap");
             socket.Dispose();
+            return;
+        }
+
+        if (tls is not null)
+        {
+            await RunTlsAsync(socket, remote, handOver, tls).ConfigureAwait(false);
             return;
         }
 
@@ -70,33 +70,7 @@ internal sealed partial class SocketUpgrade(
                 return; // closed, evicted or too slow
             }
 
-            var admission = endpoint.Admit(request.Token, request.Origin, remote.Address, request.Pow);
-            if (admission.Claims is null)
-            {
-                await socket.SendAsync(WebSocketUpgradeMiddleware.Refusal(admission.Status, admission.Reason!), SocketFlags.None).ConfigureAwait(false);
-                socket.Shutdown(SocketShutdown.Send);
-                return;
-            }
-
-            WebSocket session;
-            try
-            {
-                // Through the session's stream (non-blocking, tried at once): the socket makes no send awaitable for it.
-                var stream = new SocketStream(socket);
-                await stream.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
-                SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
-                session = WebSocket.CreateFromStream(stream, endpoint.CreationOptions(kernelKeepAlive: true));
-            }
-            catch
-            {
-                endpoint.Release(admission);
-                throw;
-            }
-
-            // Not awaited: the session gives the gate its place back when it ends (SessionEndpoint.OnSessionEnded), so
-            // nothing of the upgrade (this frame, the head, the claims) is held for the session's life.
-            _ = endpoint.RunSessionAsync(session, admission, remote.Port, Metrics.UpgradePath.Socket);
-            owned = false;
+            owned = !await AnswerAsync(socket, new SocketStream(socket), request, remote, tls: false).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
@@ -121,17 +95,11 @@ internal sealed partial class SocketUpgrade(
     /// TLS stream. Anything else (HTTP/2 by ALPN, other requests, a frame sent before the 101, permessage-deflate when
     /// on) goes to Kestrel decrypted, with what was read (<see cref="DecryptedConnection"/>), where the connection fast
     /// path and ASP.NET Core take it as on the plain listener. The handshake and the head together get the head
-    /// deadline, in a pre-auth slot.
+    /// deadline, in a pre-auth slot. The connection is counted by the gate already; this gives its place back unless a
+    /// session or Kestrel has it.
     /// </summary>
     private async Task RunTlsAsync(Socket socket, IPEndPoint remote, Edge.IConnectionHandOver handOver, Tls.CertificateHolder certificate)
     {
-        if (!gate.TryOpen())
-        {
-            Log.Refused(logger, remote, "the connection cap");
-            socket.Dispose();
-            return;
-        }
-
         var owned = true;
         SslStream? tls = null;
         try
@@ -152,32 +120,7 @@ internal sealed partial class SocketUpgrade(
                 return; // closed, evicted, too slow, or a failed handshake
             }
 
-            var admission = endpoint.Admit(request.Token, request.Origin, remote.Address, request.Pow);
-            if (admission.Claims is null)
-            {
-                await tls.WriteAsync(WebSocketUpgradeMiddleware.Refusal(admission.Status, admission.Reason!)).ConfigureAwait(false);
-                socket.Shutdown(SocketShutdown.Send);
-                return;
-            }
-
-            WebSocket session;
-            try
-            {
-                await tls.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
-                SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
-                session = WebSocket.CreateFromStream(tls, endpoint.CreationOptions(kernelKeepAlive: true));
-            }
-            catch
-            {
-                endpoint.Release(admission);
-                throw;
-            }
-
-            metrics.TlsDirectSession();
-            // Not awaited, as above: the session gives the gate its place back when it ends; disposing its websocket
-            // disposes the TLS stream and the socket under it.
-            _ = endpoint.RunSessionAsync(session, admission, remote.Port, Metrics.UpgradePath.Socket);
-            owned = false;
+            owned = !await AnswerAsync(socket, tls, request, remote, tls: true).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or AuthenticationException or OperationCanceledException)
         {
@@ -268,21 +211,12 @@ internal sealed partial class SocketUpgrade(
             }
             catch (OperationCanceledException)
             {
-                if (slot.EndHeadRead())
-                {
-                    Log.HeadTimeout(logger, remote, headTimeout);
-                }
-                else
-                {
-                    Log.Evicted(logger, remote);
-                }
-
+                EndHeadWait(slot, remote, headTimeout, canceled: true);
                 return (null, null);
             }
 
-            if (!slot.EndHeadRead())
+            if (!EndHeadWait(slot, remote, headTimeout, canceled: false))
             {
-                Log.Evicted(logger, remote);
                 return (null, null);
             }
 
@@ -332,21 +266,12 @@ internal sealed partial class SocketUpgrade(
             }
             catch (OperationCanceledException)
             {
-                if (slot.EndHeadRead())
-                {
-                    Log.HeadTimeout(logger, remote, headTimeout);
-                }
-                else
-                {
-                    Log.Evicted(logger, remote);
-                }
-
+                EndHeadWait(slot, remote, headTimeout, canceled: true);
                 return (null, HeadOutcome.Done);
             }
 
-            if (!slot.EndHeadRead())
+            if (!EndHeadWait(slot, remote, headTimeout, canceled: false))
             {
-                Log.Evicted(logger, remote);
                 return (null, HeadOutcome.Done);
             }
         }
@@ -380,6 +305,68 @@ internal sealed partial class SocketUpgrade(
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// The endpoint's admission, answered on the session's stream (the socket's own, or the TLS stream over it): a
+    /// refusal (503, 401, 403, 429) and a half-close, or the 101 and the session. True when the session started: it owns
+    /// the stream and the socket from then on, and gives the gate its place back when it ends.
+    /// </summary>
+    private async Task<bool> AnswerAsync(Socket socket, Stream stream, UpgradeRequest request, IPEndPoint remote, bool tls)
+    {
+        var admission = endpoint.Admit(request.Token, request.Origin, remote.Address, request.Pow);
+        if (admission.Claims is null)
+        {
+            await stream.WriteAsync(WebSocketUpgradeMiddleware.Refusal(admission.Status, admission.Reason!)).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Send);
+            return false;
+        }
+
+        WebSocket session;
+        try
+        {
+            // SocketStream's write is non-blocking and tried at once: the socket makes no send awaitable for it.
+            await stream.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
+            SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
+            session = WebSocket.CreateFromStream(stream, endpoint.CreationOptions(kernelKeepAlive: true));
+        }
+        catch
+        {
+            endpoint.Release(admission);
+            throw;
+        }
+
+        if (tls)
+        {
+            metrics.TlsDirectSession();
+        }
+
+        // Not awaited: the session gives the gate its place back when it ends (SessionEndpoint.OnSessionEnded), so
+        // nothing of the upgrade (this frame, the head, the claims) is held for the session's life; disposing its
+        // websocket disposes the stream (and a TLS stream's socket).
+        _ = endpoint.RunSessionAsync(session, admission, remote.Port, Metrics.UpgradePath.Socket);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends the wait for the head: false, logged, when the slot was evicted for a newer connection or the deadline
+    /// passed (<paramref name="canceled"/>).
+    /// </summary>
+    private bool EndHeadWait(Edge.PreAuthSlot slot, IPEndPoint remote, TimeSpan headTimeout, bool canceled)
+    {
+        if (!slot.EndHeadRead())
+        {
+            Log.Evicted(logger, remote);
+            return false;
+        }
+
+        if (canceled)
+        {
+            Log.HeadTimeout(logger, remote, headTimeout);
+            return false;
+        }
+
+        return true;
     }
 
     private static partial class Log

@@ -61,7 +61,14 @@ public sealed class LinkPoolOptions
 
         foreach (var endpoint in Endpoints)
         {
-            LinkTransport.ParseEndPoint(endpoint);
+            try
+            {
+                LinkTransport.ParseEndPoint(endpoint);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Endpoints: {e.Message}", e);
+            }
         }
 
         if (LinksPerEndpoint is < 1 or > 64)
