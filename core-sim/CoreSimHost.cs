@@ -165,7 +165,15 @@ public sealed class CoreSimHost : IAsyncDisposable
             var issuer = new TokenIssuer(o.SigningKeyPath, sp.GetRequiredService<TimeProvider>(), o.TokenIssuer, o.TokenAudience, o.KeyOverlap);
             if (!string.IsNullOrEmpty(o.PublicKeyPath))
             {
-                File.WriteAllText(o.PublicKeyPath, issuer.PublicKeyPem);
+                try
+                {
+                    File.WriteAllText(o.PublicKeyPath, issuer.PublicKeyPem);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A missing folder or a read-only place: one line naming the setting, as for the validator's checks.
+                    throw new OptionsValidationException(CoreSimOptions.SectionName, typeof(CoreSimOptions), [$"CoreSim:PublicKeyPath: cannot write '{o.PublicKeyPath}': {e.Message.ReplaceLineEndings(" ")}"]);
+                }
             }
 
             return issuer;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -19,11 +20,14 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (!IPAddress.TryParse(o.BindAddress, out _)) return $"CoreSim:BindAddress: '{o.BindAddress}' is not an IP address.";
         if (o.HttpPort is < 0 or > 65535) return $"CoreSim:HttpPort: must be 0-65535; was {o.HttpPort}.";
         if (o.BackhaulPort is < 0 or > 65535) return $"CoreSim:BackhaulPort: must be 0-65535; was {o.BackhaulPort}.";
+        if (o.BackhaulPort != 0 && o.BackhaulPort == o.HttpPort) return $"CoreSim:BackhaulPort: must differ from CoreSim:HttpPort; both were {o.HttpPort}.";
+        if (o.CertificatePath is { Length: > 0 } && o.HttpsPort != 0 && (o.HttpsPort == o.HttpPort || o.HttpsPort == o.BackhaulPort)) return $"CoreSim:HttpsPort: must differ from CoreSim:HttpPort and CoreSim:BackhaulPort; was {o.HttpsPort}.";
         if (string.IsNullOrWhiteSpace(o.NodeId)) return "CoreSim:NodeId: required.";
         if (o.Cluster.Redis is { Length: > 0 } && (o.NodeId.Length > 100 || o.NodeId.Any(c => char.IsWhiteSpace(c) || c == ':'))) return $"CoreSim:NodeId: in cluster mode at most 100 characters, no spaces or ':'; was '{o.NodeId}'.";
         if (o.Cluster.LeaseTime < TimeSpan.FromSeconds(1)) return $"CoreSim:Cluster:LeaseTime: must be at least 00:00:01; was {o.Cluster.LeaseTime}.";
         if (o.Cluster.BrokerTimeout < TimeSpan.FromMilliseconds(50) || o.Cluster.BrokerTimeout >= o.Cluster.LeaseTime) return $"CoreSim:Cluster:BrokerTimeout: must be 50 ms to below CoreSim:Cluster:LeaseTime ({o.Cluster.LeaseTime}); was {o.Cluster.BrokerTimeout}.";
         if (string.IsNullOrEmpty(o.Cluster.KeyPrefix) || o.Cluster.KeyPrefix.Length > 64) return "CoreSim:Cluster:KeyPrefix: 1-64 characters.";
+        if (o.Cluster.Redis is { Length: > 0 } redis && CheckRedis(redis) is { } redisError) return $"CoreSim:Cluster:Redis: {redisError}";
         if (o.BackhaulMaxPendingHandshakes < 1) return $"CoreSim:BackhaulMaxPendingHandshakes: must be at least 1; was {o.BackhaulMaxPendingHandshakes}.";
         if (o.BackhaulMaxPendingHandshakesPerAddress < 1) return $"CoreSim:BackhaulMaxPendingHandshakesPerAddress: must be at least 1; was {o.BackhaulMaxPendingHandshakesPerAddress}.";
         if (o.BackhaulReservedHandshakes < 0 || o.BackhaulReservedHandshakes >= o.BackhaulMaxPendingHandshakes) return $"CoreSim:BackhaulReservedHandshakes: must be 0 to CoreSim:BackhaulMaxPendingHandshakes - 1 ({o.BackhaulMaxPendingHandshakes - 1}); was {o.BackhaulReservedHandshakes}.";
@@ -43,18 +47,55 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.AssetMaxAge < TimeSpan.Zero) return $"CoreSim:AssetMaxAge: must not be negative; was {o.AssetMaxAge}.";
         if (o.MaxRoomsPerSession is < 1 or > 100_000) return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {o.MaxRoomsPerSession}.";
         if (o.HelloTimeout <= TimeSpan.Zero) return $"CoreSim:HelloTimeout: must be positive; was {o.HelloTimeout}.";
-        if (o.SigningKeyPath is { Length: > 0 } && !File.Exists(o.SigningKeyPath)) return $"CoreSim:SigningKeyPath: file '{o.SigningKeyPath}' does not exist.";
+        if (o.SigningKeyPath is { Length: > 0 } signingKey && CheckSigningKey(signingKey) is { } keyError) return $"CoreSim:SigningKeyPath: {keyError}";
+        if (o.CloseTimeout <= TimeSpan.Zero) return $"CoreSim:CloseTimeout: must be positive; was {o.CloseTimeout}.";
         if (o.DefaultTokenLifetime <= TimeSpan.Zero) return $"CoreSim:DefaultTokenLifetime: must be positive; was {o.DefaultTokenLifetime}.";
         if (o.MaxTokenLifetime < o.DefaultTokenLifetime) return $"CoreSim:MaxTokenLifetime: must not be below CoreSim:DefaultTokenLifetime ({o.DefaultTokenLifetime}); was {o.MaxTokenLifetime}.";
         if (string.IsNullOrWhiteSpace(o.TokenIssuer) || string.IsNullOrWhiteSpace(o.TokenAudience)) return "CoreSim:TokenIssuer and CoreSim:TokenAudience must not be empty.";
-        if (o.KeyRotationInterval < TimeSpan.Zero) return $"CoreSim:KeyRotationInterval: must be zero (never) or positive; was {o.KeyRotationInterval}.";
+        if (o.KeyRotationInterval < TimeSpan.Zero || o.KeyRotationInterval > MaxTimerPeriod) return $"CoreSim:KeyRotationInterval: must be zero (never) to {MaxTimerPeriod} (a timer's longest period); was {o.KeyRotationInterval}.";
         if (o.KeyOverlap <= TimeSpan.Zero) return $"CoreSim:KeyOverlap: must be positive; was {o.KeyOverlap}.";
-        if (o.FleetBroadcastInterval <= TimeSpan.Zero) return $"CoreSim:FleetBroadcastInterval: must be positive; was {o.FleetBroadcastInterval}.";
+        if (o.FleetBroadcastInterval <= TimeSpan.Zero || o.FleetBroadcastInterval > MaxTimerPeriod) return $"CoreSim:FleetBroadcastInterval: must be positive, at most {MaxTimerPeriod} (a timer's longest period); was {o.FleetBroadcastInterval}.";
         if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
         if (o.TokenRefreshWindow < TimeSpan.Zero || o.TokenRefreshWindow > o.KeyOverlap) return $"CoreSim:TokenRefreshWindow: must be 0 to CoreSim:KeyOverlap ({o.KeyOverlap}); was {o.TokenRefreshWindow}.";
         if (o.RegionsFile is { Length: > 0 } regions && CheckRegions(regions) is { } regionsError) return $"CoreSim:RegionsFile: {regionsError}";
         return CheckKeys(o, development) ?? Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
     }
+
+    /// <summary>The longest period a timer takes (2^32 - 2 ms, about 49.7 days); a longer one throws when it is armed.</summary>
+    private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>The tokens' signing key: a P-256 (ES256) private key in PEM that this process can read.</summary>
+    private static string? CheckSigningKey(string path)
+    {
+        if (!File.Exists(path)) return $"file '{path}' does not exist.";
+        try
+        {
+            using var key = ECDsa.Create();
+            key.ImportFromPem(File.ReadAllText(path));
+            _ = key.ExportParameters(includePrivateParameters: true); // throws for a public key alone
+            return key.KeySize == 256 ? null : $"'{path}' holds a {key.KeySize}-bit EC key; tokens are ES256: a P-256 private key is needed.";
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return $"'{path}' is not a readable P-256 (ES256) private key in PEM: {OneLine(e.Message)}";
+        }
+    }
+
+    /// <summary>The broker's connection string, as StackExchange.Redis parses it when cluster mode starts.</summary>
+    private static string? CheckRedis(string configuration)
+    {
+        try
+        {
+            _ = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"'{configuration}' is not a Redis connection string: {OneLine(e.Message)}";
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     private static string? CheckRegions(string path)
     {

@@ -30,6 +30,8 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
     {
         if (o.HttpPort is < 0 or > 65535) yield return $"Gateway:HttpPort must be 0-65535; was {o.HttpPort}.";
         if (o.HttpsPort is < 0 or > 65535) yield return $"Gateway:HttpsPort must be 0-65535; was {o.HttpsPort}.";
+        if (o.CertificatePath is { Length: > 0 } && o.HttpsPort != 0 && o.HttpsPort == o.HttpPort) yield return $"Gateway:HttpsPort must differ from Gateway:HttpPort; both were {o.HttpPort}.";
+        if (o.Health.AgentPort > 0 && (o.Health.AgentPort == o.HttpPort || o.CertificatePath is { Length: > 0 } && o.Health.AgentPort == o.HttpsPort)) yield return $"Gateway:Health:AgentPort must differ from Gateway:HttpPort and Gateway:HttpsPort; was {o.Health.AgentPort}.";
         if (!IPAddress.TryParse(o.BindAddress, out _)) yield return $"Gateway:BindAddress '{o.BindAddress}' is not an IP address.";
         if (!string.IsNullOrEmpty(o.JwksUrl))
         {
@@ -40,6 +42,7 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
         {
             if (string.IsNullOrWhiteSpace(o.PublicKeyPath)) yield return "Gateway:PublicKeyPath is required unless Gateway:JwksUrl is set: the core's token public key (PEM). core-sim serves it at /v1/public-key.pem.";
             else if (!File.Exists(o.PublicKeyPath)) yield return $"Gateway:PublicKeyPath '{o.PublicKeyPath}' does not exist.";
+            else if (PublicKeyProblem(o.PublicKeyPath) is { } keyProblem) yield return $"Gateway:PublicKeyPath '{o.PublicKeyPath}' {keyProblem}";
         }
 
         if (string.IsNullOrWhiteSpace(o.TokenIssuer) || string.IsNullOrWhiteSpace(o.TokenAudience)) yield return "Gateway:TokenIssuer and Gateway:TokenAudience must not be empty.";
@@ -76,6 +79,20 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
         if (o.Negotiate.PublicUrl is { Length: > 0 } publicUrl && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var p) || p.Scheme is not ("ws" or "wss")))
         {
             yield return $"Gateway:Negotiate:PublicUrl '{publicUrl}' must be an absolute ws:// or wss:// URL, e.g. wss://sg-1.relay.example/ws.";
+        }
+    }
+
+    /// <summary>The core's token key as the relay reads it at start (<see cref="Relay.Contracts.Tokens.TokenVerifier.FromPem"/>): null when it is one.</summary>
+    private static string? PublicKeyProblem(string path)
+    {
+        try
+        {
+            _ = Relay.Contracts.Tokens.TokenVerifier.FromPem(File.ReadAllText(path));
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return $"is not a readable EC public key in PEM (the core's token key; core-sim serves it at /v1/public-key.pem): {e.Message.ReplaceLineEndings(" ")}";
         }
     }
 }

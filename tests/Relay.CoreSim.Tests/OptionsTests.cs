@@ -23,12 +23,33 @@ public class OptionsTests
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
     [TestCase("--CoreSim:RegionsFile=/nonexistent/regions.json", "CoreSim:RegionsFile: regions file '/nonexistent/regions.json': does not exist.")]
     [TestCase("--CoreSim:TokenRefreshWindow=-00:00:01", "CoreSim:TokenRefreshWindow")]
-    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
+    [TestCase("--CoreSim:CloseTimeout=-00:00:01", "CoreSim:CloseTimeout")]
+    [TestCase("--CoreSim:KeyRotationInterval=90.00:00:00", "CoreSim:KeyRotationInterval")]
+    [TestCase("--CoreSim:FleetBroadcastInterval=60.00:00:00", "CoreSim:FleetBroadcastInterval")]
+    [TestCase("--CoreSim:PublicKeyPath=/nonexistent/folder/core-public.pem", "CoreSim:PublicKeyPath")]
+    [TestCase("--CoreSim:Cluster:Redis=127.0.0.1:6379,bogus=1", "CoreSim:Cluster:Redis")]
+    [TestCase("--CoreSim:HttpPort=17980 --CoreSim:BackhaulPort=17980", "CoreSim:BackhaulPort")]
+    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string arguments, string setting)
     {
         // Outside Development (the default) the admin key is required, so it is given.
-        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, argument]));
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, .. arguments.Split(' ')]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
+    [TestCase("not a key")]
+    [TestCase("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n")]
+    public void SigningKeyFile_ThatHoldsNoPrivateKey_StopsStartUp_WithOneLineNamingIt(string content)
+    {
+        string folder = TempFolders.Create("relay-signing-key-");
+        string path = Path.Combine(folder, "core-signing.pem");
+        File.WriteAllText(path, content);
+
+        var ex = Assert.Throws<OptionsValidationException>(() => CoreSimHost.Build([.. Required, $"--CoreSim:SigningKeyPath={path}"]));
+
+        Assert.That(ex!.Failures.Single(), Does.Contain("CoreSim:SigningKeyPath").And.Contain(path));
+        Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+        Directory.Delete(folder, recursive: true);
     }
 
     [Test]

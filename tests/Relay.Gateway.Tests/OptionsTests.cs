@@ -34,11 +34,27 @@ public class OptionsTests
     [TestCase("--Gateway:Backhaul:Endpoints=127.0.0.1:7000", "Gateway:Backhaul:Endpoints:0")]
     [TestCase("--Gateway:WireGuard:Mode=Sometimes", "Gateway:WireGuard:Mode")]
     [TestCase("--Gateway:HttpPot=9000", "Gateway:HttpPort")]
-    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string argument, string setting)
+    [TestCase("--Gateway:HttpPort=18980 --Gateway:Health:AgentPort=18980", "Gateway:Health:AgentPort")]
+    public void BadSetting_StopsStartUp_WithOneLineNamingIt(string arguments, string setting)
     {
-        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, argument]));
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, .. arguments.Split(' ')]));
         Assert.That(ex!.Failures.Single(), Does.Contain(setting));
         Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+    }
+
+    [TestCase("not a key")]
+    [TestCase("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n")]
+    public void PublicKeyFile_ThatHoldsNoKey_StopsStartUp_WithOneLineNamingIt(string content)
+    {
+        string folder = Relay.Testing.TempFolders.Create("relay-public-key-");
+        string path = Path.Combine(folder, "core-public.pem");
+        File.WriteAllText(path, content);
+
+        var ex = Assert.Throws<OptionsValidationException>(() => GatewayHost.Build([.. Required, $"--Gateway:PublicKeyPath={path}"]));
+
+        Assert.That(ex!.Failures.Single(), Does.Contain("Gateway:PublicKeyPath").And.Contain(path));
+        Assert.That(ex.Failures.Single(), Does.Not.Contain("\n"));
+        Directory.Delete(folder, recursive: true);
     }
 
     [TestCase("Production", false)]
