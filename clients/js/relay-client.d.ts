@@ -220,7 +220,7 @@ export interface StateChange {
 }
 
 export interface RelayError {
-  /** message_too_big, token_expired, session_unknown, session_taken_over, seq_gap, bad_frame, connect_failed, negotiate_failed, negotiate_token_failed, no_relay, or a core error code. */
+  /** message_too_big, token_expired, token_unavailable, session_unknown, session_taken_over, seq_gap, bad_frame, heartbeat_timeout, connect_failed, negotiate_failed, negotiate_token_failed, no_relay, challenge_failed, no_webcrypto, or a core error code. */
   code: string;
   message: string;
   /** message_too_big: which message was refused. */

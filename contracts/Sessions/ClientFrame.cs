@@ -89,9 +89,9 @@ public sealed class ClientFrame
                 Rooms = rooms,
             };
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // not JSON, or a string that is no text (a lone surrogate escape: GetString throws)
         }
     }
 }

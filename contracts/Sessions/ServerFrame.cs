@@ -80,9 +80,9 @@ public sealed class ServerFrame
                 Message = FrameJson.Str(r, "message"),
             };
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // not JSON, or a string that is no text (a lone surrogate escape: GetString throws)
         }
     }
 }

@@ -18,5 +18,8 @@ internal sealed partial class RelaySession
 
         [LoggerMessage(1104, LogLevel.Debug, "Session: the client sent {Bytes} bytes more after the close without closing; the connection is aborted")]
         public static partial void DiscardLimitReached(ILogger logger, int bytes);
+
+        [LoggerMessage(1106, LogLevel.Error, "Session: the client pump failed; the session is closed with 1011")]
+        public static partial void ClientPumpFailed(ILogger logger, Exception exception);
     }
 }

@@ -258,6 +258,15 @@ internal sealed partial class RelaySession
             _stream.Close(CloseCodes.GoingAway, "client connection lost");
             _stream.StopReceiving();
         }
+        catch (Exception ex)
+        {
+            // Nothing else is expected here (a client's bad first message once was); the session ends at once with
+            // 1011, rather than holding its client's slots with nothing reading it until the core gives up.
+            Log.ClientPumpFailed(_logger, ex);
+            SetClose(CloseCodes.InternalError, "internal error");
+            _stream.Close(CloseCodes.InternalError, "internal error");
+            _stream.StopReceiving();
+        }
         finally
         {
             if (buffer is not null)

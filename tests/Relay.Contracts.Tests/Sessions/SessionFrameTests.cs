@@ -65,6 +65,25 @@ public sealed class SessionFrameTests
         });
     }
 
+    // A lone surrogate escape is valid JSON to the parser, but no string: reading it throws InvalidOperationException,
+    // which the gateway's client pump did not expect (a review found it: the session hung until the core's hello timeout).
+    [TestCase("""{"type":"\udc00"}""")]
+    [TestCase("""{"type":"hello","rooms":["\ud800"]}""")]
+    [TestCase("""{"type":"msg","room":"\ud800x"}""")]
+    [TestCase("""{"type":"hello","resume":{"session":"\udfff","resumeToken":"t","lastSeq":1}}""")]
+    public void ClientFrame_Parse_AStringThatIsNoText_IsNotAFrame(string json)
+    {
+        Assert.That(ClientFrame.Parse(Encoding.UTF8.GetBytes(json)), Is.Null);
+    }
+
+    [TestCase("""{"type":"\udc00"}""")]
+    [TestCase("""{"type":"msg","body":"\ud800","from":"a"}""")]
+    [TestCase("""{"type":"error","code":"\udfff"}""")]
+    public void ServerFrame_Parse_AStringThatIsNoText_IsNotAFrame(string json)
+    {
+        Assert.That(ServerFrame.Parse(Encoding.UTF8.GetBytes(json)), Is.Null);
+    }
+
     [Test]
     public void ServerFrame_Parse_ReadsWhatTheCoreWrites()
     {

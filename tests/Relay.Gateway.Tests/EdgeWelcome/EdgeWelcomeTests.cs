@@ -208,6 +208,25 @@ public class EdgeWelcomeTests
         Assert.That((await ReceiveNotAckAsync(ws, token)).GetProperty("body").GetString(), Is.EqualTo("m1"));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task FirstMessage_WithAStringThatIsNoText_ReachesTheCore_WhichRefusesIt(CancellationToken token)
+    {
+        // A lone surrogate escape: valid JSON to the parser, but reading the string throws. The relay's look at the first
+        // message threw out of the client pump (a review found it): the hello never reached the core, and the session
+        // sat with nothing reading the client until the core's hello timeout.
+        var (core, gateway) = await StartAsync(token);
+        await using var _ = core;
+        await using var __ = gateway;
+        using var ws = await ConnectAsync(gateway, core, "edge-6", token);
+
+        await SendAsync(ws, """{"type":"\udc00"}""", token);
+
+        var error = await ReceiveAsync(ws, token);
+        Assert.That((error.GetProperty("type").GetString(), error.GetProperty("code").GetString()), Is.EqualTo(("error", "bad_hello")));
+        Assert.That(await ReceiveCloseAsync(ws, token), Is.EqualTo(1008));
+    }
+
     private async Task<(CoreSimHost Core, WebApplication Gateway)> StartAsync(CancellationToken token, bool edgeWelcome = true)
     {
         string dir = TempFolders.Create("relay-edge-");
