@@ -12,6 +12,7 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
 {
     private int _evicted;
     private int _reading;
+    private int _refusedUpgrades;
     private System.IO.Pipelines.PipeReader? _headReader;
     private CancellationTokenSource? _headWait;
 
@@ -23,6 +24,12 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
 
     /// <summary>Its place in the gate's table (under the gate's lock).</summary>
     internal LinkedListNode<PreAuthSlot>? Node { get; set; }
+
+    /// <summary>Websocket upgrades refused on this connection so far (HTTP/1.1 keep-alive, HTTP/2 streams).</summary>
+    public int RefusedUpgrades => Volatile.Read(ref _refusedUpgrades);
+
+    /// <summary>Counts one more refused upgrade on this connection; the count.</summary>
+    public int UpgradeRefused() => Interlocked.Increment(ref _refusedUpgrades);
 
     /// <summary>The connection is a session now: it no longer counts as pre-auth.</summary>
     public void Upgraded() => Dispose();

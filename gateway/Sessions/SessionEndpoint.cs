@@ -69,6 +69,17 @@ internal sealed partial class SessionEndpoint(
         return new Admission(StatusCodes.Status101SwitchingProtocols, null, verified.Claims.ToDictionary(), ip);
     }
 
+    /// <summary>Ends the request's connection once this response is out: <c>Connection: close</c> over HTTP/1.1, GOAWAY over HTTP/2.</summary>
+    private static void CloseConnection(HttpContext context)
+    {
+        if (!HttpProtocol.IsHttp2(context.Request.Protocol) && !HttpProtocol.IsHttp3(context.Request.Protocol))
+        {
+            context.Response.Headers.Connection = "close";
+        }
+
+        context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>()?.RequestClose();
+    }
+
     /// <summary>Gives back the per-IP slot of an admission that did not become a session.</summary>
     public void Release(Admission admission) => _perIp.Release(admission.Ip);
 
@@ -84,6 +95,14 @@ internal sealed partial class SessionEndpoint(
         KeepAliveTimeout = kernelKeepAlive ? Timeout.InfiniteTimeSpan : _options.KeepAliveTimeout,
     };
 
+    /// <summary>
+    /// Refused upgrades one connection gets (HTTP/1.1 keep-alive requests, HTTP/2 streams) before it is closed; what it
+    /// sends meanwhile is refused with 429 without a token check. Each refusal cost an ES256 signature check, for a few
+    /// bytes from the client over HTTP/2, and Under Attack mode's limits come after the token. A connection of the
+    /// relay's own paths (its own sockets, the fast path) gets one upgrade, refused or not.
+    /// </summary>
+    internal const int MaxRefusedUpgradesPerConnection = 4;
+
     /// <summary>GET /ws through ASP.NET Core (HTTP/2 websockets, permessage-deflate, and anything the fast path hands over).</summary>
     public async Task HandleAsync(HttpContext context)
     {
@@ -94,9 +113,24 @@ internal sealed partial class SessionEndpoint(
             return;
         }
 
+        var slot = context.Features.Get<Edge.PreAuthSlot>(); // the connection's (a connection feature)
+        if (slot is { RefusedUpgrades: >= MaxRefusedUpgradesPerConnection })
+        {
+            metrics.Refused("refused-upgrades");
+            CloseConnection(context);
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await context.Response.WriteAsync($"refused-upgrades: {MaxRefusedUpgradesPerConnection} upgrades refused on this connection; it is closing\n").ConfigureAwait(false);
+            return;
+        }
+
         var admission = Admit(context.Request.Query["access_token"], context.Request.Headers.Origin, context.Connection.RemoteIpAddress ?? IPAddress.None, context.Request.Query[Relay.Contracts.Challenges.ProofOfWork.QueryParameter]);
         if (admission.Claims is null)
         {
+            if (slot?.UpgradeRefused() >= MaxRefusedUpgradesPerConnection)
+            {
+                CloseConnection(context);
+            }
+
             context.Response.StatusCode = admission.Status;
             await context.Response.WriteAsync(admission.Reason + "\n").ConfigureAwait(false);
             return;
