@@ -130,9 +130,12 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             var options = k.ApplicationServices.GetRequiredService<IOptions<CoreSimOptions>>().Value;
+            // The public listeners' connections are capped (CoreSim:MaxConnections); not Kestrel's own limit, which would
+            // count the relays' backhaul HTTP streams too (they hold no file).
+            var cap = new Http.ConnectionCap(CoreSimOptions.EffectiveMaxConnections(options.MaxConnections, Relay.Contracts.Configuration.FileLimit.OpenFiles()));
             if (string.IsNullOrEmpty(urls))
             {
-                k.Listen(IPAddress.Parse(options.BindAddress), options.HttpPort);
+                k.Listen(IPAddress.Parse(options.BindAddress), options.HttpPort, l => l.Use(cap.Middleware));
                 if (!string.IsNullOrEmpty(options.CertificatePath))
                 {
                     // Optional wss: the same endpoints over TLS, HTTP/1.1 (websocket upgrade).
@@ -140,13 +143,14 @@ public sealed class CoreSimHost : IAsyncDisposable
                     k.Listen(IPAddress.Parse(options.BindAddress), options.HttpsPort, l =>
                     {
                         l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                        l.Use(cap.Middleware);
                         l.UseHttps(certificate);
                     });
                 }
             }
             else
             {
-                ListenUrls(k, urls); // a Listen in code would otherwise make Kestrel ignore --urls
+                ListenUrls(k, urls, cap); // a Listen in code would otherwise make Kestrel ignore --urls
             }
 
             k.Listen(BackhaulHttpEndPoint.Instance, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
@@ -215,13 +219,14 @@ public sealed class CoreSimHost : IAsyncDisposable
     }
 
     /// <summary>Binds each <c>--urls</c> address (http://IP:port, http://localhost:port, http://*:port).</summary>
-    private static void ListenUrls(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string urls)
+    private static void ListenUrls(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string urls, Http.ConnectionCap cap)
     {
         foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var address = BindingAddress.Parse(url);
             Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> https = l =>
             {
+                l.Use(cap.Middleware);
                 if (address.Scheme == "https")
                 {
                     l.UseHttps();

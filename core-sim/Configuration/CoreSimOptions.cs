@@ -102,6 +102,17 @@ public sealed class CoreSimOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// HTTP connections at most that are not (yet) websocket sessions (Kestrel's <c>MaxConcurrentConnections</c>); beyond
+    /// it a new connection is closed at once. Defaults to 0: a quarter of the open-file limit (at most 10,000), so that
+    /// anonymous idle connections cannot use up the files the backhaul and the sessions need. Sessions are not counted.
+    /// </summary>
+    public int MaxConnections { get; set; }
+
+    /// <summary>The cap <see cref="MaxConnections"/> gives with this process's open-file limit (null: unknown or unlimited).</summary>
+    public static int EffectiveMaxConnections(int configured, long? fileLimit) =>
+        configured > 0 ? configured : (int)Math.Clamp((fileLimit ?? 40_000) / 4, 16, 10_000);
+
     /// <summary>How long a new connection has to send its hello. Defaults to 10 s.</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

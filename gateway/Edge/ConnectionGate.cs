@@ -39,7 +39,7 @@ internal sealed class ConnectionGate
     private TimeSpan _underAttackHeadTimeout;
 
     internal ConnectionGate(IOptions<GatewayOptions> options, TimeProvider time)
-        : this(options.Value, FileLimit.OpenFiles(), time)
+        : this(options.Value, Relay.Contracts.Configuration.FileLimit.OpenFiles(), time)
     {
     }
 

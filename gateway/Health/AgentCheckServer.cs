@@ -10,7 +10,7 @@ namespace Relay.Gateway.Health;
 /// HAProxy agent-check on TCP (default 8081): each connection gets one line — "up N%" with a
 /// weight that falls as load rises, "drain", or "down#reason" — and is closed.
 /// </summary>
-internal sealed partial class AgentCheckServer(HealthMonitor monitor, IOptions<GatewayOptions> options, ILogger<AgentCheckServer> logger) : BackgroundService
+internal sealed partial class AgentCheckServer(HealthMonitor monitor, IOptions<GatewayOptions> options, TimeProvider time, ILogger<AgentCheckServer> logger) : BackgroundService
 {
     private TcpListener? _listener;
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -61,6 +61,8 @@ internal sealed partial class AgentCheckServer(HealthMonitor monitor, IOptions<G
                     return;
                 }
 
+                // Out of files or buffers: the listener stays readable, so retrying at once would spin a core.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time, stoppingToken).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
                 continue;
             }
 

@@ -14,6 +14,9 @@ namespace Relay.Tunnel.Server;
 /// </summary>
 public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStreamOwner
 {
+    /// <summary>The pause after an accept that failed (out of files or buffers) before the next.</summary>
+    internal static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly LinkListenerOptions _options;
     private readonly TunnelMetrics _metrics;
     private readonly ILogger _logger;
@@ -222,7 +225,18 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             }
             catch (SocketException ex)
             {
+                // Out of files (EMFILE/ENFILE) or buffers: the pending connection stays in the queue and the listener stays
+                // readable, so retrying at once spins a core and floods the log. A short pause lets files come back.
                 Log.AcceptFailed(_logger, ex.Message);
+                try
+                {
+                    await Task.Delay(AcceptRetryDelay, _options.Link.TimeProvider, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
                 continue;
             }
 

@@ -296,7 +296,7 @@ public class ConnectionGateTests
     [Test]
     public void DefaultConnectionCap_StaysBelowTheOpenFileLimit()
     {
-        long? limit = Relay.Gateway.Edge.FileLimit.OpenFiles();
+        long? limit = Relay.Contracts.Configuration.FileLimit.OpenFiles();
         if (limit is null)
         {
             Assert.Ignore("no open-file limit readable on this platform");

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Relay.Gateway.Edge;
+namespace Relay.Contracts.Configuration;
 
-/// <summary>The process's open-file limit (RLIMIT_NOFILE, soft), read from /proc/self/limits.</summary>
-internal static class FileLimit
+/// <summary>The process's open-file limit (RLIMIT_NOFILE, soft), read from /proc/self/limits: the gateway's and core-sim's connection caps.</summary>
+public static class FileLimit
 {
     /// <summary>The soft limit on open files; null when it cannot be read (not Linux) or is unlimited.</summary>
     public static long? OpenFiles()
