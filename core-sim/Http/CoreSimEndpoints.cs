@@ -97,6 +97,11 @@ internal static class CoreSimEndpoints
         });
         faults.MapPost("/stall", (StallRequest r, FaultState state) =>
         {
+            if (string.IsNullOrWhiteSpace(r.Session))
+            {
+                return Results.BadRequest(new { error = "session is required" });
+            }
+
             state.Stall(r.Session);
             return Results.Ok(state.Snapshot());
         });
@@ -111,16 +116,26 @@ internal static class CoreSimEndpoints
             return Results.Ok(state.Snapshot());
         });
         faults.MapPost("/drop-link", (RelayRequest r, BackhaulService backhaul) =>
-            Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: false) }));
+            NoRelayId(r.RelayId) ?? Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: false) }));
         faults.MapPost("/drop-relay", (RelayRequest r, BackhaulService backhaul) =>
-            Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: true) }));
+            NoRelayId(r.RelayId) ?? Results.Ok(new { dropped = backhaul.Listener.DropLinks(r.RelayId, all: true) }));
         faults.MapPost("/block-relay", (RelayRequest r, FaultState state) =>
         {
+            if (NoRelayId(r.RelayId) is { } missing)
+            {
+                return missing;
+            }
+
             state.BlockRelay(r.RelayId);
             return Results.Ok(state.Snapshot());
         });
         faults.MapPost("/link-latency", (LinkLatencyRequest r, FaultState state) =>
         {
+            if (NoRelayId(r.RelayId) is { } missing)
+            {
+                return missing;
+            }
+
             if (r.Ms is < 0 or > 60_000)
             {
                 return Results.BadRequest(new { error = "ms must be 0-60000" });
@@ -132,4 +147,8 @@ internal static class CoreSimEndpoints
         faults.MapPost("/kick", (KickRequest r, SessionRegistry registry) =>
             Results.Ok(new { closed = registry.Kick(Math.Max(0, r.Count), r.Code ?? CloseCodes.GoingAway, "kicked by fault injection") }));
     }
+
+    /// <summary>A 400 naming the field when a fault request names no relay (it was a 500: a null dictionary key).</summary>
+    private static IResult? NoRelayId(string? relayId) =>
+        string.IsNullOrWhiteSpace(relayId) ? Results.BadRequest(new { error = "relayId is required" }) : null;
 }

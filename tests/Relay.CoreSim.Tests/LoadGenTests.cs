@@ -197,6 +197,25 @@ public sealed class LoadGenTests
         }
     }
 
+    [TestCase("http://203.0.113.7:7080/v1/faults/", 2.0, false, "--allow-remote")]
+    [TestCase("http://203.0.113.7:7080/v1/faults/", 2.0, true, null)]
+    [TestCase(null, 0.0, false, "--fault-every")]
+    [TestCase(null, 4000.0, false, "--fault-every")]
+    [TestCase(null, 0.5, false, null)]
+    public void Validate_FaultTargetAndPeriod(string? faultUrl, double every, bool allowRemote, string? error)
+    {
+        // The kicks of the failover scenario go to --fault-url: a remote one needs --allow-remote as the targets do.
+        var options = new LoadOptions { Scenario = "failover", Urls = [new Uri("ws://127.0.0.1:8080/ws")], FaultUrl = faultUrl is null ? null : new Uri(faultUrl), FaultEvery = every, AllowRemote = allowRemote };
+        if (error is null)
+        {
+            Assert.DoesNotThrow(options.Validate);
+        }
+        else
+        {
+            Assert.That(Assert.Throws<ArgumentException>(options.Validate)!.Message, Does.Contain(error));
+        }
+    }
+
     private static LoadOptions Options(CoreSimHost host, string scenario) => new()
     {
         Scenario = scenario,

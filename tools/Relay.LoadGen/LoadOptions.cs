@@ -110,9 +110,14 @@ public sealed class LoadOptions
             throw new ArgumentException($"--progress: auto, on or off; was '{Progress}'.");
         }
 
-        if (!AllowRemote && Urls.Concat([TokenUrl]).Any(u => !u.IsLoopback))
+        if (FaultEvery is <= 0 or > 3600 || double.IsNaN(FaultEvery))
         {
-            throw new ArgumentException("targets must be loopback unless --allow-remote is given.");
+            throw new ArgumentException($"--fault-every: more than 0 and at most 3600 seconds; was {FaultEvery}.");
+        }
+
+        if (!AllowRemote && Urls.Append(TokenUrl).Concat(FaultUrl is null ? [] : [FaultUrl]).Any(u => !u.IsLoopback))
+        {
+            throw new ArgumentException("targets (--url, --token-url, --fault-url) must be loopback unless --allow-remote is given.");
         }
     }
 }
