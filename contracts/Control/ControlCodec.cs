@@ -41,10 +41,10 @@ public static class ControlCodec
     public static byte[] EncodeReport(RelayHealthReport report) =>
         JsonSerializer.SerializeToUtf8Bytes(report, ControlJsonContext.Default.RelayHealthReport);
 
-    /// <summary>Decodes a health report; false when <paramref name="utf8"/> is not one.</summary>
+    /// <summary>Decodes a health report; false when <paramref name="utf8"/> is not one, or one out of bounds (<see cref="RelayHealthReport.Problem"/>).</summary>
     public static bool TryDecodeReport(ReadOnlySpan<byte> utf8, [NotNullWhen(true)] out RelayHealthReport? report)
     {
-        report = Deserialize(utf8, ControlJsonContext.Default.RelayHealthReport);
+        report = Deserialize(utf8, ControlJsonContext.Default.RelayHealthReport) is { } decoded && decoded.Problem() is null ? decoded : null;
         return report is not null;
     }
 
@@ -83,9 +83,9 @@ public static class ControlCodec
         {
             return JsonSerializer.Deserialize(utf8, type);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // not JSON of that shape, or a string that is no text (a lone surrogate escape)
         }
     }
 }

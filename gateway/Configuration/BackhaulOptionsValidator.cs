@@ -44,6 +44,8 @@ internal sealed class BackhaulOptionsValidator(bool development = false) : IVali
         if (o.Endpoints.Any(string.IsNullOrWhiteSpace)) yield return "Gateway:Backhaul:Endpoints must not hold an empty endpoint (host:port).";
         if (!LinkKey.TryParse(o.SharedKey, development, out _, out var keyError)) yield return $"Gateway:Backhaul:SharedKey (this relay's key, as the core holds it for its RelayId) {keyError}.";
         if (string.IsNullOrWhiteSpace(o.RelayId)) yield return "Gateway:Backhaul:RelayId is required.";
+        else if (o.RelayId.Length > Relay.Contracts.Control.RelayHealthReport.MaxRelayIdLength) yield return $"Gateway:Backhaul:RelayId must be at most {Relay.Contracts.Control.RelayHealthReport.MaxRelayIdLength} characters (the core ignores a longer id's health reports); was {o.RelayId.Length}.";
+        if (o.Region.Length > Relay.Contracts.Control.ControlCodec.MaxRegionLength) yield return $"Gateway:Backhaul:Region must be at most {Relay.Contracts.Control.ControlCodec.MaxRegionLength} characters; was {o.Region.Length}.";
         if (o.LinksPerEndpoint < 1) yield return $"Gateway:Backhaul:LinksPerEndpoint must be at least 1; was {o.LinksPerEndpoint}.";
         if (o.DuplicateFramesUpTo is < 0 or > 16 * 1024) yield return $"Gateway:Backhaul:DuplicateFramesUpTo must be 0 (off) to 16384 bytes; was {o.DuplicateFramesUpTo}.";
         if (o.DuplicateAboveRtt < TimeSpan.Zero || o.DuplicateAboveRtt > TimeSpan.FromSeconds(10)) yield return $"Gateway:Backhaul:DuplicateAboveRtt must be 0 (always copy) to 10 s; was {o.DuplicateAboveRtt}.";

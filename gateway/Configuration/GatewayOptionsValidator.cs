@@ -76,7 +76,11 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
             yield return $"Gateway:Negotiate:TokenUrl '{negotiateUrl}' must be an absolute http(s) URL, e.g. https://core.example/v1/negotiate.";
         }
 
-        if (o.Negotiate.PublicUrl is { Length: > 0 } publicUrl && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var p) || p.Scheme is not ("ws" or "wss")))
+        if (o.Negotiate.PublicUrl is { Length: > Relay.Contracts.Control.RelayHealthReport.MaxUrlLength } longUrl)
+        {
+            yield return $"Gateway:Negotiate:PublicUrl must be at most {Relay.Contracts.Control.RelayHealthReport.MaxUrlLength} characters; was {longUrl.Length}.";
+        }
+        else if (o.Negotiate.PublicUrl is { Length: > 0 } publicUrl && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var p) || p.Scheme is not ("ws" or "wss")))
         {
             yield return $"Gateway:Negotiate:PublicUrl '{publicUrl}' must be an absolute ws:// or wss:// URL, e.g. wss://sg-1.relay.example/ws.";
         }

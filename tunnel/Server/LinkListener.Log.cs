@@ -27,6 +27,9 @@ public sealed partial class LinkListener
         [LoggerMessage(306, LogLevel.Debug, "Backhaul connection from {Remote} closed before its handshake: {Reason}")]
         public static partial void ConnectionShed(ILogger logger, string remote, string reason);
 
+        [LoggerMessage(308, LogLevel.Error, "Command {Name} for relay {Relay} not sent: {Bytes} bytes do not fit in a frame")]
+        public static partial void CommandTooLarge(ILogger logger, string relay, string name, int bytes);
+
         [LoggerMessage(307, LogLevel.Debug, "Link from {Remote} closed: no valid handshake within {Seconds} s")]
         public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds);
     }

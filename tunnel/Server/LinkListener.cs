@@ -150,11 +150,21 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         }
     }
 
-    /// <summary>Sends a command to a relay (on one of its links). False when it has none.</summary>
+    /// <summary>A command frame's bytes besides its name and payload (length prefix, array and field headers), at most.</summary>
+    private const int CommandFrameOverhead = 32;
+
+    /// <summary>Sends a command to a relay (on one of its links). False when it has none, or the command does not fit in a frame.</summary>
     public bool SendCommand(string relayId, string name, ReadOnlyMemory<byte> argument)
     {
         if (!_relays.TryGetValue(relayId, out var relay))
         {
+            return false;
+        }
+
+        if (argument.Length + System.Text.Encoding.UTF8.GetByteCount(name) + CommandFrameOverhead > _options.Link.MaxFrameSize)
+        {
+            // The relay would take it for a protocol error and close the link; it keeps its last order instead.
+            Log.CommandTooLarge(_logger, relayId, name, argument.Length);
             return false;
         }
 

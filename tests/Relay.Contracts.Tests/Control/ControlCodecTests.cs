@@ -219,6 +219,34 @@ public sealed class ControlCodecTests
         Assert.That(report, Is.Null);
     }
 
+    // A relay's report is copied into the fleet view the core sends every relay: one relay's oversized or absurd report
+    // made every relay's fleet view frame too big for its link, which each relay then closed, every second (a review
+    // found it). The core ignores such a report, as one that does not decode.
+    [TestCase("region")]
+    [TestCase("url")]
+    [TestCase("relayId")]
+    [TestCase("reasons")]
+    [TestCase("signals")]
+    [TestCase("sessions")]
+    [TestCase("weight")]
+    public void TryDecodeReport_OutOfBounds_ReturnsFalse(string field)
+    {
+        var report = Report();
+        report = field switch
+        {
+            "region" => report with { Region = new string('<', ControlCodec.MaxRegionLength + 1) },
+            "url" => report with { Url = "wss://relay.example/" + new string('a', RelayHealthReport.MaxUrlLength) },
+            "relayId" => report with { RelayId = new string('r', RelayHealthReport.MaxRelayIdLength + 1) },
+            "reasons" => report with { Reasons = Enumerable.Repeat("x", RelayHealthReport.MaxReasons + 1).ToList() },
+            "signals" => report with { Signals = Enumerable.Range(0, RelayHealthReport.MaxSignals + 1).ToDictionary(i => $"s{i}", _ => new SignalReport(RelayStatus.Healthy, null, new Dictionary<string, object?>())) },
+            "sessions" => report with { Sessions = -1 },
+            _ => report with { Weight = 101 },
+        };
+
+        Assert.That(ControlCodec.TryDecodeReport(ControlCodec.EncodeReport(report), out var decoded), Is.False, field);
+        Assert.That(decoded, Is.Null);
+    }
+
     /// <summary>A report with signal values of every run-time type the gateway's signals produce.</summary>
     private static RelayHealthReport Report() => new(
         "relay-eu-1",
