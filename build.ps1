@@ -121,7 +121,13 @@ function Invoke-Test([string[]]$TestArgs) {
   $results = Join-Path $Root "artifacts/test-results"
   Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
   New-Item -ItemType Directory -Force $results | Out-Null
-  Invoke-Build @()
+  Assert-Dotnet
+  dotnet build Relay.sln -c $Config -nologo -v quiet
+  if ($LASTEXITCODE) {
+    [Console]::Error.WriteLine("build.ps1: the build failed; no test ran")
+    Write-Output "tests: 0 passed, 1 failed, 0 skipped"
+    exit 1
+  }
   $rc = 0
   foreach ($proj in Get-ChildItem tests/*/*.Tests.csproj | Sort-Object FullName) {
     Write-Output "== $($proj.BaseName)"
@@ -252,7 +258,9 @@ function Invoke-Run([string[]]$RunArgs) {
   $bytes = [byte[]]::new(32); $rng.GetBytes($bytes)
   # The relay's backhaul key (base64 of 32 random bytes): fresh for each run unless given; core-sim holds it for relay-local.
   $key = if ($env:RELAY_SHARED_KEY) { $env:RELAY_SHARED_KEY } else { [Convert]::ToBase64String($bytes) }
-  $admin = if ($env:RELAY_ADMIN_KEY) { $env:RELAY_ADMIN_KEY } else { "relay-dev-admin-key" }
+  # The gateway's admin key (drain, Under Attack mode, cache purge): random for each run unless given.
+  $bytes = [byte[]]::new(24); $rng.GetBytes($bytes)
+  $admin = if ($env:RELAY_ADMIN_KEY) { $env:RELAY_ADMIN_KEY } else { ($bytes | ForEach-Object { $_.ToString("x2") }) -join "" }
   # core-sim's admin key (faults, the dashboard's drain buttons, operator tokens): random for each run unless given.
   $bytes = [byte[]]::new(24); $rng.GetBytes($bytes)
   $coreAdmin = if ($env:RELAY_CORE_ADMIN_KEY) { $env:RELAY_CORE_ADMIN_KEY } else { ($bytes | ForEach-Object { $_.ToString("x2") }) -join "" }
@@ -272,7 +280,7 @@ function Invoke-Run([string[]]$RunArgs) {
   $core = $null; $gw = $null
   try {
     # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
-    $core = Start-Logged "core-sim" @("core-sim/bin/Release/net10.0/Relay.CoreSim.dll", "--environment", "Development",
+    $core = Start-Logged "core-sim" @("core-sim/bin/Release/net10.0/Relay.CoreSim.dll", "--environment", "Development", "--CoreSim:BindAddress=127.0.0.1",
       "--CoreSim:HttpPort=$corePort", "--CoreSim:BackhaulPort=$backhaulPort",
       "--CoreSim:RelayKeys:relay-local=$key", "--CoreSim:PublicKeyPath=$pem", "--CoreSim:AdminKey=$coreAdmin") $run
     for ($i = 0; $i -lt 100; $i++) {
@@ -284,7 +292,7 @@ function Invoke-Run([string[]]$RunArgs) {
       Get-Content (Join-Path $run "core-sim.log"), (Join-Path $run "core-sim.err.log") -Tail 5 -ErrorAction SilentlyContinue | ForEach-Object { [Console]::Error.WriteLine($_) }
       Fail "core-sim did not start; see $run/core-sim.log"
     }
-    $gw = Start-Logged "gateway" @("gateway/bin/Release/net10.0/Relay.Gateway.dll",
+    $gw = Start-Logged "gateway" @("gateway/bin/Release/net10.0/Relay.Gateway.dll", "--Gateway:BindAddress=127.0.0.1",
       "--Gateway:HttpPort=$gatewayPort", "--Gateway:Health:AgentPort=$agentPort", "--Gateway:Backhaul:Endpoints:0=127.0.0.1:$backhaulPort",
       "--Gateway:PublicKeyPath=$pem", "--Gateway:Backhaul:SharedKey=$key",
       "--Gateway:Backhaul:RelayId=relay-local", "--Gateway:Backhaul:Region=local", "--Gateway:AdminKey=$admin",

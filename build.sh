@@ -111,7 +111,11 @@ test_all() {
   install_test_prerequisites
   local results=$ROOT/artifacts/test-results
   rm -rf "$results"; mkdir -p "$results"
-  build
+  if ! build; then
+    echo "build.sh: the build failed; no test ran" >&2
+    echo "tests: 0 passed, 1 failed, 0 skipped"
+    return 1
+  fi
   local rc=0 proj
   for proj in tests/*/*.Tests.csproj; do
     local name; name=$(basename "$proj" .csproj)

@@ -19,13 +19,17 @@ apt_install() {
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
   fi
   log=$(mktemp)
-  if ! { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@"; } >"$log" 2>&1; then
+  # In a subshell whose EXIT trap removes our policy-rc.d even when apt-get is interrupted (Ctrl-C, a kill): left
+  # behind, it would keep every package's service on this machine from starting.
+  if ! (
+    trap '[ -z "$own_policy" ] || rm -f "$policy"' EXIT
+    apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@"
+  ) >"$log" 2>&1; then
     echo "$tag: apt-get failed:"
     tail -5 "$log"
     rc=1
   fi
   rm -f "$log"
-  [ -z "$own_policy" ] || rm -f "$policy"
   # If the service runs anyway (an existing policy-rc.d allowed it, or it was installed before), stop and disable it.
   if [ -n "$service" ]; then
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -43,7 +43,8 @@ RUN=$PWD/artifacts/run/$(date -u +%Y%m%d-%H%M%S)-$$
 mkdir -p "$RUN"
 # The relay's backhaul key (base64 of 32 random bytes): fresh for each run unless given; core-sim holds it for relay-local.
 KEY=${RELAY_SHARED_KEY:-$(head -c 32 /dev/urandom | base64)}
-ADMIN=${RELAY_ADMIN_KEY:-relay-dev-admin-key}
+# The gateway's admin key (drain, Under Attack mode, cache purge): random for each run unless given.
+ADMIN=${RELAY_ADMIN_KEY:-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}
 # core-sim's admin key (faults, the dashboard's drain buttons, operator tokens): random for each run unless given.
 CORE_ADMIN=${RELAY_CORE_ADMIN_KEY:-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}
 
@@ -59,10 +60,14 @@ done
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+# A trap that returns lets the script go on: Ctrl-C or a TERM ends it (the EXIT trap then stops both).
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
-dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development \
+# Both on loopback only: this is a development run (core-sim mints visitor tokens to anyone in Development).
+dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development --CoreSim:BindAddress=127.0.0.1 \
   --CoreSim:HttpPort="$CORE_PORT" --CoreSim:BackhaulPort="$BACKHAUL_PORT" --CoreSim:RelayKeys:relay-local="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
   >"$RUN/core-sim.log" 2>&1 &
 pids+=($!)
@@ -70,7 +75,7 @@ echo $! >"$RUN/core-sim.pid"
 for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0.0.1:$CORE_PORT/healthz >/dev/null 2>&1 && break; sleep 0.2; done
 [ -s "$RUN/core-public.pem" ] || { echo "core-sim did not start; see $RUN/core-sim.log" >&2; tail -5 "$RUN/core-sim.log" >&2; exit 1; }
 
-dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll \
+dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 \
   --Gateway:HttpPort="$GATEWAY_PORT" --Gateway:Health:AgentPort="$AGENT_PORT" --Gateway:Backhaul:Endpoints:0="127.0.0.1:$BACKHAUL_PORT" \
   --Gateway:PublicKeyPath="$RUN/core-public.pem" --Gateway:Backhaul:SharedKey="$KEY" \
   --Gateway:Backhaul:RelayId=relay-local --Gateway:Backhaul:Region=local --Gateway:AdminKey="$ADMIN" \

@@ -77,8 +77,41 @@ internal static partial class RunVerb
             Assert.That(output, Does.Contain($"ws://127.0.0.1:{gateway}/ws?access_token=").And.Contain($"http://127.0.0.1:{core}/"));
             Assert.That(VisitorToken().IsMatch(output), Is.True, "a visitor token is printed:\n" + output);
             Assert.That(pids.All(Alive), Is.True, "both processes run");
+            // A development run on loopback only: core-sim mints visitor tokens to anyone in Development (a review found
+            // both processes listening on every interface).
+            Assert.That(ListenAddresses(core).Concat(ListenAddresses(gateway)), Is.Not.Empty.And.All.EqualTo("127.0.0.1"), "core-sim and the gateway listen on loopback only");
         });
         return folder;
+    }
+
+    /// <summary>The local addresses of the listening TCP sockets on <paramref name="port"/> (/proc/net/tcp and tcp6).</summary>
+    public static List<string> ListenAddresses(int port)
+    {
+        var addresses = new List<string>();
+        foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (string line in File.ReadLines(table).Skip(1))
+            {
+                // "  0: 0100007F:1F90 00000000:0000 0A ..."; state 0A is LISTEN; addresses are little-endian hex words.
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                string[] local = fields[1].Split(':');
+                if (fields[3] != "0A" || Convert.ToInt32(local[1], 16) != port)
+                {
+                    continue;
+                }
+
+                byte[] bytes = Convert.FromHexString(local[0]);
+                for (int i = 0; i < bytes.Length; i += 4)
+                {
+                    Array.Reverse(bytes, i, 4);
+                }
+
+                var address = new System.Net.IPAddress(bytes);
+                addresses.Add((address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString());
+            }
+        }
+
+        return addresses;
     }
 
     /// <summary>Waits (bounded, 30 s) until none of <paramref name="pids"/> is alive.</summary>

@@ -10,7 +10,7 @@ public class AdaptiveDuplicateTests
     private static readonly TimeSpan s_heartbeat = new LinkOptions().HeartbeatInterval;
 
     [Test]
-    [CancelAfter(30_000)]
+    [CancelAfter(60_000)]
     public async Task CopiesBeforeTheFirstRoundTrip_NoneOnANearLink_CopiesOnceTheLinkIsFar_NoneAgainAfterTheHold(CancellationToken token)
     {
         await using var backhaul = await InMemoryBackhaul.StartAsync(token, links: 2, duplicateUpTo: 1024);
@@ -21,7 +21,9 @@ public class AdaptiveDuplicateTests
         // Near: every ping answered at once (RTT 0 on the fake clock), on both sides.
         var relayLink = relay.CurrentLink!;
         var coreLink = core.CurrentLink!;
-        await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(250), () => !relayLink.IsFar && !coreLink.IsFar, token, maxSteps: 200);
+        // 20 ms of real time per step: a pong still on its way when the clock moves counts as a slow round trip (CI, on a
+        // busy machine, once saw every ping of 50 fake seconds answered "late" with 1 ms per step).
+        await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(250), () => !relayLink.IsFar && !coreLink.IsFar, token, maxSteps: 200, pauseMs: 20);
         var (relayCopies, coreCopies) = (backhaul.Pool.Counters.CopiesSent, backhaul.Listener.Counters.CopiesSent);
         await EchoAsync(relay, core, 20, token);
         Assert.That(backhaul.Pool.Counters.CopiesSent, Is.EqualTo(relayCopies), "near link: the relay sent no copies");
@@ -41,7 +43,7 @@ public class AdaptiveDuplicateTests
         // Near again: a fast round trip ends it only once the hold (60 s) has passed since the last slow one.
         backhaul.Listener.SetPongDelay("relay-test", TimeSpan.Zero);
         SetPoolPongDelay(backhaul.Pool, TimeSpan.Zero);
-        var waited = await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(500), () => !relayLink.IsFar && !coreLink.IsFar, token, maxSteps: 400);
+        var waited = await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(500), () => !relayLink.IsFar && !coreLink.IsFar, token, maxSteps: 400, pauseMs: 20);
         Assert.That(waited, Is.GreaterThanOrEqualTo(new LinkOptions().FarLinkHold - s_heartbeat), "far for the hold after the last slow round trip");
         (relayCopies, coreCopies) = (backhaul.Pool.Counters.CopiesSent, backhaul.Listener.Counters.CopiesSent);
         await EchoAsync(relay, core, 20, token);
@@ -56,7 +58,7 @@ public class AdaptiveDuplicateTests
         await using var backhaul = await InMemoryBackhaul.StartAsync(token, links: 2, duplicateUpTo: 1024);
         var (relay, _) = await backhaul.OpenAcceptedAsync("stall", token);
         var relayLink = relay.CurrentLink!;
-        await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(250), () => !relayLink.IsFar, token, maxSteps: 200);
+        await Eventually.AdvanceUntilAsync(backhaul.Time, TimeSpan.FromMilliseconds(250), () => !relayLink.IsFar, token, maxSteps: 200, pauseMs: 20);
 
         // A stall (a retransmission timeout on a lossy path): the core answers the next ping 2 s late. The relay's
         // heartbeat tick sees it unanswered for 200 ms and copies from then on, before the late pong arrives.

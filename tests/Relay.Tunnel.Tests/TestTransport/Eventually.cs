@@ -16,9 +16,11 @@ internal static class Eventually
 
     /// <summary>
     /// Advances the fake clock by <paramref name="step"/> until <paramref name="condition"/> holds (a timer's work may
-    /// be scheduled on another thread after a step), at most <paramref name="maxSteps"/> steps.
+    /// be scheduled on another thread after a step), at most <paramref name="maxSteps"/> steps, with
+    /// <paramref name="pauseMs"/> of real time after each (longer where a step must not outrun work on other threads:
+    /// a round trip measured on the fake clock grows with every step taken while its pong is on its way).
     /// </summary>
-    public static async Task<TimeSpan> AdvanceUntilAsync(FakeTimeProvider time, TimeSpan step, Func<bool> condition, CancellationToken token, int maxSteps = 100)
+    public static async Task<TimeSpan> AdvanceUntilAsync(FakeTimeProvider time, TimeSpan step, Func<bool> condition, CancellationToken token, int maxSteps = 100, int pauseMs = 1)
     {
         var advanced = TimeSpan.Zero;
         for (int i = 0; !condition(); i++)
@@ -30,7 +32,7 @@ internal static class Eventually
 
             time.Advance(step);
             advanced += step;
-            await Task.Delay(1, token);
+            await Task.Delay(pauseMs, token);
         }
 
         return advanced;
