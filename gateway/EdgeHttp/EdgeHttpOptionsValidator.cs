@@ -22,7 +22,9 @@ internal sealed class EdgeHttpOptionsValidator : IValidateOptions<EdgeHttpOption
                 return $"{s}:Prefixes:{i} must be a path that starts and ends with '/', e.g. /api/; was '{p}'.";
             }
 
-            if (OwnPaths.FirstOrDefault(own => own.StartsWith(p, StringComparison.OrdinalIgnoreCase)) is { } taken)
+            // Covering means either way: /a/ covers /admin/ (a prefix above it), and /status/ or /admin/cache/ lie inside the
+            // gateway's own (a prefix also takes the path without its last slash, and /admin/cache/ would forward the purge).
+            if (OwnPaths.FirstOrDefault(own => own.StartsWith(p, StringComparison.OrdinalIgnoreCase) || p.StartsWith(own.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase)) is { } taken)
             {
                 return $"{s}:Prefixes:{i} '{p}' covers the gateway's own {taken}.";
             }

@@ -35,6 +35,10 @@ public class OptionsTests
     [TestCase("--Gateway:WireGuard:Mode=Sometimes", "Gateway:WireGuard:Mode")]
     [TestCase("--Gateway:HttpPot=9000", "Gateway:HttpPort")]
     [TestCase("--Gateway:HttpPort=18980 --Gateway:Health:AgentPort=18980", "Gateway:Health:AgentPort")]
+    [TestCase("--Gateway:EdgeHttp:Prefixes:0=/", "Gateway:EdgeHttp:Prefixes:0")]
+    [TestCase("--Gateway:EdgeHttp:Prefixes:0=/status/", "Gateway:EdgeHttp:Prefixes:0")] // would take GET /status
+    [TestCase("--Gateway:EdgeHttp:Prefixes:0=/admin/cache/", "Gateway:EdgeHttp:Prefixes:0")] // would forward the purge, admin key and all
+    [TestCase("--Gateway:EdgeHttp:Prefixes:0=/ws/", "Gateway:EdgeHttp:Prefixes:0")]
     [TestCase("--Gateway:Backhaul:RelayId=relay-with-an-id-longer-than-sixty-four-characters-0123456789abcdef", "Gateway:Backhaul:RelayId")]
     [TestCase("--Gateway:Backhaul:Region=a-region-name-longer-than-sixty-four-characters-0123456789abcdefgh", "Gateway:Backhaul:Region")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string arguments, string setting)

@@ -45,6 +45,7 @@ internal sealed class OriginGuardMiddleware(RequestDelegate next, EdgeCacheStore
         if (!request.HadStale)
         {
             await next(context).ConfigureAwait(false);
+            NotStoredIfCut(context);
             return;
         }
 
@@ -54,6 +55,7 @@ internal sealed class OriginGuardMiddleware(RequestDelegate next, EdgeCacheStore
         try
         {
             await next(context).ConfigureAwait(false);
+            NotStoredIfCut(context);
             if (guard.Suppressed || (IsFailure(context.Response.StatusCode) && !context.Response.HasStarted))
             {
                 request.SuppressedFailure = context.Response.StatusCode;
@@ -68,6 +70,23 @@ internal sealed class OriginGuardMiddleware(RequestDelegate next, EdgeCacheStore
         finally
         {
             context.Features.Set(prior);
+        }
+    }
+
+    /// <summary>
+    /// A response whose forwarding failed after it started (the origin's body stopped halfway, the client went away) is
+    /// not stored: output caching stores what it buffered once the request ends, and checks the length only when the
+    /// response declared one. Without this a cut body without Content-Length was served to everyone as a whole one.
+    /// </summary>
+    private static void NotStoredIfCut(HttpContext context)
+    {
+        if (context.RequestAborted.IsCancellationRequested
+            || context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is { Error: not Yarp.ReverseProxy.Forwarder.ForwarderError.None })
+        {
+            if (context.Features.Get<Microsoft.AspNetCore.OutputCaching.IOutputCacheFeature>() is { } cache)
+            {
+                cache.Context.AllowCacheStorage = false;
+            }
         }
     }
 

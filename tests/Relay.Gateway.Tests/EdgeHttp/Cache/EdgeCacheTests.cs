@@ -56,6 +56,27 @@ public class EdgeCacheTests
     }
 
     [Test]
+    public async Task ResponseCutMidBody_IsNotStored_TheNextRequestAsksTheOriginAgain()
+    {
+        // A review found a cut response (no Content-Length, the body stopping halfway) stored as a whole one and served
+        // to everyone for the edge TTL.
+        for (int i = 0; i < 2; i++)
+        {
+            try
+            {
+                var cut = await _front.GetAsync("/cut/app.js");
+                Assert.That(cut.CacheStatus, Does.Not.StartWith("Relay; hit"), "served from the cache: " + cut.Body);
+            }
+            catch (HttpRequestException)
+            {
+                // the client sees the cut: its connection was aborted
+            }
+        }
+
+        Assert.That(_front.Origin.Hits("/cut/app.js"), Is.EqualTo(2), "the cut copy was not stored");
+    }
+
+    [Test]
     public async Task StaticExtensionDefaultRule_CachesOutsideAssets()
     {
         await _front.GetAsync("/widget/chat.css");

@@ -54,6 +54,15 @@ internal sealed class TestOrigin : IAsyncDisposable
             context.Response.Headers.SetCookie = "session=secret";
             return Results.Text("personal");
         });
+        app.MapGet("/cut/{**rest}", async (HttpContext context) =>
+        {
+            // A 200 without a length (chunked) whose body stops halfway: the connection is cut.
+            context.Response.ContentType = "text/javascript";
+            await context.Response.WriteAsync("half of a script");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(100);
+            context.Abort();
+        });
         app.MapGet("/{**path}", async (HttpContext context) =>
         {
             if (origin!.Gate is { } gate)
