@@ -98,10 +98,18 @@ internal sealed partial class Link
             case FrameKind.Data or FrameKind.Ack or FrameKind.Close or FrameKind.Open or FrameKind.OpenCopy or FrameKind.Accept or FrameKind.Refuse or FrameKind.Attach or FrameKind.Attached:
                 return _owner.OnStreamFrame(this, in frame);
             case FrameKind.Ping:
+                Interlocked.Increment(ref _pingsReceived);
                 var delay = PongDelay;
                 if (delay <= TimeSpan.Zero)
                 {
-                    Enqueue(new Outgoing(FrameKind.Pong, value: frame.Value));
+                    // One pong waits at most: a peer that pings and does not read would otherwise grow this link's
+                    // queue by a frame per ping (a review found it). The answer to a later ping while one waits is that
+                    // one; the peer's round trip is measured on the ping it answers.
+                    if (Interlocked.CompareExchange(ref _pongQueued, 1, 0) == 0)
+                    {
+                        Interlocked.Increment(ref _pongsQueued);
+                        Enqueue(new Outgoing(FrameKind.Pong, value: frame.Value));
+                    }
                 }
                 else
                 {

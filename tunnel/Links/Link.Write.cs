@@ -40,6 +40,11 @@ internal sealed partial class Link
                         continue; // tests: a link whose data is lost while it stays up (its pings and acks go on)
                     }
 
+                    if (item.Kind == FrameKind.Pong)
+                    {
+                        Volatile.Write(ref _pongQueued, 0); // the next ping may queue its pong
+                    }
+
                     pending += Encode(output, in item);
                     frames++;
                     if (pending >= _options.FlushThreshold)

@@ -17,6 +17,15 @@ internal sealed partial class Link
     private readonly ILogger _logger;
     private readonly IDisposable? _connection;
     private readonly Channel<Outgoing> _outbound = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private int _pongQueued;
+    private long _pingsReceived;
+
+    /// <summary>Pings the peer sent on this link (tests).</summary>
+    internal long PingsReceived => Interlocked.Read(ref _pingsReceived);
+    private long _pongsQueued;
+
+    /// <summary>Pongs this link queued (tests).</summary>
+    internal long PongsQueued => Interlocked.Read(ref _pongsQueued);
     private readonly TaskCompletionSource<LinkCloseReason> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeReason;
     private int _loopsRunning;

@@ -312,6 +312,13 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             }
 
             var relay = _relays.GetOrAdd(result.PeerId, id => new RelayState(id));
+            if (relay.LinksSnapshot().Count >= _options.MaxLinksPerRelay)
+            {
+                Log.HandshakeRefused(_logger, remote, $"relay '{result.PeerId}' holds {_options.MaxLinksPerRelay} links already, the most one relay may");
+                LinkTransport.Close(connection);
+                return true;
+            }
+
             relay.Region = result.Region;
             var link = new Link(connection, this, _options.Link, _logger, result.PeerId, result.Region, result.PeerWindow, $"{result.PeerId}@{remote}", connection as IDisposable);
             link.PongDelay = _pongDelays.TryGetValue(result.PeerId, out var pongDelay) ? pongDelay : TimeSpan.Zero;

@@ -41,6 +41,13 @@ public sealed class LinkListenerOptions
     /// </summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Links one relay may hold at once; a link beyond it is closed right after its handshake. Defaults to 128: twice
+    /// the most a gateway opens per endpoint (64), so that a relay reconnecting while its old links are not yet known
+    /// dead still gets all of them, while one relay (its key stolen, or a bug) cannot use up the core's files.
+    /// </summary>
+    public int MaxLinksPerRelay { get; set; } = 128;
+
     /// <summary>How often the listener's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -67,6 +74,11 @@ public sealed class LinkListenerOptions
         if (MaxPendingHandshakes < 1)
         {
             throw new ArgumentException("MaxPendingHandshakes: must be at least 1.");
+        }
+
+        if (MaxLinksPerRelay < 1)
+        {
+            throw new ArgumentException("MaxLinksPerRelay: must be at least 1.");
         }
 
         if (MaxPendingHandshakesPerAddress < 1)

@@ -78,6 +78,66 @@ public class HandshakeTests
     }
 
     [Test]
+    [CancelAfter(10_000)]
+    public async Task Listener_ARelayBeyondItsMostLinks_GetsItsNewLinkClosed(CancellationToken token)
+    {
+        // A review found no limit: one relay (its key stolen, or a bug) could hold links until the core ran out of files.
+        var time = new FakeTimeProvider();
+        byte[] key = RandomNumberGenerator.GetBytes(32);
+        await using var listener = new LinkListener(new LinkListenerOptions
+        {
+            NodeId = "core-test",
+            Link = new LinkOptions { TimeProvider = time },
+            KeyForRelay = id => id == "relay-a" ? key : null,
+            MaxLinksPerRelay = 2,
+        });
+
+        for (int i = 0; i < 3; i++)
+        {
+            await DialAsync(listener, "relay-a", key, time, token);
+        }
+
+        Assert.That(listener.Relays().Single().Links, Is.EqualTo(2));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Link_PeerThatPingsAndDoesNotRead_QueuesOnePongAtMost(CancellationToken token)
+    {
+        // A review found a frame queued per ping: a peer that floods pings and never reads grew the link's queue without end.
+        var time = new FakeTimeProvider();
+        byte[] key = RandomNumberGenerator.GetBytes(32);
+        await using var listener = new LinkListener(new LinkListenerOptions
+        {
+            NodeId = "core-test",
+            Link = new LinkOptions { TimeProvider = time, FlushThreshold = 1024 },
+            KeyForRelay = id => id == "relay-a" ? key : null,
+        });
+        var (relayEnd, coreEnd) = DuplexPipe.CreatePair(pauseWriterThreshold: 4096);
+        var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
+        var dialed = await LinkHandshake.DialAsync(relayEnd, InMemoryBackhaul.Options(time, key), "relay-a", "test", token);
+        Assert.That(dialed.Ok, Is.True, dialed.Error);
+        await accept.WaitAsync(token);
+        var link = listener.LinksOf("relay-a").Single();
+
+        // The relay's end reads nothing from here on: the core's pongs fill the pipe, then wait in the link's queue.
+        for (int i = 0; i < 20_000; i++)
+        {
+            FrameWriter.WritePing(relayEnd.Output, FrameKind.Ping, (ulong)i);
+            if (i % 100 == 99)
+            {
+                await relayEnd.Output.FlushAsync(token);
+            }
+        }
+
+        await relayEnd.Output.FlushAsync(token);
+        await Eventually.HoldsAsync(() => link.PingsReceived >= 20_000, token);
+        // The pipe takes about 4 KiB of pongs (11 bytes each) before the core's writer waits; every pong after that waits
+        // in the queue, one at most. Before, all 20,000 were queued.
+        Assert.That(link.PongsQueued, Is.LessThan(2_000));
+    }
+
+    [Test]
     public void LinkKey_Generate_IsBase64OfThirtyTwoRandomBytes_AndTheDevelopmentKeyOnlyInDevelopment()
     {
         string key = LinkKey.Generate();

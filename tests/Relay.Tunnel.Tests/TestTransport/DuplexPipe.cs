@@ -12,12 +12,12 @@ internal sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexP
 
     public PipeWriter Output { get; } = output;
 
-    /// <summary>Two connected ends.</summary>
-    public static (DuplexPipe Relay, DuplexPipe Core) CreatePair()
+    /// <summary>Two connected ends; the core's writes wait once <paramref name="pauseWriterThreshold"/> bytes are unread (0: the pipe's default).</summary>
+    public static (DuplexPipe Relay, DuplexPipe Core) CreatePair(long pauseWriterThreshold = 0)
     {
         var options = new PipeOptions(useSynchronizationContext: false);
         var toCore = new Pipe(options);
-        var toRelay = new Pipe(options);
+        var toRelay = new Pipe(pauseWriterThreshold > 0 ? new PipeOptions(useSynchronizationContext: false, pauseWriterThreshold: pauseWriterThreshold, resumeWriterThreshold: pauseWriterThreshold / 2) : options);
         return (new DuplexPipe(toRelay.Reader, toCore.Writer), new DuplexPipe(toCore.Reader, toRelay.Writer));
     }
 }
