@@ -84,13 +84,7 @@ public class HandshakeTests
         // A review found no limit: one relay (its key stolen, or a bug) could hold links until the core ran out of files.
         var time = new FakeTimeProvider();
         byte[] key = RandomNumberGenerator.GetBytes(32);
-        await using var listener = new LinkListener(new LinkListenerOptions
-        {
-            NodeId = "core-test",
-            Link = new LinkOptions { TimeProvider = time },
-            KeyForRelay = id => id == "relay-a" ? key : null,
-            MaxLinksPerRelay = 2,
-        });
+        await using var listener = ListenerForRelayA(key, time, o => o.MaxLinksPerRelay = 2);
 
         for (int i = 0; i < 3; i++)
         {
@@ -107,12 +101,7 @@ public class HandshakeTests
         // A review found a frame queued per ping: a peer that floods pings and never reads grew the link's queue without end.
         var time = new FakeTimeProvider();
         byte[] key = RandomNumberGenerator.GetBytes(32);
-        await using var listener = new LinkListener(new LinkListenerOptions
-        {
-            NodeId = "core-test",
-            Link = new LinkOptions { TimeProvider = time, FlushThreshold = 1024 },
-            KeyForRelay = id => id == "relay-a" ? key : null,
-        });
+        await using var listener = ListenerForRelayA(key, time, o => o.Link.FlushThreshold = 1024);
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair(pauseWriterThreshold: 4096);
         var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
         var dialed = await LinkHandshake.DialAsync(relayEnd, InMemoryBackhaul.Options(time, key), "relay-a", "test", token);
@@ -150,6 +139,14 @@ public class HandshakeTests
         Assert.That(error, Does.Contain("Development"));
         Assert.That(LinkKey.TryParse(LinkKey.DevelopmentKey, development: true, out _, out _), Is.True);
         Assert.That(LinkKey.TryParse(Convert.ToBase64String(new byte[16]), development: false, out _, out _), Is.False, "16 bytes is too short");
+    }
+
+    /// <summary>A core's listener that knows one relay, relay-a, by <paramref name="key"/>.</summary>
+    private static LinkListener ListenerForRelayA(byte[] key, TimeProvider time, Action<LinkListenerOptions> configure)
+    {
+        var options = new LinkListenerOptions { NodeId = "core-test", Link = new LinkOptions { TimeProvider = time }, KeyForRelay = id => id == "relay-a" ? key : null };
+        configure(options);
+        return new LinkListener(options);
     }
 
     private static async Task<LinkHandshake.Result> DialAsync(LinkListener listener, string relayId, byte[] key, TimeProvider time, CancellationToken token)
