@@ -60,7 +60,8 @@ for rid in $RIDS; do
     rm -f "$log"
     printf '%s' "$VERSION" >"$dir/VERSION" # scripts/rolling-upgrade.sh names the release after it
     case "$rid" in
-      win-*) (cd "$OUT" && zip -qr "$name-$VERSION-$rid.zip" "$name-$rid") ;;
+      win-*) command -v zip >/dev/null 2>&1 || { echo "publish: zip is missing (apt-get install zip), needed for $rid; or RIDS=linux-x64" >&2; exit 1; }
+             (cd "$OUT" && zip -qr "$name-$VERSION-$rid.zip" "$name-$rid") ;;
       *) tar -C "$OUT" -czf "$OUT/$name-$VERSION-$rid.tar.gz" "$name-$rid"
          [ "$rid" = linux-x64 ] && published_linux+=("$name") ;;
     esac

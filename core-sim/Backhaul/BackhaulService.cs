@@ -48,6 +48,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 MaxPendingHandshakesPerAddress = _options.BackhaulMaxPendingHandshakesPerAddress,
                 ReservedHandshakes = _options.BackhaulReservedHandshakes,
                 HandshakeTimeout = _options.BackhaulHandshakeTimeout,
+                MaxStreamsPerRelay = _options.BackhaulMaxStreamsPerRelay,
                 Link = new Relay.Tunnel.Links.LinkOptions { DuplicateFramesUpTo = _options.BackhaulDuplicateFramesUpTo, DuplicateAboveRtt = _options.BackhaulDuplicateAboveRtt, TimeProvider = time },
             },
             loggers.CreateLogger<LinkListener>());

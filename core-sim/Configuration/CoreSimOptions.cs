@@ -72,6 +72,12 @@ public sealed class CoreSimOptions
     /// <summary>Time a new backhaul connection has to prove a relay's key before it is closed. Defaults to 2 s.</summary>
     public TimeSpan BackhaulHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Streams (sessions and edge HTTP connections) one relay may hold open at once; an OPEN beyond it is refused with
+    /// 1013. Defaults to 250,000. One relay (its key stolen, or a bug) cannot fill the core with streams.
+    /// </summary>
+    public int BackhaulMaxStreamsPerRelay { get; set; } = 250_000;
+
     /// <summary>Admin credential (UTF-8, at least 16 bytes), sent as <c>Authorization: Bearer KEY</c>: required by every
     /// state-changing endpoint (<c>/v1/faults/*</c>, the dashboard's drain/undrain) and for operator tokens. Defaults to none:
     /// in the Development environment a random key is generated at start and logged once; elsewhere it must be set.</summary>

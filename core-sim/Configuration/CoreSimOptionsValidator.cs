@@ -33,6 +33,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.BackhaulReservedHandshakes < 0 || o.BackhaulReservedHandshakes >= o.BackhaulMaxPendingHandshakes) return $"CoreSim:BackhaulReservedHandshakes: must be 0 to CoreSim:BackhaulMaxPendingHandshakes - 1 ({o.BackhaulMaxPendingHandshakes - 1}); was {o.BackhaulReservedHandshakes}.";
         if (o.BackhaulDuplicateFramesUpTo is < 0 or > 16 * 1024) return $"CoreSim:BackhaulDuplicateFramesUpTo: must be 0 (off) to 16384 bytes; was {o.BackhaulDuplicateFramesUpTo}.";
         if (o.BackhaulDuplicateAboveRtt < TimeSpan.Zero || o.BackhaulDuplicateAboveRtt > TimeSpan.FromSeconds(10)) return $"CoreSim:BackhaulDuplicateAboveRtt: must be 0 (always copy) to 10 s; was {o.BackhaulDuplicateAboveRtt}.";
+        if (o.BackhaulMaxStreamsPerRelay < 1) return $"CoreSim:BackhaulMaxStreamsPerRelay: must be at least 1; was {o.BackhaulMaxStreamsPerRelay}.";
         if (o.BackhaulHandshakeTimeout <= TimeSpan.Zero) return $"CoreSim:BackhaulHandshakeTimeout: must be positive; was {o.BackhaulHandshakeTimeout}.";
         if (string.IsNullOrEmpty(o.AdminKey)) return "CoreSim:AdminKey: required outside the Development environment (env CoreSim__AdminKey; ≥ 16 random bytes).";
         if (Encoding.UTF8.GetByteCount(o.AdminKey) < 16) return "CoreSim:AdminKey: must be at least 16 bytes (env CoreSim__AdminKey).";

@@ -97,6 +97,13 @@ public sealed partial class LinkListener
                 return true;
             }
 
+            if (relay.Streams.Count >= _options.MaxStreamsPerRelay)
+            {
+                // One relay (its key stolen, or a bug that never closes) cannot fill the core with streams.
+                link.Enqueue(new Outgoing(FrameKind.Refuse, frame.StreamId, code: StreamCodes.TryAgainLater, body: $"the relay holds {_options.MaxStreamsPerRelay} streams, the most the core takes from one relay"));
+                return true;
+            }
+
             stream = new MuxStream(frame.StreamId, (OpenInfo)frame.Body!, isOpener: false, this, _options.Link) { RelayId = relay.RelayId, OpensSeen = copy ? OpenCopySeen : OpenSeen };
             relay.Streams[frame.StreamId] = stream;
             _metrics.StreamOpened();

@@ -48,6 +48,12 @@ public sealed class LinkListenerOptions
     /// </summary>
     public int MaxLinksPerRelay { get; set; } = 128;
 
+    /// <summary>
+    /// Streams one relay may hold open on this core at once; an OPEN beyond it is refused with 1013. Defaults to 250,000
+    /// (a relay's sessions and edge HTTP connections; about 2 KiB of state each on the core).
+    /// </summary>
+    public int MaxStreamsPerRelay { get; set; } = 250_000;
+
     /// <summary>How often the listener's single heartbeat timer ticks. Defaults to 250 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -79,6 +85,11 @@ public sealed class LinkListenerOptions
         if (MaxLinksPerRelay < 1)
         {
             throw new ArgumentException("MaxLinksPerRelay: must be at least 1.");
+        }
+
+        if (MaxStreamsPerRelay < 1)
+        {
+            throw new ArgumentException("MaxStreamsPerRelay: must be at least 1.");
         }
 
         if (MaxPendingHandshakesPerAddress < 1)

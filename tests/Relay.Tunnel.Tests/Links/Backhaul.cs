@@ -38,9 +38,11 @@ internal sealed class Backhaul : IAsyncDisposable
     };
 
     /// <summary>Starts a listener with an echo service and a pool of <paramref name="links"/> links to it.</summary>
-    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null, int duplicateUpTo = 0, TimeSpan? duplicateAboveRtt = null)
+    public static async Task<Backhaul> StartAsync(int links = 4, byte[]? poolKey = null, Func<MuxStream, CancellationToken, Task>? handler = null, bool waitForLinks = true, LinkOptions? listenerLink = null, System.Diagnostics.Metrics.IMeterFactory? poolMeters = null, int duplicateUpTo = 0, TimeSpan? duplicateAboveRtt = null, Action<LinkListenerOptions>? configureListener = null)
     {
-        var listener = new LinkListener(new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options(duplicateUpTo: duplicateUpTo, duplicateAboveRtt: duplicateAboveRtt) });
+        var listenerOptions = new LinkListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), NodeId = "core-test", Link = listenerLink ?? Options(duplicateUpTo: duplicateUpTo, duplicateAboveRtt: duplicateAboveRtt) };
+        configureListener?.Invoke(listenerOptions);
+        var listener = new LinkListener(listenerOptions);
         listener.Start();
         var pool = new LinkPool(new LinkPoolOptions
         {

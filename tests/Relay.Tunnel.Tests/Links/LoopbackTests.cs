@@ -117,6 +117,27 @@ public class LoopbackTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task StreamsBeyondTheMostOfOneRelay_AreRefusedWith1013_TheOthersGoOn(CancellationToken token)
+    {
+        // A review found no limit: one relay (its key stolen, or a bug that never closes) could open streams until the
+        // core ran out of memory.
+        await using var backhaul = await Backhaul.StartAsync(links: 1, configureListener: o => o.MaxStreamsPerRelay = 2);
+        var first = backhaul.Pool.OpenStream(Backhaul.Info("a"));
+        var second = backhaul.Pool.OpenStream(Backhaul.Info("b"));
+        await first.SendAsync("a"u8.ToArray(), true, token);
+        await second.SendAsync("b"u8.ToArray(), true, token);
+        await Relay.Tunnel.Tests.TestTransport.Eventually.HoldsAsync(() => backhaul.Listener.Relays().Single().Streams == 2, token);
+
+        var third = backhaul.Pool.OpenStream(Backhaul.Info("c"));
+        await third.SendAsync("c"u8.ToArray(), true, token);
+        var info = await third.Completion.WaitAsync(token);
+
+        Assert.That((info.Code, info.ByPeer), Is.EqualTo((StreamCodes.TryAgainLater, true)));
+        Assert.That(first.Completion.IsCompleted || second.Completion.IsCompleted, Is.False, "the first two stay open");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task CloseCodes_TravelBothWays(CancellationToken token)
     {
         await using var backhaul = await Backhaul.StartAsync(links: 1, handler: async (stream, ct) =>
