@@ -27,11 +27,13 @@ internal sealed partial class EdgeHttpForwarder : IDisposable
     private readonly EdgeHttpOptions _options;
     private readonly string _proxyName;
     private readonly ILogger _logger;
+    private readonly Edge.IpLimiter _perClient;
 
     public EdgeHttpForwarder(IHttpForwarder forwarder, BackhaulService backhaul, IOptions<EdgeHttpOptions> options, IOptions<GatewayOptions> gateway, ILogger<EdgeHttpForwarder> logger)
     {
         _forwarder = forwarder;
         _options = options.Value;
+        _perClient = new Edge.IpLimiter(_options.MaxRequestsPerClient);
         _logger = logger;
         var connector = new BackhaulConnector(backhaul);
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
@@ -74,6 +76,27 @@ internal sealed partial class EdgeHttpForwarder : IDisposable
             return;
         }
 
+        // One client holds at most MaxRequestsPerClient of the pool's connections to the core at once: slow requests
+        // from one address (HTTP/2: 16 connections x 100 streams) cannot hold everyone's pool.
+        var client = context.Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address) : IPAddress.None;
+        if (!_perClient.TryAcquire(client))
+        {
+            await FailAsync(context, StatusCodes.Status429TooManyRequests, "http_request_denied", $"more than {_options.MaxRequestsPerClient} requests in flight from this address").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await SendAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            _perClient.Release(client);
+        }
+    }
+
+    private async Task SendAsync(HttpContext context)
+    {
         var error = await _forwarder.SendAsync(context, Destination, _invoker, _config, _transformer).ConfigureAwait(false);
         if (error == ForwarderError.None)
         {

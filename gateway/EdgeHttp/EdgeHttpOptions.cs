@@ -37,6 +37,13 @@ public sealed class EdgeHttpOptions
     /// <summary>Concurrent forwarded connections (backhaul streams) to the core; more requests wait for one. Defaults to 1024.</summary>
     public int MaxConnections { get; set; } = 1024;
 
+    /// <summary>
+    /// Forwarded requests one client address may have in flight at once; beyond it a request is answered 429
+    /// (<c>Proxy-Status: error=http_request_denied</c>) without reaching the core. Defaults to 64: one address cannot
+    /// hold the pool's <see cref="MaxConnections"/> with slow requests.
+    /// </summary>
+    public int MaxRequestsPerClient { get; set; } = 64;
+
     /// <summary>An idle forwarded connection (its stream) is closed after this long. Defaults to 60 s.</summary>
     public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

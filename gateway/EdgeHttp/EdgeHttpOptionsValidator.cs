@@ -34,6 +34,7 @@ internal sealed class EdgeHttpOptionsValidator : IValidateOptions<EdgeHttpOption
         if (o.MaxRequestBodySize < 0) return $"{s}:MaxRequestBodySize must not be negative; was {o.MaxRequestBodySize}.";
         if (o.MaxResponseHeadersBytes is < 1024 or > 1024 * 1024) return $"{s}:MaxResponseHeadersBytes must be 1 KiB to 1 MiB; was {o.MaxResponseHeadersBytes}.";
         if (o.MaxConnections is < 1 or > 100_000) return $"{s}:MaxConnections must be 1 to 100000; was {o.MaxConnections}.";
+        if (o.MaxRequestsPerClient is < 1 or > 100_000) return $"{s}:MaxRequestsPerClient must be 1 to 100000; was {o.MaxRequestsPerClient}.";
         if (o.IdleConnectionTimeout < TimeSpan.FromSeconds(1)) return $"{s}:IdleConnectionTimeout must be at least 1 s; was {o.IdleConnectionTimeout}.";
         return null;
     }

@@ -17,7 +17,7 @@ internal sealed partial class SessionEndpoint(
 {
     private readonly GatewayOptions _options = options.Value;
     private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
-    private readonly IpLimiter _perIp = new(options.Value.MaxSessionsPerIp);
+    private readonly Edge.IpLimiter _perIp = new(options.Value.MaxSessionsPerIp);
 
     // One options object for every session's token bucket; each session makes its bucket on its first message.
     private readonly TokenBucketRateLimiterOptions _rateOptions = RateOptions(options.Value);

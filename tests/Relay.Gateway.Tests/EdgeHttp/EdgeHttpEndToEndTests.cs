@@ -218,6 +218,31 @@ public class EdgeHttpEndToEndTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task OneClient_BeyondItsForwardedRequests_Gets429_OthersStillGetThrough(CancellationToken token)
+    {
+        // A review found no per-client limit: one address over HTTP/2 (16 connections x 100 streams) could hold the
+        // forwarding pool's 1,024 connections to the core with slow requests, and every user's API calls waited.
+        await using var h = await EdgeHttpHarness.StartAsync(token, gatewayArgs: ["--Gateway:EdgeHttp:MaxRequestsPerClient=2"]);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { Timeout = TimeSpan.FromSeconds(30) };
+        var held = new[] { http.GetAsync(new Uri(h.Relay, "/api/whoami?fault=slow&ms=3000"), token), http.GetAsync(new Uri(h.Relay, "/api/whoami?fault=slow&ms=3000"), token) };
+        await Task.Delay(500, token); // both in flight at the core
+
+        using var third = await http.GetAsync(new Uri(h.Relay, "/api/whoami"), token);
+
+        Assert.That(third.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+        Assert.That(third.Headers.GetValues("Proxy-Status").Single(), Does.Contain("error=http_request_denied"));
+        foreach (var response in await Task.WhenAll(held))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the two within the limit");
+            response.Dispose();
+        }
+
+        using var after = await http.GetAsync(new Uri(h.Relay, "/api/whoami"), token);
+        Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the client's places came back");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task SlowCore_PastTheTimeout_Answers504_WithTheReason(CancellationToken token)
     {
         await using var h = await EdgeHttpHarness.StartAsync(token, gatewayArgs: ["--Gateway:EdgeHttp:Timeout=00:00:01"]);

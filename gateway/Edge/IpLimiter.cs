@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace Relay.Gateway.Sessions;
+namespace Relay.Gateway.Edge;
 
-/// <summary>Counts concurrent sessions per client IP.</summary>
+/// <summary>Counts concurrent things per client IP (sessions; forwarded edge HTTP requests) up to a cap.</summary>
 internal sealed class IpLimiter(int max)
 {
     private readonly ConcurrentDictionary<IPAddress, int> _counts = new();
