@@ -95,7 +95,9 @@ stop() { # stop NAME: SIGTERM, then SIGKILL after 15 s
   unset "PIDS[$1]"
 }
 cleanup() { for name in "${!PIDS[@]}"; do stop "$name"; done; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT # a trap that returns would let the script go on after Ctrl-C
+trap 'exit 143' TERM
 
 wait_http() { # wait_http URL [PID]: up to 30 s; fails at once when PID (the process that should answer) has exited
   for _ in $(seq 1 150); do

@@ -28,7 +28,9 @@ BENCH_TLS_GW_ARGS=()
 if [ "${TLS:-0}" = 1 ]; then . scripts/bench-tls.sh; bench_tls "$OUT" $GWS; fi
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 1; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT # a trap that returns would let the script go on after Ctrl-C
+trap 'exit 143' TERM
 wait_http() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "no answer $1"; exit 1; }
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
   --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" "${QUIET[@]}" >>"$OUT/core.log" 2>&1 &

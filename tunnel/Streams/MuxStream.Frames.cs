@@ -370,6 +370,13 @@ public sealed partial class MuxStream
                 return false;
             }
 
+            if (reattach && !reopen && _link == link)
+            {
+                // An ATTACH on the link the stream is on: nothing was lost on it. Answering would resend all the stream
+                // holds, so a relay could make the core send it again and again for 13 bytes each (a review found it).
+                return true;
+            }
+
             if (_link != link)
             {
                 _link?.RemoveStream();
