@@ -97,7 +97,7 @@ public sealed partial class LinkListener
                 return true;
             }
 
-            if (relay.Streams.Count >= _options.MaxStreamsPerRelay)
+            if (relay.OpenStreams >= _options.MaxStreamsPerRelay)
             {
                 // One relay (its key stolen, or a bug that never closes) cannot fill the core with streams.
                 link.Enqueue(new Outgoing(FrameKind.Refuse, frame.StreamId, code: StreamCodes.TryAgainLater, body: $"the relay holds {_options.MaxStreamsPerRelay} streams, the most the core takes from one relay"));
@@ -106,6 +106,7 @@ public sealed partial class LinkListener
 
             stream = new MuxStream(frame.StreamId, (OpenInfo)frame.Body!, isOpener: false, this, _options.Link) { RelayId = relay.RelayId, OpensSeen = copy ? OpenCopySeen : OpenSeen };
             relay.Streams[frame.StreamId] = stream;
+            relay.OpenStreams++;
             _metrics.StreamOpened();
             if (copy)
             {
@@ -187,6 +188,8 @@ public sealed partial class LinkListener
             {
                 return;
             }
+
+            relay.OpenStreams--;
 
             // The other of OPEN and OPEN_COPY may still come (only while young: a link that brings nothing for
             // DeadLinkTimeout is closed, and what it held with it). Remember the id, so it opens nothing.

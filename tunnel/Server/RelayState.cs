@@ -25,6 +25,12 @@ internal sealed class RelayState(string relayId)
     public object OpenGate { get; } = new();
 
     /// <summary>
+    /// Under <see cref="OpenGate"/>: the streams in <see cref="Streams"/>, kept beside it for the per-relay cap checked at
+    /// every OPEN (a <see cref="ConcurrentDictionary{TKey, TValue}"/>'s Count takes all its locks).
+    /// </summary>
+    public int OpenStreams { get; set; }
+
+    /// <summary>
     /// Under <see cref="OpenGate"/>: remembers a stream that ended while the other of its OPEN and OPEN_COPY had not
     /// arrived, so that one, arriving late, does not open the stream again. Capped; the oldest go first.
     /// </summary>

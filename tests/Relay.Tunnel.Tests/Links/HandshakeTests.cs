@@ -142,10 +142,10 @@ public class HandshakeTests
     }
 
     /// <summary>A core's listener that knows one relay, relay-a, by <paramref name="key"/>.</summary>
-    private static LinkListener ListenerForRelayA(byte[] key, TimeProvider time, Action<LinkListenerOptions> configure)
+    internal static LinkListener ListenerForRelayA(byte[] key, TimeProvider time, Action<LinkListenerOptions>? configure = null)
     {
         var options = new LinkListenerOptions { NodeId = "core-test", Link = new LinkOptions { TimeProvider = time }, KeyForRelay = id => id == "relay-a" ? key : null };
-        configure(options);
+        configure?.Invoke(options);
         return new LinkListener(options);
     }
 

@@ -16,7 +16,7 @@ public class AttachAbuseTests
         // whole window from the core, as often as the relay liked.
         var time = new FakeTimeProvider();
         byte[] key = RandomNumberGenerator.GetBytes(32);
-        await using var listener = new LinkListener(new LinkListenerOptions { NodeId = "core-test", Link = new LinkOptions { TimeProvider = time }, KeyForRelay = id => id == "relay-a" ? key : null });
+        await using var listener = HandshakeTests.ListenerForRelayA(key, time);
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair();
         var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
         var dialed = await LinkHandshake.DialAsync(relayEnd, InMemoryBackhaul.Options(time, key), "relay-a", "test", token);
