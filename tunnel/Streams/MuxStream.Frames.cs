@@ -264,6 +264,7 @@ public sealed partial class MuxStream
             if (_creditLimit < 0)
             {
                 _creditLimit = link.PeerWindow;
+                _peerWindow = link.PeerWindow;
             }
 
             link.Enqueue(new Outgoing(FrameKind.Open, Id, body: Info));
@@ -344,6 +345,7 @@ public sealed partial class MuxStream
             _link = link;
             link.AddStream();
             _creditLimit = link.PeerWindow;
+            _peerWindow = link.PeerWindow;
             _accepted = true;
             State = StreamState.Attached;
             link.Enqueue(new Outgoing(FrameKind.Accept, Id));
@@ -358,6 +360,7 @@ public sealed partial class MuxStream
     internal bool AcceptAttach(Link link, ulong peerReceived, long peerCredit, bool reopen, bool reattach = true)
     {
         bool finished;
+        bool refused = false;
         lock (_retained)
         {
             if (State == StreamState.Closed)
@@ -377,31 +380,59 @@ public sealed partial class MuxStream
                 return true;
             }
 
-            if (_link != link)
-            {
-                _link?.RemoveStream();
-                _link = link;
-                link.AddStream();
-            }
-
             ReleaseAcknowledged(peerReceived);
-            GrantCredit(peerCredit);
-            _advertised = Math.Max(_advertised, _consumed + _options.StreamWindow);
-            if (reopen)
+            if (reattach && !TakeResendBudget())
             {
-                // ACCEPT carries no credit: follow it with what we hold and the credit we grant,
-                // which the opener may have missed with the dead link.
-                link.Enqueue(new Outgoing(FrameKind.Accept, Id));
-                link.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+                link.Enqueue(new Outgoing(FrameKind.Refuse, Id, code: StreamCodes.BackhaulLost, body: ResendBudgetSpent));
+                refused = true;
+                finished = false;
             }
             else
             {
-                link.Enqueue(new Outgoing(FrameKind.Attached, Id, _received, (ulong)_advertised));
+                if (_link != link)
+                {
+                    _link?.RemoveStream();
+                    _link = link;
+                    link.AddStream();
+                }
+
+                GrantCredit(peerCredit);
+                _advertised = Math.Max(_advertised, _consumed + _options.StreamWindow);
+                if (reopen)
+                {
+                    // ACCEPT carries no credit: follow it with what we hold and the credit we grant,
+                    // which the opener may have missed with the dead link.
+                    link.Enqueue(new Outgoing(FrameKind.Accept, Id));
+                    link.Enqueue(new Outgoing(FrameKind.Ack, Id, _received, (ulong)_advertised));
+                }
+                else
+                {
+                    link.Enqueue(new Outgoing(FrameKind.Attached, Id, _received, (ulong)_advertised));
+                }
+
+                finished = ResendRetained(link, reattach);
             }
-            finished = ResendRetained(link, reattach);
+        }
+
+        if (refused)
+        {
+            Terminate(new StreamCloseInfo(StreamCodes.BackhaulLost, ResendBudgetSpent, ByPeer: false));
+            return true;
         }
 
         return EndIfFinished(finished);
+    }
+
+    /// <summary>
+    /// Under the lock, at a re-attach: counts what it resends, and false once a stream's resends pass
+    /// <see cref="MaxResendFactor"/> times everything it ever sent plus one window. An honest peer re-attaches after a
+    /// lost link and acknowledges what it then receives, so resends stay a fraction of that; a peer moving a stream
+    /// between live links without acknowledging (13 bytes for up to a window each) is cut off.
+    /// </summary>
+    private bool TakeResendBudget()
+    {
+        _resentBytes += _retainedBytes;
+        return _resentBytes <= (MaxResendFactor * _bytesSent) + _peerWindow;
     }
 
     /// <summary>
@@ -490,6 +521,7 @@ public sealed partial class MuxStream
 
     private void ReleaseAcknowledged(ulong seq)
     {
+        bool released = false;
         while (_retained.TryPeek(out var item) && item.Seq <= seq)
         {
             _retained.Dequeue();
@@ -501,7 +533,13 @@ public sealed partial class MuxStream
             {
                 _retainedBytes -= item.Length;
                 RetainedBuffers.Return(item.Buffer);
+                released = true;
             }
+        }
+
+        if (released && _creditWaiter is not null)
+        {
+            SignalCredit(); // a sender may wait for room under the window as well as for credit
         }
     }
 

@@ -25,6 +25,12 @@ public sealed partial class MuxStream
     private ulong _lastSeq;
     private long _bytesSent;
     private long _creditLimit = -1;
+
+    /// <summary>The peer's window (its handshake's, clamped), set with the first credit: the most this side holds unacknowledged.</summary>
+    private int _peerWindow;
+
+    /// <summary>Payload bytes resent at re-attaches, for the resend budget (<see cref="MaxResendFactor"/>).</summary>
+    private long _resentBytes;
     private long _retainedBytes;
     private TaskCompletionSource? _creditWaiter;
     private bool _localCloseQueued;
@@ -33,6 +39,11 @@ public sealed partial class MuxStream
 
     // Receive side.
     private const int AckEveryFrames = 16;
+
+    /// <summary>A stream's re-attaches may resend this many times everything it ever sent, plus one window (issue 21 review).</summary>
+    private const int MaxResendFactor = 4;
+
+    private const string ResendBudgetSpent = "stream re-attached too often without acknowledging what it was resent";
     private ulong _received;
     private ulong _ackedSeq;
     private ulong _quietMark; // the owner's heartbeat tick only (never re-entered): _received at the last tick
@@ -191,7 +202,11 @@ public sealed partial class MuxStream
                             return false;
                         }
 
-                        if (_creditLimit >= 0 && _bytesSent + length <= _creditLimit)
+                        // Credit alone is the peer's word: an honest peer's credit never runs more than its window
+                        // ahead of what it has acknowledged, so holding at most a window unacknowledged costs it
+                        // nothing, and a peer that raises its credit without acknowledging cannot make this side
+                        // retain without bound (tunnel/Protocol/README.md "Flow control").
+                        if (_creditLimit >= 0 && _bytesSent + length <= _creditLimit && (_retainedBytes == 0 || _retainedBytes + length <= _peerWindow))
                         {
                             QueueData(flags, message.Span.Slice(offset, length));
                             break;
