@@ -160,6 +160,7 @@ public sealed class CoreSimHost : IAsyncDisposable
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultState>();
+        builder.Services.AddSingleton(sp => new Http.FleetSnapshots(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<CoreSimOptions>>().Value.FleetStreamMaxClients));
         builder.Services.AddSingleton<FilesStore>(); // issue 18: POST/GET /files
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddHostedService<ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)

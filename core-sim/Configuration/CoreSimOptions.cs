@@ -119,6 +119,12 @@ public sealed class CoreSimOptions
     public static int EffectiveMaxConnections(int configured, long? fileLimit) =>
         configured > 0 ? configured : (int)Math.Clamp((fileLimit ?? 40_000) / 4, 16, 10_000);
 
+    /// <summary>
+    /// Concurrent <c>GET /v1/fleet/stream</c> streams (the dashboard's server-sent events, anonymous as <c>GET /fleet</c>);
+    /// beyond it a stream gets 503 with <c>Retry-After</c>. Defaults to 64; 1–10,000.
+    /// </summary>
+    public int FleetStreamMaxClients { get; set; } = 64;
+
     /// <summary>How long a new connection has to send its hello. Defaults to 10 s.</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

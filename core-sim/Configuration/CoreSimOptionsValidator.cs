@@ -48,6 +48,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.AssetMaxAge < TimeSpan.Zero) return $"CoreSim:AssetMaxAge: must not be negative; was {o.AssetMaxAge}.";
         if (o.MaxRoomsPerSession is < 1 or > 100_000) return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {o.MaxRoomsPerSession}.";
         if (o.MaxConnections < 0) return $"CoreSim:MaxConnections: must be 0 (a quarter of the open-file limit) or positive; was {o.MaxConnections}.";
+        if (o.FleetStreamMaxClients is < 1 or > 10_000) return $"CoreSim:FleetStreamMaxClients: must be 1-10,000; was {o.FleetStreamMaxClients}.";
         if (o.HelloTimeout <= TimeSpan.Zero) return $"CoreSim:HelloTimeout: must be positive; was {o.HelloTimeout}.";
         if (o.SigningKeyPath is { Length: > 0 } signingKey && CheckSigningKey(signingKey) is { } keyError) return $"CoreSim:SigningKeyPath: {keyError}";
         if (o.CloseTimeout <= TimeSpan.Zero) return $"CoreSim:CloseTimeout: must be positive; was {o.CloseTimeout}.";

@@ -63,7 +63,7 @@ internal static class Dashboard
     }
 
     /// <summary>Server-sent events: each event is exactly what GET /fleet returns at that moment (the /fleet endpoint is invoked in-process).</summary>
-    private static async Task StreamFleetAsync(HttpContext context, EndpointDataSource endpoints)
+    private static async Task StreamFleetAsync(HttpContext context, EndpointDataSource endpoints, FleetSnapshots snapshots)
     {
         var fleet = endpoints.Endpoints.OfType<RouteEndpoint>().FirstOrDefault(e => e.RoutePattern.RawText == "/fleet");
         if (fleet?.RequestDelegate is null)
@@ -71,6 +71,27 @@ internal static class Dashboard
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
+
+        if (!snapshots.TryEnter())
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            await context.Response.WriteAsync("too many fleet streams open (CoreSim:FleetStreamMaxClients); GET /fleet answers at once\n", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await SendFleetAsync(context, fleet.RequestDelegate, snapshots).ConfigureAwait(false);
+        }
+        finally
+        {
+            snapshots.Leave();
+        }
+    }
+
+    private static async Task SendFleetAsync(HttpContext context, RequestDelegate fleet, FleetSnapshots snapshots)
+    {
 
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
@@ -84,7 +105,7 @@ internal static class Dashboard
         {
             do
             {
-                string json = await RenderFleetAsync(fleet.RequestDelegate, context.RequestServices, lifetime.Token).ConfigureAwait(false);
+                string json = await snapshots.GetAsync(ct => RenderFleetAsync(fleet, context.RequestServices, ct), lifetime.Token).ConfigureAwait(false);
                 await context.Response.WriteAsync($"event: fleet\ndata: {json}\n\n", lifetime.Token).ConfigureAwait(false);
                 await context.Response.Body.FlushAsync(lifetime.Token).ConfigureAwait(false);
             }
