@@ -27,7 +27,7 @@ usage: ./build.ps1 VERB [args]
   bench attack          legitimate sessions through a gateway without and with a connection flood (Linux loopback)
   bench cluster         core-sim on Redis vs in memory (CPU, p99 per message); a node's SIGKILL: time until 99 % resumed (issue 20)
   bench regions         the regions lab: per region direct vs relay vs negotiate, region loss (DNS answers, resumes), drain (Linux, as root)
-  publish [--rid RID]   self-contained gateway, core-sim (and relay CLI) for linux-x64 and win-x64 in artifacts/publish/VERSION/, with SHA256SUMS
+  publish [--rid RID]   self-contained, versioned gateway/core-sim/CLI builds (linux-x64, win-x64), archives, the .deb (Linux), SHA256SUMS
   help                  this list
 "@
 
@@ -419,41 +419,81 @@ function Get-RelayVersion {
 }
 
 function Invoke-Publish([string[]]$PublishArgs) {
-  # Self-contained, versioned artifacts: artifacts/publish/VERSION/PROJECT-RID/ for gateway, core-sim (and the relay
-  # CLI when tools/Relay.Cli exists), linux-x64 and win-x64 unless --rid is given; VERSION from
-  # `git describe --tags --always --dirty`, written into each folder as VERSION; SHA256SUMS (sha256sum -c format) of
-  # every file, next to the folders.
+  # The same artifacts as ./build.sh publish (scripts/publish.sh): self-contained, versioned folders
+  # OUT/PROJECT-RID/ (with VERSION) of the gateway, core-sim and the relay CLI (when tools/Relay.Cli exists) for
+  # linux-x64 and win-x64 unless --rid is given (--project NAME: only those), an archive of each (tar.gz for Linux and
+  # macOS, zip for Windows), the gateway's .deb where bash and dpkg-deb exist (Linux; NO_DEB=1 skips it), and
+  # SHA256SUMS (sha256sum -c format) of the archives and the package. OUT is artifacts/publish/VERSION, or $env:PUBLISH_DIR.
   Assert-Dotnet
-  $rids = @()
+  $rids = @(); $names = @()
+  $usage = "publish: usage: ./build.ps1 publish [--rid RID]... [--project gateway|core-sim|cli]... (default: linux-x64 and win-x64, every project)"
   for ($i = 0; $i -lt $PublishArgs.Count; $i++) {
     if ($PublishArgs[$i] -eq "--rid" -and $i + 1 -lt $PublishArgs.Count -and $PublishArgs[$i + 1] -match '^[a-z0-9.-]{1,40}$') { $rids += $PublishArgs[++$i] }
-    else { Fail "publish: usage: ./build.ps1 publish [--rid RID]... (default: linux-x64 and win-x64)" 2 }
+    elseif ($PublishArgs[$i] -eq "--project" -and $i + 1 -lt $PublishArgs.Count -and $PublishArgs[$i + 1] -in @("gateway", "core-sim", "cli")) { $names += $PublishArgs[++$i] }
+    else { Fail $usage 2 }
   }
   if ($rids.Count -eq 0) { $rids = @("linux-x64", "win-x64") }
   $version = Get-RelayVersion
   $numeric = $version -replace '^([0-9]+\.[0-9]+\.[0-9]+).*', '$1'
   $projects = [ordered]@{ "gateway" = "gateway/Relay.Gateway.csproj"; "core-sim" = "core-sim/Relay.CoreSim.csproj" }
   if (Test-Path "tools/Relay.Cli/Relay.Cli.csproj") { $projects["cli"] = "tools/Relay.Cli/Relay.Cli.csproj" }
-  $out = Join-Path $Root "artifacts/publish/$version"
+  foreach ($name in $names) { if (-not $projects.Contains($name)) { Fail "publish: no project for '$name'" 2 } }
+  if ($names.Count -eq 0) { $names = @($projects.Keys) }
+  $out = if ($env:PUBLISH_DIR) { [IO.Path]::GetFullPath($env:PUBLISH_DIR) } else { Join-Path $Root "artifacts/publish/$version" }
   # Its own bin and obj folders: a runtime-specific restore in the projects' own obj would make the next build rebuild all.
   $build = Join-Path $Root "artifacts/publish-build"
+  Write-Output "publish: version $version → $out"
   Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
   New-Item -ItemType Directory -Force $out | Out-Null
-  foreach ($name in $projects.Keys) {
-    foreach ($rid in $rids) {
+  Add-Type -AssemblyName System.IO.Compression.FileSystem
+  foreach ($rid in $rids) {
+    foreach ($name in $names) {
       $dir = Join-Path $out "$name-$rid"
-      Write-Output "publish: $name $rid → $dir"
-      dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet --artifacts-path $build "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false
-      if ($LASTEXITCODE) { Fail "publish: dotnet publish $($projects[$name]) -r $rid failed" $LASTEXITCODE }
-      Set-Content -Path (Join-Path $dir "VERSION") -Value $version -NoNewline
+      $log = Join-Path $out ".publish-$name-$rid.log"
+      Write-Output "publish: $name $rid"
+      # The same properties as scripts/publish.sh: no symbols or XML docs in what ships. Its output goes to a log; the
+      # scriptblock's own "Continue" keeps Windows PowerShell 5.1 from stopping at the first line it writes to stderr.
+      & {
+        $ErrorActionPreference = "Continue"
+        dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet --artifacts-path $build `
+          "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false `
+          -p:DebugType=None -p:DebugSymbols=false -p:GenerateDocumentationFile=false *> $log
+      }
+      if ($LASTEXITCODE) {
+        if (Select-String -Path $log -Pattern 'NU1101|NU1102|Unable to find package|runtime pack|Microsoft\.(NETCore|AspNetCore)\.App\.(Runtime|Host)' -Quiet) {
+          [Console]::Error.WriteLine("publish: SKIPPED $name ${rid}: its runtime packs are not served by the NuGet source here (see $log)")
+          Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue
+          continue
+        }
+        [Console]::Error.WriteLine("publish: dotnet publish $name $rid failed:")
+        Get-Content $log -Tail 20 | ForEach-Object { [Console]::Error.WriteLine($_) }
+        exit 1
+      }
+      Remove-Item -Force $log
+      [IO.File]::WriteAllText((Join-Path $dir "VERSION"), $version) # scripts/rolling-upgrade.sh names the release after it
+      if ($rid -like "win-*") {
+        [IO.Compression.ZipFile]::CreateFromDirectory($dir, (Join-Path $out "$name-$version-$rid.zip"), [IO.Compression.CompressionLevel]::Optimal, $true)
+      } else {
+        # tar keeps the executable bits (zip does not); Windows 10 and later ship tar.exe.
+        tar -C $out -czf (Join-Path $out "$name-$version-$rid.tar.gz") "$name-$rid"
+        if ($LASTEXITCODE) { Fail "publish: tar of $name-$rid failed" 1 }
+      }
     }
   }
-  $sums = Get-ChildItem -Recurse -File $out | Where-Object { $_.Name -ne "SHA256SUMS" } | Sort-Object FullName | ForEach-Object {
-    $relative = $_.FullName.Substring($out.Length + 1).Replace("\", "/")
-    "{0}  {1}" -f (Get-FileHash -Algorithm SHA256 $_.FullName).Hash.ToLowerInvariant(), $relative
+  if (-not $env:NO_DEB -and (Test-Path (Join-Path $out "gateway-linux-x64"))) {
+    if ((Get-Command bash -ErrorAction SilentlyContinue) -and (Get-Command dpkg-deb -ErrorAction SilentlyContinue)) {
+      bash packaging/deb/build-deb.sh $out $version
+      if ($LASTEXITCODE) { Fail "publish: the .deb failed (packaging/deb/build-deb.sh)" $LASTEXITCODE }
+    } else {
+      [Console]::Error.WriteLine("publish: no .deb: it needs bash and dpkg-deb (Linux; apt-get install dpkg); NO_DEB=1 silences this")
+    }
   }
-  [IO.File]::WriteAllText((Join-Path $out "SHA256SUMS"), (($sums -join "`n") + "`n"))
-  Write-Output "publish: $version in $out (SHA256SUMS: cd there and sha256sum -c SHA256SUMS)"
+  $sums = Get-ChildItem -File $out | Where-Object { $_.Name -match '\.(tar\.gz|zip|deb)$' } | Sort-Object Name | ForEach-Object {
+    "{0}  {1}" -f (Get-FileHash -Algorithm SHA256 $_.FullName).Hash.ToLowerInvariant(), $_.Name
+  }
+  [IO.File]::WriteAllText((Join-Path $out "SHA256SUMS"), $(if ($sums) { ($sums -join "`n") + "`n" } else { "" }))
+  Write-Output "publish: done; ${out}:"
+  Get-Content (Join-Path $out "SHA256SUMS")
   exit 0
 }
 

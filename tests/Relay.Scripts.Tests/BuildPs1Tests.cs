@@ -98,6 +98,50 @@ public sealed partial class BuildPs1Tests
         }
     }
 
+    [Test]
+    [CancelAfter(900_000)]
+    public async Task Publish_MakesWhatBuildShPublishMakes_TheArchiveThePackageAndTheirSums(CancellationToken ct)
+    {
+        // A review found build.ps1's publish level with build.sh's in name only: folders and a SHA256SUMS of every file
+        // in them (symbols included), no archives, no package. Now it makes the same artifacts (scripts/publish.sh).
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("the .deb needs dpkg-deb (Linux); on Windows build.ps1 publish makes the archives only");
+        }
+
+        string pwsh = await Pwsh.PathAsync(ct);
+        string version = (await ProcessRunner.RunAsync("bash", [Path.Combine(Repo.Root, "scripts", "version.sh")], ct, Repo.Root)).StdOut.Trim();
+        string output = TempFolders.Create("relay-ps1-publish-");
+        try
+        {
+            var publish = await ProcessRunner.RunAsync(
+                pwsh,
+                ["-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "publish", "--rid", "linux-x64", "--project", "gateway"],
+                ct,
+                Repo.Root,
+                new Dictionary<string, string> { ["PUBLISH_DIR"] = output, ["VERSION"] = version, ["DEB_XZ_LEVEL"] = "1" });
+            Assert.That(publish.ExitCode, Is.Zero, publish.StdOut + publish.StdErr);
+
+            string archive = $"gateway-{version}-linux-x64.tar.gz", deb = $"relay-gateway_{version}_amd64.deb";
+            var sums = await ProcessRunner.RunAsync("sha256sum", ["-c", "SHA256SUMS"], ct, output);
+            var listing = await ProcessRunner.RunAsync("tar", ["-tzvf", archive], ct, output);
+            Assert.Multiple(() =>
+            {
+                Assert.That(File.Exists(Path.Combine(output, archive)), Is.True, publish.StdOut);
+                Assert.That(File.Exists(Path.Combine(output, deb)), Is.True, publish.StdOut + publish.StdErr);
+                Assert.That(sums.ExitCode, Is.Zero, sums.StdOut + sums.StdErr);
+                Assert.That(sums.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EquivalentTo(new[] { $"{archive}: OK", $"{deb}: OK" }), "SHA256SUMS lists the archive and the package, as build.sh's does");
+                Assert.That(listing.StdOut, Does.Match(@"(?m)^-rwx.* gateway-linux-x64/Relay\.Gateway$"), "the gateway, executable, in its archive");
+                Assert.That(listing.StdOut, Does.Not.Contain(".pdb"), "no symbols in what ships");
+                Assert.That(File.ReadAllText(Path.Combine(output, "gateway-linux-x64", "VERSION")), Is.EqualTo(version));
+            });
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     /// <summary>Verb (and bench variant) → its sentence, from a help text's "  verb [sub] [args]  sentence" lines.</summary>
     internal static SortedDictionary<string, string> Verbs(string help)
     {
