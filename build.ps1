@@ -33,6 +33,14 @@ usage: ./build.ps1 VERB [args]
 
 function Fail([string]$Message, [int]$Code = 1) { [Console]::Error.WriteLine($Message); exit $Code }
 
+function Invoke-Native([scriptblock]$NativeCommand) {
+  # Runs a native command whose stderr is redirected (2>$null, 2>&1, *>) with "Continue": Windows PowerShell 5.1 turns
+  # each such stderr line into an error record, which this script's "Stop" would make fatal (`git describe` without a
+  # tag stopped publish). $LASTEXITCODE says how it ended. BuildPs1Tests checks that every such redirection is in one.
+  $ErrorActionPreference = "Continue"
+  & $NativeCommand
+}
+
 function Skip-OnWindows([string]$What) {
   # One line for a step that needs Linux; $true when it was skipped.
   if ($OnWindows) { [Console]::Error.WriteLine("build.ps1: skipped on Windows: $What"); return $true }
@@ -138,7 +146,7 @@ function Invoke-Test([string[]]$TestArgs) {
   }
   # JavaScript: the SDK's node tests and the Chromium browser tests (their own closing line), through bash.
   if (Get-Command bash -ErrorAction SilentlyContinue) {
-    bash scripts/test-js.sh 2>&1 | Tee-Object -FilePath (Join-Path $results "js-tests.log") | ForEach-Object { Write-Output "$_" }
+    Invoke-Native { bash scripts/test-js.sh 2>&1 } | Tee-Object -FilePath (Join-Path $results "js-tests.log") | ForEach-Object { Write-Output "$_" }
     if ($LASTEXITCODE) { $rc = 1 }
   } else {
     [Console]::Error.WriteLine("build.ps1: skipped on Windows without bash (Git for Windows): the JavaScript tests (scripts/test-js.sh)")
@@ -186,7 +194,7 @@ function Get-PortHolder([int]$Port) {
     return $(if ($p) { "$($p.ProcessName) (pid $($p.Id))" } else { "pid $($c.OwningProcess)" })
   }
   if (Get-Command ss -ErrorAction SilentlyContinue) {
-    $line = ss -Hltnp "sport = :$Port" 2>$null | Select-Object -First 1
+    $line = Invoke-Native { ss -Hltnp "sport = :$Port" 2>$null } | Select-Object -First 1
     if (-not $line) { return "" }
     if ($line -match 'users:\(\("([^"]*)",pid=(\d+)') { return "$($Matches[1]) (pid $($Matches[2]))" }
     return "another process"
@@ -217,7 +225,7 @@ function Start-Logged([string]$Name, [string[]]$ProcessArgs, [string]$RunDir) {
 function Stop-Gently($Process) {
   # SIGTERM where there is one (the gateway closes its sessions with 1001), then kill after 10 s.
   if (-not $Process -or $Process.HasExited) { return }
-  if (-not $OnWindows) { kill -TERM $Process.Id 2>$null }
+  if (-not $OnWindows) { Invoke-Native { kill -TERM $Process.Id 2>$null } }
   if (-not $Process.WaitForExit(10000)) { Stop-Process -Id $Process.Id -Force -ErrorAction SilentlyContinue }
 }
 
@@ -268,7 +276,7 @@ function Invoke-Run([string[]]$RunArgs) {
   # Only what it runs (core-sim, the gateway and what they reference): not the tests, tools and benches.
   Write-Output "building…"
   foreach ($project in @("core-sim/Relay.CoreSim.csproj", "gateway/Relay.Gateway.csproj")) {
-    $buildLog = @(dotnet build $project -c Release -nologo -v quiet 2>&1)
+    $buildLog = @(Invoke-Native { dotnet build $project -c Release -nologo -v quiet 2>&1 })
     if ($LASTEXITCODE) {
       $code = $LASTEXITCODE
       $buildLog | Select-Object -Last 20 | ForEach-Object { [Console]::Error.WriteLine("$_") }
@@ -404,11 +412,11 @@ function Get-RelayVersion {
   # The same version as scripts/version.sh (build.sh publish): vX.Y.Z tags give X.Y.Z (+N.gSHA after it), none gives
   # 0.1.0+N.gSHA; ".dirty" with uncommitted changes; $env:VERSION overrides.
   if ($env:VERSION) { return ($env:VERSION -replace '[^A-Za-z0-9._+-]', '-') }
-  $sha = (git rev-parse --short=7 HEAD 2>$null)
+  $sha = (Invoke-Native { git rev-parse --short=7 HEAD 2>$null })
   if ($LASTEXITCODE -or -not $sha) { return "0.1.0+local" }
-  git diff --quiet HEAD -- 2>$null
+  Invoke-Native { git diff --quiet HEAD -- 2>$null }
   $dirty = if ($LASTEXITCODE) { ".dirty" } else { "" }
-  $tag = (git describe --tags --match 'v[0-9]*.[0-9]*.[0-9]*' --abbrev=0 2>$null)
+  $tag = (Invoke-Native { git describe --tags --match 'v[0-9]*.[0-9]*.[0-9]*' --abbrev=0 2>$null })
   if (-not $LASTEXITCODE -and $tag) {
     $n = [int](git rev-list --count "$tag..HEAD")
     $v = "$tag".Trim().Substring(1)
@@ -451,14 +459,10 @@ function Invoke-Publish([string[]]$PublishArgs) {
       $dir = Join-Path $out "$name-$rid"
       $log = Join-Path $out ".publish-$name-$rid.log"
       Write-Output "publish: $name $rid"
-      # The same properties as scripts/publish.sh: no symbols or XML docs in what ships. Its output goes to a log; the
-      # scriptblock's own "Continue" keeps Windows PowerShell 5.1 from stopping at the first line it writes to stderr.
-      & {
-        $ErrorActionPreference = "Continue"
-        dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet --artifacts-path $build `
+      # The same properties as scripts/publish.sh: no symbols or XML docs in what ships. Its output goes to a log.
+      Invoke-Native { dotnet publish $projects[$name] -c Release -r $rid --self-contained true -o $dir -nologo -v quiet --artifacts-path $build `
           "-p:Version=$numeric" "-p:InformationalVersion=$version" -p:IncludeSourceRevisionInInformationalVersion=false `
-          -p:DebugType=None -p:DebugSymbols=false -p:GenerateDocumentationFile=false *> $log
-      }
+          -p:DebugType=None -p:DebugSymbols=false -p:GenerateDocumentationFile=false *> $log }
       if ($LASTEXITCODE) {
         if (Select-String -Path $log -Pattern 'NU1101|NU1102|Unable to find package|runtime pack|Microsoft\.(NETCore|AspNetCore)\.App\.(Runtime|Host)' -Quiet) {
           [Console]::Error.WriteLine("publish: SKIPPED $name ${rid}: its runtime packs are not served by the NuGet source here (see $log)")
