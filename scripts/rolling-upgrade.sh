@@ -3,7 +3,8 @@
 #   drain (POST /admin/drain) → wait until its sessions have moved (/status sessions 0, or --drain-timeout) →
 #   stop (SIGTERM, wait, SIGKILL after --stop-timeout) → install the new version → start → wait for /readyz 200 →
 #   undrain (POST /admin/undrain) → next relay. A new version that does not get ready is rolled back (the previous
-#   release started again) and the rollout stops with exit 1; the relays not yet upgraded are left untouched.
+#   release started again; with UNIT= and a .deb, the previous package installed again with dpkg -i) and the rollout
+#   stops with exit 1; the relays not yet upgraded are left untouched.
 # HAProxy needs nothing from this script: a draining relay answers /readyz 503 and its agent port "drain", so HAProxy
 # stops sending it new sessions, and the sessions closed with 4001 reconnect (and resume) through another relay.
 #
@@ -15,13 +16,20 @@
 # build output folder), or a .deb of the gateway (with UNIT=: dpkg -i; otherwise its binary folder is unpacked into
 # the relay's releases/ with dpkg-deb -x).
 #
+# Which mode: a relay installed from the relay-gateway package runs /opt/relay/gateway under relay-gateway.service;
+# upgrade it with UNIT=relay-gateway and the .deb (the rollback is the installed version's .deb: one this script
+# installed, kept in releases/, or one in releases/ or /var/cache/apt/archives). A folder NEW only changes what
+# RELAY_DIR/current holds: without UNIT= the relay must be the gateway this script started from that folder
+# (gateway.pid), with UNIT= the unit must run RELAY_DIR/current; anything else is refused before any relay is drained.
+#
 # RELAY_DIR: one relay's folder on this machine:
 #   relay.env        KEY=VALUE lines: URL=http://127.0.0.1:8080 (the gateway's HTTP port: /readyz, /status, /admin),
 #                    ADMIN_KEY=… or ADMIN_KEY_FILE=/path (the gateway's Gateway:AdminKey; else $RELAY_ADMIN_KEY),
 #                    optional UNIT=relay-gateway (a systemd unit: systemctl stop/start instead of the pid file)
 #   gateway.args     the gateway's command-line arguments, one per line (e.g. --config=/etc/relay/gateway.json)
 #   current          symlink to the release running now (releases/<name>); switched atomically on install
-#   releases/        installed releases (the newest three are kept: the previous one is the rollback)
+#   releases/        installed releases (the newest three are kept: the previous one is the rollback); with UNIT=
+#                    and a .deb, the packages installed (current → the installed one)
 #   gateway.pid, gateway.log    written when this script starts the gateway (cwd: RELAY_DIR)
 #
 # Options: --drain-timeout S (120: then stop anyway; SIGTERM closes what is left with 1001), --ready-timeout S (60),
@@ -106,21 +114,26 @@ pid_of() { # the pid in gateway.pid when that process is still this relay's gate
   echo "$pid"
 }
 
-start_relay() {
+logs() { if [ -n "$UNIT" ]; then echo "journalctl -u $UNIT"; else echo "$DIR/gateway.log"; fi; }
+
+start_relay() { # false (one line on stderr) when the relay cannot be started; the caller rolls back or stops
   if [ -n "$UNIT" ]; then
-    systemctl start "$UNIT" || die "$NAME: systemctl start $UNIT failed"
-    return
+    # --no-block: a Type=notify unit's start returns only at READY=1 or its TimeoutStartSec (300 s for the package's);
+    # wait_ready bounds the wait by --ready-timeout instead, and a start that fails is rolled back, not left failed.
+    systemctl start --no-block "$UNIT" || { echo "rolling-upgrade: $NAME: systemctl start $UNIT failed" >&2; return 1; }
+    return 0
   fi
   if pid=$(pid_of); then die "$NAME: already running (pid $pid)"; fi
   local release=$DIR/current cmd=()
-  [ -d "$release" ] || die "$NAME: $DIR/current is not a release folder"
+  [ -d "$release" ] || { echo "rolling-upgrade: $NAME: $DIR/current is not a release folder" >&2; return 1; }
   # A framework-dependent build runs with dotnet; a self-contained (or single-file) publish runs on its own.
   if [ -f "$release/Relay.Gateway.dll" ] && ! grep -qs includedFrameworks "$release/Relay.Gateway.runtimeconfig.json"; then
     cmd=(dotnet "$release/Relay.Gateway.dll")
   elif [ -x "$release/Relay.Gateway" ]; then
     cmd=("$release/Relay.Gateway")
   else
-    die "$NAME: no Relay.Gateway (or Relay.Gateway.dll) in $(readlink -f "$release")"
+    echo "rolling-upgrade: $NAME: no Relay.Gateway (or Relay.Gateway.dll) in $(readlink -f "$release")" >&2
+    return 1
   fi
   local args=()
   if [ -f "$DIR/gateway.args" ]; then
@@ -153,11 +166,12 @@ stop_relay() {
   rm -f "$DIR/gateway.pid"
 }
 
-wait_ready() { # wait_ready: true once /readyz is 200 within READY_TIMEOUT (false at once when our process died)
+wait_ready() { # wait_ready: true once /readyz is 200 within READY_TIMEOUT (false at once when our process died or the unit failed)
   local i pid
   for ((i = 0; i < READY_TIMEOUT * 5; i++)); do
     ready && return 0
     if [ -z "$UNIT" ] && ! pid_of >/dev/null; then return 1; fi
+    if [ -n "$UNIT" ] && systemctl is-failed --quiet "$UNIT"; then return 1; fi
     sleep 0.2
   done
   return 1
@@ -188,33 +202,77 @@ stage_new() { # stage_new NEW: a folder with the new gateway binaries in STAGED 
   STAGED_NAME="${version:-$(basename "$STAGED" | tr -dc 'A-Za-z0-9._+-')}-$(date -u +%Y%m%d%H%M%S)"
 }
 
-install_release() { # copies STAGED into DIR/releases and switches DIR/current to it (atomically); PREVIOUS: the old target
-  PREVIOUS=$(readlink "$DIR/current" 2>/dev/null || true)
-  if [ -n "$UNIT" ] && [[ "$NEW" == *.deb ]]; then
-    dpkg -i "$NEW" >/dev/null || die "$NAME: dpkg -i $NEW failed"
-    return
+installed_deb() { # the .deb of the relay-gateway version dpkg has installed (a package upgrade's rollback), else false
+  local version file
+  version=$(dpkg-query -W -f='${Version}' relay-gateway 2>/dev/null) && [ -n "$version" ] || return 1
+  for file in "$DIR"/releases/*.deb /var/cache/apt/archives/relay-gateway_*.deb; do
+    [ -f "$file" ] && [ "$(dpkg-deb -f "$file" Version 2>/dev/null)" = "$version" ] && { echo "$file"; return 0; }
+  done
+  return 1
+}
+
+check_mode() { # check_mode: refuses (before any relay is drained) an upgrade that would not change what the relay runs
+  if [ -z "$UNIT" ]; then
+    # The folder mode stops the gateway in gateway.pid and starts DIR/current: a relay started any other way (the
+    # relay-gateway package's systemd unit runs /opt/relay/gateway) would be drained, not stopped, and keep its binary.
+    pid_of >/dev/null || die "$NAME: the gateway at $URL was not started from $DIR (no running gateway.pid): a relay run by systemd is upgraded with UNIT= in relay.env (the relay-gateway package: UNIT=relay-gateway and its .deb); nothing was changed"
+  elif [[ "$NEW" == *.deb ]]; then
+    command -v dpkg >/dev/null 2>&1 || die "$NAME: UNIT= with a .deb installs it with dpkg -i: no dpkg here; nothing was changed"
+    installed_deb >/dev/null || die "$NAME: no .deb of the installed relay-gateway $(dpkg-query -W -f='${Version}' relay-gateway 2>/dev/null || echo '(none installed)') to roll back to: put it in $DIR/releases/; nothing was changed"
+  else
+    local exec
+    exec=$(systemctl show -p ExecStart --value "$UNIT" 2>/dev/null || true)
+    [[ "$exec" == *"$DIR/current/"* ]] || die "$NAME: $UNIT does not run $DIR/current (ExecStart: $(echo "$exec" | sed -n 's/.*argv\[\]=\([^;]*\);.*/\1/p' | sed 's/ *$//')): a folder would not change what it runs; a packaged relay is upgraded with its .deb; nothing was changed"
   fi
-  mkdir -p "$DIR/releases"
-  local target=$DIR/releases/$STAGED_NAME
-  rm -rf "$target.partial"
-  cp -a "$STAGED" "$target.partial" && mv "$target.partial" "$target"
-  ln -sfn "releases/$STAGED_NAME" "$DIR/current.new" && mv -T "$DIR/current.new" "$DIR/current"
-  # Keep the newest three releases (the running one and the rollback among them).
+}
+
+switch_current() { ln -sfn "$1" "$DIR/current.new" && mv -T "$DIR/current.new" "$DIR/current"; }
+
+prune_releases() { # keeps the newest three releases (the running one and the rollback among them)
   local old
   for old in $(ls -1t "$DIR/releases" | tail -n +4); do
-    [ "releases/$old" = "$PREVIOUS" ] || rm -rf "${DIR:?}/releases/$old"
+    [ "releases/$old" = "$PREVIOUS" ] || [ "$DIR/releases/$old" = "$PREVIOUS_DEB" ] || rm -rf "${DIR:?}/releases/$old"
   done
 }
 
+install_release() { # installs NEW; PREVIOUS: the old DIR/current target, PREVIOUS_DEB: the package to roll back to
+  PREVIOUS=$(readlink "$DIR/current" 2>/dev/null || true) PREVIOUS_DEB=""
+  mkdir -p "$DIR/releases"
+  if [ -n "$UNIT" ] && [[ "$NEW" == *.deb ]]; then
+    PREVIOUS_DEB=$(installed_deb) || die "$NAME: no .deb of the installed relay-gateway to roll back to; nothing installed (the relay is stopped)"
+    if [[ "$PREVIOUS_DEB" != "$DIR/releases/"* ]]; then # from apt's cache: kept beside the releases, as the rollback
+      cp "$PREVIOUS_DEB" "$DIR/releases/$(basename "$PREVIOUS_DEB")" && PREVIOUS_DEB=$DIR/releases/$(basename "$PREVIOUS_DEB")
+    fi
+    local deb=$DIR/releases/$STAGED_NAME.deb
+    cp "$NEW" "$deb.partial" && mv "$deb.partial" "$deb"
+    switch_current "releases/$STAGED_NAME.deb"
+    prune_releases
+    dpkg -i "$deb" >/dev/null || { echo "rolling-upgrade: $NAME: dpkg -i $NEW failed" >&2; return 1; }
+    return 0
+  fi
+  local target=$DIR/releases/$STAGED_NAME
+  rm -rf "$target.partial"
+  cp -a "$STAGED" "$target.partial" && mv "$target.partial" "$target"
+  switch_current "releases/$STAGED_NAME"
+  prune_releases
+}
+
 rollback() {
-  [ -n "$PREVIOUS" ] || die "$NAME: the new version did not get ready in ${READY_TIMEOUT} s and there is no previous release; see $DIR/gateway.log"
-  echo "upgrade: $NAME: the new version did not get ready in ${READY_TIMEOUT} s; rolling back to $PREVIOUS" >&2
+  local to=$PREVIOUS
+  [ -z "$PREVIOUS_DEB" ] || to="relay-gateway $(dpkg-deb -f "$PREVIOUS_DEB" Version) (${PREVIOUS_DEB#"$DIR/"})"
+  [ -n "$to" ] || die "$NAME: the new version did not get ready in ${READY_TIMEOUT} s and there is no previous release; see $(logs)"
+  echo "upgrade: $NAME: the new version did not get ready in ${READY_TIMEOUT} s; rolling back to $to" >&2
   stop_relay
-  ln -sfn "$PREVIOUS" "$DIR/current.new" && mv -T "$DIR/current.new" "$DIR/current"
-  start_relay
-  wait_ready || die "$NAME: the previous release did not get ready either; see $DIR/gateway.log"
+  if [ -n "$PREVIOUS_DEB" ]; then
+    # The package's own way back: dpkg -i of the previous version (a downgrade; the conffile keeps the operator's edits).
+    dpkg -i "$PREVIOUS_DEB" >/dev/null || die "$NAME: dpkg -i $PREVIOUS_DEB failed; the relay is stopped"
+    switch_current "${PREVIOUS_DEB#"$DIR/"}"
+  else
+    switch_current "$PREVIOUS"
+  fi
+  { start_relay && wait_ready; } || die "$NAME: the previous release did not get ready either; see $(logs)"
   admin undrain
-  die "$NAME: rolled back to $PREVIOUS; the rollout stopped here (see $DIR/gateway.log)"
+  die "$NAME: rolled back to $to; the rollout stopped here (see $(logs))"
 }
 
 # --- one relay, then the next ----------------------------------------------------------------------------------
@@ -241,10 +299,9 @@ upgrade_relay() {
   else echo "upgrade: $NAME: $n session(s) left after --drain-timeout ${DRAIN_TIMEOUT} s; stopping anyway (they get 1001 and resume elsewhere)"; fi
   stop_relay
   echo "upgrade: $NAME: stopped"
-  install_release
+  if ! install_release; then rollback; fi
   echo "upgrade: $NAME: installed $(readlink "$DIR/current" 2>/dev/null || echo "$NEW")"
-  start_relay
-  wait_ready || rollback
+  { start_relay && wait_ready; } || rollback
   admin undrain
   [ "$ADMIN_STATUS" = 200 ] || echo "upgrade: $NAME: undrain answered HTTP $ADMIN_STATUS (a fresh process takes sessions anyway)" >&2
   echo "upgrade: $NAME: ready and undrained ($(since "$t0") in all)"
@@ -253,7 +310,12 @@ upgrade_relay() {
 case "$MODE" in
   start)
     [ $# -gt 0 ] || die "start: which relay folders?"
-    for r in "$@"; do load_relay "$r"; start_relay; wait_ready || die "$NAME: not ready after ${READY_TIMEOUT} s; see $DIR/gateway.log"; echo "upgrade: $NAME: ready"; done ;;
+    for r in "$@"; do
+      load_relay "$r"
+      start_relay || exit 1
+      wait_ready || die "$NAME: not ready after ${READY_TIMEOUT} s; see $(logs)"
+      echo "upgrade: $NAME: ready"
+    done ;;
   stop)
     [ $# -gt 0 ] || die "stop: which relay folders?"
     for r in "$@"; do load_relay "$r"; stop_relay; echo "upgrade: $NAME: stopped"; done ;;
@@ -262,7 +324,11 @@ case "$MODE" in
     command -v curl >/dev/null 2>&1 || die "curl is needed"
     NEW=$1; shift
     stage_new "$NEW"
-    for r in "$@"; do load_relay "$r"; ready || die "$NAME: $URL/readyz is not 200 before the upgrade; fix it first (nothing was changed)"; done
+    for r in "$@"; do
+      load_relay "$r"
+      ready || die "$NAME: $URL/readyz is not 200 before the upgrade; fix it first (nothing was changed)"
+      check_mode
+    done
     started=$(now_ms) count=0
     for r in "$@"; do
       [ "$count" -gt 0 ] && sleep "$SETTLE"

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Relay.CoreSim;
+using Relay.CoreSim.Configuration;
 using Relay.Testing;
 using Relay.Testing.Processes;
 using Relay.Testing.Steering;
@@ -30,16 +31,11 @@ public sealed class RollingUpgradeTests
         Require();
         string dir = TempFolders.Create("relay-rolling-");
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
+        await using var core = await StartCoreAsync(publicKey, ct, o =>
         {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = SharedKey;
-            o.PublicKeyPath = publicKey;
             o.FleetBroadcastInterval = TimeSpan.FromMilliseconds(200);
             o.FleetDrainSickAfter = TimeSpan.FromMinutes(10);
-        }, ct);
+        });
 
         // Two relays, each in its own folder running release "v1" (this build); the new version is the same build in
         // another folder with its own VERSION, as a publish output would be.
@@ -160,45 +156,115 @@ public sealed class RollingUpgradeTests
         Require();
         string dir = TempFolders.Create("relay-rolling-back-");
         string publicKey = Path.Combine(dir, "core-public.pem");
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-            o.SharedKey = SharedKey;
-            o.PublicKeyPath = publicKey;
-        }, ct);
+        await using var core = await StartCoreAsync(publicKey, ct);
         var relays = new[] { "gw1", "gw2" }.Select(id => NewRelay(dir, id, core.BackhaulPort, publicKey)).ToList();
-        // A broken new version: its Relay.Gateway.dll is not an assembly, so the process exits at once.
-        string broken = Path.Combine(dir, "gateway-broken");
-        CopyFolder(Path.GetDirectoryName(Repo.GatewayDll)!, broken);
-        File.WriteAllText(Path.Combine(broken, "Relay.Gateway.dll"), "not an assembly");
-        File.WriteAllText(Path.Combine(broken, "VERSION"), "broken");
+        string broken = BrokenRelease(dir);
         try
         {
             var started = await RunScriptAsync(ct, ["start", .. relays.Select(r => r.Dir)]);
             Assert.That(started.ExitCode, Is.Zero, $"start: {started.StdOut}\n{started.StdErr}\n{Logs(relays)}");
             var upgrade = await RunScriptAsync(ct, ["--force", "--ready-timeout", "30", broken, .. relays.Select(r => r.Dir)]);
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            Assert.Multiple(() =>
-            {
-                Assert.That(upgrade.ExitCode, Is.EqualTo(1), upgrade.StdOut + upgrade.StdErr);
-                Assert.That(upgrade.StdErr, Does.Contain("gw1: the new version did not get ready").And.Contain("rolling back to releases/v1"));
-                Assert.That(upgrade.StdErr, Does.Contain("gw1: rolled back to releases/v1; the rollout stopped here"));
-                Assert.That(upgrade.StdOut, Does.Not.Contain("gw2:"), "the next relay is left untouched");
-                Assert.That(new FileInfo(Path.Combine(relays[0].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
-                Assert.That(new FileInfo(Path.Combine(relays[1].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
-            });
-            foreach (var r in relays)
-            {
-                using var readyz = await http.GetAsync($"http://127.0.0.1:{r.Port}/readyz", ct);
-                Assert.That((int)readyz.StatusCode, Is.EqualTo(200), $"{r.Id} is serving (the previous release, undrained)");
-            }
+            await AssertRolledBackAsync(upgrade, relays, ct);
         }
         finally
         {
             await RunScriptAsync(CancellationToken.None, ["stop", "--stop-timeout", "10", .. relays.Select(r => r.Dir)]);
             RemoveRelayFolders(dir, relays);
+        }
+    }
+
+    /// <summary>
+    /// UNIT= (a systemd unit stops and starts the relay, here one running the relay folder's current release) with a
+    /// new version that never gets ready: rolled back as the folder mode is, to the previous release, started again by
+    /// systemd. A real systemd (<see cref="SystemdManager"/>: systemd is not PID 1 on these machines), no fake systemctl.
+    /// </summary>
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task RollingUpgrade_UnitMode_NewVersionNeverReady_RolledBackToThePreviousRelease_AndTheRolloutStops(CancellationToken ct)
+    {
+        RequireSystemd();
+        string dir = TempFolders.Create("relay-rolling-unit-");
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await StartCoreAsync(publicKey, ct);
+        using var systemd = await SystemdManager.StartAsync(ct);
+        var relays = new[] { "gw1", "gw2" }.Select(id => NewRelay(dir, id, core.BackhaulPort, publicKey)).ToList();
+        foreach (var r in relays)
+        {
+            WriteUnit(systemd, $"relay-{r.Id}", r, Path.Combine(r.Dir, "current"));
+            File.AppendAllText(Path.Combine(r.Dir, "relay.env"), $"UNIT=relay-{r.Id}\n");
+        }
+
+        string broken = BrokenRelease(dir);
+        try
+        {
+            await systemd.RunAsync(["systemctl", "daemon-reload"], ct);
+            var started = await systemd.RunAsync(["bash", Script, "start", .. relays.Select(r => r.Dir)], ct, Repo.Root);
+            Assert.That(started.ExitCode, Is.Zero, $"start: {started.StdOut}\n{started.StdErr}\n{Logs(relays)}");
+            var upgrade = await systemd.RunAsync(["bash", Script, "--force", "--ready-timeout", "20", broken, .. relays.Select(r => r.Dir)], ct, Repo.Root);
+            var active = await systemd.RunAsync(["systemctl", "is-active", "relay-gw1", "relay-gw2"], ct);
+            Assert.That(active.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "active", "active" }), "systemctl is-active: both units run");
+            await AssertRolledBackAsync(upgrade, relays, ct);
+        }
+        finally
+        {
+            await systemd.RunAsync(["bash", Script, "stop", .. relays.Select(r => r.Dir)], CancellationToken.None, Repo.Root);
+            systemd.Dispose();
+            RemoveRelayFolders(dir, relays);
+        }
+    }
+
+    /// <summary>
+    /// A relay as the relay-gateway package runs it (a systemd unit running its own binary folder, not a relay folder's
+    /// current): a folder upgrade would drain it and leave it on its binary; it is refused before anything is drained,
+    /// with the mode to use, both without UNIT= and with UNIT= naming that unit.
+    /// </summary>
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task RollingUpgrade_FolderAtARelayThatSystemdRunsFromElsewhere_RefusedBeforeTheDrain_NothingChanged(CancellationToken ct)
+    {
+        RequireSystemd();
+        string dir = TempFolders.Create("relay-rolling-pkg-");
+        string publicKey = Path.Combine(dir, "core-public.pem");
+        await using var core = await StartCoreAsync(publicKey, ct);
+        using var systemd = await SystemdManager.StartAsync(ct);
+        var relay = NewRelay(dir, "gw1", core.BackhaulPort, publicKey);
+        string packaged = Path.Combine(dir, "opt", "relay", "gateway"); // the package's /opt/relay/gateway
+        CopyFolder(Path.GetDirectoryName(Repo.GatewayDll)!, packaged);
+        WriteUnit(systemd, "relay-gateway", relay, packaged);
+        string v2 = Path.Combine(dir, "gateway-v2");
+        CopyFolder(Path.GetDirectoryName(Repo.GatewayDll)!, v2);
+        File.WriteAllText(Path.Combine(v2, "VERSION"), "v2-test");
+        string env = Path.Combine(relay.Dir, "relay.env");
+        try
+        {
+            await systemd.RunAsync(["systemctl", "daemon-reload"], ct);
+            var started = await systemd.RunAsync(["systemctl", "start", "relay-gateway"], ct);
+            Assert.That(started.ExitCode, Is.Zero, $"{started.StdErr}\n{Logs([relay])}");
+
+            var withoutUnit = await systemd.RunAsync(["bash", Script, "--force", "--ready-timeout", "20", v2, relay.Dir], ct, Repo.Root);
+            int afterFirst = await ReadyzAsync(relay, ct);
+            File.AppendAllText(env, "UNIT=relay-gateway\n");
+            var withUnit = await systemd.RunAsync(["bash", Script, "--force", "--ready-timeout", "20", v2, relay.Dir], ct, Repo.Root);
+            int afterSecond = await ReadyzAsync(relay, ct);
+            Assert.Multiple(() =>
+            {
+                Assert.That(withoutUnit.ExitCode, Is.EqualTo(1), withoutUnit.StdOut + withoutUnit.StdErr);
+                Assert.That(withoutUnit.StdErr, Does.Contain($"gw1: the gateway at http://127.0.0.1:{relay.Port} was not started from {relay.Dir}")
+                    .And.Contain("upgraded with UNIT= in relay.env (the relay-gateway package: UNIT=relay-gateway and its .deb)"), withoutUnit.StdOut + withoutUnit.StdErr);
+                Assert.That(withUnit.ExitCode, Is.EqualTo(1), withUnit.StdOut + withUnit.StdErr);
+                Assert.That(withUnit.StdErr, Does.Contain($"gw1: relay-gateway does not run {relay.Dir}/current")
+                    .And.Contain($"{packaged}/Relay.Gateway.dll").And.Contain("a packaged relay is upgraded with its .deb"), withUnit.StdErr);
+                Assert.That(withoutUnit.StdOut + withUnit.StdOut, Does.Not.Contain("draining"), "nothing drained");
+                Assert.That(afterFirst, Is.EqualTo(200), "/readyz after the first refusal: not drained");
+                Assert.That(afterSecond, Is.EqualTo(200), "/readyz after the second refusal: not drained");
+                Assert.That(Directory.GetDirectories(Path.Combine(relay.Dir, "releases")).Select(Path.GetFileName), Is.EqualTo(new[] { "v1" }), "nothing installed");
+            });
+        }
+        finally
+        {
+            await systemd.RunAsync(["systemctl", "stop", "relay-gateway"], CancellationToken.None);
+            systemd.Dispose();
+            RemoveRelayFolders(dir, [relay]);
         }
     }
 
@@ -248,6 +314,96 @@ public sealed class RollingUpgradeTests
                 Assert.Ignore($"not built: {built}; run dotnet build Relay.sln -c {Repo.Configuration}");
             }
         }
+    }
+
+    private static Task<CoreSimHost> StartCoreAsync(string publicKey, CancellationToken ct, Action<CoreSimOptions>? more = null) =>
+        CoreSimHost.StartAsync(o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            o.SharedKey = SharedKey;
+            o.PublicKeyPath = publicKey;
+            more?.Invoke(o);
+        }, ct);
+
+    /// <summary>A broken new version: its Relay.Gateway.dll is not an assembly, so the process exits at once.</summary>
+    private static string BrokenRelease(string dir)
+    {
+        string broken = Path.Combine(dir, "gateway-broken");
+        CopyFolder(Path.GetDirectoryName(Repo.GatewayDll)!, broken);
+        File.WriteAllText(Path.Combine(broken, "Relay.Gateway.dll"), "not an assembly");
+        File.WriteAllText(Path.Combine(broken, "VERSION"), "broken");
+        return broken;
+    }
+
+    /// <summary>gw1 rolled back to releases/v1 and the rollout stopped (exit 1), gw2 untouched; both serving, undrained.</summary>
+    private static async Task AssertRolledBackAsync(ProcessResult upgrade, List<Relay> relays, CancellationToken ct)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(upgrade.ExitCode, Is.EqualTo(1), upgrade.StdOut + upgrade.StdErr);
+            Assert.That(upgrade.StdErr, Does.Contain("gw1: the new version did not get ready").And.Contain("rolling back to releases/v1"), upgrade.StdErr + Logs(relays));
+            Assert.That(upgrade.StdErr, Does.Contain("gw1: rolled back to releases/v1; the rollout stopped here"));
+            Assert.That(upgrade.StdOut, Does.Not.Contain("gw2:"), "the next relay is left untouched");
+            Assert.That(new FileInfo(Path.Combine(relays[0].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
+            Assert.That(new FileInfo(Path.Combine(relays[1].Dir, "current")).LinkTarget, Is.EqualTo("releases/v1"));
+        });
+        foreach (var r in relays)
+        {
+            Assert.That(await ReadyzAsync(r, ct), Is.EqualTo(200), $"{r.Id} is serving (the previous release, undrained)");
+        }
+    }
+
+    private static void RequireSystemd()
+    {
+        if (SystemdManager.CheckPrerequisites() is { } missing)
+        {
+            Assert.Ignore(missing);
+        }
+
+        if (!File.Exists(Repo.GatewayDll))
+        {
+            Assert.Ignore($"not built: {Repo.GatewayDll}; run dotnet build Relay.sln -c {Repo.Configuration}");
+        }
+    }
+
+    /// <summary>
+    /// A unit for <paramref name="relay"/> as the package's (Type=notify: started once /readyz is 200; restarted on
+    /// failure) running the gateway in <paramref name="binaries"/> with the relay's gateway.args, output to its gateway.log.
+    /// </summary>
+    private static void WriteUnit(SystemdManager systemd, string name, Relay relay, string binaries)
+    {
+        string dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).FirstOrDefault(File.Exists) ?? "/usr/bin/dotnet";
+        string args = string.Join(' ', File.ReadAllLines(Path.Combine(relay.Dir, "gateway.args")));
+        File.WriteAllText(Path.Combine(systemd.UnitsDir, name + ".service"), $"""
+            [Unit]
+            Description=Relay gateway {relay.Id} (rolling-upgrade tests)
+
+            [Service]
+            Type=notify
+            NotifyAccess=main
+            ExecStart={dotnet} {binaries}/Relay.Gateway.dll {args}
+            WorkingDirectory={relay.Dir}
+            Environment=ASPNETCORE_ENVIRONMENT=Production
+            KillMode=mixed
+            TimeoutStartSec=60
+            TimeoutStopSec=30
+            Restart=on-failure
+            RestartSec=2
+            RestartPreventExitStatus=2
+            StandardOutput=append:{relay.Dir}/gateway.log
+            StandardError=inherit
+
+            """);
+    }
+
+    /// <summary>/readyz's status code: 200 while the relay takes sessions, 503 once drained (or sick).</summary>
+    private static async Task<int> ReadyzAsync(Relay relay, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var readyz = await http.GetAsync($"http://127.0.0.1:{relay.Port}/readyz", ct);
+        return (int)readyz.StatusCode;
     }
 
     private static Relay NewRelay(string dir, string id, int backhaulPort, string publicKey)
