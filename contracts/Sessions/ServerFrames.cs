@@ -55,12 +55,20 @@ public static class ServerFrames
         }
     });
 
-    /// <summary>An error; the core closes the connection after it.</summary>
-    public static byte[] Error(string code, string message) =>
-        FrameJson.Write((code, message), static (Utf8JsonWriter w, in (string Code, string Message) s) =>
+    /// <summary>
+    /// An error; the core closes the connection after it. <paramref name="seq"/>: the client's message it refuses, when
+    /// one message is the cause (<c>room_forbidden</c>, <c>too_many_rooms</c>), so an SDK fails that message and does not
+    /// send it again on the next session.
+    /// </summary>
+    public static byte[] Error(string code, string message, long? seq = null) =>
+        FrameJson.Write((code, message, seq), static (Utf8JsonWriter w, in (string Code, string Message, long? Seq) s) =>
         {
             w.WriteString("type", FrameTypes.Error);
             w.WriteString("code", s.Code);
             w.WriteString("message", s.Message);
+            if (s.Seq is { } refused)
+            {
+                w.WriteNumber("seq", refused);
+            }
         });
 }

@@ -111,7 +111,7 @@ internal sealed partial class SessionConnection
                         return;
                     }
 
-                    if (frame.Room is { } room && !await JoinRoomAsync(session, room).ConfigureAwait(false))
+                    if (frame.Room is { } room && !await JoinRoomAsync(session, room, seq).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -190,7 +190,7 @@ internal sealed partial class SessionConnection
     }
 
     /// <summary>Closes with an error message first (takeover, overflow, refusal).</summary>
-    public void CloseWithError(string code, string message, int closeCode) => _ = CloseCoreAsync(closeCode, message, ServerFrames.Error(code, message));
+    public void CloseWithError(string code, string message, int closeCode, long? seq = null) => _ = CloseCoreAsync(closeCode, message, ServerFrames.Error(code, message, seq));
 
     /// <summary>Closes with a code (kick, shutdown).</summary>
     public void Close(int closeCode, string reason) => _ = CloseCoreAsync(closeCode, reason, null);
@@ -274,18 +274,19 @@ internal sealed partial class SessionConnection
     }
 
     /// <summary>Puts the session in the room, or ends it with a clear error and 1008 (a room its claims do not allow, or
-    /// one room more than CoreSim:MaxRoomsPerSession). False when refused.</summary>
-    private async ValueTask<bool> JoinRoomAsync(Session session, string room)
+    /// one room more than CoreSim:MaxRoomsPerSession). False when refused. <paramref name="seq"/>: the message that asked
+    /// for the room (the error names it), none for the hello's rooms.</summary>
+    private async ValueTask<bool> JoinRoomAsync(Session session, string room, long? seq = null)
     {
         switch (await _registry.JoinRoomAsync(session, room).ConfigureAwait(false))
         {
             case RoomJoin.Forbidden:
                 Log.RoomRefused(_logger, session.Id, "forbidden");
-                _registry.Terminate(session, "room_forbidden", "this token may not join that room: a visitor may join only its own room, named by its sub", CloseCodes.Policy);
+                _registry.Terminate(session, "room_forbidden", "this token may not join that room: a visitor may join only its own room, named by its sub", CloseCodes.Policy, seq);
                 return false;
             case RoomJoin.TooMany:
                 Log.RoomRefused(_logger, session.Id, "too many rooms");
-                _registry.Terminate(session, "too_many_rooms", $"a session may be in at most {_options.MaxRoomsPerSession} rooms", CloseCodes.Policy);
+                _registry.Terminate(session, "too_many_rooms", $"a session may be in at most {_options.MaxRoomsPerSession} rooms", CloseCodes.Policy, seq);
                 return false;
             default:
                 return true;

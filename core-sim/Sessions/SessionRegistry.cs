@@ -316,7 +316,7 @@ internal sealed class SessionRegistry : IDisposable
     }
 
     /// <summary>Ends a session for good (overflow, expiry), closing its connection with an error first.</summary>
-    public void Terminate(Session session, string code, string message, int closeCode)
+    public void Terminate(Session session, string code, string message, int closeCode, long? seq = null)
     {
         var attached = session.End(code);
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
@@ -330,7 +330,7 @@ internal sealed class SessionRegistry : IDisposable
             _ = EndInBrokerAsync(session);
         }
 
-        attached?.CloseWithError(code, message, closeCode);
+        attached?.CloseWithError(code, message, closeCode, seq);
     }
 
     /// <summary>Cluster mode: the session ids this node serves with their site and rooms (lease renewal), and how many.</summary>

@@ -59,9 +59,11 @@ public sealed class SessionLimitsTests
         await using var raw = await RawSession.ConnectAsync(CoreSimFixture.WsUri(host, CoreSimFixture.Token(host, "o1", "operator")), ct);
         await raw.SendAsync(new { type = "hello", rooms = new[] { "a", "b" } }, ct);
         await raw.ReceiveTypeAsync("welcome", ct);
-        await raw.SendAsync(new { type = "msg", seq = 1, room = "c", body = "x" }, ct);
+        await raw.SendAsync(new { type = "msg", seq = 1, room = "a", body = "fine" }, ct);
+        await raw.SendAsync(new { type = "msg", seq = 2, room = "c", body = "x" }, ct);
         var error = await raw.ReceiveTypeAsync("error", ct);
         Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("too_many_rooms"));
+        Assert.That(error.GetProperty("seq").GetInt64(), Is.EqualTo(2), "the error names the message it refuses, so an SDK fails that one and does not resend it");
         Assert.That(await raw.ReceiveAsync(ct), Is.Null);
         Assert.That(raw.Socket.CloseStatus, Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
     }
@@ -86,6 +88,7 @@ public sealed class SessionLimitsTests
 
         var error = await raw.ReceiveTypeAsync("error", ct);
         Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("room_forbidden"));
+        Assert.That(error.TryGetProperty("seq", out var seq) ? seq.GetInt64() : (long?)null, Is.EqualTo(how == "msg" ? 1 : null), "a refused message is named by its seq; the hello's rooms have none");
         Assert.That(await raw.ReceiveAsync(ct), Is.Null);
         Assert.That(raw.Socket.CloseStatus, Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
     }
