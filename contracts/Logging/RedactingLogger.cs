@@ -20,7 +20,7 @@ internal sealed class RedactingLogger(ILogger inner) : ILogger
 
         string message = formatter(state, exception);
         var values = state as IReadOnlyList<KeyValuePair<string, object?>>;
-        if (!AccessTokenRedaction.Carries(message) && (values is null || !values.Any(v => AccessTokenRedaction.Carries(v.Value as string))))
+        if (!AccessTokenRedaction.Carries(message) && (values is null || !values.Any(v => AccessTokenRedaction.Carries(Text(v.Value)))))
         {
             inner.Log(logLevel, eventId, state, exception, formatter);
             return;
@@ -29,11 +29,19 @@ internal sealed class RedactingLogger(ILogger inner) : ILogger
         inner.Log(logLevel, eventId, new RedactedState(AccessTokenRedaction.Redact(message), values ?? []), exception, static (s, _) => s.Message);
     }
 
+    /// <summary>A value that may carry a URL as text: strings and URIs (YARP logs its target as either).</summary>
+    private static string? Text(object? value) => value switch
+    {
+        string s => s,
+        Uri u => u.OriginalString,
+        _ => null,
+    };
+
     /// <summary>The entry as structured-logging providers see it: the same names, token values redacted.</summary>
     private sealed class RedactedState(string message, IReadOnlyList<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>
     {
         private readonly KeyValuePair<string, object?>[] _values =
-            [.. values.Select(v => v.Value is string s ? new KeyValuePair<string, object?>(v.Key, AccessTokenRedaction.Redact(s)) : v)];
+            [.. values.Select(v => Text(v.Value) is { } s ? new KeyValuePair<string, object?>(v.Key, AccessTokenRedaction.Redact(s)) : v)];
 
         public string Message { get; } = message;
 

@@ -4,10 +4,11 @@ using Microsoft.Extensions.Logging;
 namespace Relay.Contracts.Logging;
 
 /// <summary>
-/// The host's logger factory, with the framework's loggers (categories <c>Microsoft.*</c>: hosting's request lines,
-/// Kestrel) wrapped so that an <c>access_token=</c> value in a request line or URL never reaches a log. The host's
-/// own loggers are the inner factory's, untouched: none of them logs a token. Used by the gateway and core-sim, which
-/// both take the token in the <c>/ws</c> URL.
+/// The host's logger factory, with every logger but the host's own (categories other than <c>Relay.*</c>: hosting's
+/// request lines, Kestrel, YARP's forwarder, HttpClient) wrapped so that an <c>access_token=</c> value in a request line
+/// or URL never reaches a log. The host's own loggers are the inner factory's, untouched: none of them logs a token.
+/// Used by the gateway and core-sim, which both take the token in the <c>/ws</c> URL (and the edge's HTTP API in the
+/// query). Only <c>Microsoft.*</c> was wrapped before: YARP logged forwarded URLs with their tokens (a review found it).
 /// </summary>
 public sealed class RedactingLoggerFactory : ILoggerFactory
 {
@@ -43,7 +44,7 @@ public sealed class RedactingLoggerFactory : ILoggerFactory
     public ILogger CreateLogger(string categoryName)
     {
         var logger = _inner.CreateLogger(categoryName);
-        return categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new RedactingLogger(logger) : logger;
+        return categoryName.StartsWith("Relay.", StringComparison.Ordinal) ? logger : new RedactingLogger(logger);
     }
 
     public void AddProvider(ILoggerProvider provider) => _inner.AddProvider(provider);

@@ -9,7 +9,8 @@ internal static class LoggingDefaults
     /// <summary>
     /// ASP.NET Core logs at Warning (one Information line per request would be the busiest thing in the log); a default,
     /// below every other source, so <c>--Logging:LogLevel:Microsoft.AspNetCore=Information</c> still turns request
-    /// lines on. Framework entries have <c>access_token=</c> values redacted either way. The health-check service logs
+    /// lines on; so does YARP (edge HTTP's forwarder, two Information lines per forwarded request). Framework entries have
+    /// <c>access_token=</c> values redacted either way. The health-check service logs
     /// every probe that finds the relay not ready at Error: expected while the backhaul comes up, and the relay's own
     /// state changes are logged (Warning, HealthMonitor), so its results stay out of the log.
     /// </summary>
@@ -20,6 +21,7 @@ internal static class LoggingDefaults
             InitialData =
             [
                 new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
+                new("Logging:LogLevel:Yarp", "Warning"), // edge HTTP's forwarder: two Information lines per request
                 new("Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks", "Critical"),
             ],
         });
