@@ -304,7 +304,10 @@ function Invoke-Run([string[]]$RunArgs) {
       "--Gateway:HttpPort=$gatewayPort", "--Gateway:Health:AgentPort=$agentPort", "--Gateway:Backhaul:Endpoints:0=127.0.0.1:$backhaulPort",
       "--Gateway:PublicKeyPath=$pem", "--Gateway:Backhaul:SharedKey=$key",
       "--Gateway:Backhaul:RelayId=relay-local", "--Gateway:Backhaul:Region=local", "--Gateway:AdminKey=$admin",
-      "--Gateway:DemoWidget=true") $run
+      "--Gateway:DemoWidget=true", "--Gateway:DemoTokenUrl=http://127.0.0.1:$corePort/v1/tokens",
+      "--Gateway:Negotiate:PublicUrl=ws://127.0.0.1:$gatewayPort/ws",
+      # Every session of this machine (./build.ps1 load connects them from 127.0.0.1): a relay takes 100 open, 16 connecting per address by default.
+      "--Gateway:MaxSessionsPerIp=100000", "--Gateway:MaxPreAuthConnectionsPerIp=4096") $run
     # "running" only once the gateway answers /readyz 200 (backhaul and tunnel up).
     $ready = $false
     for ($i = 0; $i -lt 100 -and -not $gw.HasExited; $i++) {
@@ -344,7 +347,8 @@ An operator token for the demo widget's operator pane (1 h; site demo; paste it 
 Try it (type {"type":"hello"} then {"type":"msg","seq":1,"body":"hi"}):
   npx -y wscat -c "ws://127.0.0.1:$gatewayPort/ws?access_token=$token"
 
-Drain the gateway:  curl -X POST -H "Authorization: Bearer $admin" http://127.0.0.1:$gatewayPort/admin/drain
+Drain the gateway:  curl -X POST -H "Authorization: Bearer $admin" 'http://127.0.0.1:$gatewayPort/admin/drain?force=true'
+  (force: it is the fleet's only relay; undrain: the same with /admin/undrain)
 Ctrl-C stops both (pids: core-sim $($core.Id), gateway $($gw.Id)).
 "@
     while (-not $core.HasExited -and -not $gw.HasExited) { Start-Sleep -Milliseconds 300 }

@@ -66,6 +66,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
+# The gateway: its demo token service is this run's core-sim (whatever --core-port says), negotiate offers it, and it
+# takes every session of this machine (`./build.sh load` connects them all from 127.0.0.1: a relay's defaults take
+# 100 open and 16 connecting from one address).
 # Both on loopback only: this is a development run (core-sim mints visitor tokens to anyone in Development).
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development --CoreSim:BindAddress=127.0.0.1 \
   --CoreSim:HttpPort="$CORE_PORT" --CoreSim:BackhaulPort="$BACKHAUL_PORT" --CoreSim:RelayKeys:relay-local="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
@@ -79,7 +82,9 @@ dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0
   --Gateway:HttpPort="$GATEWAY_PORT" --Gateway:Health:AgentPort="$AGENT_PORT" --Gateway:Backhaul:Endpoints:0="127.0.0.1:$BACKHAUL_PORT" \
   --Gateway:PublicKeyPath="$RUN/core-public.pem" --Gateway:Backhaul:SharedKey="$KEY" \
   --Gateway:Backhaul:RelayId=relay-local --Gateway:Backhaul:Region=local --Gateway:AdminKey="$ADMIN" \
-  --Gateway:DemoWidget=true \
+  --Gateway:DemoWidget=true --Gateway:DemoTokenUrl="http://127.0.0.1:$CORE_PORT/v1/tokens" \
+  --Gateway:Negotiate:PublicUrl="ws://127.0.0.1:$GATEWAY_PORT/ws" \
+  --Gateway:MaxSessionsPerIp=100000 --Gateway:MaxPreAuthConnectionsPerIp=4096 \
   >"$RUN/gateway.log" 2>&1 &
 pids+=($!)
 echo $! >"$RUN/gateway.pid"
@@ -112,7 +117,8 @@ An operator token for the demo widget's operator pane (1 h; site demo; paste it 
 Try it (type {"type":"hello"} then {"type":"msg","seq":1,"body":"hi"}):
   npx -y wscat -c "ws://127.0.0.1:$GATEWAY_PORT/ws?access_token=$TOKEN"
 
-Drain the gateway:  curl -X POST -H "Authorization: Bearer $ADMIN" http://127.0.0.1:$GATEWAY_PORT/admin/drain
+Drain the gateway:  curl -X POST -H "Authorization: Bearer $ADMIN" 'http://127.0.0.1:$GATEWAY_PORT/admin/drain?force=true'
+  (force: it is the fleet's only relay; undrain: the same with /admin/undrain)
 Ctrl-C stops both.
 MSG
 wait -n "${pids[@]}"

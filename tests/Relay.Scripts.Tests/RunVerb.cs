@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Relay.Testing;
@@ -81,7 +83,62 @@ internal static partial class RunVerb
             // both processes listening on every interface).
             Assert.That(ListenAddresses(core).Concat(ListenAddresses(gateway)), Is.Not.Empty.And.All.EqualTo("127.0.0.1"), "core-sim and the gateway listen on loopback only");
         });
+        await AssertWhatItOffersWorksAsync(output, gateway, ct);
         return folder;
+    }
+
+    /// <summary>
+    /// What a run tells its user to do works on the ports it was given (a new-user review found each of these broken):
+    /// the demo widget's token (its token service was core-sim's default port whatever --core-port said), negotiate
+    /// (no relay: the run set no public URL), more sessions from this machine than a relay takes from one address by
+    /// default (the load generator's, ./build.sh load: 16 connecting, 100 open), and the printed drain command (409:
+    /// the last healthy relay of the fleet is drained only with force). Drains the gateway: call it last.
+    /// </summary>
+    private static async Task AssertWhatItOffersWorksAsync(string output, int gateway, CancellationToken ct)
+    {
+        using (var demo = await s_http.PostAsync($"http://127.0.0.1:{gateway}/demo/token", JsonContent.Create(new { sub = "v-run", role = "visitor", site = "s1" }), ct))
+        {
+            Assert.That(demo.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the demo widget's token from this run's core-sim: " + await demo.Content.ReadAsStringAsync(ct));
+        }
+
+        // The relay is in the fleet view once core-sim has its first health report and has sent the view (seconds).
+        string body = string.Empty;
+        for (int i = 0; i < 75 && !body.Contains($"ws://127.0.0.1:{gateway}/ws", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(i == 0 ? 0 : 200, ct);
+            body = await s_http.GetStringAsync($"http://127.0.0.1:{gateway}/v1/negotiate", ct);
+        }
+
+        Assert.That(body, Does.Contain($"ws://127.0.0.1:{gateway}/ws"), "negotiate offers this run's relay: " + body);
+
+        string token = VisitorToken().Match(output).Groups["token"].Value;
+        var sessions = new List<ClientWebSocket>();
+        try
+        {
+            for (int batch = 0; batch < 6; batch++)
+            {
+                var connecting = Enumerable.Range(0, 20).Select(_ => new ClientWebSocket()).ToList();
+                sessions.AddRange(connecting);
+                await Task.WhenAll(connecting.Select(ws => ws.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway}/ws?access_token={token}"), ct)));
+            }
+
+            Assert.That(sessions.Count(ws => ws.State == WebSocketState.Open), Is.EqualTo(120), "120 sessions from this machine, 20 connecting at once");
+        }
+        finally
+        {
+            foreach (var ws in sessions)
+            {
+                ws.Abort();
+                ws.Dispose();
+            }
+        }
+
+        var drain = DrainCommand().Match(output);
+        Assert.That(drain.Success, Is.True, "the drain command is printed:\n" + output);
+        using var request = new HttpRequestMessage(HttpMethod.Post, drain.Groups["url"].Value);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", drain.Groups["key"].Value);
+        using var drained = await s_http.SendAsync(request, ct);
+        Assert.That(drained.IsSuccessStatusCode, Is.True, $"the printed drain command drains ({(int)drained.StatusCode}): {await drained.Content.ReadAsStringAsync(ct)}");
     }
 
     /// <summary>The local addresses of the listening TCP sockets on <paramref name="port"/> (/proc/net/tcp and tcp6).</summary>
@@ -154,6 +211,9 @@ internal static partial class RunVerb
     [GeneratedRegex(@"Relay is running \(logs in (.+)\):")]
     private static partial Regex LogsIn();
 
-    [GeneratedRegex(@"A visitor token[^\n]*\n\s+ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")]
+    [GeneratedRegex(@"A visitor token[^\n]*\n\s+(?<token>ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")]
     private static partial Regex VisitorToken();
+
+    [GeneratedRegex(@"Drain the gateway:\s+curl -X POST -H ""Authorization: Bearer (?<key>[^""]+)"" '?(?<url>http://[^\s']+)")]
+    private static partial Regex DrainCommand();
 }
