@@ -7,23 +7,68 @@ namespace Relay.Gateway.Configuration;
 /// <param name="development">True in the Development environment: a development key is accepted.</param>
 internal sealed class BackhaulOptionsValidator(bool development = false) : IValidateOptions<BackhaulOptions>
 {
+    /// <summary>The settings <see cref="BackhaulOptions.ToPoolOptions"/> passes to the tunnel, in the order it checks them, grouped where one rule reads two.</summary>
+    private static readonly (string[] Names, Action<BackhaulOptions, BackhaulOptions> Copy)[] s_tunnelSettings =
+    [
+        ([nameof(BackhaulOptions.RelayId)], (from, to) => to.RelayId = from.RelayId),
+        ([nameof(BackhaulOptions.Endpoints)], (from, to) => to.Endpoints = from.Endpoints),
+        ([nameof(BackhaulOptions.LinksPerEndpoint)], (from, to) => to.LinksPerEndpoint = from.LinksPerEndpoint),
+        ([nameof(BackhaulOptions.MaxMessageSize)], (from, to) => to.MaxMessageSize = from.MaxMessageSize),
+        ([nameof(BackhaulOptions.HeartbeatInterval), nameof(BackhaulOptions.DeadLinkTimeout)], (from, to) => (to.HeartbeatInterval, to.DeadLinkTimeout) = (from.HeartbeatInterval, from.DeadLinkTimeout)),
+        ([nameof(BackhaulOptions.DuplicateFramesUpTo)], (from, to) => to.DuplicateFramesUpTo = from.DuplicateFramesUpTo),
+        ([nameof(BackhaulOptions.DuplicateAboveRtt)], (from, to) => to.DuplicateAboveRtt = from.DuplicateAboveRtt),
+    ];
+
     public ValidateOptionsResult Validate(string? name, BackhaulOptions options) =>
         Problems(options, development).FirstOrDefault() is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 
     /// <summary>
-    /// Every bad setting, one line each (start-up reports the first; <c>relay check</c> all). When this validator finds
-    /// nothing, the tunnel's own rules for the link pool these settings make have the last word (their first refusal,
-    /// named as the setting), so nothing the tunnel refuses gets past start-up.
+    /// Every bad setting, one line each (start-up reports the first; <c>relay check</c> all). Then the tunnel's own rules
+    /// for the link pool these settings make, which stop at the first refusal: each group of <see cref="s_tunnelSettings"/>
+    /// alone on valid defaults, so every group it refuses is named once (a setting already named above is not named
+    /// again); and when nothing was found, the whole, so nothing the tunnel refuses gets past start-up.
     /// </summary>
     internal static IEnumerable<string> Problems(BackhaulOptions o, bool development)
     {
-        var problems = OwnProblems(o, development).ToList();
-        if (problems.Count == 0 && TunnelProblem(o) is { } problem)
+        var own = OwnProblems(o, development).ToList();
+        var problems = new List<string>(own);
+        foreach (var (names, copy) in s_tunnelSettings)
         {
-            problems.Add(problem);
+            if (names.Any(name => own.Any(p => Names(p, name))))
+            {
+                continue;
+            }
+
+            var alone = new BackhaulOptions { RelayId = "check", SharedKey = LinkKey.DevelopmentKey };
+            copy(o, alone);
+            if (TunnelProblem(alone) is { } problem)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        if (problems.Count == 0 && TunnelProblem(o) is { } whole)
+        {
+            problems.Add(whole);
         }
 
         return problems;
+    }
+
+    /// <summary>True when <paramref name="problem"/> names Gateway:Backhaul:<paramref name="setting"/> (not a longer name).</summary>
+    private static bool Names(string problem, string setting)
+    {
+        string key = "Gateway:Backhaul:" + setting;
+        for (int at = problem.IndexOf(key, StringComparison.Ordinal); at >= 0; at = problem.IndexOf(key, at + 1, StringComparison.Ordinal))
+        {
+            int end = at + key.Length;
+            if (end == problem.Length || !char.IsLetterOrDigit(problem[end]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string? TunnelProblem(BackhaulOptions o)

@@ -60,31 +60,20 @@ public class InitCheckTests
     [Test]
     public async Task Check_ReportsEachInjectedProblem_OnItsOwnLine()
     {
-        string dir = TempFolders.Create("relay-check-");
-        Assert.That((await Cli.RunAsync("init", "--dir", dir, "--region", "sg", "--relay-id", "sg-1", "--core", "10.90.0.1:7000")).Code, Is.EqualTo(0));
-        string config = Path.Combine(dir, "gateway.json");
-        string text = await File.ReadAllTextAsync(config);
-        text = text.Replace("\"HttpPort\": 8080", "\"HttpPort\": 70000", StringComparison.Ordinal)
+        string config = await InitThenEditAsync(text => text.Replace("\"HttpPort\": 8080", "\"HttpPort\": 70000", StringComparison.Ordinal)
             .Replace("\"HttpsPort\": 8443,", "\"HttpsPort\": 8443, \"MaxConection\": 5,", StringComparison.Ordinal)
             .Replace("\"AgentPort\": 8081", "\"AgentPort\": -5", StringComparison.Ordinal)
-            .Replace("\"Endpoints\": [", "\"LinksPerEndpoint\": \"many\", \"Endpoints\": [", StringComparison.Ordinal);
-        await File.WriteAllTextAsync(config, text);
+            .Replace("\"Endpoints\": [", "\"LinksPerEndpoint\": \"many\", \"Endpoints\": [", StringComparison.Ordinal));
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(Path.Combine(dir, "admin.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            File.SetUnixFileMode(Path.Combine(Path.GetDirectoryName(config)!, "admin.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
         }
 
         var check = await Cli.RunAsync("check", config);
         var json = await Cli.RunAsync("check", config, "--json");
 
-        Assert.That(check.Code, Is.EqualTo(1), check.ToString());
         string[] expected = ["Gateway:HttpPort", "Gateway:MaxConection", "Gateway:Health:AgentPort", "Gateway:Backhaul:LinksPerEndpoint", .. OperatingSystem.IsWindows() ? Array.Empty<string>() : ["Gateway:AdminKeyFile"]];
-        Assert.That(check.OutputLines, Has.Length.EqualTo(expected.Length), check.ToString());
-        foreach (string key in expected)
-        {
-            Assert.That(check.OutputLines.Count(l => l.Contains(key + ":", StringComparison.Ordinal) || l.Contains(key + " ", StringComparison.Ordinal)), Is.EqualTo(1), $"{key} on one line:\n{check.Output}");
-        }
-
+        AssertOneLineEach(check, expected);
         Assert.That(check.OutputLines, Has.Some.Contains("did you mean Gateway:MaxConnections?"));
         Assert.That(json.Code, Is.EqualTo(1));
         Assert.That(json.Json["ok"]!.GetValue<bool>(), Is.False);
@@ -92,18 +81,64 @@ public class InitCheckTests
     }
 
     [Test]
-    public async Task Check_FileThatIsNotJson_OrMissing_IsOneLine_Exit1()
+    public async Task Check_ReportsTheTunnelsBackhaulRules_WithTheOtherProblems_EachOnItsOwnLine()
+    {
+        string config = await InitThenEditAsync(text => text.Replace("\"Endpoints\": [ \"10.90.0.1:7000\" ]", "\"Endpoints\": [ \"10.90.0.1:7000\", \"core-without-port\" ], \"LinksPerEndpoint\": 100, \"DeadLinkTimeout\": \"00:00:01\"", StringComparison.Ordinal)
+            .Replace("\"HttpPort\": 8080", "\"HttpPort\": 70000", StringComparison.Ordinal));
+
+        var check = await Cli.RunAsync("check", config);
+
+        AssertOneLineEach(check, ["Gateway:HttpPort", "Gateway:Backhaul:DeadLinkTimeout", "Gateway:Backhaul:LinksPerEndpoint", "Gateway:Backhaul:Endpoints"]);
+        Assert.That(check.OutputLines, Has.Some.Contains("core-without-port").And.Some.Contains("was 100"));
+    }
+
+    [Test]
+    public async Task Check_FileThatIsNotJson_IsOneProblem_Exit1()
     {
         string dir = TempFolders.Create("relay-check-");
         string bad = Path.Combine(dir, "gateway.json");
         await File.WriteAllTextAsync(bad, "{ \"Gateway\": ");
 
         var notJson = await Cli.RunAsync("check", bad);
-        var missing = await Cli.RunAsync("check", Path.Combine(dir, "none.json"));
 
         Assert.That(notJson.Code, Is.EqualTo(1));
         Assert.That(notJson.OutputLines, Has.Length.EqualTo(1).And.Some.StartsWith($"{bad}: not valid JSON"));
-        Assert.That(missing.Code, Is.EqualTo(1));
-        Assert.That(missing.OutputLines, Has.Length.EqualTo(1).And.Some.EndsWith("no such file"));
+    }
+
+    [Test]
+    public async Task Check_MissingFile_IsAnError_OneLineOnStandardError_Exit2()
+    {
+        string missing = Path.Combine(TempFolders.Create("relay-check-"), "none.json");
+
+        var run = await Cli.RunAsync("check", missing);
+        var json = await Cli.RunAsync("check", missing, "--json");
+
+        Assert.That(run.Code, Is.EqualTo(2), run.ToString());
+        Assert.That(run.Output, Is.Empty);
+        Assert.That(run.ErrorLines, Is.EqualTo(new[] { $"relay: {missing}: no such file" }));
+        Assert.That(json.Code, Is.EqualTo(2), json.ToString());
+        Assert.That(json.Output, Is.Empty);
+        Assert.That(json.ErrorLines, Has.Length.EqualTo(1).And.Some.StartsWith("relay: "));
+    }
+
+    /// <summary>A config as <c>relay init</c> writes it, then edited as an operator might: its path.</summary>
+    private static async Task<string> InitThenEditAsync(Func<string, string> edit)
+    {
+        string dir = TempFolders.Create("relay-check-");
+        Assert.That((await Cli.RunAsync("init", "--dir", dir, "--region", "sg", "--relay-id", "sg-1", "--core", "10.90.0.1:7000")).Code, Is.EqualTo(0));
+        string config = Path.Combine(dir, "gateway.json");
+        await File.WriteAllTextAsync(config, edit(await File.ReadAllTextAsync(config)));
+        return config;
+    }
+
+    /// <summary>Exit 1 and one line per problem: each setting named on exactly one line, nothing else.</summary>
+    private static void AssertOneLineEach(CliRun check, string[] settings)
+    {
+        Assert.That(check.Code, Is.EqualTo(1), check.ToString());
+        Assert.That(check.OutputLines, Has.Length.EqualTo(settings.Length), check.ToString());
+        foreach (string key in settings)
+        {
+            Assert.That(check.OutputLines.Count(l => l.Contains(key + ":", StringComparison.Ordinal) || l.Contains(key + " ", StringComparison.Ordinal)), Is.EqualTo(1), $"{key} on one line:\n{check.Output}");
+        }
     }
 }

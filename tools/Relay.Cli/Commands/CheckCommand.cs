@@ -7,7 +7,7 @@ namespace Relay.Cli.Commands;
 /// <summary>
 /// <c>relay check FILE</c>: validates a gateway configuration file offline with the gateway's own schema, secret-file
 /// rules and validators (<see cref="GatewayConfigCheck"/>); one line per problem; exit 0 when the gateway would start
-/// with it, 1 when not.
+/// with it, 1 when not, 2 (one line on standard error) when FILE is missing or cannot be read.
 /// </summary>
 internal static class CheckCommand
 {
@@ -20,6 +20,12 @@ internal static class CheckCommand
         {
             var o = output(p);
             string path = p.GetRequiredValue(file);
+            if (!File.Exists(path))
+            {
+                // Not an answer about a configuration but an error in the command: one line on standard error, exit 2.
+                throw new CliError(Directory.Exists(path) ? $"{path} is a folder; name the configuration file, e.g. {Path.Combine(path, InitCommand.ConfigFile)}" : $"{path}: no such file");
+            }
+
             var problems = GatewayConfigCheck.CheckFile(path, p.GetValue(development));
             if (o.Json)
             {

@@ -4,18 +4,17 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Relay.Gateway;
 using Relay.Tunnel.Links;
-using Relay.WireGuard.Config;
-using Relay.WireGuard.Keys;
 
 namespace Relay.Cli.Commands;
 
 /// <summary>
 /// <c>relay init --region R --relay-id ID --core HOST:PORT …</c>: a complete, commented gateway configuration for a
 /// region in DIR (default /etc/relay): gateway.json (no secrets in it), backhaul.key and admin.key (0600, kept when
-/// they exist), and with <c>--wg-peer-public-key</c> a wg-quick file for the tunnel (0600) and its public key.
-/// <c>relay check DIR/gateway.json</c> passes on what it writes.
+/// they exist), and with <c>--wg-peer-public-key</c> a wg-quick file for the tunnel (0600) made from this relay's
+/// WireGuard key (InitCommand.WireGuard.cs: keygen's DIR/wg-relay.key when it exists). Nothing is written until every
+/// argument and existing key has been checked. <c>relay check DIR/gateway.json</c> passes on what it writes.
 /// </summary>
-internal static class InitCommand
+internal static partial class InitCommand
 {
     public const string ConfigFile = "gateway.json";
     public const string BackhaulKeyFile = "backhaul.key";
@@ -33,13 +32,14 @@ internal static class InitCommand
         var certKey = new Option<string?>("--cert-key") { Description = "PEM private key of --cert", HelpName = "FILE" };
         var publicUrl = new Option<string?>("--public-url") { Description = "the wss:// URL clients reach this relay at (negotiate)", HelpName = "URL" };
         var wgPeer = new Option<string?>("--wg-peer-public-key") { Description = "the core's WireGuard public key: writes a managed tunnel (wg-relay.conf, 0600)", HelpName = "KEY" };
+        var wgKey = new Option<string?>("--wg-private-key-file") { Description = "this relay's WireGuard private key (relay keygen wireguard); default DIR/wg-relay.key, written when it does not exist", HelpName = "FILE" };
         var wgEndpoint = new Option<string?>("--wg-peer-endpoint") { Description = "the core's WireGuard endpoint host:port", HelpName = "HOST:PORT" };
         var wgAddress = new Option<string>("--wg-address") { Description = "this relay's tunnel address", HelpName = "CIDR", DefaultValueFactory = _ => "10.90.0.2/32" };
         var wgAllowed = new Option<string?>("--wg-allowed-ips") { Description = "addresses reached through the tunnel; default the first core host/32", HelpName = "CIDR" };
         var force = new Option<bool>("--force") { Description = "replace an existing gateway.json (key files are always kept)" };
         var command = new Command("init", "write a complete, commented gateway configuration for a region")
         {
-            dir, region, relayId, core, coreUrl, cert, certKey, publicUrl, wgPeer, wgEndpoint, wgAddress, wgAllowed, force,
+            dir, region, relayId, core, coreUrl, cert, certKey, publicUrl, wgPeer, wgKey, wgEndpoint, wgAddress, wgAllowed, force,
         };
         command.SetAction(p =>
         {
@@ -54,6 +54,7 @@ internal static class InitCommand
                 p.GetValue(certKey) is { } k ? Path.GetFullPath(k) : null,
                 p.GetValue(publicUrl),
                 p.GetValue(wgPeer),
+                p.GetValue(wgKey) is { } f ? Path.GetFullPath(f) : null,
                 p.GetValue(wgEndpoint),
                 p.GetValue(wgAddress)!,
                 p.GetValue(wgAllowed));
@@ -95,26 +96,29 @@ internal static class InitCommand
             throw new CliError($"{config} exists; use --force to replace it");
         }
 
+        if (s.WgPrivateKeyFile is not null && s.WgPeerPublicKey is null)
+        {
+            throw new CliError("--wg-private-key-file needs --wg-peer-public-key (the managed tunnel it is for)");
+        }
+
+        var wg = s.WgPeerPublicKey is null ? null : PlanWireGuard(s, firstHost, force);
         var written = new JsonArray();
         string backhaulKey = Path.Combine(s.Dir, BackhaulKeyFile);
         string adminKey = Path.Combine(s.Dir, AdminKeyFile);
         KeepOrWrite(backhaulKey, LinkKey.Generate, written);
         KeepOrWrite(adminKey, () => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), written);
-
-        string? wgConfig = null;
-        string? wgPublic = null;
-        if (s.WgPeerPublicKey is not null)
+        if (wg is not null)
         {
-            (wgConfig, wgPublic) = WriteWireGuard(s, firstHost, force, written);
+            WriteWireGuard(wg, written);
         }
 
-        SecretFile.WritePublic(config, Render(s, coreUri, backhaulKey, adminKey, wgConfig), force: true);
+        SecretFile.WritePublic(config, Render(s, coreUri, backhaulKey, adminKey, wg?.ConfigPath), force: true);
         written.Add((JsonNode?)config);
 
         string[] next =
         [
             $"give the core this relay's key: CoreSim__RelayKeys__{s.RelayId}=$(cat {backhaulKey})",
-            .. wgPublic is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wgPublic}, AllowedIPs = {s.WgAddress}"],
+            .. wg is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wg.Keys.PublicKey.ToBase64()} (in {wg.PublicKeyFile}), AllowedIPs = {s.WgAddress}"],
             $"relay check {config}",
             "start the gateway: its service, or Relay.Gateway --config " + config,
         ];
@@ -125,8 +129,10 @@ internal static class InitCommand
                 ["config"] = config,
                 ["backhaulKeyFile"] = backhaulKey,
                 ["adminKeyFile"] = adminKey,
-                ["wireGuardConfig"] = wgConfig,
-                ["wireGuardPublicKey"] = wgPublic,
+                ["wireGuardConfig"] = wg?.ConfigPath,
+                ["wireGuardPrivateKeyFile"] = wg?.KeyFile,
+                ["wireGuardPublicKeyFile"] = wg?.PublicKeyFile,
+                ["wireGuardPublicKey"] = wg?.Keys.PublicKey.ToBase64(),
                 ["written"] = written,
                 ["next"] = new JsonArray([.. next.Select(n => (JsonNode?)n)]),
             });
@@ -145,45 +151,6 @@ internal static class InitCommand
         }
 
         return RelayCli.ExitOk;
-    }
-
-    private static (string Config, string PublicKey) WriteWireGuard(Settings s, string firstHost, bool force, JsonArray written)
-    {
-        if (!WireGuardKey.TryParseBase64(s.WgPeerPublicKey, out var peerKey))
-        {
-            throw new CliError("--wg-peer-public-key is not a WireGuard key (44 characters of base64)");
-        }
-
-        if (s.WgPeerEndpoint is null || !TryHostPort(s.WgPeerEndpoint, out _))
-        {
-            throw new CliError("--wg-peer-endpoint host:port is required with --wg-peer-public-key");
-        }
-
-        if (!IpCidr.TryParse(s.WgAddress, out var address))
-        {
-            throw new CliError($"--wg-address '{s.WgAddress}' is not an address/prefix");
-        }
-
-        string allowedText = s.WgAllowedIps ?? $"{firstHost}/32";
-        if (!IpCidr.TryParse(allowedText, out var allowed))
-        {
-            throw new CliError($"--wg-allowed-ips '{allowedText}' is not an address/prefix (set it when the core endpoint is a name)");
-        }
-
-        string path = Path.Combine(s.Dir, WireGuardInterface + ".conf");
-        if (File.Exists(path) && !force)
-        {
-            throw new CliError($"{path} exists; use --force to replace it");
-        }
-
-        var pair = WireGuardKeyPair.Generate();
-        var wg = new WireGuardConfig(new InterfaceConfig(pair.PrivateKey, [address!]), [new PeerConfig(peerKey!, [allowed!], s.WgPeerEndpoint, PersistentKeepalive: 25)]);
-        WgQuickConfig.Save(path, wg);
-        written.Add((JsonNode?)path);
-        string pub = path[..^".conf".Length] + ".pub";
-        SecretFile.WritePublic(pub, pair.PublicKey.ToBase64(), force: true);
-        written.Add((JsonNode?)pub);
-        return (path, pair.PublicKey.ToBase64());
     }
 
     private static void KeepOrWrite(string path, Func<string> secret, JsonArray written)
@@ -299,6 +266,7 @@ internal static class InitCommand
         string? CertKey,
         string? PublicUrl,
         string? WgPeerPublicKey,
+        string? WgPrivateKeyFile,
         string? WgPeerEndpoint,
         string WgAddress,
         string? WgAllowedIps);
