@@ -13,6 +13,12 @@ if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
     Environment.SetEnvironmentVariable(InlineCompletions, "1");
 }
 
+if (GatewayVersion.Answer(args) is { } answer)
+{
+    Console.WriteLine(answer);
+    return 0;
+}
+
 try
 {
     var app = GatewayHost.Build(args, systemConfigPath: GatewayConfiguration.SystemConfigPath);

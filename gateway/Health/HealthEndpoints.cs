@@ -47,6 +47,7 @@ internal static class HealthEndpoints
         });
         app.MapGet("/status", (HealthMonitor monitor, BackhaulService backhaul, Edge.ConnectionGate connections, Rebalancer rebalancer, IServiceProvider services) => Results.Json(new
         {
+            version = GatewayVersion.Text,
             health = monitor.Describe(),
             rebalance = rebalancer.Describe(),
             links = backhaul.Pool.Links(),

@@ -1,3 +1,4 @@
+using OpenTelemetry.Resources;
 using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using Relay.Tunnel.Diagnostics;
@@ -21,7 +22,9 @@ internal static class MetricsExtensions
     public static IServiceCollection AddRelayMetrics(this IServiceCollection services)
     {
         services.AddSingleton<GatewayMetrics>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(GatewayVersion.ServiceName, serviceVersion: GatewayVersion.Text, autoGenerateServiceInstanceId: false))
+            .WithMetrics(metrics => metrics
             .AddMeter(GatewayMetrics.MeterName, TunnelMeter.Name, KestrelMeter, RuntimeMeter)
             // promtool check metrics (issue 19): a gauge may not end in "_count" (that suffix is a histogram's or a
             // summary's), so the runtime's three gauges that do are exported under names that do not.

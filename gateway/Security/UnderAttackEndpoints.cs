@@ -53,7 +53,20 @@ internal static class UnderAttackEndpoints
                 return Results.Unauthorized();
             }
 
-            bool on = context.Request.Query["on"] != "false";
+            // Only the two documented values: anything else (none, 0, off) turned the mode on before.
+            bool on;
+            switch (context.Request.Query["on"].ToString())
+            {
+                case "true":
+                    on = true;
+                    break;
+                case "false":
+                    on = false;
+                    break;
+                default:
+                    return Results.Text("give on=true or on=false\n", statusCode: StatusCodes.Status400BadRequest);
+            }
+
             mode.Set(on, UnderAttackMode.Operator, on ? "turned on through the admin API" : "turned off through the admin API");
             return Results.Json(new { underAttack = mode.Describe() });
         });
