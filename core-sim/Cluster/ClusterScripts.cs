@@ -10,17 +10,21 @@ namespace Relay.CoreSim.Cluster;
 /// </summary>
 internal static class ClusterScripts
 {
-    /// <summary>ARGV: prefix, session, node, seq, room key ('' = echo), room, from, body, max history entries, history TTL ms.
-    /// Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the session ended or expired.</summary>
+    /// <summary>ARGV: prefix, session, node, seq, room key ('' = echo), room, from, body, max history entries, history TTL ms,
+    /// lease ms. Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the
+    /// session ended or expired. A session nobody owns (its lease ran out while the broker was away) is taken by this node:
+    /// only another node's lease refuses the sender.</summary>
     public const string Dispatch = """
         local p, id, node = ARGV[1], ARGV[2], ARGV[3]
         local seq = tonumber(ARGV[4])
         local roomKey, room, from, body = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-        local maxLen, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
+        local maxLen, ttl, lease = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
         local s = p .. 's:' .. id
         local st = redis.call('HMGET', s, 'in', 'end')
         if (not st[1]) or st[2] then return {-3} end
-        if redis.call('GET', s .. ':own') ~= node then return {-2} end
+        local owner = redis.call('GET', s .. ':own')
+        if owner and owner ~= node then return {-2} end
+        if not owner then redis.call('SET', s .. ':own', node, 'PX', lease) end
         local last = tonumber(st[1])
         if seq <= last then return {0} end
         if seq ~= last + 1 then return {-1} end
@@ -53,6 +57,39 @@ internal static class ClusterScripts
               elseif o then
                 redis.call('PUBLISH', p .. 'node:' .. o, 'w:' .. t)
               end
+            end
+          end
+        end
+        return out
+        """;
+
+    /// <summary>ARGV: prefix, node, lease ms, session TTL ms, session ids…. For each session this node serves: keeps its lease
+    /// (and its keys' TTL) when it is this node's, takes it when nobody holds it (it ran out while the broker was away or
+    /// slow). Returns {id, state, …} for the sessions whose lease was not simply kept: 'taken' (another node owns it: the
+    /// client resumed there), 'gone' (the broker does not know the session: it expired, or the broker restarted without
+    /// persistence), 'retaken' (nobody held it: this node took it; wake-ups sent meanwhile went nowhere).</summary>
+    public const string Renew = """
+        local p, node = ARGV[1], ARGV[2]
+        local lease, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+        local out = {}
+        for i = 5, #ARGV do
+          local id = ARGV[i]
+          local s = p .. 's:' .. id
+          local o = redis.call('GET', s .. ':own')
+          if o and o ~= node then
+            out[#out + 1] = id
+            out[#out + 1] = 'taken'
+          elseif redis.call('EXISTS', s) == 0 then
+            out[#out + 1] = id
+            out[#out + 1] = 'gone'
+          else
+            redis.call('SET', s .. ':own', node, 'PX', lease)
+            redis.call('PEXPIRE', s, ttl)
+            redis.call('PEXPIRE', s .. ':h', ttl)
+            redis.call('PEXPIRE', s .. ':r', ttl)
+            if not o then
+              out[#out + 1] = id
+              out[#out + 1] = 'retaken'
             end
           end
         end

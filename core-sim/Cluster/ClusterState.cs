@@ -16,6 +16,9 @@ namespace Relay.CoreSim.Cluster;
 /// </summary>
 internal sealed partial class ClusterState : IAsyncDisposable
 {
+    // Sessions per renewal script: one script holds the broker for its whole run.
+    private const int RenewChunk = 256;
+
     private readonly ClusterOptions _options;
     private readonly string _node;
     private readonly string _prefix;
@@ -24,8 +27,11 @@ internal sealed partial class ClusterState : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ConnectionMultiplexer? _redis;
+    private readonly Action<RedisChannel, RedisValue> _onMessage;
     private double? _pingMs;
     private string? _lastError;
+    private int _subscribed;
+    private int _subscribing;
 
     public ClusterState(CoreSimOptions options, TimeProvider time, ILogger logger)
     {
@@ -36,6 +42,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         _maxHistory = options.MaxUnacknowledged;
         _time = time;
         _logger = logger;
+        _onMessage = OnMessage;
     }
 
     /// <summary>New history for a session this node serves ("w:ID" on the node's channel).</summary>
@@ -53,16 +60,22 @@ internal sealed partial class ClusterState : IAsyncDisposable
 
     public TimeSpan LeaseTime => _options.LeaseTime;
 
-    /// <summary>Connected, and the last heartbeat's PING answered within the broker timeout.</summary>
-    public bool Healthy => _redis is { IsConnected: true } && _lastError is null;
+    /// <summary>Connected, subscribed to this node's channel, and the last heartbeat's PING answered within the broker timeout.</summary>
+    public bool Healthy => _redis is { IsConnected: true } && _lastError is null && Volatile.Read(ref _subscribed) != 0;
 
     /// <summary>Why the broker is not healthy, or null.</summary>
-    public string? Problem => _redis is not { IsConnected: true } ? "broker unreachable" : _lastError;
+    public string? Problem => _redis is not { IsConnected: true } ? "broker unreachable"
+        : _lastError ?? (Volatile.Read(ref _subscribed) == 0 ? "not subscribed to the broker yet" : null);
 
     public double? PingMs => _pingMs;
 
+    private RedisChannel NodeChannel => RedisChannel.Literal(_prefix + "node:" + _node);
+
     private IDatabase Db => (_redis ?? throw new BrokerUnavailableException("broker not connected", null)).GetDatabase();
 
+    /// <summary>Connects to the broker. Returns even when the broker is down (the node starts, not ready: readiness says
+    /// why, sessions get 1013): the connection comes back by itself and the heartbeat subscribes to this node's channel
+    /// (<see cref="EnsureSubscribedAsync"/>) once the broker answers.</summary>
     public async Task ConnectAsync()
     {
         var config = ConfigurationOptions.Parse(_options.Redis!);
@@ -79,25 +92,65 @@ internal sealed partial class ClusterState : IAsyncDisposable
             {
                 Restored?.Invoke();
             }
+
+            _ = EnsureSubscribedAsync(); // not subscribed yet (the broker was down at start): now it answers
         };
         _redis.ConnectionFailed += (_, e) => Log.BrokerLost(_logger, e.FailureType.ToString(), e.Exception?.Message);
-        var channel = RedisChannel.Literal(_prefix + "node:" + _node);
-        await _redis.GetSubscriber().SubscribeAsync(channel, (_, message) =>
-        {
-            string text = message.ToString();
-            if (text.Length > 2 && text.Length < 200)
-            {
-                if (text.StartsWith("w:", StringComparison.Ordinal))
-                {
-                    Wake?.Invoke(text[2..]);
-                }
-                else if (text.StartsWith("f:", StringComparison.Ordinal))
-                {
-                    Fenced?.Invoke(text[2..]);
-                }
-            }
-        }).ConfigureAwait(false);
+        await EnsureSubscribedAsync().ConfigureAwait(false);
         Log.Connected(_logger, _options.Redis!, _node, _redis.IsConnected);
+    }
+
+    /// <summary>Subscribes to this node's channel (wake-ups and fences) unless it is subscribed already. A failure is a
+    /// value: not subscribed, not ready (<see cref="Healthy"/>); the heartbeat and a restored connection try again.
+    /// Once subscribed the client library subscribes again by itself after a reconnection.</summary>
+    public async Task EnsureSubscribedAsync()
+    {
+        if (_redis is not { } redis || Volatile.Read(ref _subscribed) != 0 || Interlocked.Exchange(ref _subscribing, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var subscriber = redis.GetSubscriber();
+            try
+            {
+                // A failed attempt may have left the handler registered in the client: never twice.
+                subscriber.Unsubscribe(NodeChannel, _onMessage, CommandFlags.FireAndForget);
+            }
+            catch (RedisException)
+            {
+            }
+
+            await subscriber.SubscribeAsync(NodeChannel, _onMessage).WaitAsync(_options.BrokerTimeout, _time).ConfigureAwait(false);
+            Volatile.Write(ref _subscribed, 1);
+            Log.Subscribed(_logger, _node);
+            Restored?.Invoke(); // wake-ups sent before this are not coming: every session pulls its history
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Log.SubscribeFailed(_logger, _node, e.Message);
+        }
+        finally
+        {
+            Volatile.Write(ref _subscribing, 0);
+        }
+    }
+
+    private void OnMessage(RedisChannel channel, RedisValue message)
+    {
+        string text = message.ToString();
+        if (text.Length > 2 && text.Length < 200)
+        {
+            if (text.StartsWith("w:", StringComparison.Ordinal))
+            {
+                Wake?.Invoke(text[2..]);
+            }
+            else if (text.StartsWith("f:", StringComparison.Ordinal))
+            {
+                Fenced?.Invoke(text[2..]);
+            }
+        }
     }
 
     /// <summary>Stores a new session, owned by this node.</summary>
@@ -208,7 +261,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClusterScripts.Dispatch, values:
         [
             _prefix, id, _node, seq, room is null ? string.Empty : RoomKey(site, room), room ?? string.Empty, from, bodyJson,
-            _maxHistory, (long)_retention.TotalMilliseconds,
+            _maxHistory, (long)_retention.TotalMilliseconds, (long)_options.LeaseTime.TotalMilliseconds,
         ]).ConfigureAwait(false))!;
         int code = (int)result[0];
         var local = new string[Math.Max(0, result.Length - 1)];
@@ -251,15 +304,18 @@ internal sealed partial class ClusterState : IAsyncDisposable
         return true;
     });
 
-    /// <summary>Renews the lease of the sessions this node serves and the TTL of their keys; records this node's heartbeat
-    /// (sessions, time) and measures the broker's round trip.</summary>
-    public async Task HeartbeatAsync(IReadOnlyCollection<(string Id, string Site, string[] Rooms)> served, int sessions, string? httpUri)
+    /// <summary>Renews the lease of the sessions this node serves and the TTL of their keys (<see cref="ClusterScripts.Renew"/>:
+    /// a lease that ran out while the broker was away is taken again); records this node's heartbeat (sessions, time) and
+    /// measures the broker's round trip. Returns the sessions whose lease was not simply kept (empty when the broker did
+    /// not answer: nothing is known then).</summary>
+    public async Task<IReadOnlyList<(string Id, LeaseState State)>> HeartbeatAsync(IReadOnlyCollection<(string Id, string Site, string[] Rooms)> served, int sessions, string? httpUri)
     {
         if (_redis is null)
         {
-            return;
+            return [];
         }
 
+        await EnsureSubscribedAsync().ConfigureAwait(false);
         try
         {
             var db = _redis.GetDatabase();
@@ -267,30 +323,61 @@ internal sealed partial class ClusterState : IAsyncDisposable
             await db.PingAsync().ConfigureAwait(false);
             _pingMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var batch = db.CreateBatch();
-            var tasks = new List<Task>(served.Count * 4 + 1);
-            foreach (var (id, site, rooms) in served)
+            var tasks = new List<Task>(served.Count + 1);
+            var renewals = new List<Task<RedisResult>>(served.Count / RenewChunk + 1);
+            var rooms = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var chunk in served.Chunk(RenewChunk))
             {
-                string s = SessionKey(id);
-                tasks.Add(batch.KeyExpireAsync(s + ":own", _options.LeaseTime));
-                tasks.Add(batch.KeyExpireAsync(s, _retention));
-                tasks.Add(batch.KeyExpireAsync(s + ":h", _retention));
-                tasks.Add(batch.KeyExpireAsync(s + ":r", _retention));
-                foreach (var room in rooms)
+                var args = new RedisValue[4 + chunk.Length];
+                args[0] = _prefix;
+                args[1] = _node;
+                args[2] = (long)_options.LeaseTime.TotalMilliseconds;
+                args[3] = (long)_retention.TotalMilliseconds;
+                for (int i = 0; i < chunk.Length; i++)
                 {
-                    tasks.Add(batch.KeyExpireAsync(RoomKey(site, room), _retention * 2));
+                    args[4 + i] = chunk[i].Id;
+                    foreach (var room in chunk[i].Rooms)
+                    {
+                        rooms.Add(RoomKey(chunk[i].Site, room));
+                    }
                 }
+
+                renewals.Add(batch.ScriptEvaluateAsync(ClusterScripts.Renew, values: args));
+            }
+
+            foreach (var room in rooms)
+            {
+                tasks.Add(batch.KeyExpireAsync(room, _retention * 2));
             }
 
             string beat = JsonSerializer.Serialize(new NodeBeat(sessions, _time.GetUtcNow().ToUnixTimeMilliseconds(), httpUri, Math.Round(_pingMs.Value, 2)));
             tasks.Add(batch.HashSetAsync(_prefix + "nodes", _node, beat));
             batch.Execute();
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+            await Task.WhenAll(tasks.Concat(renewals)).WaitAsync(_options.BrokerTimeout, _time).ConfigureAwait(false);
             _lastError = null;
+            var report = new List<(string Id, LeaseState State)>();
+            foreach (var renewal in renewals)
+            {
+                var pairs = (RedisResult[])(await renewal.ConfigureAwait(false))!;
+                for (int i = 0; i + 1 < pairs.Length; i += 2)
+                {
+                    var state = pairs[i + 1].ToString() switch
+                    {
+                        "taken" => LeaseState.Taken,
+                        "gone" => LeaseState.Gone,
+                        _ => LeaseState.Retaken,
+                    };
+                    report.Add((pairs[i].ToString(), state));
+                }
+            }
+
+            return report;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _lastError = e is TimeoutException or RedisTimeoutException ? "broker slow (timeout)" : "broker unreachable";
             _pingMs = null;
+            return [];
         }
     }
 

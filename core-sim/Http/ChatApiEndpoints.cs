@@ -22,6 +22,9 @@ internal static class ChatApiEndpoints
     public const int MaxPage = 100;
     public const int MaxBodyBytes = 64 * 1024;
 
+    /// <summary>The 501's error in cluster mode (docs/cluster.md): REST posts do not go through the broker yet.</summary>
+    public const string ClusterPostRefused = "POST /api/rooms/{room}/messages is not available in cluster mode (CoreSim:Cluster:Redis): send the message over a websocket session";
+
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/rooms/{room}/history", (string room, HttpContext context, TokenVerifier verifier, SessionRegistry registry) =>
@@ -65,6 +68,14 @@ internal static class ChatApiEndpoints
             if (Authorize(context, verifier, room) is { } refusal)
             {
                 return refusal.Result;
+            }
+
+            if (registry.Cluster is not null)
+            {
+                // Cluster mode (issue 20): a post here would reach only this node's members, under a seq the broker gives
+                // again to the next websocket message (which its recipients would then drop). Refused, never half done.
+                context.Response.Headers.CacheControl = "no-store";
+                return Results.Json(new { error = ClusterPostRefused }, statusCode: StatusCodes.Status501NotImplemented);
             }
 
             if (context.Request.ContentLength > MaxBodyBytes)

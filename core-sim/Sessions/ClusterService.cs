@@ -6,8 +6,10 @@ using Relay.CoreSim.Cluster;
 
 namespace Relay.CoreSim.Sessions;
 
-/// <summary>Cluster mode: connects to the broker at start, then once a second renews the leases of the sessions this node
-/// serves (and their keys' TTL) and writes this node's heartbeat. Does nothing without CoreSim:Cluster:Redis.</summary>
+/// <summary>Cluster mode: connects to the broker at start (a broker that is down does not stop the start: the node is not
+/// ready until it answers and this node is subscribed to its channel), then once a second renews the leases of the
+/// sessions this node serves (and their keys' TTL), acts on what the renewal found and writes this node's heartbeat.
+/// Does nothing without CoreSim:Cluster:Redis.</summary>
 internal sealed class ClusterService(SessionRegistry registry, TimeProvider time, IServiceProvider services) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -34,7 +36,7 @@ internal sealed class ClusterService(SessionRegistry registry, TimeProvider time
             do
             {
                 string? http = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-                await cluster.HeartbeatAsync(registry.Served(), registry.SessionCount, http).ConfigureAwait(false);
+                registry.ApplyLeases(await cluster.HeartbeatAsync(registry.Served(), registry.SessionCount, http).ConfigureAwait(false));
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }

@@ -98,6 +98,19 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
         }
     }
 
+    /// <summary>A new session counts as detached from <paramref name="now"/> until a connection attaches, so one never
+    /// attached (its hello failed half way: the broker refused it) is swept after the retention like any detached one.</summary>
+    public void NotAttachedSince(long now)
+    {
+        lock (_gate)
+        {
+            if (_attached is null && DetachedAt == 0)
+            {
+                DetachedAt = Math.Max(now, 1);
+            }
+        }
+    }
+
     /// <summary>Detaches the connection if it is still the attached one.</summary>
     public void Detach(SessionConnection connection, long now)
     {

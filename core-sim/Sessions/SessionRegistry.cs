@@ -23,6 +23,10 @@ internal sealed class SessionRegistry : IDisposable
     /// <summary>Outcome of <see cref="ReceiveAsync"/>: the session ended or expired in the broker (close 4004).</summary>
     public const int Ended = -3;
 
+    private static readonly CloseReason TakenOverError = new("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
+    private static readonly CloseReason UnknownError = new("session_unknown", "the session is unknown or expired; start a new session", CloseCodes.SessionUnknown);
+    private static readonly CloseReason UnavailableError = new("core_unavailable", "the core's shared state did not answer in time; reconnect with backoff and resume", CloseCodes.TryAgainLater);
+
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SessionConnection, byte> _connections = new();
     private readonly RoomDirectory _rooms = new();
@@ -78,7 +82,7 @@ internal sealed class SessionRegistry : IDisposable
     /// <summary>A new session (cluster mode: stored in the broker, owned by this node; throws <see cref="BrokerUnavailableException"/>).</summary>
     public async ValueTask<Session> CreateAsync(TokenClaims claims)
     {
-        var session = new Session(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        var session = NewSession(Guid.NewGuid().ToString("N"), System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24)), claims);
         if (_cluster is not null)
         {
             await _cluster.CreateAsync(session.Id, session.ResumeToken, claims).ConfigureAwait(false);
@@ -93,19 +97,26 @@ internal sealed class SessionRegistry : IDisposable
     /// Cluster mode: the id must be free in the broker too (throws <see cref="BrokerUnavailableException"/>).</summary>
     public async ValueTask<Session?> AdoptAsync(string id, string resumeToken, TokenClaims claims)
     {
-        var session = new Session(id, resumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        var session = NewSession(id, resumeToken, claims);
         if (!_sessions.TryAdd(id, session))
         {
             return null;
         }
 
-        if (_cluster is not null && !await _cluster.TryAdoptAsync(id, resumeToken, claims).ConfigureAwait(false))
+        bool adopted = false;
+        try
         {
-            _sessions.TryRemove(new KeyValuePair<string, Session>(id, session));
-            return null;
+            adopted = _cluster is null || await _cluster.TryAdoptAsync(id, resumeToken, claims).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!adopted)
+            {
+                _sessions.TryRemove(new KeyValuePair<string, Session>(id, session)); // refused, or the broker did not answer (1013)
+            }
         }
 
-        return session;
+        return adopted ? session : null;
     }
 
     /// <summary>The session a resume names (see <see cref="FindForResume"/>). Cluster mode: from the broker, on any node:
@@ -139,10 +150,10 @@ internal sealed class SessionRegistry : IDisposable
         // Another node served it (or none): drop any stale copy here and build it from the broker.
         if (_sessions.TryRemove(id, out var stale))
         {
-            Forget(stale, "session_taken_over");
+            Forget(stale, "session_taken_over", TakenOverError);
         }
 
-        var session = new Session(id, stored.ResumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        var session = NewSession(id, stored.ResumeToken, claims);
         long baseline = Math.Min(Math.Max(0, clientLastSeq), stored.OutSeq);
         session.Restore(stored.InSeq, baseline);
         foreach (var room in stored.Rooms.Take(_options.MaxRoomsPerSession))
@@ -282,7 +293,8 @@ internal sealed class SessionRegistry : IDisposable
     /// <summary>
     /// A message sent by REST (issue 18, <c>POST /api/rooms/{room}/messages</c>): into the room's history and to every
     /// session in the room, as a websocket message from <paramref name="from"/> would be. Returns its history id and
-    /// how many sessions it went to.
+    /// how many sessions it went to. Not in cluster mode (only this node's members, under a seq the broker would give
+    /// again): the endpoint refuses with 501 there.
     /// </summary>
     public (long Id, int Delivered) Post(string site, string room, string from, string bodyJson)
     {
@@ -337,7 +349,42 @@ internal sealed class SessionRegistry : IDisposable
     public List<(string Id, string Site, string[] Rooms)> Served() =>
         [.. _sessions.Values.Where(s => s.Attached is not null).Select(s => (s.Id, s.Claims.Site, s.Rooms()))];
 
+    /// <summary>Cluster mode: acts on what the lease renewal found (<see cref="ClusterState.HeartbeatAsync"/>): a lease taken
+    /// again pulls the session's history (wake-ups sent while nobody held it went nowhere); a session another node owns
+    /// is dropped here with session_taken_over; one the broker no longer knows with session_unknown (4004), so its
+    /// client starts a fresh session and resends its outbox instead of waiting on a session nothing reaches.</summary>
+    public void ApplyLeases(IReadOnlyList<(string Id, LeaseState State)> report)
+    {
+        foreach (var (id, state) in report)
+        {
+            if (!_sessions.TryGetValue(id, out var session))
+            {
+                continue;
+            }
+
+            switch (state)
+            {
+                case LeaseState.Retaken:
+                    _ = PullAsync(session);
+                    break;
+                case LeaseState.Taken:
+                    Forget(session, "session_taken_over", TakenOverError);
+                    break;
+                case LeaseState.Gone:
+                    Forget(session, "session_unknown", UnknownError);
+                    break;
+            }
+        }
+    }
+
     public void Dispose() => _sweeper.Dispose();
+
+    private Session NewSession(string id, string resumeToken, TokenClaims claims)
+    {
+        var session = new Session(id, resumeToken, claims, _options.MaxUnacknowledged, _options.MaxUnacknowledgedBytes);
+        session.NotAttachedSince(_time.GetTimestamp());
+        return session;
+    }
 
     private static bool TokenMatches(string given, string expected) =>
         CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected));
@@ -354,8 +401,10 @@ internal sealed class SessionRegistry : IDisposable
         }
     }
 
-    /// <summary>Drops this node's copy of a session another node serves now (nothing in the broker changes).</summary>
-    private void Forget(Session session, string code)
+    /// <summary>Drops this node's copy of a session (nothing in the broker changes), closing its connection with
+    /// <paramref name="close"/>: taken over (another node serves it now), unknown (the broker lost it: 4004), or
+    /// core_unavailable (1013: whether it was taken cannot be told now; the client resumes, here or elsewhere).</summary>
+    private void Forget(Session session, string code, CloseReason close)
     {
         var attached = session.End(code);
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
@@ -364,7 +413,7 @@ internal sealed class SessionRegistry : IDisposable
             _rooms.Leave(RoomDirectory.Key(session.Claims.Site, room), session);
         }
 
-        attached?.CloseWithError("session_taken_over", "the session was resumed on another connection", CloseCodes.Normal);
+        attached?.CloseWithError(close.Code, close.Message, close.CloseCode);
     }
 
     private async Task FenceAsync(string id)
@@ -383,10 +432,13 @@ internal sealed class SessionRegistry : IDisposable
         }
         catch (BrokerUnavailableException)
         {
-            // cannot tell: fence anyway (the client resumes wherever the relay sends it)
+            // Cannot tell whether it was taken: not session_taken_over (1000, the SDK would stop for good) but 1013; the
+            // client resumes with backoff wherever the relay sends it.
+            Forget(session, "core_unavailable", UnavailableError);
+            return;
         }
 
-        Forget(session, "session_taken_over");
+        Forget(session, "session_taken_over", TakenOverError);
     }
 
     private Task PullAsync(string id) => _sessions.TryGetValue(id, out var session) ? PullAsync(session) : Task.CompletedTask;
@@ -458,7 +510,7 @@ internal sealed class SessionRegistry : IDisposable
                 {
                     if (_cluster is not null)
                     {
-                        Forget(session, "expired"); // the broker's keys expire by their own TTL; another node may serve it
+                        Forget(session, "expired", TakenOverError); // the broker's keys expire by their own TTL; another node may serve it
                     }
                     else
                     {

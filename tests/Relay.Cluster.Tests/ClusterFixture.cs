@@ -41,4 +41,30 @@ internal static class ClusterFixture
     }
 
     public static Uri WithToken(Uri ws, string token) => new($"{ws}?access_token={Uri.EscapeDataString(token)}");
+
+    /// <summary>A new session in <paramref name="room"/> (its hello names it): the session and its id, once welcomed.</summary>
+    public static async Task<(RawSession Session, string Id)> JoinAsync(Uri ws, string token, string room, CancellationToken ct)
+    {
+        var s = await RawSession.ConnectAsync(WithToken(ws, token), ct);
+        await s.SendAsync(new { type = "hello", rooms = new[] { room } }, ct);
+        var welcome = await s.ReceiveTypeAsync("welcome", ct);
+        return (s, welcome.GetProperty("session").GetString()!);
+    }
+
+    /// <summary>The next message of <paramref name="type"/>; fails the test (does not hang it) when none came within
+    /// <paramref name="bound"/>, a bound on "never", not a measurement.</summary>
+    public static async Task<JsonElement> ExpectAsync(RawSession s, string type, TimeSpan bound, string what, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(bound);
+        try
+        {
+            return await s.ReceiveTypeAsync(type, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Assert.Fail($"{what}: no {type} within {bound.TotalSeconds} s");
+            throw;
+        }
+    }
 }

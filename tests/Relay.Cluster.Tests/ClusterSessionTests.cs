@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Relay.Testing;
@@ -157,6 +158,39 @@ public sealed class ClusterSessionTests
         }
 
         await node.Process.WaitForHttpAsync(new Uri(node.Http, "/readyz"), HttpStatusCode.OK, TimeSpan.FromSeconds(20), ct);
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task RestPost_InClusterMode_IsRefusedWith501_AndTheNextWebsocketMessageReachesEveryMemberAsItsFirst(CancellationToken ct)
+    {
+        await using var lab = await ClusterLab.StartAsync(2, ct);
+        string ta = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-a", "operator", ct);
+        string tb = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-b", "operator", ct);
+        string tc = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-c", "operator", ct);
+        var (a, _) = await ClusterFixture.JoinAsync(lab.Nodes[0].Ws, ta, "r1", ct);
+        var (b, _) = await ClusterFixture.JoinAsync(lab.Nodes[1].Ws, tb, "r1", ct);
+        var (c, _) = await ClusterFixture.JoinAsync(lab.Nodes[0].Ws, tc, "r1", ct);
+        await using var _a = a;
+        await using var _b = b;
+        await using var _c = c;
+
+        // A post would reach only node 1's members, under a seq the broker gives again to the next websocket message.
+        using var http = new HttpClient { BaseAddress = lab.Nodes[0].Http, Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", tc);
+        using var post = await http.PostAsJsonAsync("/api/rooms/r1/messages", new { body = "rest-1" }, ct);
+        var refusal = await post.Content.ReadFromJsonAsync<JsonElement>(ct);
+
+        await c.SendAsync(new { type = "msg", seq = 1, room = "r1", body = "ws-1" }, ct);
+        var gotA = await a.ReceiveTypeAsync("msg", ct);
+        var gotB = await b.ReceiveTypeAsync("msg", ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(post.StatusCode, Is.EqualTo(HttpStatusCode.NotImplemented));
+            Assert.That(refusal.GetProperty("error").GetString(), Does.Contain("cluster mode"));
+            Assert.That((gotA.GetProperty("seq").GetInt64(), gotA.GetProperty("body").GetString()), Is.EqualTo((1L, "ws-1")), "A (the poster's node)");
+            Assert.That((gotB.GetProperty("seq").GetInt64(), gotB.GetProperty("body").GetString()), Is.EqualTo((1L, "ws-1")), "B (the other node)");
+        });
     }
 
     [Test]
