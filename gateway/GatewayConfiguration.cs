@@ -94,16 +94,28 @@ public static class GatewayConfiguration
         if (configFile is not null)
         {
             string full = Path.GetFullPath(configFile);
-            if (!File.Exists(full))
+            switch (Probe(full, out string? why))
             {
-                throw Error($"--config {configFile}: no such file");
+                case FileState.Missing:
+                    throw Error($"--config {configFile}: no such file");
+                case FileState.Unreadable:
+                    throw Error($"--config {configFile}: cannot be read by user {Environment.UserName}: {why}");
             }
 
             files.Add((full, false));
         }
-        else if (systemConfigPath is not null && File.Exists(systemConfigPath))
+        else if (systemConfigPath is not null)
         {
-            files.Add((systemConfigPath, false));
+            // A system file this user cannot read (/etc/relay is root:relay 0750) is an error, not a missing file: a
+            // review found it skipped silently, the gateway started from defaults and stopped on an unrelated setting.
+            switch (Probe(systemConfigPath, out string? why))
+            {
+                case FileState.Readable:
+                    files.Add((systemConfigPath, false));
+                    break;
+                case FileState.Unreadable:
+                    throw Error($"{systemConfigPath}: cannot be read by user {Environment.UserName}: {why} (the package's relay-gateway service runs in group relay; or give --config FILE)");
+            }
         }
 
         var sources = configuration.Sources;
@@ -246,6 +258,34 @@ public static class GatewayConfiguration
         {
             error = $"{fileKey}: cannot read '{path}': {FirstLine(e.Message)}";
             return null;
+        }
+    }
+
+    private enum FileState
+    {
+        Readable,
+        Missing,
+        Unreadable,
+    }
+
+    /// <summary>Whether this process can open <paramref name="path"/> for reading (File.Exists says false for both a
+    /// missing file and one in a folder this user cannot enter).</summary>
+    private static FileState Probe(string path, out string? why)
+    {
+        why = null;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return FileState.Readable;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return FileState.Missing;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            why = Directory.Exists(path) ? "it is a folder" : FirstLine(e.Message);
+            return FileState.Unreadable;
         }
     }
 

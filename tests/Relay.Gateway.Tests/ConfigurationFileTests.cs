@@ -134,6 +134,45 @@ public class ConfigurationFileTests
         Assert.That(gateway.Error, Is.EqualTo(new[] { "gateway: configuration error: --config /nonexistent/relay/gateway.json: no such file" }));
     }
 
+    [TestCase("folder")]
+    [TestCase("file")]
+    [CancelAfter(60_000)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task ConfigFile_TheGatewaysUserCannotRead_ExitsWith2_SayingSo(string what, CancellationToken token)
+    {
+        // A review found a config the gateway's user could not read taken for a missing one: /etc/relay (root:relay
+        // 0750) was skipped silently, the gateway started from defaults and stopped on an unrelated setting; --config
+        // said "no such file". Now it says it cannot be read, by whom.
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Ignore("runs the gateway as another user (setpriv): Linux, as root");
+        }
+
+        string folder = Folder("relay-unreadable-");
+        string config = Path.Combine(folder, "gateway.json");
+        await File.WriteAllTextAsync(config, "{}", token);
+        if (what == "folder")
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        else
+        {
+            File.SetUnixFileMode(folder, (UnixFileMode)0x1ED); // 0755
+            File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        string home = Folder("relay-nobody-home-");
+        File.SetUnixFileMode(home, (UnixFileMode)0x1FF); // 0777: dotnet's first-run files for user nobody
+        var run = await ProcessRunner.RunAsync(
+            "setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "dotnet", Repo.GatewayDll, "--config", config],
+            token,
+            environment: new Dictionary<string, string> { ["HOME"] = home, ["DOTNET_CLI_HOME"] = home });
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.StdOut + run.StdErr);
+        Assert.That(run.StdErr.Trim(), Does.StartWith($"gateway: configuration error: --config {config}: cannot be read").And.Contain("nobody"));
+    }
+
     [Test]
     public async Task ConfigFile_NotJson_ExitsWith2_AndOneLine()
     {
