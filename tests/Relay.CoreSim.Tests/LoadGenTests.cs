@@ -1,12 +1,16 @@
 using HdrHistogram;
+using Relay.CoreSim.Tests.LoadGen;
 using Relay.LoadGen;
 using Relay.Testing;
+using Relay.Testing.Processes;
 
 namespace Relay.CoreSim.Tests;
 
 [TestFixture]
 public sealed class LoadGenTests
 {
+    private static string LoadGenDll => Path.Combine(Repo.Root, "tools", "Relay.LoadGen", "bin", Repo.Configuration, "net10.0", "Relay.LoadGen.dll");
+
     [TestCase("steady")]
     [TestCase("connect-storm")]
     [TestCase("failover")]
@@ -159,14 +163,13 @@ public sealed class LoadGenTests
         try
         {
             string[] outs = [Path.Combine(dir, "r1"), Path.Combine(dir, "r2")];
-            string dll = Path.Combine(Repo.Root, "tools", "Relay.LoadGen", "bin", Repo.Configuration, "net10.0", "Relay.LoadGen.dll");
             var start = new System.Diagnostics.ProcessStartInfo("dotnet")
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (string a in new[] { dll, "steady", "--token-url", new Uri(host.HttpUri, "/v1/tokens").ToString(), "--admin-key", host.AdminKey, "--sessions", "10", "--rate", "20", "--seconds", "1", "--rounds-from-stdin" })
+            foreach (string a in new[] { LoadGenDll, "steady", "--token-url", new Uri(host.HttpUri, "/v1/tokens").ToString(), "--admin-key", host.AdminKey, "--sessions", "10", "--rate", "20", "--seconds", "1", "--rounds-from-stdin" })
             {
                 start.ArgumentList.Add(a);
             }
@@ -195,6 +198,121 @@ public sealed class LoadGenTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [TestCase(429, "more than 100 sessions from one address")]
+    [TestCase(503, "relay is draining; reconnect through the steering layer")]
+    [CancelAfter(60_000)]
+    public async Task ConnectStorm_UpgradesRefused_FailuresCountedByTheServersStatusAndReason(int status, string reason, CancellationToken ct)
+    {
+        // A gateway at its limits refuses the upgrade with a status and says why in the body: the report must say it too.
+        await using var host = await CoreSimFixture.StartAsync();
+        await using var refusing = await RefusingEndpoint.StartAsync(status, reason);
+        var options = Options(host, "connect-storm");
+        options.Urls = [refusing.Url];
+        options.Sessions = 5;
+        options.ConnectAttempts = 2;
+        var report = await new LoadRunner(options).RunAsync(ct);
+        ReportWriter.Write(report, options.OutputDirectory);
+        string why = $"HTTP {status}: {reason}";
+        Assert.Multiple(() =>
+        {
+            Assert.That((report.Connected, report.ConnectFailures), Is.EqualTo((0, 5)));
+            Assert.That(report.ConnectFailuresByReason, Is.EquivalentTo(new Dictionary<string, int> { [why] = 5 }), "each session that never connected, by its last attempt");
+            Assert.That(report.FailedAttemptsByReason, Is.EquivalentTo(new Dictionary<string, int> { [why] = refusing.Refused }), "every refused attempt");
+            Assert.That(refusing.Refused, Is.EqualTo(10), "two attempts a session (--connect-attempts 2)");
+            Assert.That(ReportWriter.Read(options.OutputDirectory).ConnectFailuresByReason, Is.EquivalentTo(report.ConnectFailuresByReason), "result.json");
+            Assert.That(File.ReadAllText(Path.Combine(options.OutputDirectory, "summary.md")), Does.Contain(why).And.Contain("5 of 5 sessions"));
+        });
+        Directory.Delete(options.OutputDirectory, recursive: true);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ConnectStorm_NothingListening_FailuresCountedByTheSocketError(CancellationToken ct)
+    {
+        await using var host = await CoreSimFixture.StartAsync();
+        var options = Options(host, "connect-storm");
+        options.Urls = [new Uri($"ws://127.0.0.1:{Ports.Free()}/ws")];
+        options.Sessions = 3;
+        options.ConnectAttempts = 2;
+        var report = await new LoadRunner(options).RunAsync(ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.ConnectFailuresByReason, Is.EquivalentTo(new Dictionary<string, int> { ["socket error: ConnectionRefused"] = 3 }));
+            Assert.That(report.FailedAttemptsByReason, Is.EquivalentTo(new Dictionary<string, int> { ["socket error: ConnectionRefused"] = 6 }));
+        });
+    }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task Process_SessionsRefused_SaysWhyOnTheConsoleAndInTheReports_AndExits3(CancellationToken ct)
+    {
+        // What a load tester sees: the run could not measure what it was asked to, why, and an exit code that says so.
+        await using var host = await CoreSimFixture.StartAsync();
+        await using var refusing = await RefusingEndpoint.StartAsync(429, "more than 100 sessions from one address");
+        string dir = TempFolders.Create("relay-loadgen-refused-");
+        var run = await ProcessRunner.RunAsync("dotnet", [LoadGenDll, "steady", "--url", refusing.Url.ToString(), "--token-url", new Uri(host.HttpUri, "/v1/tokens").ToString(),
+            "--admin-key", host.AdminKey, "--sessions", "3", "--seconds", "1", "--connect-attempts", "2", "--progress", "off", "--out", dir], ct);
+        const string Why = "HTTP 429: more than 100 sessions from one address";
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.EqualTo(3), run.StdOut + run.StdErr);
+            Assert.That(run.StdOut, Does.Contain(Why), "the console summary");
+            Assert.That(run.StdErr, Does.Contain("3 of 3 sessions").And.Contain(Why));
+            Assert.That(File.ReadAllText(Path.Combine(dir, "summary.md")), Does.Contain(Why));
+            Assert.That(File.ReadAllText(Path.Combine(dir, "result.json")), Does.Contain("\"connectFailuresByReason\"").And.Contain(Why));
+        });
+    }
+
+    [TestCase(0, 0, 0)]
+    [TestCase(0, 3, 3)]
+    [TestCase(3, 1, 1)]
+    [TestCase(1, 3, 1)]
+    [TestCase(3, 0, 3)]
+    public void ExitCodes_Worse_LossOutranksConnectFailures(int a, int b, int worse)
+    {
+        // --rounds-from-stdin ends with the worst round's code: a loss (1) is worse than sessions that did not connect (3).
+        Assert.That(ExitCodes.Worse(a, b), Is.EqualTo(worse));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Help_ListsEveryOption_WithItsDefault(CancellationToken ct)
+    {
+        var help = await ProcessRunner.RunAsync("dotnet", [LoadGenDll, "--help"], ct);
+        string[] lines = help.StdOut.Split('\n');
+        string Line(string option) => lines.FirstOrDefault(l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal)) ?? $"(no line for {option})";
+        var expected = new Dictionary<string, string>
+        {
+            ["--url"] = "ws://127.0.0.1:7080/ws",
+            ["--token-url"] = "http://127.0.0.1:7080/v1/tokens",
+            ["--admin-key"] = "RELAY_CORE_ADMIN_KEY",
+            ["--fault-url"] = "/v1/faults",
+            ["--sessions"] = "100",
+            ["--rate"] = "10",
+            ["--seconds"] = "10",
+            ["--warmup"] = "0",
+            ["--window"] = "10000",
+            ["--room-size"] = "0",
+            ["--connect-concurrency"] = "200",
+            ["--connect-attempts"] = "30",
+            ["--fault-every"] = "2",
+            ["--http2"] = "off",
+            ["--progress"] = "auto",
+            ["--ready-file"] = "none",
+            ["--out"] = "./loadgen-results",
+            ["--allow-remote"] = "off",
+            ["--rounds-from-stdin"] = "off",
+        };
+        Assert.Multiple(() =>
+        {
+            Assert.That(help.ExitCode, Is.Zero);
+            foreach (var (option, value) in expected)
+            {
+                Assert.That(Line(option), Does.Contain("(default: ").And.Contain(value), option);
+            }
+        });
     }
 
     [TestCase("http://203.0.113.7:7080/v1/faults/", 2.0, false, "--allow-remote")]

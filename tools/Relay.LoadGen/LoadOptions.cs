@@ -6,7 +6,10 @@ public sealed class LoadOptions
     /// <summary>connect-storm, steady, failover or idle. Defaults to steady.</summary>
     public string Scenario { get; set; } = "steady";
 
-    /// <summary>Websocket URLs (gateways or core-sim /ws). Defaults to ws://127.0.0.1:7080/ws.</summary>
+    /// <summary>The websocket URL when none is given: core-sim's own /ws on its default port.</summary>
+    public static Uri DefaultUrl { get; } = new("ws://127.0.0.1:7080/ws");
+
+    /// <summary>Websocket URLs (gateways or core-sim /ws). Defaults to <see cref="DefaultUrl"/>, ws://127.0.0.1:7080/ws.</summary>
     public List<Uri> Urls { get; set; } = [];
 
     /// <summary>core-sim's POST /v1/tokens. Defaults to http://127.0.0.1:7080/v1/tokens.</summary>
@@ -37,6 +40,11 @@ public sealed class LoadOptions
     /// <summary>Connects in flight at once. Defaults to 200.</summary>
     public int ConnectConcurrency { get; set; } = 200;
 
+    /// <summary>Failed connection attempts in a row (with backoff up to 5 s between them) before a session gives up: at
+    /// the start (a session that gives up there is a connect failure) and on each reconnect (the client's
+    /// MaxReconnectAttempts). Defaults to 30, the client's default; 1-1000.</summary>
+    public int ConnectAttempts { get; set; } = 30;
+
     /// <summary>Failover: seconds between kicks. Defaults to 2.</summary>
     public double FaultEvery { get; set; } = 2;
 
@@ -61,7 +69,8 @@ public sealed class LoadOptions
     /// <summary>Allow non-loopback targets. Defaults to false.</summary>
     public bool AllowRemote { get; set; }
 
-    /// <summary>Where to write result.json, summary.md and latency.html. Defaults to ./loadgen-results.</summary>
+    /// <summary>Where to write result.json, summary.md and latency.html; a relative path is relative to the current
+    /// directory. Defaults to ./loadgen-results.</summary>
     public string OutputDirectory { get; set; } = "loadgen-results";
 
     /// <summary>True when the scenario sends at a rate for <see cref="Seconds"/>.</summary>
@@ -88,6 +97,11 @@ public sealed class LoadOptions
         if (Sessions is < 1 or > 100_000 || Rate is <= 0 or (> 10_000 and not double.PositiveInfinity) || Seconds is <= 0 or > 3600 || ConnectConcurrency < 1)
         {
             throw new ArgumentException("--sessions 1-100000, --rate 0-10000 or max, --seconds 0-3600, --connect-concurrency >= 1.");
+        }
+
+        if (ConnectAttempts is < 1 or > 1000)
+        {
+            throw new ArgumentException($"--connect-attempts: 1-1000; was {ConnectAttempts}.");
         }
 
         if (Warmup < 0 || Warmup >= Seconds)

@@ -13,4 +13,11 @@ public sealed record LoadProgress(
     long Duplicated,
     long OutOfOrder,
     Percentiles LatencyMs,
-    long Skipped = 0);
+    long Skipped = 0)
+{
+    /// <summary>Failed websocket upgrades so far (retries and reconnects included).</summary>
+    public int FailedAttempts { get; init; }
+
+    /// <summary>The most frequent reason of <see cref="FailedAttempts"/>, or null.</summary>
+    public string? TopFailedAttempt { get; init; }
+}

@@ -67,6 +67,16 @@ public sealed record LoadReport(
     /// <summary>CPU seconds the load generator itself used (it shares the machine with what it measures).</summary>
     public double LoadGenCpuSeconds { get; init; }
 
+    /// <summary>The sessions that never connected (<see cref="ConnectFailures"/>), by the reason their last attempt failed:
+    /// "HTTP 429: more than 100 sessions from one address" (a refused upgrade: its status and the first line of its
+    /// body), "socket error: ConnectionRefused" (no answer), or the client's error when the upgrade succeeded but no
+    /// welcome came. Most frequent first; at most 32 reasons (the rest as "other reasons").</summary>
+    public IReadOnlyDictionary<string, int> ConnectFailuresByReason { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Every failed websocket upgrade of the run, by the same reasons: the first connects and their retries, and
+    /// reconnects later in the run (a killed gateway's "socket error: ConnectionRefused").</summary>
+    public IReadOnlyDictionary<string, int> FailedAttemptsByReason { get; init; } = new Dictionary<string, int>();
+
     /// <summary>Counts sampled every second.</summary>
     public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
 }

@@ -9,13 +9,16 @@ public sealed partial class LoadRunner
 {
     /// <summary>One session: sends bodies "sender:n:timestamp" (echo mode: to itself; room mode: to its room) and checks
     /// that every expected body arrives once and in order per sender; a gap in a sender's numbers is a loss.</summary>
-    private sealed class Worker(LoadRunner runner, int index, string token)
+    private sealed class Worker(LoadRunner runner, int index, string token, HttpMessageHandler upgrades)
     {
         private readonly TaskCompletionSource _gotOne = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private RelayClient? _client;
+        private HttpMessageInvoker? _invoker;
         private Task? _reader;
         private long _sent;
         private int _waiting;
+        private string? _lastFailure; // why this session's last upgrade failed; null after one succeeded
+        private volatile bool _stopping;
 
         // What arrived from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
         private readonly DeliveryCounter _deliveries = new();
@@ -42,12 +45,16 @@ public sealed partial class LoadRunner
         public async Task ConnectAsync(CancellationToken ct)
         {
             var o = runner._options;
+            // --http2: a handler (an HTTP/2 connection) of its own, disposed with the invoker; else the run's shared one.
+            _invoker = new HttpMessageInvoker(new UpgradeFailureHandler(o.Http2 ? new SocketsHttpHandler() : upgrades, OnUpgrade), disposeHandler: o.Http2);
             _client = new RelayClient(new RelayClientOptions
             {
+                HttpInvoker = _invoker,
                 UrlFactory = attempt => o.Urls[(index + attempt) % o.Urls.Count],
                 TokenProvider = _ => ValueTask.FromResult(token),
                 Rooms = Room is { } room ? [room] : [],
                 MaxUnacknowledged = o.Window,
+                MaxReconnectAttempts = o.ConnectAttempts,
                 HttpVersion = o.Http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
             });
             _client.StateChanged += change =>
@@ -69,7 +76,24 @@ public sealed partial class LoadRunner
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
-                Interlocked.Increment(ref runner._connectFailures);
+                // The upgrade's own failure says most ("HTTP 429: ..."); when the upgrade succeeded but no welcome came,
+                // the client's error says what ended it.
+                runner._connectFailures.Add(Volatile.Read(ref _lastFailure) ?? (e is OperationCanceledException ? "still connecting when the run ended" : e.Message));
+            }
+        }
+
+        /// <summary>From <see cref="UpgradeFailureHandler"/>: why an upgrade failed, or null when it succeeded.</summary>
+        private void OnUpgrade(string? failure)
+        {
+            if (_stopping)
+            {
+                return; // a reconnect cut short by the run's end is not a failure of the target
+            }
+
+            Volatile.Write(ref _lastFailure, failure);
+            if (failure is not null)
+            {
+                runner._failedAttempts.Add(failure);
             }
         }
 
@@ -135,6 +159,7 @@ public sealed partial class LoadRunner
 
         public async Task StopAsync()
         {
+            _stopping = true;
             if (_client is not null)
             {
                 await _client.CloseAsync().ConfigureAwait(false);
@@ -144,6 +169,8 @@ public sealed partial class LoadRunner
             {
                 await _reader.ConfigureAwait(false);
             }
+
+            _invoker?.Dispose();
         }
 
         private async Task SendAsync(CancellationToken ct)

@@ -15,10 +15,12 @@ public sealed partial class LoadRunner(LoadOptions options)
     private readonly ShardedHistogram _latencyInterval = new(TimeStamp.Hours(1), 2); // since the last timeline point
     private readonly ShardedHistogram _connect = new(TimeStamp.Minutes(10), 3);
     private readonly ConcurrentDictionary<string, int> _closes = new();
+    private readonly ReasonCounter _connectFailures = new(); // sessions that never connected, by their last attempt's reason
+    private readonly ReasonCounter _failedAttempts = new(); // every failed upgrade, by reason
     private readonly List<TimelinePoint> _timeline = [];
     private readonly Stopwatch _clock = new();
     private long _sent, _received, _duplicated, _outOfOrder, _skipped;
-    private int _reconnects, _connectFailures, _connected;
+    private int _reconnects, _connected;
     private long _measureFrom = long.MaxValue;
     private readonly CancellationTokenSource _stopSending = new();
     private volatile string _phase = "starting";
@@ -27,9 +29,13 @@ public sealed partial class LoadRunner(LoadOptions options)
     public LoadProgress Snapshot()
     {
         var latency = Summarise(_latency.Merge());
-        return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), Volatile.Read(ref _connectFailures),
+        return new LoadProgress(_phase, _clock.Elapsed.TotalSeconds, _options.Sessions, Volatile.Read(ref _connected), _connectFailures.Total,
             Interlocked.Read(ref _sent), Interlocked.Read(ref _received), Volatile.Read(ref _reconnects),
-            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency, Interlocked.Read(ref _skipped));
+            Interlocked.Read(ref _duplicated), Interlocked.Read(ref _outOfOrder), latency, Interlocked.Read(ref _skipped))
+        {
+            FailedAttempts = _failedAttempts.Total,
+            TopFailedAttempt = _failedAttempts.Top(),
+        };
     }
 
     /// <summary>Runs to completion (bounded by Seconds plus a drain of at most 15 s).</summary>
@@ -38,7 +44,7 @@ public sealed partial class LoadRunner(LoadOptions options)
         _options.Validate();
         if (_options.Urls.Count == 0)
         {
-            _options.Urls.Add(new Uri("ws://127.0.0.1:7080/ws"));
+            _options.Urls.Add(LoadOptions.DefaultUrl);
         }
 
         _clock.Start();
@@ -58,7 +64,11 @@ public sealed partial class LoadRunner(LoadOptions options)
 
         var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).GetProperty("token").GetString()!;
 
-        var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, token)).ToArray();
+        // The upgrades' HTTP handler, under each session's UpgradeFailureHandler (which tells why an upgrade failed): on
+        // HTTP/1.1 one for all sessions, as ClientWebSocket's own default is (a connection per upgrade, none reused);
+        // --http2 sessions each get their own, one HTTP/2 connection per session as the client would make.
+        using var upgrades = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false, UseCookies = false };
+        var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, token, upgrades)).ToArray();
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var sampler = SampleAsync(sampling.Token);
         _phase = "connecting";
@@ -162,7 +172,7 @@ public sealed partial class LoadRunner(LoadOptions options)
         var latency = _latency.Merge();
         var connect = _connect.Merge();
         return new LoadReport(
-            _options.Scenario, _options.Sessions, live.Length, _connectFailures, _sent, _received, lost, _duplicated, _outOfOrder,
+            _options.Scenario, _options.Sessions, live.Length, _connectFailures.Total, _sent, _received, lost, _duplicated, _outOfOrder,
             Math.Round(_clock.Elapsed.TotalSeconds, 2), Math.Round(receivedInWindow / measuredSeconds, 1),
             Summarise(latency), Summarise(connect), _reconnects, new Dictionary<string, int>(_closes), Environment.CommandLine)
         {
@@ -180,6 +190,8 @@ public sealed partial class LoadRunner(LoadOptions options)
             Timeline = [.. _timeline],
             LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
             StoppedEarly = _stopSending.IsCancellationRequested,
+            ConnectFailuresByReason = _connectFailures.Snapshot(),
+            FailedAttemptsByReason = _failedAttempts.Snapshot(),
         };
     }
 

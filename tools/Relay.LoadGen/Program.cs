@@ -2,15 +2,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Relay.LoadGen;
 
-if (args.Length == 0 || args[0] is "-h" or "--help")
+if (LoadCommandLine.WantsHelp(args))
 {
-    Console.WriteLine("usage: Relay.LoadGen connect-storm|steady|failover|idle [--url ws://127.0.0.1:7080/ws]... [--token-url URL] [--admin-key KEY] [--fault-url URL]");
-    Console.WriteLine("       [--sessions N] [--rate MSG_PER_S] [--seconds S] [--warmup S] [--room-size N] [--window N] [--connect-concurrency N]");
-    Console.WriteLine("       [--fault-every S] [--http2] [--progress auto|on|off] [--ready-file PATH] [--out DIR] [--allow-remote] [--rounds-from-stdin]");
-    Console.WriteLine("       --http2: wss:// sessions as RFC 8441 streams, one HTTP/2 connection per session (a browser on a page loaded over HTTP/2)");
-    Console.WriteLine("       --rounds-from-stdin: one process, a run per line read, \"URL OUT_DIR [READY_FILE]\"; \"done OUT_DIR\" after each report");
-    Console.WriteLine("       Relay.LoadGen compare --out DIR [--title T] LABEL=RESULT_DIR...   (side-by-side comparison.md and comparison.html)");
-    return args.Length == 0 ? 2 : 0;
+    Console.WriteLine(LoadCommandLine.Usage());
+    return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
 }
 
 try
@@ -20,42 +15,14 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException or IOException or System.Text.Json.JsonException)
 {
     Console.Error.WriteLine($"loadgen: {e.Message}");
-    return 2;
+    return ExitCodes.Usage;
 }
 
 static async Task<int> RunAsync(string[] args)
 {
-    var options = new LoadOptions { Scenario = args[0] };
-    bool rounds = false;
-    for (int i = 1; i < args.Length; i++)
-    {
-        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]}: needs a value.");
-        switch (args[i])
-        {
-            case "--url": options.Urls.Add(new Uri(Next())); break;
-            case "--token-url": options.TokenUrl = new Uri(Next()); break;
-            case "--fault-url": options.FaultUrl = new Uri(Next().TrimEnd('/') + "/"); break;
-            case "--sessions": options.Sessions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--rate": options.Rate = Next() is "max" ? double.PositiveInfinity : double.Parse(args[i], CultureInfo.InvariantCulture); break;
-            case "--seconds": options.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--warmup": options.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--admin-key": options.AdminKey = Next(); break;
-            case "--room-size": options.RoomSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--window": options.Window = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--connect-concurrency": options.ConnectConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--fault-every": options.FaultEvery = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-            case "--progress": options.Progress = Next(); break;
-            case "--ready-file": options.ReadyFile = Next(); break;
-            case "--out": options.OutputDirectory = Next(); break;
-            case "--allow-remote": options.AllowRemote = true; break;
-            case "--http2": options.Http2 = true; break;
-            case "--rounds-from-stdin": rounds = true; break;
-            default: throw new ArgumentException($"unknown option {args[i]}");
-        }
-    }
-
-    options.Validate();
-    return rounds ? await RunRoundsAsync(options) : await RunOnceAsync(options);
+    var command = LoadCommandLine.Parse(args);
+    command.Options.Validate();
+    return command.RoundsFromStdin ? await RunRoundsAsync(command.Options) : await RunOnceAsync(command.Options);
 }
 
 // One warm process for several runs (issue 21's rounds: what moves between them is the target, not a fresh load
@@ -70,7 +37,7 @@ static async Task<int> RunRoundsAsync(LoadOptions options)
 
     options.Progress = "off";
 
-    int worst = 0;
+    int worst = ExitCodes.Ok;
     while (await Console.In.ReadLineAsync() is { } line)
     {
         string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -86,7 +53,7 @@ static async Task<int> RunRoundsAsync(LoadOptions options)
 
         var round = options.ForRound(new Uri(parts[0]), parts[1], parts.Length == 3 ? parts[2] : null);
         round.Validate();
-        worst = Math.Max(worst, await RunOnceAsync(round));
+        worst = ExitCodes.Worse(worst, await RunOnceAsync(round));
         Console.WriteLine($"done {round.OutputDirectory}");
     }
 
@@ -114,14 +81,22 @@ static async Task<int> RunOnceAsync(LoadOptions options)
     using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     var run = runner.RunAsync(cts.Token);
     var report = ProgressDisplay.IsEnabled(options.Progress) ? await ProgressDisplay.ShowAsync(runner, options, run) : await run;
-    Console.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
-    Console.WriteLine($"Written: {Path.Combine(options.OutputDirectory, "result.json")}, summary.md, latency.html");
+    string output = Path.GetFullPath(options.OutputDirectory); // relative to the current directory: say which one
+    Console.WriteLine(ReportWriter.Write(report, output));
+    Console.WriteLine($"Written: {Path.Combine(output, "result.json")}, summary.md, latency.html");
+    int exitCode = ExitCodes.For(report);
     if (report.Lost > 0)
     {
-        Console.Error.WriteLine($"LOST {report.Lost:N0} of {report.Expected:N0} expected deliveries (gaps in a sender's sequence and messages that never arrived): exit 1.");
+        Console.Error.WriteLine($"LOST {report.Lost:N0} of {report.Expected:N0} expected deliveries (gaps in a sender's sequence and messages that never arrived): exit {exitCode}.");
     }
 
-    return report.Lost == 0 && report.Duplicated == 0 && report.OutOfOrder == 0 ? 0 : 1;
+    if (report.ConnectFailures > 0)
+    {
+        string why = string.Join("; ", report.ConnectFailuresByReason.Take(3).Select(kv => $"{kv.Key} ({kv.Value:N0})"));
+        Console.Error.WriteLine($"NOT CONNECTED: {report.ConnectFailures:N0} of {report.Sessions:N0} sessions never connected: {why}. The run measured {report.Connected:N0} sessions, not {report.Sessions:N0}: exit {exitCode}.");
+    }
+
+    return exitCode;
 }
 
 static int Compare(string[] args)

@@ -48,6 +48,11 @@ public static class ProgressDisplay
         table.AddRow("phase", $"[bold]{Markup.Escape(p.Phase)}[/]");
         table.AddRow("elapsed", total > 0 ? $"{p.ElapsedSeconds.ToString("F0", c)} s (sending {total.ToString("F0", c)} s)" : $"{p.ElapsedSeconds.ToString("F0", c)} s");
         table.AddRow("connected", connected);
+        if (p.FailedAttempts > 0)
+        {
+            table.AddRow("failed connection attempts", $"[red]{p.FailedAttempts.ToString("N0", c)}[/] (most: {Markup.Escape(p.TopFailedAttempt ?? "?")})");
+        }
+
         table.AddRow("sent / received", $"{p.Sent.ToString("N0", c)} / {p.Received.ToString("N0", c)}");
         table.AddRow("received per second now", rate.ToString("N0", c));
         table.AddRow("latency p50 / p99", $"{p.LatencyMs.P50.ToString("F2", c)} / {p.LatencyMs.P99.ToString("F2", c)} ms");

@@ -60,6 +60,20 @@ public static class ReportWriter
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         sb.AppendLine(c, $"| {r.Sessions} | {r.Connected} | {r.ConnectFailures} | {r.Sent} | {r.Expected} | {r.Received} | {r.Lost} | {r.Duplicated} | {r.OutOfOrder} | {r.SentPerSecond} | {r.MessagesPerSecond} | {r.Reconnects} |");
         sb.AppendLine();
+        if (r.ConnectFailures > 0)
+        {
+            sb.AppendLine(c, $"**{r.ConnectFailures} of {r.Sessions} sessions never connected: this run measured {r.Connected} sessions, not {r.Sessions}.** Each gave up after its connection attempts failed; by the reason of its last attempt:");
+            sb.AppendLine();
+            AppendReasons(sb, "sessions", r.ConnectFailuresByReason);
+        }
+
+        if (r.FailedAttemptsByReason.Count > 0)
+        {
+            sb.AppendLine("Failed connection attempts (first connects, their retries, and reconnects), by reason:");
+            sb.AppendLine();
+            AppendReasons(sb, "attempts", r.FailedAttemptsByReason);
+        }
+
         sb.AppendLine("| ms | p50 | p90 | p99 | p99.9 | max |");
         sb.AppendLine("|---|---|---|---|---|---|");
         sb.AppendLine(c, $"| message round trip | {r.LatencyMs.P50} | {r.LatencyMs.P90} | {r.LatencyMs.P99} | {r.LatencyMs.P999} | {r.LatencyMs.Max} |");
@@ -73,5 +87,17 @@ public static class ReportWriter
         }
 
         return sb.ToString();
+    }
+
+    private static void AppendReasons(StringBuilder sb, string what, IReadOnlyDictionary<string, int> reasons)
+    {
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| reason | {what} |");
+        sb.AppendLine("|---|---:|");
+        foreach (var (reason, count) in reasons)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {reason.Replace("|", "\\|", StringComparison.Ordinal)} | {count} |");
+        }
+
+        sb.AppendLine();
     }
 }
