@@ -3,8 +3,12 @@
 # Steps that need Linux-only tools (apt-get, network namespaces, /proc) print one line saying they are skipped on
 # Windows; everything else runs the same. tests/Relay.Scripts.Tests checks that `./build.ps1 help` and
 # `./build.sh help` list the same verbs.
-param([Parameter(Position = 0)][string]$Verb = "", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
+# No param block: with one, PowerShell binds the verbs' own options to its parameters by prefix (`--progress off`
+# became -ProgressAction, a common parameter of an advanced script; `-v` would be -Verb). Every argument is the verb's.
+$Verb = if ($args.Count -gt 0) { [string]$args[0] } else { "" }
+$Rest = [string[]]@(if ($args.Count -gt 1) { $args[1..($args.Count - 1)] })
 $ErrorActionPreference = "Stop"
+$Caller = (Get-Location).Path # load: relative paths (--out, --ready-file) are the caller's
 Set-Location $PSScriptRoot
 $Root = $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"; $env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = "1"
@@ -407,8 +411,12 @@ function Invoke-Bench([string[]]$BenchArgs) {
 
 function Invoke-Load([string[]]$LoadArgs) {
   # The load generator (scripts/load.sh's twin): ./build.ps1 load steady --url ws://127.0.0.1:8080/ws --token-url http://127.0.0.1:7080/v1/tokens
+  # Built in the checkout, run in the caller's folder: a relative --out (and the default ./loadgen-results) is theirs.
   Assert-Dotnet
-  dotnet run -c Release --project tools/Relay.LoadGen -- @LoadArgs
+  dotnet build tools/Relay.LoadGen/Relay.LoadGen.csproj -c $Config -nologo -v quiet
+  if ($LASTEXITCODE) { Fail "load: the build failed: dotnet build tools/Relay.LoadGen -c $Config" 2 }
+  Set-Location $Caller
+  dotnet (Join-Path $Root "tools/Relay.LoadGen/bin/$Config/net10.0/Relay.LoadGen.dll") @LoadArgs
   exit $LASTEXITCODE
 }
 

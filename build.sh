@@ -8,6 +8,7 @@
 #   ./build.sh bench regions  the regions lab (issue 17): per region direct vs relay vs negotiate, region loss (DNS, resumes), drain (as root)
 #   ./build.sh bench cluster  core-sim cluster on Redis vs one in-memory node; a node's SIGKILL under load (issue 20)
 set -euo pipefail
+CALLER=$PWD # load: relative paths (--out, --ready-file) are the caller's
 cd "$(dirname "$0")"
 ROOT=$PWD
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -204,7 +205,7 @@ case "${1:-}" in
         dotnet build Relay.sln -c Release -nologo -v quiet && exec dotnet tools/Relay.RegionsBench/bin/Release/net10.0/Relay.RegionsBench.dll "$@" ;;
       *) dotnet run -c Release --project bench/Relay.Benchmarks -- "$@" ;;
     esac ;;
-  load) shift; need_dotnet; exec "$ROOT/scripts/load.sh" "$@" ;;
+  load) shift; need_dotnet; cd "$CALLER" && exec "$ROOT/scripts/load.sh" "$@" ;;
   publish) shift; publish "$@" ;;
   run) shift; need_dotnet; exec "$ROOT/scripts/run.sh" "$@" ;;
   help|-h|--help) usage; exit 0 ;;

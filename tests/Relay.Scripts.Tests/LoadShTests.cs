@@ -9,9 +9,11 @@ namespace Relay.Scripts.Tests;
 [NonParallelizable]
 public sealed class LoadShTests
 {
-    [Test]
+    [TestCase("scripts/load.sh")]
+    [TestCase("build.sh")]
+    [TestCase("build.ps1")]
     [CancelAfter(600_000)]
-    public async Task RelativeOut_AndTheDefault_LandInTheCallersDirectory_PrintedAbsolute(CancellationToken ct)
+    public async Task RelativeOut_AndTheDefault_LandInTheCallersDirectory_PrintedAbsolute(string script, CancellationToken ct)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -26,7 +28,14 @@ public sealed class LoadShTests
         }, ct);
         string caller = TempFolders.Create("relay-load-sh-");
         string name = "lg-" + Guid.NewGuid().ToString("N")[..8]; // unique: a stray copy in the checkout is this test's own
-        string[] run = [Path.Combine(Repo.Root, "scripts", "load.sh"), "idle", "--url", core.WebSocketUri.ToString(), "--token-url", new Uri(core.HttpUri, "/v1/tokens").ToString(),
+        // ./build.sh load and ./build.ps1 load too: both go to the checkout first (a review found them losing the caller's folder).
+        string[] launcher = script switch
+        {
+            "build.sh" => ["bash", Path.Combine(Repo.Root, "build.sh"), "load"],
+            "build.ps1" => [await Pwsh.PathAsync(ct), "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "load"],
+            _ => ["bash", Path.Combine(Repo.Root, "scripts", "load.sh")],
+        };
+        string[] run = [.. launcher[1..], "idle", "--url", core.WebSocketUri.ToString(), "--token-url", new Uri(core.HttpUri, "/v1/tokens").ToString(),
             "--admin-key", core.AdminKey, "--sessions", "2", "--seconds", "1", "--progress", "off"];
         // The build the tests ran against (CONFIG, as build.sh takes it), so the script does not build Release first.
         var environment = new Dictionary<string, string> { ["CONFIG"] = Repo.Configuration };
@@ -34,8 +43,8 @@ public sealed class LoadShTests
         bool hadDefault = Directory.Exists(checkoutDefault);
         try
         {
-            var relative = await ProcessRunner.RunAsync("bash", [.. run, "--out", name], ct, caller, environment);
-            var byDefault = await ProcessRunner.RunAsync("bash", run, ct, caller, environment);
+            var relative = await ProcessRunner.RunAsync(launcher[0], [.. run, "--out", name], ct, caller, environment);
+            var byDefault = await ProcessRunner.RunAsync(launcher[0], run, ct, caller, environment);
             string results = Path.Combine(caller, name, "result.json");
             Assert.Multiple(() =>
             {
