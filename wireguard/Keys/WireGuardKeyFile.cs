@@ -51,7 +51,11 @@ public static class WireGuardKeyFile
         return WireGuardKey.TryParseBase64(text, out var key) ? key! : throw new ConfigException($"key file '{path}' does not hold a base64 WireGuard key", path);
     }
 
-    /// <summary>Throws <see cref="ConfigException"/> when group or others may read or write a secret file (Unix only).</summary>
+    /// <summary>
+    /// Throws <see cref="ConfigException"/> when others may read or write a secret file, or its group may write it (Unix
+    /// only). Group read is allowed: 0640 root:relay is how the packaged service (user relay) reads root's secrets, as
+    /// the gateway's other secret files; wg-quick, too, warns only when the world may read its file.
+    /// </summary>
     public static void EnsureOwnerOnly(string path)
     {
         if (OperatingSystem.IsWindows())
@@ -60,10 +64,10 @@ public static class WireGuardKeyFile
         }
 
         var mode = File.GetUnixFileMode(path);
-        const UnixFileMode open = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        const UnixFileMode open = UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
         if ((mode & open) != 0)
         {
-            throw new ConfigException($"'{path}' holds a private key but is readable by others (mode {Convert.ToString((int)mode, 8)}); run: chmod 600 '{path}'", path);
+            throw new ConfigException($"'{path}' holds a private key but others may read it or its group may write it (mode {Convert.ToString((int)mode, 8)}); run: chmod 600 '{path}' (or chmod 640 with the service's group)", path);
         }
     }
 }

@@ -69,4 +69,35 @@ public class WireGuardKeyTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Test]
+    public void KeyFile_ReadableByItsGroup_IsRead_AsThePackagedServiceNeeds()
+    {
+        // The package's service runs as user relay and reads root-owned secrets through group relay (0640), as the
+        // gateway's other secret files (docs/gateway-options.md). A review found the WireGuard files refused at 0640:
+        // `sudo relay init` writes wg-relay.conf and wg-relay.key 0600 root, so the service could read them only if
+        // they were given to it, with no step in the README saying so. Others may still not read them (as wg-quick).
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Ignore("file modes are Unix");
+            return;
+        }
+
+        string dir = TempFolders.Create("relay-wg-key-");
+        try
+        {
+            string path = Path.Combine(dir, "private.key");
+            var key = WireGuardKeyPair.Generate().PrivateKey;
+            WireGuardKeyFile.Write(path, key);
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+            Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key), "0640: the service's group reads it");
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+            Assert.That(Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path))!.Message, Does.Contain("chmod 640"), "0660: the group may not write it");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
