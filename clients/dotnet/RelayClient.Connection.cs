@@ -8,7 +8,9 @@ namespace Relay.Client;
 
 public sealed partial class RelayClient
 {
-    private readonly record struct Outcome(int? CloseCode, string? Reason, bool Welcomed, bool TakenOver);
+    /// <summary>How a connection ended: its close code (null when it broke or the client ended it), why, whether it was
+    /// welcomed and how long it lived from the welcome (on the options' clock), and whether another connection took the session over.</summary>
+    private readonly record struct Outcome(int? CloseCode, string? Reason, bool Welcomed, bool TakenOver, TimeSpan Lived = default);
 
     /// <summary>One websocket: hello/welcome, a read loop and a single writer.</summary>
     private sealed class Connection(RelayClient owner, ClientWebSocket socket)
@@ -117,6 +119,7 @@ public sealed partial class RelayClient
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             var ct = cts.Token;
             bool welcomed = false, takenOver = false;
+            long welcomedAt = 0;
             string? reason = null;
             Task? writer = null;
             Task? heartbeat = null;
@@ -137,6 +140,7 @@ public sealed partial class RelayClient
                         // after the hello. (A resume waits: the welcome says what the core already holds.)
                         if (owner._session is null)
                         {
+                            owner.RenumberAfter(0); // a new session's seqs count from 1, without gaps
                             foreach (var p in owner._pending)
                             {
                                 early.Add(ClientFrames.Message(p.Seq, 0, p.Room, p.BodyJson));
@@ -165,7 +169,7 @@ public sealed partial class RelayClient
                             if (frame.Type == "error")
                             {
                                 reason = frame.Message;
-                                owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
+                                owner.OnError(frame);
                             }
                         }
                     }
@@ -177,11 +181,11 @@ public sealed partial class RelayClient
                 }
 
                 welcomed = true;
-                _sentUpTo = Math.Max(owner.OnWelcome(frame, out long dropped), frame.Resumed ? 0 : pipelinedUpTo);
-                if (dropped > 0)
+                welcomedAt = owner._options.TimeProvider.GetTimestamp();
+                _sentUpTo = Math.Max(owner.OnWelcome(frame, out var dropped), frame.Resumed ? 0 : pipelinedUpTo);
+                if (dropped is not null)
                 {
-                    owner._slots.Release();
-                    owner.Error?.Invoke(new RelayClientError("message_too_big", "the message was refused as too big (1009) and is not resent", dropped));
+                    owner.Error?.Invoke(new RelayClientError("message_too_big", "the message was refused as too big (1009) and is not resent", dropped.Seq, dropped.Room, dropped.BodyJson));
                 }
 
                 lock (owner._gate)
@@ -205,6 +209,15 @@ public sealed partial class RelayClient
                     if (frame.Ack is { } ack)
                     {
                         owner.Acknowledge(ack);
+                    }
+
+                    if (frame.Type == "msg" && frame.Seq is { } ahead && ahead > Volatile.Read(ref owner._inSeq) + 1)
+                    {
+                        // A gap the core should never produce: delivering past it would lose the messages in it, skipping
+                        // this and every later one would stall the session. End the connection; the resume replays from inSeq.
+                        reason = $"seq gap: expected {Volatile.Read(ref owner._inSeq) + 1}, got {ahead}; resuming for the replay";
+                        owner.Error?.Invoke(new RelayClientError("seq_gap", reason, null));
+                        break;
                     }
 
                     switch (frame.Type)
@@ -233,7 +246,7 @@ public sealed partial class RelayClient
                         case "error":
                             reason = frame.Message;
                             takenOver |= frame.Code == "session_taken_over";
-                            owner.Error?.Invoke(new RelayClientError(frame.Code ?? "error", frame.Message ?? string.Empty, null));
+                            owner.OnError(frame);
                             break;
                     }
                 }
@@ -273,7 +286,8 @@ public sealed partial class RelayClient
                 socket.Dispose();
             }
 
-            return new Outcome((int?)socket.CloseStatus, Volatile.Read(ref _deadReason) ?? socket.CloseStatusDescription ?? reason, welcomed, takenOver);
+            var lived = welcomed ? owner._options.TimeProvider.GetElapsedTime(welcomedAt) : TimeSpan.Zero;
+            return new Outcome((int?)socket.CloseStatus, Volatile.Read(ref _deadReason) ?? socket.CloseStatusDescription ?? reason, welcomed, takenOver, lived);
         }
 
         /// <summary>

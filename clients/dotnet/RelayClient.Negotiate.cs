@@ -9,7 +9,8 @@ namespace Relay.Client;
 
 /// <summary>
 /// Issue 17, with <see cref="RelayClientOptions.NegotiateUrl"/>: the candidate list from negotiate, the race between the
-/// first two candidates, the next candidate at once on a failure, and tokens renewed by negotiate.
+/// first two candidates, the next candidate when a relay fails (at once while opening; after the backoff once a connection
+/// was welcomed, unless a stable session was drained or went away: RunAsync), and tokens renewed by negotiate.
 /// </summary>
 public sealed partial class RelayClient
 {
@@ -106,7 +107,7 @@ public sealed partial class RelayClient
         var outcome = await winner.Connection.RunAsync(ct, winner.Welcome).ConfigureAwait(false);
         if (outcome.CloseCode is not (CloseCodes.TokenExpired or CloseCodes.SessionUnknown))
         {
-            _planIndex = index + 1; // this relay failed or moved us away: the next candidate, at once
+            _planIndex = index + 1; // this relay failed or moved us away: the next candidate (when: RunAsync's backoff rule)
         }
 
         if (outcome.CloseCode == CloseCodes.TokenExpired)

@@ -7,9 +7,17 @@ namespace Relay.Client;
 
 public sealed partial class RelayClient
 {
+    /// <summary>
+    /// Connects, runs each connection until it ends, and reconnects. The count of failures in a row grows with every failed
+    /// attempt and every close, and goes back to 0 only when a welcomed connection that lived
+    /// <see cref="RelayClientOptions.StableSession"/> closes; the next attempt waits <see cref="Backoff"/> of it, except
+    /// after a drain (4001) or going-away (1001) close of such a stable session: then at once. With negotiate the next
+    /// candidate waits the same (a core that welcomes and closes at once is never retried in a loop).
+    /// </summary>
     private async Task RunAsync()
     {
         var ct = _stopping.Token;
+        string ending = "the application closed the client";
         int failures = 0;
         int attempt = 0;
         bool immediate = true;
@@ -20,8 +28,9 @@ public sealed partial class RelayClient
         {
             while (!ct.IsCancellationRequested)
             {
-                if (failures >= _options.MaxReconnectAttempts)
+                if (_options.MaxReconnectAttempts > 0 && failures >= _options.MaxReconnectAttempts)
                 {
+                    ending = $"gave up after {failures} failed attempts in a row (MaxReconnectAttempts): {lastReason}";
                     _firstWelcome.TrySetException(new WebSocketException($"could not connect after {failures} attempts: {lastReason}"));
                     break;
                 }
@@ -43,7 +52,7 @@ public sealed partial class RelayClient
                     {
                         lastReason = step.Reason;
                         failures++;
-                        immediate = step.Immediate;
+                        immediate = step.Immediate && failures == 1; // a refused token, renewed: once at once, then backed off
                         continue;
                     }
 
@@ -90,45 +99,39 @@ public sealed partial class RelayClient
 
                 lastReason = outcome.Reason;
                 lastCode = outcome.CloseCode;
-                failures = outcome.Welcomed ? 0 : failures + 1;
+                bool stable = outcome.Welcomed && outcome.Lived >= _options.StableSession;
+                if (stable)
+                {
+                    failures = 0;
+                }
+
                 switch (outcome.CloseCode)
                 {
                     case CloseCodes.Normal:
-                        if (!outcome.TakenOver)
-                        {
-                            return;
-                        }
-
-                        // Another connection took this session over: this client stops here.
+                        // Closed by the core, or another connection took this session over: this client stops here.
+                        ending = outcome.TakenOver ? "the session was taken over by another connection" : $"the core closed the session (1000): {lastReason}";
                         return;
-                    case CloseCodes.Draining:
-                        immediate = true;
-                        break;
                     case CloseCodes.TokenExpired:
                         _token = null;
-                        immediate = true;
                         break;
                     case CloseCodes.SessionUnknown:
                         ResetSession();
-                        immediate = true;
                         break;
                     case CloseCodes.TooBig:
                         lock (_gate)
                         {
-                            _dropNextAfterWelcome = true;
+                            _tooBigBeforeResume = true;
                         }
 
-                        failures = Math.Max(failures, 1);
-                        break;
-                    default:
-                        failures = Math.Max(failures, 1);
                         break;
                 }
 
-                // With negotiate: the next candidate at once after a welcomed connection, or while the list has one left.
-                if (_options.NegotiateUrl is not null)
+                // At once only after a drain or going-away of a stable session (failures is 0 then); any other close, and
+                // any close of a young connection, is one more failure and waits its backoff, next candidate or not.
+                immediate = stable && outcome.CloseCode is CloseCodes.Draining or CloseCodes.GoingAway;
+                if (!immediate)
                 {
-                    immediate |= outcome.Welcomed || (_plan is not null && _planIndex < _plan.Relays.Count);
+                    failures++;
                 }
 
                 // Reconnecting from the moment the connection ends (before any backoff), with the code that ended it;
@@ -147,6 +150,7 @@ public sealed partial class RelayClient
         finally
         {
             _firstWelcome.TrySetException(new WebSocketException("the client closed before the first welcome"));
+            End(ending);
             SetState(RelayClientState.Closed, lastCode, lastReason);
             _inbox.Writer.TryComplete();
         }
@@ -160,58 +164,54 @@ public sealed partial class RelayClient
             _session = null;
             _resumeToken = null;
             _inSeq = 0;
-            for (int i = 0; i < _pending.Count; i++)
-            {
-                _pending[i].Seq = i + 1;
-            }
-
-            _outSeq = _pending.Count;
+            _tooBigBeforeResume = false; // no resume welcome will say which message it was: it is sent again, not guessed
+            RenumberAfter(0);
         }
     }
 
-    /// <summary>Applies a welcome; returns the seq already sent (everything after it is resent).</summary>
-    private long OnWelcome(ServerFrame welcome, out long droppedSeq)
+    /// <summary>
+    /// Applies a welcome: what the core holds (at or below a resume's <c>lastSeq</c>) is acknowledged, the message a 1009
+    /// refused is dropped (the first one after a resume's <c>lastSeq</c>: the core took every message before it), and the
+    /// rest is renumbered from <c>lastSeq</c> + 1. Returns that <c>lastSeq</c> (0 for a new session): everything after it
+    /// is sent on this connection.
+    /// </summary>
+    private long OnWelcome(ServerFrame welcome, out PendingMessage? dropped)
     {
-        droppedSeq = 0;
+        dropped = null;
+        int released;
+        long lastSeq = welcome.Resumed ? Math.Max(0, welcome.LastSeq) : 0;
         lock (_gate)
         {
             if (!welcome.Resumed)
             {
                 _inSeq = 0;
-                for (int i = 0; i < _pending.Count; i++)
-                {
-                    _pending[i].Seq = i + 1;
-                }
-
-                _outSeq = _pending.Count;
             }
 
             _session = welcome.Session;
             _resumeToken = welcome.ResumeToken;
-        }
-
-        if (welcome.Resumed)
-        {
-            Acknowledge(welcome.LastSeq);
-        }
-
-        lock (_gate)
-        {
-            if (_dropNextAfterWelcome && _pending.Count > 0)
+            released = 0;
+            while (released < _pending.Count && _pending[released].Seq <= lastSeq)
             {
-                // 1009: the core processed up to lastSeq, so the next one is the message that was too big.
-                droppedSeq = _pending[0].Seq;
-                _pending.RemoveAt(0);
-                foreach (var p in _pending)
-                {
-                    p.Seq--;
-                }
-
-                _outSeq--;
+                released++;
             }
 
-            _dropNextAfterWelcome = false;
-            return welcome.Resumed ? welcome.LastSeq : 0;
+            _pending.RemoveRange(0, released);
+            if (_tooBigBeforeResume && welcome.Resumed && _pending.Count > 0)
+            {
+                dropped = _pending[0];
+                _pending.RemoveAt(0);
+                released++;
+            }
+
+            _tooBigBeforeResume = false;
+            RenumberAfter(lastSeq);
         }
+
+        if (released > 0)
+        {
+            _slots.Release(released);
+        }
+
+        return lastSeq;
     }
 }

@@ -24,7 +24,8 @@ public sealed partial class RelayClient : IAsyncDisposable
     private string? _resumeToken;
     private string? _token;
     private Connection? _connection;
-    private bool _dropNextAfterWelcome;
+    private bool _tooBigBeforeResume; // 1009: the first message after the resume welcome's lastSeq was refused as too big
+    private string? _ended; // why the client stopped for good (set once the run ends): sends are refused
     private RelayClientState _state;
     private System.Net.Http.HttpMessageInvoker? _ownInvoker;
 
@@ -97,19 +98,29 @@ public sealed partial class RelayClient : IAsyncDisposable
     }
 
     /// <summary>Sends a text body (as a JSON string), to a room or (no room) as an echo request. Waits while
-    /// <see cref="RelayClientOptions.MaxUnacknowledged"/> messages are unacknowledged. Returns its seq.</summary>
+    /// <see cref="RelayClientOptions.MaxUnacknowledged"/> messages are unacknowledged. Returns its seq. A message that
+    /// will never be delivered (too big, refused by the core, still unacknowledged when the client closes) is reported by
+    /// <see cref="Error"/> with its seq. Throws <see cref="InvalidOperationException"/> once the client has stopped by
+    /// itself (closed by the core, taken over, out of reconnect attempts), <see cref="ObjectDisposedException"/> once disposed.</summary>
     public ValueTask<long> SendAsync(string body, string? room = null, CancellationToken cancellationToken = default) =>
         SendJsonAsync(ClientFrames.StringBody(body), room, cancellationToken);
 
     /// <summary>Sends a body given as raw JSON (any JSON value; not validated).</summary>
     public async ValueTask<long> SendJsonAsync(string bodyJson, string? room = null, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        ThrowIfEnded();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         Connection? wake;
         long seq;
         lock (_gate)
         {
+            if (_ended is not null)
+            {
+                // Woken by the slots the end released: this message would never go out.
+                _slots.Release();
+                ThrowIfEnded();
+            }
+
             seq = ++_outSeq;
             _pending.Add(new PendingMessage(seq, room, bodyJson));
             wake = _connection;
@@ -117,6 +128,15 @@ public sealed partial class RelayClient : IAsyncDisposable
 
         wake?.Wake();
         return seq;
+    }
+
+    private void ThrowIfEnded()
+    {
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (Volatile.Read(ref _ended) is { } why)
+        {
+            throw new InvalidOperationException($"the client is closed and sends nothing more: {why}");
+        }
     }
 
     /// <summary>Every message from the core, exactly once, in order; ends when the client closes.</summary>
@@ -152,6 +172,90 @@ public sealed partial class RelayClient : IAsyncDisposable
         await DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The client stopped for good: further sends are refused, and what is still unacknowledged is failed (an
+    /// <see cref="Error"/> with code <c>closed</c> each; it will never be delivered). Their slots are released, which wakes
+    /// the sends waiting for one: they see the end and throw.
+    /// </summary>
+    private void End(string why)
+    {
+        List<PendingMessage> failed;
+        lock (_gate)
+        {
+            if (_ended is not null)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _ended, why);
+            failed = [.. _pending];
+            _pending.Clear();
+        }
+
+        if (failed.Count > 0)
+        {
+            _slots.Release(failed.Count);
+        }
+
+        foreach (var p in failed)
+        {
+            Error?.Invoke(new RelayClientError("closed", $"the client closed before the core acknowledged this message: {why}", p.Seq, p.Room, p.BodyJson));
+        }
+    }
+
+    /// <summary>An <c>error</c> frame: reported; one that names a message's <c>seq</c> also fails that message (<see cref="Refuse"/>).</summary>
+    private void OnError(ServerFrame frame)
+    {
+        string code = frame.Code ?? "error", message = frame.Message ?? string.Empty;
+        if (frame.Seq is { } seq)
+        {
+            Refuse(seq, code, message);
+        }
+        else
+        {
+            Error?.Invoke(new RelayClientError(code, message, null));
+        }
+    }
+
+    /// <summary>
+    /// The core refused one message (an <c>error</c> naming its <c>seq</c>: <c>room_forbidden</c>, <c>too_many_rooms</c>):
+    /// it leaves the outbox for good and the application hears of it, so no later session is sent it again.
+    /// </summary>
+    private void Refuse(long seq, string code, string message)
+    {
+        PendingMessage? refused = null;
+        lock (_gate)
+        {
+            int i = _pending.FindIndex(p => p.Seq == seq);
+            if (i >= 0)
+            {
+                refused = _pending[i];
+                _pending.RemoveAt(i); // the gap it leaves is closed at the next welcome (RenumberAfter)
+            }
+        }
+
+        if (refused is not null)
+        {
+            _slots.Release();
+        }
+
+        Error?.Invoke(new RelayClientError(code, message, seq, refused?.Room, refused?.BodyJson));
+    }
+
+    /// <summary>
+    /// Under <see cref="_gate"/>: the outbox numbered contiguously from <paramref name="lastSeq"/> + 1, and later sends after
+    /// it. A message left behind (refused, too big) would otherwise leave a gap the core refuses (seq_gap, 1008).
+    /// </summary>
+    private void RenumberAfter(long lastSeq)
+    {
+        for (int i = 0; i < _pending.Count; i++)
+        {
+            _pending[i].Seq = lastSeq + 1 + i;
+        }
+
+        _outSeq = lastSeq + _pending.Count;
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -167,6 +271,7 @@ public sealed partial class RelayClient : IAsyncDisposable
             await _run.ConfigureAwait(false);
         }
 
+        End("the application closed the client");
         SetState(RelayClientState.Closed, null, null);
         _inbox.Writer.TryComplete();
         _ownInvoker?.Dispose();
@@ -235,9 +340,11 @@ public sealed partial class RelayClient : IAsyncDisposable
         return builder.Uri;
     }
 
+    /// <summary>The delay after <paramref name="failures"/> failures in a row (1 or more): the base delay doubled per failure
+    /// after the first, at most the max, with equal jitter (between half and all of it).</summary>
     private TimeSpan Backoff(int failures)
     {
-        double max = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds, _options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 20)));
+        double max = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds, _options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(failures - 1, 0, 30)));
         return TimeSpan.FromMilliseconds(max / 2 + Random.Shared.NextDouble() * max / 2);
     }
 }

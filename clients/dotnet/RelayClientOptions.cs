@@ -12,7 +12,8 @@ public sealed class RelayClientOptions
     /// <summary>
     /// The negotiate endpoint (issue 17: core-sim's or any gateway's <c>/v1/negotiate</c>) instead of <see cref="Urls"/>: the
     /// client connects to the best relay it lists, races the next one when the welcome is slow (<see cref="RaceAfter"/>),
-    /// goes to the next one at once when a relay fails, and asks again when the list is used up or older than 60 s.
+    /// goes to the next one when a relay fails (after the backoff of <see cref="ReconnectBaseDelay"/> once a connection was
+    /// welcomed, unless a stable session was drained or went away), and asks again when the list is used up or older than 60 s.
     /// </summary>
     public Uri? NegotiateUrl { get; set; }
 
@@ -41,14 +42,31 @@ public sealed class RelayClientOptions
     /// <summary>Received messages buffered for the application; the read loop waits when full. Defaults to 10,000.</summary>
     public int ReceiveBufferCapacity { get; set; } = 10_000;
 
-    /// <summary>First reconnect delay; doubles per failed attempt, full jitter. Defaults to 100 ms.</summary>
+    /// <summary>
+    /// The reconnect delay after the first failure; it doubles with each failure in a row up to
+    /// <see cref="ReconnectMaxDelay"/>, with jitter (a delay is between half and all of it). A failure is any attempt or
+    /// close except a drain (4001) or going-away (1001) close of a session that lived <see cref="StableSession"/>: only
+    /// those reconnect at once. Defaults to 100 ms.
+    /// </summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest reconnect delay. Defaults to 5 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Failed attempts in a row before giving up (state Closed). Defaults to 30.</summary>
-    public int MaxReconnectAttempts { get; set; } = 30;
+    /// <summary>
+    /// A welcomed connection that lived at least this long (on <see cref="TimeProvider"/>) before it closed resets the
+    /// count of failures in a row; one that closes younger counts as a failure, whatever its close code, so a core or
+    /// relay that welcomes and then closes at once is retried with a growing backoff, never in a loop. Defaults to 5 s
+    /// (the JS SDK's <c>STABLE_SESSION_MS</c>).
+    /// </summary>
+    public TimeSpan StableSession { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Failures in a row before the client gives up: it goes <see cref="RelayClientState.Closed"/>, fails the messages
+    /// still unacknowledged (an <see cref="RelayClient.Error"/> with code <c>closed</c> each) and refuses further sends.
+    /// Defaults to 0: unlimited, the client retries for as long as it lives (as the JS SDK does).
+    /// </summary>
+    public int MaxReconnectAttempts { get; set; }
 
     /// <summary>
     /// How long an acknowledgement of received messages may wait to ride on the next outgoing message (delayed ack,
@@ -69,7 +87,7 @@ public sealed class RelayClientOptions
 
     /// <summary>
     /// When nothing at all has arrived this long after a heartbeat <c>ping</c>, the connection is dead: it is aborted (no
-    /// close handshake) and the client goes on as for a lost connection (resume; with negotiate the next candidate at once).
+    /// close handshake) and the client goes on as for a lost connection (backoff and resume; with negotiate on the next candidate).
     /// Defaults to 4 s.
     /// </summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(4);
@@ -130,9 +148,19 @@ public sealed class RelayClientOptions
             throw new ArgumentException($"AckDelay: must be 0 to 5 s; was {AckDelay}.");
         }
 
-        if (MaxUnacknowledged < 1 || ReceiveBufferCapacity < 1 || MaxReconnectAttempts < 1)
+        if (MaxUnacknowledged < 1 || ReceiveBufferCapacity < 1)
         {
-            throw new ArgumentException("MaxUnacknowledged, ReceiveBufferCapacity, MaxReconnectAttempts: must be at least 1.");
+            throw new ArgumentException("MaxUnacknowledged, ReceiveBufferCapacity: must be at least 1.");
+        }
+
+        if (MaxReconnectAttempts < 0)
+        {
+            throw new ArgumentException($"MaxReconnectAttempts: must be 0 (unlimited) or more; was {MaxReconnectAttempts}.");
+        }
+
+        if (StableSession < TimeSpan.Zero || StableSession > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"StableSession: must be 0 to 1 h; was {StableSession}.");
         }
     }
 }

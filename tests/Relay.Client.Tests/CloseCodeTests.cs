@@ -27,10 +27,11 @@ public sealed class CloseCodeTests
 
     [Test]
     [CancelAfter(20_000)]
-    public async Task Draining4001_ReconnectsWithoutBackoffAndResumesTheSession(CancellationToken ct)
+    public async Task Draining4001_OfAStableSession_ReconnectsWithoutBackoffAndResumesTheSession(CancellationToken ct)
     {
-        // A backoff of 10 minutes: a reconnect seen within the test's 20 s was not backed off.
-        await using var client = Client(backoff: TimeSpan.FromMinutes(10), out var changes, out _);
+        // A backoff of 10 minutes: a reconnect seen within the test's 20 s was not backed off. Every welcomed session counts
+        // as stable here (StableSession 0); a young one's drain backs off (ReconnectBackoffTests).
+        await using var client = Client(backoff: TimeSpan.FromMinutes(10), out var changes, out _, stableSession: TimeSpan.Zero);
         await client.ConnectAsync(ct);
         string session = client.SessionId!;
 
@@ -71,7 +72,7 @@ public sealed class CloseCodeTests
     [CancelAfter(20_000)]
     public async Task TokenExpired4003_AsksForANewTokenAndResumes(CancellationToken ct)
     {
-        await using var client = Client(backoff: TimeSpan.FromMinutes(10), out var changes, out var tokensIssued);
+        await using var client = Client(backoff: TimeSpan.FromMilliseconds(20), out var changes, out var tokensIssued);
         await client.ConnectAsync(ct);
         string session = client.SessionId!;
 
@@ -92,7 +93,7 @@ public sealed class CloseCodeTests
     [CancelAfter(20_000)]
     public async Task SessionUnknown4004_StartsAFreshSession(CancellationToken ct)
     {
-        await using var client = Client(backoff: TimeSpan.FromMinutes(10), out var changes, out _);
+        await using var client = Client(backoff: TimeSpan.FromMilliseconds(20), out var changes, out _);
         await client.ConnectAsync(ct);
         string session = client.SessionId!;
 
@@ -152,7 +153,7 @@ public sealed class CloseCodeTests
         Assert.That(states, Does.Not.Contain(RelayClientState.Reconnecting), string.Join(", ", states));
     }
 
-    private RelayClient Client(TimeSpan backoff, out ChannelReader<RelayStateChange> changes, out Func<int> tokensIssued)
+    private RelayClient Client(TimeSpan backoff, out ChannelReader<RelayStateChange> changes, out Func<int> tokensIssued, TimeSpan? stableSession = null)
     {
         int issued = 0;
         var channel = Channel.CreateUnbounded<RelayStateChange>();
@@ -166,6 +167,7 @@ public sealed class CloseCodeTests
             },
             ReconnectBaseDelay = backoff,
             ReconnectMaxDelay = backoff,
+            StableSession = stableSession ?? new RelayClientOptions().StableSession,
         });
         client.StateChanged += change => channel.Writer.TryWrite(change);
         changes = channel.Reader;
