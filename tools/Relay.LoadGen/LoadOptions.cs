@@ -42,7 +42,7 @@ public sealed class LoadOptions
 
     /// <summary>Failed connection attempts in a row (with backoff up to 5 s between them) before a session gives up: at
     /// the start (a session that gives up there is a connect failure) and on each reconnect (the client's
-    /// MaxReconnectAttempts). Defaults to 30, the client's default; 1-1000.</summary>
+    /// MaxReconnectAttempts). Defaults to 30 (the client itself retries forever by default); 1-1000.</summary>
     public int ConnectAttempts { get; set; } = 30;
 
     /// <summary>Failover: seconds between kicks. Defaults to 2.</summary>

@@ -135,7 +135,7 @@ public sealed partial class LoadRunner
 
         private void Observe(Task send)
         {
-            if (send.Exception?.GetBaseException() is { } e and not OperationCanceledException)
+            if (send.Exception?.GetBaseException() is { } e and not OperationCanceledException && !GaveUp(e))
             {
                 runner.PaceFailed(e);
             }
@@ -155,7 +155,15 @@ public sealed partial class LoadRunner
             catch (OperationCanceledException)
             {
             }
+            catch (Exception e) when (GaveUp(e))
+            {
+                // The session's client stopped for good (out of --connect-attempts): it sends no more; what it had
+                // queued and not delivered is counted as lost by the delivery counter, as before.
+            }
         }
+
+        /// <summary>A send refused because the client is closed for good (out of reconnect attempts), not a fault.</summary>
+        private bool GaveUp(Exception e) => e is InvalidOperationException or ObjectDisposedException && _client?.State == RelayClientState.Closed;
 
         public async Task StopAsync()
         {
