@@ -43,8 +43,9 @@ export interface RelayClientOptions {
   /**
    * Negotiate mode (instead of fixed urls): GET this URL (core-sim's or a gateway's /v1/negotiate) for an ordered list
    * of relays; connect to relays[0], race relays[1] when no welcome within raceAfterMs; on failure the next candidate
-   * at once; re-fetched when every relay listed has failed or the answer is older than negotiateMaxAgeMs. With
-   * `urls` too, those are the fallback while negotiate cannot be fetched.
+   * after the backoff (at once only after a 4001 or 1001 of a session that lived 5 s); re-fetched when every relay
+   * listed has been tried or the answer is older than negotiateMaxAgeMs. With `urls` too, those are the fallback while
+   * negotiate cannot be fetched.
    */
   negotiateUrl?: string;
   /** Negotiate mode: with no welcome (a resume: no open websocket) this long, also open the next candidate; the first welcome wins (default 250; Infinity: no race). */
@@ -70,7 +71,10 @@ export interface RelayClientOptions {
   /** Time from opening a websocket to the welcome, ms (default 10000). */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Consecutive failed attempts before the client gives up and closes (default Infinity). */
+  /**
+   * Consecutive failures before the client gives up and closes (default Infinity). A failure: a connect that fails
+   * before its welcome, or any close but a 4001/1001 of a session that lived 5 s (which also resets the count).
+   */
   maxReconnectAttempts?: number;
   /** Unacknowledged messages held at most; send() throws beyond it (default 1000). */
   outboxLimit?: number;
@@ -86,13 +90,15 @@ export interface RelayClientOptions {
   /**
    * When nothing at all has arrived this long after a heartbeat ping, the connection is dead: dropped without waiting
    * for a close handshake and handled as a lost connection (code 1006; an 'error' event with code 'heartbeat_timeout'):
-   * resume, in negotiate mode the next candidate at once. ms (default 4000).
+   * resume after the backoff, in negotiate mode on the next candidate. ms (default 4000).
    */
   heartbeatTimeoutMs?: number;
   /** Refresh a JWT this long before its exp, ms (default 30000; needs token to be a function). */
   tokenRefreshSkewMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /** Clock, ms (monotonic), for session ages, handshake times and the heartbeat; defaults to performance.now (tests). */
+  now?: () => number;
   /** fetch for negotiate and the Under Attack challenge (GET /challenge after a failed connect); defaults to globalThis.fetch. */
   fetch?: (url: string, init?: object) => Promise<{ ok: boolean; status?: number; json(): Promise<any>; text?(): Promise<string>; headers?: { get(name: string): string | null } }>;
   /** The challenge URL for a websocket URL; defaults to ws[s]://host/… → http[s]://host/challenge. */
@@ -220,12 +226,13 @@ export interface StateChange {
 }
 
 export interface RelayError {
-  /** message_too_big, token_expired, token_unavailable, session_unknown, session_taken_over, seq_gap, bad_frame, heartbeat_timeout, connect_failed, negotiate_failed, negotiate_token_failed, no_relay, challenge_failed, no_webcrypto, or a core error code. */
+  /** message_too_big, token_expired, token_unavailable, session_unknown, session_taken_over, seq_gap, bad_frame, heartbeat_timeout, connect_failed, negotiate_failed, negotiate_token_failed, no_relay, challenge_failed, no_webcrypto, or a core error code (room_forbidden, too_many_rooms, …). */
   code: string;
   message: string;
-  /** message_too_big: which message was refused. */
+  /** A refused message (message_too_big, or a core error that names its seq): which one; it is not sent again. */
   id?: number;
   seq?: number;
+  room?: string | null;
   body?: unknown;
 }
 
@@ -258,7 +265,11 @@ export interface SendResult {
   id: number;
   /** Its seq now (renumbered if the session has to start fresh). */
   seq: number;
-  /** Resolves when the core acknowledges it; rejects if refused (1009) or the client closes first. */
+  /**
+   * Resolves when the core acknowledges it. Rejects (the error's `code`) when it is refused: `message_too_big` (1009),
+   * or the code of a core error naming its seq (`room_forbidden`, `too_many_rooms`); or `closed` when close() (or
+   * giving up) comes first. A rejected message is never sent again.
+   */
   delivered: Promise<void>;
 }
 
@@ -283,7 +294,10 @@ export declare class RelayClient {
   connect(): Promise<{ session: string; resumed: boolean }>;
   /** Queues a message (held in the outbox while offline, resent after a resume until acknowledged). */
   send(body: unknown, options?: { room?: string }): SendResult;
-  /** Closes with 1000 and stops reconnecting. */
+  /**
+   * Closes with 1000 and stops reconnecting (and a proof-of-work solve in progress). Rejects every message not yet
+   * acknowledged (code `closed`; one already written may have reached the core); a later connect() does not resend them.
+   */
   close(reason?: string): void;
 }
 

@@ -55,7 +55,10 @@ const NEGOTIATE_MAX_CHARS = 65_536;
 const NEGOTIATE_MAX_RELAYS = 32;
 /** A relay that failed (or drained) this recently is tried after the others. */
 const FAILED_RECENTLY_MS = 30_000;
-/** A session that lived at least this long before it died resets the exhaustion count (see _onNegotiatedClosed). */
+/**
+ * A welcomed connection that lived at least this long before it closed resets the failure count (see _onClosed); only
+ * then does a 4001 or 1001 reconnect at once. Anything shorter-lived counts as a failure and backs off.
+ */
 const STABLE_SESSION_MS = 5_000;
 /** Handshake times closer than this are equal: the negotiate order (weights) decides between them. */
 const RTT_FLOOR_MS = 10;
@@ -283,6 +286,7 @@ export class RelayClient {
       throw new TypeError('RelayClient: no WebSocket implementation; in Node pass { WebSocket } from the npm package "ws"');
     }
     this._random = o.random || Math.random;
+    this._now = typeof o.now === 'function' ? o.now : now;
     this._listeners = new Map();
     this._state = States.idle;
     this._token = typeof o.token === 'string' ? o.token : null;
@@ -306,7 +310,9 @@ export class RelayClient {
     this._attempt = 0;
     this._failures = 0;
     this._urlIndex = -1;
-    this._dropFirstAfterWelcome = false;
+    this._tooBig = null; // after a 1009: ids of the messages written on that connection (the too-big one is among them)
+    this._keepUrl = false; // the next connect goes to the same URL (4003/4004/1009: the relay was fine)
+    this._powAbort = null; // the proof-of-work solve in progress (close() aborts it)
     this._stopped = false;
     this._url = null;
     this._rttMs = null;
@@ -323,7 +329,7 @@ export class RelayClient {
     this._dial = null; // the connect in progress: its sockets (two while racing)
     this._relay = null; // {region, relayId, reason, url, race, handshakeMs} of the current or last session's relay
     this._lastToken = null;
-    this._welcomedAt = 0;
+    this._welcomedAt = 0; // when the current connection's welcome arrived (this._now())
     const storage = o.rttStorage === undefined ? defaultStorage() : o.rttStorage;
     this._rtt = new HandshakeTimes(o.rttMemory || sharedHandshakeTimes, storage);
   }
@@ -415,7 +421,11 @@ export class RelayClient {
     return { id: p.id, seq: p.seq, delivered: p.delivered };
   }
 
-  /** Ends the session's connection with 1000 and stops reconnecting. Unacknowledged messages are rejected. */
+  /**
+   * Ends the session's connection with 1000 and stops reconnecting (a proof-of-work solve in progress too). Every
+   * message not yet acknowledged is rejected (code 'closed') and removed from the outbox: it is never resent, also not
+   * after connect() resumes the session; one that was already written may still have reached the core.
+   */
   close(reason = 'client closed') {
     this._stopped = true;
     this._clearTimers();
@@ -457,8 +467,10 @@ export class RelayClient {
     }
 
     const list = o.urls ? (Array.isArray(o.urls) ? o.urls : [o.urls]) : [o.url];
+    const keep = this._keepUrl;
+    this._keepUrl = false;
     if (this._urlIndex < 0) this._urlIndex = 0;
-    else if (preferOther || this._failures > 0) this._urlIndex = (this._urlIndex + 1) % list.length;
+    else if (!keep && (preferOther || this._failures > 0)) this._urlIndex = (this._urlIndex + 1) % list.length;
     return list[this._urlIndex];
   }
 
@@ -552,20 +564,7 @@ export class RelayClient {
       if (this._session) hello.resume = { session: this._session, resumeToken: this._resumeToken, lastSeq: this._inSeq };
       if (this._o.rooms && this._o.rooms.length) hello.rooms = [...this._o.rooms];
       this._write(ws, hello);
-      // A fresh session sends what is already in the outbox right behind the hello instead of waiting a
-      // round trip for the welcome (the core reads the socket in order). A resume waits: the welcome
-      // says what the core already holds.
-      this._pipelinedUpTo = 0;
-      if (!this._session && this._pending.every((p, i) => p.seq === i + 1)) {
-        for (const p of this._pending) {
-          const frame = { type: 'msg', seq: p.seq, ack: 0 };
-          if (p.room !== null) frame.room = p.room;
-          frame.body = p.body;
-          if (!this._write(ws, frame)) break;
-          p.sentAt = now();
-          this._pipelinedUpTo = p.seq;
-        }
-      }
+      this._pipelinedUpTo = this._pipeline(ws);
     };
     ws.onmessage = ev => {
       if (this._ws !== ws) return;
@@ -586,7 +585,7 @@ export class RelayClient {
     try {
       token = await this._getToken(tokenReason);
       if (this._stopped || attempt !== this._attempt) return;
-      const stale = !this._doc || now() - this._doc.fetchedAt > this._o.negotiateMaxAgeMs;
+      const stale = !this._doc || this._now() - this._doc.fetchedAt > this._o.negotiateMaxAgeMs;
       // Re-fetched when older than negotiateMaxAgeMs and when every relay it listed has been tried.
       if (stale || this._candidatesLeft().length === 0) await this._refreshPlan(!this._doc ? 'initial' : stale ? 'stale' : 'exhausted');
     } catch (e) {
@@ -623,7 +622,7 @@ export class RelayClient {
     const dial = { attempt, token, resume: !!this._session, sockets: [], raceTimer: null, raced: false, resumeOn: null, losers: [], failed: [] };
     this._dial = dial;
     this._welcomed = false;
-    if (!this._launch(dial, pow)) this._dialExhausted(dial, 'no relay could be opened', CloseCodes.abnormal);
+    if (!this._launch(dial, pow)) this._dialFailedAll(dial, 'no relay could be opened', CloseCodes.abnormal);
   }
 
   /** Fetches negotiate; when that fails, keeps the last answer (its relays tried again) or falls back to options.urls. */
@@ -648,7 +647,7 @@ export class RelayClient {
     }
   }
 
-  _setDoc(doc, why, { fallback = false, error = null, fetchedAt = now() } = {}) {
+  _setDoc(doc, why, { fallback = false, error = null, fetchedAt = this._now() } = {}) {
     this._doc = { ...doc, fetchedAt, fallback, error };
     this._tried.clear();
     this._emit('negotiate', { ...this._docSummary(), why });
@@ -722,7 +721,7 @@ export class RelayClient {
   /** The relays of the last negotiate answer not yet tried since it was fetched, best first (orderCandidates). */
   _candidatesLeft() {
     if (!this._doc) return [];
-    const t = now();
+    const t = this._now();
     const list = orderCandidates(this._doc.relays, {
       rttMs: url => this._rtt.get(url),
       failedRecently: url => { const at = this._failedAt.get(url); return at !== undefined && t - at < FAILED_RECENTLY_MS; },
@@ -732,7 +731,7 @@ export class RelayClient {
   }
 
   _markFailed(url) {
-    const t = now();
+    const t = this._now();
     for (const [u, at] of this._failedAt) if (t - at >= FAILED_RECENTLY_MS) this._failedAt.delete(u);
     this._failedAt.delete(url);
     this._failedAt.set(url, t);
@@ -756,7 +755,7 @@ export class RelayClient {
         continue; // bounded: each candidate is tried once per list
       }
 
-      const s = { ws, cand, startedAt: now(), opened: false, timer: null, pipelinedUpTo: 0 };
+      const s = { ws, cand, startedAt: this._now(), opened: false, timer: null, pipelinedUpTo: 0 };
       dial.sockets.push(s);
       if (dial.sockets.length > 1) dial.raced = true;
       else this._url = cand.url;
@@ -806,16 +805,29 @@ export class RelayClient {
     this._write(s.ws, hello);
     // A fresh session pipelines its outbox behind the hello only when no race can start: a race loser's session
     // is closed at once and must have carried no message.
-    if (!this._session && !dial.raced && !this._canRace(dial) && this._pending.every((p, i) => p.seq === i + 1)) {
-      for (const p of this._pending) {
-        const frame = { type: 'msg', seq: p.seq, ack: 0 };
-        if (p.room !== null) frame.room = p.room;
-        frame.body = p.body;
-        if (!this._write(s.ws, frame)) break;
-        p.sentAt = now();
-        s.pipelinedUpTo = p.seq;
-      }
+    if (!dial.raced && !this._canRace(dial)) s.pipelinedUpTo = this._pipeline(s.ws);
+  }
+
+  /**
+   * A fresh session sends what is already in the outbox right behind the hello instead of waiting a round trip for the
+   * welcome (the core reads the socket in order), numbered from 1. A resume waits: the welcome says what the core
+   * already holds. Not after a 1009 until a welcome (the too-big message would close the connection before it).
+   * At-least-once for these: when the connection is lost after the core read them but before the welcome arrived, the
+   * client cannot know the session and sends them again on a new one. Returns the last seq written (0: none).
+   */
+  _pipeline(ws) {
+    if (this._session || this._tooBig) return 0;
+    this._renumberFrom(0);
+    let upTo = 0;
+    for (const p of this._pending) {
+      const frame = { type: 'msg', seq: p.seq, ack: 0 };
+      if (p.room !== null) frame.room = p.room;
+      frame.body = p.body;
+      if (!this._write(ws, frame)) break;
+      p.sentAt = this._now();
+      upTo = p.seq;
     }
+    return upTo;
   }
 
   _dialFrame(dial, s, data) {
@@ -829,14 +841,14 @@ export class RelayClient {
     }
 
     if (f.type === 'welcome') this._dialWon(dial, s, f);
-    else if (f.type === 'error') this._emit('error', { code: f.code || 'error', message: f.message || '' });
+    else if (f.type === 'error') this._onError(f);
   }
 
   /** A race loser: closed with 1000 at once (a fresh session's loser ends its session), its time kept as a lower bound. */
   _dialLose(dial, x) {
     dial.sockets.splice(dial.sockets.indexOf(x), 1);
     clearTimeout(x.timer);
-    const ms = now() - x.startedAt;
+    const ms = this._now() - x.startedAt;
     this._rtt.record(x.cand.url, ms, true);
     dial.losers.push(where(x.cand));
     this._emit('dial', { phase: 'lost', ...where(x.cand), ms: Math.round(ms) });
@@ -844,7 +856,7 @@ export class RelayClient {
   }
 
   _dialWon(dial, s, welcome) {
-    const ms = now() - s.startedAt;
+    const ms = this._now() - s.startedAt;
     clearTimeout(s.timer);
     clearTimeout(dial.raceTimer);
     dial.raceTimer = null;
@@ -858,7 +870,6 @@ export class RelayClient {
     this._relay = { ...where(s.cand), reason: this._doc?.reason ?? '', race, failed: dial.failed, handshakeMs: Math.round(ms * 10) / 10 };
     this._url = s.cand.url;
     this._pipelinedUpTo = s.pipelinedUpTo;
-    this._welcomedAt = now();
     const ws = s.ws;
     this._ws = ws;
     ws.onopen = null;
@@ -882,6 +893,7 @@ export class RelayClient {
       this._url = s.cand.url;
       this._ws = s.ws;
       this._welcomed = false;
+      this._pipelinedUpTo = s.pipelinedUpTo;
       this._onClosed(s.ws, code, reason, true);
       return;
     }
@@ -889,30 +901,18 @@ export class RelayClient {
     this._markFailed(s.cand.url);
     dial.failed.push({ ...where(s.cand), reason });
     this._emit('dial', { phase: 'failed', ...where(s.cand), reason, code });
-    // The next candidate at once (at most two in flight; a resume whose hello is out waits for it).
-    if (!dial.resumeOn && dial.sockets.length < 2) this._launch(dial);
-    if (dial.sockets.length === 0) this._dialExhausted(dial, reason, code);
-    else this._armRace(dial);
+    // A socket still in flight (a race) may yet win. No candidate is opened in its place at once: the next ones are
+    // dialled after the backoff (_dialFailedAll), so relays that fail fast make no loop.
+    if (dial.sockets.length === 0) this._dialFailedAll(dial, reason, code);
   }
 
-  /** Every candidate of the list failed: re-fetch negotiate and go again at once the first time, then back off. */
-  _dialExhausted(dial, reason, code) {
+  /** Every socket of this connect failed before a welcome: one failure, the backoff, then the next candidates. */
+  _dialFailedAll(dial, reason, code) {
     this._abortDial('superseded');
     this._failures++;
     this._checkChallenge = true;
-    const detail = { code, reason: `no relay answered (last: ${reason})` };
-    if (this._failures > this._o.maxReconnectAttempts) {
-      this._finish(`gave up after ${this._failures - 1} reconnect attempts: ${detail.reason}`, code ?? CloseCodes.abnormal);
-      return;
-    }
-
-    if (this._failures >= 2) {
-      this._scheduleRetry(detail.reason, detail);
-      return;
-    }
-
-    this._setState(States.reconnecting, { ...detail, delayMs: 0 });
-    this._open();
+    const tried = dial.failed.map(f => f.relayId).join(', ');
+    this._scheduleRetry(`no relay answered (${tried || 'none'}; last: ${reason})`, { code, reason });
   }
 
   _abortDial(reason) {
@@ -928,25 +928,20 @@ export class RelayClient {
     dial.sockets = [];
   }
 
-  /** A negotiated session's connection closed: true when handled here (the relay failed: next candidate at once). */
-  _onNegotiatedClosed(code, reason, detail, welcomed) {
+  /**
+   * Negotiate mode, a session's connection closed: after 4003/4004/1009 (the session or the token, not the relay) the
+   * same relay first; otherwise (it failed, went away or drains) that relay goes last and the next candidate is dialled,
+   * when _onClosed says: at once or after the backoff.
+   */
+  _noteNegotiatedClose(code) {
     const url = this._url;
-    if (code === CloseCodes.normal || code === CloseCodes.tokenExpired || code === CloseCodes.sessionUnknown || code === CloseCodes.tooBig) {
-      // The relay itself was fine: go back to it first.
-      if (url) {
-        this._tried.delete(url);
-        this._prefer = url;
-      }
-      return false;
+    if (!url) return;
+    if (code === CloseCodes.tokenExpired || code === CloseCodes.sessionUnknown || code === CloseCodes.tooBig) {
+      this._tried.delete(url);
+      this._prefer = url;
+    } else {
+      this._markFailed(url);
     }
-
-    // The relay failed, went away (1001, 1006, 1011, 1013) or drains (4001): the next candidate at once, no backoff
-    // and no DNS wait. A session that died young counts towards backing off when the whole list then fails.
-    if (url) this._markFailed(url);
-    if (welcomed && now() - this._welcomedAt < STABLE_SESSION_MS) this._failures = Math.max(this._failures, 1);
-    this._setState(States.reconnecting, { ...detail, reason: reason || `closed with ${code}`, delayMs: 0 });
-    this._open();
-    return true;
   }
 
   /**
@@ -954,28 +949,44 @@ export class RelayClient {
    * gateway (GET /challenge). When the mode is on it solves the challenge ('challenge' events: solving, solved)
    * and returns `<challenge>.<nonce>` for the next connect; otherwise null.
    */
-  async _solveChallenge(url, signal) {
+  async _solveChallenge(url, fetchTimeout) {
     const fetchFn = this._o.fetch || globalThis.fetch;
-    if (typeof fetchFn !== 'function') return null;
-    let c;
+    if (typeof fetchFn !== 'function' || typeof AbortController !== 'function') return null;
+    // close() aborts both the fetch and the solve (this._powAbort); the fetch alone is also bounded by fetchTimeout.
+    const abort = new AbortController();
+    this._powAbort?.abort();
+    this._powAbort = abort;
     try {
-      const r = await fetchFn((this._o.challengeUrl || challengeUrlOf)(url), signal ? { cache: 'no-store', signal } : { cache: 'no-store' });
-      if (!r.ok) return null;
-      c = await r.json();
-    } catch {
-      return null; // no such endpoint (not a relay, or an older one): connect as before
-    }
+      let c;
+      const fetchAbort = new AbortController();
+      const stopFetch = () => fetchAbort.abort();
+      abort.signal.addEventListener('abort', stopFetch);
+      fetchTimeout?.addEventListener('abort', stopFetch);
+      try {
+        const r = await fetchFn((this._o.challengeUrl || challengeUrlOf)(url), { cache: 'no-store', signal: fetchAbort.signal });
+        if (!r.ok) return null;
+        c = await r.json();
+      } catch {
+        return null; // no such endpoint (not a relay, or an older one): connect as before
+      } finally {
+        abort.signal.removeEventListener('abort', stopFetch);
+        fetchTimeout?.removeEventListener('abort', stopFetch);
+      }
 
-    if (!c || !c.underAttack || typeof c.challenge !== 'string' || !(c.difficulty > 0 && c.difficulty <= 32)) return null;
-    const started = now();
-    this._emit('challenge', { state: 'solving', difficulty: c.difficulty, url });
-    try {
-      const nonce = await solveChallenge(c.challenge, c.difficulty, { crypto: this._o.crypto || globalThis.crypto });
-      this._emit('challenge', { state: 'solved', difficulty: c.difficulty, url, ms: Math.round(now() - started) });
-      return `${c.challenge}.${nonce}`;
-    } catch (e) {
-      this._emit('error', { code: e?.code || 'challenge_failed', message: String(e?.message || e) });
-      return null;
+      if (abort.signal.aborted || !c || !c.underAttack || typeof c.challenge !== 'string' || !(c.difficulty > 0 && c.difficulty <= 32)) return null;
+      const started = this._now();
+      this._emit('challenge', { state: 'solving', difficulty: c.difficulty, url });
+      try {
+        const nonce = await solveChallenge(c.challenge, c.difficulty, { crypto: this._o.crypto || globalThis.crypto, signal: abort.signal });
+        this._emit('challenge', { state: 'solved', difficulty: c.difficulty, url, ms: Math.round(this._now() - started) });
+        return `${c.challenge}.${nonce}`;
+      } catch (e) {
+        if (abort.signal.aborted) return null; // close(): nothing to report
+        this._emit('error', { code: e?.code || 'challenge_failed', message: String(e?.message || e) });
+        return null;
+      }
+    } finally {
+      if (this._powAbort === abort) this._powAbort = null;
     }
   }
 
@@ -995,7 +1006,7 @@ export class RelayClient {
   }
 
   _onFrame(ws, data) {
-    this._lastRxAt = now();
+    this._lastRxAt = this._now();
     this._rxCount++;
     let f;
     try {
@@ -1007,7 +1018,7 @@ export class RelayClient {
 
     if (!this._welcomed) {
       if (f.type === 'welcome') this._onWelcome(ws, f);
-      else if (f.type === 'error') this._emit('error', { code: f.code || 'error', message: f.message || '' });
+      else if (f.type === 'error') this._onError(f);
       return;
     }
 
@@ -1034,8 +1045,7 @@ export class RelayClient {
         this._scheduleAck();
         break;
       case 'error':
-        this._emit('error', { code: f.code || 'error', message: f.message || '' });
-        if (f.code === 'session_taken_over') this._takenOver = true;
+        this._onError(f);
         break;
       default:
         break; // 'ack' handled above; unknown types ignored
@@ -1046,31 +1056,31 @@ export class RelayClient {
     clearTimeout(this._connectTimer);
     this._connectTimer = null;
     this._welcomed = true;
+    this._welcomedAt = this._now();
     const resumed = !!w.resumed;
     if (!resumed) {
       if (this._session && this._inSeq > 0) this._emit('reset', { reason: 'the core started a fresh session', previousSession: this._session });
       this._inSeq = 0;
-      this._renumber();
+      this._tooBig = null; // a new session: which message was too big is not known here (if it is, it gets a 1009 again)
     }
 
     this._session = w.session;
     this._resumeToken = w.resumeToken;
-    const lastSeq = resumed && typeof w.lastSeq === 'number' ? w.lastSeq : 0;
+    // The last seq the core holds: those are acknowledged, the rest renumbered from the next one (PROTOCOL.md).
+    const lastSeq = Number.isInteger(w.lastSeq) && w.lastSeq >= 0 ? w.lastSeq : resumed ? this._outSeq - this._pending.length : 0;
     if (resumed) this._acknowledge(lastSeq, false);
-    if (this._dropFirstAfterWelcome && this._pending.length > 0) {
-      // 1009: the core holds everything up to lastSeq, so the first message left is the one that was too big.
-      const p = this._pending.shift();
-      for (const q of this._pending) q.seq--;
-      this._outSeq--;
-      const err = Object.assign(new Error('the message was refused as too big (1009) and is not resent'), { code: 'message_too_big' });
-      p.reject(err);
-      this._emit('error', { code: 'message_too_big', message: err.message, id: p.id, seq: p.seq, body: p.body });
+    const p = this._pending[0];
+    if (p && this._tooBig && this._tooBig.has(p.id)) {
+      // 1009: the core holds everything up to lastSeq, so the first message left, written on the connection the relay
+      // closed, is the one that was too big.
+      this._pending.shift();
+      this._fail(p, 'message_too_big', 'the message was refused as too big (1009) and is not resent');
     }
 
-    this._dropFirstAfterWelcome = false;
+    this._tooBig = null;
+    this._renumberFrom(lastSeq);
     this._sentUpTo = resumed ? lastSeq : Math.max(lastSeq, this._pipelinedUpTo || 0);
     this._ackSentUpTo = resumed ? this._inSeq : 0;
-    this._failures = 0;
     this._startHeartbeat(ws);
     this._setState(States.open, { session: this._session, resumed });
     if (this._firstOpen && !this._firstOpen.settled) {
@@ -1084,7 +1094,7 @@ export class RelayClient {
   /**
    * Liveness (PROTOCOL.md): when nothing has arrived for heartbeatMs, a ping; when nothing at all has arrived
    * heartbeatTimeoutMs after it, the connection is dead (a silent path: no close, no error ever comes). It is dropped
-   * without waiting for a close handshake and handled as a lost connection (1006): resume, next candidate at once.
+   * without waiting for a close handshake and handled as a lost connection (1006): backoff, resume (negotiate: next candidate).
    * One timer per connection, re-armed from the last arrival (never per frame). Late timers (a throttled background
    * tab) only delay the verdict: a connection is declared dead only when nothing arrived since its ping was sent.
    */
@@ -1093,13 +1103,13 @@ export class RelayClient {
     this._heartbeatTimer = null;
     const every = this._o.heartbeatMs;
     if (!(every > 0) || !Number.isFinite(every)) return;
-    this._lastRxAt = now();
+    this._lastRxAt = this._now();
     const timeout = Math.max(1, Number(this._o.heartbeatTimeoutMs) || DEFAULTS.heartbeatTimeoutMs);
     const arm = (fn, ms) => { this._heartbeatTimer = setTimeout(fn, Math.max(1, ms)); };
     const idle = () => {
       this._heartbeatTimer = null;
       if (this._ws !== ws || !this._welcomed) return;
-      const quiet = now() - this._lastRxAt;
+      const quiet = this._now() - this._lastRxAt;
       if (quiet < every) { arm(idle, every - quiet); return; }
       const seen = this._rxCount;
       this._write(ws, { type: 'ping', id: ++this._pingId });
@@ -1107,7 +1117,7 @@ export class RelayClient {
         this._heartbeatTimer = null;
         if (this._ws !== ws || !this._welcomed) return;
         if (this._rxCount !== seen) { idle(); return; }
-        const reason = `heartbeat: nothing arrived for ${Math.round(now() - this._lastRxAt)} ms (no pong): the connection is dead`;
+        const reason = `heartbeat: nothing arrived for ${Math.round(this._now() - this._lastRxAt)} ms (no pong): the connection is dead`;
         this._emit('error', { code: 'heartbeat_timeout', message: reason });
         this._detach(ws);
         try {
@@ -1120,9 +1130,33 @@ export class RelayClient {
     arm(idle, every);
   }
 
-  _renumber() {
-    this._pending.forEach((p, i) => { p.seq = i + 1; });
-    this._outSeq = this._pending.length;
+  /** Numbers the outbox contiguously after `lastSeq` (the last seq the core holds); send() goes on after it. */
+  _renumberFrom(lastSeq) {
+    this._pending.forEach((p, i) => { p.seq = lastSeq + 1 + i; });
+    this._outSeq = lastSeq + this._pending.length;
+  }
+
+  /** Rejects a message of the outbox (already removed from it) that will never be sent again, and says so. */
+  _fail(p, code, message) {
+    p.reject(Object.assign(new Error(message), { code }));
+    this._emit('error', { code, message, id: p.id, seq: p.seq, room: p.room, body: p.body });
+  }
+
+  /**
+   * An error frame. With `seq` (room_forbidden, too_many_rooms for a msg to a room) the core refuses that message and
+   * ends the session: it fails, leaves the outbox and is never sent again; the close that follows reconnects as usual.
+   */
+  _onError(f) {
+    const code = typeof f.code === 'string' && f.code ? f.code : 'error';
+    const message = typeof f.message === 'string' ? f.message : '';
+    const i = Number.isInteger(f.seq) ? this._pending.findIndex(p => p.seq === f.seq) : -1;
+    if (i < 0) {
+      this._emit('error', { code, message });
+      return;
+    }
+
+    const [p] = this._pending.splice(i, 1);
+    this._fail(p, code, `the core refused the message (${code})${message ? `: ${message}` : ''}; it is not resent`);
   }
 
   _acknowledge(ack, measure = true) {
@@ -1134,7 +1168,7 @@ export class RelayClient {
 
     if (acked) {
       if (measure && acked.sentAt !== null) {
-        this._rttMs = Math.max(0, now() - acked.sentAt);
+        this._rttMs = Math.max(0, this._now() - acked.sentAt);
         this._emit('rtt', { ms: this._rttMs });
       }
 
@@ -1152,7 +1186,7 @@ export class RelayClient {
       if (p.room !== null) frame.room = p.room;
       frame.body = p.body;
       if (!this._write(ws, frame)) return;
-      p.sentAt = now();
+      p.sentAt = this._now();
       this._sentUpTo = p.seq;
       wrote = true;
     }
@@ -1181,46 +1215,55 @@ export class RelayClient {
     const welcomed = this._welcomed;
     this._welcomed = false;
     if (this._stopped) return;
-    if (!welcomed) {
-      this._failures++;
-      this._checkChallenge = true;
-    }
     const detail = { code, reason, byPeer };
-    if (this._negotiate && this._onNegotiatedClosed(code, reason, detail, welcomed)) return;
+    if (code === CloseCodes.normal) {
+      // Normal close by the core (e.g. session_taken_over): nothing to do, the session ends here.
+      this._finish(reason || 'closed by the core', code);
+      return;
+    }
+
+    if (!welcomed) this._checkChallenge = true; // Under Attack mode may be why
+    // Failures: a connection that was welcomed and lived STABLE_SESSION_MS resets the count. Only such a connection
+    // closed by a drain (4001) or a relay/core going away (1001) reconnects at once. Every other close, and any close
+    // of a younger one, counts one failure and waits backoff(failures) (also before the next negotiate candidate), so a
+    // core that welcomes and then closes at once cannot make a reconnect loop.
+    const stable = welcomed && this._now() - this._welcomedAt >= STABLE_SESSION_MS;
+    if (stable) this._failures = 0;
+    const atOnce = stable && (code === CloseCodes.draining || code === CloseCodes.goingAway);
+    if (!atOnce) this._failures++;
+    if (this._negotiate) this._noteNegotiatedClose(code);
     switch (code) {
-      case CloseCodes.normal:
-        // Normal close by the core (e.g. session_taken_over): nothing to do, the session ends here.
-        this._finish(reason || 'closed by the core', code);
-        return;
-      case CloseCodes.draining:
-        // The relay is draining: reconnect at once (another URL first) and resume.
-        this._reconnectNow(detail, true);
-        return;
       case CloseCodes.tokenExpired:
-        // Ask the application for a new token, then reconnect and resume.
+        // Ask for a new token (negotiate POST, then the application), then reconnect and resume.
         this._token = null;
         this._tokenReason = 'expired';
-        this._reconnectNow(detail, false);
-        return;
+        this._keepUrl = true;
+        break;
       case CloseCodes.sessionUnknown:
         // The core no longer knows the session: start a fresh one; the outbox is renumbered and resent.
         if (this._session && this._inSeq > 0) this._emit('reset', { reason: reason || 'session unknown to the core', previousSession: this._session });
         this._session = null;
         this._resumeToken = null;
         this._inSeq = 0;
-        this._renumber();
-        this._reconnectNow(detail, false);
-        return;
-      case CloseCodes.tooBig:
-        this._dropFirstAfterWelcome = true;
-        this._failures = Math.max(this._failures, 1);
-        this._scheduleRetry(reason || 'message too big', detail);
-        return;
+        this._tooBig = null; // the next welcome is a new session's: it cannot tell which message was too big
+        this._renumberFrom(0);
+        this._keepUrl = true;
+        break;
+      case CloseCodes.tooBig: {
+        // The relay refused a message as too big: one of those written on this connection. The next welcome that
+        // resumes names it (the first after its lastSeq); it is dropped then.
+        const upTo = welcomed ? this._sentUpTo : this._pipelinedUpTo || 0;
+        const written = this._pending.filter(p => p.seq <= upTo).map(p => p.id);
+        if (written.length) this._tooBig = new Set(written);
+        this._keepUrl = true;
+        break;
+      }
       default:
-        // 1001, 1006, 1008, 1011, 1013 and anything else: back off, reconnect, resume.
-        if (welcomed) this._failures = Math.max(this._failures, 1);
-        this._scheduleRetry(reason || `closed with ${code}`, detail);
+        break; // 1001, 1006, 1008, 1011, 1013, 4001 and anything else: reconnect and resume
     }
+
+    if (atOnce) this._reconnectNow(detail);
+    else this._scheduleRetry(reason || `closed with ${code}`, detail);
   }
 
   _scheduleRetry(reason, detail = {}) {
@@ -1236,15 +1279,10 @@ export class RelayClient {
     this._retryTimer = setTimeout(() => { this._retryTimer = null; this._open(); }, delayMs);
   }
 
-  _reconnectNow(detail, preferOther) {
-    // Immediate, unless these closes keep coming before any welcome (a loop): then back off.
-    if (this._failures >= 2) {
-      this._scheduleRetry(detail.reason || `closed with ${detail.code}`, detail);
-      return;
-    }
-
-    this._setState(States.reconnecting, { ...detail, delayMs: 0 });
-    this._open(preferOther);
+  /** After a 4001/1001 of a stable session: at once, another URL (negotiate: the next candidate) first. */
+  _reconnectNow(detail) {
+    this._setState(States.reconnecting, { ...detail, reason: detail.reason || `closed with ${detail.code}`, delayMs: 0 });
+    this._open(true);
   }
 
   _retryNow() {
@@ -1255,6 +1293,8 @@ export class RelayClient {
 
   _clearTimers() {
     this._abortDial('client stopped');
+    this._powAbort?.abort();
+    this._powAbort = null;
     clearTimeout(this._retryTimer);
     clearTimeout(this._connectTimer);
     clearTimeout(this._ackTimer);

@@ -19,6 +19,8 @@ export class FakeCore {
     this.blackhole = false; // drop client messages without processing them (lost in flight)
     this.silent = new Set(); // URL prefixes whose open connections go silent: nothing arrives either way, nothing closes
     this.pings = 0; // pings the core answered
+    this.closeAfterWelcome = null; // {code, reason?, times?}: connections are closed right after their welcome (a core that welcomes, then 1013); times: how many (default all)
+    this.allowRoom = null; // (sub, room) => boolean: a msg to a refused room ends the session, error {code:'room_forbidden', seq} + 1008 (core-sim's RoomPolicy)
     this.replayAll = false; // on resume, replay every message ever sent (the client must dedupe)
     this.received = []; // bodies the core accepted, in order: {session, seq, body}
     this.sent = []; // every frame clients sent: {type, welcomeSeen}
@@ -79,8 +81,14 @@ export class FakeCore {
       sock._toClient({ type: 'welcome', session: s.id, resumeToken: s.resumeToken, lastSeq: s.inSeq, resumed: !!f.resume });
       const replay = f.resume && this.replayAll ? s.history : s.unacked;
       for (const m of replay) sock._toClient({ ...m, ack: s.inSeq });
+      const cw = this.closeAfterWelcome;
+      if (cw && cw.times !== 0) {
+        if (cw.times > 0) cw.times--;
+        setImmediate(() => sock._serverClose(cw.code, cw.reason ?? ''));
+      }
       return;
     }
+    if (sock.ended) return; // the session was ended on this connection: nothing more is read
     const s = sock.session;
     if (f.type === 'ping') { this.pings++; sock._toClient(f.id === undefined ? { type: 'pong' } : { type: 'pong', id: f.id }); return; }
     if (typeof f.ack === 'number') s.unacked = s.unacked.filter(m => m.seq > f.ack);
@@ -88,6 +96,14 @@ export class FakeCore {
     if (this.blackhole) return;
     if (f.seq <= s.inSeq) { sock._toClient({ type: 'ack', ack: s.inSeq }); return; }
     if (f.seq !== s.inSeq + 1) { sock._toClient({ type: 'error', code: 'seq_gap', message: 'gap' }); sock._serverClose(1008, 'seq gap'); return; }
+    if (f.room && this.allowRoom && !this.allowRoom(s.sub, f.room)) {
+      // core-sim: the session ends for good (a resume gets 4004); the error names the refused message, then 1008.
+      sock.ended = true;
+      this.sessions.delete(s.id);
+      sock._toClient({ type: 'error', code: 'room_forbidden', message: 'this token may not join that room', seq: f.seq });
+      setImmediate(() => sock._serverClose(1008, 'room forbidden'));
+      return;
+    }
     s.inSeq = f.seq;
     this.received.push({ session: s.id, seq: f.seq, body: f.body });
     if (f.room) {
@@ -151,7 +167,8 @@ class FakeSocket {
     if (this.readyState !== 1) return;
     const text = JSON.stringify(obj);
     setImmediate(() => {
-      if (this.readyState !== 1 || this._silent()) return;
+      // Frames the core wrote before it closed arrive before the close (as over TCP).
+      if (!(this.readyState === 1 || (this.readyState === 2 && this._serverClosing)) || this._silent()) return;
       if (obj.type === 'welcome') this.welcomeSeen = true;
       this.onmessage?.({ data: text });
     });
@@ -160,6 +177,7 @@ class FakeSocket {
   _serverClose(code, reason) {
     if (this.readyState >= 2) return;
     this.readyState = 2;
+    this._serverClosing = true;
     setImmediate(() => this._closed(code, reason));
   }
 

@@ -134,7 +134,7 @@ test('real gateways, fixed urls: the path to A goes silent; the client resumes o
   }
 });
 
-test('real gateways, negotiate: the first candidate goes silent; the next one at once (backoff of an hour), every message once in order', { skip, timeout: 60_000 }, async () => {
+test('real gateways, negotiate: the first candidate goes silent; the next one after one backoff, every message once in order', { skip, timeout: 60_000 }, async () => {
   const proxy = await blackHole(gwA.port);
   try {
     const doc = { region: 'sg', reason: 'test: the first path goes silent', token: null, relays: [
@@ -142,12 +142,16 @@ test('real gateways, negotiate: the first candidate goes silent; the next one at
       { id: 'hb-b', region: 'syd', url: gwB.ws, weight: 100, state: 'healthy', sessions: 0 }] };
     const fetch = async () => ({ ok: true, status: 200, headers: { get: () => null }, text: async () => JSON.stringify(doc) });
     const c = new RelayClient({ negotiateUrl: 'http://negotiate.test/v1/negotiate', fetch, WebSocket, token: () => procs.token('v-hb-neg', 'visitor'),
-      raceAfterMs: Infinity, rttStorage: null, rttMemory: new Map(), backoff: { initialMs: 3_600_000, maxMs: 3_600_000, factor: 2 }, heartbeatMs: 300, heartbeatTimeoutMs: 700 });
+      raceAfterMs: Infinity, rttStorage: null, rttMemory: new Map(), backoff: { initialMs: 200, maxMs: 200, factor: 2 }, heartbeatMs: 300, heartbeatTimeoutMs: 700 });
     clients.push(c);
+    const reconnects = [];
+    c.on('reconnecting', s => reconnects.push(s.delayMs));
     await c.connect();
     assert.equal(c.relay.relayId, 'cut');
     await cutMidStream(c, proxy);
     assert.equal(c.relay.relayId, 'hb-b');
+    assert.equal(reconnects.length, 1, `one reconnect: ${reconnects}`);
+    assert.ok(reconnects[0] > 0 && reconnects[0] <= 200, `after one backoff: ${reconnects}`);
     c.close();
   } finally {
     proxy.close();

@@ -116,10 +116,10 @@ test('race, resume: only the websocket upgrade is raced; one resume hello, on th
   c.close();
 });
 
-test('failover: the relay dies mid-session → the next candidate at once (reconnecting with delayMs 0), every message once, in order', async () => {
+test('failover: the relay dies mid-session → the next candidate after one backoff (not at once: only a drain or 1001 of a session older than 5 s is), every message once, in order', async () => {
   const core = new FakeCore();
   const n = negotiateFetch(() => doc(relay('sg-1', 'sg', A), relay('sg-2', 'sg', B)));
-  const { c, log } = client(core, n.fetch, { backoff: { initialMs: 5000, maxMs: 5000, factor: 1 } }); // a backoff would time the test out
+  const { c, log } = client(core, n.fetch, { random: () => 1 }); // each delay its full backoff: 5, 10, 20, …
   await c.connect();
   for (let i = 1; i <= 3; i++) c.send(`m${i}`);
   await until(() => log.messages.length === 3, 1000, 'first three');
@@ -128,7 +128,8 @@ test('failover: the relay dies mid-session → the next candidate at once (recon
   for (let i = 4; i <= 6; i++) c.send(`m${i}`);
   await until(() => log.messages.length === 6 && c.pendingCount === 0, 2000, 'all six via B');
   assert.equal(c.url, B);
-  assert.deepEqual(log.states.filter(s => s.state === 'reconnecting').map(s => s.delayMs), [0]);
+  assert.deepEqual(log.states.filter(s => s.state === 'reconnecting').map(s => [s.code, s.delayMs]), [[1011, 5]]);
+  assert.deepEqual(core.opened.map(o => o.url), [A, B], 'B after the delay, not A again');
   assert.deepEqual(log.messages.map(m => m.body), ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
   assert.deepEqual(log.messages.map(m => m.seq), [1, 2, 3, 4, 5, 6]);
   c.close();
@@ -253,16 +254,17 @@ test('parseNegotiate: keeps at most 32 relays with ws(s) URLs, drops duplicates,
   assert.equal(parseNegotiate({ relays: [], tokenUrl: 'javascript:alert(1)' }).tokenUrl, null);
 });
 
-test('every relay down: after one immediate re-fetch the client backs off (no hot loop), and gives up at maxReconnectAttempts', async () => {
+test('every relay down: each failed connect backs off (no hot loop), the list is re-fetched once every relay was tried, and the client gives up at maxReconnectAttempts', async () => {
   const core = new FakeCore();
   core.down.add(A); core.down.add(B);
   const n = negotiateFetch(() => doc(relay('sg-1', 'sg', A), relay('sg-2', 'sg', B)));
   const { c, log } = client(core, n.fetch, { maxReconnectAttempts: 2 });
   await assert.rejects(c.connect(), /gave up/);
   const delays = log.states.filter(s => s.state === 'reconnecting').map(s => s.delayMs);
-  assert.equal(delays[0], 0);
-  assert.ok(delays.slice(1).every(d => d > 0), `backoff after the first re-fetch: ${delays}`);
+  assert.equal(delays.length, 2);
+  assert.ok(delays.every(d => d > 0), `a backoff before each connect: ${delays}`);
+  assert.deepEqual(core.opened.map(o => o.url), [A, B, A], 'one relay per connect, then the re-fetched list');
   const fetches = n.calls.filter(x => x.url === NEGOTIATE).length; // (the others ask the relays' /challenge)
-  assert.equal(fetches, 3, 'initial, then one per exhausted list');
+  assert.equal(fetches, 2, 'initial, then one when every relay listed had been tried');
   assert.equal(c.state, 'closed');
 });

@@ -103,13 +103,15 @@ test('resume after 1001: what the core never got is resent after welcome.lastSeq
   c.close();
 });
 
-test('4001 (draining): reconnects at once to the next URL and resumes', async () => {
+test('4001 (draining) of a session that lived 5 s: reconnects at once to the next URL and resumes', async () => {
   const core = new FakeCore();
-  const { c, log } = client(core);
+  let skew = 0; // the client's clock: the session "lives" 5 s without the test waiting (younger ones back off first)
+  const { c, log } = client(core, { now: () => performance.now() + skew });
   await c.connect();
   assert.equal(c.url, A);
   c.send('before');
   await until(() => log.messages.length === 1, 1000, 'before');
+  skew += 5_000;
   core.closeAll(4001, 'relay draining');
   c.send('during');
   await until(() => log.states.filter(s => s.state === 'open').length === 2, 1000, 'reopen');
