@@ -129,7 +129,7 @@ internal sealed class UsersRun(UsersOptions options, TokenIssuer issuer) : IAsyn
     /// <summary>
     /// A client's options: the fixed URL list through <paramref name="pickUrl"/>, or with <c>--negotiate-url</c> the
     /// SDK's negotiate (its candidate list, the race after <c>--race-after-ms</c> or the SDK's default, the next
-    /// candidate at once on a failure). Tokens are minted here either way (the core's key).
+    /// candidate after a backoff on a failure). Tokens are minted here either way (the core's key).
     /// </summary>
     private RelayClientOptions ClientOptions(Func<int, Uri> pickUrl, string subject, TimeSpan lifetime, int maxAttempts)
     {
