@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Relay.Testing;
 
 namespace Relay.Client.Tests;
 
@@ -142,23 +143,5 @@ internal sealed class ScriptedConnection(int index, WebSocket socket, JsonElemen
         return messages;
     }
 
-    internal static async Task<JsonElement?> ReadFrameAsync(WebSocket socket, CancellationToken ct)
-    {
-        var buffer = new byte[64 * 1024];
-        int length = 0;
-        while (true)
-        {
-            var r = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
-            if (r.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            length += r.Count;
-            if (r.EndOfMessage)
-            {
-                return JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone();
-            }
-        }
-    }
+    internal static Task<JsonElement?> ReadFrameAsync(WebSocket socket, CancellationToken ct) => RawSession.ReadJsonAsync(socket, ct);
 }

@@ -123,7 +123,13 @@ internal sealed class SystemdManager : IDisposable
             if (File.Exists(Path.Combine(group, "cgroup.kill")))
             {
                 File.WriteAllText(Path.Combine(group, "cgroup.kill"), "1");
-                Thread.Sleep(200);
+
+                // The kill is asynchronous: the group is empty once cgroup.events says "populated 0" (bounded: 2 s).
+                string events = Path.Combine(group, "cgroup.events");
+                for (int i = 0; i < 200 && File.Exists(events) && File.ReadAllText(events).Contains("populated 1", StringComparison.Ordinal); i++)
+                {
+                    Thread.Sleep(10);
+                }
             }
 
             foreach (string dir in Directory.EnumerateDirectories(group, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(group))

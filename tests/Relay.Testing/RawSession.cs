@@ -20,7 +20,10 @@ public sealed class RawSession(ClientWebSocket socket) : IAsyncDisposable
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
 
     /// <summary>The next message as JSON, or null once closed.</summary>
-    public async Task<JsonElement?> ReceiveAsync(CancellationToken ct)
+    public Task<JsonElement?> ReceiveAsync(CancellationToken ct) => ReadJsonAsync(socket, ct);
+
+    /// <summary>The next message of <paramref name="socket"/> (either end's) as JSON, or null once closed; at most 64 KiB.</summary>
+    public static async Task<JsonElement?> ReadJsonAsync(WebSocket socket, CancellationToken ct)
     {
         var buffer = new byte[64 * 1024];
         int length = 0;

@@ -43,40 +43,37 @@ public class WireGuardKeyTests
     }
 
     [Test]
-    public void KeyFile_WrittenOwnerOnly_AndReadBack()
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void KeyFile_WrittenOwnerOnly_AndReadBack() => WithKeyFile((path, key) =>
     {
-        if (OperatingSystem.IsWindows())
-        {
-            Assert.Ignore("file modes are Unix");
-            return;
-        }
+        Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key));
 
-        string dir = TempFolders.Create("relay-wg-key-");
-        try
-        {
-            string path = Path.Combine(dir, "private.key");
-            var key = WireGuardKeyPair.Generate().PrivateKey;
-            WireGuardKeyFile.Write(path, key);
-            Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
-            Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        var error = Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path));
+        Assert.That(error!.Message, Does.Contain("chmod 600").And.Not.Contain(key.ToBase64()));
+    });
 
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
-            var error = Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path));
-            Assert.That(error!.Message, Does.Contain("chmod 600").And.Not.Contain(key.ToBase64()));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
+    /// <summary>
+    /// The package's service runs as user relay and reads root-owned secrets through group relay (0640), as the
+    /// gateway's other secret files (docs/gateway-options.md). A review found the WireGuard files refused at 0640:
+    /// `sudo relay init` writes wg-relay.conf and wg-relay.key 0600 root, so the service could read them only if they
+    /// were given to it, with no step in the README saying so. Others may still not read them (as wg-quick).
+    /// </summary>
     [Test]
-    public void KeyFile_ReadableByItsGroup_IsRead_AsThePackagedServiceNeeds()
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void KeyFile_ReadableByItsGroup_IsRead_AsThePackagedServiceNeeds() => WithKeyFile((path, key) =>
     {
-        // The package's service runs as user relay and reads root-owned secrets through group relay (0640), as the
-        // gateway's other secret files (docs/gateway-options.md). A review found the WireGuard files refused at 0640:
-        // `sudo relay init` writes wg-relay.conf and wg-relay.key 0600 root, so the service could read them only if
-        // they were given to it, with no step in the README saying so. Others may still not read them (as wg-quick).
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key), "0640: the service's group reads it");
+
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        Assert.That(Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path))!.Message, Does.Contain("chmod 640"), "0660: the group may not write it");
+    });
+
+    /// <summary>A fresh private key written with <see cref="WireGuardKeyFile.Write"/> to a temporary folder (Unix only: file modes).</summary>
+    private static void WithKeyFile(Action<string, WireGuardKey> test)
+    {
         if (OperatingSystem.IsWindows())
         {
             Assert.Ignore("file modes are Unix");
@@ -89,11 +86,7 @@ public class WireGuardKeyTests
             string path = Path.Combine(dir, "private.key");
             var key = WireGuardKeyPair.Generate().PrivateKey;
             WireGuardKeyFile.Write(path, key);
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-            Assert.That(WireGuardKeyFile.Read(path), Is.EqualTo(key), "0640: the service's group reads it");
-
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
-            Assert.That(Assert.Throws<ConfigException>(() => WireGuardKeyFile.Read(path))!.Message, Does.Contain("chmod 640"), "0660: the group may not write it");
+            test(path, key);
         }
         finally
         {
