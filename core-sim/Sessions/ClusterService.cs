@@ -8,8 +8,9 @@ namespace Relay.CoreSim.Sessions;
 
 /// <summary>Cluster mode: connects to the broker at start (a broker that is down does not stop the start: the node is not
 /// ready until it answers and this node is subscribed to its channel), then once a second renews the leases of the
-/// sessions this node serves (and their keys' TTL), acts on what the renewal found and writes this node's heartbeat.
-/// Does nothing without CoreSim:Cluster:Redis.</summary>
+/// sessions this node serves (and their keys' TTL), acts on what the renewal found and writes this node's heartbeat, and
+/// tells its relays whether it takes new sessions (not while the broker is unhealthy). Does nothing without
+/// CoreSim:Cluster:Redis.</summary>
 internal sealed class ClusterService(SessionRegistry registry, TimeProvider time, IServiceProvider services) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -37,6 +38,9 @@ internal sealed class ClusterService(SessionRegistry registry, TimeProvider time
             {
                 string? http = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
                 registry.ApplyLeases(await cluster.HeartbeatAsync(registry.Served(), registry.SessionCount, http).ConfigureAwait(false));
+
+                // A node cut off from the broker cannot take sessions: its relays place new ones on the other nodes.
+                services.GetService<Backhaul.BackhaulService>()?.Listener.SetTakesNewStreams(cluster.Healthy, cluster.Problem ?? string.Empty);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }

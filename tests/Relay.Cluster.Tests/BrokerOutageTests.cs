@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.WebSockets;
 using Relay.Testing;
@@ -145,13 +146,20 @@ public sealed class BrokerOutageTests
         });
     }
 
+    /// <summary>Restarts a node with a broker address nothing answers on, and waits until it says it is not ready.</summary>
+    private static async Task<ClusterNode> CutOffFromTheBrokerAsync(ClusterLab lab, int index, CancellationToken ct)
+    {
+        var node = lab.Restart(lab.Nodes[index], $"--CoreSim:Cluster:Redis=127.0.0.1:{Ports.Free()}", "--CoreSim:Cluster:BrokerTimeout=00:00:00.5");
+        await node.Process.WaitForHttpAsync(new Uri(node.Http, "/readyz"), HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(60), ct);
+        return node;
+    }
+
     [Test]
     [CancelAfter(120_000)]
     public async Task EdgeWelcomedSession_RefusedByAnUnreachableBroker_Is1013_AndLeavesNothingBehindOnTheNode(CancellationToken ct)
     {
         await using var lab = await ClusterLab.StartAsync(1, ct);
-        var node = lab.Restart(lab.Nodes[0], $"--CoreSim:Cluster:Redis=127.0.0.1:{Ports.Free()}", "--CoreSim:Cluster:BrokerTimeout=00:00:00.5");
-        await node.Process.WaitForHttpAsync(new Uri(node.Http, "/readyz"), HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(60), ct);
+        var node = await CutOffFromTheBrokerAsync(lab, 0, ct);
         await lab.StartGatewayAsync(ct);
         string token = await ClusterFixture.TokenAsync(node, "v-1", "visitor", ct);
 
@@ -168,5 +176,35 @@ public sealed class BrokerOutageTests
             Assert.That((int?)s.Socket.CloseStatus, Is.EqualTo(1013));
             Assert.That(fleet.GetProperty("sessions").GetInt32(), Is.Zero, "the session the broker refused is not kept");
         });
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task NodeCutOffFromTheBroker_GetsNoNewSessionsFromTheRelay_TheOtherNodeServesEveryUser(CancellationToken ct)
+    {
+        // Node 2's broker address answers nothing: it is up, linked to the relay, and not ready. Before NEW_STREAMS the
+        // relay still gave it every session that ranks it first (1013, and the resume ranked it first again).
+        await using var lab = await ClusterLab.StartAsync(2, ct);
+        await CutOffFromTheBrokerAsync(lab, 1, ct);
+        await lab.StartGatewayAsync(ct);
+        await lab.Gateway!.WaitForOutputAsync("takes no new sessions", TimeSpan.FromSeconds(30), ct);
+
+        // Eight users (their session keys rank the two nodes both ways): each gets its message acknowledged.
+        for (int i = 0; i < 8; i++)
+        {
+            string token = await ClusterFixture.TokenAsync(lab.Nodes[0], $"user-{i}", "operator", ct);
+            var (s, _) = await ClusterFixture.JoinAsync(lab.GatewayWs, token, "r1", ct);
+            await using var session = s;
+            await s.SendAsync(new { type = "msg", seq = 1, room = "r1", body = "hello" }, ct);
+            JsonElement ack;
+            do
+            {
+                ack = await ClusterFixture.ExpectAsync(s, "ack", Never, $"user-{i}'s message", ct);
+            }
+            while (ack.GetProperty("ack").GetInt64() < 1); // the welcome's ack 0 first
+        }
+
+        var fleet = await ClusterFixture.FleetAsync(lab.Nodes[0], ct);
+        Assert.That(fleet.GetProperty("sessions").GetInt32(), Is.EqualTo(8), "node 1 serves every user");
     }
 }

@@ -125,7 +125,7 @@ internal sealed partial class Link
                 IsDraining = true;
                 Log.PeerGoingAway(_logger, Name, frame.Reason);
                 return true;
-            case FrameKind.HealthReport or FrameKind.Command:
+            case FrameKind.HealthReport or FrameKind.Command or FrameKind.NewStreams:
                 _owner.OnControlFrame(this, in frame);
                 return true;
             default:

@@ -123,6 +123,9 @@ internal sealed partial class Link
             case FrameKind.Command:
                 FrameWriter.WriteCommand(output, (string?)item.Body ?? string.Empty, item.Payload);
                 break;
+            case FrameKind.NewStreams:
+                FrameWriter.WriteNewStreams(output, item.Value != 0, (string?)item.Body ?? string.Empty);
+                break;
             default:
                 throw new InvalidOperationException($"{item.Kind} is not queued on a running link");
         }

@@ -26,5 +26,11 @@ public sealed partial class LinkPool
 
         [LoggerMessage(206, LogLevel.Error, "Command handler for {Command} failed")]
         public static partial void CommandHandlerFailed(ILogger logger, string command, Exception exception);
+
+        [LoggerMessage(207, LogLevel.Warning, "Core node {Endpoint} takes no new sessions ({Reason}): new sessions go to the next node of their ranking")]
+        public static partial void EndpointPaused(ILogger logger, string endpoint, string reason);
+
+        [LoggerMessage(208, LogLevel.Information, "Core node {Endpoint} takes new sessions again")]
+        public static partial void EndpointResumed(ILogger logger, string endpoint);
     }
 }

@@ -155,6 +155,12 @@ public sealed partial class LinkPool
 
     void ILinkOwner.OnControlFrame(Link link, in Frame frame)
     {
+        if (frame.Kind == FrameKind.NewStreams)
+        {
+            OnNewStreams(link, frame.Value != 0, frame.Reason);
+            return;
+        }
+
         if (frame.Kind == FrameKind.Command)
         {
             try
@@ -168,6 +174,41 @@ public sealed partial class LinkPool
         }
     }
 
+    /// <summary>The core node of <paramref name="link"/> says whether it takes new streams (it says so on every link).</summary>
+    private void OnNewStreams(Link link, bool open, string reason)
+    {
+        int endpoint = EndpointOf(link);
+        if (endpoint < 0)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _paused[endpoint], open ? 0 : 1) != (open ? 0 : 1))
+        {
+            if (open)
+            {
+                Log.EndpointResumed(_logger, _endpointNames[endpoint]);
+            }
+            else
+            {
+                Log.EndpointPaused(_logger, _endpointNames[endpoint], reason.Length > 200 ? reason[..200] : reason);
+            }
+        }
+    }
+
+    private int EndpointOf(Link link)
+    {
+        for (int e = 0; e < _slots.Length; e++)
+        {
+            if (Array.IndexOf(_slots[e], link) >= 0)
+            {
+                return e;
+            }
+        }
+
+        return -1;
+    }
+
     void ILinkOwner.OnLinkClosed(Link link, LinkCloseReason reason)
     {
         for (int e = 0; e < _slots.Length; e++)
@@ -178,6 +219,13 @@ public sealed partial class LinkPool
                 {
                     _slots[e][s] = null;
                 }
+            }
+
+            if (Volatile.Read(ref _paused[e]) != 0 && !_slots[e].Any(l => l is { IsOpen: true }))
+            {
+                // No link to that node is left: the next one may reach another process (a restart), which says again
+                // on its first frames if it takes no new streams.
+                Volatile.Write(ref _paused[e], 0);
             }
         }
 

@@ -23,6 +23,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
     private readonly List<Task> _slotLoops = [];
     private readonly ulong _idBase;
     private readonly long[] _refusedAt; // per endpoint: when a connect to it was last refused (0: never)
+    private readonly int[] _paused; // per endpoint: 1 while the node said it takes no new streams (NEW_STREAMS)
     private HeartbeatTimer? _heartbeat;
     private long _nextId;
     private volatile TaskCompletionSource _linksChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +37,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         _endpointNames = [.. options.Endpoints];
         _slots = _endpointNames.Select(_ => new Link?[options.LinksPerEndpoint]).ToArray();
         _refusedAt = new long[_endpointNames.Length];
+        _paused = new int[_endpointNames.Length];
         _metrics = new TunnelMetrics(options.MeterFactory, () => LinksUp);
 
         // Stream ids are unique per relay across restarts: a random incarnation in the high bits.
@@ -101,8 +103,7 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         ulong id = _idBase | (ulong)Interlocked.Increment(ref _nextId);
         var stream = new MuxStream(id, info, isOpener: true, this, _options.Link);
-        var ranked = RendezvousHash.Rank(info.SessionKey, _endpointNames);
-        stream.EndpointIndex = ranked.FirstOrDefault(e => PickLink(e) is not null, ranked[0]);
+        stream.EndpointIndex = ChooseEndpoint(RendezvousHash.Rank(info.SessionKey, _endpointNames));
         _streams[id] = stream;
         _metrics.StreamOpened();
         TryPlace(stream);
@@ -196,6 +197,38 @@ public sealed partial class LinkPool : IAsyncDisposable, ILinkOwner, IStreamOwne
         _stopping.Dispose();
         _metrics.Dispose();
     }
+
+    /// <summary>
+    /// The endpoint a new stream goes to: the first of its ranking with a link up that takes new streams; when every node
+    /// with a link up said it takes none (a broker outage reaches them all), the first with a link up, which answers as it
+    /// can (1013: the client resumes later); with no link up anywhere, the first of the ranking (the stream waits).
+    /// </summary>
+    private int ChooseEndpoint(int[] ranked)
+    {
+        int withLink = -1;
+        foreach (int e in ranked)
+        {
+            if (PickLink(e) is null)
+            {
+                continue;
+            }
+
+            if (Volatile.Read(ref _paused[e]) == 0)
+            {
+                return e;
+            }
+
+            if (withLink < 0)
+            {
+                withLink = e;
+            }
+        }
+
+        return withLink >= 0 ? withLink : ranked[0];
+    }
+
+    /// <summary>Tests: whether the core node at <paramref name="endpoint"/> takes new streams, as far as this pool knows.</summary>
+    internal bool TakesNewStreams(int endpoint) => Volatile.Read(ref _paused[endpoint]) == 0;
 
     private IEnumerable<Link> AllLinks() => _slots.SelectMany(s => s).Where(l => l is not null)!;
 

@@ -49,4 +49,10 @@ internal enum FrameKind : byte
     /// the stream's link is far. Optional: a core that predates it skips it, as if it were lost.
     /// </summary>
     OpenCopy = 66,
+    /// <summary>
+    /// Core → relay: whether this core node takes new streams now (a flag and why). A node that cannot serve new sessions
+    /// (cluster mode without its broker) says so, and the relay places new sessions on the next node of their ranking.
+    /// Optional: a relay that predates it skips it and keeps placing them (they get 1013 and resume, as before).
+    /// </summary>
+    NewStreams = 67,
 }

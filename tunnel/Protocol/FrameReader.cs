@@ -116,6 +116,7 @@ internal static class FrameReader
                 FrameKind.Open or FrameKind.OpenCopy => new Frame(kind, reader.ReadUInt64(), body: ReadOpen(ref reader, count - 1 > MinFields(kind))),
                 FrameKind.HealthReport => new Frame(kind, payload: ReadBin(ref reader)),
                 FrameKind.Command => new Frame(kind, body: ReadString(ref reader), payload: ReadBin(ref reader)),
+                FrameKind.NewStreams => new Frame(kind, value: reader.ReadBoolean() ? 1UL : 0UL, body: ReadString(ref reader)),
                 _ => throw new MessagePackSerializationException("unreachable kind"),
             };
 
@@ -162,6 +163,7 @@ internal static class FrameReader
         FrameKind.Attached => 3,
         FrameKind.HealthReport => 1,
         FrameKind.Command => 2,
+        FrameKind.NewStreams => 2,
         _ => 0,
     };
 

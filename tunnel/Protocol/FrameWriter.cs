@@ -200,6 +200,16 @@ internal static class FrameWriter
             w.Write(s.Arg.Span);
         });
 
+    /// <summary>Writes a <see cref="FrameKind.NewStreams"/> frame: whether the core node takes new streams, and why.</summary>
+    public static void WriteNewStreams(IBufferWriter<byte> output, bool open, string reason)
+        => WriteViaScratch(output, (open, reason), static (ref MessagePackWriter w, (bool Open, string Reason) s) =>
+        {
+            w.WriteArrayHeader(3);
+            w.Write((byte)FrameKind.NewStreams);
+            w.Write(s.Open);
+            w.Write(s.Reason);
+        });
+
     /// <summary>Writes any decoded frame back out (used by tests and tools; the link uses the typed writers).</summary>
     public static void Write(IBufferWriter<byte> output, in Frame frame)
     {
@@ -219,6 +229,7 @@ internal static class FrameWriter
             case FrameKind.Open or FrameKind.OpenCopy: WriteOpen(output, frame.Kind, frame.StreamId, (OpenInfo)frame.Body!); break;
             case FrameKind.HealthReport: WriteHealthReport(output, frame.Payload.ToArray()); break;
             case FrameKind.Command: WriteCommand(output, frame.Reason, frame.Payload.ToArray()); break;
+            case FrameKind.NewStreams: WriteNewStreams(output, frame.Value != 0, frame.Reason); break;
             default: throw new ArgumentOutOfRangeException(nameof(frame), frame.Kind, "not a frame kind");
         }
     }

@@ -32,5 +32,11 @@ public sealed partial class LinkListener
 
         [LoggerMessage(307, LogLevel.Debug, "Link from {Remote} closed: no valid handshake within {Seconds} s")]
         public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds);
+
+        [LoggerMessage(309, LogLevel.Warning, "This node takes no new sessions ({Reason}): its relays are told to place them on other nodes")]
+        public static partial void NewStreamsPaused(ILogger logger, string reason);
+
+        [LoggerMessage(310, LogLevel.Information, "This node takes new sessions again: its relays are told")]
+        public static partial void NewStreamsResumed(ILogger logger);
     }
 }

@@ -54,6 +54,48 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
     /// <summary>When true, new streams are refused with 1013 (fault injection, drain of the core).</summary>
     public bool RefuseNewStreams { get; set; }
 
+    private readonly object _newStreamsGate = new();
+    private string? _pausedReason; // null: this node takes new streams
+
+    /// <summary>Whether this node takes new streams, as it last told its relays (<see cref="SetTakesNewStreams"/>).</summary>
+    public bool TakesNewStreams => Volatile.Read(ref _pausedReason) is null;
+
+    /// <summary>
+    /// Tells every relay, on every link, whether this node takes new streams (NEW_STREAMS), and tells each new link while it
+    /// takes none. A relay then places new sessions on the next node of their ranking. Advisory: an OPEN that still comes
+    /// is handled as before. Only a change is sent.
+    /// </summary>
+    public void SetTakesNewStreams(bool open, string reason)
+    {
+        lock (_newStreamsGate)
+        {
+            if (open == TakesNewStreams)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _pausedReason, open ? null : (string.IsNullOrEmpty(reason) ? "not ready" : reason));
+            foreach (var relay in _relays.Values)
+            {
+                foreach (var link in relay.LinksSnapshot())
+                {
+                    link.Enqueue(NewStreamsFrame(open, reason));
+                }
+            }
+        }
+
+        if (open)
+        {
+            Log.NewStreamsResumed(_logger);
+        }
+        else
+        {
+            Log.NewStreamsPaused(_logger, reason);
+        }
+    }
+
+    private static Outgoing NewStreamsFrame(bool open, string reason) => new(FrameKind.NewStreams, value: open ? 1UL : 0UL, body: reason);
+
     /// <summary>Raised for a health report from a relay (relay id, payload). Runs on a link's read loop.</summary>
     public event Action<string, ReadOnlyMemory<byte>>? HealthReportReceived;
 
@@ -324,6 +366,14 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
             link.PongDelay = _pongDelays.TryGetValue(result.PeerId, out var pongDelay) ? pongDelay : TimeSpan.Zero;
             bool first = relay.AddLink(link);
             link.Start();
+            lock (_newStreamsGate)
+            {
+                if (Volatile.Read(ref _pausedReason) is { } paused)
+                {
+                    link.Enqueue(NewStreamsFrame(false, paused));
+                }
+            }
+
             Log.LinkAccepted(_logger, result.PeerId, result.Region, remote);
             if (first)
             {

@@ -36,6 +36,8 @@ public class FrameCodecTests
         yield return new Frame(FrameKind.Command, body: "drain", payload: new ReadOnlySequence<byte>(new byte[] { 9 }));
         yield return new Frame(FrameKind.OpenCopy, 42, body: new OpenInfo("session-key", "203.0.113.9:5123", claims));
         yield return new Frame(FrameKind.OpenCopy, 43, body: new OpenInfo("http/203.0.113.9", "203.0.113.9", OpenInfo.NoClaims, StreamKind.Http));
+        yield return new Frame(FrameKind.NewStreams, value: 0, body: "broker unreachable");
+        yield return new Frame(FrameKind.NewStreams, value: 1, body: string.Empty);
     }
 
     [TestCaseSource(nameof(EveryKind))]
