@@ -11,14 +11,17 @@ namespace Relay.CoreSim.Cluster;
 internal static class ClusterScripts
 {
     /// <summary>ARGV: prefix, session, node, seq, room key ('' = echo), room, from, body, max history entries, history TTL ms,
-    /// lease ms. Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the
+    /// lease ms, max history bytes. A recipient's history holds at most that many entries and bytes (its hash's <c>hb</c>: the
+    /// bytes of room, sender and body of what its history holds, lowered by <see cref="Trim"/>); one more ends it
+    /// (<c>buffer_overflow</c>), whether a node serves it or not. Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the
     /// session ended or expired. A session nobody owns (its lease ran out while the broker was away) is taken by this node:
     /// only another node's lease refuses the sender.</summary>
     public const string Dispatch = """
         local p, id, node = ARGV[1], ARGV[2], ARGV[3]
         local seq = tonumber(ARGV[4])
         local roomKey, room, from, body = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-        local maxLen, ttl, lease = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+        local maxLen, ttl, lease, maxBytes = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+        local size = string.len(body) + (roomKey == '' and 0 or string.len(room) + string.len(from))
         local s = p .. 's:' .. id
         local st = redis.call('HMGET', s, 'in', 'end')
         if (not st[1]) or st[2] then return {-3} end
@@ -35,14 +38,15 @@ internal static class ClusterScripts
         for _, t in ipairs(targets) do
           if roomKey == '' or t ~= id then
             local k = p .. 's:' .. t
-            local e = redis.call('HMGET', k, 'out', 'end')
+            local e = redis.call('HMGET', k, 'out', 'end', 'hb')
             if not e[1] then
               if roomKey ~= '' then redis.call('SREM', roomKey, t) end
             elseif not e[2] then
               local h = k .. ':h'
-              if redis.call('XLEN', h) >= maxLen then
+              if redis.call('XLEN', h) >= maxLen or (tonumber(e[3]) or 0) + size > maxBytes then
                 redis.call('HSET', k, 'end', 'buffer_overflow')
               else
+                redis.call('HINCRBY', k, 'hb', size)
                 local n = redis.call('HINCRBY', k, 'out', 1)
                 if roomKey == '' then
                   redis.call('XADD', h, n .. '-1', 'b', body)
@@ -94,6 +98,26 @@ internal static class ClusterScripts
           end
         end
         return out
+        """;
+
+    /// <summary>ARGV: session key, acknowledged seq. Drops the history the client acknowledged (entries up to that seq) and
+    /// takes their bytes off the session's <c>hb</c>, so the byte cap counts what is held, not what was ever sent.</summary>
+    public const string Trim = """
+        local s, ack = ARGV[1], tonumber(ARGV[2])
+        local h = s .. ':h'
+        local gone = redis.call('XRANGE', h, '-', ack .. '-1')
+        if #gone == 0 then return 0 end
+        local bytes = 0
+        for _, entry in ipairs(gone) do
+          local fields = entry[2]
+          for i = 2, #fields, 2 do bytes = bytes + string.len(fields[i]) end
+        end
+        redis.call('XTRIM', h, 'MINID', (ack + 1) .. '-0')
+        if redis.call('EXISTS', s) == 1 then
+          local left = redis.call('HINCRBY', s, 'hb', -bytes)
+          if left < 0 then redis.call('HSET', s, 'hb', 0) end
+        end
+        return #gone
         """;
 
     /// <summary>ARGV: prefix, session, node, site. Deletes the session's keys and room memberships unless another node owns it. 1 when deleted.</summary>

@@ -24,6 +24,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
     private readonly string _prefix;
     private readonly TimeSpan _retention;
     private readonly int _maxHistory;
+    private readonly int _maxHistoryBytes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ConnectionMultiplexer? _redis;
@@ -40,6 +41,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         _prefix = _options.KeyPrefix;
         _retention = options.SessionRetention;
         _maxHistory = options.MaxUnacknowledged;
+        _maxHistoryBytes = options.MaxUnacknowledgedBytes;
         _time = time;
         _logger = logger;
         _onMessage = OnMessage;
@@ -261,7 +263,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClusterScripts.Dispatch, values:
         [
             _prefix, id, _node, seq, room is null ? string.Empty : RoomKey(site, room), room ?? string.Empty, from, bodyJson,
-            _maxHistory, (long)_retention.TotalMilliseconds, (long)_options.LeaseTime.TotalMilliseconds,
+            _maxHistory, (long)_retention.TotalMilliseconds, (long)_options.LeaseTime.TotalMilliseconds, _maxHistoryBytes,
         ]).ConfigureAwait(false))!;
         int code = (int)result[0];
         var local = new string[Math.Max(0, result.Length - 1)];
@@ -288,12 +290,13 @@ internal sealed partial class ClusterState : IAsyncDisposable
         return true;
     });
 
-    /// <summary>Drops acknowledged history (fire and forget: a lost trim only keeps history longer, within its limits).</summary>
+    /// <summary>Drops acknowledged history and its bytes (<see cref="ClusterScripts.Trim"/>; fire and forget: a lost trim only
+    /// keeps history longer, within its limits, and the next one takes what it left).</summary>
     public void Trim(string id, long ack)
     {
         if (_redis is { IsConnected: true } redis)
         {
-            redis.GetDatabase().Execute("XTRIM", [SessionKey(id) + ":h", "MINID", $"{ack + 1}-0"], CommandFlags.FireAndForget);
+            redis.GetDatabase().ScriptEvaluate(ClusterScripts.Trim, values: [SessionKey(id), ack], flags: CommandFlags.FireAndForget);
         }
     }
 
