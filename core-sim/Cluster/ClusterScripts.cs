@@ -11,7 +11,8 @@ namespace Relay.CoreSim.Cluster;
 internal static class ClusterScripts
 {
     /// <summary>ARGV: prefix, session, node, seq, room key ('' = echo), room, from, body, max history entries, history TTL ms,
-    /// lease ms, max history bytes. A recipient's history holds at most that many entries and bytes (its hash's <c>hb</c>: the
+    /// lease ms, max history bytes, room history length, now (Unix ms). A room message also goes into the room's history
+    /// (<see cref="RoomHistoryAppend"/>). A recipient's history holds at most that many entries and bytes (its hash's <c>hb</c>: the
     /// bytes of room, sender and body of what its history holds, lowered by <see cref="Trim"/>); one more ends it
     /// (<c>buffer_overflow</c>), whether a node serves it or not. Returns {1, local targets…} (new), {0} duplicate, {-1} gap, {-2} another node owns the session, {-3} the
     /// session ended or expired. A session nobody owns (its lease ran out while the broker was away) is taken by this node:
@@ -21,6 +22,7 @@ internal static class ClusterScripts
         local seq = tonumber(ARGV[4])
         local roomKey, room, from, body = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
         local maxLen, ttl, lease, maxBytes = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+        local historyMax, now = tonumber(ARGV[13]), ARGV[14]
         local size = string.len(body) + (roomKey == '' and 0 or string.len(room) + string.len(from))
         local s = p .. 's:' .. id
         local st = redis.call('HMGET', s, 'in', 'end')
@@ -32,9 +34,48 @@ internal static class ClusterScripts
         if seq <= last then return {0} end
         if seq ~= last + 1 then return {-1} end
         redis.call('HSET', s, 'in', seq)
+        local out = {1}
+        """ + "\n" + RoomHistoryAppend + "\n" + FanOut + "\n" + """
+        return out
+        """;
+
+    /// <summary>ARGV: prefix, room key, room, from, body, max history entries, history TTL ms, max history bytes, node,
+    /// room history length, now (Unix ms). A message posted by REST (issue 18) in cluster mode: into the room's history and
+    /// every member's, as a member's websocket message would be (no sender to skip or deduplicate). Returns {room history
+    /// id, members it went to, local targets…}.</summary>
+    public const string Post = """
+        local p, roomKey, room, from, body = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+        local maxLen, ttl, maxBytes, node = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+        local historyMax, now = tonumber(ARGV[10]), ARGV[11]
+        local size = string.len(body) + string.len(room) + string.len(from)
+        local id = ''
+        local out = {0, 0}
+        """ + "\n" + RoomHistoryAppend + "\n" + FanOut + "\n" + """
+        out[1] = rid
+        out[2] = delivered
+        return out
+        """;
+
+    /// <summary>Appends a room message to the room's history (issue 18: <c>GET /api/rooms/{room}/history</c>), a capped
+    /// stream beside the room's member set (entry id N-1, N the room's message number; fields f, b, t), kept twice the
+    /// session retention after its last message. Sets <c>rid</c> (0 without a room).</summary>
+    private const string RoomHistoryAppend = """
+        local rid = 0
+        if roomKey ~= '' then
+          rid = redis.call('INCR', roomKey .. ':n')
+          redis.call('XADD', roomKey .. ':h', 'MAXLEN', historyMax, rid .. '-1', 'f', from, 'b', body, 't', now)
+          redis.call('PEXPIRE', roomKey .. ':h', ttl * 2)
+          redis.call('PEXPIRE', roomKey .. ':n', ttl * 2)
+        end
+        """;
+
+    /// <summary>Appends the message to each recipient's history (the room's members but <c>id</c>, or <c>id</c> alone
+    /// without a room) within its caps, wakes the nodes that serve them, adds this node's to <c>out</c>, and counts in
+    /// <c>delivered</c> the histories it went into.</summary>
+    private const string FanOut = """
         local targets
         if roomKey == '' then targets = {id} else targets = redis.call('SMEMBERS', roomKey) end
-        local out = {1}
+        local delivered = 0
         for _, t in ipairs(targets) do
           if roomKey == '' or t ~= id then
             local k = p .. 's:' .. t
@@ -47,6 +88,7 @@ internal static class ClusterScripts
                 redis.call('HSET', k, 'end', 'buffer_overflow')
               else
                 redis.call('HINCRBY', k, 'hb', size)
+                delivered = delivered + 1
                 local n = redis.call('HINCRBY', k, 'out', 1)
                 if roomKey == '' then
                   redis.call('XADD', h, n .. '-1', 'b', body)
@@ -64,7 +106,6 @@ internal static class ClusterScripts
             end
           end
         end
-        return out
         """;
 
     /// <summary>ARGV: prefix, node, lease ms, session TTL ms, session ids…. For each session this node serves: keeps its lease

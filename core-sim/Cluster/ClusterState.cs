@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Relay.Contracts.Tokens;
 using Relay.CoreSim.Configuration;
+using Relay.CoreSim.Sessions;
 using StackExchange.Redis;
 
 namespace Relay.CoreSim.Cluster;
@@ -25,6 +26,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
     private readonly TimeSpan _retention;
     private readonly int _maxHistory;
     private readonly int _maxHistoryBytes;
+    private readonly int _roomHistory;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ConnectionMultiplexer? _redis;
@@ -42,6 +44,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         _retention = options.SessionRetention;
         _maxHistory = options.MaxUnacknowledged;
         _maxHistoryBytes = options.MaxUnacknowledgedBytes;
+        _roomHistory = options.HistoryPerRoom;
         _time = time;
         _logger = logger;
         _onMessage = OnMessage;
@@ -264,16 +267,57 @@ internal sealed partial class ClusterState : IAsyncDisposable
         [
             _prefix, id, _node, seq, room is null ? string.Empty : RoomKey(site, room), room ?? string.Empty, from, bodyJson,
             _maxHistory, (long)_retention.TotalMilliseconds, (long)_options.LeaseTime.TotalMilliseconds, _maxHistoryBytes,
+            _roomHistory, _time.GetUtcNow().ToUnixTimeMilliseconds(),
         ]).ConfigureAwait(false))!;
-        int code = (int)result[0];
-        var local = new string[Math.Max(0, result.Length - 1)];
-        for (int i = 1; i < result.Length; i++)
+        return new DispatchOutcome((int)result[0], Strings(result, 1));
+    });
+
+    /// <summary>Issue 18 in cluster mode: a message posted by REST to a room of a site (<see cref="ClusterScripts.Post"/>):
+    /// its number in the room's history, how many members it went to, and those this node serves.</summary>
+    public Task<(long Id, int Delivered, string[] LocalTargets)> PostAsync(string site, string room, string from, string bodyJson) => Run(async db =>
+    {
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClusterScripts.Post, values:
+        [
+            _prefix, RoomKey(site, room), room, from, bodyJson, _maxHistory, (long)_retention.TotalMilliseconds, _maxHistoryBytes, _node,
+            _roomHistory, _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        ]).ConfigureAwait(false))!;
+        return ((long)result[0], (int)result[1], Strings(result, 2));
+    });
+
+    /// <summary>Up to <paramref name="limit"/> messages of a room's history in the broker older than
+    /// <paramref name="before"/> (all when null), oldest first.</summary>
+    public Task<HistoryEntry[]> HistoryPageAsync(string site, string room, long? before, int limit) => Run(async db =>
+    {
+        var entries = await db.StreamRangeAsync(RoomKey(site, room) + ":h", "-", before is { } b ? $"{b - 1}-1" : "+", count: limit, messageOrder: Order.Descending).ConfigureAwait(false);
+        var page = new List<HistoryEntry>(entries.Length);
+        foreach (var entry in entries.Reverse())
         {
-            local[i - 1] = result[i].ToString();
+            string entryId = entry.Id.ToString();
+            int dash = entryId.IndexOf('-', StringComparison.Ordinal);
+            if (dash <= 0 || !long.TryParse(entryId.AsSpan(0, dash), out long id))
+            {
+                continue;
+            }
+
+            string from = entry["f"].ToString();
+            string body = entry["b"].ToString();
+            long at = (long)entry["t"];
+            page.Add(new HistoryEntry(id, from, body, DateTimeOffset.FromUnixTimeMilliseconds(at)));
         }
 
-        return new DispatchOutcome(code, local);
+        return page.ToArray();
     });
+
+    private static string[] Strings(RedisResult[] result, int from)
+    {
+        var strings = new string[Math.Max(0, result.Length - from)];
+        for (int i = from; i < result.Length; i++)
+        {
+            strings[i - from] = result[i].ToString();
+        }
+
+        return strings;
+    }
 
     /// <summary>Adds the session to a room of its site.</summary>
     public Task JoinRoomAsync(string id, string site, string room) => Run(async db =>

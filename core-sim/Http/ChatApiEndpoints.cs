@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Relay.Contracts.Tokens;
+using Relay.CoreSim.Cluster;
 using Relay.CoreSim.Sessions;
 
 namespace Relay.CoreSim.Http;
@@ -22,12 +23,18 @@ internal static class ChatApiEndpoints
     public const int MaxPage = 100;
     public const int MaxBodyBytes = 64 * 1024;
 
-    /// <summary>The 501's error in cluster mode (docs/cluster.md): REST posts do not go through the broker yet.</summary>
-    public const string ClusterPostRefused = "POST /api/rooms/{room}/messages is not available in cluster mode (CoreSim:Cluster:Redis): send the message over a websocket session";
+    /// <summary>The 503's error in cluster mode while the broker does not answer.</summary>
+    private const string BrokerUnavailable = "core_unavailable: the cluster's broker did not answer; try again";
+
+    private static IResult Unavailable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Results.Json(new { error = BrokerUnavailable }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/rooms/{room}/history", (string room, HttpContext context, TokenVerifier verifier, SessionRegistry registry) =>
+        app.MapGet("/api/rooms/{room}/history", async (string room, HttpContext context, TokenVerifier verifier, SessionRegistry registry) =>
         {
             if (Authorize(context, verifier, room) is { } refusal)
             {
@@ -53,8 +60,25 @@ internal static class ChatApiEndpoints
             }
 
             var claims = ClaimsOf(context)!;
-            var page = registry.History.Page(RoomDirectory.Key(claims.Site, room), before, limit);
             context.Response.Headers.CacheControl = "private, no-store";
+            HistoryEntry[] page;
+            if (registry.Cluster is { } cluster)
+            {
+                // Cluster mode: the room's history is in the broker (every node's members write it).
+                try
+                {
+                    page = await cluster.HistoryPageAsync(claims.Site, room, before, limit).ConfigureAwait(false);
+                }
+                catch (BrokerUnavailableException)
+                {
+                    return Unavailable(context);
+                }
+            }
+            else
+            {
+                page = registry.History.Page(RoomDirectory.Key(claims.Site, room), before, limit);
+            }
+
             return Results.Json(new
             {
                 room,
@@ -68,14 +92,6 @@ internal static class ChatApiEndpoints
             if (Authorize(context, verifier, room) is { } refusal)
             {
                 return refusal.Result;
-            }
-
-            if (registry.Cluster is not null)
-            {
-                // Cluster mode (issue 20): a post here would reach only this node's members, under a seq the broker gives
-                // again to the next websocket message (which its recipients would then drop). Refused, never half done.
-                context.Response.Headers.CacheControl = "no-store";
-                return Results.Json(new { error = ClusterPostRefused }, statusCode: StatusCodes.Status501NotImplemented);
             }
 
             if (context.Request.ContentLength > MaxBodyBytes)
@@ -115,8 +131,18 @@ internal static class ChatApiEndpoints
             }
 
             var claims = ClaimsOf(context)!;
-            var (id, delivered) = registry.Post(claims.Site, room, claims.Subject, bodyJson);
             context.Response.Headers.CacheControl = "no-store";
+            long id;
+            int delivered;
+            try
+            {
+                (id, delivered) = await registry.PostAsync(claims.Site, room, claims.Subject, bodyJson).ConfigureAwait(false);
+            }
+            catch (BrokerUnavailableException)
+            {
+                return Unavailable(context); // cluster mode: nothing was posted (the script runs whole or not at all)
+            }
+
             return Results.Json(new { id, room, from = claims.Subject, delivered }, statusCode: StatusCodes.Status201Created);
         });
 

@@ -293,10 +293,26 @@ internal sealed class SessionRegistry : IDisposable
     /// <summary>
     /// A message sent by REST (issue 18, <c>POST /api/rooms/{room}/messages</c>): into the room's history and to every
     /// session in the room, as a websocket message from <paramref name="from"/> would be. Returns its history id and
-    /// how many sessions it went to. Not in cluster mode (only this node's members, under a seq the broker would give
-    /// again): the endpoint refuses with 501 there.
+    /// how many sessions it went to. In cluster mode through the broker (<see cref="ClusterState.PostAsync"/>: every
+    /// node's members, numbered with their other messages); <see cref="BrokerUnavailableException"/> when it does not answer.
     /// </summary>
-    public (long Id, int Delivered) Post(string site, string room, string from, string bodyJson)
+    public async Task<(long Id, int Delivered)> PostAsync(string site, string room, string from, string bodyJson)
+    {
+        if (_cluster is null)
+        {
+            return Post(site, room, from, bodyJson);
+        }
+
+        var (id, delivered, local) = await _cluster.PostAsync(site, room, from, bodyJson).ConfigureAwait(false);
+        foreach (var target in local)
+        {
+            _ = PullAsync(target);
+        }
+
+        return (id, delivered);
+    }
+
+    private (long Id, int Delivered) Post(string site, string room, string from, string bodyJson)
     {
         var key = RoomDirectory.Key(site, room);
         long id = History.Add(key, from, bodyJson);

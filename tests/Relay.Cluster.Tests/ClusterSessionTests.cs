@@ -132,7 +132,7 @@ public sealed class ClusterSessionTests
 
     [Test]
     [CancelAfter(120_000)]
-    public async Task SlowBroker_IsAReadinessReason_AndANewSessionClosesWith1013_NeverHangs(CancellationToken ct)
+    public async Task SlowBroker_IsAReadinessReason_ANewSessionClosesWith1013_AndARestPostIs503_NeverHangs(CancellationToken ct)
     {
         await using var lab = await ClusterLab.StartAsync(1, ct, "--CoreSim:Cluster:BrokerTimeout=00:00:00.5");
         var node = lab.Nodes[0];
@@ -145,11 +145,16 @@ public sealed class ClusterSessionTests
             await s.SendAsync(new { type = "hello" }, ct);
             var error = await s.ReceiveTypeAsync("error", ct);
             await s.ReceiveAsync(ct);
+            using var http = new HttpClient { BaseAddress = node.Http, Timeout = TimeSpan.FromSeconds(10) };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+            using var post = await http.PostAsJsonAsync("/api/rooms/v-3/messages", new { body = "while paused" }, ct);
             Assert.Multiple(() =>
             {
                 Assert.That(readyz, Does.Contain("broker"));
                 Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("core_unavailable"));
                 Assert.That((int?)s.Socket.CloseStatus, Is.EqualTo(1013));
+                Assert.That(post.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "a REST post the broker did not take");
+                Assert.That(post.Headers.RetryAfter, Is.Not.Null);
             });
         }
         finally
@@ -162,7 +167,7 @@ public sealed class ClusterSessionTests
 
     [Test]
     [CancelAfter(120_000)]
-    public async Task RestPost_InClusterMode_IsRefusedWith501_AndTheNextWebsocketMessageReachesEveryMemberAsItsFirst(CancellationToken ct)
+    public async Task RestPost_InClusterMode_ReachesEveryMemberOnEveryNode_InOrderWithWebsocketMessages_AndIsInTheRoomsHistoryOnEveryNode(CancellationToken ct)
     {
         await using var lab = await ClusterLab.StartAsync(2, ct);
         string ta = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-a", "operator", ct);
@@ -175,21 +180,32 @@ public sealed class ClusterSessionTests
         await using var _b = b;
         await using var _c = c;
 
-        // A post would reach only node 1's members, under a seq the broker gives again to the next websocket message.
+        // Before, a post was refused with 501 (done in the node, it reached only that node's members under a seq the
+        // broker then gave again). Now it goes through the broker: every member on both nodes, numbered with the rest.
         using var http = new HttpClient { BaseAddress = lab.Nodes[0].Http, Timeout = TimeSpan.FromSeconds(10) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", tc);
         using var post = await http.PostAsJsonAsync("/api/rooms/r1/messages", new { body = "rest-1" }, ct);
-        var refusal = await post.Content.ReadFromJsonAsync<JsonElement>(ct);
-
+        var created = await post.Content.ReadFromJsonAsync<JsonElement>(ct);
         await c.SendAsync(new { type = "msg", seq = 1, room = "r1", body = "ws-1" }, ct);
-        var gotA = await a.ReceiveTypeAsync("msg", ct);
-        var gotB = await b.ReceiveTypeAsync("msg", ct);
+
+        var seenA = new[] { await a.ReceiveTypeAsync("msg", ct), await a.ReceiveTypeAsync("msg", ct) };
+        var seenB = new[] { await b.ReceiveTypeAsync("msg", ct), await b.ReceiveTypeAsync("msg", ct) };
+        var restAtC = await c.ReceiveTypeAsync("msg", ct); // the poster's session is a member too: a post is not its message
+        using var other = new HttpClient { BaseAddress = lab.Nodes[1].Http, Timeout = TimeSpan.FromSeconds(10) };
+        other.DefaultRequestHeaders.Authorization = new("Bearer", tb);
+        var history = await other.GetFromJsonAsync<JsonElement>("/api/rooms/r1/history", ct);
+        var older = await other.GetFromJsonAsync<JsonElement>("/api/rooms/r1/history?before=2&limit=1", ct);
+        var page = history.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("id").GetInt64(), m.GetProperty("from").GetString(), m.GetProperty("body").GetString())).ToArray();
+        static (long, string?) Of(JsonElement m) => (m.GetProperty("seq").GetInt64(), m.GetProperty("body").GetString());
         Assert.Multiple(() =>
         {
-            Assert.That(post.StatusCode, Is.EqualTo(HttpStatusCode.NotImplemented));
-            Assert.That(refusal.GetProperty("error").GetString(), Does.Contain("cluster mode"));
-            Assert.That((gotA.GetProperty("seq").GetInt64(), gotA.GetProperty("body").GetString()), Is.EqualTo((1L, "ws-1")), "A (the poster's node)");
-            Assert.That((gotB.GetProperty("seq").GetInt64(), gotB.GetProperty("body").GetString()), Is.EqualTo((1L, "ws-1")), "B (the other node)");
+            Assert.That(post.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(created.GetProperty("delivered").GetInt32(), Is.EqualTo(3), "A, B and C");
+            Assert.That(seenA.Select(Of), Is.EqualTo(new[] { (1L, "rest-1"), (2L, "ws-1") }), "A (the poster's node)");
+            Assert.That(seenB.Select(Of), Is.EqualTo(new[] { (1L, "rest-1"), (2L, "ws-1") }), "B (the other node)");
+            Assert.That(Of(restAtC), Is.EqualTo((1L, "rest-1")), "C, whose token posted");
+            Assert.That(page, Is.EqualTo(new[] { (1L, "op-c", "rest-1"), (2L, "op-c", "ws-1") }), "the room's history, read on the other node");
+            Assert.That(older.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()), Is.EqualTo(new[] { 1L }), "the page before 2");
         });
     }
 
