@@ -207,7 +207,11 @@ public static class GatewayHost
     /// inside the descriptors kept in reserve. Not Kestrel's connection limit: the gate already counts every connection,
     /// and that limit costs each connection, for its whole life, one more async frame and releaser (≈ 170 B per idle
     /// session, issue 21). A pre-auth connection holds little: a short head deadline, a small request line and head, a
-    /// small input buffer.
+    /// small input buffer. Over HTTP/2 that buffer is the flow-control window the relay grants: request bytes no handler
+    /// has read yet (a websocket held to its message rate, a forwarded request waiting for the core) wait in the heap, up
+    /// to the window; Kestrel's defaults (768 KiB a stream, 1 MiB a connection) let one client park 1 MiB per connection,
+    /// sixteen times what HTTP/1.1's input buffer allows. A stream's window still takes a whole message of the default
+    /// largest size (64 KiB); a larger one flows as the session reads it.
     /// </summary>
     private static void ConfigureLimits(KestrelServerLimits limits, Edge.ConnectionGate gate, GatewayOptions options)
     {
@@ -217,7 +221,15 @@ public static class GatewayHost
         limits.MaxRequestLineSize = 4 * 1024;
         limits.MaxRequestHeadersTotalSize = 16 * 1024;
         limits.MaxRequestBufferSize = 64 * 1024;
+        limits.Http2.InitialStreamWindowSize = Http2StreamWindow;
+        limits.Http2.InitialConnectionWindowSize = Http2ConnectionWindow;
     }
+
+    /// <summary>Request bytes an HTTP/2 client may send on one stream before the relay has read them (96 KiB).</summary>
+    internal const int Http2StreamWindow = 96 * 1024;
+
+    /// <summary>Request bytes an HTTP/2 client may send on one connection, all its streams, before the relay has read them (128 KiB).</summary>
+    internal const int Http2ConnectionWindow = 128 * 1024;
 
     /// <summary>First on each client listener: the connection caps and, from trusted proxies, the PROXY v2 header.</summary>
     private static void UseConnectionGate(ListenOptions listen, GatewayOptions options) => listen.Use(next => ConnectionGate(listen, options, next));
