@@ -206,18 +206,33 @@ public static class GatewayHost
     /// listeners); Kestrel's upgraded-connection limit sits just above them as a backstop for ASP.NET Core's upgrades,
     /// inside the descriptors kept in reserve. Not Kestrel's connection limit: the gate already counts every connection,
     /// and that limit costs each connection, for its whole life, one more async frame and releaser (≈ 170 B per idle
-    /// session, issue 21). A pre-auth connection holds little: a short head deadline, a small request line and head, a
-    /// small input buffer.
+    /// session, issue 21). A pre-auth connection holds little: a short head deadline (also between the requests of a
+    /// connection kept alive, and on an HTTP/2 connection with no stream open: Kestrel's keep-alive timeout, 2 min 10 s by
+    /// default, let one cheap request hold a pre-auth place thirteen times as long), a small request line and head, a
+    /// small input buffer. Over HTTP/2 that buffer is the flow-control window the relay grants: request bytes no handler
+    /// has read yet (a websocket held to its message rate, a forwarded request waiting for the core) wait in the heap, up
+    /// to the window; Kestrel's defaults (768 KiB a stream, 1 MiB a connection) let one client park 1 MiB per connection,
+    /// sixteen times what HTTP/1.1's input buffer allows. A stream's window still takes a whole message of the default
+    /// largest size (64 KiB); a larger one flows as the session reads it.
     /// </summary>
     private static void ConfigureLimits(KestrelServerLimits limits, Edge.ConnectionGate gate, GatewayOptions options)
     {
         limits.MaxConcurrentConnections = null;
         limits.MaxConcurrentUpgradedConnections = gate.MaxConnections + Edge.ConnectionGate.FileReserve / 4;
         limits.RequestHeadersTimeout = options.RequestHeadTimeout;
+        limits.KeepAliveTimeout = options.RequestHeadTimeout; // a kept-alive connection waits for its next head in a pre-auth place
         limits.MaxRequestLineSize = 4 * 1024;
         limits.MaxRequestHeadersTotalSize = 16 * 1024;
         limits.MaxRequestBufferSize = 64 * 1024;
+        limits.Http2.InitialStreamWindowSize = Http2StreamWindow;
+        limits.Http2.InitialConnectionWindowSize = Http2ConnectionWindow;
     }
+
+    /// <summary>Request bytes an HTTP/2 client may send on one stream before the relay has read them (96 KiB).</summary>
+    internal const int Http2StreamWindow = 96 * 1024;
+
+    /// <summary>Request bytes an HTTP/2 client may send on one connection, all its streams, before the relay has read them (128 KiB).</summary>
+    internal const int Http2ConnectionWindow = 128 * 1024;
 
     /// <summary>First on each client listener: the connection caps and, from trusted proxies, the PROXY v2 header.</summary>
     private static void UseConnectionGate(ListenOptions listen, GatewayOptions options) => listen.Use(next => ConnectionGate(listen, options, next));

@@ -90,6 +90,31 @@ public class ConnectionGateTests
         }
     }
 
+    /// <summary>
+    /// A connection kept alive after a request is waiting for its next request head, and holds a pre-auth place
+    /// meanwhile: it gets the head deadline, not Kestrel's keep-alive timeout (2 min 10 s by default), or one cheap
+    /// request bought an anonymous client thirteen times the hold a connection that sends nothing gets.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task KeptAliveConnection_IdleAfterARequest_IsClosedAtTheHeadDeadline_AndItsPlaceIsFree(CancellationToken token)
+    {
+        await using var gw = await GatewayFixture.StartAsync(o => o.RequestHeadTimeout = TimeSpan.FromSeconds(1));
+        var gate = gw.App.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
+        using var s = await RawClient.ConnectAsync(RawClient.Source(7), RawClient.Port(gw.HttpUrl), token);
+        await s.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray(), token);
+        var buffer = new byte[4096];
+        int n = await s.ReceiveAsync(buffer, token);
+        Assert.That(Encoding.ASCII.GetString(buffer, 0, n), Does.StartWith("HTTP/1.1 200"));
+        Assert.That(gate.PreAuth, Is.EqualTo(1), "kept alive, not a session");
+
+        Assert.That(await RawClient.CountClosedAsync([s], TimeSpan.FromSeconds(20), token), Is.EqualTo(1), "closed while idle, long before Kestrel's keep-alive timeout");
+        while (gate.PreAuth != 0)
+        {
+            await Task.Delay(20, token); // the gate hears of it a moment after the socket closes
+        }
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task IdleFlood_FillsThePreAuthCap_NewSessionStillConnectsAndEchoes_ReadyzAnswers200(CancellationToken token)
