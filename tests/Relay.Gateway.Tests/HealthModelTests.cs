@@ -115,6 +115,37 @@ public class HealthModelTests
         Assert.That(monitor.Current.State, Is.Not.EqualTo(RelayState.Draining));
     }
 
+    [TestCase("operator")]
+    [TestCase("core-operator: drain ordered from the fleet view")]
+    public void OperatorDrain_DuringASelfDrain_OutlivesTheRecovery(string source)
+    {
+        var signal = new ScriptedSignal { Next = HealthLevel.Healthy };
+        var monitor = Monitor(signal, out var drain);
+        monitor.Evaluate();
+        signal.Next = HealthLevel.Sick;
+        for (int i = 0; i < 3; i++)
+        {
+            monitor.Evaluate();
+        }
+
+        // Sick: the relay drains itself (as HealthMonitor.MaybeSelfDrain does), then an operator drains it for maintenance.
+        Assert.That(drain.Start(force: true, "self: sick for 60 s (scripted: sick)").Accepted, Is.True);
+        var held = drain.Start(force: false, source);
+        Assert.That(held.Accepted, Is.True);
+
+        // Healthy again: the self-drain would end by itself, the operator's does not.
+        signal.Next = HealthLevel.Healthy;
+        for (int i = 0; i < 10; i++)
+        {
+            monitor.Evaluate();
+        }
+
+        Assert.That(monitor.Current.State, Is.EqualTo(RelayState.Draining), held.Message);
+        Assert.That(drain.Describe().Source, Is.EqualTo(source));
+        drain.Undrain();
+        Assert.That(monitor.Current.State, Is.EqualTo(RelayState.Healthy));
+    }
+
     [Test]
     [CancelAfter(30_000)]
     public async Task AgentPort_AnswersOneLine_UpThenDrain(CancellationToken token)
