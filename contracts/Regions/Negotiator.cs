@@ -59,14 +59,20 @@ public static class Negotiator
 
         var usable = relays.Where(r => r.State is RelayStatus.Healthy or RelayStatus.Degraded && !string.IsNullOrEmpty(r.Url))
             .OrderByDescending(r => r.Weight).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+        // One pass per list, not per candidate region or per relay placed: negotiate is open to anyone, per request.
         var order = new List<FleetRelay>(usable.Count);
         var regions = region is null ? [] : map?.Candidates(region) ?? [region];
+        var byRegion = usable.ToLookup(r => r.Region, StringComparer.Ordinal);
+        var placed = new HashSet<string>(StringComparer.Ordinal);
         foreach (string candidate in regions)
         {
-            order.AddRange(usable.Where(r => string.Equals(r.Region, candidate, StringComparison.Ordinal)));
+            if (placed.Add(candidate))
+            {
+                order.AddRange(byRegion[candidate]);
+            }
         }
 
-        order.AddRange(usable.Where(r => !order.Contains(r)));
+        order.AddRange(usable.Where(r => r.Region is null || !placed.Contains(r.Region)));
         if (region is not null && order.Count > 0 && !string.Equals(order[0].Region, region, StringComparison.Ordinal))
         {
             reason += $"; no healthy relay in {region}, so {order[0].Region} next";

@@ -114,6 +114,12 @@ internal static partial class RegionsValidator
                     Fail($"{where}: a relay has an empty id");
                 }
 
+                // The id is written into the zone file's comments, the address into the record's code: one line each.
+                if (relay.Id.Length > Control.RelayHealthReport.MaxRelayIdLength || relay.Id.Any(char.IsControl))
+                {
+                    Fail($"{where}: bad relay id '{Printable(relay.Id)}' (1-{Control.RelayHealthReport.MaxRelayIdLength} characters, no control characters)");
+                }
+
                 if (!relayIds.Add(relay.Id))
                 {
                     Fail($"{where}: duplicate relay id '{relay.Id}'");
@@ -121,9 +127,11 @@ internal static partial class RegionsValidator
 
                 string who = $"{where}, relay '{relay.Id}'";
                 // IPv4 in its dotted-quad form only (IPAddress also reads "10.71" as 10.0.0.71).
-                if (!IPAddress.TryParse(relay.Address, out var address) || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && address.ToString() != relay.Address))
+                // IPv6 as hex digits and colons only (IPAddress also reads a scope id, "fe80::1%eth0", and brackets with a port).
+                if (!IPAddress.TryParse(relay.Address, out var address)
+                    || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address.ToString() != relay.Address : !relay.Address.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')))
                 {
-                    Fail($"{who}: bad address '{relay.Address}' (an IPv4 or IPv6 address)");
+                    Fail($"{who}: bad address '{Printable(relay.Address ?? "")}' (an IPv4 or IPv6 address, no scope id)");
                 }
 
                 if (!Uri.TryCreate(relay.Url, UriKind.Absolute, out var url) || url.Scheme is not ("ws" or "wss"))
@@ -164,6 +172,9 @@ internal static partial class RegionsValidator
 
         return name;
     }
+
+    // An error is one line: control characters of a value it names are shown as '?'.
+    private static string Printable(string text) => string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
 
     // The readiness URL goes into a generated LUA record between single quotes (docs/regions.md).
     private static bool SafeUrl(string url) => url.All(c => c > ' ' && c < 127 && c is not ('\'' or '"' or '\\'));

@@ -16,6 +16,9 @@ internal sealed partial class DrainController
         [LoggerMessage(1404, LogLevel.Warning, "The core's drain command was refused: {Why}")]
         public static partial void DrainCommandRefused(ILogger logger, string why);
 
+        [LoggerMessage(1405, LogLevel.Warning, "Drain taken over ({Source}): it no longer ends when the relay is healthy again")]
+        public static partial void DrainTakenOver(ILogger logger, string source);
+
         [LoggerMessage(1403, LogLevel.Warning, "Ignored a malformed {Command} command from the core")]
         public static partial void BadCommand(ILogger logger, string command);
     }

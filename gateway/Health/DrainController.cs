@@ -44,7 +44,7 @@ internal sealed partial class DrainController
     public bool IsDraining => _sessions.Draining;
 
     /// <summary>True when the drain came from the relay's own sickness or the core's policy: it ends by itself when the relay is healthy again.</summary>
-    public bool IsAutomatic => _sessions.Draining && _source is not null && (_source.StartsWith("self", StringComparison.Ordinal) || _source.StartsWith("core-policy", StringComparison.Ordinal));
+    public bool IsAutomatic => _sessions.Draining && Automatic(_source);
 
     /// <summary>Completes when the current drain has moved every session (or was cancelled).</summary>
     public Task Moving => _finishedTask;
@@ -59,6 +59,15 @@ internal sealed partial class DrainController
         {
             if (_sessions.Draining)
             {
+                if (IsAutomatic && !Automatic(source))
+                {
+                    // An operator's drain over the relay's own (or the core policy's): it must not end when the relay
+                    // recovers, so it takes the drain over; the sessions keep moving as they were.
+                    _source = source;
+                    Log.DrainTakenOver(_logger, source);
+                    return new DrainResult(true, $"already draining; now held by {source}: it no longer ends when the relay is healthy again");
+                }
+
                 return new DrainResult(true, "already draining");
             }
 
@@ -90,6 +99,8 @@ internal sealed partial class DrainController
             return new DrainResult(true, $"draining: moving {_toMove} sessions");
         }
     }
+
+    private static bool Automatic(string? source) => source is not null && (source.StartsWith("self", StringComparison.Ordinal) || source.StartsWith("core-policy", StringComparison.Ordinal));
 
     /// <summary>Stops a drain: the relay takes sessions again.</summary>
     public void Undrain()

@@ -28,6 +28,7 @@ internal sealed partial class HealthMonitor : BackgroundService
     private readonly TaskCompletionSource _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile HealthSnapshot _current;
     private DateTimeOffset? _sickSince;
+    private string? _selfDrainRefusal;
     private long _lastReport;
 
     public HealthMonitor(IEnumerable<IHealthSignal> signals, IOptions<GatewayOptions> options, DrainController drain, BackhaulService backhaul, GatewayMetrics metrics, TimeProvider time, ILogger<HealthMonitor> logger, Security.UnderAttackMode? underAttack = null)
@@ -171,10 +172,12 @@ internal sealed partial class HealthMonitor : BackgroundService
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    private void MaybeSelfDrain(HealthSnapshot snapshot)
+    /// <summary>Drains the relay once it has been sick <see cref="HealthOptions.SelfDrainAfter"/>. Called by the loop after each evaluation; tests call it directly.</summary>
+    internal void MaybeSelfDrain(HealthSnapshot snapshot)
     {
         if (_options.SelfDrainAfter <= TimeSpan.Zero || snapshot.State != RelayState.Sick || _sickSince is null)
         {
+            _selfDrainRefusal = null;
             return;
         }
 
@@ -182,7 +185,13 @@ internal sealed partial class HealthMonitor : BackgroundService
         if (sick >= _options.SelfDrainAfter && !_drain.IsDraining)
         {
             var result = _drain.Start(force: false, $"self: sick for {sick.TotalSeconds:F0} s ({string.Join("; ", snapshot.Reasons)})");
-            Log.SelfDrain(_logger, result.Message);
+            // Refused (the last healthy relay), it is tried again at every evaluation: the same refusal is logged once.
+            if (result.Accepted || result.Message != _selfDrainRefusal)
+            {
+                Log.SelfDrain(_logger, result.Message);
+            }
+
+            _selfDrainRefusal = result.Accepted ? null : result.Message;
         }
     }
 

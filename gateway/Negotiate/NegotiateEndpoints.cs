@@ -10,7 +10,10 @@ namespace Relay.Gateway.Negotiate;
 /// <c>GET /v1/negotiate[?region=]</c> on the relay (issue 17, docs/PROTOCOL.md): the answer the core would give, built
 /// from the last fleet view the core sent (its relays' details and its regions' routing), for the client address the
 /// gateway resolves (X-Forwarded-For only from <c>Gateway:TrustedProxies</c>). No token (only the core mints), also on
-/// <c>POST</c>; <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view.
+/// <c>POST</c>; <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view. The relay's own
+/// entry is its current state, not the view's: the view says what the core heard up to a report interval and a
+/// broadcast ago, and nothing at all once this relay's backhaul is down, so a relay that is draining or sick never
+/// offers itself.
 /// </summary>
 internal static class NegotiateEndpoints
 {
@@ -19,7 +22,7 @@ internal static class NegotiateEndpoints
     public static void MapRelayNegotiate(this WebApplication app)
     {
         // POST too (an SDK asking for a fresh token): the same answer, whose tokenUrl says where the core renews it.
-        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, IOptions<GatewayOptions> options) =>
+        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, HealthMonitor health, IOptions<GatewayOptions> options) =>
         {
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers.AccessControlAllowOrigin = "*";
@@ -29,13 +32,29 @@ internal static class NegotiateEndpoints
             }
 
             var o = options.Value;
-            if (!Negotiator.TryAnswer(fleet.Details ?? [], s_maps.Get(fleet), context.Connection.RemoteIpAddress, context.Request.Query["region"].ToString(), o.Backhaul.Region, out var answer, out string? error))
+            if (!Negotiator.TryAnswer(WithSelf(fleet.Details ?? [], o.Backhaul.RelayId, health.Current), s_maps.Get(fleet), context.Connection.RemoteIpAddress, context.Request.Query["region"].ToString(), o.Backhaul.Region, out var answer, out string? error))
             {
                 return Results.BadRequest(new { error });
             }
 
             return Results.Text((answer with { TokenUrl = o.Negotiate.TokenUrl }).ToJson(), "application/json");
         });
+    }
+
+    /// <summary>The view's relays with this relay as it is now: left out unless ready, else at its current state and weight.</summary>
+    private static IEnumerable<FleetRelay> WithSelf(IReadOnlyList<FleetRelay> relays, string selfId, HealthSnapshot self)
+    {
+        foreach (var relay in relays)
+        {
+            if (!string.Equals(relay.Id, selfId, StringComparison.Ordinal))
+            {
+                yield return relay;
+            }
+            else if (self.Ready)
+            {
+                yield return relay with { State = self.State == RelayState.Degraded ? RelayStatus.Degraded : RelayStatus.Healthy, Weight = self.Weight };
+            }
+        }
     }
 
     /// <summary>The region map of a fleet view, built once per view (a view arrives each second).</summary>

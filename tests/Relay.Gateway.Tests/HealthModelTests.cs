@@ -3,13 +3,16 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 using Relay.Gateway.Backhaul;
 using Relay.Gateway.Metrics;
 using Relay.Gateway.Sessions;
+using Relay.Testing.Logging;
 using Relay.Tunnel.Pool;
 
 namespace Relay.Gateway.Tests;
@@ -116,6 +119,64 @@ public class HealthModelTests
     }
 
     [Test]
+    public void SelfDrain_RefusedAsTheLastHealthyRelay_IsLoggedOnce_NotAtEveryEvaluation()
+    {
+        var time = new FakeTimeProvider();
+        var capture = new LogCapture();
+        using var loggers = new LoggerFactory([capture]);
+        var signal = new ScriptedSignal { Next = HealthLevel.Healthy };
+        var monitor = Monitor(signal, out var drain, time, loggers.CreateLogger<HealthMonitor>());
+        monitor.MaybeSelfDrain(monitor.Evaluate());
+        signal.Next = HealthLevel.Sick;
+        for (int i = 0; i < 3; i++)
+        {
+            monitor.MaybeSelfDrain(monitor.Evaluate());
+        }
+
+        // Sick past SelfDrainAfter (60 s), with no fleet view from the core: every try is refused, once a second.
+        time.Advance(TimeSpan.FromSeconds(61));
+        for (int i = 0; i < 30; i++)
+        {
+            monitor.MaybeSelfDrain(monitor.Evaluate());
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.That(drain.IsDraining, Is.False);
+        Assert.That(capture.Entries.Where(e => e.Contains("[1302]", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1));
+    }
+
+    [TestCase("operator")]
+    [TestCase("core-operator: drain ordered from the fleet view")]
+    public void OperatorDrain_DuringASelfDrain_OutlivesTheRecovery(string source)
+    {
+        var signal = new ScriptedSignal { Next = HealthLevel.Healthy };
+        var monitor = Monitor(signal, out var drain);
+        monitor.Evaluate();
+        signal.Next = HealthLevel.Sick;
+        for (int i = 0; i < 3; i++)
+        {
+            monitor.Evaluate();
+        }
+
+        // Sick: the relay drains itself (as HealthMonitor.MaybeSelfDrain does), then an operator drains it for maintenance.
+        Assert.That(drain.Start(force: true, "self: sick for 60 s (scripted: sick)").Accepted, Is.True);
+        var held = drain.Start(force: false, source);
+        Assert.That(held.Accepted, Is.True);
+
+        // Healthy again: the self-drain would end by itself, the operator's does not.
+        signal.Next = HealthLevel.Healthy;
+        for (int i = 0; i < 10; i++)
+        {
+            monitor.Evaluate();
+        }
+
+        Assert.That(monitor.Current.State, Is.EqualTo(RelayState.Draining), held.Message);
+        Assert.That(drain.Describe().Source, Is.EqualTo(source));
+        drain.Undrain();
+        Assert.That(monitor.Current.State, Is.EqualTo(RelayState.Healthy));
+    }
+
+    [Test]
     [CancelAfter(30_000)]
     public async Task AgentPort_AnswersOneLine_UpThenDrain(CancellationToken token)
     {
@@ -137,8 +198,9 @@ public class HealthModelTests
         return (await reader.ReadToEndAsync(token)).Trim();
     }
 
-    private static HealthMonitor Monitor(IHealthSignal signal, out DrainController drain)
+    private static HealthMonitor Monitor(IHealthSignal signal, out DrainController drain, TimeProvider? time = null, ILogger<HealthMonitor>? logger = null)
     {
+        time ??= TimeProvider.System;
         var options = Options.Create(new GatewayOptions
         {
             Backhaul = { SharedKey = GatewayFixture.SharedKey, RelayId = "unit", Endpoints = ["127.0.0.1:1"] },
@@ -147,8 +209,8 @@ public class HealthModelTests
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
         var backhaul = new BackhaulService(options, TimeProvider.System, meters, NullLogger<LinkPool>.Instance);
         var sessions = new SessionRegistry(new GatewayMetrics(meters));
-        drain = new DrainController(sessions, options, backhaul, TimeProvider.System, NullLogger<DrainController>.Instance);
-        return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(meters), TimeProvider.System, NullLogger<HealthMonitor>.Instance);
+        drain = new DrainController(sessions, options, backhaul, time, NullLogger<DrainController>.Instance);
+        return new HealthMonitor([signal], options, drain, backhaul, new GatewayMetrics(meters), time, logger ?? NullLogger<HealthMonitor>.Instance);
     }
 
     private sealed class ScriptedSignal : IHealthSignal

@@ -36,6 +36,12 @@ public sealed class RegionsFileTests
         yield return Case(With(sg with { Name = "s g" }), "region name 's g' is not 1-32 letters");
         yield return Case(With(sg with { Relays = [relay with { Address = "10.71" }] }), "relay 'sg-1': bad address '10.71'");
         yield return Case(With(sg with { Relays = [relay with { Url = "http://10.71.0.2:8080/ws" }] }), "relay 'sg-1': bad url");
+        // The address and the id go into the zone file (the LUA record's code and its comments): one line each, in a form
+        // PowerDNS reads (no IPv6 scope id or brackets), or a newline in an id would write records of its own.
+        yield return Case(With(sg with { Relays = [relay with { Address = "fe80::1%eth0" }] }), "relay 'sg-1': bad address 'fe80::1%eth0'");
+        yield return Case(With(sg with { Relays = [relay with { Address = "[2001:db8::1]:80" }] }), "relay 'sg-1': bad address '[2001:db8::1]:80'");
+        yield return Case(With(sg with { Relays = [relay with { Id = "sg-1\n@ 5 IN A 192.0.2.66" }] }), "region 'sg': bad relay id 'sg-1?@ 5 IN A 192.0.2.66'");
+        yield return Case(With(sg with { Relays = [relay with { Id = new string('x', 65) }] }), "region 'sg': bad relay id 'xxxx");
         yield return Case(With(sg with { Relays = [relay with { Readyz = "http://10.71.0.2:8080/readyz'..os.exit()..'" }] }), "relay 'sg-1': bad readyz");
     }
 

@@ -16,7 +16,7 @@ namespace Relay.Regions.Tests;
 /// <code>
 /// sg : 10.217.O.0/26 (and 10.217.O.0/24, less specific) → sg-1, sg-2; falls back to syd, then us
 /// syd: 10.217.O.64/26  → syd-1; falls back to sg, then us
-/// us : 10.217.O.128/26 → us-1;  falls back to syd, then sg
+/// us : 10.217.O.128/26 → us-1;  falls back to syd (then, as every region, to any other: sg)
 /// </code>
 /// </summary>
 internal sealed class SteeringWorld : IAsyncDisposable
@@ -155,7 +155,7 @@ internal sealed class SteeringWorld : IAsyncDisposable
         {
             ("sg", ["sg-1", "sg-2"], ["syd", "us"]),
             ("syd", ["syd-1"], ["sg", "us"]),
-            ("us", ["us-1"], ["syd", "sg"]),
+            ("us", ["us-1"], ["syd"]), // sg only as any other region (after its fallback)
         };
         var regions = new List<Region>();
         for (int k = 0; k < layout.Length; k++)

@@ -138,6 +138,25 @@ public sealed class SteeringZoneTests
         await _world.EventuallyAsync(t => _world.AskWithSubnetAsync(syd, t), _world.AddressesOf("syd-1"), "syd users once syd-1 is ready again", limit.Token);
     }
 
+    [Test]
+    public async Task RegionAndItsFallbacksWithNoReadyRelay_IsAnsweredAnyOtherRegionWithOne()
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        string us = _world.Subnet("us");
+
+        // us falls back to syd only. With both down, us users get sg's ready relays (negotiate's order too: the region,
+        // its fallback regions, then any other), not the addresses of relays that refuse them.
+        _world.Relays["us-1"].Ready = false;
+        _world.Relays["syd-1"].Ready = false;
+
+        await _world.EventuallyAsync(t => _world.AskWithSubnetAsync(us, t), _world.AddressesOf("sg-1", "sg-2"), "us users while us and syd are down", limit.Token);
+
+        // Its fallback first again once syd is back.
+        _world.Relays["syd-1"].Ready = true;
+
+        await _world.EventuallyAsync(t => _world.AskWithSubnetAsync(us, t), _world.AddressesOf("syd-1"), "us users once syd-1 is ready again", limit.Token);
+    }
+
     private void RequireNetns()
     {
         if (_world.NoNetns is { } why)

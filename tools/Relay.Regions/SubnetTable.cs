@@ -21,7 +21,7 @@ internal static class SubnetTable
     {
         var lines = new List<string>
         {
-            "# subnet\tregion\tanswer order (the region, then its fallback regions), longest prefix first",
+            "# subnet\tregion\tanswer order (the region, then its fallback regions; then any other region in file order), longest prefix first",
             $"# no match: the first region, {file.Regions[0].Name}",
         };
         lines.AddRange(Build(file).Select(e => $"{e.Subnet}\t{e.Region.Name}\t{string.Join(',', Order(e.Region))}"));

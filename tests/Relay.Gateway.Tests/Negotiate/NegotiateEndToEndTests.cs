@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Relay.CoreSim;
@@ -82,6 +83,45 @@ public sealed class NegotiateEndToEndTests
         Assert.That(Ids(drainedOnGateway), Is.EqualTo(new[] { "sg-2", "syd-1" }));
     }
 
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task Gateway_NotReadyItself_LeavesItselfOutOfItsOwnAnswer_EvenFromAStaleFleetView(CancellationToken token)
+    {
+        await using var lab = await Lab.StartAsync(token);
+        var sg1 = lab.Gateways[0];
+        var steady = await lab.WaitForAsync(lab.NegotiateUrl(sg1), s_sgUser, ids => ids.Count == 3, token);
+        Assert.That(Ids(steady).Take(2), Is.EquivalentTo(new[] { "sg-1", "sg-2" }));
+
+        // The core drops sg-1's links and refuses new ones: sg-1 gets no fleet view any more (its last one shows itself
+        // healthy), and its backhaul signal turns it sick (/readyz 503).
+        using (var admin = new HttpClient())
+        {
+            using var block = new HttpRequestMessage(HttpMethod.Post, new Uri(lab.Core.HttpUri, "/v1/faults/block-relay")) { Content = JsonContent.Create(new { relayId = "sg-1" }) };
+            block.Headers.Authorization = new("Bearer", lab.Core.AdminKey);
+            Assert.That((await admin.SendAsync(block, token)).IsSuccessStatusCode, Is.True);
+            for (int i = 0; i < 200 && (await admin.GetAsync(Lab.HttpUrl(sg1) + "/readyz", token)).StatusCode != HttpStatusCode.ServiceUnavailable; i++)
+            {
+                await Task.Delay(50, token);
+            }
+
+            Assert.That((await admin.GetAsync(Lab.HttpUrl(sg1) + "/readyz", token)).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        }
+
+        // sg-1's own negotiate must not send an sg user back to sg-1, which refuses sessions.
+        var answer = await lab.GetAsync(lab.NegotiateUrl(sg1), s_sgUser, token);
+        Assert.That(Ids(answer), Is.EqualTo(new[] { "sg-2", "syd-1" }));
+
+        // Drained (forced: sg-1 may no longer count the others), it stays out too.
+        using (var admin = new HttpClient())
+        {
+            using var drain = new HttpRequestMessage(HttpMethod.Post, Lab.HttpUrl(sg1) + "/admin/drain?force=true");
+            drain.Headers.Authorization = new("Bearer", Lab.AdminKey);
+            Assert.That((await admin.SendAsync(drain, token)).IsSuccessStatusCode, Is.True);
+        }
+
+        Assert.That(Ids(await lab.GetAsync(lab.NegotiateUrl(sg1), s_sgUser, token)), Is.EqualTo(new[] { "sg-2", "syd-1" }));
+    }
+
     private static List<string> Ids(JsonElement answer) => [.. answer.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString()!)];
 
     /// <summary>core-sim with a regions file (sg: 127.0.1.0/24, syd: 127.0.2.0/24, us: 127.0.3.0/24) and gateways sg-1, sg-2, syd-1 (us-1 never starts).</summary>
@@ -127,6 +167,7 @@ public sealed class NegotiateEndToEndTests
                 o.PublicKeyPath = publicKey;
                 o.RegionsFile = regionsPath;
                 o.FleetBroadcastInterval = TimeSpan.FromMilliseconds(200);
+                o.AdminKey = AdminKey;
             }, token);
             var gateways = new List<WebApplication>();
             var lab = new Lab(core, gateways);
