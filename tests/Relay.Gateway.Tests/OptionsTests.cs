@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Configuration;
@@ -130,6 +131,43 @@ public class OptionsTests
         var problems = OptionsTable.Problems(GatewaySettings.Schema, "docs/gateway-options.md", skipPrefix: "WireGuard:");
 
         Assert.That(problems, Is.Empty);
+    }
+
+    /// <summary>
+    /// Every range the table states ("1–64", "500 ms – 5 min") is the one the validators hold: both bounds accepted,
+    /// the nearest values outside refused (a problem naming the key alone: a rule between two keys, such as
+    /// MaxMessageSize at most Backhaul:MaxMessageSize, is the table's prose).
+    /// </summary>
+    [Test]
+    public void DocsTable_Ranges_AreTheValidatorsRanges()
+    {
+        var ranges = OptionsTable.Ranges(GatewaySettings.Schema, "docs/gateway-options.md");
+        var wrong = new List<string>();
+        foreach (var range in ranges)
+        {
+            foreach (var (value, valid) in new[] { (range.Low, true), (range.High, true), (range.BelowLow, false), (range.AboveHigh, false) })
+            {
+                if (Refuses(range.Key, value) == valid)
+                {
+                    wrong.Add($"{range.Key} ({range.Text}): {value} {(valid ? "refused" : "accepted")}");
+                }
+            }
+        }
+
+        Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(10), "the ranges were read");
+        Assert.That(wrong, Is.Empty);
+    }
+
+    /// <summary>Whether <c>relay check</c>'s validators (start-up's) refuse <paramref name="value"/> for Gateway:<paramref name="key"/>, naming it alone.</summary>
+    private static bool Refuses(string key, string value)
+    {
+        string name = "Gateway:" + key;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [name] = value,
+            ["Gateway:PublicKeyPath"] = GatewayFixture.PublicKeyPath,
+        }).Build();
+        return GatewayConfigCheck.Check(configuration, development: true).Any(problem => OptionsTable.NamesOnly(problem, name));
     }
 
     [TestCase("--Gateway:HttpPort=abc", "gateway: configuration error: Gateway:HttpPort: 'abc' is not a valid Int32")]
