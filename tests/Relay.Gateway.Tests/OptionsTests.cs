@@ -158,6 +158,41 @@ public class OptionsTests
         Assert.That(wrong, Is.Empty);
     }
 
+    /// <summary>The edge cache rule table: every rule key listed with its default, and its ranges as a rule's validator holds them.</summary>
+    [Test]
+    public void DocsRuleTable_ListsEveryCacheRuleKey_WithItsDefaultAndRange()
+    {
+        const string rule = "Gateway:EdgeHttp:Cache:Rules:0";
+        var schema = new Relay.Contracts.Configuration.SettingsSchema(rule, typeof(Relay.Gateway.EdgeHttp.Cache.EdgeCacheRuleOptions));
+        var problems = OptionsTable.Problems(schema, "docs/gateway-options.md", keyColumn: "rule key");
+        var ranges = OptionsTable.Ranges(schema, "docs/gateway-options.md", keyColumn: "rule key");
+        var wrong = new List<string>();
+        foreach (var range in ranges)
+        {
+            foreach (var (value, valid) in new[] { (range.Low, true), (range.High, true), (range.BelowLow, false), (range.AboveHigh, false) })
+            {
+                var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    [$"{rule}:Path"] = "/assets/**",
+                    [$"{rule}:{range.Key}"] = value,
+                    ["Gateway:PublicKeyPath"] = GatewayFixture.PublicKeyPath,
+                }).Build();
+                bool refused = GatewayConfigCheck.Check(configuration, development: true).Any(p => p.StartsWith($"{rule}: {range.Key} ", StringComparison.Ordinal));
+                if (refused == valid)
+                {
+                    wrong.Add($"{range.Key} ({range.Text}): {value} {(valid ? "refused" : "accepted")}");
+                }
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(problems, Is.Empty);
+            Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(2), "the ranges were read");
+            Assert.That(wrong, Is.Empty);
+        });
+    }
+
     /// <summary>Whether <c>relay check</c>'s validators (start-up's) refuse <paramref name="value"/> for Gateway:<paramref name="key"/>, naming it alone.</summary>
     private static bool Refuses(string key, string value)
     {

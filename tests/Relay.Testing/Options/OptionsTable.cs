@@ -12,13 +12,17 @@ namespace Relay.Testing.Options;
 public static partial class OptionsTable
 {
     /// <summary>What is wrong with the table in <paramref name="markdownPath"/> (relative to the checkout root); empty when nothing is.</summary>
-    public static IReadOnlyList<string> Problems(SettingsSchema schema, string markdownPath, string? skipPrefix = null)
+    /// <param name="schema">The options the table lists.</param>
+    /// <param name="markdownPath">The markdown file, relative to the checkout root.</param>
+    /// <param name="skipPrefix">Keys under this prefix are listed elsewhere (e.g. "WireGuard:").</param>
+    /// <param name="keyColumn">The first column's title: the table is the first whose header starts <c>| keyColumn | default |</c>.</param>
+    public static IReadOnlyList<string> Problems(SettingsSchema schema, string markdownPath, string? skipPrefix = null, string keyColumn = "key")
     {
-        var rows = Rows(File.ReadAllLines(Path.Combine(Repo.Root, markdownPath)));
+        var rows = Cells(File.ReadAllLines(Path.Combine(Repo.Root, markdownPath)), 2, keyColumn);
         var problems = new List<string>();
         if (rows.Count == 0)
         {
-            problems.Add($"{markdownPath}: no '| key | default | meaning |' table");
+            problems.Add($"{markdownPath}: no '| {keyColumn} | default | meaning |' table");
         }
 
         var settings = schema.Settings
@@ -50,11 +54,11 @@ public static partial class OptionsTable
     /// without a unit takes the other's), each as configuration text for its property: the lowest and highest values
     /// documented as valid, and the nearest values outside (one less, one more; a millisecond for a time span).
     /// </summary>
-    public static IReadOnlyList<DocumentedRange> Ranges(SettingsSchema schema, string markdownPath)
+    public static IReadOnlyList<DocumentedRange> Ranges(SettingsSchema schema, string markdownPath, string keyColumn = "key")
     {
         var settings = schema.Settings.ToDictionary(s => s.Key[(schema.Section.Length + 1)..], StringComparer.Ordinal);
         var ranges = new List<DocumentedRange>();
-        foreach (var (key, meaning) in Cells(File.ReadAllLines(Path.Combine(Repo.Root, markdownPath)), 3))
+        foreach (var (key, meaning) in Cells(File.ReadAllLines(Path.Combine(Repo.Root, markdownPath)), 3, keyColumn))
         {
             if (!settings.TryGetValue(key, out var setting))
             {
@@ -116,27 +120,15 @@ public static partial class OptionsTable
         return System.Text.RegularExpressions.Regex.Matches(problem, section + @"(:\w+)+").Select(m => m.Value).Distinct().SequenceEqual([key]);
     }
 
-    private static List<(string Key, string Cell)> Cells(string[] lines, int column)
+    private static List<(string Key, string Cell)> Cells(string[] lines, int column, string keyColumn = "key")
     {
-        int header = Array.FindIndex(lines, l => l.Replace(" ", string.Empty, StringComparison.Ordinal).StartsWith("|key|default|", StringComparison.Ordinal));
+        string start = $"|{keyColumn.Replace(" ", string.Empty, StringComparison.Ordinal)}|default|";
+        int header = Array.FindIndex(lines, l => l.Replace(" ", string.Empty, StringComparison.Ordinal).StartsWith(start, StringComparison.Ordinal));
         var rows = new List<(string, string)>();
         for (int i = header + 2; header >= 0 && i < lines.Length && lines[i].StartsWith('|'); i++)
         {
             string[] cells = lines[i].Split('|');
             rows.Add((cells[1].Trim().Trim('`'), cells.Length > column ? cells[column].Trim() : string.Empty));
-        }
-
-        return rows;
-    }
-
-    private static List<(string Key, string Default)> Rows(string[] lines)
-    {
-        int header = Array.FindIndex(lines, l => l.Replace(" ", string.Empty, StringComparison.Ordinal).StartsWith("|key|default|", StringComparison.Ordinal));
-        var rows = new List<(string, string)>();
-        for (int i = header + 2; header >= 0 && i < lines.Length && lines[i].StartsWith('|'); i++)
-        {
-            string[] cells = lines[i].Split('|');
-            rows.Add((cells[1].Trim().Trim('`'), cells[2].Trim()));
         }
 
         return rows;
