@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Configuration;
+using Relay.Testing;
 using Relay.Testing.Options;
 using Relay.Testing.Processes;
 
@@ -191,6 +192,49 @@ public class OptionsTests
             Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(2), "the ranges were read");
             Assert.That(wrong, Is.Empty);
         });
+    }
+
+    /// <summary>
+    /// Every <c>Gateway:…</c> and <c>CoreSim:…</c> key the docs name (README.md, docs/, the components' READMEs) is one
+    /// the options read, spelled as they spell it: a setting, a section of settings, or an item of a list setting. The
+    /// misspelled keys the docs show on purpose (a start-up error's example) and placeholders are listed here.
+    /// </summary>
+    [Test]
+    public void Docs_NameOnlyKeysTheOptionsRead()
+    {
+        string[] onPurpose = ["Gateway:HttpPot", "CoreSim:HttpPot", "Gateway:X", "CoreSim:X"];
+        var coreSim = new Relay.Contracts.Configuration.SettingsSchema( // core-sim's CoreSimSettings.Schema (internal there)
+            Relay.CoreSim.Configuration.CoreSimOptions.SectionName,
+            typeof(Relay.CoreSim.Configuration.CoreSimOptions),
+            new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(Relay.WireGuard.WireGuardOptions) });
+        Relay.Contracts.Configuration.SettingsSchema[] schemas = [GatewaySettings.Schema, coreSim];
+        var settings = schemas.SelectMany(schema => schema.Settings).ToList();
+        var keys = settings.Select(s => s.Key).ToList();
+        var lists = settings.Where(s => s.Property.PropertyType != typeof(string) && s.Property.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable))).Select(s => s.Key).ToList();
+        string[] docs = [
+            "README.md", "core-sim/README.md", "tunnel/Protocol/README.md", "wireguard/README.md",
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "docs"), "*.md"),
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "tools"), "README.md", SearchOption.AllDirectories),
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "clients"), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains("node_modules", StringComparison.Ordinal)),
+        ];
+        var unknown = new SortedSet<string>(StringComparer.Ordinal);
+        int named = 0;
+        foreach (string doc in docs.Select(d => Path.GetRelativePath(Repo.Root, Path.Combine(Repo.Root, d))))
+        {
+            foreach (string key in System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(Repo.Root, doc)), @"\b(?:Gateway|CoreSim)(?::[A-Z][A-Za-z0-9]*)+").Select(m => m.Value).Where(k => !onPurpose.Contains(k)))
+            {
+                named++;
+                bool known = keys.Any(k => k == key || k.StartsWith(key + ":", StringComparison.Ordinal)) // a setting or a section
+                    || lists.Any(k => key.StartsWith(k + ":", StringComparison.Ordinal)); // a list's item
+                if (!known)
+                {
+                    unknown.Add($"{doc}: {key}");
+                }
+            }
+        }
+
+        Assert.That(named, Is.GreaterThan(50), "the keys were read");
+        Assert.That(unknown, Is.Empty, "named in the docs, read by no option");
     }
 
     /// <summary>Whether <c>relay check</c>'s validators (start-up's) refuse <paramref name="value"/> for Gateway:<paramref name="key"/>, naming it alone.</summary>
