@@ -27,6 +27,16 @@ public partial class PrometheusTests
         Assert.That(result.ExitCode, Is.Zero, result.StdOut + result.StdErr);
     }
 
+    /// <summary>relay-rules.test.yml has a case for every alert of relay-rules.yml (README: "fires each on its series").</summary>
+    [Test]
+    public void RulesTest_HasACaseForEveryAlert()
+    {
+        var alerts = AlertRegex().Matches(File.ReadAllText(Path.Combine(PrometheusDir, "relay-rules.yml"))).Select(m => m.Groups[1].Value).ToList();
+        var tested = AlertNameRegex().Matches(File.ReadAllText(Path.Combine(PrometheusDir, "relay-rules.test.yml"))).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.That(alerts, Has.Count.GreaterThan(5), "the alerts were read");
+        Assert.That(alerts.Where(a => !tested.Contains(a)), Is.Empty, "alerts relay-rules.test.yml does not test");
+    }
+
     [Test]
     public async Task Rules_PromtoolTestRules_EachAlertFiresOnItsSeries()
     {
@@ -195,6 +205,12 @@ public partial class PrometheusTests
 
     [GeneratedRegex(@"\brelay_(?:gateway|backhaul)_[a-z0-9_]*[a-z0-9]\b")]
     private static partial Regex DocMetricRegex();
+
+    [GeneratedRegex(@"(?m)^\s*- alert: (\w+)")]
+    private static partial Regex AlertRegex();
+
+    [GeneratedRegex(@"(?m)^\s*alertname: (\w+)")]
+    private static partial Regex AlertNameRegex();
 
     [GeneratedRegex(@"_(seconds|bytes_total|bytes|total)$")]
     private static partial Regex UnitSuffixRegex();
