@@ -159,6 +159,15 @@ public class OptionsTests
         Assert.That(wrong, Is.Empty);
     }
 
+    /// <summary>wireguard/README.md's table (the gateway's and core-sim's <c>WireGuard:</c> keys, skipped above): every key with its default.</summary>
+    [Test]
+    public void WireGuardReadmeTable_ListsEveryOption_WithItsDefault()
+    {
+        var schema = new Relay.Contracts.Configuration.SettingsSchema("Gateway:WireGuard", typeof(Relay.WireGuard.WireGuardOptions));
+
+        Assert.That(OptionsTable.Problems(schema, "wireguard/README.md"), Is.Empty);
+    }
+
     /// <summary>The edge cache rule table: every rule key listed with its default, and its ranges as a rule's validator holds them.</summary>
     [Test]
     public void DocsRuleTable_ListsEveryCacheRuleKey_WithItsDefaultAndRange()
