@@ -6,8 +6,8 @@ namespace Relay.Gateway;
 
 /// <summary>
 /// The gateway's settings checked offline, every problem at once (the operator's <c>relay check FILE</c>, issue 19):
-/// the same schema (unknown keys, values that do not convert), secret files and validators as start-up, which stops
-/// at the first.
+/// the same schema (unknown keys, values that do not convert), secret files and validators (edge HTTP's and its
+/// cache's included) as start-up, which stops at the first.
 /// </summary>
 public static class GatewayConfigCheck
 {
@@ -87,6 +87,23 @@ public static class GatewayConfigCheck
             .Where(p => !secretErrors.Keys.Any(k => p.StartsWith(k + " ", StringComparison.OrdinalIgnoreCase) || p.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase))));
         var underAttack = bound.GetSection(UnderAttackOptions.Section).Get<UnderAttackOptions>() ?? new UnderAttackOptions();
         problems.AddRange(UnderAttackOptionsValidator.Problems(underAttack));
+        var edgeHttp = bound.GetSection(EdgeHttp.EdgeHttpOptions.Section).Get<EdgeHttp.EdgeHttpOptions>() ?? new EdgeHttp.EdgeHttpOptions();
+        problems.AddRange(new EdgeHttp.EdgeHttpOptionsValidator().Validate(null, edgeHttp).Failures ?? []);
+        // A rule key no rule option reads, or a value that does not convert: one line, and the cache's other settings
+        // checked without the rules (the binder would throw on them).
+        string? ruleKeys = EdgeHttp.Cache.EdgeCacheOptionsValidator.CheckRuleKeys(configuration);
+        if (ruleKeys is not null)
+        {
+            problems.Add(ruleKeys);
+        }
+
+        string rules = EdgeHttp.Cache.EdgeCacheOptions.Section + ":Rules:";
+        var cacheSource = ruleKeys is null ? bound : new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Where(v => !v.Key.StartsWith(rules, StringComparison.OrdinalIgnoreCase)))
+            .Build();
+        var cache = cacheSource.GetSection(EdgeHttp.Cache.EdgeCacheOptions.Section).Get<EdgeHttp.Cache.EdgeCacheOptions>() ?? new EdgeHttp.Cache.EdgeCacheOptions();
+        problems.AddRange(new EdgeHttp.Cache.EdgeCacheOptionsValidator().Validate(null, cache).Failures ?? []);
+
         const string wireGuard = GatewayOptions.Section + ":WireGuard";
         var tunnel = bound.GetSection(wireGuard).Get<WireGuardOptions>() ?? new WireGuardOptions();
         problems.AddRange(tunnel.Problems(wireGuard));

@@ -89,6 +89,45 @@ public class OptionsTests
         Assert.That(problems, Is.Empty);
     }
 
+    /// <summary>
+    /// Every range the table states ("1–100,000", "256 B–16 MiB") is the one start-up holds: both bounds accepted, the
+    /// nearest values outside refused (a refusal naming the key alone: a rule between two keys is the table's prose).
+    /// </summary>
+    [Test]
+    public async Task ReadmeTable_Ranges_AreTheValidatorsRanges()
+    {
+        var ranges = OptionsTable.Ranges(CoreSimSettings.Schema, "core-sim/README.md");
+        var wrong = new List<string>();
+        foreach (var range in ranges)
+        {
+            foreach (var (value, valid) in new[] { (range.Low, true), (range.High, true), (range.BelowLow, false), (range.AboveHigh, false) })
+            {
+                if (await RefusesAsync(range.Key, value) == valid)
+                {
+                    wrong.Add($"{range.Key} ({range.Text}): {value} {(valid ? "refused" : "accepted")}");
+                }
+            }
+        }
+
+        Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(8), "the ranges were read");
+        Assert.That(wrong, Is.Empty);
+    }
+
+    /// <summary>Whether start-up refuses <paramref name="value"/> for CoreSim:<paramref name="key"/>, naming it alone.</summary>
+    private static async Task<bool> RefusesAsync(string key, string value)
+    {
+        string name = "CoreSim:" + key;
+        try
+        {
+            await using var host = CoreSimHost.Build([.. Required, $"--{name}={value}"]);
+            return false;
+        }
+        catch (OptionsValidationException e)
+        {
+            return e.Failures.Any(problem => OptionsTable.NamesOnly(problem, name));
+        }
+    }
+
     [TestCase("--CoreSim:HttpPort=abc", "core-sim: configuration error: CoreSim:HttpPort: 'abc' is not a valid Int32")]
     [TestCase("--CoreSim:HttpPot=9000", "core-sim: configuration error: unknown setting CoreSim:HttpPot (did you mean CoreSim:HttpPort?)")]
     [TestCase("--CoreSim:BackhaulPort=70000", "core-sim: configuration error: CoreSim:BackhaulPort: must be 0-65535; was 70000.")]

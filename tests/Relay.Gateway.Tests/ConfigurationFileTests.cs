@@ -217,6 +217,37 @@ public class ConfigurationFileTests
         Assert.That(problems, Has.None.Contains("\n"));
     }
 
+    /// <summary>docs/gateway-options.md: <c>relay check</c> runs start-up's checks, edge HTTP's and its cache's included.</summary>
+    [Test]
+    public void Check_ReportsEdgeHttpAndCacheProblems_AsStartUpDoes()
+    {
+        string values = WriteJson(new
+        {
+            Gateway = new
+            {
+                EdgeHttp = new
+                {
+                    Timeout = "00:00:00",
+                    Cache = new { SizeLimitBytes = 10, Rules = new object[] { new { Path = "/assets/**", EdgeTtlSeconds = 0 } } },
+                },
+            },
+        });
+        string ruleKey = WriteJson(new
+        {
+            Gateway = new { EdgeHttp = new { Cache = new { SizeLimitBytes = 10, Rules = new object[] { new { Path = "/x/**", EdgeTtlSecnds = 5 } } } } },
+        });
+
+        var problems = GatewayConfigCheck.CheckFile(values, development: true);
+        var ruleKeyProblems = GatewayConfigCheck.CheckFile(ruleKey, development: true);
+
+        Assert.That(problems, Has.Some.Contains("Gateway:EdgeHttp:Timeout"));
+        Assert.That(problems, Has.Some.Contains("Gateway:EdgeHttp:Cache:SizeLimitBytes"));
+        Assert.That(problems, Has.Some.Contains("Gateway:EdgeHttp:Cache:Rules:0: EdgeTtlSeconds"));
+        Assert.That(ruleKeyProblems, Has.Some.Contains("Gateway:EdgeHttp:Cache:Rules:0:EdgeTtlSecnds"), "a rule key no option reads, as at start-up");
+        Assert.That(ruleKeyProblems, Has.Some.Contains("Gateway:EdgeHttp:Cache:SizeLimitBytes"), "and the cache's other settings");
+        Assert.That(problems.Concat(ruleKeyProblems), Has.None.Contains("\n"));
+    }
+
     private static object AppSettings(int port, string? sharedKey = GatewayFixture.SharedKey) => new
     {
         Gateway = new

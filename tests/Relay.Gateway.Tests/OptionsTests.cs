@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Relay.Gateway.Configuration;
+using Relay.Testing;
 using Relay.Testing.Options;
 using Relay.Testing.Processes;
 
@@ -130,6 +132,130 @@ public class OptionsTests
         var problems = OptionsTable.Problems(GatewaySettings.Schema, "docs/gateway-options.md", skipPrefix: "WireGuard:");
 
         Assert.That(problems, Is.Empty);
+    }
+
+    /// <summary>
+    /// Every range the table states ("1–64", "500 ms – 5 min") is the one the validators hold: both bounds accepted,
+    /// the nearest values outside refused (a problem naming the key alone: a rule between two keys, such as
+    /// MaxMessageSize at most Backhaul:MaxMessageSize, is the table's prose).
+    /// </summary>
+    [Test]
+    public void DocsTable_Ranges_AreTheValidatorsRanges()
+    {
+        var ranges = OptionsTable.Ranges(GatewaySettings.Schema, "docs/gateway-options.md");
+        var wrong = new List<string>();
+        foreach (var range in ranges)
+        {
+            foreach (var (value, valid) in new[] { (range.Low, true), (range.High, true), (range.BelowLow, false), (range.AboveHigh, false) })
+            {
+                if (Refuses(range.Key, value) == valid)
+                {
+                    wrong.Add($"{range.Key} ({range.Text}): {value} {(valid ? "refused" : "accepted")}");
+                }
+            }
+        }
+
+        Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(10), "the ranges were read");
+        Assert.That(wrong, Is.Empty);
+    }
+
+    /// <summary>wireguard/README.md's table (the gateway's and core-sim's <c>WireGuard:</c> keys, skipped above): every key with its default.</summary>
+    [Test]
+    public void WireGuardReadmeTable_ListsEveryOption_WithItsDefault()
+    {
+        var schema = new Relay.Contracts.Configuration.SettingsSchema("Gateway:WireGuard", typeof(Relay.WireGuard.WireGuardOptions));
+
+        Assert.That(OptionsTable.Problems(schema, "wireguard/README.md"), Is.Empty);
+    }
+
+    /// <summary>The edge cache rule table: every rule key listed with its default, and its ranges as a rule's validator holds them.</summary>
+    [Test]
+    public void DocsRuleTable_ListsEveryCacheRuleKey_WithItsDefaultAndRange()
+    {
+        const string rule = "Gateway:EdgeHttp:Cache:Rules:0";
+        var schema = new Relay.Contracts.Configuration.SettingsSchema(rule, typeof(Relay.Gateway.EdgeHttp.Cache.EdgeCacheRuleOptions));
+        var problems = OptionsTable.Problems(schema, "docs/gateway-options.md", keyColumn: "rule key");
+        var ranges = OptionsTable.Ranges(schema, "docs/gateway-options.md", keyColumn: "rule key");
+        var wrong = new List<string>();
+        foreach (var range in ranges)
+        {
+            foreach (var (value, valid) in new[] { (range.Low, true), (range.High, true), (range.BelowLow, false), (range.AboveHigh, false) })
+            {
+                var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    [$"{rule}:Path"] = "/assets/**",
+                    [$"{rule}:{range.Key}"] = value,
+                    ["Gateway:PublicKeyPath"] = GatewayFixture.PublicKeyPath,
+                }).Build();
+                bool refused = GatewayConfigCheck.Check(configuration, development: true).Any(p => p.StartsWith($"{rule}: {range.Key} ", StringComparison.Ordinal));
+                if (refused == valid)
+                {
+                    wrong.Add($"{range.Key} ({range.Text}): {value} {(valid ? "refused" : "accepted")}");
+                }
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(problems, Is.Empty);
+            Assert.That(ranges, Has.Count.GreaterThanOrEqualTo(2), "the ranges were read");
+            Assert.That(wrong, Is.Empty);
+        });
+    }
+
+    /// <summary>
+    /// Every <c>Gateway:…</c> and <c>CoreSim:…</c> key the docs name (README.md, docs/, the components' READMEs) is one
+    /// the options read, spelled as they spell it: a setting, a section of settings, or an item of a list setting. The
+    /// misspelled keys the docs show on purpose (a start-up error's example) and placeholders are listed here.
+    /// </summary>
+    [Test]
+    public void Docs_NameOnlyKeysTheOptionsRead()
+    {
+        string[] onPurpose = ["Gateway:HttpPot", "CoreSim:HttpPot", "Gateway:X", "CoreSim:X"];
+        var coreSim = new Relay.Contracts.Configuration.SettingsSchema( // core-sim's CoreSimSettings.Schema (internal there)
+            Relay.CoreSim.Configuration.CoreSimOptions.SectionName,
+            typeof(Relay.CoreSim.Configuration.CoreSimOptions),
+            new Dictionary<string, Type>(StringComparer.Ordinal) { ["WireGuard"] = typeof(Relay.WireGuard.WireGuardOptions) });
+        Relay.Contracts.Configuration.SettingsSchema[] schemas = [GatewaySettings.Schema, coreSim];
+        var settings = schemas.SelectMany(schema => schema.Settings).ToList();
+        var keys = settings.Select(s => s.Key).ToList();
+        var lists = settings.Where(s => s.Property.PropertyType != typeof(string) && s.Property.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable))).Select(s => s.Key).ToList();
+        string[] docs = [
+            "README.md", "core-sim/README.md", "tunnel/Protocol/README.md", "wireguard/README.md",
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "docs"), "*.md"),
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "tools"), "README.md", SearchOption.AllDirectories),
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "clients"), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains("node_modules", StringComparison.Ordinal)),
+        ];
+        var unknown = new SortedSet<string>(StringComparer.Ordinal);
+        int named = 0;
+        foreach (string doc in docs.Select(d => Path.GetRelativePath(Repo.Root, Path.Combine(Repo.Root, d))))
+        {
+            foreach (string key in System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(Repo.Root, doc)), @"\b(?:Gateway|CoreSim)(?::[A-Z][A-Za-z0-9]*)+").Select(m => m.Value).Where(k => !onPurpose.Contains(k)))
+            {
+                named++;
+                bool known = keys.Any(k => k == key || k.StartsWith(key + ":", StringComparison.Ordinal)) // a setting or a section
+                    || lists.Any(k => key.StartsWith(k + ":", StringComparison.Ordinal)); // a list's item
+                if (!known)
+                {
+                    unknown.Add($"{doc}: {key}");
+                }
+            }
+        }
+
+        Assert.That(named, Is.GreaterThan(50), "the keys were read");
+        Assert.That(unknown, Is.Empty, "named in the docs, read by no option");
+    }
+
+    /// <summary>Whether <c>relay check</c>'s validators (start-up's) refuse <paramref name="value"/> for Gateway:<paramref name="key"/>, naming it alone.</summary>
+    private static bool Refuses(string key, string value)
+    {
+        string name = "Gateway:" + key;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [name] = value,
+            ["Gateway:PublicKeyPath"] = GatewayFixture.PublicKeyPath,
+        }).Build();
+        return GatewayConfigCheck.Check(configuration, development: true).Any(problem => OptionsTable.NamesOnly(problem, name));
     }
 
     [TestCase("--Gateway:HttpPort=abc", "gateway: configuration error: Gateway:HttpPort: 'abc' is not a valid Int32")]

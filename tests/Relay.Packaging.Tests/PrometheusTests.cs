@@ -27,6 +27,16 @@ public partial class PrometheusTests
         Assert.That(result.ExitCode, Is.Zero, result.StdOut + result.StdErr);
     }
 
+    /// <summary>relay-rules.test.yml has a case for every alert of relay-rules.yml (README: "fires each on its series").</summary>
+    [Test]
+    public void RulesTest_HasACaseForEveryAlert()
+    {
+        var alerts = AlertRegex().Matches(File.ReadAllText(Path.Combine(PrometheusDir, "relay-rules.yml"))).Select(m => m.Groups[1].Value).ToList();
+        var tested = AlertNameRegex().Matches(File.ReadAllText(Path.Combine(PrometheusDir, "relay-rules.test.yml"))).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.That(alerts, Has.Count.GreaterThan(5), "the alerts were read");
+        Assert.That(alerts.Where(a => !tested.Contains(a)), Is.Empty, "alerts relay-rules.test.yml does not test");
+    }
+
     [Test]
     public async Task Rules_PromtoolTestRules_EachAlertFiresOnItsSeries()
     {
@@ -74,6 +84,60 @@ public partial class PrometheusTests
             Assert.That(used, Has.Count.GreaterThan(10), "the names were read");
             Assert.That(missing, Is.Empty, "used in the rules or the dashboard, not exported by the gateway");
         });
+    }
+
+    /// <summary>
+    /// Every relay_gateway_* and relay_backhaul_* name the docs give (README.md, docs/, the components' READMEs) is an
+    /// instrument the code defines, as the exporter writes it (dots as underscores, _total, a unit, a histogram's
+    /// _bucket): read from the source, as many series appear only after their event (a copy, a cache hit, a wss session).
+    /// </summary>
+    [Test]
+    public void Docs_NameOnlyMetricsTheCodeDefines()
+    {
+        var instruments = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string folder in new[] { "gateway", "tunnel", "wireguard", "contracts" })
+        {
+            foreach (string file in Directory.EnumerateFiles(Path.Combine(Repo.Root, folder), "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains("/obj/", StringComparison.Ordinal)))
+            {
+                instruments.UnionWith(InstrumentRegex().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value.Replace('.', '_')));
+            }
+        }
+
+        string[] docs = [
+            "README.md", .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "docs"), "*.md").Select(f => Path.GetRelativePath(Repo.Root, f)),
+            "core-sim/README.md", "tunnel/Protocol/README.md", "wireguard/README.md",
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "tools"), "README.md", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Repo.Root, f)),
+            .. Directory.EnumerateFiles(Path.Combine(Repo.Root, "clients"), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains("node_modules", StringComparison.Ordinal)).Select(f => Path.GetRelativePath(Repo.Root, f)),
+        ];
+        var unknown = new SortedSet<string>(StringComparer.Ordinal);
+        int named = 0;
+        foreach (string doc in docs.Where(d => File.Exists(Path.Combine(Repo.Root, d))))
+        {
+            foreach (string name in DocMetricRegex().Matches(File.ReadAllText(Path.Combine(Repo.Root, doc))).Select(m => m.Value))
+            {
+                named++;
+                if (!Exported(name).Any(instruments.Contains))
+                {
+                    unknown.Add($"{doc}: {name}");
+                }
+            }
+        }
+
+        Assert.That(named, Is.GreaterThan(20), "the names were read");
+        Assert.That(unknown, Is.Empty, "named in the docs, no instrument of that name in the code");
+
+        // relay_backhaul_link_rtt_seconds_bucket → relay_backhaul_link_rtt_seconds, relay_backhaul_link_rtt, …
+        static IEnumerable<string> Exported(string name)
+        {
+            foreach (string series in new[] { "_bucket", "_sum", "_count", string.Empty }.Where(name.EndsWith).Select(x => name[..^x.Length]))
+            {
+                foreach (string counter in new[] { "_total", string.Empty }.Where(series.EndsWith).Select(x => series[..^x.Length]))
+                {
+                    yield return counter;
+                    yield return UnitSuffixRegex().Replace(counter, string.Empty);
+                }
+            }
+        }
     }
 
     /// <summary>relay_gateway_tunnel_handshake_age_seconds → "relay.gateway.tunnel.handshake_age" (the unit suffix off).</summary>
@@ -135,6 +199,18 @@ public partial class PrometheusTests
 
     [GeneratedRegex(@"\b(?:relay|dotnet|kestrel)_[a-z0-9_]+\b")]
     private static partial Regex MetricNameRegex();
+
+    [GeneratedRegex(@"""(relay\.(?:gateway|backhaul)\.[a-z0-9_.]+)""")]
+    private static partial Regex InstrumentRegex();
+
+    [GeneratedRegex(@"\brelay_(?:gateway|backhaul)_[a-z0-9_]*[a-z0-9]\b")]
+    private static partial Regex DocMetricRegex();
+
+    [GeneratedRegex(@"(?m)^\s*- alert: (\w+)")]
+    private static partial Regex AlertRegex();
+
+    [GeneratedRegex(@"(?m)^\s*alertname: (\w+)")]
+    private static partial Regex AlertNameRegex();
 
     [GeneratedRegex(@"_(seconds|bytes_total|bytes|total)$")]
     private static partial Regex UnitSuffixRegex();

@@ -41,6 +41,33 @@ public partial class EventIdTests
         Assert.That(outside.Select(m => $"{m.Type}.{m.Method} ({m.Id})"), Is.Empty, "ids outside their type's range in docs/logging.md");
     }
 
+    /// <summary>The "Used" column of docs/logging.md: exactly the ids each type's messages use (none unlisted, none stale).</summary>
+    [TestCaseSource(nameof(Assemblies))]
+    public void LoggerMessages_EachType_UsesTheIdsDocsLoggingLists(Assembly assembly)
+    {
+        string name = assembly.GetName().Name!;
+        var rows = UsedRow().Matches(File.ReadAllText(DocsLogging()))
+            .Where(m => m.Groups["assembly"].Value == name)
+            .ToList();
+        Assert.That(rows, Is.Not.Empty, $"docs/logging.md has {name}'s rows");
+        var messages = Messages(assembly).ToList();
+        var wrong = new List<string>();
+        foreach (var row in rows)
+        {
+            string type = row.Groups["type"].Value;
+            int from = int.Parse(row.Groups["from"].Value, CultureInfo.InvariantCulture);
+            int to = row.Groups["to"].Success ? int.Parse(row.Groups["to"].Value, CultureInfo.InvariantCulture) : from;
+            var listed = Enumerable.Range(from, to - from + 1).ToList();
+            var used = messages.Where(m => m.Type == type).Select(m => m.Id).Distinct().Order().ToList();
+            if (!listed.SequenceEqual(used))
+            {
+                wrong.Add($"{type}: listed {from}–{to}, used {string.Join(", ", used)}");
+            }
+        }
+
+        Assert.That(wrong, Is.Empty, "the Used column of docs/logging.md");
+    }
+
     private static string DocsLogging()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -58,4 +85,8 @@ public partial class EventIdTests
     // | Relay.Gateway | 1000–1009 | `SessionEndpoint` (…) | …
     [GeneratedRegex(@"^\| (?<assembly>Relay\.[\w.]+)[^|]*\| (?<from>\d+)–(?<to>\d+) \| (?:`(?<type>\w+)`)?", RegexOptions.Multiline)]
     private static partial Regex RangeRow();
+
+    // | Relay.Gateway | 1000–1009 | `SessionEndpoint` (…) | 1000–1002 (a note) |
+    [GeneratedRegex(@"^\| (?<assembly>Relay\.[\w.]+) \| \d+–\d+ \| `(?<type>\w+)`[^|]*\| (?<from>\d+)(?:–(?<to>\d+))?", RegexOptions.Multiline)]
+    private static partial Regex UsedRow();
 }
