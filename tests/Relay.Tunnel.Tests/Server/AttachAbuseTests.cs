@@ -136,7 +136,7 @@ public class AttachAbuseTests
     }
 
     /// <summary>A link of relay-a, handshake done: the relay's end.</summary>
-    private static async Task<IDuplexPipe> DialRelayAAsync(LinkListener listener, LinkOptions options, CancellationToken token)
+    internal static async Task<IDuplexPipe> DialRelayAAsync(LinkListener listener, LinkOptions options, CancellationToken token)
     {
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair();
         var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
