@@ -50,6 +50,9 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// <c>Authorization: Bearer</c> on faults, drain/undrain and operator tokens.</summary>
     public string AdminKey => Options.AdminKey!;
 
+    /// <summary>The host's services (tests).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The effective options.</summary>
     public CoreSimOptions Options => _app.Services.GetRequiredService<IOptions<CoreSimOptions>>().Value;
 
@@ -161,6 +164,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultState>();
         builder.Services.AddSingleton(sp => new Http.FleetSnapshots(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<CoreSimOptions>>().Value.FleetStreamMaxClients));
+        builder.Services.AddSingleton<Http.FleetView>();
         builder.Services.AddSingleton<FilesStore>(); // issue 18: POST/GET /files
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddHostedService<ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)

@@ -185,6 +185,12 @@ public sealed class CoreSimOptions
     public int HistoryMaxRooms { get; set; } = 10_000;
 
     /// <summary>
+    /// Bytes of history kept in all (the messages' strings, UTF-16, and a fixed overhead each); beyond it the room written
+    /// longest ago is forgotten (a room alone over it keeps its newest messages). Defaults to 64 MiB.
+    /// </summary>
+    public long HistoryMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Folder for files uploaded with <c>POST /files</c> (issue 18). Defaults to none: a folder under the system's temp
     /// folder, made at the first upload and removed when core-sim stops.
     /// </summary>

@@ -43,6 +43,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.MaxUnacknowledgedBytes < o.MaxMessageBytes || o.MaxUnacknowledgedBytes > 1024 * 1024 * 1024) return $"CoreSim:MaxUnacknowledgedBytes: must be CoreSim:MaxMessageBytes ({o.MaxMessageBytes}) to 1 GiB; was {o.MaxUnacknowledgedBytes}.";
         if (o.HistoryPerRoom is < 0 or > 100_000) return $"CoreSim:HistoryPerRoom: must be 0-100,000; was {o.HistoryPerRoom}.";
         if (o.HistoryMaxRooms is < 1 or > 10_000_000) return $"CoreSim:HistoryMaxRooms: must be 1-10,000,000; was {o.HistoryMaxRooms}.";
+        if (o.HistoryMaxBytes is < 1024 * 1024 or > 64L * 1024 * 1024 * 1024) return $"CoreSim:HistoryMaxBytes: must be 1 MiB-64 GiB; was {o.HistoryMaxBytes}.";
         if (o.MaxFileBytes < 1) return $"CoreSim:MaxFileBytes: must be at least 1; was {o.MaxFileBytes}.";
         if (o.MaxFiles < 1) return $"CoreSim:MaxFiles: must be at least 1; was {o.MaxFiles}.";
         if (o.AssetMaxAge < TimeSpan.Zero) return $"CoreSim:AssetMaxAge: must not be negative; was {o.AssetMaxAge}.";

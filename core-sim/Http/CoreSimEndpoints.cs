@@ -39,26 +39,13 @@ internal static class CoreSimEndpoints
         app.MapGet("/readyz", (SessionRegistry registry) => registry.Cluster is { Healthy: false } c
             ? Results.Text($"not ready: {c.Problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
-        app.MapGet("/fleet", async (SessionRegistry registry, Fleet.FleetRegistry fleet, Fleet.FleetPolicy policy, Fleet.FleetRegions regions, Fleet.SteeringLog steering, IOptions<CoreSimOptions> options) => Results.Ok(new
+        // Concurrent GETs share one rendering (FleetSnapshots), each started after the request arrived.
+        app.MapGet("/fleet", async (FleetView view, FleetSnapshots snapshots, TimeProvider time, HttpContext context) =>
         {
-            cluster = registry.Cluster is { } c ? new
-            {
-                broker = c.Broker,
-                state = c.Healthy ? "healthy" : "unavailable",
-                reason = c.Problem,
-                pingMs = c.PingMs,
-                nodes = await c.NodesAsync().ConfigureAwait(false), // every node's heartbeat: sessions, last seen, its /fleet
-            } : null,
-            node = options.Value.NodeId,
-            relays = fleet.Describe(policy.StaleAfter),
-            sessionsByRegion = fleet.SessionsByRegion(),
-            regions = Fleet.RegionsView.Describe(fleet.Members(policy.StaleAfter), regions.File, registry.RelayedClients()), // issue 17
-            steering = steering.Recent(), // issue 17: the last negotiate decisions, newest first
-            sessions = registry.SessionCount,
-            directConnections = registry.DirectConnections,
-            relayedConnections = registry.RelayedConnections,
-            rooms = registry.RoomCount,
-        }));
+            long arrived = time.GetTimestamp();
+            string json = await snapshots.GetSinceAsync(view.RenderAsync, arrived, context.RequestAborted).ConfigureAwait(false);
+            return Results.Text(json, "application/json; charset=utf-8");
+        });
 
         // Fleet dashboard (issue 7, Http/Dashboard.cs): GET /, GET /v1/fleet/stream (SSE), POST /v1/relays/{id}/drain|undrain, GET /v1/load/latest.
         Dashboard.Map(app);

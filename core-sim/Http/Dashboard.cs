@@ -62,16 +62,9 @@ internal static class Dashboard
         return Results.Json(new JsonObject { ["command"] = encoded.Name, ["sentTo"] = new JsonArray(sent.Select(id => (JsonNode)JsonValue.Create(id)).ToArray()) }, statusCode: StatusCodes.Status202Accepted);
     }
 
-    /// <summary>Server-sent events: each event is exactly what GET /fleet returns at that moment (the /fleet endpoint is invoked in-process).</summary>
-    private static async Task StreamFleetAsync(HttpContext context, EndpointDataSource endpoints, FleetSnapshots snapshots)
+    /// <summary>Server-sent events: each event is exactly what GET /fleet returns (<see cref="FleetView"/>, shared by all streams).</summary>
+    private static async Task StreamFleetAsync(HttpContext context, FleetView view, FleetSnapshots snapshots)
     {
-        var fleet = endpoints.Endpoints.OfType<RouteEndpoint>().FirstOrDefault(e => e.RoutePattern.RawText == "/fleet");
-        if (fleet?.RequestDelegate is null)
-        {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-
         if (!snapshots.TryEnter())
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -82,7 +75,7 @@ internal static class Dashboard
 
         try
         {
-            await SendFleetAsync(context, fleet.RequestDelegate, snapshots).ConfigureAwait(false);
+            await SendFleetAsync(context, view, snapshots).ConfigureAwait(false);
         }
         finally
         {
@@ -90,9 +83,8 @@ internal static class Dashboard
         }
     }
 
-    private static async Task SendFleetAsync(HttpContext context, RequestDelegate fleet, FleetSnapshots snapshots)
+    private static async Task SendFleetAsync(HttpContext context, FleetView view, FleetSnapshots snapshots)
     {
-
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
@@ -105,7 +97,7 @@ internal static class Dashboard
         {
             do
             {
-                string json = await snapshots.GetAsync(ct => RenderFleetAsync(fleet, context.RequestServices, ct), lifetime.Token).ConfigureAwait(false);
+                string json = await snapshots.GetAsync(view.RenderAsync, lifetime.Token).ConfigureAwait(false); // one line: compact JSON
                 await context.Response.WriteAsync($"event: fleet\ndata: {json}\n\n", lifetime.Token).ConfigureAwait(false);
                 await context.Response.Body.FlushAsync(lifetime.Token).ConfigureAwait(false);
             }
@@ -115,18 +107,6 @@ internal static class Dashboard
         {
             // client gone, or the stream's lifetime is over: EventSource reconnects
         }
-    }
-
-    private static async Task<string> RenderFleetAsync(RequestDelegate fleet, IServiceProvider services, CancellationToken ct)
-    {
-        var inner = new DefaultHttpContext { RequestServices = services, RequestAborted = ct };
-        inner.Request.Method = HttpMethods.Get;
-        inner.Request.Path = "/fleet";
-        using var body = new MemoryStream();
-        inner.Response.Body = body;
-        await fleet(inner).ConfigureAwait(false);
-        string json = Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
-        return json.Replace("\n", string.Empty, StringComparison.Ordinal).Replace("\r", string.Empty, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ namespace Relay.CoreSim.Http;
 /// </summary>
 internal static class TokenEndpoint
 {
+    /// <summary>The longest sub and site a token may carry.</summary>
+    public const int MaxClaimChars = 1024;
+
     public static IResult Issue(HttpContext context, TokenRequest request, TokenIssuer issuer, IOptions<CoreSimOptions> options, IHostEnvironment environment)
     {
         if (!IsSameOrigin(context.Request))
@@ -23,6 +26,13 @@ internal static class TokenEndpoint
         if (string.IsNullOrEmpty(request.Sub) || string.IsNullOrEmpty(request.Site) || !TokenClaims.IsKnownRole(request.Role))
         {
             return Results.BadRequest(new { error = "sub and site are required; role must be visitor or operator" });
+        }
+
+        if (request.Sub.Length > MaxClaimChars || request.Site.Length > MaxClaimChars)
+        {
+            // A relay's OPEN carries sub and site (and site/sub as its session key): the core refuses an OPEN of more
+            // than OpenInfo.MaxChars characters, so it never mints a token that could not open a stream.
+            return Results.BadRequest(new { error = $"sub and site are at most {MaxClaimChars} characters" });
         }
 
         if (!AdminKey.IsPresented(context.Request, options.Value.AdminKey))

@@ -41,7 +41,7 @@ internal sealed class SessionRegistry : IDisposable
     {
         _options = options.Value;
         _time = time;
-        History = new RoomHistory(_options.HistoryPerRoom, _options.HistoryMaxRooms, time);
+        History = new RoomHistory(_options.HistoryPerRoom, _options.HistoryMaxRooms, _options.HistoryMaxBytes, time);
         if (!string.IsNullOrEmpty(_options.Cluster.Redis))
         {
             _cluster = new ClusterState(_options, time, loggers.CreateLogger("Relay.CoreSim.Cluster"));

@@ -1,7 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using Relay.Client;
 using Relay.Contracts.Tokens;
+using Relay.CoreSim.Http;
 
 namespace Relay.CoreSim.Tests;
 
@@ -95,6 +97,20 @@ public sealed class ChatAndTokenTests
         using var http = new HttpClient { BaseAddress = _host.HttpUri };
         using var response = await http.PostAsync("/v1/tokens", new StringContent("""{"sub":"v1","site":"s1","role":"admin"}""", System.Text.Encoding.UTF8, "application/json"), ct);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task TokenEndpoint_SubOrSiteOverTheLimit_IsBadRequest(CancellationToken ct)
+    {
+        // A relay's OPEN carries them (and site/sub as its session key); the core refuses an OPEN over OpenInfo.MaxChars.
+        using var http = new HttpClient { BaseAddress = _host.HttpUri };
+        string longest = new('v', TokenEndpoint.MaxClaimChars);
+        foreach (var (sub, site, expected) in new[] { (longest, longest, HttpStatusCode.OK), (longest + "v", "s1", HttpStatusCode.BadRequest), ("v1", longest + "s", HttpStatusCode.BadRequest) })
+        {
+            using var response = await http.PostAsJsonAsync("/v1/tokens", new { sub, site, role = "visitor" }, ct);
+            Assert.That(response.StatusCode, Is.EqualTo(expected), $"sub {sub.Length}, site {site.Length} characters");
+        }
     }
 
     private static string Tamper(string token)

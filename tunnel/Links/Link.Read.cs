@@ -34,6 +34,11 @@ internal sealed partial class Link
                     break;
                 }
 
+                if (Volatile.Read(ref _refusesQueued) > MaxQueuedRefuses)
+                {
+                    await UntilRefusesWrittenAsync().ConfigureAwait(false); // a peer that does not read is not read either
+                }
+
                 if (result.IsCompleted)
                 {
                     if (!buffer.IsEmpty)

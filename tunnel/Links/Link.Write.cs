@@ -44,6 +44,10 @@ internal sealed partial class Link
                     {
                         Volatile.Write(ref _pongQueued, 0); // the next ping may queue its pong
                     }
+                    else if (item.Kind == FrameKind.Refuse)
+                    {
+                        RefuseTaken();
+                    }
 
                     pending += Encode(output, in item);
                     frames++;

@@ -26,6 +26,20 @@ internal sealed partial class Link
 
     /// <summary>Pongs this link queued (tests).</summary>
     internal long PongsQueued => Interlocked.Read(ref _pongsQueued);
+
+    /// <summary>
+    /// REFUSE frames queued and not yet written. Past <see cref="MaxQueuedRefuses"/> the read loop reads nothing more from
+    /// the peer until the writer has taken half of them: each OPEN or ATTACH a relay sends for a stream the core will not
+    /// take is answered with a REFUSE, so a relay that sends them and does not read grew the queue without end (a review:
+    /// 100,000 ATTACHs, 99,941 frames queued). An honest relay reads, and gets every answer.
+    /// </summary>
+    private int _refusesQueued;
+    private TaskCompletionSource? _refusesDrained;
+
+    internal const int MaxQueuedRefuses = 1024;
+
+    /// <summary>REFUSE frames queued and not yet written (tests).</summary>
+    internal int RefusesQueued => Volatile.Read(ref _refusesQueued);
     private readonly TaskCompletionSource<LinkCloseReason> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeReason;
     private int _loopsRunning;
@@ -121,7 +135,45 @@ internal sealed partial class Link
     }
 
     /// <summary>Queues a frame. Returns false when the link is closing (the frame is dropped; streams resend after re-attach).</summary>
-    public bool Enqueue(in Outgoing frame) => _outbound.Writer.TryWrite(frame);
+    public bool Enqueue(in Outgoing frame)
+    {
+        if (frame.Kind != FrameKind.Refuse)
+        {
+            return _outbound.Writer.TryWrite(frame);
+        }
+
+        Interlocked.Increment(ref _refusesQueued);
+        if (_outbound.Writer.TryWrite(frame))
+        {
+            return true;
+        }
+
+        RefuseTaken();
+        return false;
+    }
+
+    /// <summary>A queued REFUSE left the queue: wakes the read loop once half of the cap is left.</summary>
+    private void RefuseTaken()
+    {
+        if (Interlocked.Decrement(ref _refusesQueued) <= MaxQueuedRefuses / 2 && Volatile.Read(ref _refusesDrained) is not null)
+        {
+            Interlocked.Exchange(ref _refusesDrained, null)?.TrySetResult();
+        }
+    }
+
+    /// <summary>The read loop, past <see cref="MaxQueuedRefuses"/>: waits until the writer has taken half of them or the link closes.</summary>
+    private async Task UntilRefusesWrittenAsync()
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _refusesDrained, drained); // a full fence: the writer's decrement then sees it, or this sees the decrement
+        if (Volatile.Read(ref _refusesQueued) <= MaxQueuedRefuses / 2 || !IsOpen)
+        {
+            Interlocked.CompareExchange(ref _refusesDrained, null, drained);
+            return;
+        }
+
+        await drained.Task.ConfigureAwait(false);
+    }
 
     /// <summary>Sends GO_AWAY: the peer should place no new streams here.</summary>
     public void SendGoAway(string reason)
@@ -242,6 +294,7 @@ internal sealed partial class Link
         }
 
         _outbound.Writer.TryComplete();
+        Interlocked.Exchange(ref _refusesDrained, null)?.TrySetResult(); // the read loop, if it waits for the writer
         UnsafeRelease();
         _pipe.Input.CancelPendingRead();
         _pipe.Output.CancelPendingFlush();

@@ -8,8 +8,27 @@ namespace Relay.Tunnel.Protocol;
 /// <param name="Kind">What the stream carries (issue 18); written on the wire only when not <see cref="StreamKind.Session"/>.</param>
 public sealed record OpenInfo(string SessionKey, string ClientAddress, IReadOnlyDictionary<string, string> Claims, StreamKind Kind = StreamKind.Session)
 {
+    /// <summary>
+    /// The most characters an OPEN's strings (session key, client address, claim keys and values) may hold together: a
+    /// core refuses a larger OPEN with 1008 (the link stays up). The core keeps the session key and address for the
+    /// stream's life; bounded only by the frame (256 KiB), a relay could make it hold half a megabyte per stream.
+    /// </summary>
+    public const int MaxChars = 8192;
+
     /// <summary>An empty claim set.</summary>
     public static readonly IReadOnlyDictionary<string, string> NoClaims = new Dictionary<string, string>();
+
+    /// <summary>Whether the strings hold at most <see cref="MaxChars"/> characters together.</summary>
+    public bool WithinLimits()
+    {
+        long chars = (long)SessionKey.Length + ClientAddress.Length;
+        foreach (var (key, value) in Claims)
+        {
+            chars += key.Length + value.Length;
+        }
+
+        return chars <= MaxChars;
+    }
 
     /// <summary>The wire text of <paramref name="kind"/> (the OPEN frame's fifth field).</summary>
     public static string KindText(StreamKind kind) => kind switch

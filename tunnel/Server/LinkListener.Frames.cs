@@ -91,6 +91,14 @@ public sealed partial class LinkListener
                 return true;
             }
 
+            var info = (OpenInfo)frame.Body!;
+            if (!info.WithinLimits())
+            {
+                // The core keeps the session key and address for the stream's life: a relay cannot make it hold 256 KiB a stream.
+                link.Enqueue(new Outgoing(FrameKind.Refuse, frame.StreamId, code: StreamCodes.PolicyViolation, body: $"OPEN's strings hold more than {OpenInfo.MaxChars} characters"));
+                return true;
+            }
+
             if (RefuseNewStreams || _stopping.IsCancellationRequested)
             {
                 link.Enqueue(new Outgoing(FrameKind.Refuse, frame.StreamId, code: StreamCodes.TryAgainLater, body: "core refuses new streams"));
@@ -104,7 +112,7 @@ public sealed partial class LinkListener
                 return true;
             }
 
-            stream = new MuxStream(frame.StreamId, (OpenInfo)frame.Body!, isOpener: false, this, _options.Link) { RelayId = relay.RelayId, OpensSeen = copy ? OpenCopySeen : OpenSeen };
+            stream = new MuxStream(frame.StreamId, info, isOpener: false, this, _options.Link) { RelayId = relay.RelayId, OpensSeen = copy ? OpenCopySeen : OpenSeen };
             relay.Streams[frame.StreamId] = stream;
             relay.OpenStreams++;
             _metrics.StreamOpened();

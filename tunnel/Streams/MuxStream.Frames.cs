@@ -11,8 +11,8 @@ public sealed partial class MuxStream
         byte[]? buffer = chunk.Length == 0 ? null : RetainedBuffers.Rent(chunk.Length);
         chunk.CopyTo(buffer);
         var item = new SendItem(++_lastSeq, flags, buffer, chunk.Length, false, 0, null);
-        _bytesSent += chunk.Length;
-        _retainedBytes += chunk.Length;
+        _bytesSent += WindowCost(chunk.Length);
+        _retainedBytes += WindowCost(chunk.Length);
         _retained.Enqueue(item);
         if (State == StreamState.Attached)
         {
@@ -54,9 +54,17 @@ public sealed partial class MuxStream
         SignalCredit();
     }
 
+    /// <summary>
+    /// What a DATA frame of <paramref name="length"/> payload bytes (or a message of that length) costs of the window: its
+    /// length, and one byte for an empty one. Empty messages were free (a review): a peer could queue them on a stream
+    /// whose application did not read, without bound. Both sides count the same, so an honest sender never passes the
+    /// receiver's window with them (tunnel/Protocol/README.md, "Flow control").
+    /// </summary>
+    private static int WindowCost(int length) => Math.Max(length, 1);
+
     private void ConsumedLocked(int length)
     {
-        _consumed += length;
+        _consumed += WindowCost(length);
         long limit = _consumed + _options.StreamWindow;
         bool credit = limit - _advertised >= _options.StreamWindow / 4;
         if (credit || _received - _ackedSeq >= AckEveryFrames)
@@ -128,16 +136,17 @@ public sealed partial class MuxStream
             }
 
             int length = (int)frame.Payload.Length;
+            bool end = (frame.Flags & DataFlags.EndOfMessage) != 0;
             if (frame.Seq != _received + 1 || _remoteClose is not null
-                || _receivedBytes + length > _advertised
+                || (length == 0 && !end) // carries nothing and ends nothing: never sent (an empty chunk is an empty message)
+                || _receivedBytes + WindowCost(length) > _advertised
                 || _partialLength + length > _options.MaxMessageSize)
             {
                 return false;
             }
 
             _received = frame.Seq;
-            _receivedBytes += length;
-            bool end = (frame.Flags & DataFlags.EndOfMessage) != 0;
+            _receivedBytes += WindowCost(length);
             if (_partial is null && end)
             {
                 var buffer = length == 0 ? [] : RetainedBuffers.Rent(length);
@@ -529,10 +538,14 @@ public sealed partial class MuxStream
             {
                 _localCloseAcked = true;
             }
-            else if (item.Buffer is not null)
+            else
             {
-                _retainedBytes -= item.Length;
-                RetainedBuffers.Return(item.Buffer);
+                _retainedBytes -= WindowCost(item.Length);
+                if (item.Buffer is not null)
+                {
+                    RetainedBuffers.Return(item.Buffer);
+                }
+
                 released = true;
             }
         }

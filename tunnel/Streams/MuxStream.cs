@@ -206,7 +206,7 @@ public sealed partial class MuxStream
                         // ahead of what it has acknowledged, so holding at most a window unacknowledged costs it
                         // nothing, and a peer that raises its credit without acknowledging cannot make this side
                         // retain without bound (tunnel/Protocol/README.md "Flow control").
-                        if (_creditLimit >= 0 && _bytesSent + length <= _creditLimit && (_retainedBytes == 0 || _retainedBytes + length <= _peerWindow))
+                        if (_creditLimit >= 0 && _bytesSent + WindowCost(length) <= _creditLimit && (_retainedBytes == 0 || _retainedBytes + WindowCost(length) <= _peerWindow))
                         {
                             QueueData(flags, message.Span.Slice(offset, length));
                             break;

@@ -12,6 +12,9 @@ public static class StreamCodes
     /// <summary>The peer does not take what the stream carries (an OPEN of a kind it does not know).</summary>
     public const int Unsupported = 1003;
 
+    /// <summary>Policy: an OPEN over the limits (<see cref="Protocol.OpenInfo.MaxChars"/>).</summary>
+    public const int PolicyViolation = 1008;
+
     /// <summary>The backhaul lost the stream: its link died and it was not re-attached in time,
     /// or the peer no longer knew it. The client should reconnect and resume its session.</summary>
     public const int BackhaulLost = 1011;

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Relay.CoreSim.Http;
 
@@ -65,6 +66,36 @@ public class FleetStreamTests
 
         time.Advance(FleetSnapshots.Fresh);
         Assert.That(await snapshots.GetAsync(Render, CancellationToken.None), Is.EqualTo("{\"n\":2}"), "a stale view is rendered again");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ConcurrentFleetGets_ShareRenderings_AndEachSeesWhatHappenedBeforeIt(CancellationToken token)
+    {
+        // A review found GET /fleet (anonymous) rendering the whole fleet view for each request, while the streams already
+        // shared one rendering: a flood of GETs did what the cap on streams prevents. Concurrent GETs now share one
+        // rendering, one at a time, each of which started after the request arrived (a GET never sees an older view).
+        await using var host = await CoreSimFixture.StartAsync();
+        var view = host.Services.GetRequiredService<FleetView>();
+        using var http = new HttpClient { BaseAddress = host.HttpUri };
+        (await http.GetAsync("/fleet", token)).EnsureSuccessStatusCode(); // warm: connection, JIT
+        long before = view.Renders;
+
+        const int Gets = 64;
+        var gets = Enumerable.Range(0, Gets).Select(_ => http.GetStringAsync("/fleet", token)).ToArray();
+        var documents = await Task.WhenAll(gets);
+        long renders = view.Renders - before;
+
+        Assert.That(documents.All(d => d.Contains("\"relays\"", StringComparison.Ordinal)), Is.True, "each GET gets the fleet view");
+        Assert.That(renders, Is.LessThan(Gets / 4), $"{Gets} concurrent GETs rendered {renders} views");
+
+        // Read your writes: a negotiate decision made before a GET is in the view that GET answers.
+        for (int i = 0; i < 3; i++)
+        {
+            (await http.GetAsync($"/v1/negotiate?region=r{i}", token)).EnsureSuccessStatusCode();
+            var fleet = await CoreSimFixture.GetAsync(host, "/fleet");
+            Assert.That(fleet.GetProperty("steering")[0].GetProperty("region").GetString(), Is.EqualTo($"r{i}"));
+        }
     }
 
     private static Task<HttpResponseMessage> OpenAsync(HttpClient http, CancellationToken token) =>

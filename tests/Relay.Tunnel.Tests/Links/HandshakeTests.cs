@@ -99,15 +99,8 @@ public class HandshakeTests
     public async Task Link_PeerThatPingsAndDoesNotRead_QueuesOnePongAtMost(CancellationToken token)
     {
         // A review found a frame queued per ping: a peer that floods pings and never reads grew the link's queue without end.
-        var time = new FakeTimeProvider();
-        byte[] key = RandomNumberGenerator.GetBytes(32);
-        await using var listener = ListenerForRelayA(key, time, o => o.Link.FlushThreshold = 1024);
-        var (relayEnd, coreEnd) = DuplexPipe.CreatePair(pauseWriterThreshold: 4096);
-        var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
-        var dialed = await LinkHandshake.DialAsync(relayEnd, InMemoryBackhaul.Options(time, key), "relay-a", "test", token);
-        Assert.That(dialed.Ok, Is.True, dialed.Error);
-        await accept.WaitAsync(token);
-        var link = listener.LinksOf("relay-a").Single();
+        var (listener, relayEnd, link) = await SmallPipeLinkAsync(token);
+        await using var owned = listener;
 
         // The relay's end reads nothing from here on: the core's pongs fill the pipe, then wait in the link's queue.
         for (int i = 0; i < 20_000; i++)
@@ -142,6 +135,23 @@ public class HandshakeTests
     }
 
     /// <summary>A core's listener that knows one relay, relay-a, by <paramref name="key"/>.</summary>
+    /// <summary>
+    /// A listener and one link of relay-a, handshake done, over a pipe that takes about 4 KiB before its writer waits (the
+    /// core flushes every KiB): the relay's end, and the core's link, for a relay that stops reading.
+    /// </summary>
+    internal static async Task<(LinkListener Listener, IDuplexPipe RelayEnd, Link Link)> SmallPipeLinkAsync(CancellationToken token)
+    {
+        var time = new FakeTimeProvider();
+        byte[] key = RandomNumberGenerator.GetBytes(32);
+        var listener = ListenerForRelayA(key, time, o => o.Link.FlushThreshold = 1024);
+        var (relayEnd, coreEnd) = DuplexPipe.CreatePair(pauseWriterThreshold: 4096);
+        var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
+        var dialed = await LinkHandshake.DialAsync(relayEnd, InMemoryBackhaul.Options(time, key), "relay-a", "test", token);
+        Assert.That(dialed.Ok, Is.True, dialed.Error);
+        await accept.WaitAsync(token);
+        return (listener, relayEnd, listener.LinksOf("relay-a").Single());
+    }
+
     internal static LinkListener ListenerForRelayA(byte[] key, TimeProvider time, Action<LinkListenerOptions>? configure = null)
     {
         var options = new LinkListenerOptions { NodeId = "core-test", Link = new LinkOptions { TimeProvider = time }, KeyForRelay = id => id == "relay-a" ? key : null };

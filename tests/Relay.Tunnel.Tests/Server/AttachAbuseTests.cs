@@ -135,8 +135,48 @@ public class AttachAbuseTests
         Assert.That(resent, Is.GreaterThanOrEqualTo(4 * sent), "an honest relay's re-attaches are all answered up to the budget");
     }
 
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task OpenWithFieldsOverTheLimits_IsRefusedWith1008_AndTheLinkStaysUp(CancellationToken token)
+    {
+        // A review found OPEN's strings unbounded but by the frame (256 KiB): the core kept a stream's session key and
+        // client address for the stream's life, so a relay could make it hold ~0.5 MB per stream, 250,000 streams.
+        var time = new FakeTimeProvider();
+        byte[] key = RandomNumberGenerator.GetBytes(32);
+        await using var listener = HandshakeTests.ListenerForRelayA(key, time);
+        var relayEnd = await DialRelayAAsync(listener, InMemoryBackhaul.Options(time, key), token);
+        var claims = new Dictionary<string, string> { ["sub"] = "v1", ["site"] = "s1" };
+        var oversized = new[]
+        {
+            new OpenInfo(new string('k', OpenInfo.MaxChars + 1), "127.0.0.1:1", claims),
+            new OpenInfo("s1/v1", new string('a', OpenInfo.MaxChars + 1), claims),
+            new OpenInfo("s1/v1", "127.0.0.1:1", new Dictionary<string, string> { ["sub"] = new string('v', OpenInfo.MaxChars + 1) }),
+            new OpenInfo("s1/v1", "127.0.0.1:1", Enumerable.Range(0, 8).ToDictionary(i => $"c{i}", _ => new string('v', (OpenInfo.MaxChars / 8) + 1))),
+        };
+        for (int i = 0; i < oversized.Length; i++)
+        {
+            FrameWriter.WriteOpen(relayEnd.Output, (ulong)(i + 1), oversized[i]);
+        }
+
+        FrameWriter.WriteOpen(relayEnd.Output, 99, new OpenInfo("s1/v1", "127.0.0.1:1", claims));
+        await relayEnd.Output.FlushAsync(token);
+
+        var control = Channel.CreateUnbounded<Frame>();
+        _ = CountFramesAsync(relayEnd.Input, control, new StrongBox<long>(), token);
+        var refused = new List<(ulong, int)>();
+        while (refused.Count < oversized.Length)
+        {
+            var frame = await control.Reader.ReadAsync(token);
+            refused.Add((frame.StreamId, frame.Code));
+        }
+
+        Assert.That(refused, Is.EqualTo(new[] { (1UL, 1008), (2UL, 1008), (3UL, 1008), (4UL, 1008) }), "each oversized OPEN is refused (policy), the link stays up");
+        var accepted = await listener.AcceptStreamAsync(token);
+        Assert.That(accepted.Id, Is.EqualTo(99UL), "only the OPEN within the limits opens a stream");
+    }
+
     /// <summary>A link of relay-a, handshake done: the relay's end.</summary>
-    private static async Task<IDuplexPipe> DialRelayAAsync(LinkListener listener, LinkOptions options, CancellationToken token)
+    internal static async Task<IDuplexPipe> DialRelayAAsync(LinkListener listener, LinkOptions options, CancellationToken token)
     {
         var (relayEnd, coreEnd) = DuplexPipe.CreatePair();
         var accept = listener.AcceptLinkAsync(coreEnd, "relay-a", CancellationToken.None);
