@@ -56,16 +56,29 @@ internal static class ClusterScripts
         return out
         """;
 
-    /// <summary>Appends a room message to the room's history (issue 18: <c>GET /api/rooms/{room}/history</c>), a capped
-    /// stream beside the room's member set (entry id N-1, N the room's message number; fields f, b, t), kept twice the
-    /// session retention after its last message. Sets <c>rid</c> (0 without a room).</summary>
+    /// <summary>Appends a room message to the room's history (issue 18: <c>GET /api/rooms/{room}/history</c>), a stream
+    /// beside the room's member set (entry id N-1, N the room's message number; fields f, b, t) of at most
+    /// <c>historyMax</c> messages and <c>maxBytes</c> bytes of sender and body (<c>:hb</c>), the oldest dropped first, kept
+    /// twice the session retention after its last message. Sets <c>rid</c> (0 without a room).</summary>
     private const string RoomHistoryAppend = """
         local rid = 0
         if roomKey ~= '' then
+          local rh = roomKey .. ':h'
           rid = redis.call('INCR', roomKey .. ':n')
-          redis.call('XADD', roomKey .. ':h', 'MAXLEN', historyMax, rid .. '-1', 'f', from, 'b', body, 't', now)
-          redis.call('PEXPIRE', roomKey .. ':h', ttl * 2)
+          redis.call('XADD', rh, rid .. '-1', 'f', from, 'b', body, 't', now)
+          local held = redis.call('INCRBY', roomKey .. ':hb', string.len(from) + string.len(body))
+          while held > maxBytes or redis.call('XLEN', rh) > historyMax do
+            local oldest = redis.call('XRANGE', rh, '-', '+', 'COUNT', 1)
+            if #oldest == 0 then break end
+            local f = oldest[1][2]
+            local n = 0
+            for i = 2, #f, 2 do if f[i - 1] ~= 't' then n = n + string.len(f[i]) end end
+            redis.call('XDEL', rh, oldest[1][1])
+            held = redis.call('INCRBY', roomKey .. ':hb', -n)
+          end
+          redis.call('PEXPIRE', rh, ttl * 2)
           redis.call('PEXPIRE', roomKey .. ':n', ttl * 2)
+          redis.call('PEXPIRE', roomKey .. ':hb', ttl * 2)
         end
         """;
 

@@ -19,9 +19,9 @@ public sealed class HistoryBytesTests
     public void Prerequisites() => ClusterFixture.RequirePrerequisites();
 
     /// <summary>Two nodes with the cap; op-a on node 1 and op-b on node 2, both in room r1.</summary>
-    private static async Task<(ClusterLab Lab, RawSession A, string IdA, RawSession B)> StartAsync(CancellationToken ct)
+    private static async Task<(ClusterLab Lab, RawSession A, string IdA, RawSession B)> StartAsync(CancellationToken ct, string leaseTime = "00:00:15")
     {
-        var lab = await ClusterLab.StartAsync(2, ct, $"--CoreSim:MaxUnacknowledgedBytes={Cap}");
+        var lab = await ClusterLab.StartAsync(2, ct, $"--CoreSim:MaxUnacknowledgedBytes={Cap}", $"--CoreSim:Cluster:LeaseTime={leaseTime}", "--CoreSim:Cluster:BrokerTimeout=00:00:00.5");
         string ta = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-a", "operator", ct);
         string tb = await ClusterFixture.TokenAsync(lab.Nodes[0], "op-b", "operator", ct);
         var (a, idA) = await ClusterFixture.JoinAsync(lab.Nodes[0].Ws, ta, "r1", ct);
@@ -45,10 +45,17 @@ public sealed class HistoryBytesTests
     [CancelAfter(120_000)]
     public async Task DetachedMember_PastTheByteCap_EndsWithBufferOverflow_AndTheBrokerHoldsNoMore(CancellationToken ct)
     {
-        var (lab, a, idA, b) = await StartAsync(ct);
+        var (lab, a, idA, b) = await StartAsync(ct, leaseTime: "00:00:02");
         await using var _lab = lab;
         await using var _b = b;
         await a.DisposeAsync(); // A's connection is gone: its session waits (detached) for a resume
+
+        // Detached for sure once no node renews its lease any more (a node still serving A would pull, overflow and end it
+        // itself, deleting its keys): the broker alone holds what comes next. Bounded by the test's timeout.
+        while ((await lab.Redis.CommandAsync(ct, "EXISTS", "relay:s:" + idA + ":own")).Trim() != ":0")
+        {
+            await Task.Delay(100, ct);
+        }
 
         await SendAsync(b, 1, 8, ct); // 8 × 50 KB for A: 400 KB, past the 256 KiB cap at the sixth
 
@@ -79,5 +86,23 @@ public sealed class HistoryBytesTests
         }
 
         Assert.That(a.Socket.State, Is.EqualTo(System.Net.WebSockets.WebSocketState.Open), "A was not ended for overflow");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task RoomHistory_InTheBroker_KeepsTheNewestWithinTheByteCap(CancellationToken ct)
+    {
+        var (lab, a, _, b) = await StartAsync(ct);
+        await using var _lab = lab;
+        await using var _a = a;
+        await using var _b = b;
+
+        await SendAsync(b, 1, 8, ct); // 8 × 50 KB into r1's history: 400 KB through a 256 KiB cap
+
+        using var http = new HttpClient { BaseAddress = lab.Nodes[0].Http, Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await ClusterFixture.TokenAsync(lab.Nodes[0], "op-a", "operator", ct));
+        var history = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(http, "/api/rooms/r1/history", ct);
+        var ids = history.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).ToArray();
+        Assert.That(ids, Is.EqualTo(new[] { 4L, 5L, 6L, 7L, 8L }), "the newest five (250 KB) of eight");
     }
 }
