@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Tokens;
 using Relay.Gateway.Backhaul;
@@ -88,12 +89,51 @@ internal sealed partial class SessionEndpoint(
     /// TCP keepalive with the same interval and timeout (<c>Upgrade.SocketLiveness</c>), so the websocket sends no pings
     /// of its own (its timer was ≈ 240 B per idle session, issue 21).
     /// </summary>
+    /// <summary>The pongs each session's websocket may write: at most its message rate (<see cref="Upgrade.PongRate"/>).</summary>
+    public Upgrade.PongRate Pongs { get; } = new(options.Value.MessagesPerSecond, options.Value.MessageBurst, time);
+
     public WebSocketCreationOptions CreationOptions(bool kernelKeepAlive = false) => new()
     {
         IsServer = true,
         KeepAliveInterval = kernelKeepAlive ? TimeSpan.Zero : _options.KeepAliveInterval,
         KeepAliveTimeout = kernelKeepAlive ? Timeout.InfiniteTimeSpan : _options.KeepAliveTimeout,
     };
+
+    /// <summary>
+    /// Accepts the websocket as ASP.NET Core's websocket middleware does (101 with Sec-WebSocket-Accept over HTTP/1.1, 200
+    /// over HTTP/2's extended CONNECT), over a stream whose pongs are paced (<see cref="Pongs"/>); with permessage-deflate
+    /// on (<c>Gateway:EnableCompression</c>), the middleware's own accept, whose pongs are not.
+    /// </summary>
+    private async Task<WebSocket> AcceptAsync(HttpContext context)
+    {
+        Stream transport;
+        if (_options.EnableCompression)
+        {
+            return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                DangerousEnableCompression = true,
+                KeepAliveInterval = _options.KeepAliveInterval,
+                KeepAliveTimeout = _options.KeepAliveTimeout,
+            }).ConfigureAwait(false);
+        }
+
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            transport = await connect.AcceptAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            var upgrade = context.Features.GetRequiredFeature<IHttpUpgradeFeature>();
+            context.Response.Headers.Connection = "Upgrade";
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.SecWebSocketAccept = Upgrade.WebSocketUpgradeMiddleware.AcceptKey(context.Request.Headers.SecWebSocketKey.ToString());
+            context.Response.StatusCode = StatusCodes.Status101SwitchingProtocols;
+            transport = await upgrade.UpgradeAsync().ConfigureAwait(false);
+        }
+
+        return WebSocket.CreateFromStream(new Upgrade.PacedStream(transport) { Pongs = Pongs }, CreationOptions());
+    }
 
     /// <summary>
     /// Refused upgrades one connection gets (HTTP/1.1 keep-alive requests, HTTP/2 streams) before it is closed; what it
@@ -142,12 +182,7 @@ internal sealed partial class SessionEndpoint(
             // No longer a pre-auth connection (gateway/Edge), before the 101: a client may open its next connection the
             // moment it has the 101, and this one must not still count against its address's pre-auth cap then.
             context.Features.Get<Edge.PreAuthSlot>()?.Upgraded();
-            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                DangerousEnableCompression = _options.EnableCompression,
-                KeepAliveInterval = _options.KeepAliveInterval,
-                KeepAliveTimeout = _options.KeepAliveTimeout,
-            }).ConfigureAwait(false);
+            socket = await AcceptAsync(context).ConfigureAwait(false);
         }
         catch
         {

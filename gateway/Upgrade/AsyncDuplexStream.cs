@@ -7,6 +7,15 @@ namespace Relay.Gateway.Upgrade;
 /// </summary>
 internal abstract class AsyncDuplexStream : Stream
 {
+    private double _pongTokens;
+    private long _pongStamp;
+
+    /// <summary>The pongs the websocket over this stream may write (<see cref="PongRate"/>); null: every one.</summary>
+    public PongRate? Pongs { get; set; }
+
+    /// <summary>Whether a write is a pong beyond <see cref="Pongs"/>: the derived class's write then writes nothing.</summary>
+    protected bool DropsPong(ReadOnlyMemory<byte> source) => Pongs is { } rate && rate.Drops(source.Span, ref _pongTokens, ref _pongStamp);
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;

@@ -48,6 +48,11 @@ internal sealed class ConnectionStream(ConnectionContext connection) : AsyncDupl
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        if (DropsPong(source))
+        {
+            return;
+        }
+
         var result = await _output.WriteAsync(source, cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
         {

@@ -108,6 +108,11 @@ internal sealed class SocketStream : AsyncDuplexStream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        if (DropsPong(source))
+        {
+            return ValueTask.CompletedTask;
+        }
+
         int sent = _socket.Send(source.Span, SocketFlags.None, out var error);
         if (error == SocketError.Success && sent == source.Length)
         {

@@ -328,7 +328,10 @@ internal sealed partial class SocketUpgrade(
             // SocketStream's write is non-blocking and tried at once: the socket makes no send awaitable for it.
             await stream.WriteAsync(WebSocketUpgradeMiddleware.SwitchingProtocols(request.Key)).ConfigureAwait(false);
             SocketLiveness.Apply(socket, options.KeepAliveInterval, options.KeepAliveTimeout);
-            session = WebSocket.CreateFromStream(stream, endpoint.CreationOptions(kernelKeepAlive: true));
+            // Pongs paced on the socket's own stream; over TLS above the SslStream (below it they are ciphertext).
+            var paced = stream as AsyncDuplexStream ?? new PacedStream(stream);
+            paced.Pongs = endpoint.Pongs;
+            session = WebSocket.CreateFromStream(paced, endpoint.CreationOptions(kernelKeepAlive: true));
         }
         catch
         {

@@ -19,7 +19,7 @@ internal sealed class TlsSessionStream(ConnectionContext connection, SslStream t
         tls.ReadAsync(destination, cancellationToken);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
-        tls.WriteAsync(source, cancellationToken);
+        DropsPong(source) ? ValueTask.CompletedTask : tls.WriteAsync(source, cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

@@ -134,13 +134,13 @@ internal sealed partial class WebSocketUpgradeMiddleware(
             if (!pastHead && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>()?.SslStream is { } tls)
             {
                 metrics.TlsDirectSession();
-                var direct = new TlsSessionStream(connection, tls);
+                var direct = new TlsSessionStream(connection, tls) { Pongs = endpoint.Pongs };
                 var overTls = WebSocket.CreateFromStream(direct, endpoint.CreationOptions());
                 direct.Socket = overTls;
                 return (overTls, admission, remote?.Port ?? 0);
             }
 
-            var stream = new ConnectionStream(connection);
+            var stream = new ConnectionStream(connection) { Pongs = endpoint.Pongs };
             var socket = WebSocket.CreateFromStream(stream, endpoint.CreationOptions());
             stream.Socket = socket;
             return (socket, admission, remote?.Port ?? 0);
