@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Relay.Contracts.Tokens;
 using Relay.CoreSim.Configuration;
-using Relay.CoreSim.Sessions;
 using StackExchange.Redis;
 
 namespace Relay.CoreSim.Cluster;
@@ -286,10 +285,10 @@ internal sealed partial class ClusterState : IAsyncDisposable
 
     /// <summary>Up to <paramref name="limit"/> messages of a room's history in the broker older than
     /// <paramref name="before"/> (all when null), oldest first.</summary>
-    public Task<HistoryEntry[]> HistoryPageAsync(string site, string room, long? before, int limit) => Run(async db =>
+    public Task<StoredRoomMessage[]> HistoryPageAsync(string site, string room, long? before, int limit) => Run(async db =>
     {
         var entries = await db.StreamRangeAsync(RoomKey(site, room) + ":h", "-", before is { } b ? $"{b - 1}-1" : "+", count: limit, messageOrder: Order.Descending).ConfigureAwait(false);
-        var page = new List<HistoryEntry>(entries.Length);
+        var page = new List<StoredRoomMessage>(entries.Length);
         foreach (var entry in entries.Reverse())
         {
             string entryId = entry.Id.ToString();
@@ -302,7 +301,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
             string from = entry["f"].ToString();
             string body = entry["b"].ToString();
             long at = (long)entry["t"];
-            page.Add(new HistoryEntry(id, from, body, DateTimeOffset.FromUnixTimeMilliseconds(at)));
+            page.Add(new StoredRoomMessage(id, from, body, DateTimeOffset.FromUnixTimeMilliseconds(at)));
         }
 
         return page.ToArray();
@@ -490,6 +489,9 @@ internal sealed partial class ClusterState : IAsyncDisposable
 }
 
 /// <summary>A session as the broker holds it.</summary>
+/// <summary>A message of a room's history in the broker: its number in the room, sender, JSON body, time.</summary>
+internal sealed record StoredRoomMessage(long Id, string From, string BodyJson, DateTimeOffset At);
+
 internal sealed record StoredSession(string Id, string ResumeToken, string Subject, string Site, string Role, long InSeq, long OutSeq, string[] Rooms);
 
 /// <summary>One history entry: a message core → client with its per-session seq.</summary>

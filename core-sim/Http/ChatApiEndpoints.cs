@@ -67,7 +67,7 @@ internal static class ChatApiEndpoints
                 // Cluster mode: the room's history is in the broker (every node's members write it).
                 try
                 {
-                    page = await cluster.HistoryPageAsync(claims.Site, room, before, limit).ConfigureAwait(false);
+                    page = [.. (await cluster.HistoryPageAsync(claims.Site, room, before, limit).ConfigureAwait(false)).Select(m => new HistoryEntry(m.Id, m.From, m.BodyJson, m.At))];
                 }
                 catch (BrokerUnavailableException)
                 {
