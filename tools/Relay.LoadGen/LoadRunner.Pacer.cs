@@ -11,15 +11,17 @@ public sealed partial class LoadRunner
     /// <see cref="PeriodicTimer"/> per session (that was 20,000 timer callbacks a second through the runtime's
     /// timer-queue lock and the thread pool), so the load generator spends its CPU on the sockets, not on pacing, and
     /// disturbs the measured path less. A session whose previous message still waits for a window slot skips its turn
-    /// (as a periodic timer coalesces missed ticks); the report's sent/s shows the load actually offered.</summary>
-    private Task PaceAsync(Worker[] workers, double rate, CancellationToken ct)
+    /// (as a periodic timer coalesces missed ticks); the report's sent/s shows the load actually offered. No turn falls
+    /// at or after <paramref name="seconds"/> from the start: the run offers at most its schedule however late the end's
+    /// cancellation is seen (a loaded machine saw it a period late: one turn too many per session).</summary>
+    private Task PaceAsync(Worker[] workers, double rate, double seconds, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                Pace(workers, rate, ct);
+                Pace(workers, rate, seconds, ct);
                 done.TrySetResult();
             }
             catch (Exception e)
@@ -35,9 +37,10 @@ public sealed partial class LoadRunner
         return done.Task;
     }
 
-    private void Pace(Worker[] workers, double rate, CancellationToken ct)
+    private void Pace(Worker[] workers, double rate, double seconds, CancellationToken ct)
     {
         long period = Math.Max(1, (long)(Stopwatch.Frequency / rate));
+        long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         // How far behind the schedule the pacer may fall and still send every missed turn: one period, or 10 ms when
         // periods are shorter than the pacer's ~1 ms sleep (rates above ~100/s per session need several turns a wake).
         long maxLag = Math.Max(period, Stopwatch.Frequency / 100);
@@ -53,7 +56,12 @@ public sealed partial class LoadRunner
             }
 
             long now = Stopwatch.GetTimestamp();
-            while (next < turns.Length && cycle + turns[next].Phase <= now)
+            if (next < turns.Length && cycle + turns[next].Phase >= end)
+            {
+                return; // every turn before the end is taken
+            }
+
+            while (next < turns.Length && cycle + turns[next].Phase <= now && cycle + turns[next].Phase < end)
             {
                 turns[next].Worker.SendPaced(ct);
                 next++;

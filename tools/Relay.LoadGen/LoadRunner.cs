@@ -148,7 +148,7 @@ public sealed partial class LoadRunner(LoadOptions options)
             var faults = _options.Scenario == "failover" ? KickLoopAsync(http, sending.Token) : Task.CompletedTask;
             await (double.IsPositiveInfinity(_options.Rate)
                 ? Task.WhenAll(live.Select(w => w.SendClosedLoopAsync(sending.Token)))
-                : PaceAsync(live, _options.Rate, sending.Token)).ConfigureAwait(false);
+                : PaceAsync(live, _options.Rate, _options.Seconds, sending.Token)).ConfigureAwait(false);
             await faults.ConfigureAwait(false);
             await measure.ConfigureAwait(false);
             measuredSeconds = Math.Max(sendStart.Elapsed.TotalSeconds - _options.Warmup, 0.001);
