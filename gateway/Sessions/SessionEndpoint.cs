@@ -89,8 +89,8 @@ internal sealed partial class SessionEndpoint(
     /// TCP keepalive with the same interval and timeout (<c>Upgrade.SocketLiveness</c>), so the websocket sends no pings
     /// of its own (its timer was ≈ 240 B per idle session, issue 21).
     /// </summary>
-    /// <summary>The pongs each session's websocket may write: at most its message rate (<see cref="Upgrade.PongRate"/>).</summary>
-    public Upgrade.PongRate Pongs { get; } = new(options.Value.MessagesPerSecond, options.Value.MessageBurst, time);
+    /// <summary>The pongs each session's websocket may write: at most its message rate (<see cref="PongRate"/>).</summary>
+    public PongRate Pongs { get; } = new(options.Value.MessagesPerSecond, options.Value.MessageBurst, time);
 
     public WebSocketCreationOptions CreationOptions(bool kernelKeepAlive = false) => new()
     {
@@ -127,12 +127,20 @@ internal sealed partial class SessionEndpoint(
             var upgrade = context.Features.GetRequiredFeature<IHttpUpgradeFeature>();
             context.Response.Headers.Connection = "Upgrade";
             context.Response.Headers.Upgrade = "websocket";
-            context.Response.Headers.SecWebSocketAccept = Upgrade.WebSocketUpgradeMiddleware.AcceptKey(context.Request.Headers.SecWebSocketKey.ToString());
+            context.Response.Headers.SecWebSocketAccept = AcceptKey(context.Request.Headers.SecWebSocketKey.ToString());
             context.Response.StatusCode = StatusCodes.Status101SwitchingProtocols;
             transport = await upgrade.UpgradeAsync().ConfigureAwait(false);
         }
 
-        return WebSocket.CreateFromStream(new Upgrade.PacedStream(transport) { Pongs = Pongs }, CreationOptions());
+        return WebSocket.CreateFromStream(new PacedStream(transport) { Pongs = Pongs }, CreationOptions());
+    }
+
+    /// <summary>Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).</summary>
+    public static string AcceptKey(string key)
+    {
+        Span<byte> hash = stackalloc byte[System.Security.Cryptography.SHA1.HashSizeInBytes];
+        System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), hash);
+        return Convert.ToBase64String(hash);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
+using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Upgrade;
 

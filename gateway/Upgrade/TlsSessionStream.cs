@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections;
+using Relay.Gateway.Sessions;
 
 namespace Relay.Gateway.Upgrade;
 

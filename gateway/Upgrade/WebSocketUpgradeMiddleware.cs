@@ -153,12 +153,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
     }
 
     /// <summary>Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).</summary>
-    public static string AcceptKey(string key)
-    {
-        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
-        SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), hash);
-        return Convert.ToBase64String(hash);
-    }
+    public static string AcceptKey(string key) => SessionEndpoint.AcceptKey(key);
 
     private static async Task WriteSwitchingProtocolsAsync(PipeWriter output, string key) =>
         await output.WriteAsync(SwitchingProtocols(key)).ConfigureAwait(false);

@@ -1,4 +1,4 @@
-namespace Relay.Gateway.Upgrade;
+namespace Relay.Gateway.Sessions;
 
 /// <summary>
 /// ASP.NET Core's upgraded transport (an HTTP/1.1 upgrade or an HTTP/2 extended CONNECT stream) with the session's pongs

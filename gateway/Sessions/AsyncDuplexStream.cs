@@ -1,4 +1,4 @@
-namespace Relay.Gateway.Upgrade;
+namespace Relay.Gateway.Sessions;
 
 /// <summary>
 /// What a session's transport as a <see cref="Stream"/> under <see cref="System.Net.WebSockets.WebSocket.CreateFromStream(Stream, System.Net.WebSockets.WebSocketCreationOptions)"/>

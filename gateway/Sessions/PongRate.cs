@@ -1,4 +1,4 @@
-namespace Relay.Gateway.Upgrade;
+namespace Relay.Gateway.Sessions;
 
 /// <summary>
 /// How many pongs one session's websocket writes: at most the session's message rate (<c>Gateway:MessagesPerSecond</c>,
