@@ -231,9 +231,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         var messages = new List<StoredMessage>(entries.Length);
         foreach (var entry in entries)
         {
-            string entryId = entry.Id.ToString();
-            int dash = entryId.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || !long.TryParse(entryId.AsSpan(0, dash), out long seq))
+            if (EntryNumber(entry) is not { } seq)
             {
                 continue;
             }
@@ -291,9 +289,7 @@ internal sealed partial class ClusterState : IAsyncDisposable
         var page = new List<StoredRoomMessage>(entries.Length);
         foreach (var entry in entries.Reverse())
         {
-            string entryId = entry.Id.ToString();
-            int dash = entryId.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || !long.TryParse(entryId.AsSpan(0, dash), out long id))
+            if (EntryNumber(entry) is not { } id)
             {
                 continue;
             }
@@ -306,6 +302,14 @@ internal sealed partial class ClusterState : IAsyncDisposable
 
         return page.ToArray();
     });
+
+    /// <summary>The number N of a history entry (stream entry id "N-1": a seq, or a room's message number); null when not one.</summary>
+    private static long? EntryNumber(StreamEntry entry)
+    {
+        string entryId = entry.Id.ToString();
+        int dash = entryId.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && long.TryParse(entryId.AsSpan(0, dash), out long n) ? n : null;
+    }
 
     private static string[] Strings(RedisResult[] result, int from)
     {

@@ -152,9 +152,6 @@ internal sealed partial class WebSocketUpgradeMiddleware(
         }
     }
 
-    /// <summary>Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).</summary>
-    public static string AcceptKey(string key) => SessionEndpoint.AcceptKey(key);
-
     private static async Task WriteSwitchingProtocolsAsync(PipeWriter output, string key) =>
         await output.WriteAsync(SwitchingProtocols(key)).ConfigureAwait(false);
 
@@ -163,7 +160,7 @@ internal sealed partial class WebSocketUpgradeMiddleware(
 
     /// <summary>The 101 answer for a websocket key.</summary>
     internal static byte[] SwitchingProtocols(string key) =>
-        Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(key)}\r\n\r\n");
+        Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {SessionEndpoint.AcceptKey(key)}\r\n\r\n");
 
     /// <summary>A refusal (401, 403, 429, 503) with its reason as the body; the connection closes after it.</summary>
     internal static ReadOnlyMemory<byte> Refusal(int status, string reason)

@@ -27,7 +27,7 @@ public class UpgradeFastPathTests
         Assert.That(UpgradeRequest.Parse(head, "/ws", out var request, out int length), Is.EqualTo(UpgradeParse.WebSocket));
         Assert.That(length, Is.EqualTo(Head("/ws?x=1&access_token=a%2Eb%2Bc+d&y").Length), "the head ends at its empty line; what follows stays for the websocket");
         Assert.That((request!.Token, request.Origin, request.Key, request.OffersDeflate), Is.EqualTo(("a.b+c d", "https://chat.example", Key, false)));
-        Assert.That(WebSocketUpgradeMiddleware.AcceptKey(Key), Is.EqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "RFC 6455 §1.3's example");
+        Assert.That(Relay.Gateway.Sessions.SessionEndpoint.AcceptKey(Key), Is.EqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "RFC 6455 §1.3's example");
     }
 
     [TestCase("POST /ws HTTP/1.1\r\nHost: a\r\n\r\n")]
