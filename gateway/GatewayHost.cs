@@ -128,7 +128,7 @@ public static class GatewayHost
                 // session already decrypted: those connections skip the gate and TLS middlewares here and enter the
                 // pipeline right after TLS (afterTls, behind a gate of their own).
                 ConnectionDelegate? afterTls = null;
-                kestrel.Listen(own ? new Edge.ClientEndPoint(bind, options.HttpsPort, certificate) : new IPEndPoint(bind, options.HttpsPort), l =>
+                kestrel.Listen(new Edge.ClientEndPoint(bind, options.HttpsPort, certificate, owns: own), l =>
                 {
                     l.Protocols = HttpProtocols.Http1AndHttp2;
                     if (own)

@@ -130,7 +130,7 @@ export interface NegotiateRelay {
   /** ws:// or wss:// */
   url: string;
   weight: number | null;
-  /** healthy or degraded */
+  /** healthy or degraded; sick only when no relay anywhere is healthy or degraded */
   state: string | null;
   sessions: number | null;
 }

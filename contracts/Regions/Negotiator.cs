@@ -7,7 +7,8 @@ namespace Relay.Contracts.Regions;
 /// The negotiate answer, computed the same way by core-sim (from its fleet) and by a gateway (from the core's fleet
 /// view): the caller's region (asked for, else the caller's address in the regions' subnets, else the server's own
 /// region or the first region), then the healthy and degraded relays with a URL, best first: that region's by weight
-/// (highest first), then each fallback region's in order, then any other.
+/// (highest first), then each fallback region's in order, then any other. When none anywhere is healthy or degraded,
+/// the sick ones in the same order (fail open, as the DNS records do).
 /// </summary>
 public static class Negotiator
 {
@@ -57,8 +58,19 @@ public static class Negotiator
             reason = region is null ? "no regions file: every connected relay by weight" : $"no regions file: this relay's region {region} first";
         }
 
-        var usable = relays.Where(r => r.State is RelayStatus.Healthy or RelayStatus.Degraded && !string.IsNullOrEmpty(r.Url))
-            .OrderByDescending(r => r.Weight).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+        var withUrl = relays.Where(r => !string.IsNullOrEmpty(r.Url)).ToList();
+        var usable = withUrl.Where(r => r.State is RelayStatus.Healthy or RelayStatus.Degraded).ToList();
+        bool sickOnly = false;
+        if (usable.Count == 0)
+        {
+            // Fail open, as DNS does (ifurlup answers every address when none is up): when no relay anywhere is healthy
+            // or degraded (a slow core makes every backhaul sick at once), the sick ones rather than none. A sick relay
+            // still takes sessions; a draining one is moving its own away, an unknown or unreachable one has no link.
+            usable = withUrl.Where(r => r.State == RelayStatus.Sick).ToList();
+            sickOnly = usable.Count > 0;
+        }
+
+        usable = usable.OrderByDescending(r => r.Weight).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
         // One pass per list, not per candidate region or per relay placed: negotiate is open to anyone, per request.
         var order = new List<FleetRelay>(usable.Count);
         var regions = region is null ? [] : map?.Candidates(region) ?? [region];
@@ -73,7 +85,11 @@ public static class Negotiator
         }
 
         order.AddRange(usable.Where(r => r.Region is null || !placed.Contains(r.Region)));
-        if (region is not null && order.Count > 0 && !string.Equals(order[0].Region, region, StringComparison.Ordinal))
+        if (sickOnly)
+        {
+            reason += "; no healthy relay anywhere, so the sick ones";
+        }
+        else if (region is not null && order.Count > 0 && !string.Equals(order[0].Region, region, StringComparison.Ordinal))
         {
             reason += $"; no healthy relay in {region}, so {order[0].Region} next";
         }

@@ -82,6 +82,17 @@ public sealed class GatewayOptions
     /// </summary>
     public int AcceptsPerSecondWhenRefusing { get; set; } = 2000;
 
+    /// <summary>
+    /// New connections per second on the wss listener from one client (an IPv4 address, an IPv6 /64), a token bucket
+    /// asked at accept: beyond it a connection is reset before its TLS handshake (over a millisecond of the relay's CPU
+    /// each, so one client's handshake loop could take the relay's CPU). Trusted proxies are not limited. Defaults to
+    /// 50; 0: no limit.
+    /// </summary>
+    public int TlsHandshakesPerSecondPerAddress { get; set; } = 50;
+
+    /// <summary>The burst of <see cref="TlsHandshakesPerSecondPerAddress"/>: new wss connections one client may open at once. Defaults to 200.</summary>
+    public int TlsHandshakeBurstPerAddress { get; set; } = 200;
+
     /// <summary>Connections the kernel holds for the client listeners before they are accepted (listen backlog; the
     /// kernel lowers it to <c>net.core.somaxconn</c>). Defaults to 512 (Kestrel's).</summary>
     public int ListenBacklog { get; set; } = 512;

@@ -53,6 +53,8 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
         if (o.MaxPreAuthConnections < 0) yield return $"Gateway:MaxPreAuthConnections must be 0 (a quarter of the connection cap, at most 4096) or positive; was {o.MaxPreAuthConnections}.";
         if (o.MaxPreAuthConnectionsPerIp < 1) yield return $"Gateway:MaxPreAuthConnectionsPerIp must be at least 1; was {o.MaxPreAuthConnectionsPerIp}.";
         if (o.AcceptsPerSecondWhenRefusing is < 0 or > 1_000_000) yield return $"Gateway:AcceptsPerSecondWhenRefusing must be 0 (no limit) to 1000000; was {o.AcceptsPerSecondWhenRefusing}.";
+        if (o.TlsHandshakesPerSecondPerAddress is < 0 or > 1_000_000) yield return $"Gateway:TlsHandshakesPerSecondPerAddress must be 0 (no limit) to 1000000; was {o.TlsHandshakesPerSecondPerAddress}.";
+        if (o.TlsHandshakesPerSecondPerAddress > 0 && o.TlsHandshakeBurstPerAddress is < 1 or > 1_000_000) yield return $"Gateway:TlsHandshakeBurstPerAddress must be 1 to 1000000; was {o.TlsHandshakeBurstPerAddress}.";
         if (o.ListenBacklog is < 1 or > 65_535) yield return $"Gateway:ListenBacklog must be 1 to 65535; was {o.ListenBacklog}.";
         if (o.RequestHeadTimeout < TimeSpan.FromSeconds(1) || o.RequestHeadTimeout > TimeSpan.FromMinutes(5)) yield return $"Gateway:RequestHeadTimeout must be 1 s to 5 min; was {o.RequestHeadTimeout}.";
         if (Edge.TrustedProxies.TryParse(o.TrustedProxies, out string? proxies) is null) yield return proxies!;

@@ -34,6 +34,7 @@ internal sealed class ConnectionGate
     private long _refusedProxyHeader;
     private long _refusedAtPreAuthCap;
     private long _acceptWaits;
+    private long _refusedTlsRate;
     private long _lastRefusal = long.MinValue;
     private Func<bool>? _underAttack;
     private TimeSpan _underAttackHeadTimeout;
@@ -47,6 +48,7 @@ internal sealed class ConnectionGate
     {
         Time = time ?? TimeProvider.System;
         Budget = options.AcceptsPerSecondWhenRefusing > 0 ? new AcceptBudget(options.AcceptsPerSecondWhenRefusing, Time) : null;
+        TlsRate = options.TlsHandshakesPerSecondPerAddress > 0 ? new TlsHandshakeRate(options.TlsHandshakesPerSecondPerAddress, options.TlsHandshakeBurstPerAddress, Time) : null;
         MaxConnections = EffectiveMaxConnections(options, fileLimit);
         MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Clamp(MaxConnections / 4, 1, DefaultMaxPreAuthConnections);
         MaxPreAuthConnectionsPerIp = options.MaxPreAuthConnectionsPerIp;
@@ -83,6 +85,9 @@ internal sealed class ConnectionGate
     /// <summary>Connections from a trusted proxy closed for a missing or invalid PROXY header.</summary>
     public long RefusedProxyHeader => Interlocked.Read(ref _refusedProxyHeader);
 
+    /// <summary>wss connections reset at accept because their client was over <see cref="GatewayOptions.TlsHandshakesPerSecondPerAddress"/>.</summary>
+    public long RefusedTlsRate => Interlocked.Read(ref _refusedTlsRate);
+
     /// <summary>Times the listener waited for the accept budget (<see cref="AcceptWait"/>) while the gate was refusing.</summary>
     public long AcceptWaits => Interlocked.Read(ref _acceptWaits);
 
@@ -106,6 +111,9 @@ internal sealed class ConnectionGate
 
     /// <summary>Accepts per second while refusing (<see cref="GatewayOptions.AcceptsPerSecondWhenRefusing"/>); null: no limit.</summary>
     internal AcceptBudget? Budget { get; }
+
+    /// <summary>New wss connections per second per client (<see cref="GatewayOptions.TlsHandshakesPerSecondPerAddress"/>); null: no limit.</summary>
+    internal TlsHandshakeRate? TlsRate { get; }
 
     internal TrustedProxies Trusted { get; }
 
@@ -151,8 +159,8 @@ internal sealed class ConnectionGate
         open = Open,
         preAuth = PreAuth,
         evicted = Evicted,
-        limits = new { connections = MaxConnections, preAuth = MaxPreAuthConnections, preAuthPerIp = MaxPreAuthConnectionsPerIp },
-        refused = new { connections = RefusedConnections, perIp = RefusedPerIp, preAuthCap = RefusedAtPreAuthCap, proxyHeader = RefusedProxyHeader },
+        limits = new { connections = MaxConnections, preAuth = MaxPreAuthConnections, preAuthPerIp = MaxPreAuthConnectionsPerIp, tlsHandshakesPerSecondPerAddress = TlsRate?.PerSecond ?? 0, tlsHandshakeBurstPerAddress = TlsRate?.Burst ?? 0 },
+        refused = new { connections = RefusedConnections, perIp = RefusedPerIp, preAuthCap = RefusedAtPreAuthCap, proxyHeader = RefusedProxyHeader, tlsRate = RefusedTlsRate },
         accept = new { refusing = IsRefusing, perSecondWhenRefusing = Budget?.PerSecond ?? 0, waits = AcceptWaits },
     };
 
@@ -188,10 +196,12 @@ internal sealed class ConnectionGate
     /// pre-auth cap — or when, at the pre-auth cap, its own address holds pre-auth connections and would then hold as
     /// many as the address holding the most (admitting it would evict one of the flood for another of the flood: a
     /// flood's reconnects would churn the flood for ever). An address holding none (a new client, a health check) or
-    /// clearly fewer still takes the oldest slot of the address holding the most. The
+    /// clearly fewer still takes the oldest slot of the address holding the most. On the wss listener
+    /// (<paramref name="tls"/>), also when its client is over its TLS handshake rate (<see cref="TlsRate"/>; asked last,
+    /// so a connection refused by a cap takes none of it). The
     /// caller resets it. Connections from trusted proxies are decided after their PROXY header, by the middleware.
     /// </summary>
-    internal bool RefuseAtAccept(IPAddress client)
+    internal bool RefuseAtAccept(IPAddress client, bool tls = false)
     {
         if (Trusted.Contains(client))
         {
@@ -205,6 +215,7 @@ internal sealed class ConnectionGate
         }
         else
         {
+            bool capped = true;
             lock (_lock)
             {
                 int mine = _table.CountOf(client);
@@ -214,8 +225,18 @@ internal sealed class ConnectionGate
                 }
                 else if (_table.Count < MaxPreAuthConnections || mine == 0 || mine + 1 < _table.Most)
                 {
+                    capped = false;
+                }
+            }
+
+            if (!capped)
+            {
+                if (!tls || TlsRate is null || TlsRate.TryTake(client))
+                {
                     return false;
                 }
+
+                counter = ref _refusedTlsRate;
             }
         }
 

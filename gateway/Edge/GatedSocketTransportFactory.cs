@@ -46,18 +46,18 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         var logger = loggers.CreateLogger<GatedSocketTransportFactory>();
-        if (endpoint is ClientEndPoint client)
+        if (endpoint is ClientEndPoint { Owns: true } client)
         {
             var connections = services.GetRequiredService<IClientConnections>();
             return ValueTask.FromResult<IConnectionListener>(new OwningListener(socket, factory, gate, o.NoDelay, logger, connections, client.Tls));
         }
 
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, gate, o.NoDelay, logger));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, factory, gate, o.NoDelay, logger, endpoint is ClientEndPoint { Tls: not null }));
     }
 
     /// <summary>Kestrel's listener: every admitted connection is a Kestrel connection.</summary>
-    private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger)
-        : GatedListener(listen, factory, gate, noDelay, logger), IConnectionListener
+    private sealed class Listener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, bool tls)
+        : GatedListener(listen, factory, gate, noDelay, logger, tls), IConnectionListener
     {
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default) =>
             await AcceptSocketAsync(cancellationToken).ConfigureAwait(false) is { } accepted ? Factory.Create(accepted) : null;
@@ -74,7 +74,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
         private readonly Tls.CertificateHolder? _tls;
 
         public OwningListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, IClientConnections connections, Tls.CertificateHolder? tls)
-            : base(listen, factory, gate, noDelay, logger)
+            : base(listen, factory, gate, noDelay, logger, tls is not null)
         {
             _connections = connections;
             _tls = tls;
@@ -162,7 +162,8 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
     }
 
     /// <summary>The gated accept both listeners share.</summary>
-    private abstract class GatedListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger)
+    /// <param name="tls">The wss listener: each connection is a TLS handshake (<see cref="ConnectionGate.TlsRate"/>).</param>
+    private abstract class GatedListener(Socket listen, SocketConnectionContextFactory factory, ConnectionGate gate, bool noDelay, ILogger logger, bool tls)
     {
         private static readonly LingerOption s_reset = new(true, 0);
 
@@ -213,7 +214,7 @@ internal sealed partial class GatedSocketTransportFactory(IOptions<SocketTranspo
                     continue; // reset before it was accepted: the next one
                 }
 
-                if (accepted.RemoteEndPoint is IPEndPoint remote && gate.RefuseAtAccept(remote.Address))
+                if (accepted.RemoteEndPoint is IPEndPoint remote && gate.RefuseAtAccept(remote.Address, tls))
                 {
                     Log.ResetAtAccept(logger, remote);
                     try

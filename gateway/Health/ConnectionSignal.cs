@@ -33,6 +33,7 @@ internal sealed class ConnectionSignal(ConnectionGate gate) : IHealthSignal
             ["refused"] = refused,
             ["evicted"] = evicted,
             ["refusedPerIp"] = gate.RefusedPerIp,
+            ["refusedTlsRate"] = gate.RefusedTlsRate,
         };
         if (open >= gate.MaxConnections || newRefused > 0)
         {

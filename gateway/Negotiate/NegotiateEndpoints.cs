@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Contracts.Regions;
+using Relay.Gateway.Backhaul;
 using Relay.Gateway.Configuration;
 using Relay.Gateway.Health;
 
@@ -12,8 +13,8 @@ namespace Relay.Gateway.Negotiate;
 /// gateway resolves (X-Forwarded-For only from <c>Gateway:TrustedProxies</c>). No token (only the core mints), also on
 /// <c>POST</c>; <c>tokenUrl</c> is <see cref="NegotiateOptions.TokenUrl"/>. 503 before the first fleet view. The relay's own
 /// entry is its current state, not the view's: the view says what the core heard up to a report interval and a
-/// broadcast ago, and nothing at all once this relay's backhaul is down, so a relay that is draining or sick never
-/// offers itself.
+/// broadcast ago, and nothing at all once this relay's backhaul is down, so a relay that is draining or sick does not
+/// offer itself while another is healthy (sick, it is listed with the others when none is: docs/PROTOCOL.md).
 /// </summary>
 internal static class NegotiateEndpoints
 {
@@ -22,7 +23,7 @@ internal static class NegotiateEndpoints
     public static void MapRelayNegotiate(this WebApplication app)
     {
         // POST too (an SDK asking for a fresh token): the same answer, whose tokenUrl says where the core renews it.
-        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, HealthMonitor health, IOptions<GatewayOptions> options) =>
+        app.MapMethods("/v1/negotiate", ["GET", "POST"], (HttpContext context, DrainController drain, HealthMonitor health, BackhaulService backhaul, IOptions<GatewayOptions> options) =>
         {
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers.AccessControlAllowOrigin = "*";
@@ -32,7 +33,7 @@ internal static class NegotiateEndpoints
             }
 
             var o = options.Value;
-            if (!Negotiator.TryAnswer(WithSelf(fleet.Details ?? [], o.Backhaul.RelayId, health.Current), s_maps.Get(fleet), context.Connection.RemoteIpAddress, context.Request.Query["region"].ToString(), o.Backhaul.Region, out var answer, out string? error))
+            if (!Negotiator.TryAnswer(WithSelf(fleet.Details ?? [], o.Backhaul.RelayId, health.Current, backhaul.Pool.LinksUp > 0), s_maps.Get(fleet), context.Connection.RemoteIpAddress, context.Request.Query["region"].ToString(), o.Backhaul.Region, out var answer, out string? error))
             {
                 return Results.BadRequest(new { error });
             }
@@ -41,8 +42,12 @@ internal static class NegotiateEndpoints
         });
     }
 
-    /// <summary>The view's relays with this relay as it is now: left out unless ready, else at its current state and weight.</summary>
-    private static IEnumerable<FleetRelay> WithSelf(IReadOnlyList<FleetRelay> relays, string selfId, HealthSnapshot self)
+    /// <summary>
+    /// The view's relays with this relay as it is now: ready, at its current state and weight; sick with a backhaul link
+    /// up, as sick (the negotiator lists sick relays only when none is healthy: it still takes sessions); draining, or
+    /// with no link to the core (it can open no session), left out.
+    /// </summary>
+    private static IEnumerable<FleetRelay> WithSelf(IReadOnlyList<FleetRelay> relays, string selfId, HealthSnapshot self, bool linkUp)
     {
         foreach (var relay in relays)
         {
@@ -53,6 +58,10 @@ internal static class NegotiateEndpoints
             else if (self.Ready)
             {
                 yield return relay with { State = self.State == RelayState.Degraded ? RelayStatus.Degraded : RelayStatus.Healthy, Weight = self.Weight };
+            }
+            else if (self.State == RelayState.Sick && linkUp)
+            {
+                yield return relay with { State = RelayStatus.Sick, Weight = self.Weight };
             }
         }
     }

@@ -79,10 +79,20 @@ internal sealed class GatewayFixture : IAsyncDisposable
         fixture._coreLoop = Task.Run(fixture.CoreLoopAsync);
         if (withCore && waitUntilReady)
         {
-            using var http2 = new HttpClient();
-            for (int i = 0; i < 200 && (await http2.GetAsync(http + "/readyz")).StatusCode != HttpStatusCode.OK; i++)
+            using (var http2 = new HttpClient())
             {
-                await Task.Delay(50);
+                for (int i = 0; i < 200 && (await http2.GetAsync(http + "/readyz")).StatusCode != HttpStatusCode.OK; i++)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            // The readiness probe's kept-alive connection held a pre-auth place until the gateway saw it close: a test
+            // counting pre-auth places (or filling the cap) starts once it is gone, not racing it.
+            var gate = app.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
+            for (int i = 0; i < 200 && gate.PreAuth != 0; i++)
+            {
+                await Task.Delay(10);
             }
         }
 

@@ -103,7 +103,7 @@ try
         "--Gateway:BindAddress=0.0.0.0", "--Gateway:HttpPort=8080", "--Gateway:HttpsPort=8443", $"--Gateway:PublicKeyPath={publicKey}",
         $"--Gateway:CertificatePath={certPath}", $"--Gateway:CertificateKeyPath={keyPath}",
         $"--Gateway:Backhaul:Endpoints:0={tunnel}.1:7000", $"--Gateway:Backhaul:SharedKey={sharedKey}",
-        "--Gateway:Backhaul:RelayId=wanbench-edge", "--Gateway:Backhaul:Region=edge", "--Gateway:MaxSessionsPerIp=1000", "--Gateway:MaxPreAuthConnectionsPerIp=1000",
+        "--Gateway:Backhaul:RelayId=wanbench-edge", "--Gateway:Backhaul:Region=edge", "--Gateway:MaxSessionsPerIp=1000", "--Gateway:MaxPreAuthConnectionsPerIp=1000", "--Gateway:TlsHandshakesPerSecondPerAddress=0",
         "--Gateway:WireGuard:Mode=Managed", $"--Gateway:WireGuard:Interface=wge{id}", $"--Gateway:WireGuard:ConfigPath={edgeConf}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
         $"--Gateway:EdgeWelcome={(o.EdgeWelcome ? "true" : "false")}",

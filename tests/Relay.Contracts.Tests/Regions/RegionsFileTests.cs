@@ -158,6 +158,38 @@ public sealed class RegionsFileTests
     }
 
     [Test]
+    public void Negotiator_EveryRelaySick_ListsTheSickOnes_AsDnsAnswersThemAll()
+    {
+        // A slow core makes every relay's backhaul sick at once: an empty list would leave every new user without a
+        // relay, while DNS (ifurlup with every address down) answers all of them. Draining and unknown stay out.
+        var map = RegionsFile.Parse(Sample).Map;
+        FleetRelay[] fleet =
+        [
+            new("us-1", "us", "ws://us-1/ws", 100, 1, RelayStatus.Sick),
+            new("sg-1", "sg", "ws://sg-1/ws", 40, 9, RelayStatus.Sick),
+            new("sg-2", "sg", "ws://sg-2/ws", 90, 2, RelayStatus.Sick),
+            new("sg-3", "sg", "ws://sg-3/ws", 100, 0, RelayStatus.Draining),
+            new("syd-1", "syd", null, 80, 3, RelayStatus.Sick),
+            new("eu-1", "eu", "ws://eu-1/ws", 100, 0, RelayStatus.Unknown),
+            new("eu-2", "eu", "ws://eu-2/ws", 100, 0, RelayStatus.Unreachable),
+        ];
+
+        Assert.That(Negotiator.TryAnswer(fleet, map, IPAddress.Parse("10.71.1.5"), null, null, out var answer, out _), Is.True);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answer.Relays.Select(r => r.Id), Is.EqualTo(new[] { "sg-2", "sg-1", "us-1" }));
+            Assert.That(answer.Relays.Select(r => r.State), Is.All.EqualTo(RelayStatus.Sick));
+            Assert.That(answer.Reason, Is.EqualTo("address 10.71.1.5 is in sg (10.71.1.0/24); no healthy relay anywhere, so the sick ones"));
+        });
+
+        // One healthy relay anywhere and the sick ones are out again.
+        fleet[5] = new("eu-1", "eu", "ws://eu-1/ws", 100, 0, RelayStatus.Degraded);
+        Assert.That(Negotiator.TryAnswer(fleet, map, IPAddress.Parse("10.71.1.5"), null, null, out answer, out _), Is.True);
+        Assert.That(answer.Relays.Select(r => r.Id), Is.EqualTo(new[] { "eu-1" }));
+    }
+
+    [Test]
     public void Negotiator_AddressInNoSubnet_TakesTheServersRegion()
     {
         var map = RegionsFile.Parse(Sample).Map;

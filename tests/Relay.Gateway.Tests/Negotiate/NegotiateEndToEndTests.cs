@@ -122,6 +122,41 @@ public sealed class NegotiateEndToEndTests
         Assert.That(Ids(await lab.GetAsync(lab.NegotiateUrl(sg1), s_sgUser, token)), Is.EqualTo(new[] { "sg-2", "syd-1" }));
     }
 
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task EveryRelaySick_CoreAndGateway_AnswerTheSickRelays_NotAnEmptyList(CancellationToken token)
+    {
+        // Every relay's backhaul turns slow at once (a slow core): each reports sick, with its links up.
+        await using var lab = await Lab.StartAsync(token, o =>
+        {
+            o.Backhaul.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+            o.Health.RttDegradedMs = 100;
+            o.Health.RttSickMs = 150;
+            o.Health.SelfDrainAfter = TimeSpan.Zero;
+        });
+        var sg1 = lab.Gateways[0];
+        await lab.WaitForAsync(lab.CoreUrl, s_sgUser, ids => ids.Count == 3, token);
+        using (var admin = new HttpClient { BaseAddress = lab.Core.HttpUri })
+        {
+            admin.DefaultRequestHeaders.Authorization = new("Bearer", lab.Core.AdminKey);
+            foreach (string id in new[] { "sg-1", "sg-2", "syd-1" })
+            {
+                (await admin.PostAsJsonAsync("/v1/faults/link-latency", new { relayId = id, ms = 400 }, token)).EnsureSuccessStatusCode();
+            }
+        }
+
+        foreach (string url in new[] { lab.CoreUrl, lab.NegotiateUrl(sg1) })
+        {
+            var answer = await lab.WaitForStatesAsync(url, s_sgUser, states => states.Count == 3 && states.All(s => s == "sick"), token);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Ids(answer), Is.EqualTo(new[] { "sg-1", "sg-2", "syd-1" }), url);
+                Assert.That(answer.GetProperty("reason").GetString(), Does.EndWith("; no healthy relay anywhere, so the sick ones"), url);
+            });
+        }
+    }
+
     private static List<string> Ids(JsonElement answer) => [.. answer.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString()!)];
 
     /// <summary>core-sim with a regions file (sg: 127.0.1.0/24, syd: 127.0.2.0/24, us: 127.0.3.0/24) and gateways sg-1, sg-2, syd-1 (us-1 never starts).</summary>
@@ -145,7 +180,7 @@ public sealed class NegotiateEndToEndTests
 
         public string NegotiateUrl(WebApplication gateway) => HttpUrl(gateway) + "/v1/negotiate";
 
-        public static async Task<Lab> StartAsync(CancellationToken token)
+        public static async Task<Lab> StartAsync(CancellationToken token, Action<Relay.Gateway.Configuration.GatewayOptions>? configure = null)
         {
             string dir = TempFolders.Create("relay-negotiate-");
             string publicKey = Path.Combine(dir, "core-public.pem");
@@ -179,6 +214,7 @@ public sealed class NegotiateEndToEndTests
                     {
                         EndToEnd.RegionalRelay(o, id, region, port, publicKey, AdminKey, core.BackhaulPort);
                         o.Negotiate.TokenUrl = new Uri(core.HttpUri, "/v1/negotiate").ToString();
+                        configure?.Invoke(o);
                     });
                     gateways.Add(app);
                     await EndToEnd.StartUntilReadyAsync(app, token);
@@ -217,6 +253,24 @@ public sealed class NegotiateEndToEndTests
                     {
                         return answer;
                     }
+                }
+
+                await Task.Delay(50, token);
+            }
+
+            return answer;
+        }
+
+        /// <summary>Asks until the relays' states satisfy <paramref name="done"/> (at most 600 tries 50 ms apart); the last answer either way.</summary>
+        public async Task<JsonElement> WaitForStatesAsync(string url, IPAddress from, Func<List<string>, bool> done, CancellationToken token)
+        {
+            JsonElement answer = default;
+            for (int i = 0; i < 600; i++)
+            {
+                answer = await GetAsync(url, from, token);
+                if (done([.. answer.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("state").GetString()!)]))
+                {
+                    break;
                 }
 
                 await Task.Delay(50, token);
