@@ -84,7 +84,7 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// New connections per second on the wss listener from one client (an IPv4 address, an IPv6 /64), a token bucket
-    /// asked at accept: beyond it a connection is reset before its TLS handshake (over a millisecond of the relay's CPU
+    /// asked at accept: beyond it a connection is reset before its TLS handshake (0.3 to 1.5 ms of the relay's CPU
     /// each, so one client's handshake loop could take the relay's CPU). Trusted proxies are not limited. Defaults to
     /// 50; 0: no limit.
     /// </summary>

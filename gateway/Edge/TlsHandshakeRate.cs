@@ -6,7 +6,7 @@ namespace Relay.Gateway.Edge;
 /// New connections per second on the wss listener from one client (an IPv4 address, an IPv6 /64: one subscriber's
 /// share), a token bucket each (<see cref="Configuration.GatewayOptions.TlsHandshakesPerSecondPerAddress"/>, burst
 /// <see cref="Configuration.GatewayOptions.TlsHandshakeBurstPerAddress"/>), asked at accept, before the handshake. A TLS
-/// handshake costs the relay about 1.2–1.5 ms of CPU (bench/README.md, "TLS handshake cost"), so one client that opens
+/// handshake costs the relay 0.3 to 1.5 ms of CPU (bench/README.md, "TLS handshake flood from one client"), so one client that opens
 /// and drops TLS connections in a loop took a 2-vCPU relay's CPU with nothing refused: no cap counts a connection that
 /// is over in milliseconds. Beyond its bucket a connection is reset at accept, which costs the relay an accept.
 /// </summary>
