@@ -63,7 +63,20 @@ internal sealed partial class WebSocketUpgradeMiddleware(
             slot?.BeginHeadRead(input);
             while (true)
             {
-                var result = await input.ReadAsync().ConfigureAwait(false);
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ConnectionResetException or IOException)
+                {
+                    // A client gone before its head (a preconnect it did not use, a scanner, a handshake flood): an
+                    // ordinary end, not Kestrel's "Unhandled exception while processing" Error with a stack trace.
+                    slot?.EndHeadRead();
+                    Log.ResetBeforeHead(logger, connection.ConnectionId);
+                    return default;
+                }
+
                 if (result.IsCanceled)
                 {
                     input.AdvanceTo(result.Buffer.Start);

@@ -234,6 +234,46 @@ public class TlsSocketSessionTests
     }
 
     /// <summary>
+    /// A client that resets its connection after the TLS handshake (a browser's preconnect it did not use, a scanner,
+    /// a handshake flood) is an ordinary event: Kestrel's path logged each one as an Error with a stack trace ("Unhandled
+    /// exception while processing", from the head read of the relay's connection middleware).
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    [CancelAfter(60_000)]
+    public Task ResetAfterTheHandshake_LogsNothingAboveDebug(bool socketSessions, CancellationToken token) => WithTlsGatewayAsync(
+        async gw =>
+        {
+            var capture = new Relay.Testing.Logging.LogCapture();
+            gw.App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(capture);
+            var gate = gw.App.Services.GetRequiredService<ConnectionGate>();
+            int port = new Uri(gw.WssUrl!).Port;
+            for (int i = 0; i < 5; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(IPAddress.Loopback, port, token);
+                var tls = new SslStream(new NetworkStream(socket, ownsSocket: false), false, (_, _, _, _) => true);
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, token);
+                if (i % 2 == 1)
+                {
+                    await tls.WriteAsync("GET /ws HTTP/1.1\r\nHost: x\r\n"u8.ToArray(), token); // half a head, then the reset
+                }
+
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Close(); // RST
+            }
+
+            for (int i = 0; i < 500 && gate.Open != 0; i++)
+            {
+                await Task.Delay(10, token);
+            }
+
+            Assert.That(gate.Open, Is.Zero, "every reset connection is gone");
+            Assert.That(capture.Entries.Where(e => e.StartsWith("Error", StringComparison.Ordinal) || e.StartsWith("Critical", StringComparison.Ordinal) || e.StartsWith("Warning", StringComparison.Ordinal)), Is.Empty);
+        },
+        o => o.SocketSessions = socketSessions);
+
+    /// <summary>
     /// True once the gateway closed or reset the connection (whatever it still sent is read and dropped); false when it
     /// is still open 10 s later (a bound for the test, not a figure).
     /// </summary>
