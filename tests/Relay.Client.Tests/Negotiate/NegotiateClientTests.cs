@@ -390,11 +390,19 @@ public sealed class NegotiateClientTests
             // Negotiate (no regions file: the relays' own URLs) lists both once their reports are in.
             var negotiateUrl = new Uri(core.HttpUri, "/v1/negotiate");
             using var http = new HttpClient();
+            // Healthy, not just listed: while every relay is still "sick: starting" in the core's fleet, negotiate lists the
+            // sick ones (it fails open), and the client's own answer a moment later would hold only the first to be ready.
             List<string> ids = [];
-            for (int i = 0; i < 200 && ids.Count < 2; i++)
+            for (int i = 0; i < 200; i++)
             {
                 var answer = await http.GetFromJsonAsync<JsonElement>(negotiateUrl, ct);
-                ids = [.. answer.GetProperty("relays").EnumerateArray().Select(r => r.GetProperty("id").GetString()!)];
+                var relays = answer.GetProperty("relays").EnumerateArray().ToList();
+                ids = [.. relays.Select(r => r.GetProperty("id").GetString()!)];
+                if (ids.Count == 2 && relays.All(r => r.GetProperty("state").GetString() == "healthy"))
+                {
+                    break;
+                }
+
                 await Task.Delay(50, ct);
             }
 
