@@ -163,6 +163,21 @@ public static class GatewayHost
         var gateway = Resolve(app.Services); // a bad setting stops here, before anything starts
         _ = app.Services.GetRequiredService<Edge.ConnectionGateMetrics>(); // its gauges exist from the start
         UseForwardedFor(app);
+        if (gateway.EnableCompression)
+        {
+            // ASP.NET Core's middleware accepts deflate sessions itself: the streams it upgrades to are paced (pongs).
+            var pongs = app.Services.GetRequiredService<SessionEndpoint>().Pongs;
+            app.Use((context, next) =>
+            {
+                if (context.Request.Path.Equals("/ws", StringComparison.Ordinal))
+                {
+                    PacedUpgradeFeatures.Wrap(context, pongs);
+                }
+
+                return next(context);
+            });
+        }
+
         app.UseWebSockets();
         // Issue 18: requests under Gateway:EdgeHttp:Prefixes go to the core over the backhaul (a terminal branch),
         // with the edge cache (gateway/EdgeHttp/Cache) right in front of it.

@@ -102,7 +102,8 @@ internal sealed partial class SessionEndpoint(
     /// <summary>
     /// Accepts the websocket as ASP.NET Core's websocket middleware does (101 with Sec-WebSocket-Accept over HTTP/1.1, 200
     /// over HTTP/2's extended CONNECT), over a stream whose pongs are paced (<see cref="Pongs"/>); with permessage-deflate
-    /// on (<c>Gateway:EnableCompression</c>), the middleware's own accept, whose pongs are not.
+    /// on (<c>Gateway:EnableCompression</c>), the middleware's own accept (it negotiates the extension), over the paced
+    /// stream <see cref="PacedUpgradeFeatures"/> hands it.
     /// </summary>
     private async Task<WebSocket> AcceptAsync(HttpContext context)
     {

@@ -32,12 +32,17 @@ public class PingFloodTests
         /// <summary>Kestrel's connection, a head the fast path leaves to Kestrel (an <c>Expect</c> header): ASP.NET Core's
         /// endpoint accepts it.</summary>
         KestrelEndpoint,
+
+        /// <summary>With <c>Gateway:EnableCompression</c>, a client offering permessage-deflate: ASP.NET Core's own accept
+        /// negotiates the extension (its pongs went unpaced until stop 40).</summary>
+        KestrelEndpointDeflate,
     }
 
     [TestCase(Path.OwnSocket)]
     [TestCase(Path.OwnTlsSocket)]
     [TestCase(Path.KestrelFastPath)]
     [TestCase(Path.KestrelEndpoint)]
+    [TestCase(Path.KestrelEndpointDeflate)]
     [CancelAfter(60_000)]
     public async Task PingFlood_GetsTheBurstOfPongs_NotOneEach_AndTheSessionGoesOn(Path path, CancellationToken token)
     {
@@ -48,6 +53,7 @@ public class PingFloodTests
             o.MessagesPerSecond = 1;
             o.MessageBurst = Burst;
             o.SocketSessions = path is Path.OwnSocket or Path.OwnTlsSocket;
+            o.EnableCompression = path == Path.KestrelEndpointDeflate;
         }
 
         if (path == Path.OwnTlsSocket)
@@ -78,9 +84,18 @@ public class PingFloodTests
         {
             head = head.Replace("Host: a\r\n", "Host: a\r\nExpect: 100-continue\r\n", StringComparison.Ordinal);
         }
+        else if (path == Path.KestrelEndpointDeflate)
+        {
+            head = head.Replace("Host: a\r\n", "Host: a\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n", StringComparison.Ordinal);
+        }
 
         await net.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head), token);
-        await ReadHeadAsync(net, token);
+        string answer = await ReadHeadAsync(net, token);
+        if (path == Path.KestrelEndpointDeflate)
+        {
+            Assert.That(answer, Does.Contain("permessage-deflate"), "the extension was negotiated (control frames stay uncompressed)");
+        }
+
         await clock.StopAsync();
         try
         {
@@ -109,7 +124,7 @@ public class PingFloodTests
         }
     }
 
-    private static async Task ReadHeadAsync(Stream net, CancellationToken token)
+    private static async Task<string> ReadHeadAsync(Stream net, CancellationToken token)
     {
         var head = new List<byte>();
         var one = new byte[1];
@@ -119,7 +134,9 @@ public class PingFloodTests
             head.Add(one[0]);
         }
 
-        Assert.That(System.Text.Encoding.ASCII.GetString([.. head]), Does.StartWith("HTTP/1.1 101"));
+        string text = System.Text.Encoding.ASCII.GetString([.. head]);
+        Assert.That(text, Does.StartWith("HTTP/1.1 101"));
+        return text;
     }
 
     /// <summary>Reads server frames (unmasked, short) until the close frame, counting the pongs.</summary>
