@@ -169,7 +169,7 @@ public static class GatewayHost
             var pongs = app.Services.GetRequiredService<SessionEndpoint>().Pongs;
             app.Use((context, next) =>
             {
-                if (context.Request.Path.Equals("/ws", StringComparison.Ordinal))
+                if (context.Request.Path.Equals("/ws", StringComparison.OrdinalIgnoreCase)) // as the route matches it
                 {
                     PacedUpgradeFeatures.Wrap(context, pongs);
                 }
