@@ -208,17 +208,17 @@ public sealed class RegionsLab : IAsyncDisposable
     /// <summary>A region's relays' addresses, sorted as <see cref="DigAsync"/> answers them.</summary>
     public IReadOnlyList<string> RelayAddresses(string region) => [.. Region(region).Relays.Select(r => r.Address).Order(StringComparer.Ordinal)];
 
-    /// <summary>The relay ids the core's negotiate lists for <paramref name="region"/> (asked on the control address: <c>?region=</c>), best first.</summary>
-    public Task<IReadOnlyList<string>> NegotiateListsAsync(string region, CancellationToken token) => NegotiateListsAsync(region, readyOnly: false, token);
-
-    /// <summary>The same, only the relays negotiate lists as healthy or degraded (not the sick ones it lists when no relay is ready).</summary>
-    private async Task<IReadOnlyList<string>> NegotiateListsAsync(string region, bool readyOnly, CancellationToken token)
+    /// <summary>
+    /// The relay ids the core's negotiate lists as healthy or degraded for <paramref name="region"/> (asked on the control
+    /// address: <c>?region=</c>), best first; not the sick ones it lists when no relay anywhere is ready.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> NegotiateListsAsync(string region, CancellationToken token)
     {
         using var response = await s_http.GetAsync(new Uri(CoreControl, $"/v1/negotiate?region={Uri.EscapeDataString(region)}"), token);
         response.EnsureSuccessStatusCode();
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token));
         return [.. doc.RootElement.GetProperty("relays").EnumerateArray()
-            .Where(r => !readyOnly || r.GetProperty("state").GetString() is "healthy" or "degraded")
+            .Where(r => r.GetProperty("state").GetString() is "healthy" or "degraded")
             .Select(r => r.GetProperty("id").GetString() ?? "")];
     }
 
@@ -234,7 +234,7 @@ public sealed class RegionsLab : IAsyncDisposable
         {
             try
             {
-                var listed = await NegotiateListsAsync(region, readyOnly: true, token);
+                var listed = await NegotiateListsAsync(region, token);
                 if (ids.All(listed.Contains))
                 {
                     return true;
