@@ -10,7 +10,8 @@
 #   7. rounds (issue 21): GATEWAY_ROUNDS fresh gateway processes in a row under the same load, each with a fresh core-sim
 #      (ROUNDS_CORE=shared: one for all, warmed by an uncounted round 0; ROUNDS_LG=shared: one warm load generator for
 #      all, likewise; ROUNDS_PATHS="direct gateway": a control without the hop); msg/s spread, and each process's CPU
-#      per message (rounds.md)
+#      per message; where the two CPUs were each second (the load generator's --cross-cpu-probe) and msg/s at each
+#      placement (rounds.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
@@ -66,8 +67,9 @@ if [ -z "${NO_BUILD:-}" ]; then
   dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
 fi
 # Extra environment for each process (e.g. GW_ENV="DOTNET_gcServer=0"), and extra gateway arguments
-# (GW_ARGS="--Gateway:SocketSessions=false"), for experiments.
-read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a GW_ARGS_A <<<"${GW_ARGS:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"
+# (GW_ARGS="--Gateway:SocketSessions=false"), and extra arguments for the load generator holding idle sessions
+# (IDLE_ARGS="--heartbeat 0"), for experiments.
+read -r -a GW_ENV_A <<<"${GW_ENV:-}"; read -r -a GW_ARGS_A <<<"${GW_ARGS:-}"; read -r -a CORE_ENV_A <<<"${CORE_ENV:-}"; read -r -a LOADGEN_ENV_A <<<"${LOADGEN_ENV:-}"; read -r -a IDLE_ARGS_A <<<"${IDLE_ARGS:-}"; PROBE_ARGS=()
 # CPU placement, for experiments (issue 21's rounds): PIN_CORE, PIN_GW, PIN_LG are taskset CPU lists ("0", "1", "0,1").
 pin() { if [ -n "$1" ]; then echo taskset -c "$1"; else echo env; fi; }
 read -r -a PIN_CORE_A <<<"$(pin "${PIN_CORE:-}")"; read -r -a PIN_GW_A <<<"$(pin "${PIN_GW:-}")"; read -r -a PIN_LG_A <<<"$(pin "${PIN_LG:-}")"
@@ -192,7 +194,7 @@ gc_heap_bytes() { # gc_heap_bytes PID NAME: live managed heap after a full GC (d
 idle_hold() { # idle_hold NAME URL SESSIONS SECONDS: idle sessions held in the background; waits until all are connected
   rm -f "$OUT/$1.ready"
   timeout 300 "${LOADGEN[@]}" idle --url "$2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$3" \
-    --seconds "$4" --connect-concurrency 200 --ready-file "$OUT/$1.ready" --progress off --out "$OUT/$1" >"$OUT/$1.txt" 2>&1 &
+    --seconds "$4" --connect-concurrency 200 --ready-file "$OUT/$1.ready" --progress off --out "$OUT/$1" "${IDLE_ARGS_A[@]}" >"$OUT/$1.txt" 2>&1 &
   IDLE_PID=$!
   for _ in $(seq 1 1200); do [ -s "$OUT/$1.ready" ] && break; sleep 0.1; done
   IDLE_N=$(cat "$OUT/$1.ready" 2>/dev/null || echo 0)
@@ -438,7 +440,7 @@ shared_lg() { # the rounds' one load generator (KEEP_LG=1): started once, a run 
   rm -f "$OUT/shared-lg.in"; mkfifo "$OUT/shared-lg.in"
   timeout $(((GATEWAY_ROUNDS + 2) * (PEER_WARMUP + PEER_SECONDS + 120))) "${LOADGEN[@]}" steady --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" \
     --sessions "$PEER_ACTIVE" --rate max --window 1 --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --progress off \
-    --rounds-from-stdin <"$OUT/shared-lg.in" >"$OUT/shared-lg.txt" 2>&1 &
+    "${PROBE_ARGS[@]}" --rounds-from-stdin <"$OUT/shared-lg.in" >"$OUT/shared-lg.txt" 2>&1 &
   PIDS[shared-lg]=$!
   exec 7>"$OUT/shared-lg.in"
 }
@@ -478,7 +480,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
     echo "$url $OUT/$label $OUT/$label.ready" >&7
   else
     timeout 120 "${LOADGEN[@]}" steady --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$PEER_ACTIVE" --rate max --window 1 \
-      --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --ready-file "$OUT/$label.ready" --progress off --out "$OUT/$label" >"$OUT/$label.txt" 2>&1 &
+      --seconds $((PEER_WARMUP + PEER_SECONDS)) --warmup "$PEER_WARMUP" --ready-file "$OUT/$label.ready" --progress off --out "$OUT/$label" "${PROBE_ARGS[@]}" >"$OUT/$label.txt" 2>&1 &
     lga=$!; PIDS[active-lg]=$lga
   fi
   for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
@@ -623,6 +625,10 @@ if [[ " $PARTS " == *" rounds "* ]]; then
   # ROUNDS_PATHS="direct gateway": a control without the hop, interleaved.
   # ROUNDS_LG=shared: one load generator process for every round's active sessions (--rounds-from-stdin), warmed by
   # round 0 as well, so that only the gateway (and core-sim, unless shared too) is fresh in each counted round.
+  # The active load generator measures where the machine's two CPUs are, each second (--cross-cpu-probe): on a VM the
+  # hypervisor moves the vCPUs between a placement that shares a cache and one that does not, and the closed loop runs
+  # a quarter slower in the second (bench/README.md, "Rounds: the two speeds are the two placements of the vCPUs").
+  PROBE_ARGS=(--cross-cpu-probe)
   [ "${ROUNDS_LG:-fresh}" = shared ] && KEEP_LG=1
   if [ "${ROUNDS_CORE:-fresh}" = shared ] || [ "$KEEP_LG" = 1 ]; then
     [ "${ROUNDS_CORE:-fresh}" = shared ] && KEEP_CORE=1
@@ -636,9 +642,9 @@ if [[ " $PARTS " == *" rounds "* ]]; then
     done
   done
   KEEP_CORE=0; stop core
-  shared_lg_end; KEEP_LG=0
-  python3 - "$OUT/peers-runs.tsv" >"$OUT/rounds.md" <<'PY'
-import csv, statistics, sys
+  shared_lg_end; KEEP_LG=0; PROBE_ARGS=()
+  python3 - "$OUT/peers-runs.tsv" "$OUT" >"$OUT/rounds.md" <<'PY'
+import csv, json, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"].startswith("rounds-") and r.get("msg_s") not in (None, "failed")]
 if not rows:
     print("No rounds completed."); sys.exit()
@@ -661,6 +667,30 @@ def lg(r):
         return float("nan")
 def f1(x):
     return "—" if x != x else f"{x:.1f}"
+def per_second(r):
+    # The measured seconds of a round from its load generator's timeline: (msg/s, cross-CPU round trip ns or 0).
+    try:
+        d = json.load(open(f"{sys.argv[2]}/{r['label']}/result.json"))
+    except (OSError, ValueError):
+        return []
+    tl, start = d.get("timeline") or [], d.get("connectSeconds", 0) + d.get("warmupSeconds", 0)
+    return [((b["received"] - a["received"]) / (b["seconds"] - a["seconds"]), b.get("crossCpuNs", 0))
+            for a, b in zip(tl, tl[1:]) if a["seconds"] >= start and b["seconds"] > a["seconds"]]
+secs = {r["label"]: per_second(r) for r in rows}
+probed = [ns for v in secs.values() for _, ns in v if ns > 0]
+# Two placements of the two CPUs: "near" within 1.35x of the 10th percentile of the seconds' round trips (on issue
+# 21's VMs about 110 ns against 210 ns far apart; a machine whose CPUs never move has only near seconds).
+near_max = sorted(probed)[len(probed) // 10] * 1.35 if probed else None
+def placement(r):
+    # A second counts at a placement when its neighbours in the round were there too: a second in which the vCPUs
+    # moved is partly both.
+    v = [(m, ns) for m, ns in secs.get(r["label"], []) if ns > 0]
+    at = [ns <= near_max for _, ns in v]
+    settled = [all(at[j] == at[i] for j in (i - 1, i + 1) if 0 <= j < len(v)) for i in range(len(v))]
+    near = [m for (m, _), a, s in zip(v, at, settled) if a and s]
+    far = [m for (m, _), a, s in zip(v, at, settled) if not a and s]
+    mean = lambda x: sum(x) / len(x) if x else float("nan")
+    return len(v), len(far), mean(near), mean(far), len(near)
 for path in dict.fromkeys(r["path"] for r in rows):
     mine = [r for r in rows if r["path"] == path]
     hop = path != "direct"
@@ -676,6 +706,23 @@ for path in dict.fromkeys(r["path"] for r in rows):
     m, sp = spread(v)
     print(f"\nmsg/s: median {m:,.0f}, min {min(v):,.0f}, max {max(v):,.0f}; max/min **{max(v) / min(v):.2f}**, **±{sp:.1f} %** around the median"
           + (f" (target: within ±10 %: {'met' if sp <= 10 else 'not met'})." if hop else "."))
+    if near_max is not None:
+        print(f"\nWhere the two CPUs were (the load generator's --cross-cpu-probe, each measured second): a cache line's round trip between them"
+              f" {statistics.median([ns for ns in probed if ns <= near_max]):.0f} ns near (up to {near_max:.0f} ns)"
+              + (f", {statistics.median([ns for ns in probed if ns > near_max]):.0f} ns far apart" if any(ns > near_max for ns in probed) else "; never far apart") + ".\n")
+        print("| round | msg/s | measured seconds: near / far apart (settled) of all | msg/s while near | msg/s while far apart |")
+        print("|---:|---:|---:|---:|---:|")
+        for r in mine:
+            n, nf, mn, mf, nn = placement(r)
+            print(f"| {r['round']} | {float(r['msg_s']):,.0f} | {nn} / {nf} of {n} | {'—' if mn != mn else f'{mn:,.0f}'} | {'—' if mf != mf else f'{mf:,.0f}'} |")
+        for name, idx, count in (("near", 2, 4), ("far apart", 3, 1)):
+            # a round counts at a placement when at least 3 of its settled seconds were there
+            vals = [placement(r)[idx] for r in mine if placement(r)[count] >= 3]
+            if len(vals) >= 2:
+                pm, ps = spread(vals)
+                print(f"\nmsg/s with the CPUs {name}, over the {len(vals)} rounds with 3 s or more there: median {pm:,.0f}, min {min(vals):,.0f}, max {max(vals):,.0f}, "
+                      f"**±{ps:.1f} %**" + (f" (target within ±10 %, at one placement of the machine: {'met' if ps <= 10 else 'not met'})" if hop and name == "near" else "") + ".")
+        print()
     c = [float(r["core_us_msg"]) for r in mine]
     line = f"core-sim CPU per message ±{spread(c)[1]:.1f} %"
     g = [lg(r) for r in mine if lg(r) == lg(r)]

@@ -48,6 +48,14 @@ public sealed class LoadOptions
     /// <summary>Failover: seconds between kicks. Defaults to 2.</summary>
     public double FaultEvery { get; set; } = 2;
 
+    /// <summary>Measures the round trip of a cache line between two CPUs every second of the run (<see cref="CrossCpuProbe"/>),
+    /// into the timeline. Defaults to off.</summary>
+    public bool CrossCpuProbe { get; set; }
+
+    /// <summary>Seconds of silence before a session sends a heartbeat ping (the client's
+    /// <c>RelayClientOptions.Heartbeat</c>); 0 turns it off. Defaults to 5, the client's default.</summary>
+    public double Heartbeat { get; set; } = 5;
+
     /// <summary>Room mode: sessions are grouped into rooms of this many (joined in the hello); each message is
     /// delivered to every other member. The sessions are operators (needs <see cref="AdminKey"/>). Defaults to 0: echo mode.</summary>
     public int RoomSize { get; set; }
@@ -122,6 +130,11 @@ public sealed class LoadOptions
         if (Progress is not ("auto" or "on" or "off"))
         {
             throw new ArgumentException($"--progress: auto, on or off; was '{Progress}'.");
+        }
+
+        if (Heartbeat is < 0 or > 3600 || double.IsNaN(Heartbeat))
+        {
+            throw new ArgumentException($"--heartbeat: 0 (off) to 3600 seconds; was {Heartbeat}.");
         }
 
         if (FaultEvery is <= 0 or > 3600 || double.IsNaN(FaultEvery))

@@ -7,7 +7,7 @@ public sealed record Percentiles(double P50, double P90, double P99, double P999
 public sealed record PercentilePoint(double Percentile, double Ms);
 
 /// <summary>Cumulative counts at a moment of the run.</summary>
-public sealed record TimelinePoint(double Seconds, int Connected, long Sent, long Received, double P99Ms = 0, double MaxMs = 0);
+public sealed record TimelinePoint(double Seconds, int Connected, long Sent, long Received, double P99Ms = 0, double MaxMs = 0, double CrossCpuNs = 0);
 
 /// <summary>The result of one run (written as result.json).</summary>
 public sealed record LoadReport(

@@ -55,6 +55,7 @@ public sealed partial class LoadRunner
                 Rooms = Room is { } room ? [room] : [],
                 MaxUnacknowledged = o.Window,
                 MaxReconnectAttempts = o.ConnectAttempts,
+                Heartbeat = TimeSpan.FromSeconds(o.Heartbeat),
                 HttpVersion = o.Http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
             });
             _client.StateChanged += change =>

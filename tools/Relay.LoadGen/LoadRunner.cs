@@ -18,6 +18,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private readonly ReasonCounter _connectFailures = new(); // sessions that never connected, by their last attempt's reason
     private readonly ReasonCounter _failedAttempts = new(); // every failed upgrade, by reason
     private readonly List<TimelinePoint> _timeline = [];
+    private CrossCpuProbe? _probe; // --cross-cpu-probe
     private readonly Stopwatch _clock = new();
     private long _sent, _received, _duplicated, _outOfOrder, _skipped;
     private int _reconnects, _connected;
@@ -48,6 +49,12 @@ public sealed partial class LoadRunner(LoadOptions options)
         }
 
         _clock.Start();
+        if (_options.CrossCpuProbe && (_probe = CrossCpuProbe.Start(out string? whyNot)) is null)
+        {
+            Console.Error.WriteLine($"loadgen: {whyNot}");
+        }
+
+        using var probe = _probe;
         using var http = new HttpClient();
         if (_options.AdminKey is { } adminKey)
         {
@@ -216,7 +223,8 @@ public sealed partial class LoadRunner(LoadOptions options)
                 double max = interval.TotalCount == 0 ? 0 : Math.Round(interval.GetMaxValue() / (double)TimeSpan.TicksPerMillisecond, 2);
                 lock (_timeline)
                 {
-                    _timeline.Add(new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 2), Volatile.Read(ref _connected), Interlocked.Read(ref _sent), Interlocked.Read(ref _received), p99, max));
+                    _timeline.Add(new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 2), Volatile.Read(ref _connected), Interlocked.Read(ref _sent), Interlocked.Read(ref _received), p99, max,
+                        _probe?.TakeSecond() ?? 0));
                 }
             }
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
