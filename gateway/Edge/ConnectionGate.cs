@@ -48,7 +48,7 @@ internal sealed class ConnectionGate
     {
         Time = time ?? TimeProvider.System;
         Budget = options.AcceptsPerSecondWhenRefusing > 0 ? new AcceptBudget(options.AcceptsPerSecondWhenRefusing, Time) : null;
-        TlsRate = options.TlsHandshakesPerSecondPerAddress > 0 ? new TlsHandshakeRate(options.TlsHandshakesPerSecondPerAddress, options.TlsHandshakeBurstPerAddress, Time) : null;
+        TlsRate = options.TlsHandshakesPerSecondPerAddress > 0 ? new ClientRate(options.TlsHandshakesPerSecondPerAddress, options.TlsHandshakeBurstPerAddress, Time) : null;
         MaxConnections = EffectiveMaxConnections(options, fileLimit);
         MaxPreAuthConnections = options.MaxPreAuthConnections > 0 ? Math.Min(options.MaxPreAuthConnections, MaxConnections) : Math.Clamp(MaxConnections / 4, 1, DefaultMaxPreAuthConnections);
         MaxPreAuthConnectionsPerIp = options.MaxPreAuthConnectionsPerIp;
@@ -113,12 +113,13 @@ internal sealed class ConnectionGate
     internal AcceptBudget? Budget { get; }
 
     /// <summary>New wss connections per second per client (<see cref="GatewayOptions.TlsHandshakesPerSecondPerAddress"/>); null: no limit.</summary>
-    internal TlsHandshakeRate? TlsRate { get; }
+    internal ClientRate? TlsRate { get; }
 
     internal TrustedProxies Trusted { get; }
 
-    /// <summary>Raised for each connection refused at a cap (connections, per address) or evicted at the pre-auth cap (Under Attack mode counts them).</summary>
-    internal event Action? Refused;
+    /// <summary>Raised for each connection refused at a cap (connections, per address, the TLS handshake rate) or evicted at
+    /// the pre-auth cap, with its client (null at the connection cap, where it is not asked): Under Attack mode counts them.</summary>
+    internal event Action<IPAddress?>? Refused;
 
     /// <summary>
     /// Raised for each connection the client listeners accept and do not reset at once, whoever then holds it (a session
@@ -184,10 +185,10 @@ internal sealed class ConnectionGate
         return wait;
     }
 
-    private void NoteRefused()
+    private void NoteRefused(IPAddress? client)
     {
         Interlocked.Exchange(ref _lastRefusal, Time.GetTimestamp());
-        Refused?.Invoke();
+        Refused?.Invoke(client);
     }
 
     /// <summary>
@@ -241,7 +242,7 @@ internal sealed class ConnectionGate
         }
 
         Interlocked.Increment(ref counter);
-        NoteRefused();
+        NoteRefused(client);
         return true;
     }
 
@@ -252,7 +253,7 @@ internal sealed class ConnectionGate
         {
             Interlocked.Decrement(ref _open);
             Interlocked.Increment(ref _refusedConnections);
-            NoteRefused();
+            NoteRefused(null);
             return false;
         }
 
@@ -294,13 +295,13 @@ internal sealed class ConnectionGate
         if (slot is null)
         {
             Interlocked.Increment(ref _refusedPerIp);
-            NoteRefused();
+            NoteRefused(client);
         }
         else if (victim is not null)
         {
             Interlocked.Increment(ref _evicted);
             victim.Evict(); // outside the lock: aborting a connection runs Kestrel's code
-            NoteRefused();
+            NoteRefused(victim.Address);
         }
 
         return slot;

@@ -46,7 +46,7 @@ internal sealed class UnderAttackGate : IDisposable
         bool on = _mode.IsOn;
         if ((on || _options.RateLimitAlways) && _limits.TryAcquire(ip) is { } limited)
         {
-            return Refuse(limited, $"too many new sessions from {(limited == "rate-address" ? "this address" : "this network")}; try again later");
+            return Refuse(ip, limited, $"too many new sessions from {(limited == "rate-address" ? "this address" : "this network")}; try again later");
         }
 
         var now = _time.GetUtcNow();
@@ -59,7 +59,7 @@ internal sealed class UnderAttackGate : IDisposable
 
         if (string.IsNullOrEmpty(pow))
         {
-            return Refuse("challenge-required", $"{ChallengeRequired}: the relay is under attack; GET /challenge, find a nonce so that SHA-256(challenge + nonce) has 'difficulty' leading zero bits, connect again with pow=<challenge>.<nonce>");
+            return Refuse(ip, "challenge-required", $"{ChallengeRequired}: the relay is under attack; GET /challenge, find a nonce so that SHA-256(challenge + nonce) has 'difficulty' leading zero bits, connect again with pow=<challenge>.<nonce>");
         }
 
         var result = _challenges.Verify(pow, ip);
@@ -70,7 +70,7 @@ internal sealed class UnderAttackGate : IDisposable
         }
 
         string reason = "challenge-" + result.ToString().ToLowerInvariant();
-        return Refuse(reason, $"{ChallengeRequired}: the solution was refused ({result.ToString().ToLowerInvariant()}); GET /challenge for a new one");
+        return Refuse(ip, reason, $"{ChallengeRequired}: the solution was refused ({result.ToString().ToLowerInvariant()}); GET /challenge for a new one");
     }
 
     /// <summary>Marks the sessions open now as seen and forgets keys older than the resume window.</summary>
@@ -97,9 +97,9 @@ internal sealed class UnderAttackGate : IDisposable
         _limits.Dispose();
     }
 
-    private GateRefusal Refuse(string reason, string message)
+    private GateRefusal Refuse(IPAddress client, string reason, string message)
     {
-        _metrics.Refused(reason);
+        _metrics.Refused(reason, client);
         return new GateRefusal(StatusCodes.Status429TooManyRequests, reason, message);
     }
 }

@@ -23,8 +23,8 @@ internal sealed class UnderAttackMetrics
             description: "Admissions refused by Under Attack mode and the connection-rate limits, by reason.");
     }
 
-    /// <summary>Counts one refusal.</summary>
-    public void Refused(string reason) => _mode.Refused(reason);
+    /// <summary>Counts one refusal of <paramref name="client"/> (null: unknown).</summary>
+    public void Refused(string reason, System.Net.IPAddress? client = null) => _mode.Refused(reason, client);
 
     /// <summary>Refusals so far, by reason.</summary>
     public IReadOnlyDictionary<string, long> Refusals() => _mode.Refusals();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 
@@ -10,7 +11,9 @@ namespace Relay.Gateway.Security;
 /// <see cref="UnderAttackOptions.AutoTrigger"/> it also switches on by itself when, in one sample, new connections or
 /// refused connections per second reach their upper threshold, and an automatic mode ends once both rates stayed
 /// below their lower thresholds for <see cref="UnderAttackOptions.OffAfter"/> (hysteresis: no flapping around one
-/// threshold). Time comes from the registered <see cref="TimeProvider"/>.
+/// threshold). One client (an IPv4 address, an IPv6 /64) adds at most
+/// <see cref="UnderAttackOptions.RefusedPerAddressPerSecond"/> refusals a second to the refused rate. Time comes from the
+/// registered <see cref="TimeProvider"/>.
 /// </summary>
 internal sealed partial class UnderAttackMode : IDisposable
 {
@@ -29,6 +32,7 @@ internal sealed partial class UnderAttackMode : IDisposable
     private readonly ITimer _timer;
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new(StringComparer.Ordinal);
+    private readonly Edge.ClientRate? _perClient; // refusals one client may add to the trigger
     private volatile State _state = new(false, null, null, null);
     private long _connections, _refused;
     private long _lastSample;
@@ -40,6 +44,7 @@ internal sealed partial class UnderAttackMode : IDisposable
         _time = time;
         _logger = logger;
         _lastSample = time.GetTimestamp();
+        _perClient = _options.RefusedPerAddressPerSecond > 0 ? new Edge.ClientRate(_options.RefusedPerAddressPerSecond, _options.RefusedPerAddressPerSecond, time) : null;
         _timer = time.CreateTimer(static m => ((UnderAttackMode)m!).Sample(), this, _options.SampleInterval, _options.SampleInterval);
     }
 
@@ -49,13 +54,24 @@ internal sealed partial class UnderAttackMode : IDisposable
     /// <summary>A new connection (counted for the automatic trigger).</summary>
     public void ConnectionOpened() => Interlocked.Increment(ref _connections);
 
-    /// <summary>A connection refused before admission, e.g. at Kestrel's limits (counted for the automatic trigger).</summary>
+    /// <summary>A connection refused before admission whose client is unknown, e.g. at Kestrel's limits (counted for the automatic trigger).</summary>
     public void Refused() => Interlocked.Increment(ref _refused);
 
-    /// <summary>An admission this mode or the rate limits refused: counted for the trigger and by reason.</summary>
-    public void Refused(string reason)
+    /// <summary>A connection refused before admission, e.g. by the connection gate: counted for the automatic trigger
+    /// within its client's share (<see cref="UnderAttackOptions.RefusedPerAddressPerSecond"/>); null: an unknown client.</summary>
+    public void Refused(IPAddress? client)
     {
-        Interlocked.Increment(ref _refused);
+        if (client is null || _perClient is null || _perClient.TryTake(client))
+        {
+            Interlocked.Increment(ref _refused);
+        }
+    }
+
+    /// <summary>An admission this mode or the rate limits refused: counted by reason, and for the trigger within its
+    /// client's share.</summary>
+    public void Refused(string reason, IPAddress? client = null)
+    {
+        Refused(client);
         _refusals.AddOrUpdate(reason, 1, static (_, n) => n + 1);
     }
 

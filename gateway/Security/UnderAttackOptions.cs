@@ -35,6 +35,15 @@ public sealed class UnderAttackOptions
     public int RefusedPerSecondOff { get; set; }
 
     /// <summary>
+    /// The most refusals per second one client (an IPv4 address, an IPv6 /64) adds to the refused rate above. The
+    /// per-client limits refuse a single client's flood by themselves (its TLS handshake loop is reset at accept some
+    /// 2,000 times a second); counted in full it would also switch the mode on, proof of work for every new user, on one
+    /// client's say. Defaults to 20 (with <see cref="RefusedPerSecondOn"/> at 200, ten clients over their limits at once);
+    /// 0 counts every refusal. Refusals whose client is unknown (Kestrel's own limits, the connection cap) always count.
+    /// </summary>
+    public int RefusedPerAddressPerSecond { get; set; } = 20;
+
+    /// <summary>
     /// While the mode is on, the time a new connection has to send its PROXY header and request head (instead of
     /// <see cref="GatewayOptions.RequestHeadTimeout"/>, when shorter), so idle connections of a flood are closed
     /// sooner. Defaults to 2 s.

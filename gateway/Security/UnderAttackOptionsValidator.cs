@@ -16,6 +16,7 @@ internal sealed class UnderAttackOptionsValidator : IValidateOptions<UnderAttack
         if (o.NewConnectionsPerSecondOn > 0 && o.NewConnectionsPerSecondOff >= o.NewConnectionsPerSecondOn) yield return $"{s}:NewConnectionsPerSecondOff must be below NewConnectionsPerSecondOn ({o.NewConnectionsPerSecondOn}); was {o.NewConnectionsPerSecondOff}.";
         if (o.RefusedPerSecondOn < 0 || o.RefusedPerSecondOff < 0) yield return $"{s}:RefusedPerSecondOn and RefusedPerSecondOff must not be negative.";
         if (o.RefusedPerSecondOn > 0 && o.RefusedPerSecondOff >= o.RefusedPerSecondOn) yield return $"{s}:RefusedPerSecondOff must be below RefusedPerSecondOn ({o.RefusedPerSecondOn}); was {o.RefusedPerSecondOff}.";
+        if (o.RefusedPerAddressPerSecond is < 0 or > 1_000_000) yield return $"{s}:RefusedPerAddressPerSecond must be 0 (count every refusal) to 1000000; was {o.RefusedPerAddressPerSecond}.";
         if (o.RequestHeadTimeout < TimeSpan.FromMilliseconds(500) || o.RequestHeadTimeout > TimeSpan.FromMinutes(5)) yield return $"{s}:RequestHeadTimeout must be 500 ms to 5 min; was {o.RequestHeadTimeout}.";
         if (o.OffAfter < TimeSpan.Zero) yield return $"{s}:OffAfter must not be negative; was {o.OffAfter}.";
         if (o.SampleInterval < TimeSpan.FromMilliseconds(100) || o.SampleInterval > TimeSpan.FromMinutes(1)) yield return $"{s}:SampleInterval must be 100 ms to 1 min; was {o.SampleInterval}.";

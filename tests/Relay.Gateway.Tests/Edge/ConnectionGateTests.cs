@@ -294,7 +294,7 @@ public class ConnectionGateTests
     {
         var gate = new Relay.Gateway.Edge.ConnectionGate(new GatewayOptions { MaxConnections = 100, MaxPreAuthConnections = 5, MaxPreAuthConnectionsPerIp = 3 }, fileLimit: null);
         int refusals = 0;
-        gate.Refused += () => refusals++;
+        gate.Refused += _ => refusals++;
         IPAddress a = IPAddress.Parse("127.0.9.1"), b = IPAddress.Parse("127.0.9.2"), c = IPAddress.Parse("127.0.9.3");
         var lone = gate.TryEnterPreAuth(a)!;
         var many = new[] { gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)!, gate.TryEnterPreAuth(b)! };

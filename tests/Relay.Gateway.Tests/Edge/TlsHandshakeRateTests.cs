@@ -23,7 +23,7 @@ public class TlsHandshakeRateTests
     public void Bucket_SpendsItsBurst_RefillsAtTheRate_PerAddressAndPerIPv6Slash64()
     {
         var time = new FakeTimeProvider();
-        var rate = new TlsHandshakeRate(perSecond: 2, burst: 3, time);
+        var rate = new ClientRate(perSecond: 2, burst: 3, time);
         var a = IPAddress.Parse("198.51.100.7");
 
         Assert.That(Enumerable.Range(0, 4).Select(_ => rate.TryTake(a)), Is.EqualTo(new[] { true, true, true, false }), "the burst, then refused");
@@ -44,16 +44,16 @@ public class TlsHandshakeRateTests
     public void Table_AtItsSize_DropsTheIdleClients_ElseLetsNewOnesThroughUntracked()
     {
         var time = new FakeTimeProvider();
-        var rate = new TlsHandshakeRate(perSecond: 1, burst: 2, time);
-        for (int i = 0; i < TlsHandshakeRate.MaxTracked; i++)
+        var rate = new ClientRate(perSecond: 1, burst: 2, time);
+        for (int i = 0; i < ClientRate.MaxTracked; i++)
         {
             Assert.That(rate.TryTake(new IPAddress(0x0A000000u + (uint)i)), Is.True);
         }
 
-        Assert.That(rate.Tracked, Is.EqualTo(TlsHandshakeRate.MaxTracked));
+        Assert.That(rate.Tracked, Is.EqualTo(ClientRate.MaxTracked));
         var newcomer = IPAddress.Parse("192.0.2.1");
         Assert.That(rate.TryTake(newcomer), Is.True, "a full table of busy clients: a new one goes through, untracked");
-        Assert.That(rate.Tracked, Is.EqualTo(TlsHandshakeRate.MaxTracked));
+        Assert.That(rate.Tracked, Is.EqualTo(ClientRate.MaxTracked));
 
         time.Advance(TimeSpan.FromSeconds(2)); // every bucket is full again: those clients are as good as untracked
         Assert.That(rate.TryTake(newcomer), Is.True);

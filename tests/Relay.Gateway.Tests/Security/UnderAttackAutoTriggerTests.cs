@@ -91,6 +91,61 @@ public class UnderAttackAutoTriggerTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task OneClientsFloodAtTheGate_IsRefused_ButDoesNotTurnTheModeOnForEveryone(CancellationToken token)
+    {
+        // One address opens 150 connections with a per-address cap of 2: 148 refused at accept, as before. Counted in full
+        // (148 in a second against RefusedPerSecondOn=20) they used to switch the mode on for every new user; one client
+        // now adds RefusedPerAddressPerSecond (5) at most. The same flood from 50 addresses still switches it on.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var clock = new SessionTests.RunningClock(time); // the gateway's own timers need it to start
+        await using var gw = await GatewayFixture.StartAsync(
+            o => { o.MaxPreAuthConnections = 200; o.MaxPreAuthConnectionsPerIp = 2; o.RequestHeadTimeout = TimeSpan.FromMinutes(2); },
+            args: ["--Gateway:UnderAttack:RefusedPerSecondOn=20", "--Gateway:UnderAttack:RefusedPerAddressPerSecond=5"], time: time);
+        await clock.StopAsync(); // from here the rates are sampled only when the test advances the clock
+        var mode = gw.App.Services.GetRequiredService<Relay.Gateway.Security.UnderAttackMode>();
+        var gate = gw.App.Services.GetRequiredService<Relay.Gateway.Edge.ConnectionGate>();
+        int port = Edge.RawClient.Port(gw.HttpUrl);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 150; i++)
+            {
+                sockets.Add(await Edge.RawClient.ConnectAsync(Edge.RawClient.Source(0), port, token));
+            }
+
+            while (gate.RefusedPerIp < 148)
+            {
+                await Task.Delay(20, token); // the listener refuses them as it accepts them
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1)); // one sample of the rates
+            Assert.That(mode.IsOn, Is.False, "one client's 148 refusals count 5");
+
+            for (int i = 1; i <= 50; i++)
+            {
+                for (int k = 0; k < 3; k++)
+                {
+                    sockets.Add(await Edge.RawClient.ConnectAsync(Edge.RawClient.Source(i), port, token));
+                }
+            }
+
+            while (gate.RefusedPerIp < 148 + 50)
+            {
+                await Task.Delay(20, token);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1));
+            Assert.That(mode.IsOn, Is.True, "50 clients over their limits at once: a flood");
+            Assert.That(mode.Describe().Trigger, Does.Contain("refused connections"));
+        }
+        finally
+        {
+            Edge.RawClient.DisposeAll(sockets);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task WhileTheModeIsOn_IdleConnections_AreClosedAtTheShorterHeadDeadline(CancellationToken token)
     {
         await using var gw = await GatewayFixture.StartAsync(

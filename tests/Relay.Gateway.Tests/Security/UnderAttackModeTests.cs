@@ -65,6 +65,63 @@ public class UnderAttackModeTests
     }
 
     [Test]
+    public void RefusalsOfOneClient_CountAtMostItsShare_SoOneClientCannotTurnTheModeOnForEveryone()
+    {
+        // One client's TLS handshake loop is reset at accept ~1,900 times a second (bench/README.md, "TLS handshake flood
+        // from one client"): every reset a refusal. The per-client limits already stop that client; it must not also
+        // switch the whole relay into Under Attack mode (proof of work for every new user). A client (an IPv4 address,
+        // an IPv6 /64) counts RefusedPerAddressPerSecond (here 10) refusals a second at most.
+        var time = new FakeTimeProvider();
+        var options = Options();
+        options.RefusedPerAddressPerSecond = 10;
+        using var mode = Mode(time, options);
+        var one = System.Net.IPAddress.Parse("198.51.100.7");
+        for (int i = 0; i < 2_000; i++)
+        {
+            mode.Refused(one);
+        }
+
+        var sameSlash64 = new[] { "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9" };
+        for (int i = 0; i < 300; i++)
+        {
+            mode.Refused("rate-address", System.Net.IPAddress.Parse(sameSlash64[i % 3]));
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(mode.IsOn, Is.False, "one IPv4 client and one IPv6 /64: 20 counted, under 50/s");
+        Assert.That(mode.Refusals()["rate-address"], Is.EqualTo(300), "every refusal still counted by reason");
+
+        // Six clients over their share each (60 counted) and refusals whose client is unknown (Kestrel's limits) count.
+        for (int c = 0; c < 6; c++)
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                mode.Refused(System.Net.IPAddress.Parse($"203.0.113.{c + 1}"));
+            }
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(mode.IsOn, Is.True, "a flood from many clients still switches it on");
+        Assert.That(mode.Describe().Trigger, Does.Contain("refused connections 60/s"));
+    }
+
+    [Test]
+    public void RefusedPerAddressPerSecond_Zero_CountsEveryRefusal()
+    {
+        var time = new FakeTimeProvider();
+        var options = Options();
+        options.RefusedPerAddressPerSecond = 0;
+        using var mode = Mode(time, options);
+        for (int i = 0; i < 60; i++)
+        {
+            mode.Refused(System.Net.IPAddress.Loopback);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(mode.IsOn, Is.True);
+    }
+
+    [Test]
     public void AutoMode_TurnsOff_OnlyAfterTheRateStaysBelowTheLowerThreshold_ForTheHoldTime()
     {
         var time = new FakeTimeProvider();

@@ -3,22 +3,24 @@ using System.Net;
 namespace Relay.Gateway.Edge;
 
 /// <summary>
-/// New connections per second on the wss listener from one client (an IPv4 address, an IPv6 /64: one subscriber's
-/// share), a token bucket each (<see cref="Configuration.GatewayOptions.TlsHandshakesPerSecondPerAddress"/>, burst
-/// <see cref="Configuration.GatewayOptions.TlsHandshakeBurstPerAddress"/>), asked at accept, before the handshake. A TLS
-/// handshake costs the relay 0.3 to 1.5 ms of CPU (bench/README.md, "TLS handshake flood from one client"), so one client that opens
-/// and drops TLS connections in a loop took a 2-vCPU relay's CPU with nothing refused: no cap counts a connection that
-/// is over in milliseconds. Beyond its bucket a connection is reset at accept, which costs the relay an accept.
+/// Events per second from one client (an IPv4 address, an IPv6 /64: one subscriber's share), a token bucket each. Two
+/// uses: new connections on the wss listener, asked at accept before the handshake
+/// (<see cref="Configuration.GatewayOptions.TlsHandshakesPerSecondPerAddress"/>, burst
+/// <see cref="Configuration.GatewayOptions.TlsHandshakeBurstPerAddress"/>: a TLS handshake costs the relay 0.3 to 1.5 ms of
+/// CPU, bench/README.md "TLS handshake flood from one client", so one client that opens and drops TLS connections in a
+/// loop took a 2-vCPU relay's CPU with nothing refused; beyond its bucket a connection is reset at accept), and the
+/// refusals one client may add to Under Attack mode's automatic trigger
+/// (<see cref="Security.UnderAttackOptions.RefusedPerAddressPerSecond"/>).
 /// </summary>
 /// <remarks>
 /// Hand-written rather than System.Threading.RateLimiting's partitioned token buckets (what the Under Attack mode's
-/// per-address session rate uses): those refill on their own timer, and this one is read on the gate's
+/// per-address session rate uses): those refill on their own timer, and this one is read on the caller's
 /// <see cref="TimeProvider"/>, as the accept budget is, so tests drive it. At most <see cref="MaxTracked"/> clients
 /// are tracked (about 64 B each): a full table drops the clients whose bucket is full again (the same as not tracked),
 /// at most once a second; a table still full lets new clients through untracked (the pre-auth caps and the accept budget
 /// still hold) rather than refuse everyone new.
 /// </remarks>
-internal sealed class TlsHandshakeRate
+internal sealed class ClientRate
 {
     /// <summary>The most clients tracked at once.</summary>
     public const int MaxTracked = 65_536;
@@ -28,10 +30,10 @@ internal sealed class TlsHandshakeRate
     private readonly TimeProvider _time;
     private long _lastSweep = long.MinValue;
 
-    /// <param name="perSecond">Handshakes per second per client, at least 1.</param>
-    /// <param name="burst">Handshakes a client may start at once, at least 1.</param>
+    /// <param name="perSecond">Events per second per client, at least 1.</param>
+    /// <param name="burst">Events a client may have at once, at least 1.</param>
     /// <param name="time">The clock.</param>
-    public TlsHandshakeRate(int perSecond, int burst, TimeProvider time)
+    public ClientRate(int perSecond, int burst, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(perSecond, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1);
@@ -40,10 +42,10 @@ internal sealed class TlsHandshakeRate
         _time = time;
     }
 
-    /// <summary>Handshakes per second per client.</summary>
+    /// <summary>Events per second per client.</summary>
     public int PerSecond { get; }
 
-    /// <summary>Handshakes a client may start at once.</summary>
+    /// <summary>Events a client may have at once.</summary>
     public int Burst { get; }
 
     /// <summary>Clients tracked now.</summary>
@@ -58,7 +60,7 @@ internal sealed class TlsHandshakeRate
         }
     }
 
-    /// <summary>Takes one handshake from <paramref name="client"/>'s bucket: false when it is empty.</summary>
+    /// <summary>Takes one event from <paramref name="client"/>'s bucket: false when it is empty.</summary>
     public bool TryTake(IPAddress client)
     {
         var key = Key(client);
