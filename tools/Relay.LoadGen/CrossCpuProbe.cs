@@ -98,9 +98,11 @@ internal sealed partial class CrossCpuProbe : IDisposable
     {
         _stop = true;
         _wakeEcho.Release();
-        _main.Join(TimeSpan.FromSeconds(2));
-        _echo.Join(TimeSpan.FromSeconds(2));
-        _wakeEcho.Dispose();
+        bool mainEnded = _main.Join(TimeSpan.FromSeconds(2));
+        if (_echo.Join(TimeSpan.FromSeconds(2)) && mainEnded)
+        {
+            _wakeEcho.Dispose(); // only once neither thread can touch it again
+        }
     }
 
     private void MainLoop()
