@@ -219,7 +219,7 @@ internal sealed class ConnectionGate
             bool capped = true;
             lock (_lock)
             {
-                int mine = _table.CountOf(client);
+                int mine = _table.CountOf(ClientKey.Of(client));
                 if (mine >= MaxPreAuthConnectionsPerIp)
                 {
                     counter = ref _refusedPerIp;
@@ -272,27 +272,41 @@ internal sealed class ConnectionGate
     /// </summary>
     internal PreAuthSlot? TryEnterPreAuth(IPAddress client, ConnectionContext? connection = null)
     {
-        PreAuthSlot? slot = new(this, client, connection);
-        PreAuthSlot? victim = null;
+        var slot = new PreAuthSlot(this, ClientKey.Of(client), connection) { Unlimited = Trusted.Contains(client) }; // per client: an IPv4 address or an IPv6 /64
+        bool added;
+        PreAuthSlot? victim;
         lock (_lock)
         {
-            if (_table.CountOf(client) >= MaxPreAuthConnectionsPerIp && !Trusted.Contains(client))
-            {
-                slot = null;
-            }
-            else
-            {
-                if (_table.Count >= MaxPreAuthConnections)
-                {
-                    victim = _table.RemoveVictim();
-                }
-
-                _table.Add(slot);
-                Volatile.Write(ref _preAuth, _table.Count);
-            }
+            added = TryAdd(slot, out victim);
         }
 
-        if (slot is null)
+        Entered(added, victim, client);
+        return added ? slot : null;
+    }
+
+    /// <summary>Under the lock: the slot into the table, unless its client is at its cap (false); at the table's cap the victim is taken out first.</summary>
+    private bool TryAdd(PreAuthSlot slot, out PreAuthSlot? victim)
+    {
+        victim = null;
+        if (_table.CountOf(slot.Address) >= MaxPreAuthConnectionsPerIp && !slot.Unlimited)
+        {
+            return false;
+        }
+
+        if (_table.Count >= MaxPreAuthConnections)
+        {
+            victim = _table.RemoveVictim();
+        }
+
+        _table.Add(slot);
+        Volatile.Write(ref _preAuth, _table.Count);
+        return true;
+    }
+
+    /// <summary>After <see cref="TryAdd"/>, outside the lock (aborting a connection runs Kestrel's code): counts the refusal, or evicts the victim.</summary>
+    private void Entered(bool added, PreAuthSlot? victim, IPAddress client)
+    {
+        if (!added)
         {
             Interlocked.Increment(ref _refusedPerIp);
             NoteRefused(client);
@@ -300,11 +314,48 @@ internal sealed class ConnectionGate
         else if (victim is not null)
         {
             Interlocked.Increment(ref _evicted);
-            victim.Evict(); // outside the lock: aborting a connection runs Kestrel's code
+            victim.Evict();
             NoteRefused(victim.Address);
         }
+    }
 
-        return slot;
+    /// <summary>The slot's connection carries one more session: out of the table while it carries any.</summary>
+    internal void SessionStarted(PreAuthSlot slot)
+    {
+        lock (_lock)
+        {
+            slot.Sessions++;
+            if (_table.Remove(slot))
+            {
+                Volatile.Write(ref _preAuth, _table.Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One session of the slot's (HTTP/2) connection ended: with none left and the connection open, the slot is back in
+    /// the table as for a new connection; at its client's cap the connection is closed (counted as a per-address
+    /// refusal), at the table's cap the oldest slot of the address holding the most is taken.
+    /// </summary>
+    internal void SessionEnded(PreAuthSlot slot)
+    {
+        bool added;
+        PreAuthSlot? victim;
+        lock (_lock)
+        {
+            if (--slot.Sessions > 0 || slot.Closed || slot.Evicted || slot.Node is not null)
+            {
+                return;
+            }
+
+            added = TryAdd(slot, out victim);
+        }
+
+        Entered(added, victim, slot.Address);
+        if (!added)
+        {
+            slot.Evict(); // over its client's cap: the connection closes
+        }
     }
 
     internal void LeavePreAuth(PreAuthSlot slot)

@@ -6,12 +6,16 @@ namespace Relay.Gateway.Edge;
 /// <summary>
 /// A connection's place among the pre-auth connections (a connection feature): given back once the connection
 /// becomes a websocket session (<see cref="Upgraded"/>) or ends, whichever comes first; or taken by the gate, which
-/// then aborts the connection (<see cref="Evicted"/>), when a newer connection needs it at the pre-auth cap.
+/// then aborts the connection (<see cref="Evicted"/>), when a newer connection needs it at the pre-auth cap. An HTTP/2
+/// connection carries sessions as streams and outlives them: when its last one ends (<see cref="SessionEnded"/>) it is
+/// a pre-auth connection again, under the same caps (a security review found such a connection, kept open with cheap
+/// requests, counted nowhere: one address could hold connections up to the gate's limit).
 /// </summary>
 internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, ConnectionContext? connection) : IDisposable
 {
     private int _evicted;
     private int _reading;
+    private int _closed;
     private int _refusedUpgrades;
     private System.IO.Pipelines.PipeReader? _headReader;
     private CancellationTokenSource? _headWait;
@@ -25,16 +29,36 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
     /// <summary>Its place in the gate's table (under the gate's lock).</summary>
     internal LinkedListNode<PreAuthSlot>? Node { get; set; }
 
+    /// <summary>Websocket sessions its connection carries now (under the gate's lock).</summary>
+    internal int Sessions { get; set; }
+
+    /// <summary>Not limited per address (a trusted proxy's connection).</summary>
+    internal bool Unlimited { get; init; }
+
+    /// <summary>The connection has ended.</summary>
+    internal bool Closed => Volatile.Read(ref _closed) != 0;
+
     /// <summary>Websocket upgrades refused on this connection so far (HTTP/1.1 keep-alive, HTTP/2 streams).</summary>
     public int RefusedUpgrades => Volatile.Read(ref _refusedUpgrades);
 
     /// <summary>Counts one more refused upgrade on this connection; the count.</summary>
     public int UpgradeRefused() => Interlocked.Increment(ref _refusedUpgrades);
 
-    /// <summary>The connection is a session now: it no longer counts as pre-auth.</summary>
-    public void Upgraded() => Dispose();
+    /// <summary>The connection carries a session now: it no longer counts as pre-auth while it does.</summary>
+    public void Upgraded() => gate.SessionStarted(this);
 
-    public void Dispose() => gate.LeavePreAuth(this);
+    /// <summary>
+    /// A session of this HTTP/2 connection ended; with none left, the connection (still open) is pre-auth again, or
+    /// closed when its client is at its pre-auth cap. Not for HTTP/1.1: an upgraded connection ends with its session.
+    /// </summary>
+    public void SessionEnded() => gate.SessionEnded(this);
+
+    /// <summary>The connection has ended.</summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        gate.LeavePreAuth(this);
+    }
 
     /// <summary>
     /// The fast upgrade path reads the request head itself: while it does (<see cref="BeginHeadRead"/> until

@@ -23,7 +23,7 @@ internal sealed class ConnectionRateLimits : IDisposable
     /// <summary>Takes one token from the address's bucket, then from its prefix's; the reason of a refusal, or null.</summary>
     public string? TryAcquire(IPAddress ip)
     {
-        ip = ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
+        ip = Edge.ClientKey.Of(ip); // "per address": per client, an IPv4 address or an IPv6 /64
         using (var lease = _perAddress.AttemptAcquire(ip))
         {
             if (!lease.IsAcquired)

@@ -21,5 +21,8 @@ internal sealed partial class RelaySession
 
         [LoggerMessage(1106, LogLevel.Error, "Session: the client pump failed; the session is closed with 1011")]
         public static partial void ClientPumpFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(1107, LogLevel.Error, "Session: writing to the client failed; the connection is aborted and the session ended")]
+        public static partial void ClientWriteFailed(ILogger logger, Exception exception);
     }
 }

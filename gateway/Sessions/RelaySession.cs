@@ -317,7 +317,8 @@ internal sealed partial class RelaySession
                 var grace = _overflowed ? _options.SlowClientCloseTimeout : _options.CloseTimeout;
                 using var timeout = new CancellationTokenSource(grace, _time);
                 await TakeSendTurnAsync().ConfigureAwait(false);
-                await _socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(_closeReason), timeout.Token).ConfigureAwait(false);
+                var (status, reason) = CloseFrame(code, _closeReason);
+                await _socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
                 // Let the client answer the close (a slow reader needs longer to reach it); cancelling the
                 // read pump earlier would reset the connection and lose the close frame in flight.
                 await Task.WhenAny(_fromClient!, Task.Delay(grace, _time)).ConfigureAwait(false);
@@ -326,6 +327,12 @@ internal sealed partial class RelaySession
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
             Log.ClientWriteEnded(_logger, ex.Message);
+            _socket.Abort();
+        }
+        catch (Exception ex)
+        {
+            // Anything else is a bug, but the session must still end (registry, per-IP slot, gate place, stream, timer).
+            Log.ClientWriteFailed(_logger, ex);
             _socket.Abort();
         }
         finally
@@ -457,5 +464,37 @@ internal sealed partial class RelaySession
         _stream.StopReceiving();
     }
 
-    private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..120];
+    /// <summary>
+    /// The close frame for the client: <paramref name="code"/> when an endpoint may send it (RFC 6455 7.4: 1000-1003,
+    /// 1007-1014, 3000-4999), else 1011; the reason cut at a character to the 123 UTF-8 bytes a close frame has room
+    /// for. Both come from the core too (a reason may echo a user's input), and the websocket throws on either.
+    /// </summary>
+    internal static (WebSocketCloseStatus Status, string Reason) CloseFrame(int code, string? reason)
+    {
+        bool sendable = code is (>= 1000 and <= 1003) or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);
+        reason ??= "";
+        if (reason.Length > MaxCloseReasonBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(reason) > MaxCloseReasonBytes)
+        {
+            int bytes = 0, end = 0;
+            while (end < reason.Length)
+            {
+                int chars = char.IsSurrogatePair(reason, end) ? 2 : 1;
+                int size = System.Text.Encoding.UTF8.GetByteCount(reason.AsSpan(end, chars));
+                if (bytes + size > MaxCloseReasonBytes)
+                {
+                    break;
+                }
+
+                bytes += size;
+                end += chars;
+            }
+
+            reason = reason[..end];
+        }
+
+        return (sendable ? (WebSocketCloseStatus)code : (WebSocketCloseStatus)CloseCodes.InternalError, reason);
+    }
+
+    /// <summary>A close frame's payload is at most 125 bytes: the code's two, then the reason.</summary>
+    private const int MaxCloseReasonBytes = 123;
 }

@@ -186,20 +186,36 @@ internal sealed partial class SessionEndpoint(
         }
 
         WebSocket socket;
+        bool http2 = HttpProtocol.IsHttp2(context.Request.Protocol); // an HTTP/2 connection outlives its sessions (streams)
         try
         {
             // No longer a pre-auth connection (gateway/Edge), before the 101: a client may open its next connection the
             // moment it has the 101, and this one must not still count against its address's pre-auth cap then.
-            context.Features.Get<Edge.PreAuthSlot>()?.Upgraded();
+            slot?.Upgraded();
             socket = await AcceptAsync(context).ConfigureAwait(false);
         }
         catch
         {
             Release(admission);
+            if (http2)
+            {
+                slot?.SessionEnded();
+            }
+
             throw;
         }
 
-        await RunSessionAsync(socket, admission, context.Connection.RemotePort, Metrics.UpgradePath.Http).ConfigureAwait(false);
+        try
+        {
+            await RunSessionAsync(socket, admission, context.Connection.RemotePort, Metrics.UpgradePath.Http).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (http2)
+            {
+                slot?.SessionEnded(); // its last session over, the connection is pre-auth again (PreAuthSlot)
+            }
+        }
     }
 
     /// <summary>

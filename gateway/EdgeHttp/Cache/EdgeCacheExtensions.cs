@@ -29,6 +29,7 @@ public static class EdgeCacheExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EdgeCacheRules>();
         services.AddSingleton<EdgeCacheStore>();
+        services.AddSingleton<CacheFills>();
         services.AddSingleton<EdgeCacheMetrics>();
         services.AddSingleton<EdgeCachePolicy>();
         services.AddSingleton<EdgeCachePurger>();
@@ -37,6 +38,7 @@ public static class EdgeCacheExtensions
         {
             output.SizeLimit = edge.Value.SizeLimitBytes;
             output.MaximumBodySize = edge.Value.MaximumBodyBytes;
+            output.UseCaseSensitivePaths = true; // the origin may answer /APP.JS and /app.js differently: two entries
             output.AddBasePolicy(policy);
         });
         services.Replace(ServiceDescriptor.Singleton<IOutputCacheStore>(sp => sp.GetRequiredService<EdgeCacheStore>()));

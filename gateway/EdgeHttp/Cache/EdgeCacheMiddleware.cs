@@ -28,8 +28,12 @@ internal sealed class EdgeCacheMiddleware
     private readonly EdgeCacheMetrics _metrics;
     private readonly bool _enabled;
     private readonly long _maximumBody;
+    private readonly EdgeCacheStore _store;
+    private readonly CacheFills _fills;
+    private readonly TimeSpan _lockTimeout;
+    private readonly TimeProvider _time;
 
-    public EdgeCacheMiddleware(RequestDelegate next, Func<HttpContext, bool> scope, EdgeCacheRules rules, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options)
+    public EdgeCacheMiddleware(RequestDelegate next, Func<HttpContext, bool> scope, EdgeCacheRules rules, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, EdgeCacheStore store, CacheFills fills, TimeProvider time)
     {
         _next = next;
         _scope = scope;
@@ -37,6 +41,10 @@ internal sealed class EdgeCacheMiddleware
         _metrics = metrics;
         _enabled = options.Value.Enabled;
         _maximumBody = options.Value.MaximumBodyBytes;
+        _store = store;
+        _fills = fills;
+        _lockTimeout = TimeSpan.FromMilliseconds(options.Value.LockTimeoutMilliseconds);
+        _time = time;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -54,6 +62,21 @@ internal sealed class EdgeCacheMiddleware
         StaleRead.Current = request.Read;
         try
         {
+            if (request.Cacheable && _lockTimeout > TimeSpan.Zero && !_store.IsFresh(request.EdgeKey))
+            {
+                var fill = _fills.Join(request.EdgeKey, out bool leads);
+                if (leads)
+                {
+                    request.Fill = fill;
+                }
+                else
+                {
+                    // Another request is filling this key: wait for it, not longer than the deadline (CacheFills).
+                    await fill.Done.WaitAsync(_lockTimeout, _time, context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    context.RequestAborted.ThrowIfCancellationRequested();
+                }
+            }
+
             await _next(context).ConfigureAwait(false);
             if (request.SuppressedFailure is not null && !context.Response.HasStarted)
             {
@@ -68,6 +91,7 @@ internal sealed class EdgeCacheMiddleware
         }
         finally
         {
+            request.Fill?.Complete();
             StaleRead.Current = null;
             context.Features.Set<EdgeCacheRequest?>(null);
             _metrics.Record(request.Result, request.BytesSaved);
@@ -100,6 +124,7 @@ internal sealed class EdgeCacheMiddleware
         }
         else if (!request.OriginCalled)
         {
+            request.Fill?.Complete(); // answered from the cache: the key is filled
             request.Result = EdgeCacheResult.Hit;
             request.BytesSaved = response.ContentLength ?? 0;
             status = $"{CacheName}; hit{Ttl(request.Read.Ttl)}";

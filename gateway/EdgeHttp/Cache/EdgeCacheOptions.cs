@@ -24,6 +24,12 @@ public sealed class EdgeCacheOptions
     public int StaleIfErrorSeconds { get; set; } = 86400;
 
     /// <summary>
+    /// How long a request waits for another request that is filling the same key from the origin (request coalescing)
+    /// before it goes to the origin itself; 0 turns coalescing off. Defaults to 2000 (2 s).
+    /// </summary>
+    public int LockTimeoutMilliseconds { get; set; } = 2000;
+
+    /// <summary>
     /// After the configured rules, the built-in ones: bypass <c>/api/**</c>; cache <c>/assets/**</c> and common static
     /// files (<c>**/*.{js,css,…}</c>) for an hour. Defaults to true.
     /// </summary>

@@ -11,6 +11,7 @@ internal sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOpti
     public const int MaxRules = 256;
     public const int MaxEdgeTtlSeconds = 365 * 24 * 3600;
     public const int MaxStaleIfErrorSeconds = 30 * 24 * 3600;
+    public const int MaxLockTimeoutMilliseconds = 60_000;
     public const int MaxTagLength = 128;
 
     public ValidateOptionsResult Validate(string? name, EdgeCacheOptions options)
@@ -24,6 +25,11 @@ internal sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOpti
         if (options.MaximumBodyBytes < 1 || options.MaximumBodyBytes > options.SizeLimitBytes)
         {
             failures.Add($"{EdgeCacheOptions.Section}:MaximumBodyBytes must be 1 to SizeLimitBytes ({options.SizeLimitBytes}); was {options.MaximumBodyBytes}.");
+        }
+
+        if (options.LockTimeoutMilliseconds is < 0 or > MaxLockTimeoutMilliseconds)
+        {
+            failures.Add($"{EdgeCacheOptions.Section}:LockTimeoutMilliseconds must be 0 to {MaxLockTimeoutMilliseconds} (1 minute); was {options.LockTimeoutMilliseconds}.");
         }
 
         if (options.StaleIfErrorSeconds is < 0 or > MaxStaleIfErrorSeconds)

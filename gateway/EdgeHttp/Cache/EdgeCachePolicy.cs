@@ -27,12 +27,14 @@ internal sealed class EdgeCachePolicy(IOptions<EdgeCacheOptions> options) : IOut
         context.EnableOutputCaching = true;
         context.AllowCacheLookup = true;
         context.AllowCacheStorage = !request.StalePass;
-        context.AllowLocking = !request.StalePass; // request coalescing: one origin request per cold key
+        context.AllowLocking = false; // request coalescing is CacheFills' (with a deadline), in front of output caching
         context.ResponseExpirationTimeSpan = rule.EdgeTtl;
         context.CacheVaryByRules.VaryByHost = true;
         if (!rule.Options.IgnoreQueryString)
         {
-            context.CacheVaryByRules.QueryKeys = "*";
+            // The query as the origin gets it, not output caching's parsed one (keys upper-cased, pairs sorted): `?V=x`
+            // and `?v=x` are two requests to the origin, so two entries (a security review found one serving the other).
+            context.CacheVaryByRules.VaryByValues["query"] = context.HttpContext.Request.QueryString.Value ?? "";
         }
 
         // Accept-Encoding is always part of the key: a body the origin compressed is served only to clients that sent

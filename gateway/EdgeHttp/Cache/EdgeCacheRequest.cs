@@ -34,6 +34,9 @@ internal sealed class EdgeCacheRequest
     /// <summary>The request reached the origin guard: the cache did not answer it.</summary>
     public bool OriginCalled { get; set; }
 
+    /// <summary>The fill of this key that this request leads (<see cref="CacheFills"/>), until it is answered or ends.</summary>
+    internal CacheFills.Fill? Fill { get; set; }
+
     /// <summary>The origin's status when it was forwarded (set at the response's start).</summary>
     public int? OriginStatus { get; set; }
 
@@ -76,7 +79,7 @@ internal sealed class EdgeCacheRequest
         var key = new StringBuilder()
             .Append(request.Method).Append('\n')
             .Append(request.Host.Host.ToUpperInvariant()).Append('\n')
-            .Append(request.Path.Value?.ToUpperInvariant()).Append('\n');
+            .Append(request.Path.Value).Append('\n'); // as the origin gets it: paths are case-sensitive
         if (!rule!.Options.IgnoreQueryString)
         {
             key.Append(request.QueryString.Value);

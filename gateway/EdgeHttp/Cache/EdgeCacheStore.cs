@@ -174,6 +174,16 @@ internal sealed class EdgeCacheStore : IOutputCacheStore
     }
 
     /// <summary>Whether an entry tagged <c>key:</c><paramref name="edgeKey"/> is past its TTL and within its stale window now.</summary>
+    /// <summary>A fresh entry is stored under <paramref name="edgeKey"/> (the edge cache's own key of a request).</summary>
+    public bool IsFresh(string edgeKey)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            return _byTag.TryGetValue(EdgeCacheTags.KeyPrefix + edgeKey, out var set) && set.Any(e => now < e.FreshUntil);
+        }
+    }
+
     public bool HasStale(string edgeKey)
     {
         var now = _time.GetUtcNow();

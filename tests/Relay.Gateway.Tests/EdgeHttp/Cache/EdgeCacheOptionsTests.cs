@@ -39,6 +39,15 @@ public class EdgeCacheOptionsTests
         Assert.That(result.Failures!.Single(), Does.StartWith("Gateway:EdgeHttp:Cache:" + expected.Split(':')[0] + ":").And.Contain(expected.Split(": ", 2)[1]).And.Not.Contain("\n"));
     }
 
+    [TestCase(-1)]
+    [TestCase(60_001)]
+    public void LockTimeout_OutOfRange_FailsValidation_WithOneLine(int milliseconds)
+    {
+        var result = new EdgeCacheOptionsValidator().Validate(null, new EdgeCacheOptions { LockTimeoutMilliseconds = milliseconds });
+
+        Assert.That(result.Failures!.Single(), Is.EqualTo($"Gateway:EdgeHttp:Cache:LockTimeoutMilliseconds must be 0 to 60000 (1 minute); was {milliseconds}."));
+    }
+
     [Test]
     public void TwoBadRules_AreTwoLines()
     {
