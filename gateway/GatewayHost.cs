@@ -184,6 +184,7 @@ public static class GatewayHost
         var edgeHttpPrefixes = app.Services.GetRequiredService<EdgeHttpPrefixes>();
         app.UseEdgeCache(context => edgeHttpPrefixes.Matches(context.Request.Path));
         app.UseEdgeHttp();
+        Edge.ClientRequestRate.Use(app, gateway); // the relay's own endpoints, per client (not /ws, not the edge prefixes above)
         app.Map("/ws", (HttpContext context, SessionEndpoint endpoint) => endpoint.HandleAsync(context));
         app.MapRelayHealth();
         app.MapRelayMetrics();

@@ -93,6 +93,18 @@ public sealed class GatewayOptions
     /// <summary>The burst of <see cref="TlsHandshakesPerSecondPerAddress"/>: new wss connections one client may open at once. Defaults to 200.</summary>
     public int TlsHandshakeBurstPerAddress { get; set; } = 200;
 
+    /// <summary>
+    /// Requests per second one client (an IPv4 address, an IPv6 /64) may make to the relay's own HTTP endpoints
+    /// (<c>/healthz</c>, <c>/readyz</c>, <c>/status</c>, <c>/metrics</c>, <c>/challenge</c>, <c>/v1/negotiate</c>, <c>/admin/…</c>, …),
+    /// a token bucket: beyond it 429 with <c>Retry-After: 1</c>. Not <c>/ws</c> (sessions have their own limits) nor the
+    /// edge HTTP prefixes (<c>EdgeHttp:MaxRequestsPerClient</c>). A scrape of <c>/metrics</c> costs about 1 ms of CPU, so
+    /// one client looping on it took a core. Defaults to 50; 0: no limit.
+    /// </summary>
+    public int HttpRequestsPerSecondPerClient { get; set; } = 50;
+
+    /// <summary>The burst of <see cref="HttpRequestsPerSecondPerClient"/>. Defaults to 200.</summary>
+    public int HttpRequestBurstPerClient { get; set; } = 200;
+
     /// <summary>Connections the kernel holds for the client listeners before they are accepted (listen backlog; the
     /// kernel lowers it to <c>net.core.somaxconn</c>). Defaults to 512 (Kestrel's).</summary>
     public int ListenBacklog { get; set; } = 512;

@@ -55,6 +55,8 @@ internal sealed class GatewayOptionsValidator(IHostEnvironment? environment = nu
         if (o.AcceptsPerSecondWhenRefusing is < 0 or > 1_000_000) yield return $"Gateway:AcceptsPerSecondWhenRefusing must be 0 (no limit) to 1000000; was {o.AcceptsPerSecondWhenRefusing}.";
         if (o.TlsHandshakesPerSecondPerAddress is < 0 or > 1_000_000) yield return $"Gateway:TlsHandshakesPerSecondPerAddress must be 0 (no limit) to 1000000; was {o.TlsHandshakesPerSecondPerAddress}.";
         if (o.TlsHandshakesPerSecondPerAddress > 0 && o.TlsHandshakeBurstPerAddress is < 1 or > 1_000_000) yield return $"Gateway:TlsHandshakeBurstPerAddress must be 1 to 1000000; was {o.TlsHandshakeBurstPerAddress}.";
+        if (o.HttpRequestsPerSecondPerClient is < 0 or > 1_000_000) yield return $"Gateway:HttpRequestsPerSecondPerClient must be 0 (no limit) to 1000000; was {o.HttpRequestsPerSecondPerClient}.";
+        if (o.HttpRequestsPerSecondPerClient > 0 && o.HttpRequestBurstPerClient is < 1 or > 1_000_000) yield return $"Gateway:HttpRequestBurstPerClient must be 1 to 1000000; was {o.HttpRequestBurstPerClient}.";
         if (o.ListenBacklog is < 1 or > 65_535) yield return $"Gateway:ListenBacklog must be 1 to 65535; was {o.ListenBacklog}.";
         if (o.RequestHeadTimeout < TimeSpan.FromSeconds(1) || o.RequestHeadTimeout > TimeSpan.FromMinutes(5)) yield return $"Gateway:RequestHeadTimeout must be 1 s to 5 min; was {o.RequestHeadTimeout}.";
         if (Edge.TrustedProxies.TryParse(o.TrustedProxies, out string? proxies) is null) yield return proxies!;

@@ -3,8 +3,8 @@ using System.Net;
 namespace Relay.Gateway.Edge;
 
 /// <summary>
-/// Events per second from one client (an IPv4 address, an IPv6 /64: one subscriber's share), a token bucket each. Two
-/// uses: new connections on the wss listener, asked at accept before the handshake
+/// Events per second from one client (an IPv4 address, an IPv6 /64: one subscriber's share), a token bucket each. Three
+/// uses: requests to the relay's own HTTP endpoints (<see cref="ClientRequestRate"/>), new connections on the wss listener, asked at accept before the handshake
 /// (<see cref="Configuration.GatewayOptions.TlsHandshakesPerSecondPerAddress"/>, burst
 /// <see cref="Configuration.GatewayOptions.TlsHandshakeBurstPerAddress"/>: a TLS handshake costs the relay 0.3 to 1.5 ms of
 /// CPU, bench/README.md "TLS handshake flood from one client", so one client that opens and drops TLS connections in a

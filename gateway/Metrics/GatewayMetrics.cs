@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
     private static readonly KeyValuePair<string, object?> s_socketPath = new("path", "socket");
     private readonly ConcurrentDictionary<int, long> _closesByCode = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new();
-    private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes, _tlsBuffersReleased, _tlsDirectSessions, _tlsHandshakeFailures;
+    private long _fastUpgrades, _httpUpgrades, _socketUpgrades, _memoryTrims, _memoryTrimmedBytes, _edgeWelcomes, _tlsBuffersReleased, _tlsDirectSessions, _tlsHandshakeFailures, _httpRateRefusals;
     private long _sessions, _opens, _messagesIn, _messagesOut, _messagesPaced, _bytesIn, _bytesOut;
     private Func<long>? _sendQueueSource;
 
@@ -35,6 +35,7 @@ public sealed class GatewayMetrics
         meter.CreateObservableCounter("relay.gateway.memory_trims", () => MemoryTrims, description: "Aggressive GCs run when the process went quiet after a burst.");
         meter.CreateObservableCounter("relay.gateway.memory_trimmed_bytes", () => Interlocked.Read(ref _memoryTrimmedBytes), description: "Working set those trims gave back.");
         meter.CreateObservableCounter("relay.gateway.tls_direct_sessions", () => TlsDirectSessions, description: "wss sessions whose websocket runs straight on their TLS stream (HTTP/1.1 upgrades, on their own socket or on the connection fast path; issue 21).");
+        meter.CreateObservableCounter("relay.gateway.http_rate_refusals", () => HttpRateRefusals, description: "Requests to the relay's own HTTP endpoints (not /ws, not the edge HTTP prefixes) refused with 429 because their client made more than Gateway:HttpRequestsPerSecondPerClient a second.");
         meter.CreateObservableCounter("relay.gateway.tls_handshake_failures", () => TlsHandshakeFailures, description: "TLS handshakes on the wss listener that failed (not TLS, a bad or cut ClientHello, no shared protocol or cipher) when the relay does them itself (Gateway:SocketSessions); handshakes cut by the head deadline are not counted here.");
         meter.CreateObservableCounter("relay.gateway.tls_release_buffers", () => TlsBuffersReleased, description: "wss connections whose OpenSSL buffers are freed while idle (Gateway:TlsReleaseBuffers; 0 where the platform does not allow it).");
         meter.CreateObservableCounter("relay.gateway.edge_welcomes", () => EdgeWelcomes, description: "Fresh sessions the relay welcomed itself (issue 22), without waiting for the core.");
@@ -81,6 +82,8 @@ public sealed class GatewayMetrics
 
     /// <summary>Failed TLS handshakes the relay did itself (issue 21).</summary>
     public long TlsHandshakeFailures => Interlocked.Read(ref _tlsHandshakeFailures);
+
+    public long HttpRateRefusals => Interlocked.Read(ref _httpRateRefusals);
 
     /// <summary>Fresh sessions welcomed by the relay itself (issue 22).</summary>
     public long EdgeWelcomes => Interlocked.Read(ref _edgeWelcomes);
@@ -139,6 +142,8 @@ public sealed class GatewayMetrics
     public void TlsDirectSession() => Interlocked.Increment(ref _tlsDirectSessions);
 
     public void TlsHandshakeFailed() => Interlocked.Increment(ref _tlsHandshakeFailures);
+
+    public void HttpRateRefused() => Interlocked.Increment(ref _httpRateRefusals);
 
     /// <summary>A client message waited for its session's rate.</summary>
     public void MessagePaced() => Interlocked.Increment(ref _messagesPaced);
