@@ -11,7 +11,8 @@ namespace Relay.Gateway.EdgeHttp.Cache;
 /// and that request ends only when its client has read the whole body. A security review found one client that asks
 /// first and reads slowly (above Kestrel's minimum rate) holding every other user's request for the asset for as long
 /// as it liked; a real phone on a slow link does the same to everyone behind it. A fill here is done when its request
-/// is answered from the cache (a hit: at its first byte) or ends, and a waiter gives up on it after the deadline.
+/// is answered from the cache (a hit: at its first byte) or ends, and a waiter gives up on it after the deadline; the
+/// first waiter to give up ends the fill for all (they go on, and the next request leads a new fill).
 /// At most one fill per key; each belongs to a request in flight, so they are as many as those requests at most.
 /// </remarks>
 internal sealed class CacheFills

@@ -74,6 +74,12 @@ internal sealed class EdgeCacheMiddleware
                     // Another request is filling this key: wait for it, not longer than the deadline (CacheFills).
                     await fill.Done.WaitAsync(_lockTimeout, _time, context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
                     context.RequestAborted.ThrowIfCancellationRequested();
+                    if (!fill.Done.IsCompleted)
+                    {
+                        // Past the deadline: that fill no longer holds the key. Its waiters go on now, and the next
+                        // request leads a new fill, so a slow first reader delays only the requests of its first deadline.
+                        fill.Complete();
+                    }
                 }
             }
 

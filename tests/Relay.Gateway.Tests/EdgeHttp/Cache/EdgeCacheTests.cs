@@ -238,6 +238,45 @@ public class EdgeCacheTests
     }
 
     [Test]
+    public async Task AFillPastItsDeadline_HoldsTheRequestsOfThatDeadlineOnly()
+    {
+        // The origin holds every asset request: the first request's fill never ends while the gate is shut (a first
+        // client that reads slowly holds its fill the same way). LockTimeoutMilliseconds is the default, 2 s.
+        const string Path = "/assets/held.js";
+        _front.Origin.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = _front.GetAsync(Path);
+        await UntilAsync(() => _front.Origin.Hits(Path) == 1);
+        var second = _front.GetAsync(Path); // waits for the first one's fill
+        for (int i = 0; i < 100 && _front.Origin.Hits(Path) < 2; i++)
+        {
+            _front.Time.Advance(TimeSpan.FromSeconds(2)); // the deadline (again, if its wait started after the last step)
+            await Task.Delay(50);
+        }
+
+        int afterDeadline = _front.Origin.Hits(Path);
+        var third = _front.GetAsync(Path); // the clock stands still: this one must not wait for the first fill
+        await UntilAsync(() => _front.Origin.Hits(Path) == 3);
+        int thirdHits = _front.Origin.Hits(Path);
+        _front.Origin.Gate.SetResult();
+        var answers = await Task.WhenAll(first, second, third);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterDeadline, Is.EqualTo(2), "past the deadline the waiting request goes to the origin itself");
+            Assert.That(thirdHits, Is.EqualTo(3), "a request after that deadline leads a new fill instead of waiting for the held one");
+            Assert.That(answers.Select(a => a.Body), Is.All.EqualTo("asset /assets/held.js v1"));
+        });
+    }
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (int i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(25); // bounded: at most 5 s
+        }
+    }
+
+    [Test]
     public async Task PurgeByPrefix_ThroughTheAdminApi_EvictsThatFolderOnly()
     {
         await _front.GetAsync("/assets/a/1.js");
