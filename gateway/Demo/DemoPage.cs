@@ -74,14 +74,27 @@ internal static class DemoPage
   const site = q.get('site') || 'demo';
   const role = q.get('role') || 'both';
   const wsBase = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-  const urls = (q.get('urls') || wsBase).split(',').map(s => s.trim()).filter(Boolean);
+  // ?urls= and ?negotiate= may name only this page's host (any port): the page hands its tokens to where they point,
+  // and a link naming another host would send them there (a security review found it).
+  const sameHost = u => { try { return new URL(u, location.href).hostname === location.hostname; } catch (e) { return false; } };
+  const askedUrls = (q.get('urls') || '').split(',').map(s => s.trim()).filter(Boolean);
+  const foreign = askedUrls.filter(u => !sameHost(u)).concat(q.get('negotiate') && !sameHost(q.get('negotiate')) ? [q.get('negotiate')] : []);
+  const fixedUrls = askedUrls.filter(sameHost);
+  const urls = fixedUrls.length ? fixedUrls : [wsBase];
+  const negotiateParam = q.get('negotiate') && sameHost(q.get('negotiate')) ? q.get('negotiate') : null;
   document.getElementById('room-label').textContent = 'room ' + room + ' · site ' + site;
 
   // Where the panes connect (issue 17): ?negotiate=URL, else ?urls= (fixed), else this gateway's own /v1/negotiate when
   // it answers with relays, else this gateway's /ws (a gateway without negotiate answers 404).
   async function steering() {
-    if (q.get('negotiate')) return { negotiateUrl: new URL(q.get('negotiate'), location.href).toString(), urls: [wsBase], why: 'negotiate (?negotiate=)' };
-    if (q.get('urls')) return { urls, why: 'the fixed URL list (?urls=)' };
+    const s = await chooseSteering();
+    if (foreign.length) s.why += ' (ignored, another host: ' + foreign.join(', ') + ')';
+    return s;
+  }
+
+  async function chooseSteering() {
+    if (negotiateParam) return { negotiateUrl: new URL(negotiateParam, location.href).toString(), urls: [wsBase], why: 'negotiate (?negotiate=)' };
+    if (fixedUrls.length) return { urls, why: 'the fixed URL list (?urls=)' };
     const own = new URL('v1/negotiate', location.href).toString();
     try {
       const r = await fetch(own, { cache: 'no-store' });

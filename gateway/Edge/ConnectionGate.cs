@@ -272,7 +272,8 @@ internal sealed class ConnectionGate
     /// </summary>
     internal PreAuthSlot? TryEnterPreAuth(IPAddress client, ConnectionContext? connection = null)
     {
-        var slot = new PreAuthSlot(this, ClientKey.Of(client), connection) { Unlimited = Trusted.Contains(client) }; // per client: an IPv4 address or an IPv6 /64
+        bool trusted = Trusted.Contains(client);
+        var slot = new PreAuthSlot(this, trusted ? client : ClientKey.Of(client), connection) { Unlimited = trusted }; // per client: an IPv4 address or an IPv6 /64
         bool added;
         PreAuthSlot? victim;
         lock (_lock)
@@ -296,6 +297,7 @@ internal sealed class ConnectionGate
         if (_table.Count >= MaxPreAuthConnections)
         {
             victim = _table.RemoveVictim();
+            victim?.MarkEvicted(); // under the lock: a SessionEnded racing the eviction does not put it back
         }
 
         _table.Add(slot);
@@ -334,8 +336,8 @@ internal sealed class ConnectionGate
 
     /// <summary>
     /// One session of the slot's (HTTP/2) connection ended: with none left and the connection open, the slot is back in
-    /// the table as for a new connection; at its client's cap the connection is closed (counted as a per-address
-    /// refusal), at the table's cap the oldest slot of the address holding the most is taken.
+    /// the table as for a new connection; at its client's cap the connection is asked to close, at the table's cap the
+    /// oldest slot of the address holding the most is taken.
     /// </summary>
     internal void SessionEnded(PreAuthSlot slot)
     {
@@ -351,10 +353,15 @@ internal sealed class ConnectionGate
             added = TryAdd(slot, out victim);
         }
 
-        Entered(added, victim, slot.Address);
-        if (!added)
+        if (added)
         {
-            slot.Evict(); // over its client's cap: the connection closes
+            Entered(added, victim, slot.Address);
+        }
+        else
+        {
+            // Over its client's cap: the connection is asked to close (HTTP/2 GOAWAY: requests in flight finish). Not
+            // counted as a refusal: users behind one NAT whose sessions a drain closed at once are no attack.
+            slot.RequestClose();
         }
     }
 

@@ -89,6 +89,22 @@ internal sealed class PreAuthSlot(ConnectionGate gate, IPAddress address, Connec
         return !Evicted;
     }
 
+    /// <summary>Marks it evicted (under the gate's lock, as it leaves the table); <see cref="Evict"/> then closes the connection.</summary>
+    internal void MarkEvicted() => Interlocked.Exchange(ref _evicted, 1);
+
+    /// <summary>Asks the connection to close gracefully (HTTP/2: GOAWAY, streams in flight finish); aborts it when it cannot.</summary>
+    internal void RequestClose()
+    {
+        if (connection?.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>() is { } lifetime)
+        {
+            lifetime.RequestClose();
+        }
+        else
+        {
+            connection?.Abort(new ConnectionAbortedException("over its client's pre-auth cap once its last session ended"));
+        }
+    }
+
     /// <summary>Called by the gate once this slot is out of its table: closes the connection.</summary>
     internal void Evict()
     {

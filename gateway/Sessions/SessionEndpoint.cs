@@ -197,11 +197,7 @@ internal sealed partial class SessionEndpoint(
         catch
         {
             Release(admission);
-            if (http2)
-            {
-                slot?.SessionEnded();
-            }
-
+            slot?.SessionEnded(); // no session after all: the connection (HTTP/1.1 keep-alive too) is pre-auth again
             throw;
         }
 

@@ -60,7 +60,7 @@ internal static class LinkHandshake
             return Fail(LinkCloseReason.AuthenticationFailed, "the core did not prove the key");
         }
 
-        return new Result(true, LinkCloseReason.None, string.Empty, challenge.PeerId, string.Empty, ClampWindow(challenge.Window));
+        return new Result(true, LinkCloseReason.None, string.Empty, challenge.PeerId, string.Empty, ClampWindow(challenge.Window, options.StreamWindow));
     }
 
     /// <summary>The acceptor's side with one key for every relay (<see cref="LinkOptions.SharedKey"/>).</summary>
@@ -104,10 +104,15 @@ internal static class LinkHandshake
 
         FrameWriter.WriteReady(pipe.Output, Mac(key, AcceptorLabel, hello.Nonce, nonce, hello.PeerId, nodeId));
         await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return new Result(true, LinkCloseReason.None, string.Empty, hello.PeerId, hello.Region, ClampWindow(hello.Window));
+        return new Result(true, LinkCloseReason.None, string.Empty, hello.PeerId, hello.Region, ClampWindow(hello.Window, options.StreamWindow));
     }
 
-    private static int ClampWindow(int window) => Math.Clamp(window, 4096, 64 * 1024 * 1024);
+    /// <summary>
+    /// The peer's window as this end uses it: what it sends unacknowledged on a stream, and so keeps for a resend, is at
+    /// most the peer's window and at most its own (a security review found a relay announcing 64 MiB made the core keep
+    /// 64 MiB per stream, across up to 250,000 streams, where its own window says 256 KiB).
+    /// </summary>
+    private static int ClampWindow(int window, int own) => Math.Clamp(Math.Min(window, own), 4096, 64 * 1024 * 1024);
 
     private static string Sanitize(string s) => s.Length > 64 ? s[..64] : s;
 

@@ -11,8 +11,9 @@ namespace Relay.Gateway.EdgeHttp.Cache;
 /// and that request ends only when its client has read the whole body. A security review found one client that asks
 /// first and reads slowly (above Kestrel's minimum rate) holding every other user's request for the asset for as long
 /// as it liked; a real phone on a slow link does the same to everyone behind it. A fill here is done when its request
-/// is answered from the cache (a hit: at its first byte) or ends, and a waiter gives up on it after the deadline; the
-/// first waiter to give up ends the fill for all (they go on, and the next request leads a new fill).
+/// is answered from the cache (a hit: at its first byte), answers something that will not be stored, or ends; a waiter
+/// gives up on it after its deadline, and the first to give up takes the fill out of the table (the next request leads
+/// a new fill; the other waiters keep their own deadlines).
 /// At most one fill per key; each belongs to a request in flight, so they are as many as those requests at most.
 /// </remarks>
 internal sealed class CacheFills
@@ -70,11 +71,14 @@ internal sealed class CacheFills
 
         public Task Done => _done.Task;
 
-        /// <summary>The leader's request no longer holds the key (idempotent).</summary>
+        /// <summary>The leader's request no longer holds the key (idempotent): its waiters go on.</summary>
         public void Complete()
         {
             owner.Remove(this);
             _done.TrySetResult();
         }
+
+        /// <summary>A waiter gave up on it (its deadline): out of the table, so the next request leads a new fill; the other waiters keep waiting.</summary>
+        public void Detach() => owner.Remove(this);
     }
 }

@@ -76,9 +76,10 @@ internal sealed class EdgeCacheMiddleware
                     context.RequestAborted.ThrowIfCancellationRequested();
                     if (!fill.Done.IsCompleted)
                     {
-                        // Past the deadline: that fill no longer holds the key. Its waiters go on now, and the next
-                        // request leads a new fill, so a slow first reader delays only the requests of its first deadline.
-                        fill.Complete();
+                        // Past the deadline: that fill no longer holds the key, so the next request leads a new one and a
+                        // slow first reader delays only the requests of its first deadline. The others that wait for it
+                        // keep their own deadlines.
+                        fill.Detach();
                     }
                 }
             }
@@ -140,6 +141,11 @@ internal sealed class EdgeCacheMiddleware
             request.Result = EdgeCacheResult.Miss;
             request.OriginStatus = response.StatusCode;
             bool stored = EdgeCachePolicy.Storable(response, maximumBody);
+            if (!stored)
+            {
+                request.Fill?.Complete(); // an answer that will not be stored: the waiters go to the origin themselves now
+            }
+
             status = $"{CacheName}; fwd={(request.HadStale ? "stale" : "uri-miss")}; fwd-status={response.StatusCode}{(stored ? "; stored" : string.Empty)}";
         }
 

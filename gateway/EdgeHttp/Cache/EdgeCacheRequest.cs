@@ -78,7 +78,8 @@ internal sealed class EdgeCacheRequest
 
         var key = new StringBuilder()
             .Append(request.Method).Append('\n')
-            .Append(request.Host.Host.ToUpperInvariant()).Append('\n')
+            .Append(request.Scheme).Append('\n')
+            .Append(request.Host.Value?.ToUpperInvariant()).Append('\n') // with the port: output caching's key has both
             .Append(request.Path.Value).Append('\n'); // as the origin gets it: paths are case-sensitive
         if (!rule!.Options.IgnoreQueryString)
         {

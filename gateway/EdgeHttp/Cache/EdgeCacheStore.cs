@@ -173,7 +173,6 @@ internal sealed class EdgeCacheStore : IOutputCacheStore
         }
     }
 
-    /// <summary>Whether an entry tagged <c>key:</c><paramref name="edgeKey"/> is past its TTL and within its stale window now.</summary>
     /// <summary>A fresh entry is stored under <paramref name="edgeKey"/> (the edge cache's own key of a request).</summary>
     public bool IsFresh(string edgeKey)
     {
@@ -184,6 +183,7 @@ internal sealed class EdgeCacheStore : IOutputCacheStore
         }
     }
 
+    /// <summary>Whether an entry tagged <c>key:</c><paramref name="edgeKey"/> is past its TTL and within its stale window now.</summary>
     public bool HasStale(string edgeKey)
     {
         var now = _time.GetUtcNow();

@@ -212,4 +212,39 @@ public class AttachAbuseTests
             }
         }
     }
+
+    /// <summary>
+    /// What the core keeps for a relay that reads nothing and acknowledges nothing: per stream, at most its own window,
+    /// whatever window the relay announces in its HELLO. Until stop 42 the relay's window (clamped only to 64 MiB) decided
+    /// it, across up to 250,000 streams per relay (found by a security review).
+    /// </summary>
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task RelayAnnouncingAHugeWindow_CoreKeepsAtMostItsOwnWindowUnacknowledgedPerStream(CancellationToken token)
+    {
+        var time = new FakeTimeProvider();
+        byte[] key = RandomNumberGenerator.GetBytes(32);
+        await using var listener = HandshakeTests.ListenerForRelayA(key, time);
+        int coreWindow = new LinkOptions().StreamWindow; // the listener's (default) window: 256 KiB
+
+        // The relay says it takes 64 MiB per stream (the clamp's top), then reads nothing and acknowledges nothing.
+        var relayOptions = InMemoryBackhaul.Options(time, key);
+        relayOptions.StreamWindow = 64 * 1024 * 1024;
+        var relayEnd = await AttachAbuseTests.DialRelayAAsync(listener, relayOptions, token);
+        FrameWriter.WriteOpen(relayEnd.Output, 1, new OpenInfo("s", "127.0.0.1:1", OpenInfo.NoClaims));
+        await relayEnd.Output.FlushAsync(token);
+        var core = await listener.AcceptStreamAsync(token);
+
+        // Each send that completes at once was taken and retained (a copy per stream); the first that waits stops the
+        // count. Bounded: 80 MiB at most.
+        var message = new byte[16 * 1024];
+        long kept = 0;
+        for (int i = 0; i < 80 * 64 && core.SendAsync(message, false, token).IsCompletedSuccessfully; i++)
+        {
+            kept += message.Length;
+        }
+
+        TestContext.Out.WriteLine($"the core keeps {kept / 1024} KiB unacknowledged on one stream for this relay (its own window: {coreWindow / 1024} KiB); x {new LinkListenerOptions().MaxStreamsPerRelay:N0} streams per relay");
+        Assert.That(kept, Is.LessThanOrEqualTo(coreWindow), "what the core retains per stream is its own window at most");
+    }
 }

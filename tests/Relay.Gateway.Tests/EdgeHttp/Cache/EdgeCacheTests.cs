@@ -268,6 +268,37 @@ public class EdgeCacheTests
         });
     }
 
+    [Test]
+    public async Task OneWaitersDeadline_DoesNotReleaseWaitersThatStillHaveTime()
+    {
+        // A first download that takes a little over the deadline: the request that waited from the start gives up and goes
+        // to the origin; those that came 1.5 s later still have 0.5 s and wait on (a review found them all released at
+        // once, to the origin, by the first one's deadline).
+        const string Path = "/assets/slowfill.js";
+        _front.Origin.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = _front.GetAsync(Path);
+        await UntilAsync(() => _front.Origin.Hits(Path) == 1);
+        var early = _front.GetAsync(Path);
+        await UntilAsync(() => _front.Arrived == 2);
+        await Task.Delay(300); // its wait has begun (no clock step yet)
+        _front.Time.Advance(TimeSpan.FromSeconds(1.5));
+        var late = Enumerable.Range(0, 20).Select(_ => _front.GetAsync(Path)).ToArray();
+        await UntilAsync(() => _front.Arrived == 22);
+        await Task.Delay(300); // their waits have begun
+        _front.Time.Advance(TimeSpan.FromSeconds(0.6)); // the early one's deadline, not theirs
+        await UntilAsync(() => _front.Origin.Hits(Path) >= 2);
+        await Task.Delay(300); // anything released with it would reach the origin now
+        int hits = _front.Origin.Hits(Path);
+        _front.Origin.Gate.SetResult();
+        var answers = await Task.WhenAll([first, early, .. late]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(hits, Is.EqualTo(2), "only the request past its deadline went to the origin");
+            Assert.That(answers.Select(a => a.Body), Is.All.EqualTo("asset /assets/slowfill.js v1"));
+        });
+    }
+
     private static async Task UntilAsync(Func<bool> condition)
     {
         for (int i = 0; i < 200 && !condition(); i++)
