@@ -25,6 +25,19 @@ public class HandshakeAdmissionTests
     }
 
     [Test]
+    public void PerAddressLimit_OneIPv6Slash64_IsOneSource()
+    {
+        // One IPv6 host owns a /64: its addresses are one source (a security review found each counted apart).
+        var admission = new HandshakeAdmission(max: 256, perAddress: 8, reserved: 32);
+        int entered = Enumerable.Range(1, 50).Count(i => admission.TryEnter(IPAddress.Parse($"2001:db8:7:7::{i:x}")) is null);
+
+        Assert.That(entered, Is.EqualTo(8));
+        Assert.That(admission.TryEnter(IPAddress.Parse("2001:db8:7:8::1")), Is.Null, "the next /64 is another source");
+        admission.Exit(IPAddress.Parse("2001:db8:7:7::ffff"), authenticated: false);
+        Assert.That(admission.TryEnter(IPAddress.Parse("2001:db8:7:7::1234")), Is.Null, "a slot given back by any address of the /64");
+    }
+
+    [Test]
     public void FloodFillsTheOpenSlots_AnAddressARelayAuthenticatedFromStillEnters()
     {
         var admission = new HandshakeAdmission(max: 16, perAddress: 8, reserved: 4);
