@@ -21,7 +21,7 @@ internal sealed class HandshakeAdmission(int max, int perAddress, int reserved)
     /// <summary>Takes a slot for a connection from <paramref name="address"/>; null when taken, else why not.</summary>
     public string? TryEnter(IPAddress address)
     {
-        address = Source(address);
+        address = SourceAddress.Of(address);
         lock (_gate)
         {
             _pendingByAddress.TryGetValue(address, out int mine);
@@ -51,7 +51,7 @@ internal sealed class HandshakeAdmission(int max, int perAddress, int reserved)
     /// <summary>Gives the slot back; an address whose peer proved a relay's key is known from then on.</summary>
     public void Exit(IPAddress address, bool authenticated)
     {
-        address = Source(address);
+        address = SourceAddress.Of(address);
         lock (_gate)
         {
             _pending--;
@@ -69,24 +69,5 @@ internal sealed class HandshakeAdmission(int max, int perAddress, int reserved)
                 _known.Add(address);
             }
         }
-    }
-
-    /// <summary>The source <paramref name="address"/> counts as: itself (IPv4, an IPv4-mapped address as IPv4), or its IPv6 /64.</summary>
-    internal static IPAddress Source(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
-        {
-            return address;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes);
     }
 }
