@@ -49,6 +49,25 @@ public class ClientRequestRateTests
         });
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ATrustedProxysOwnHealthChecks_AreNotLimited(CancellationToken token)
+    {
+        // HAProxy's checks come with a PROXY LOCAL header, from its own address: at 20 a second for a few backends they
+        // must not be refused (a 429 on /readyz takes the relay out of the proxy's rotation).
+        await using var gw = await GatewayFixture.StartAsync(o => o.TrustedProxies = ["127.0.0.2"], args: ["--Gateway:HttpRequestsPerSecondPerClient=1", "--Gateway:HttpRequestBurstPerClient=2"]);
+        int port = RawClient.Port(gw.HttpUrl);
+        var statuses = new List<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            using var socket = await RawClient.ConnectAsync(IPAddress.Parse("127.0.0.2"), port, token);
+            string head = await RawClient.RequestAsync(socket, ProxyProtocolTests.Local(), "GET /readyz HTTP/1.1\r\nHost: relay.test\r\nConnection: close\r\n\r\n", token);
+            statuses.Add(head.Split(' ', 3) is [_, var status, ..] ? status : "none");
+        }
+
+        Assert.That(statuses, Is.All.EqualTo("200"));
+    }
+
     private static async Task<string> StatusAsync(IPAddress source, int port, string path, CancellationToken token) =>
         (await HeadAsync(source, port, path, token)).Split(' ', 3) is [_, var status, ..] ? status : "none";
 
