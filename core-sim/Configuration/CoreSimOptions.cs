@@ -86,6 +86,15 @@ public sealed class CoreSimOptions
     /// <summary>How long a detached session is kept for a resume. Defaults to 2 minutes.</summary>
     public TimeSpan SessionRetention { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Detached sessions (waiting for a resume) kept per user, a site and sub; one more ends the one detached
+    /// longest (its resume gets <c>session_unknown</c>, 4004). Bounds what one token can make the core hold by connecting
+    /// and dropping in a loop. Per node in cluster mode. Defaults to 32.</summary>
+    public int MaxDetachedSessionsPerUser { get; set; } = 32;
+
+    /// <summary>Detached sessions kept in all (per node in cluster mode); one more ends the one detached longest, whoever's
+    /// it is. Defaults to 100,000.</summary>
+    public int MaxDetachedSessions { get; set; } = 100_000;
+
     /// <summary>Unacknowledged messages kept per session and direction; beyond it the session ends with error
     /// <c>buffer_overflow</c> and close 1008. Defaults to 10,000.</summary>
     public int MaxUnacknowledged { get; set; } = 10_000;

@@ -38,6 +38,8 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (string.IsNullOrEmpty(o.AdminKey)) return "CoreSim:AdminKey: required outside the Development environment (env CoreSim__AdminKey; ≥ 16 random bytes).";
         if (Encoding.UTF8.GetByteCount(o.AdminKey) < 16) return "CoreSim:AdminKey: must be at least 16 bytes (env CoreSim__AdminKey).";
         if (o.SessionRetention <= TimeSpan.Zero) return $"CoreSim:SessionRetention: must be positive; was {o.SessionRetention}.";
+        if (o.MaxDetachedSessionsPerUser is < 1 or > 1_000_000) return $"CoreSim:MaxDetachedSessionsPerUser: must be 1-1,000,000; was {o.MaxDetachedSessionsPerUser}.";
+        if (o.MaxDetachedSessions is < 1 or > 10_000_000) return $"CoreSim:MaxDetachedSessions: must be 1-10,000,000; was {o.MaxDetachedSessions}.";
         if (o.MaxUnacknowledged is < 1 or > 1_000_000) return $"CoreSim:MaxUnacknowledged: must be 1-1,000,000; was {o.MaxUnacknowledged}.";
         if (o.MaxMessageBytes is < 256 or > 16 * 1024 * 1024) return $"CoreSim:MaxMessageBytes: must be 256 B-16 MiB; was {o.MaxMessageBytes}.";
         if (o.MaxUnacknowledgedBytes < o.MaxMessageBytes || o.MaxUnacknowledgedBytes > 1024 * 1024 * 1024) return $"CoreSim:MaxUnacknowledgedBytes: must be CoreSim:MaxMessageBytes ({o.MaxMessageBytes}) to 1 GiB; was {o.MaxUnacknowledgedBytes}.";

@@ -46,6 +46,7 @@ internal sealed class FleetView(
             regions = RegionsView.Describe(fleet.Members(policy.StaleAfter), regions.File, registry.RelayedClients()), // issue 17
             steering = steering.Recent(), // issue 17: the last negotiate decisions, newest first
             sessions = registry.SessionCount,
+            detachedSessions = registry.DetachedCount,
             directConnections = registry.DirectConnections,
             relayedConnections = registry.RelayedConnections,
             rooms = registry.RoomCount,

@@ -40,6 +40,12 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
 
     public TokenClaims Claims => claims;
 
+    /// <summary>Its places in <see cref="DetachedSessions"/>' lists while it is detached (under that class's lock).</summary>
+    public LinkedListNode<Session>? UserNode { get; set; }
+
+    /// <inheritdoc cref="UserNode"/>
+    public LinkedListNode<Session>? AllNode { get; set; }
+
     /// <summary>When it was detached (ticks of the registry's clock), or 0 while attached.</summary>
     public long DetachedAt { get; private set; }
 
@@ -111,16 +117,19 @@ internal sealed class Session(string id, string resumeToken, TokenClaims claims,
         }
     }
 
-    /// <summary>Detaches the connection if it is still the attached one.</summary>
-    public void Detach(SessionConnection connection, long now)
+    /// <summary>Detaches the connection if it is still the attached one (true) and the session has not ended.</summary>
+    public bool Detach(SessionConnection connection, long now)
     {
         lock (_gate)
         {
-            if (_attached == connection)
+            if (_attached != connection)
             {
-                _attached = null;
-                DetachedAt = Math.Max(now, 1);
+                return false;
             }
+
+            _attached = null;
+            DetachedAt = Math.Max(now, 1);
+            return _endCode is null;
         }
     }
 

@@ -178,7 +178,10 @@ internal sealed partial class SessionConnection
                 await writer.ConfigureAwait(false);
             }
 
-            _session?.Detach(this, _registry.Now);
+            if (_session is { } detached && detached.Detach(this, _registry.Now))
+            {
+                _registry.Detached(detached);
+            }
             _registry.Untrack(this);
             if (Volatile.Read(ref _closing) == 0)
             {
@@ -232,6 +235,8 @@ internal sealed partial class SessionConnection
                 await CloseCoreAsync(CloseCodes.SessionUnknown, "session unknown", ServerFrames.Error("session_unknown", "the session is unknown or expired; start a new session")).ConfigureAwait(false);
                 return false;
             }
+
+            _registry.Resumed(session);
         }
         else if (_transport.EdgeSession is { } edge && EdgeWelcome.IsFreshHello(first))
         {

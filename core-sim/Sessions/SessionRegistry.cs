@@ -30,6 +30,7 @@ internal sealed class SessionRegistry : IDisposable
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SessionConnection, byte> _connections = new();
     private readonly RoomDirectory _rooms = new();
+    private readonly DetachedSessions _detached;
     private readonly CoreSimOptions _options;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
@@ -41,6 +42,7 @@ internal sealed class SessionRegistry : IDisposable
     {
         _options = options.Value;
         _time = time;
+        _detached = new DetachedSessions(_options.MaxDetachedSessionsPerUser, _options.MaxDetachedSessions);
         History = new RoomHistory(_options.HistoryPerRoom, _options.HistoryMaxRooms, _options.HistoryMaxBytes, time);
         if (!string.IsNullOrEmpty(_options.Cluster.Redis))
         {
@@ -63,6 +65,9 @@ internal sealed class SessionRegistry : IDisposable
     public ClusterState? Cluster => _cluster;
 
     public int SessionCount => _sessions.Count;
+
+    /// <summary>Sessions waiting for a resume (see <see cref="Detached"/>).</summary>
+    public int DetachedCount => _detached.Count;
 
     /// <summary>Each room's last messages (issue 18: the history endpoint).</summary>
     public RoomHistory History { get; }
@@ -182,6 +187,23 @@ internal sealed class SessionRegistry : IDisposable
     }
 
     public Session? Find(string id) => _sessions.TryGetValue(id, out var s) ? s : null;
+
+    /// <summary>A session's connection has gone (<see cref="Session.Detach"/> said so): it waits for a resume, within
+    /// CoreSim:MaxDetachedSessionsPerUser of its user's and CoreSim:MaxDetachedSessions in all; past either, the one
+    /// detached longest ends as an expired one would (its resume gets session_unknown, 4004).</summary>
+    public void Detached(Session session)
+    {
+        if (_detached.Add(session) is { } evict)
+        {
+            foreach (var oldest in evict)
+            {
+                Expire(oldest);
+            }
+        }
+    }
+
+    /// <summary>A detached session attached again (a resume): it no longer counts against the caps of <see cref="Detached"/>.</summary>
+    public void Resumed(Session session) => _detached.Remove(session);
 
     public void Track(SessionConnection connection) => _connections[connection] = 0;
 
@@ -347,6 +369,7 @@ internal sealed class SessionRegistry : IDisposable
     public void Terminate(Session session, string code, string message, int closeCode, long? seq = null)
     {
         var attached = session.End(code);
+        _detached.Remove(session);
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
         foreach (var room in session.Rooms())
         {
@@ -423,6 +446,7 @@ internal sealed class SessionRegistry : IDisposable
     private void Forget(Session session, string code, CloseReason close)
     {
         var attached = session.End(code);
+        _detached.Remove(session);
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
         foreach (var room in session.Rooms())
         {
@@ -524,20 +548,26 @@ internal sealed class SessionRegistry : IDisposable
                 long detached = session.DetachedAt;
                 if (detached != 0 && session.Attached is null && _time.GetElapsedTime(detached, now) > _options.SessionRetention)
                 {
-                    if (_cluster is not null)
-                    {
-                        Forget(session, "expired", TakenOverError); // the broker's keys expire by their own TTL; another node may serve it
-                    }
-                    else
-                    {
-                        Terminate(session, "expired", "session expired", CloseCodes.SessionUnknown);
-                    }
+                    Expire(session);
                 }
             }
         }
         finally
         {
             Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <summary>Ends a detached session: kept past SessionRetention, or past a cap of <see cref="Detached"/>.</summary>
+    private void Expire(Session session)
+    {
+        if (_cluster is not null)
+        {
+            Forget(session, "expired", TakenOverError); // the broker's keys expire by their own TTL; another node may serve it
+        }
+        else
+        {
+            Terminate(session, "expired", "session expired", CloseCodes.SessionUnknown);
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Relay.Client;
 using Relay.CoreSim.Configuration;
+using Relay.Testing;
 
 namespace Relay.CoreSim.Tests;
 
@@ -69,4 +70,35 @@ internal static class CoreSimFixture
 
         return list;
     }
+
+    /// <summary>Opens a session as <paramref name="sub"/>, sends one message ("while away"), waits for the core's ack and
+    /// drops the connection without acknowledging the echo: a detached session with one message to replay.</summary>
+    public static async Task<DroppedSession> DropWithOneUnacknowledgedAsync(CoreSimHost host, string sub, CancellationToken ct)
+    {
+        string token = Token(host, sub);
+        await using var raw = await RawSession.ConnectAsync(WsUri(host, token), ct);
+        await raw.SendAsync(new { type = "hello" }, ct);
+        var welcome = await raw.ReceiveTypeAsync("welcome", ct);
+        await raw.SendAsync(new { type = "msg", seq = 1, body = "while away" }, ct);
+        JsonElement? m;
+        do
+        {
+            m = await raw.ReceiveAsync(ct);
+        }
+        while (m is { } f && !(f.TryGetProperty("ack", out var ack) && ack.GetInt64() == 1));
+
+        raw.Socket.Abort();
+        return new DroppedSession(welcome.GetProperty("session").GetString()!, welcome.GetProperty("resumeToken").GetString()!, token);
+    }
+
+    /// <summary>A new connection whose hello resumes <paramref name="dropped"/>.</summary>
+    public static async Task<RawSession> ResumeAsync(CoreSimHost host, DroppedSession dropped, CancellationToken ct)
+    {
+        var raw = await RawSession.ConnectAsync(WsUri(host, dropped.Token), ct);
+        await raw.SendAsync(new { type = "hello", resume = new { session = dropped.Session, resumeToken = dropped.ResumeToken, lastSeq = 0 } }, ct);
+        return raw;
+    }
 }
+
+/// <summary>A session left detached by <see cref="CoreSimFixture.DropWithOneUnacknowledgedAsync"/>.</summary>
+internal sealed record DroppedSession(string Session, string ResumeToken, string Token);

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using HdrHistogram;
 using Relay.CoreSim.Tests.LoadGen;
 using Relay.LoadGen;
@@ -37,6 +39,51 @@ public sealed class LoadGenTests
             Assert.That(report.Reconnects, Is.GreaterThan(0));
         }
 
+        Directory.Delete(options.OutputDirectory, recursive: true);
+    }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task MoreSessionsDroppedAtOnceThanOneUsersCap_AllResume_NothingLost(CancellationToken ct)
+    {
+        // core-sim keeps at most MaxDetachedSessionsPerUser (32) dropped sessions of one user. Here 100 sessions are
+        // dropped and held detached together (their resumes wait while the core holds hellos), as when a relay with
+        // them dies. The load generator spreads its sessions over users (LoadRunner.SessionsPerSubject), so every one is
+        // still there to resume; on one token, 68 of them would end (session_unknown, 4004).
+        await using var host = await CoreSimFixture.StartAsync();
+        var options = Options(host, "steady");
+        options.Sessions = 200;
+        options.Seconds = 6;
+        using var admin = CoreSimFixture.Admin(host);
+        var runner = new LoadRunner(options);
+        var run = runner.RunAsync(ct);
+        for (int i = 0; i < 200 && runner.Snapshot().Connected < 200; i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        (await admin.PostAsJsonAsync("/v1/faults/hold-hellos", new { on = true }, ct)).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("/v1/faults/kick", new { count = 100 }, ct)).EnsureSuccessStatusCode();
+        JsonElement fleet = default;
+        for (int i = 0; i < 100 && (fleet = await CoreSimFixture.GetAsync(host, "/fleet")).GetProperty("detachedSessions").GetInt32() < 100; i++)
+        {
+            await Task.Delay(50, ct); // the kicked sessions detach; their resumes wait
+        }
+
+        (await admin.PostAsJsonAsync("/v1/faults/hold-hellos", new { on = false }, ct)).EnsureSuccessStatusCode();
+        var report = await run;
+        TestContext.Out.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
+        Assert.Multiple(() =>
+        {
+            Assert.That(fleet.GetProperty("detachedSessions").GetInt32(), Is.EqualTo(100), "every kicked session waits for its resume");
+            Assert.That(fleet.GetProperty("sessions").GetInt32(), Is.EqualTo(200), "the core kept all 200 sessions");
+            Assert.That(report.Connected, Is.EqualTo(200));
+            Assert.That(report.Reconnects, Is.GreaterThanOrEqualTo(100), "the kicked sessions came back");
+            Assert.That(report.ClosesByCode.Keys, Has.None.EqualTo("4004"), "no dropped session ended before its resume (session_unknown)");
+            Assert.That(report.Received, Is.EqualTo(report.Sent));
+            Assert.That(report.Lost, Is.Zero);
+            Assert.That(report.Duplicated, Is.Zero);
+        });
         Directory.Delete(options.OutputDirectory, recursive: true);
     }
 

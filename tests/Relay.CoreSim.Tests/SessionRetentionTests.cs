@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Relay.Testing;
 
 namespace Relay.CoreSim.Tests;
@@ -13,8 +12,8 @@ public sealed class SessionRetentionTests
     {
         await using var shortRetention = await CoreSimFixture.StartAsync(o => o.SessionRetention = TimeSpan.FromMilliseconds(300));
         await using var defaultRetention = await CoreSimFixture.StartAsync();
-        var expired = await DetachAsync(shortRetention, ct);
-        var kept = await DetachAsync(defaultRetention, ct);
+        var expired = await CoreSimFixture.DropWithOneUnacknowledgedAsync(shortRetention, "retention-v1", ct);
+        var kept = await CoreSimFixture.DropWithOneUnacknowledgedAsync(defaultRetention, "retention-v1", ct);
 
         // The short-retention core forgets the session (its sweeper runs every second); bounded wait, no timing assert.
         for (int i = 0; i < 150 && (await CoreSimFixture.GetAsync(shortRetention, "/fleet")).GetProperty("sessions").GetInt32() != 0; i++)
@@ -22,7 +21,7 @@ public sealed class SessionRetentionTests
             await Task.Delay(100, ct);
         }
 
-        await using var late = await ResumeAsync(shortRetention, expired, ct);
+        await using var late = await CoreSimFixture.ResumeAsync(shortRetention, expired, ct);
         var error = await late.ReceiveAsync(ct);
         var closed = await late.ReceiveAsync(ct);
         Assert.Multiple(() =>
@@ -33,7 +32,7 @@ public sealed class SessionRetentionTests
             Assert.That((int?)late.Socket.CloseStatus, Is.EqualTo(4004), "session unknown: start a fresh session");
         });
 
-        await using var inTime = await ResumeAsync(defaultRetention, kept, ct);
+        await using var inTime = await CoreSimFixture.ResumeAsync(defaultRetention, kept, ct);
         var welcome = await inTime.ReceiveTypeAsync("welcome", ct);
         var replayed = await inTime.ReceiveTypeAsync("msg", ct);
         Assert.Multiple(() =>
@@ -42,32 +41,5 @@ public sealed class SessionRetentionTests
             Assert.That(welcome.GetProperty("session").GetString(), Is.EqualTo(kept.Session));
             Assert.That(replayed.GetProperty("body").GetString(), Is.EqualTo("while away"), "the unacknowledged echo is replayed");
         });
-    }
-
-    private sealed record Detached(string Session, string ResumeToken, string Token);
-
-    /// <summary>Opens a session, sends one message, and drops the connection without acknowledging its echo.</summary>
-    private static async Task<Detached> DetachAsync(CoreSimHost host, CancellationToken ct)
-    {
-        string token = CoreSimFixture.Token(host, "retention-v1");
-        await using var raw = await RawSession.ConnectAsync(CoreSimFixture.WsUri(host, token), ct);
-        await raw.SendAsync(new { type = "hello" }, ct);
-        var welcome = await raw.ReceiveTypeAsync("welcome", ct);
-        await raw.SendAsync(new { type = "msg", seq = 1, body = "while away" }, ct);
-        JsonElement? m;
-        do
-        {
-            m = await raw.ReceiveAsync(ct);
-        }
-        while (m is { } f && !(f.TryGetProperty("ack", out var ack) && ack.GetInt64() == 1));
-
-        return new Detached(welcome.GetProperty("session").GetString()!, welcome.GetProperty("resumeToken").GetString()!, token);
-    }
-
-    private static async Task<RawSession> ResumeAsync(CoreSimHost host, Detached d, CancellationToken ct)
-    {
-        var raw = await RawSession.ConnectAsync(CoreSimFixture.WsUri(host, d.Token), ct);
-        await raw.SendAsync(new { type = "hello", resume = new { session = d.Session, resumeToken = d.ResumeToken, lastSeq = 0 } }, ct);
-        return raw;
     }
 }

@@ -26,6 +26,11 @@ public sealed partial class LoadRunner(LoadOptions options)
     private readonly CancellationTokenSource _stopSending = new();
     private volatile string _phase = "starting";
 
+    /// <summary>Sessions that share a user (a token's sub): well under core-sim's CoreSim:MaxDetachedSessionsPerUser (32),
+    /// which ends the oldest of one user's dropped sessions past it, so a failover that drops every session of a user at
+    /// once still resumes them all. One token for all sessions (before stop 43) made 100,000 sessions one user.</summary>
+    public const int SessionsPerSubject = 16;
+
     /// <summary>What the run has done so far (for the live display); safe to call from any thread.</summary>
     public LoadProgress Snapshot()
     {
@@ -61,21 +66,14 @@ public sealed partial class LoadRunner(LoadOptions options)
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
         }
 
-        // Room mode: operators (a visitor may join only its own room, named by its sub); echo mode: one visitor.
-        string role = _options.RoomSize > 0 ? "operator" : "visitor";
-        using var tokenResponse = await http.PostAsJsonAsync(_options.TokenUrl, new { sub = "load", site = "load", role, ttlSeconds = 7200 }, cancellationToken).ConfigureAwait(false);
-        if (!tokenResponse.IsSuccessStatusCode)
-        {
-            throw new IOException($"{_options.TokenUrl}: HTTP {(int)tokenResponse.StatusCode} for a {role} token{(_options.AdminKey is null ? " (no --admin-key given: core-sim needs it for operator tokens and outside Development)" : string.Empty)}: {await tokenResponse.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}");
-        }
-
-        var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).GetProperty("token").GetString()!;
+        _phase = "tokens";
+        var tokens = await MintTokensAsync(http, cancellationToken).ConfigureAwait(false);
 
         // The upgrades' HTTP handler, under each session's UpgradeFailureHandler (which tells why an upgrade failed): on
         // HTTP/1.1 one for all sessions, as ClientWebSocket's own default is (a connection per upgrade, none reused);
         // --http2 sessions each get their own, one HTTP/2 connection per session as the client would make.
         using var upgrades = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false, UseCookies = false };
-        var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, token, upgrades)).ToArray();
+        var workers = Enumerable.Range(0, _options.Sessions).Select(i => new Worker(this, i, tokens[i / SessionsPerSubject], upgrades)).ToArray();
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var sampler = SampleAsync(sampling.Token);
         _phase = "connecting";
@@ -260,4 +258,23 @@ public sealed partial class LoadRunner(LoadOptions options)
     private static PercentilePoint[] Curve(LongHistogram h) => h.TotalCount == 0
         ? []
         : [.. s_curvePercentiles.Select(p => new PercentilePoint(p, Math.Round(h.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond, 3)))];
+
+    /// <summary>A token per <see cref="SessionsPerSubject"/> sessions (subs load-0, load-1, ...; site load), a few
+    /// requests at a time. Room mode: operators (a visitor may join only its own room, named by its sub); echo mode: visitors.</summary>
+    private async Task<string[]> MintTokensAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        string role = _options.RoomSize > 0 ? "operator" : "visitor";
+        var tokens = new string[(_options.Sessions + SessionsPerSubject - 1) / SessionsPerSubject];
+        await Parallel.ForAsync(0, tokens.Length, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            using var response = await http.PostAsJsonAsync(_options.TokenUrl, new { sub = $"load-{i}", site = "load", role, ttlSeconds = 7200 }, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new IOException($"{_options.TokenUrl}: HTTP {(int)response.StatusCode} for a {role} token{(_options.AdminKey is null ? " (no --admin-key given: core-sim needs it for operator tokens and outside Development)" : string.Empty)}: {await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false)}");
+            }
+
+            tokens[i] = (await response.Content.ReadFromJsonAsync<JsonElement>(ct).ConfigureAwait(false)).GetProperty("token").GetString()!;
+        }).ConfigureAwait(false);
+        return tokens;
+    }
 }
