@@ -31,6 +31,11 @@ public sealed record LoadReport(
     /// <summary>The sending phase was ended by a signal (Ctrl-C, SIGTERM) before --seconds; drained and counted all the same.</summary>
     public bool StoppedEarly { get; init; }
 
+    /// <summary>Reconnects that came back as a new session, not a resume: the core had ended the old one (its resume got
+    /// session_unknown, 4004: expired, or past CoreSim:MaxDetachedSessionsPerUser); what it had queued for it is gone.
+    /// The client resends its own unacknowledged messages, so these show as lost only when the core had some queued.</summary>
+    public int SessionsRestarted { get; init; }
+
     /// <summary>Room size (0: echo mode). In room mode Received counts deliveries (each message reaches every other member).</summary>
     public int RoomSize { get; init; }
 

@@ -19,6 +19,7 @@ public sealed partial class LoadRunner
         private int _waiting;
         private string? _lastFailure; // why this session's last upgrade failed; null after one succeeded
         private volatile bool _stopping;
+        private bool _welcomed; // StateChanged runs on the client's own loop, one change at a time
 
         // What arrived from each sender (echo: only this worker; rooms: every other member). Touched only by the reader.
         private readonly DeliveryCounter _deliveries = new();
@@ -60,7 +61,16 @@ public sealed partial class LoadRunner
             });
             _client.StateChanged += change =>
             {
-                if (change.State == RelayClientState.Reconnecting)
+                if (change.State == RelayClientState.Connected)
+                {
+                    if (_welcomed && !change.Resumed)
+                    {
+                        Interlocked.Increment(ref runner._restarted); // the core had ended the session (session_unknown)
+                    }
+
+                    _welcomed = true;
+                }
+                else if (change.State == RelayClientState.Reconnecting)
                 {
                     Interlocked.Increment(ref runner._reconnects);
                     runner._closes.AddOrUpdate(change.CloseCode?.ToString(CultureInfo.InvariantCulture) ?? "none", 1, (_, n) => n + 1);

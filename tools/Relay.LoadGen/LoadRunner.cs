@@ -21,7 +21,7 @@ public sealed partial class LoadRunner(LoadOptions options)
     private CrossCpuProbe? _probe; // --cross-cpu-probe
     private readonly Stopwatch _clock = new();
     private long _sent, _received, _duplicated, _outOfOrder, _skipped;
-    private int _reconnects, _connected;
+    private int _reconnects, _connected, _restarted;
     private long _measureFrom = long.MaxValue;
     private readonly CancellationTokenSource _stopSending = new();
     private volatile string _phase = "starting";
@@ -195,6 +195,7 @@ public sealed partial class LoadRunner(LoadOptions options)
             Timeline = [.. _timeline],
             LoadGenCpuSeconds = Math.Round(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
             StoppedEarly = _stopSending.IsCancellationRequested,
+            SessionsRestarted = _restarted,
             ConnectFailuresByReason = _connectFailures.Snapshot(),
             FailedAttemptsByReason = _failedAttempts.Snapshot(),
         };

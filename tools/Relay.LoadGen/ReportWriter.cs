@@ -86,6 +86,12 @@ public static class ReportWriter
             sb.AppendLine(c, $"Closes by code: {string.Join(", ", r.ClosesByCode.Select(kv => $"{kv.Key}: {kv.Value}"))}");
         }
 
+        if (r.SessionsRestarted > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(c, $"Sessions restarted: {r.SessionsRestarted} reconnects came back as a new session (the core had ended the old one: session_unknown, 4004); what it had queued for them is gone.");
+        }
+
         return sb.ToString();
     }
 
