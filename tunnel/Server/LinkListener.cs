@@ -38,7 +38,7 @@ public sealed partial class LinkListener : IAsyncDisposable, ILinkOwner, IStream
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _keyForRelay = options.KeyForRelay ?? (_ => options.Link.SharedKey);
-        _admission = new HandshakeAdmission(options.MaxPendingHandshakes, options.MaxPendingHandshakesPerAddress, options.ReservedHandshakes);
+        _admission = new HandshakeAdmission(options.MaxPendingHandshakes, options.MaxPendingHandshakesPerAddress, options.ReservedHandshakes, options.KnownNetworks);
         _metrics = new TunnelMetrics(options.MeterFactory);
     }
 

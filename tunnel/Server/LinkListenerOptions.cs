@@ -36,6 +36,14 @@ public sealed class LinkListenerOptions
     public int ReservedHandshakes { get; set; } = 32;
 
     /// <summary>
+    /// Networks whose sources count as known from the start, as if a relay had authenticated from them: they may take
+    /// the <see cref="ReservedHandshakes"/> slots before any relay has, so a relay new to this listener (or every relay,
+    /// after a restart) gets in during a flood from elsewhere. Typically the relays' tunnel network. An address is
+    /// matched as it is (an IPv4-mapped IPv6 address as IPv4), not as its source partition. Defaults to none.
+    /// </summary>
+    public IReadOnlyList<IPNetwork> KnownNetworks { get; set; } = [];
+
+    /// <summary>
     /// Time a new connection has to complete the handshake (HELLO and a valid PROOF) before it is closed: short, as the
     /// peer is not yet authenticated. Read on <see cref="LinkOptions.TimeProvider"/>. Defaults to 2 s.
     /// </summary>
@@ -100,6 +108,11 @@ public sealed class LinkListenerOptions
         if (ReservedHandshakes < 0 || ReservedHandshakes >= MaxPendingHandshakes)
         {
             throw new ArgumentException($"ReservedHandshakes: must be 0 to MaxPendingHandshakes - 1 ({MaxPendingHandshakes - 1}); was {ReservedHandshakes}.");
+        }
+
+        if (KnownNetworks is null)
+        {
+            throw new ArgumentException("KnownNetworks: must not be null (empty for none).");
         }
 
         if (HandshakeTimeout <= TimeSpan.Zero)

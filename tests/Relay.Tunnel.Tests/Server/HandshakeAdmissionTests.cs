@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Relay.Tunnel.Tests.Server;
 
-/// <summary>Who gets a handshake slot: per address, in all, and the reserved slots for addresses relays came from.</summary>
+/// <summary>Who gets a handshake slot: per address, in all, and the reserved slots for addresses relays came from or in known networks.</summary>
 public class HandshakeAdmissionTests
 {
     private static readonly IPAddress s_relay = IPAddress.Parse("127.0.0.1");
@@ -59,6 +59,26 @@ public class HandshakeAdmissionTests
         {
             Assert.That(admission.TryEnter(s_relay), Is.Null, "the relay's address takes the reserved slots");
         }
+    }
+
+    [Test]
+    public void KnownNetworks_AnAddressInOne_TakesTheReservedSlots_BeforeAnyRelayAuthenticatedFromIt()
+    {
+        // A security review (stop 42): after a restart no address is known, so a flood holding the open slots kept every
+        // relay out. The relays' networks from configuration are known from the start.
+        var admission = new HandshakeAdmission(max: 16, perAddress: 8, reserved: 4, [IPNetwork.Parse("10.77.0.0/16"), IPNetwork.Parse("fd00:77::/64"), IPNetwork.Parse("2001:db8::5/128")]);
+        int entered = Enumerable.Range(1, 50).Count(a => admission.TryEnter(IPAddress.Parse($"127.0.2.{a}")) is null);
+        Assert.That(entered, Is.EqualTo(12), "the flood holds every open slot");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(admission.TryEnter(IPAddress.Parse("10.77.3.4")), Is.Null, "an IPv4 address in 10.77.0.0/16");
+            Assert.That(admission.TryEnter(IPAddress.Parse("::ffff:10.77.9.9")), Is.Null, "the same, IPv4-mapped (a dual-stack listener)");
+            Assert.That(admission.TryEnter(IPAddress.Parse("fd00:77::1234:5678")), Is.Null, "an IPv6 address in fd00:77::/64");
+            Assert.That(admission.TryEnter(IPAddress.Parse("2001:db8::5")), Is.Null, "the one address of 2001:db8::5/128");
+            Assert.That(admission.TryEnter(IPAddress.Parse("2001:db8::6")), Does.Contain("ReservedHandshakes"), "its /64 neighbour is not in the network");
+            Assert.That(admission.TryEnter(IPAddress.Parse("10.78.0.1")), Does.Contain("ReservedHandshakes"), "outside every network");
+        });
     }
 
     [Test]

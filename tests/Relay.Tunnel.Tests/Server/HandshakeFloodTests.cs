@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Relay.Tunnel.Tests.Server;
 
@@ -31,8 +29,9 @@ public class HandshakeFloodTests
         pool.Start();
         await pool.WaitForLinksAsync(2, token);
 
-        await using var flood = new Flood(listener.LocalEndPoint.Port);
-        var firstWave = flood.Start(token);
+        await using var flood = new IdleFlood(listener.LocalEndPoint.Port, maxConnects: 6_000, shedPause: TimeSpan.Zero);
+        var sources = Enumerable.Range(0, Held).Select(i => new IPAddress([127, 0, (byte)(1 + (i % Addresses / 250)), (byte)(1 + (i % Addresses % 250))])).ToList();
+        var firstWave = flood.Start(sources, token);
         await flood.Opened.Task.WaitAsync(token);
 
         Assert.That(pool.KillAllLinks(), Is.EqualTo(2));
@@ -44,93 +43,6 @@ public class HandshakeFloodTests
 
         Assert.That(pool.LinksUp, Is.EqualTo(2), "the relay got its links back during the flood");
         await Task.WhenAll(firstWave).WaitAsync(token);
-        Assert.That(flood.FirstWaveClosedByServer, Is.EqualTo(Held), "every idle connection of the first wave was closed by the listener");
-    }
-
-    /// <summary>Holds <see cref="Held"/> idle connections from <see cref="Addresses"/> source addresses, reopening each one the listener closes.</summary>
-    private sealed class Flood(int port) : IAsyncDisposable
-    {
-        private const int MaxConnects = 6_000;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly ConcurrentBag<Socket> _sockets = [];
-        private readonly List<Task> _loops = [];
-        private int _connects;
-        private int _firstWaveClosed;
-
-        public TaskCompletionSource Opened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int FirstWaveClosedByServer => Volatile.Read(ref _firstWaveClosed);
-
-        /// <summary>Starts the flood; returns, for each held connection, the task that ends when its first socket was closed by the server.</summary>
-        public List<Task> Start(CancellationToken token)
-        {
-            var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _stop.Token);
-            var firstWave = new List<Task>();
-            for (int i = 0; i < Held; i++)
-            {
-                var address = new IPAddress([127, 0, (byte)(1 + (i % Addresses / 250)), (byte)(1 + (i % Addresses % 250))]);
-                var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                firstWave.Add(first.Task);
-                _loops.Add(Task.Run(() => HoldAsync(address, first, linked.Token)));
-            }
-
-            return firstWave;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _stop.Cancel();
-            foreach (var socket in _sockets)
-            {
-                socket.Dispose();
-            }
-
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(20)).ContinueWith(_ => { });
-            _stop.Dispose();
-        }
-
-        private async Task HoldAsync(IPAddress source, TaskCompletionSource first, CancellationToken token)
-        {
-            bool isFirst = true;
-            var buffer = new byte[1];
-            while (!token.IsCancellationRequested && Interlocked.Increment(ref _connects) <= MaxConnects)
-            {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                _sockets.Add(socket);
-                try
-                {
-                    socket.Bind(new IPEndPoint(source, 0));
-                    using var connect = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    connect.CancelAfter(TimeSpan.FromSeconds(5));
-                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), connect.Token);
-                    if (Volatile.Read(ref _connects) >= Held)
-                    {
-                        Opened.TrySetResult();
-                    }
-
-                    // Idle: say nothing, wait for the listener to close the connection.
-                    await socket.ReceiveAsync(buffer, SocketFlags.None, token);
-                }
-                catch (Exception) when (token.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (SocketException)
-                {
-                    // Reset or refused: closed by the server all the same.
-                }
-                catch (OperationCanceledException)
-                {
-                    continue; // connect timed out (the backlog is full): try again
-                }
-
-                if (isFirst)
-                {
-                    isFirst = false;
-                    Interlocked.Increment(ref _firstWaveClosed);
-                    first.TrySetResult();
-                }
-            }
-        }
+        Assert.That(flood.FirstClosedByServer, Is.EqualTo(Held), "every idle connection of the first wave was closed by the listener");
     }
 }
