@@ -47,6 +47,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
                 MaxPendingHandshakes = _options.BackhaulMaxPendingHandshakes,
                 MaxPendingHandshakesPerAddress = _options.BackhaulMaxPendingHandshakesPerAddress,
                 ReservedHandshakes = _options.BackhaulReservedHandshakes,
+                KnownNetworks = RelayNetworks(_options),
                 HandshakeTimeout = _options.BackhaulHandshakeTimeout,
                 MaxStreamsPerRelay = _options.BackhaulMaxStreamsPerRelay,
                 Link = new Relay.Tunnel.Links.LinkOptions { DuplicateFramesUpTo = _options.BackhaulDuplicateFramesUpTo, DuplicateAboveRtt = _options.BackhaulDuplicateAboveRtt, TimeProvider = time },
@@ -68,6 +69,10 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     }
 
     public LinkListener Listener { get; }
+
+    /// <summary>CoreSim:RelayNetworks as networks (validated at start: every entry parses).</summary>
+    private static IPNetwork[] RelayNetworks(CoreSimOptions options) =>
+        [.. options.RelayNetworks.Select(text => CoreSimOptions.TryParseRelayNetwork(text, out var network, out _) ? network : throw new InvalidOperationException($"CoreSim:RelayNetworks: '{text}' was not validated."))];
 
     /// <summary>
     /// The key each relay proves, by the relay id it names: its own from CoreSim:RelayKeys, else CoreSim:SharedKey

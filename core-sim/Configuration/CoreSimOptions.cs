@@ -66,8 +66,40 @@ public sealed class CoreSimOptions
     /// <summary>Backhaul handshakes in progress at most from one source address. Defaults to 8.</summary>
     public int BackhaulMaxPendingHandshakesPerAddress { get; set; } = 8;
 
-    /// <summary>Of <see cref="BackhaulMaxPendingHandshakes"/>, the slots kept for addresses a relay has authenticated from before (a flood from elsewhere cannot take them). Defaults to 32.</summary>
+    /// <summary>Of <see cref="BackhaulMaxPendingHandshakes"/>, the slots kept for addresses a relay has authenticated from before and for <see cref="RelayNetworks"/> (a flood from elsewhere cannot take them). Defaults to 32.</summary>
     public int BackhaulReservedHandshakes { get; set; } = 32;
+
+    /// <summary>
+    /// The relays' networks (CIDR, IPv4 or IPv6, e.g. <c>10.90.0.0/24</c>, <c>fd00::/64</c>; a bare address is that one
+    /// address): sources in them may take the <see cref="BackhaulReservedHandshakes"/> slots from the start, as sources a
+    /// relay has authenticated from do once it has, so a relay new to this core (or every relay, after a restart) gets in
+    /// during a handshake flood from elsewhere. Typically the WireGuard tunnel's network. Defaults to none.
+    /// </summary>
+    public List<string> RelayNetworks { get; set; } = [];
+
+    /// <summary>
+    /// One <see cref="RelayNetworks"/> entry as a network: a CIDR with no host bits set, or a bare address (a /32 or
+    /// /128). False, with why, for anything else (a CIDR with host bits set is taken for a typo, not silently masked).
+    /// </summary>
+    public static bool TryParseRelayNetwork(string? text, out System.Net.IPNetwork network, out string? error)
+    {
+        string entry = text?.Trim() ?? string.Empty;
+        error = null;
+        if (!Relay.Contracts.Regions.RegionMap.TryParseCidr(entry, out network))
+        {
+            error = $"'{text}' is not a network: write address/prefix (e.g. 10.90.0.0/24 or fd00::/64) or one address";
+            return false;
+        }
+
+        int slash = entry.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0 && !System.Net.IPAddress.Parse(entry.AsSpan(0, slash)).Equals(network.BaseAddress))
+        {
+            error = $"'{text}' has host bits set: write {network} for the network, or {entry[..slash]} for that one address";
+            return false;
+        }
+
+        return true;
+    }
 
     /// <summary>Time a new backhaul connection has to prove a relay's key before it is closed. Defaults to 2 s.</summary>
     public TimeSpan BackhaulHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(2);

@@ -31,6 +31,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.BackhaulMaxPendingHandshakes < 1) return $"CoreSim:BackhaulMaxPendingHandshakes: must be at least 1; was {o.BackhaulMaxPendingHandshakes}.";
         if (o.BackhaulMaxPendingHandshakesPerAddress < 1) return $"CoreSim:BackhaulMaxPendingHandshakesPerAddress: must be at least 1; was {o.BackhaulMaxPendingHandshakesPerAddress}.";
         if (o.BackhaulReservedHandshakes < 0 || o.BackhaulReservedHandshakes >= o.BackhaulMaxPendingHandshakes) return $"CoreSim:BackhaulReservedHandshakes: must be 0 to CoreSim:BackhaulMaxPendingHandshakes - 1 ({o.BackhaulMaxPendingHandshakes - 1}); was {o.BackhaulReservedHandshakes}.";
+        if (CheckRelayNetworks(o.RelayNetworks) is { } networkError) return networkError;
         if (o.BackhaulDuplicateFramesUpTo is < 0 or > 16 * 1024) return $"CoreSim:BackhaulDuplicateFramesUpTo: must be 0 (off) to 16384 bytes; was {o.BackhaulDuplicateFramesUpTo}.";
         if (o.BackhaulDuplicateAboveRtt < TimeSpan.Zero || o.BackhaulDuplicateAboveRtt > TimeSpan.FromSeconds(10)) return $"CoreSim:BackhaulDuplicateAboveRtt: must be 0 (always copy) to 10 s; was {o.BackhaulDuplicateAboveRtt}.";
         if (o.BackhaulMaxStreamsPerRelay < 1) return $"CoreSim:BackhaulMaxStreamsPerRelay: must be at least 1; was {o.BackhaulMaxStreamsPerRelay}.";
@@ -114,6 +115,17 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         {
             return e.Message;
         }
+    }
+
+    /// <summary>Each of CoreSim:RelayNetworks a network (CoreSimOptions.TryParseRelayNetwork), the first bad entry named by its index.</summary>
+    private static string? CheckRelayNetworks(List<string> networks)
+    {
+        for (int i = 0; i < networks.Count; i++)
+        {
+            if (!CoreSimOptions.TryParseRelayNetwork(networks[i], out _, out var error)) return $"CoreSim:RelayNetworks:{i}: {error}.";
+        }
+
+        return null;
     }
 
     /// <summary>The keyring, and the development key only in Development.</summary>

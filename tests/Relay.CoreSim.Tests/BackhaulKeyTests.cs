@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Relay.Contracts.Control;
 using Relay.Tunnel.Links;
-using Relay.Tunnel.Pool;
 
 namespace Relay.CoreSim.Tests;
 
@@ -17,12 +16,12 @@ public sealed class BackhaulKeyTests
     {
         await using var host = await CoreSimFixture.StartAsync(o => o.RelayKeys["relay-a"] = s_keyA);
 
-        await using (var own = Pool(host, "relay-a", Convert.FromBase64String(s_keyA), links: 2))
+        await using (var own = CoreSimFixture.RelayPool(host, "relay-a", Convert.FromBase64String(s_keyA), links: 2))
         {
             await own.WaitForLinksAsync(2, ct);
         }
 
-        await using var posing = Pool(host, "relay-a", System.Text.Encoding.UTF8.GetBytes(LinkKey.DevelopmentKey), links: 1);
+        await using var posing = CoreSimFixture.RelayPool(host, "relay-a", System.Text.Encoding.UTF8.GetBytes(LinkKey.DevelopmentKey));
         using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
         window.CancelAfter(TimeSpan.FromSeconds(2));
         Assert.That(async () => await posing.WaitForLinksAsync(1, window.Token), Throws.InstanceOf<OperationCanceledException>(),
@@ -34,7 +33,7 @@ public sealed class BackhaulKeyTests
     public async Task HealthReport_ClaimingAnotherRelayId_IsIgnored(CancellationToken ct)
     {
         await using var host = await CoreSimFixture.StartAsync();
-        await using var relayB = Pool(host, "relay-b", System.Text.Encoding.UTF8.GetBytes(LinkKey.DevelopmentKey), links: 1);
+        await using var relayB = CoreSimFixture.RelayPool(host, "relay-b");
         await relayB.WaitForLinksAsync(1, ct);
 
         relayB.SendHealthReport(ControlCodec.EncodeReport(Report("relay-a", RelayStatus.Sick)));
@@ -69,20 +68,6 @@ public sealed class BackhaulKeyTests
     {
         using var app = CoreSimHost.Build(["--CoreSim:AdminKey=admin-key-0123456789abcdef", $"--CoreSim:RelayKeys:r1={LinkKey.Generate()}", "--CoreSim:BackhaulPort=0", "--CoreSim:HttpPort=0"], environmentName: "Production");
         Assert.That(app, Is.Not.Null);
-    }
-
-    private static LinkPool Pool(CoreSimHost host, string relayId, byte[] key, int links)
-    {
-        var pool = new LinkPool(new LinkPoolOptions
-        {
-            RelayId = relayId,
-            Region = "test",
-            Endpoints = [$"127.0.0.1:{host.BackhaulPort}"],
-            LinksPerEndpoint = links,
-            Link = new LinkOptions { SharedKey = key },
-        });
-        pool.Start();
-        return pool;
     }
 
     private static RelayHealthReport Report(string relayId, RelayStatus state) => new(

@@ -5,6 +5,8 @@ using System.Text.Json;
 using Relay.Client;
 using Relay.CoreSim.Configuration;
 using Relay.Testing;
+using Relay.Tunnel.Links;
+using Relay.Tunnel.Pool;
 
 namespace Relay.CoreSim.Tests;
 
@@ -18,6 +20,21 @@ internal static class CoreSimFixture
         o.BackhaulPort = 0;
         configure?.Invoke(o);
     });
+
+    /// <summary>A relay's link pool to <paramref name="host"/>'s backhaul on 127.0.0.1, started (the development key unless <paramref name="key"/>).</summary>
+    public static LinkPool RelayPool(CoreSimHost host, string relayId, byte[]? key = null, int links = 1)
+    {
+        var pool = new LinkPool(new LinkPoolOptions
+        {
+            RelayId = relayId,
+            Region = "test",
+            Endpoints = [$"127.0.0.1:{host.BackhaulPort}"],
+            LinksPerEndpoint = links,
+            Link = new LinkOptions { SharedKey = key ?? Encoding.UTF8.GetBytes(CoreSimOptions.DevelopmentSharedKey) },
+        });
+        pool.Start();
+        return pool;
+    }
 
     public static string Token(CoreSimHost host, string sub, string role = "visitor", string site = "s1") =>
         host.Tokens.Issue(sub, site, role, TimeSpan.FromHours(1)).Token;

@@ -29,6 +29,9 @@ public class OptionsTests
     [TestCase("--CoreSim:PublicKeyPath=/nonexistent/folder/core-public.pem", "CoreSim:PublicKeyPath")]
     [TestCase("--CoreSim:Cluster:Redis=127.0.0.1:6379,bogus=1", "CoreSim:Cluster:Redis")]
     [TestCase("--CoreSim:HttpPort=17980 --CoreSim:BackhaulPort=17980", "CoreSim:BackhaulPort")]
+    [TestCase("--CoreSim:RelayNetworks:0=10.90.0.0/24 --CoreSim:RelayNetworks:1=10.90.0.2/24", "CoreSim:RelayNetworks:1: '10.90.0.2/24' has host bits set: write 10.90.0.0/24 for the network, or 10.90.0.2 for that one address.")]
+    [TestCase("--CoreSim:RelayNetworks:0=fd00::/200", "CoreSim:RelayNetworks:0: 'fd00::/200' is not a network")]
+    [TestCase("--CoreSim:RelayNetworks=10.90.0.0/24", "CoreSim:RelayNetworks is a list: set its items as CoreSim:RelayNetworks:0")]
     public void BadSetting_StopsStartUp_WithOneLineNamingIt(string arguments, string setting)
     {
         // Outside Development (the default) the admin key is required, so it is given.
