@@ -124,6 +124,20 @@ public class InitWireGuardTests
         Assert.That(init.ErrorLines, Has.Length.EqualTo(1).And.Some.StartsWith("relay: ").And.Some.Contains("chmod 600"));
     }
 
+    [Test]
+    public async Task Init_WithATunnel_TellsTheOperatorToPutTheRelaysTunnelAddressInTheCoresRelayNetworks()
+    {
+        // Without it a relay new to the core (or every relay after a core restart) can be kept out of the backhaul by a
+        // handshake flood from elsewhere: core-sim/README.md, CoreSim:RelayNetworks.
+        string dir = TempFolders.Create("relay-init-wg-");
+
+        var init = await Cli.RunAsync([.. Init(dir), "--wg-address", "10.90.0.7/24", "--json"]);
+
+        Assert.That(init.Code, Is.EqualTo(0), init.ToString());
+        var next = init.Json["next"]!.AsArray().Select(step => step!.GetValue<string>()).ToList();
+        Assert.That(next, Has.One.Contains("CoreSim__RelayNetworks__0=10.90.0.7 "), "the relay's own tunnel address, as one address (its /24 is the interface's, not the relay's)");
+    }
+
     private static string[] Init(string dir) =>
         ["init", "--dir", dir, "--region", "sg", "--relay-id", "sg-1", "--core", "10.90.0.1:7000", "--wg-peer-public-key", s_corePublic, "--wg-peer-endpoint", "core.example:51820"];
 }

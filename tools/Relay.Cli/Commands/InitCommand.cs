@@ -119,6 +119,7 @@ internal static partial class InitCommand
         [
             $"give the core this relay's key: CoreSim__RelayKeys__{s.RelayId}=$(cat {backhaulKey})",
             .. wg is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wg.Keys.PublicKey.ToBase64()} (in {wg.PublicKeyFile}), AllowedIPs = {s.WgAddress}"],
+            .. wg is null ? Array.Empty<string>() : [RelayNetworksStep(wg.Config.Interface.Addresses[0].Address)],
             $"relay check {config}",
             "start the gateway: its service, or Relay.Gateway --config " + config,
         ];
@@ -152,6 +153,13 @@ internal static partial class InitCommand
 
         return RelayCli.ExitOk;
     }
+
+    /// <summary>
+    /// The core keeps backhaul handshake slots for sources in its CoreSim:RelayNetworks, so that a handshake flood from
+    /// elsewhere cannot keep out a relay it has not seen yet (or any, after it restarts): this relay's tunnel address.
+    /// </summary>
+    private static string RelayNetworksStep(System.Net.IPAddress tunnelAddress) =>
+        $"let the core keep backhaul handshake slots for this relay during a flood: CoreSim__RelayNetworks__0={tunnelAddress} (its tunnel address; the next free index, or the tunnel's whole network, when there are more relays)";
 
     private static void KeepOrWrite(string path, Func<string> secret, JsonArray written)
     {
