@@ -92,7 +92,11 @@ public sealed class CoreSimHost : IAsyncDisposable
     /// after binding, before validation. <paramref name="environmentName"/> overrides the environment
     /// (ASPNETCORE_ENVIRONMENT, --environment).
     /// </summary>
-    public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null, string? environmentName = null)
+    public static WebApplication Build(string[] args, Action<CoreSimOptions>? configure = null, string? environmentName = null) =>
+        Build(args, configure, environmentName, TimeProvider.System);
+
+    /// <summary><see cref="Build(string[], Action{CoreSimOptions}?, string?)"/> on <paramref name="time"/> (tests: a fake clock for token and file ages).</summary>
+    internal static WebApplication Build(string[] args, Action<CoreSimOptions>? configure, string? environmentName, TimeProvider time)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
         UseAppSettingsBesideBinary(builder);
@@ -161,7 +165,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton<BackhaulHttpListener>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, BackhaulHttpListenerFactory>();
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<FaultState>();
         builder.Services.AddSingleton(sp => new Http.FleetSnapshots(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<CoreSimOptions>>().Value.FleetStreamMaxClients));
         builder.Services.AddSingleton<Http.FleetView>();
@@ -272,9 +276,13 @@ public sealed class CoreSimHost : IAsyncDisposable
         StartAsync(Environments.Development, configure, cancellationToken);
 
     /// <summary>Starts core-sim in-process in the named environment (e.g. <see cref="Environments.Production"/>).</summary>
-    public static async Task<CoreSimHost> StartAsync(string environmentName, Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default)
+    public static Task<CoreSimHost> StartAsync(string environmentName, Action<CoreSimOptions>? configure = null, CancellationToken cancellationToken = default) =>
+        StartAsync(environmentName, configure, TimeProvider.System, cancellationToken);
+
+    /// <summary>Starts core-sim in-process on <paramref name="time"/> (tests: a fake clock).</summary>
+    internal static async Task<CoreSimHost> StartAsync(string environmentName, Action<CoreSimOptions>? configure, TimeProvider time, CancellationToken cancellationToken = default)
     {
-        var app = Build([], configure, environmentName);
+        var app = Build([], configure, environmentName, time);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Where(a => !a.Contains(BackhaulHttpEndPoint.Instance.ToString(), StringComparison.Ordinal))

@@ -44,7 +44,8 @@ public sealed partial class RelayClient
     /// <summary>The handshake (websocket upgrade) time last measured per relay URL; candidates of one region are tried fastest first.</summary>
     public IReadOnlyDictionary<string, TimeSpan> HandshakeTimes => _handshakeTimes;
 
-    private readonly record struct Step(Outcome? Outcome, string? Reason, bool Immediate);
+    /// <summary>One attempt's end; <paramref name="Final"/>: no later attempt can succeed (the core refused to renew the token).</summary>
+    private readonly record struct Step(Outcome? Outcome, string? Reason, bool Immediate, bool Final = false);
 
     private readonly record struct Attempt(Connection? Connection, ServerFrame? Welcome, string? Reason, bool TokenRefused);
 
@@ -57,16 +58,18 @@ public sealed partial class RelayClient
             {
                 _token = await _options.TokenProvider(ct).ConfigureAwait(false);
             }
-            else if (await FetchPlanAsync(_renewFrom ?? _options.AccessToken, ct).ConfigureAwait(false) is { } error)
+            else if (await FetchPlanAsync(_renewFrom ?? _options.AccessToken, ct).ConfigureAwait(false) is { Error: { } error } renewal)
             {
-                return new Step(null, $"no fresh token from negotiate: {error}", false);
+                // 401: the core will not renew this token (a session past its maximum age, a key it no longer knows), now
+                // or later; only a new sign-in helps, so the client stops instead of asking again.
+                return new Step(null, $"no fresh token from negotiate: {error}", false, Final: renewal.Refused);
             }
         }
 
         var time = _options.TimeProvider;
         if (_plan is null || _planIndex >= _plan.Relays.Count || time.GetElapsedTime(_planFetchedAt) > s_planMaxAge)
         {
-            if (await FetchPlanAsync(null, ct).ConfigureAwait(false) is { } error)
+            if (await FetchPlanAsync(null, ct).ConfigureAwait(false) is { Error: { } error })
             {
                 return new Step(null, $"negotiate failed: {error}", false);
             }
@@ -278,9 +281,10 @@ public sealed partial class RelayClient
 
     /// <summary>
     /// GET the negotiate URL (or POST with <paramref name="renew"/> as the bearer token, for a fresh token): the new
-    /// candidate list, same-region candidates reordered by measured handshake time. Returns the error, or null.
+    /// candidate list, same-region candidates reordered by measured handshake time. Returns the error (with the answer's
+    /// own <c>error</c>), or null; Refused when the token was refused (401 to a refresh).
     /// </summary>
-    private async Task<string?> FetchPlanAsync(string? renew, CancellationToken ct)
+    private async Task<(string? Error, bool Refused)> FetchPlanAsync(string? renew, CancellationToken ct)
     {
         var url = _options.NegotiateUrl!;
         using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
@@ -300,13 +304,13 @@ public sealed partial class RelayClient
                 var body = await response.Content.ReadAsByteArrayAsync(linked.Token).ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode)
                 {
-                    return $"{(int)response.StatusCode} from {url}";
+                    return ($"{(int)response.StatusCode} from {url}{ErrorOf(body)}", renew is not null && response.StatusCode == HttpStatusCode.Unauthorized);
                 }
 
                 answer = NegotiateResponse.TryParse(body);
                 if (answer is null)
                 {
-                    return $"not a negotiate answer from {url}";
+                    return ($"not a negotiate answer from {url}", false);
                 }
 
                 // A relay mints no tokens: its answer names the core's negotiate URL; ask there (once).
@@ -321,14 +325,14 @@ public sealed partial class RelayClient
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            return e.Message;
+            return (e.Message, false);
         }
 
         if (renew is not null)
         {
             if (string.IsNullOrEmpty(answer.Token))
             {
-                return "the answer has no token";
+                return ("the answer has no token", false);
             }
 
             _token = answer.Token;
@@ -340,7 +344,25 @@ public sealed partial class RelayClient
         _plan = answer with { Relays = Reorder(usable) };
         _planFetchedAt = _options.TimeProvider.GetTimestamp();
         _planIndex = 0;
-        return null;
+        return (null, false);
+    }
+
+    /// <summary>": " and a refusal's <c>error</c> (<c>{"error": "…"}</c>, as the core answers), at most 300 characters; else empty.</summary>
+    private static string ErrorOf(byte[] body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == System.Text.Json.JsonValueKind.String
+                && error.GetString() is { Length: > 0 } text
+                ? ": " + (text.Length > 300 ? text[..300] + "…" : text).ReplaceLineEndings(" ")
+                : string.Empty;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return string.Empty;
+        }
     }
 
     /// <summary>Within each run of same-region candidates: the measured ones fastest first, then the unmeasured in negotiate's order.</summary>

@@ -51,6 +51,15 @@ public sealed partial class RelayClient
                     if (step.Outcome is not { } negotiated)
                     {
                         lastReason = step.Reason;
+                        if (step.Final)
+                        {
+                            // The core refused to renew the token: no attempt can succeed; the application signs in again.
+                            lastCode = CloseCodes.TokenExpired;
+                            ending = $"the token was refused and cannot be renewed: {lastReason}";
+                            _firstWelcome.TrySetException(new WebSocketException(ending));
+                            break;
+                        }
+
                         failures++;
                         immediate = step.Immediate && failures == 1; // a refused token, renewed: once at once, then backed off
                         continue;

@@ -27,7 +27,12 @@ public sealed class RelayClientOptions
     /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; set; }
 
-    /// <summary>The first token when there is no <see cref="TokenProvider"/> (with <see cref="NegotiateUrl"/>): later ones come from negotiate.</summary>
+    /// <summary>
+    /// The first token when there is no <see cref="TokenProvider"/> (with <see cref="NegotiateUrl"/>): later ones come from
+    /// negotiate. When the core refuses to renew it (401: e.g. past its <c>CoreSim:MaxSessionAge</c>, "sign in again"), the
+    /// client stops: <see cref="RelayClientState.Closed"/> with close code 4003 and the core's reason (ConnectAsync throws it
+    /// before the first welcome); a new client with a new token is the way on.
+    /// </summary>
     public string? AccessToken { get; set; }
 
     /// <summary>The clock for the race, the negotiate list's age, handshake times and reconnect delays. Defaults to the system clock.</summary>

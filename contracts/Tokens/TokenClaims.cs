@@ -7,6 +7,12 @@ namespace Relay.Contracts.Tokens;
 /// <param name="ExpiresAt">Expiry (<c>exp</c>).</param>
 public sealed record TokenClaims(string Subject, string Site, string Role, DateTimeOffset ExpiresAt)
 {
+    /// <summary>
+    /// When the holder signed in: <c>auth_time</c>, which a refreshed token carries over from the one it replaced, or
+    /// <c>iat</c> for a token without it (the first of a chain). Null when the token has neither. Not in <see cref="ToDictionary"/>.
+    /// </summary>
+    public DateTimeOffset? AuthTime { get; init; }
+
     /// <summary>The roles a token may carry.</summary>
     public static bool IsKnownRole(string? role) => role is "visitor" or "operator";
 

@@ -87,12 +87,22 @@ public sealed class TokenIssuer : IDisposable
         }
     }
 
-    /// <summary>Issues a token signed with the current key. <paramref name="lifetime"/> may be negative (tests of expiry).</summary>
-    public (string Token, DateTimeOffset ExpiresAt) Issue(string sub, string site, string role, TimeSpan lifetime)
+    /// <summary>
+    /// Issues a token signed with the current key. <paramref name="lifetime"/> may be negative (tests of expiry).
+    /// <paramref name="authTime"/>, when the holder signed in, goes in <c>auth_time</c> (a refresh carries it over);
+    /// without it the token has none and its <c>iat</c> counts (<see cref="TokenClaims.AuthTime"/>).
+    /// </summary>
+    public (string Token, DateTimeOffset ExpiresAt) Issue(string sub, string site, string role, TimeSpan lifetime, DateTimeOffset? authTime = null)
     {
         var now = DateTimeOffset.FromUnixTimeSeconds(_time.GetUtcNow().ToUnixTimeSeconds());
         var expiresAt = now + TimeSpan.FromSeconds(Math.Round(lifetime.TotalSeconds));
         var notBefore = expiresAt > now ? now : expiresAt - TimeSpan.FromMinutes(1);
+        var claims = new Dictionary<string, object> { ["sub"] = sub, ["site"] = site, ["role"] = role };
+        if (authTime is { } signedIn)
+        {
+            claims["auth_time"] = signedIn.ToUnixTimeSeconds();
+        }
+
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = Issuer,
@@ -100,7 +110,7 @@ public sealed class TokenIssuer : IDisposable
             IssuedAt = now.UtcDateTime,
             NotBefore = notBefore.UtcDateTime,
             Expires = expiresAt.UtcDateTime,
-            Claims = new Dictionary<string, object> { ["sub"] = sub, ["site"] = site, ["role"] = role },
+            Claims = claims,
             SigningCredentials = new SigningCredentials(_current.Security, SecurityAlgorithms.EcdsaSha256),
         });
         return (token, expiresAt);

@@ -17,6 +17,9 @@ public sealed class TokenVerifier
 
     private const int MaxTokenLength = 8192;
 
+    /// <summary>The last second <see cref="DateTimeOffset.FromUnixTimeSeconds"/> takes (9999-12-31).</summary>
+    private const long MaxUnixSeconds = 253_402_300_799;
+
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = MaxTokenLength };
     private readonly TokenValidationParameters _parameters;
     private readonly Func<IReadOnlyList<SecurityKey>>? _keySource;
@@ -117,7 +120,11 @@ public sealed class TokenVerifier
             return TokenVerifyResult.Fail("wrong role");
         }
 
-        return new TokenVerifyResult(new TokenClaims(sub, site, role!, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero)), null);
+        long? authTime = jwt.TryGetPayloadValue<long>("auth_time", out long auth) ? auth : jwt.TryGetPayloadValue<long>("iat", out long iat) ? iat : null;
+        return new TokenVerifyResult(new TokenClaims(sub, site, role!, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero))
+        {
+            AuthTime = authTime is { } seconds && seconds is >= 0 and <= MaxUnixSeconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null,
+        }, null);
     }
 
     /// <summary>The key id core-sim gives a P-256 key: base64url of the first 12 bytes of the SHA-256 of its SPKI.</summary>

@@ -216,6 +216,13 @@ public sealed class CoreSimOptions
     /// </summary>
     public TimeSpan TokenRefreshWindow { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a chain of refreshes at <c>POST /v1/negotiate</c> may run: from the first token's issue (carried through
+    /// refreshes as <c>auth_time</c>), no refreshed token expires later, and past it a refresh is refused (401, "sign in
+    /// again"), so a stolen token cannot be renewed for ever. Defaults to 24 hours; at least <see cref="DefaultTokenLifetime"/>.
+    /// </summary>
+    public TimeSpan MaxSessionAge { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Folder of load-generator reports for GET /v1/load/latest (the newest result.json in it or one level below). Unset: artifacts/load, then loadgen-results, under the working directory.</summary>
     public string? LoadReportsPath { get; set; }
 

@@ -64,9 +64,13 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.FleetBroadcastInterval <= TimeSpan.Zero || o.FleetBroadcastInterval > MaxTimerPeriod) return $"CoreSim:FleetBroadcastInterval: must be positive, at most {MaxTimerPeriod} (a timer's longest period); was {o.FleetBroadcastInterval}.";
         if (o.FleetDrainSickAfter < TimeSpan.Zero) return $"CoreSim:FleetDrainSickAfter: must not be negative; was {o.FleetDrainSickAfter}.";
         if (o.TokenRefreshWindow < TimeSpan.Zero || o.TokenRefreshWindow > o.KeyOverlap) return $"CoreSim:TokenRefreshWindow: must be 0 to CoreSim:KeyOverlap ({o.KeyOverlap}); was {o.TokenRefreshWindow}.";
+        if (o.MaxSessionAge < o.DefaultTokenLifetime || o.MaxSessionAge > MaxAge) return $"CoreSim:MaxSessionAge: must be CoreSim:DefaultTokenLifetime ({o.DefaultTokenLifetime}) to {MaxAge}; was {o.MaxSessionAge}.";
         if (o.RegionsFile is { Length: > 0 } regions && CheckRegions(regions) is { } regionsError) return $"CoreSim:RegionsFile: {regionsError}";
         return CheckKeys(o, development) ?? Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
     }
+
+    /// <summary>The longest <see cref="CoreSimOptions.MaxSessionAge"/> allowed: a year.</summary>
+    private static readonly TimeSpan MaxAge = TimeSpan.FromDays(365);
 
     /// <summary>The longest period a timer takes (2^32 - 2 ms, about 49.7 days); a longer one throws when it is armed.</summary>
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromMilliseconds(uint.MaxValue - 1);

@@ -13,13 +13,17 @@ namespace Relay.CoreSim.Tests;
 /// <summary>Helpers shared by the tests: a core-sim on loopback ports, tokens, raw websocket sessions.</summary>
 internal static class CoreSimFixture
 {
-    public static Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null) => CoreSimHost.StartAsync(o =>
-    {
-        o.BindAddress = "127.0.0.1";
-        o.HttpPort = 0;
-        o.BackhaulPort = 0;
-        configure?.Invoke(o);
-    });
+    public static Task<CoreSimHost> StartAsync(Action<CoreSimOptions>? configure = null) => StartAsync(TimeProvider.System, configure);
+
+    /// <summary>A core-sim on <paramref name="time"/> (a fake clock: token and file ages without waiting).</summary>
+    public static Task<CoreSimHost> StartAsync(TimeProvider time, Action<CoreSimOptions>? configure = null, string environment = "Development") =>
+        CoreSimHost.StartAsync(environment, o =>
+        {
+            o.BindAddress = "127.0.0.1";
+            o.HttpPort = 0;
+            o.BackhaulPort = 0;
+            configure?.Invoke(o);
+        }, time);
 
     /// <summary>A relay's link pool to <paramref name="host"/>'s backhaul on 127.0.0.1, started (the development key unless <paramref name="key"/>).</summary>
     public static LinkPool RelayPool(CoreSimHost host, string relayId, byte[]? key = null, int links = 1)

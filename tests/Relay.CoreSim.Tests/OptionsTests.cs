@@ -23,6 +23,7 @@ public class OptionsTests
     [TestCase("--CoreSim:WireGuard:Backend=Magic", "CoreSim:WireGuard:Backend")]
     [TestCase("--CoreSim:RegionsFile=/nonexistent/regions.json", "CoreSim:RegionsFile: regions file '/nonexistent/regions.json': does not exist.")]
     [TestCase("--CoreSim:TokenRefreshWindow=-00:00:01", "CoreSim:TokenRefreshWindow")]
+    [TestCase("--CoreSim:MaxSessionAge=00:59:59", "CoreSim:MaxSessionAge")]
     [TestCase("--CoreSim:CloseTimeout=-00:00:01", "CoreSim:CloseTimeout")]
     [TestCase("--CoreSim:KeyRotationInterval=90.00:00:00", "CoreSim:KeyRotationInterval")]
     [TestCase("--CoreSim:FleetBroadcastInterval=60.00:00:00", "CoreSim:FleetBroadcastInterval")]

@@ -28,7 +28,7 @@ public sealed class TokenValidationTests
             Assert.That(payload.RootElement.GetProperty("aud").GetString(), Is.EqualTo(TokenIssuer.DefaultAudience));
             Assert.That(payload.RootElement.GetProperty("nbf").GetInt64(), Is.EqualTo(s_start.ToUnixTimeSeconds()));
             Assert.That(result.Error, Is.Null);
-            Assert.That(result.Claims, Is.EqualTo(new TokenClaims("v1", "s1", "visitor", s_start.AddMinutes(5))));
+            Assert.That(result.Claims, Is.EqualTo(new TokenClaims("v1", "s1", "visitor", s_start.AddMinutes(5)) { AuthTime = s_start }), "no auth_time: signed in at its iat");
         });
     }
 

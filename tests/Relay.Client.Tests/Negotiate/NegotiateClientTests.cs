@@ -24,16 +24,19 @@ public sealed class NegotiateClientTests
 {
     private const string SharedKey = "Eq8iNmx8+BpPcEhyGnIsOgqZgN0JkD7IhTwEz5D0M78=";
 
+    /// <summary>An in-process core-sim on loopback, free ports.</summary>
+    private static Task<CoreSimHost> StartCoreAsync(CancellationToken ct) => CoreSimHost.StartAsync(o =>
+    {
+        o.BindAddress = "127.0.0.1";
+        o.HttpPort = 0;
+        o.BackhaulPort = 0;
+    }, ct);
+
     [Test]
     [CancelAfter(30_000)]
     public async Task Race_FirstCandidateNeverWelcomes_SecondWins_AndTheFirstIsClosed(CancellationToken ct)
     {
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-        }, ct);
+        await using var core = await StartCoreAsync(ct);
 
         // The stalled relay: a real TCP listener that accepts and never answers the websocket upgrade.
         using var stalled = new TcpListener(IPAddress.Loopback, 0);
@@ -91,12 +94,7 @@ public sealed class NegotiateClientTests
     [CancelAfter(30_000)]
     public async Task Race_FirstUpgradesButNeverWelcomes_ItGetsTheHelloThenAClose1000(CancellationToken ct)
     {
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-        }, ct);
+        await using var core = await StartCoreAsync(ct);
 
         // The slow relay: a real websocket server (upgrade answered) that reads the hello and never welcomes.
         using var slow = new TcpListener(IPAddress.Loopback, 0);
@@ -163,12 +161,7 @@ public sealed class NegotiateClientTests
     [CancelAfter(30_000)]
     public async Task Resume_RacesTheUpgradeOnly_AndSendsTheResumeHelloOnTheSocketThatOpens(CancellationToken ct)
     {
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-        }, ct);
+        await using var core = await StartCoreAsync(ct);
         using var stalled = new TcpListener(IPAddress.Loopback, 0);
         stalled.Start();
 
@@ -280,14 +273,50 @@ public sealed class NegotiateClientTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task RefreshRefused_SessionPastMaxSessionAge_ClientStops_SayingSignInAgain_AndAsksOnce(CancellationToken ct)
+    {
+        await using var core = await StartCoreAsync(ct);
+
+        // As from a gateway: the list names the core's /ws, and a fresh token comes from the core's negotiate (tokenUrl).
+        using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test", [
+            new NegotiateRelay("core", "sg", core.WebSocketUri.ToString(), 100, RelayStatus.Healthy, 0)],
+            TokenUrl: new Uri(core.HttpUri, "/v1/negotiate").ToString()).ToJson());
+
+        // Expired a minute ago (inside the refresh window), of a sign-in 25 hours ago (past MaxSessionAge, 24 h).
+        var (old, _) = core.Tokens.Issue("v-old", "s1", "visitor", TimeSpan.FromMinutes(-1), DateTimeOffset.UtcNow.AddHours(-25));
+        var closed = new TaskCompletionSource<RelayStateChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            NegotiateUrl = negotiate.Url,
+            AccessToken = old,
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(20),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+        });
+        client.StateChanged += change =>
+        {
+            if (change.State == RelayClientState.Closed)
+            {
+                closed.TrySetResult(change);
+            }
+        };
+
+        var refused = Assert.ThrowsAsync<WebSocketException>(() => client.ConnectAsync(ct));
+        var end = await closed.Task.WaitAsync(ct);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.Message, Does.Contain("sign in again"), "the core's reason");
+            Assert.That(end.Reason, Does.Contain("sign in again"));
+            Assert.That(end.CloseCode, Is.EqualTo(4003), "token expired, as the JS SDK ends");
+            Assert.That(negotiate.Requests, Is.EqualTo(2), "the list, then one refresh: no retry of a refused token");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task CandidateWithABadUrl_IsSkipped(CancellationToken ct)
     {
-        await using var core = await CoreSimHost.StartAsync(o =>
-        {
-            o.BindAddress = "127.0.0.1";
-            o.HttpPort = 0;
-            o.BackhaulPort = 0;
-        }, ct);
+        await using var core = await StartCoreAsync(ct);
         using var negotiate = StaticJsonServer.Start(new NegotiateResponse("sg", "test", [
             new NegotiateRelay("bad", "sg", "not a url", 100, RelayStatus.Healthy, 0),
             new NegotiateRelay("http", "sg", "http://127.0.0.1:1/ws", 100, RelayStatus.Healthy, 0),

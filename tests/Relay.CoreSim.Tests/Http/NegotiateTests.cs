@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using Relay.Contracts.Tokens;
 
 namespace Relay.CoreSim.Tests.Http;
@@ -45,6 +46,55 @@ public sealed class NegotiateTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("expired more than"));
+    }
+
+    [Test]
+    public async Task Refresh_ChainedEvery50Minutes_EndsAtMaxSessionAge_SignInAgain()
+    {
+        // A review found refreshes chaining without end: a stolen token never had to expire. The first issue time now
+        // rides along (auth_time; the first token's iat), and no refreshed token outlives it by more than MaxSessionAge.
+        var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        await using var host = await CoreSimFixture.StartAsync(time, o =>
+        {
+            o.AdminKey = "negotiate-test-admin-key-0123456789";
+            o.TokenRefreshWindow = TimeSpan.FromMinutes(10);
+        }, Environments.Production);
+        var (token, _) = host.Tokens.Issue("v-chain", "s1", "visitor", TimeSpan.FromHours(1));
+        var expiries = new List<DateTimeOffset>();
+        HttpResponseMessage? refused = null;
+        for (int i = 0; i < 40 && refused is null; i++)
+        {
+            time.Advance(TimeSpan.FromMinutes(50));
+            var response = await PostAsync(host, token);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                refused = response;
+                break;
+            }
+
+            using (response)
+            {
+                using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                token = answer.RootElement.GetProperty("token").GetString()!;
+                expiries.Add(host.Tokens.CreateVerifier().Verify(token).Claims!.ExpiresAt);
+            }
+        }
+
+        using (refused)
+        {
+            Assert.That(refused, Is.Not.Null, "a refresh chain ends (default CoreSim:MaxSessionAge: 24 h)");
+            string error = await refused!.Content.ReadAsStringAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+                Assert.That(error, Does.Contain("sign in again").And.Contain("MaxSessionAge"));
+                Assert.That(time.GetUtcNow() - start, Is.GreaterThan(TimeSpan.FromHours(24)).And.LessThan(TimeSpan.FromHours(25)), "refused only past 24 h");
+                Assert.That(expiries, Has.Count.EqualTo(28), "a refresh every 50 minutes for 24 hours");
+                Assert.That(expiries, Has.All.LessThanOrEqualTo(start.AddHours(24)), "no refreshed token runs past the first issue + 24 h");
+                Assert.That(expiries[^1], Is.EqualTo(start.AddHours(24)), "the last one is cut to it");
+            });
+        }
     }
 
     [Test]
