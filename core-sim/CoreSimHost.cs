@@ -170,6 +170,7 @@ public sealed class CoreSimHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new Http.FleetSnapshots(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<CoreSimOptions>>().Value.FleetStreamMaxClients));
         builder.Services.AddSingleton<Http.FleetView>();
         builder.Services.AddSingleton<FilesStore>(); // issue 18: POST/GET /files
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FilesStore>()); // its index at start, the expiry sweep
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddHostedService<ClusterService>(); // issue 20: CoreSim:Cluster:Redis (nothing without it)
         builder.Services.AddSingleton(sp =>

@@ -250,6 +250,22 @@ public sealed class CoreSimOptions
     /// <summary>Files kept in <see cref="FilesPath"/>; an upload beyond it gets 507. Defaults to 1000.</summary>
     public int MaxFiles { get; set; } = 1000;
 
+    /// <summary>Bytes all kept files may take; an upload beyond it gets 507. Defaults to 10 GiB.</summary>
+    public long MaxTotalFileBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>Files one user (a token's <c>sub</c>) may keep; an upload beyond it gets 507. Defaults to 100.</summary>
+    public int MaxFilesPerUser { get; set; } = 100;
+
+    /// <summary>Bytes one user's kept files may take; an upload beyond it gets 507. Defaults to 1 GiB.</summary>
+    public long MaxFileBytesPerUser { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// How long an uploaded file is kept (from its upload; the same bytes uploaded again keep it longer): after it
+    /// <c>GET /files/{id}</c> answers 404, a sweep each minute deletes it, and it no longer counts against the quotas.
+    /// Defaults to 24 hours.
+    /// </summary>
+    public TimeSpan FileRetention { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Browser cache lifetime of the widget assets under <c>/assets/</c> (<c>Cache-Control: public, max-age</c>). Defaults to 5 min.</summary>
     public TimeSpan AssetMaxAge { get; set; } = TimeSpan.FromMinutes(5);
 

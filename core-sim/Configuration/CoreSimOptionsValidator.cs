@@ -49,6 +49,10 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.HistoryMaxBytes is < 1024 * 1024 or > 64L * 1024 * 1024 * 1024) return $"CoreSim:HistoryMaxBytes: must be 1 MiB-64 GiB; was {o.HistoryMaxBytes}.";
         if (o.MaxFileBytes < 1) return $"CoreSim:MaxFileBytes: must be at least 1; was {o.MaxFileBytes}.";
         if (o.MaxFiles < 1) return $"CoreSim:MaxFiles: must be at least 1; was {o.MaxFiles}.";
+        if (o.MaxFilesPerUser < 1 || o.MaxFilesPerUser > o.MaxFiles) return $"CoreSim:MaxFilesPerUser: must be 1 to CoreSim:MaxFiles ({o.MaxFiles}); was {o.MaxFilesPerUser}.";
+        if (o.MaxFileBytesPerUser < o.MaxFileBytes) return $"CoreSim:MaxFileBytesPerUser: must be at least CoreSim:MaxFileBytes ({o.MaxFileBytes}); was {o.MaxFileBytesPerUser}.";
+        if (o.MaxTotalFileBytes < o.MaxFileBytesPerUser) return $"CoreSim:MaxTotalFileBytes: must be at least CoreSim:MaxFileBytesPerUser ({o.MaxFileBytesPerUser}); was {o.MaxTotalFileBytes}.";
+        if (o.FileRetention < TimeSpan.FromMinutes(1) || o.FileRetention > MaxAge) return $"CoreSim:FileRetention: must be 00:01:00 to {MaxAge}; was {o.FileRetention}.";
         if (o.AssetMaxAge < TimeSpan.Zero) return $"CoreSim:AssetMaxAge: must not be negative; was {o.AssetMaxAge}.";
         if (o.MaxRoomsPerSession is < 1 or > 100_000) return $"CoreSim:MaxRoomsPerSession: must be 1-100,000; was {o.MaxRoomsPerSession}.";
         if (o.MaxConnections < 0) return $"CoreSim:MaxConnections: must be 0 (a quarter of the open-file limit) or positive; was {o.MaxConnections}.";
@@ -69,7 +73,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         return CheckKeys(o, development) ?? Tls.CoreSimCertificate.Check(o.CertificatePath, o.CertificateKeyPath, o.HttpsPort);
     }
 
-    /// <summary>The longest <see cref="CoreSimOptions.MaxSessionAge"/> allowed: a year.</summary>
+    /// <summary>The longest <see cref="CoreSimOptions.MaxSessionAge"/> and <see cref="CoreSimOptions.FileRetention"/> allowed: a year.</summary>
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(365);
 
     /// <summary>The longest period a timer takes (2^32 - 2 ms, about 49.7 days); a longer one throws when it is armed.</summary>

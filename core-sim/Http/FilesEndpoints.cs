@@ -9,8 +9,9 @@ namespace Relay.CoreSim.Http;
 
 /// <summary>
 /// Issue 18: <c>POST /files</c> (the websocket's token; the raw body, streamed to disk, at most CoreSim:MaxFileBytes:
-/// 413 beyond) answers 201 <c>{id, size, url}</c>; <c>GET /files/{id}</c> streams the file back from disk (public: the id
-/// is the SHA-256 of the bytes), with ETag, <c>Cache-Control: public, max-age=31536000, immutable</c> and ranges.
+/// 413 beyond; past a limit in all or of the token's <c>sub</c>: 507, see <see cref="FilesStore"/>) answers 201
+/// <c>{id, size, url}</c>; <c>GET /files/{id}</c> streams the file back from disk while it is kept (public: the id is the
+/// SHA-256 of the bytes), with ETag, <c>Cache-Control: public, max-age=&lt;seconds until it expires&gt;, immutable</c> and ranges.
 /// </summary>
 internal static class FilesEndpoints
 {
@@ -32,9 +33,11 @@ internal static class FilesEndpoints
                 return TooLarge(files);
             }
 
-            if (!files.HasRoom())
+            // The room is taken before the body is read (uploads in progress count against every limit).
+            using var upload = files.Reserve(verified.Claims!.Subject, context.Request.ContentLength ?? 0, out string? refused);
+            if (upload is null)
             {
-                return Results.Json(new { error = "no room for more files" }, statusCode: StatusCodes.Status507InsufficientStorage);
+                return InsufficientStorage(refused!);
             }
 
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -42,10 +45,10 @@ internal static class FilesEndpoints
                 size.MaxRequestBodySize = files.MaxBytes + 1; // the store counts and refuses first
             }
 
-            var stored = await files.SaveAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-            if (stored is null)
+            var saved = await files.SaveAsync(upload, context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+            if (saved.File is not { } stored)
             {
-                return TooLarge(files);
+                return saved.Refused is { } quota ? InsufficientStorage(quota) : TooLarge(files);
             }
 
             string url = "/files/" + stored.Id;
@@ -54,17 +57,22 @@ internal static class FilesEndpoints
             return Results.Json(new { id = stored.Id, size = stored.Size, url }, statusCode: StatusCodes.Status201Created);
         });
 
-        app.MapMethods("/files/{id}", [HttpMethods.Get, HttpMethods.Head], (string id, HttpContext context, FilesStore files) =>
+        app.MapMethods("/files/{id}", [HttpMethods.Get, HttpMethods.Head], (string id, HttpContext context, FilesStore files, TimeProvider time) =>
         {
-            if (files.PathOf(id) is not { } path)
+            if (!files.TryGet(id, out string path, out var expiresAt))
             {
                 return Results.NotFound(new { error = $"no file {id}" });
             }
 
-            context.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+            // Cached no longer than it is kept (CoreSim:FileRetention).
+            long maxAge = Math.Max(0, (long)(expiresAt - time.GetUtcNow()).TotalSeconds);
+            context.Response.Headers.CacheControl = $"public, max-age={maxAge.ToString(System.Globalization.CultureInfo.InvariantCulture)}, immutable";
             return Results.File(path, "application/octet-stream", entityTag: new EntityTagHeaderValue("\"" + id[..32] + "\""), enableRangeProcessing: true);
         });
     }
+
+    private static IResult InsufficientStorage(string error) =>
+        Results.Json(new { error }, statusCode: StatusCodes.Status507InsufficientStorage);
 
     private static IResult TooLarge(FilesStore files) =>
         Results.Json(new { error = $"file over {files.MaxBytes} bytes" }, statusCode: StatusCodes.Status413PayloadTooLarge);

@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Relay.CoreSim.Configuration;
 
@@ -7,42 +9,104 @@ namespace Relay.CoreSim.Http;
 /// <summary>
 /// Issue 18: uploaded files on disk, named by the SHA-256 of their bytes (so the same bytes are one file, and an id
 /// says nothing but the content). A body is streamed to a temporary file while hashed, never held in memory; at most
-/// <c>CoreSim:MaxFileBytes</c> each and <c>CoreSim:MaxFiles</c> files. Without <c>CoreSim:FilesPath</c> the folder is
-/// made under the temp folder at the first upload and removed when core-sim stops.
+/// <c>CoreSim:MaxFileBytes</c> each. Limits (uploads in progress count, so concurrent uploads cannot pass them): files
+/// and bytes in all (<c>MaxFiles</c>, <c>MaxTotalFileBytes</c>) and per user, a token's <c>sub</c>
+/// (<c>MaxFilesPerUser</c>, <c>MaxFileBytesPerUser</c>): an upload takes its room (<see cref="Reserve"/>) before its
+/// body is read, grows it as bytes arrive beyond its <c>Content-Length</c>, and gives it back when it fails. A file is
+/// kept <c>CoreSim:FileRetention</c> after its latest upload (per user: each uploader's copy counts against that user
+/// until it expires); then it is not served, and a sweep each minute deletes it. Who uploaded a file and when is kept
+/// beside it (<c>{id}.owners</c>), so a restart keeps quotas and ages; a file without one (from before) counts from its
+/// modification time for no user. Without <c>CoreSim:FilesPath</c> the folder is made under the temp folder at the
+/// first upload and removed when core-sim stops. The index is this process's: one folder per core-sim.
 /// </summary>
-internal sealed class FilesStore : IDisposable
+internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider time) : IHostedService, IDisposable
 {
-    private readonly CoreSimOptions _options;
-    private readonly bool _owned;
-    private readonly Lock _gate = new();
-    private string? _folder;
+    /// <summary>How often expired files are deleted.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
-    public FilesStore(IOptions<CoreSimOptions> options)
-    {
-        _options = options.Value;
-        _owned = string.IsNullOrEmpty(_options.FilesPath);
-        _folder = _owned ? null : _options.FilesPath;
-    }
+    private const string OwnersSuffix = ".owners";
+    private const string TemporaryPrefix = "upload-";
+
+    private readonly CoreSimOptions _options = options.Value;
+    private readonly bool _owned = string.IsNullOrEmpty(options.Value.FilesPath);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Usage> _users = new(StringComparer.Ordinal);
+    private long _keptBytes;
+    private int _pendingFiles;
+    private long _pendingBytes;
+    private string? _folder = string.IsNullOrEmpty(options.Value.FilesPath) ? null : options.Value.FilesPath;
+    private ITimer? _sweep;
 
     public long MaxBytes => _options.MaxFileBytes;
 
-    /// <summary>The stored file's path for an id, or null (no such file, or not an id).</summary>
-    public string? PathOf(string id)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (id.Length != 64 || !id.All(char.IsAsciiHexDigitLower) || _folder is null)
-        {
-            return null;
-        }
-
-        string path = Path.Combine(_folder, id);
-        return File.Exists(path) ? path : null;
+        Load();
+        _sweep = time.CreateTimer(_ => Sweep(), null, SweepInterval, SweepInterval);
+        return Task.CompletedTask;
     }
 
-    /// <summary>Streams <paramref name="body"/> to disk. Null when it was over the cap (nothing kept).</summary>
-    public async Task<StoredFile?> SaveAsync(Stream body, CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _sweep?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The stored file's path and when it expires, for an id; false for no such file, an expired one, or not an id.</summary>
+    public bool TryGet(string id, out string path, out DateTimeOffset expiresAt)
+    {
+        path = string.Empty;
+        expiresAt = default;
+        if (id.Length != 64 || !id.All(char.IsAsciiHexDigitLower))
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_folder is null || !_files.TryGetValue(id, out var entry) || ExpiresAt(entry) <= time.GetUtcNow())
+            {
+                return false;
+            }
+
+            path = Path.Combine(_folder, id);
+            expiresAt = ExpiresAt(entry);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Takes the room of one more file of <paramref name="declaredBytes"/> (its Content-Length; 0 when unknown: the
+    /// room grows as bytes arrive) for <paramref name="sub"/>. Null, with the reason, when a limit would be passed.
+    /// </summary>
+    public FileUpload? Reserve(string sub, long declaredBytes, out string? refused)
+    {
+        lock (_gate)
+        {
+            var usage = UsageOf(sub);
+            refused = _files.Count + _pendingFiles >= _options.MaxFiles
+                ? $"no room for more files: {_options.MaxFiles} are kept or being uploaded (CoreSim:MaxFiles); each is kept {_options.FileRetention} from its upload"
+                : usage.Files >= _options.MaxFilesPerUser
+                    ? $"quota: you keep {usage.Files} files (uploads in progress count), at most {_options.MaxFilesPerUser} (CoreSim:MaxFilesPerUser); each is kept {_options.FileRetention} from its upload"
+                    : BytesRefused(usage, declaredBytes);
+            if (refused is not null)
+            {
+                return null;
+            }
+
+            _pendingFiles++;
+            usage.Files++;
+            TakePending(usage, declaredBytes);
+            return new FileUpload(this, sub, declaredBytes);
+        }
+    }
+
+    /// <summary>Streams <paramref name="body"/> to disk and keeps it for the upload's user, or says why not (nothing kept then).</summary>
+    public async Task<SaveResult> SaveAsync(FileUpload upload, Stream body, CancellationToken cancellationToken)
     {
         string folder = Folder();
-        string temporary = Path.Combine(folder, "upload-" + Guid.NewGuid().ToString("N"));
+        string temporary = Path.Combine(folder, TemporaryPrefix + Guid.NewGuid().ToString("N"));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long size = 0;
         try
@@ -58,7 +122,12 @@ internal sealed class FilesStore : IDisposable
                         size += n;
                         if (size > _options.MaxFileBytes)
                         {
-                            return null;
+                            return new SaveResult(null, null);
+                        }
+
+                        if (Grow(upload, size) is { } refused)
+                        {
+                            return new SaveResult(null, refused);
                         }
 
                         hash.AppendData(buffer, 0, n);
@@ -72,9 +141,8 @@ internal sealed class FilesStore : IDisposable
             }
 
             string id = Convert.ToHexStringLower(hash.GetHashAndReset());
-            string path = Path.Combine(folder, id);
-            File.Move(temporary, path, overwrite: true);
-            return new StoredFile(id, size);
+            Commit(upload, id, size, temporary);
+            return new SaveResult(new StoredFile(id, size), null);
         }
         finally
         {
@@ -82,14 +150,258 @@ internal sealed class FilesStore : IDisposable
         }
     }
 
-    /// <summary>True when another file may be stored.</summary>
-    public bool HasRoom() => _folder is null || Directory.EnumerateFiles(_folder).Take(_options.MaxFiles).Count() < _options.MaxFiles;
-
     public void Dispose()
     {
+        _sweep?.Dispose();
         if (_owned && _folder is not null && Directory.Exists(_folder))
         {
             Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    /// <summary>Deletes what expired: each user's copy <c>FileRetention</c> after its upload, a file when no copy is left.</summary>
+    internal void Sweep()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            foreach (var (id, entry) in _files.ToList())
+            {
+                var expired = entry.Owners.Where(o => o.Value + _options.FileRetention <= now).Select(o => o.Key).ToList();
+                if (expired.Count == 0)
+                {
+                    continue;
+                }
+
+                foreach (string sub in expired)
+                {
+                    entry.Owners.Remove(sub);
+                    DropCopy(sub, entry.Size);
+                }
+
+                if (entry.Owners.Count == 0)
+                {
+                    _files.Remove(id);
+                    _keptBytes -= entry.Size;
+                    TryDelete(Path.Combine(_folder!, id));
+                    TryDelete(Path.Combine(_folder!, id + OwnersSuffix));
+                }
+                else
+                {
+                    WriteOwners(id, entry);
+                }
+            }
+        }
+    }
+
+    /// <summary>Gives an upload's room back (it failed, or was kept: then its file holds the room).</summary>
+    internal void Release(FileUpload upload)
+    {
+        lock (_gate)
+        {
+            if (upload.Done)
+            {
+                return;
+            }
+
+            upload.Done = true;
+            _pendingFiles--;
+            var usage = UsageOf(upload.Sub);
+            usage.Files--;
+            GivePending(usage, upload.Bytes);
+            Forget(upload.Sub, usage);
+        }
+    }
+
+    private string? BytesRefused(Usage usage, long more)
+    {
+        if (usage.Bytes + more > _options.MaxFileBytesPerUser)
+        {
+            return $"quota: your files take {usage.Bytes} bytes (uploads in progress count); {more} more would pass {_options.MaxFileBytesPerUser} (CoreSim:MaxFileBytesPerUser); each is kept {_options.FileRetention} from its upload";
+        }
+
+        return _keptBytes + _pendingBytes + more > _options.MaxTotalFileBytes
+            ? $"no room for {more} more bytes: all files may take {_options.MaxTotalFileBytes} (CoreSim:MaxTotalFileBytes), uploads in progress included"
+            : null;
+    }
+
+    /// <summary>The upload's room, grown to <paramref name="size"/> bytes; the reason when a limit would be passed.</summary>
+    private string? Grow(FileUpload upload, long size)
+    {
+        if (size <= upload.Bytes)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            long more = size - upload.Bytes;
+            var usage = UsageOf(upload.Sub);
+            if (BytesRefused(usage, more) is { } refused)
+            {
+                return refused;
+            }
+
+            TakePending(usage, more);
+            upload.Bytes = size;
+            return null;
+        }
+    }
+
+    /// <summary>Keeps the uploaded file (moved from <paramref name="temporary"/> unless the same bytes are kept already) for the upload's user.</summary>
+    private void Commit(FileUpload upload, string id, long size, string temporary)
+    {
+        lock (_gate)
+        {
+            Release(upload);
+            var now = time.GetUtcNow();
+            if (!_files.TryGetValue(id, out var entry))
+            {
+                File.Move(temporary, Path.Combine(_folder!, id), overwrite: true);
+                entry = new Entry(size, new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal));
+                _files[id] = entry;
+                _keptBytes += size;
+            }
+
+            if (!entry.Owners.ContainsKey(upload.Sub))
+            {
+                var usage = UsageOf(upload.Sub);
+                usage.Files++;
+                usage.Bytes += size;
+            }
+
+            entry.Owners[upload.Sub] = now; // the same bytes again: kept FileRetention from now
+            WriteOwners(id, entry);
+        }
+    }
+
+    /// <summary>The files already in <c>FilesPath</c> and who uploaded them when; leftovers of an interrupted upload are deleted.</summary>
+    private void Load()
+    {
+        if (_folder is null || !Directory.Exists(_folder))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (string path in Directory.EnumerateFiles(_folder))
+            {
+                string name = Path.GetFileName(path);
+                if (name.StartsWith(TemporaryPrefix, StringComparison.Ordinal))
+                {
+                    TryDelete(path);
+                }
+                else if (name.Length == 64 && name.All(char.IsAsciiHexDigitLower))
+                {
+                    var file = new FileInfo(path);
+                    var owners = ReadOwners(path + OwnersSuffix) ?? new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { [string.Empty] = file.LastWriteTimeUtc };
+                    _files[name] = new Entry(file.Length, owners);
+                    _keptBytes += file.Length;
+                    foreach (string sub in owners.Keys)
+                    {
+                        var usage = UsageOf(sub);
+                        usage.Files++;
+                        usage.Bytes += file.Length;
+                    }
+                }
+            }
+
+            foreach (string path in Directory.EnumerateFiles(_folder, "*" + OwnersSuffix))
+            {
+                if (!_files.ContainsKey(Path.GetFileName(path)[..^OwnersSuffix.Length]))
+                {
+                    TryDelete(path); // its file is gone
+                }
+            }
+        }
+    }
+
+    /// <summary>An <c>{id}.owners</c> file: <c>{"sub": unix ms of the upload, …}</c>; null when missing or not one.</summary>
+    private static Dictionary<string, DateTimeOffset>? ReadOwners(string path)
+    {
+        try
+        {
+            var owners = JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(path));
+            return owners is { Count: > 0 }
+                ? owners.ToDictionary(o => o.Key, o => DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(o.Value, 0, 253_402_300_799_999)), StringComparer.Ordinal)
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes <c>{id}.owners</c> (a temporary file renamed over it, so a crash leaves the old or the new one).</summary>
+    private void WriteOwners(string id, Entry entry)
+    {
+        string path = Path.Combine(_folder!, id + OwnersSuffix);
+        string temporary = Path.Combine(_folder!, TemporaryPrefix + Guid.NewGuid().ToString("N"));
+        try
+        {
+            File.WriteAllText(temporary, JsonSerializer.Serialize(entry.Owners.ToDictionary(o => o.Key, o => o.Value.ToUnixTimeMilliseconds())));
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort (a full disk): this process's index stays right; after a restart the file counts from its
+            // modification time for no user.
+            TryDelete(temporary);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // the next start deletes what is left
+        }
+    }
+
+    private DateTimeOffset ExpiresAt(Entry entry) => entry.Owners.Values.Max() + _options.FileRetention;
+
+    private Usage UsageOf(string sub)
+    {
+        if (!_users.TryGetValue(sub, out var usage))
+        {
+            usage = new Usage();
+            _users[sub] = usage;
+        }
+
+        return usage;
+    }
+
+    private void TakePending(Usage usage, long bytes)
+    {
+        usage.Bytes += bytes;
+        _pendingBytes += bytes;
+    }
+
+    private void GivePending(Usage usage, long bytes)
+    {
+        usage.Bytes -= bytes;
+        _pendingBytes -= bytes;
+    }
+
+    /// <summary>A kept copy of <paramref name="bytes"/> of <paramref name="sub"/>'s expired.</summary>
+    private void DropCopy(string sub, long bytes)
+    {
+        var usage = UsageOf(sub);
+        usage.Files--;
+        usage.Bytes -= bytes;
+        Forget(sub, usage);
+    }
+
+    private void Forget(string sub, Usage usage)
+    {
+        if (usage.Files == 0 && usage.Bytes == 0)
+        {
+            _users.Remove(sub);
         }
     }
 
@@ -102,7 +414,34 @@ internal sealed class FilesStore : IDisposable
             return _folder;
         }
     }
+
+    /// <summary>A kept file: its size and each uploader's latest upload.</summary>
+    private sealed record Entry(long Size, Dictionary<string, DateTimeOffset> Owners);
+
+    /// <summary>A user's files and bytes, kept and being uploaded.</summary>
+    private sealed class Usage
+    {
+        public int Files;
+        public long Bytes;
+    }
 }
+
+/// <summary>An upload's room (<see cref="FilesStore.Reserve"/>): given back when disposed unless its file was kept.</summary>
+internal sealed class FileUpload(FilesStore store, string sub, long bytes) : IDisposable
+{
+    public string Sub { get; } = sub;
+
+    /// <summary>The bytes its room holds (guarded by the store's lock).</summary>
+    public long Bytes { get; set; } = bytes;
+
+    /// <summary>Given back (guarded by the store's lock).</summary>
+    public bool Done { get; set; }
+
+    public void Dispose() => store.Release(this);
+}
+
+/// <summary>A kept upload, or why not: <see cref="Refused"/> (a limit), else over <c>MaxFileBytes</c>.</summary>
+internal sealed record SaveResult(StoredFile? File, string? Refused);
 
 /// <summary>A stored upload: its id (SHA-256, lower-case hex) and size.</summary>
 internal sealed record StoredFile(string Id, long Size);
