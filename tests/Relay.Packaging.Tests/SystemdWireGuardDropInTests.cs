@@ -1,0 +1,87 @@
+using System.Net.Sockets;
+using Relay.Scripts.Tests;
+using Relay.Testing;
+using Relay.Testing.Processes;
+
+namespace Relay.Packaging.Tests;
+
+/// <summary>
+/// Security review: packaging/systemd/wireguard.conf, the drop-in for a gateway that runs wireguard-go, as a real
+/// systemd applies it (the manager of tests/Relay.Scripts.Tests/systemd-manager.sh: `systemd --user` as root in its own
+/// namespaces, whose $XDG_RUNTIME_DIR stands for /run).
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class SystemdWireGuardDropInTests
+{
+    private static string UnitPath => Path.Combine(Repo.Root, "packaging", "systemd", "relay-gateway.service");
+
+    private static string DropInPath => Path.Combine(Repo.Root, "packaging", "systemd", "wireguard.conf");
+
+    /// <summary>
+    /// /run/wireguard holds the UAPI socket of every wireguard-go tunnel on the host (wg-quick with wireguard-go, other
+    /// services). The drop-in's <c>RuntimeDirectory=wireguard</c> makes systemd chown that folder, and recursively every
+    /// socket in it, to the service user at each start: the relay user then owns root's wg0.sock and can read that
+    /// tunnel's private key (UAPI get=1) or change its peers (set=1). The service must get a UAPI folder of its own
+    /// (e.g. RuntimeDirectory=relay/wireguard bound over /run/wireguard with BindPaths=), never the host's.
+    /// </summary>
+    [Test]
+    [CancelAfter(180_000)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task WireGuardDropIn_AtStart_LeavesAnotherTunnelsUapiSocketToItsOwner(CancellationToken ct)
+    {
+        if (SystemdManager.CheckPrerequisites() is { } missing)
+        {
+            Assert.Ignore(missing);
+        }
+
+        using var systemd = await SystemdManager.StartAsync(ct);
+        string runtime = Path.Combine(Path.GetDirectoryName(systemd.UnitsDir)!, "runtime"); // the manager's /run
+
+        // Root's own userspace tunnel wg0 (wg-quick with wireguard-go): /run/wireguard 0755 root, wg0.sock 0600 root.
+        string shared = Path.Combine(runtime, "wireguard");
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, (UnixFileMode)0b111_101_101);
+        string socketPath = Path.Combine(shared, "wg0.sock");
+        using var wg0 = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        wg0.Bind(new UnixDomainSocketEndPoint(socketPath));
+        wg0.Listen();
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Assert.That(await OwnerAsync(socketPath, ct), Is.EqualTo("root:root"));
+
+        // The packaged unit with the drop-in, as the relay user (nobody here: no relay user on a test machine); its
+        // program a stand-in that exits at once. Everything else, the drop-in above all, as shipped.
+        string unit = (await File.ReadAllTextAsync(UnitPath, ct))
+            .Replace("Type=notify\n", "Type=oneshot\n", StringComparison.Ordinal)
+            .Replace("ExecStart=/opt/relay/gateway/Relay.Gateway --config /etc/relay/gateway.json\n", "ExecStart=/bin/true\n", StringComparison.Ordinal)
+            .Replace("Restart=on-failure\n", "Restart=no\n", StringComparison.Ordinal)
+            .Replace("User=relay\n", "User=nobody\n", StringComparison.Ordinal)
+            .Replace("Group=relay\n", "Group=nogroup\n", StringComparison.Ordinal);
+        Assert.That(unit, Does.Contain("ExecStart=/bin/true").And.Contain("User=nobody").And.Contain("Type=oneshot"));
+        string unitFile = Path.Combine(systemd.UnitsDir, "relay-gateway.service");
+        await File.WriteAllTextAsync(unitFile, unit, ct);
+        Directory.CreateDirectory(unitFile + ".d");
+        File.Copy(DropInPath, Path.Combine(unitFile + ".d", "wireguard.conf"));
+        await systemd.RunAsync(["systemctl", "daemon-reload"], ct);
+
+        // The start may fail after the directories are set up (the sandbox's mounts in a user manager); systemd makes
+        // the unit's runtime folders first, and the unit's own one (RuntimeDirectory=relay) proves it got that far.
+        var start = await systemd.RunAsync(["systemctl", "start", "relay-gateway.service"], ct);
+        var status = await systemd.RunAsync(["systemctl", "status", "--no-pager", "relay-gateway.service"], ct);
+        string context = $"systemctl start: {start.ExitCode} {start.StdErr}\n{status.StdOut}";
+        Assert.That(Directory.Exists(Path.Combine(runtime, "relay")), Is.True, "the unit's runtime folders were set up: " + context);
+
+        string socketOwner = await OwnerAsync(socketPath, ct), folderOwner = await OwnerAsync(shared, ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(socketOwner, Is.EqualTo("root:root"), "another tunnel's UAPI socket stays root's (the relay user would read its private key): " + context);
+            Assert.That(folderOwner, Is.EqualTo("root:root"), "the host's /run/wireguard stays root's (its owner can replace any tunnel's socket): " + context);
+        });
+    }
+
+    private static async Task<string> OwnerAsync(string path, CancellationToken ct)
+    {
+        var stat = await ProcessRunner.RunAsync("stat", ["-c", "%U:%G", path], ct);
+        return stat.StdOut.Trim();
+    }
+}
