@@ -217,11 +217,18 @@ function Get-HttpStatus([string]$Url) {
   try { return [int]$script:Http.GetAsync($Url).GetAwaiter().GetResult().StatusCode } catch { return 0 }
 }
 
-function Start-Logged([string]$Name, [string[]]$ProcessArgs, [string]$RunDir) {
+function Start-Logged([string]$Name, [string[]]$ProcessArgs, [string]$RunDir, [hashtable]$Secrets = @{}) {
   # Starts dotnet with $ProcessArgs, output to RUN/NAME.log (stderr to NAME.err.log); its pid in RUN/NAME.pid.
+  # $Secrets (configuration keys in environment form, e.g. CoreSim__AdminKey) go in the child's environment, which only
+  # its user may read, never on its command line, which every local user reads (ps, /proc/PID/cmdline).
   $line = ($ProcessArgs | ForEach-Object { if ($_ -match '[\s"]') { '"' + ($_ -replace '"', '\"') + '"' } else { $_ } }) -join " "
-  $p = Start-Process dotnet -ArgumentList $line -PassThru -NoNewWindow `
-    -RedirectStandardOutput (Join-Path $RunDir "$Name.log") -RedirectStandardError (Join-Path $RunDir "$Name.err.log")
+  foreach ($k in $Secrets.Keys) { [Environment]::SetEnvironmentVariable($k, $Secrets[$k]) }
+  try {
+    $p = Start-Process dotnet -ArgumentList $line -PassThru -NoNewWindow `
+      -RedirectStandardOutput (Join-Path $RunDir "$Name.log") -RedirectStandardError (Join-Path $RunDir "$Name.err.log")
+  } finally {
+    foreach ($k in $Secrets.Keys) { [Environment]::SetEnvironmentVariable($k, $null) }
+  }
   Set-Content -Path (Join-Path $RunDir "$Name.pid") -Value $p.Id
   return $p
 }
@@ -293,8 +300,8 @@ function Invoke-Run([string[]]$RunArgs) {
   try {
     # Development: the demo widget's token proxy gets visitor tokens without a key (core-sim mints none elsewhere).
     $core = Start-Logged "core-sim" @("core-sim/bin/Release/net10.0/Relay.CoreSim.dll", "--environment", "Development", "--CoreSim:BindAddress=127.0.0.1",
-      "--CoreSim:HttpPort=$corePort", "--CoreSim:BackhaulPort=$backhaulPort",
-      "--CoreSim:RelayKeys:relay-local=$key", "--CoreSim:PublicKeyPath=$pem", "--CoreSim:AdminKey=$coreAdmin") $run
+      "--CoreSim:HttpPort=$corePort", "--CoreSim:BackhaulPort=$backhaulPort", "--CoreSim:PublicKeyPath=$pem") $run `
+      @{ CoreSim__SharedKey = $key; CoreSim__AdminKey = $coreAdmin } # the relay's key: Development's SharedKey, as build.sh
     for ($i = 0; $i -lt 100; $i++) {
       if ((Test-Path $pem) -and (Get-HttpStatus "http://127.0.0.1:$corePort/healthz") -eq 200) { break }
       if ($core.HasExited) { break }
@@ -306,12 +313,13 @@ function Invoke-Run([string[]]$RunArgs) {
     }
     $gw = Start-Logged "gateway" @("gateway/bin/Release/net10.0/Relay.Gateway.dll", "--Gateway:BindAddress=127.0.0.1",
       "--Gateway:HttpPort=$gatewayPort", "--Gateway:Health:AgentPort=$agentPort", "--Gateway:Backhaul:Endpoints:0=127.0.0.1:$backhaulPort",
-      "--Gateway:PublicKeyPath=$pem", "--Gateway:Backhaul:SharedKey=$key",
-      "--Gateway:Backhaul:RelayId=relay-local", "--Gateway:Backhaul:Region=local", "--Gateway:AdminKey=$admin",
+      "--Gateway:PublicKeyPath=$pem",
+      "--Gateway:Backhaul:RelayId=relay-local", "--Gateway:Backhaul:Region=local",
       "--Gateway:DemoWidget=true", "--Gateway:DemoTokenUrl=http://127.0.0.1:$corePort/v1/tokens",
       "--Gateway:Negotiate:PublicUrl=ws://127.0.0.1:$gatewayPort/ws",
       # Every session of this machine (./build.ps1 load connects them from 127.0.0.1): a relay takes 100 open, 16 connecting per address by default.
-      "--Gateway:MaxSessionsPerIp=100000", "--Gateway:MaxPreAuthConnectionsPerIp=4096") $run
+      "--Gateway:MaxSessionsPerIp=100000", "--Gateway:MaxPreAuthConnectionsPerIp=4096") $run `
+      @{ Gateway__Backhaul__SharedKey = $key; Gateway__AdminKey = $admin }
     # "running" only once the gateway answers /readyz 200 (backhaul and tunnel up).
     $ready = $false
     for ($i = 0; $i -lt 100 -and -not $gw.HasExited; $i++) {

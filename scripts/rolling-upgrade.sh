@@ -100,8 +100,11 @@ sessions() { # the relay's open sessions (/status health.sessions), or "?" when 
   echo "${s:-?}"
 }
 admin() { # admin drain|undrain: the response body; HTTP status in ADMIN_STATUS
-  local out
-  out=$(curl -s --max-time 5 -X POST -H "Authorization: Bearer $ADMIN_KEY" -w '\n%{http_code}' "$URL/admin/$1" 2>/dev/null) || true
+  # The key goes to curl in its config on standard input (printf is a builtin): on curl's command line (-H) every local
+  # user would read it in /proc/PID/cmdline for as long as the call lasts.
+  local out key=${ADMIN_KEY//\\/\\\\}
+  key=${key//\"/\\\"}
+  out=$(printf 'header = "Authorization: Bearer %s"\n' "$key" | curl -s --max-time 5 -X POST -K - -w '\n%{http_code}' "$URL/admin/$1" 2>/dev/null) || true
   ADMIN_STATUS=${out##*$'\n'}
   ADMIN_BODY=${out%$'\n'*}
 }

@@ -70,18 +70,23 @@ trap 'exit 143' TERM
 # takes every session of this machine (`./build.sh load` connects them all from 127.0.0.1: a relay's defaults take
 # 100 open and 16 connecting from one address).
 # Both on loopback only: this is a development run (core-sim mints visitor tokens to anyone in Development).
+# The keys go in the environment (only this user reads /proc/PID/environ), never on a command line (every local user
+# reads /proc/PID/cmdline). The relay's key is core-sim's Development SharedKey: an environment name cannot hold the
+# relay id's '-' (CoreSim__RelayKeys__relay-local).
+CoreSim__SharedKey="$KEY" CoreSim__AdminKey="$CORE_ADMIN" \
 dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --environment Development --CoreSim:BindAddress=127.0.0.1 \
-  --CoreSim:HttpPort="$CORE_PORT" --CoreSim:BackhaulPort="$BACKHAUL_PORT" --CoreSim:RelayKeys:relay-local="$KEY" --CoreSim:PublicKeyPath="$RUN/core-public.pem" --CoreSim:AdminKey="$CORE_ADMIN" \
+  --CoreSim:HttpPort="$CORE_PORT" --CoreSim:BackhaulPort="$BACKHAUL_PORT" --CoreSim:PublicKeyPath="$RUN/core-public.pem" \
   >"$RUN/core-sim.log" 2>&1 &
 pids+=($!)
 echo $! >"$RUN/core-sim.pid"
 for _ in $(seq 1 100); do [ -s "$RUN/core-public.pem" ] && curl -fs http://127.0.0.1:$CORE_PORT/healthz >/dev/null 2>&1 && break; sleep 0.2; done
 [ -s "$RUN/core-public.pem" ] || { echo "core-sim did not start; see $RUN/core-sim.log" >&2; tail -5 "$RUN/core-sim.log" >&2; exit 1; }
 
+Gateway__Backhaul__SharedKey="$KEY" Gateway__AdminKey="$ADMIN" \
 dotnet gateway/bin/Release/net10.0/Relay.Gateway.dll --Gateway:BindAddress=127.0.0.1 \
   --Gateway:HttpPort="$GATEWAY_PORT" --Gateway:Health:AgentPort="$AGENT_PORT" --Gateway:Backhaul:Endpoints:0="127.0.0.1:$BACKHAUL_PORT" \
-  --Gateway:PublicKeyPath="$RUN/core-public.pem" --Gateway:Backhaul:SharedKey="$KEY" \
-  --Gateway:Backhaul:RelayId=relay-local --Gateway:Backhaul:Region=local --Gateway:AdminKey="$ADMIN" \
+  --Gateway:PublicKeyPath="$RUN/core-public.pem" \
+  --Gateway:Backhaul:RelayId=relay-local --Gateway:Backhaul:Region=local \
   --Gateway:DemoWidget=true --Gateway:DemoTokenUrl="http://127.0.0.1:$CORE_PORT/v1/tokens" \
   --Gateway:Negotiate:PublicUrl="ws://127.0.0.1:$GATEWAY_PORT/ws" \
   --Gateway:MaxSessionsPerIp=100000 --Gateway:MaxPreAuthConnectionsPerIp=4096 \
@@ -95,7 +100,7 @@ for p in "${pids[@]}"; do
 done
 
 TOKEN=$(curl -fs -X POST http://127.0.0.1:$CORE_PORT/v1/tokens -H 'content-type: application/json' -d '{"sub":"v1","site":"s1","role":"visitor"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-OPERATOR=$(curl -fs -X POST http://127.0.0.1:$CORE_PORT/v1/tokens -H "Authorization: Bearer $CORE_ADMIN" -H 'content-type: application/json' -d '{"sub":"operator-1","site":"demo","role":"operator"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+OPERATOR=$(printf 'header = "Authorization: Bearer %s"\n' "$CORE_ADMIN" | curl -fs -K - -X POST http://127.0.0.1:$CORE_PORT/v1/tokens -H 'content-type: application/json' -d '{"sub":"operator-1","site":"demo","role":"operator"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 cat <<MSG
 
 Relay is running (logs in $RUN):

@@ -42,7 +42,7 @@ public sealed class OperatorSecretsTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var drainArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var drainArrived = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var relay = ServeAsync(listener, drainArrived, release, stop.Token);
@@ -74,6 +74,7 @@ public sealed class OperatorSecretsTests
             var exposing = Processes().Where(p => p.Pid != Environment.ProcessId && p.Cmdline.Contains(adminKey, StringComparison.Ordinal)).ToList();
             release.TrySetResult();
             Assert.That(exposing.Select(p => $"pid {p.Pid}: {p.Cmdline}"), Is.Empty, "the admin key is on a command line every local user can read");
+            Assert.That(drainArrived.Task.Result, Does.Contain($"\r\nAuthorization: Bearer {adminKey}\r\n"), "the drain request still carries the key");
         }
         finally
         {
@@ -95,18 +96,22 @@ public sealed class OperatorSecretsTests
     }
 
     /// <summary>
-    /// `./build.sh run` (scripts/run-relay.sh; build.ps1's run does the same) starts core-sim and the gateway with
+    /// `./build.sh run` (scripts/run-relay.sh) and `./build.ps1 run` started core-sim and the gateway with
     /// <c>--CoreSim:AdminKey=…</c>, <c>--CoreSim:RelayKeys:relay-local=…</c>, <c>--Gateway:Backhaul:SharedKey=…</c> and
     /// <c>--Gateway:AdminKey=…</c> on their command lines, for as long as they run: any local user of the machine reads
     /// core-sim's admin key (operator tokens for any site, the fault API, drain orders) and the relay's keys. The gateway
     /// and core-sim take each secret from a file (<c>…File</c> options) or the environment, which other users cannot read.
     /// </summary>
-    [Test]
+    [TestCase("build.sh")]
+    [TestCase("build.ps1")]
     [CancelAfter(600_000)]
-    public async Task BuildShRun_KeysOfTheRun_AreOnNoProcessCommandLine(CancellationToken ct)
+    public async Task Run_KeysOfTheRun_AreOnNoProcessCommandLine(string script, CancellationToken ct)
     {
         int core = Ports.Free(), backhaul = Ports.Free(), gateway = Ports.Free(), agent = Ports.Free();
-        using var run = ChildProcess.Start("build.sh run", ["env", "--default-signal=INT", "bash", Path.Combine(Repo.Root, "build.sh"), "run", .. RunVerb.PortArgs(core, backhaul, gateway, agent)]);
+        string[] start = script == "build.sh"
+            ? ["bash", Path.Combine(Repo.Root, "build.sh")]
+            : [await Pwsh.PathAsync(ct), "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1")];
+        using var run = ChildProcess.Start(script + " run", ["env", "--default-signal=INT", .. start, "run", .. RunVerb.PortArgs(core, backhaul, gateway, agent)]);
         string? folder = null;
         var pids = new List<int>();
         try
@@ -131,7 +136,7 @@ public sealed class OperatorSecretsTests
                     }
                 }
 
-                foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(cmdline, @"--(Gateway:Backhaul:SharedKey|CoreSim:RelayKeys:[^=\s]+)=\S+"))
+                foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(cmdline, @"--(Gateway:Backhaul:SharedKey|CoreSim:SharedKey|CoreSim:RelayKeys:[^=\s]+)=\S+"))
                 {
                     exposing.Add($"pid {pid}: {m.Groups[1].Value} (a backhaul key)");
                 }
@@ -146,7 +151,7 @@ public sealed class OperatorSecretsTests
     }
 
     /// <summary>A stand-in relay: GET /readyz 200; POST /admin/drain… held until <paramref name="release"/>, then 401.</summary>
-    private static async Task ServeAsync(TcpListener listener, TaskCompletionSource drainArrived, TaskCompletionSource release, CancellationToken ct)
+    private static async Task ServeAsync(TcpListener listener, TaskCompletionSource<string> drainArrived, TaskCompletionSource release, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -172,7 +177,7 @@ public sealed class OperatorSecretsTests
             }
             else if (head.ToString().StartsWith("POST /admin/", StringComparison.Ordinal))
             {
-                drainArrived.TrySetResult();
+                drainArrived.TrySetResult(head.ToString());
                 await release.Task.WaitAsync(ct);
                 status = "401 Unauthorized";
             }
