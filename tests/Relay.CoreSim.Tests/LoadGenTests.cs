@@ -73,6 +73,7 @@ public sealed class LoadGenTests
         (await admin.PostAsJsonAsync("/v1/faults/hold-hellos", new { on = false }, ct)).EnsureSuccessStatusCode();
         var report = await run;
         TestContext.Out.WriteLine(ReportWriter.Write(report, options.OutputDirectory));
+        Directory.Delete(options.OutputDirectory, recursive: true);
         Assert.Multiple(() =>
         {
             Assert.That(fleet.GetProperty("detachedSessions").GetInt32(), Is.EqualTo(100), "every kicked session waits for its resume");
@@ -84,7 +85,6 @@ public sealed class LoadGenTests
             Assert.That(report.Lost, Is.Zero);
             Assert.That(report.Duplicated, Is.Zero);
         });
-        Directory.Delete(options.OutputDirectory, recursive: true);
     }
 
     [Test]

@@ -38,16 +38,19 @@ public sealed class KernelDevice(string name, bool managed, string wgPath = "wg"
     /// <inheritdoc/>
     public async Task ApplyAsync(WireGuardConfig config, CancellationToken cancellationToken = default)
     {
-        // `wg setconf` reads a file: write the keys to an owner-only temporary file and remove it at once.
-        string file = Path.Combine(Path.GetTempPath(), $"relay-wg-{name}-{Environment.ProcessId}.conf");
-        WireGuardKeyFile.WriteSecret(file, SetConf(config));
+        // `wg setconf` reads a file: the keys go in an owner-only file in a folder of this process's own (0700, a random
+        // name), removed at once. A predictable name in the shared temporary folder let any local user who made it first
+        // stop the tunnel from coming up (security review, 2026-12-05).
+        var folder = Directory.CreateTempSubdirectory("relay-wg-");
         try
         {
+            string file = Path.Combine(folder.FullName, name + ".conf");
+            WireGuardKeyFile.WriteSecret(file, SetConf(config));
             await ProcessRunner.RunCheckedAsync(wgPath, ["setconf", name, file], cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            File.Delete(file);
+            folder.Delete(recursive: true);
         }
 
         if (managed)

@@ -29,10 +29,17 @@ public sealed class KernelDeviceTempFileTests
         string predictable = Path.Combine(Path.GetTempPath(), $"relay-wg-{name}-{Environment.ProcessId}.conf");
         string squatted = predictable + ".tmp-" + Environment.ProcessId;
         await File.WriteAllTextAsync(squatted, string.Empty, ct); // what another local user can create in /tmp
+        var cleanup = new List<string>();
         try
         {
-            // `wg` stands in as /bin/true: the device takes whatever it is given; external mode (managed: false) runs no `ip`.
-            var device = new KernelDevice(name, managed: false, wgPath: "/bin/true", ipPath: "/bin/true");
+            // `wg` is a stand-in that keeps what `wg setconf IFACE FILE` was given; external mode (managed: false) runs no `ip`.
+            string seen = Path.Combine(Path.GetTempPath(), $"relay-wg-seen-{Guid.NewGuid():N}");
+            string wg = seen + ".sh";
+            await File.WriteAllTextAsync(wg, $"#!/bin/sh\n[ \"$1\" = setconf ] && cat \"$3\" > '{seen}'\n", ct);
+            File.SetUnixFileMode(wg, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            cleanup.Add(wg);
+            cleanup.Add(seen);
+            var device = new KernelDevice(name, managed: false, wgPath: wg, ipPath: "/bin/true");
             IpCidr.TryParse("10.90.0.2/32", out var address);
             IpCidr.TryParse("10.90.0.1/32", out var allowed);
             var config = new WireGuardConfig(
@@ -41,11 +48,13 @@ public sealed class KernelDeviceTempFileTests
 
             Assert.That(async () => await device.ApplyAsync(config, ct), Throws.Nothing, "a name another user created in /tmp must not stop the tunnel");
             Assert.That(File.Exists(predictable), Is.False, "no key file is left in /tmp");
+            Assert.That(await File.ReadAllTextAsync(seen, ct), Does.Contain("PrivateKey = " + config.Interface.PrivateKey.ToBase64()), "wg setconf got the keys");
         }
         finally
         {
             File.Delete(squatted);
             File.Delete(predictable);
+            cleanup.ForEach(File.Delete);
         }
     }
 }
