@@ -138,6 +138,20 @@ public class InitWireGuardTests
         Assert.That(next, Has.One.Contains("CoreSim__RelayNetworks__0=10.90.0.7 "), "the relay's own tunnel address, as one address (its /24 is the interface's, not the relay's)");
     }
 
+    [Test]
+    public async Task Init_WithATunnel_TheCoresPeerForThisRelay_AllowsOnlyTheRelaysOwnAddress()
+    {
+        // The core's WireGuard peer for this relay routes AllowedIPs to it: the relay's /24 there would send the whole
+        // tunnel network to this one relay (and, as WireGuard keeps each address on one peer, take it from the others).
+        string dir = TempFolders.Create("relay-init-wg-");
+
+        var init = await Cli.RunAsync([.. Init(dir), "--wg-address", "10.90.0.7/24", "--json"]);
+
+        Assert.That(init.Code, Is.EqualTo(0), init.ToString());
+        var next = init.Json["next"]!.AsArray().Select(step => step!.GetValue<string>()).ToList();
+        Assert.That(next, Has.One.Contains("AllowedIPs = 10.90.0.7/32"), string.Join("\n", next));
+    }
+
     private static string[] Init(string dir) =>
         ["init", "--dir", dir, "--region", "sg", "--relay-id", "sg-1", "--core", "10.90.0.1:7000", "--wg-peer-public-key", s_corePublic, "--wg-peer-endpoint", "core.example:51820"];
 }

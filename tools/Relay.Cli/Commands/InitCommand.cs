@@ -118,7 +118,7 @@ internal static partial class InitCommand
         string[] next =
         [
             $"give the core this relay's key: CoreSim__RelayKeys__{s.RelayId}=$(cat {backhaulKey})",
-            .. wg is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wg.Keys.PublicKey.ToBase64()} (in {wg.PublicKeyFile}), AllowedIPs = {s.WgAddress}"],
+            .. wg is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wg.Keys.PublicKey.ToBase64()} (in {wg.PublicKeyFile}), AllowedIPs = {HostRoute(wg.Config.Interface.Addresses[0].Address)}"],
             .. wg is null ? Array.Empty<string>() : [RelayNetworksStep(wg.Config.Interface.Addresses[0].Address)],
             $"relay check {config}",
             "start the gateway: its service, or Relay.Gateway --config " + config,
@@ -158,6 +158,11 @@ internal static partial class InitCommand
     /// The core keeps backhaul handshake slots for sources in its CoreSim:RelayNetworks, so that a handshake flood from
     /// elsewhere cannot keep out a relay it has not seen yet (or any, after it restarts): this relay's tunnel address.
     /// </summary>
+    /// <summary>The relay's own tunnel address as the core's peer route (/32, /128): --wg-address's prefix is the
+    /// interface's network; as AllowedIPs on the core it would send the whole tunnel network to this one relay.</summary>
+    private static string HostRoute(System.Net.IPAddress address) =>
+        $"{address}/{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)}";
+
     private static string RelayNetworksStep(System.Net.IPAddress tunnelAddress) =>
         $"let the core keep backhaul handshake slots for this relay during a flood: CoreSim__RelayNetworks__0={tunnelAddress} (its tunnel address; the next free index, or the tunnel's whole network, when there are more relays)";
 
