@@ -262,6 +262,21 @@ function parseNegotiate(doc) {
   return { region, reason: str(doc.reason, 1024) ?? '', relays, token: str(doc.token, 16_384), tokenUrl };
 }
 
+/** The `error` of a refused negotiate answer ({error}: why the core refused, e.g. "sign in again"), as ": why"; at
+ *  most 300 characters, read only when the answer says it is short; '' when it has none. */
+async function errorOf(r) {
+  try {
+    const length = Number(r.headers && typeof r.headers.get === 'function' ? r.headers.get('content-length') : 0);
+    if (length > NEGOTIATE_MAX_CHARS || typeof r.text !== 'function') return '';
+    const text = await r.text();
+    if (text.length > NEGOTIATE_MAX_CHARS) return '';
+    const error = JSON.parse(text)?.error;
+    return typeof error === 'string' && error ? `: ${error.slice(0, 300)}` : '';
+  } catch {
+    return '';
+  }
+}
+
 function timeoutSignal(ms) {
   return typeof AbortSignal !== 'undefined' && typeof AbortSignal.timeout === 'function' && Number.isFinite(ms) ? AbortSignal.timeout(ms) : undefined;
 }
@@ -679,7 +694,7 @@ class RelayClient {
       throw fail(String(e?.message || e));
     }
 
-    if (!r.ok) throw Object.assign(fail(`HTTP ${r.status}`), { status: r.status });
+    if (!r.ok) throw Object.assign(fail(`HTTP ${r.status}${await errorOf(r)}`), { status: r.status });
     let doc;
     try {
       const length = Number(r.headers && typeof r.headers.get === 'function' ? r.headers.get('content-length') : 0);

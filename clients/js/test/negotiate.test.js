@@ -21,7 +21,7 @@ function negotiateFetch(answer) {
   const fetch = async (url, init = {}) => {
     calls.push({ url, method: init.method || 'GET', authorization: init.headers?.authorization ?? null });
     const d = await answer(calls.length, calls.at(-1));
-    if (d.status) return { ok: false, status: d.status, headers: { get: () => null }, text: async () => '' };
+    if (d.status) return { ok: false, status: d.status, headers: { get: () => null }, text: async () => (d.body === undefined ? '' : JSON.stringify(d.body)) };
     return { ok: true, status: 200, headers: { get: () => null }, text: async () => JSON.stringify(d) };
   };
   return { fetch, calls };
@@ -173,6 +173,19 @@ test('token expiry (4003) with a fixed token: POST negotiate with the old token 
   assert.deepEqual(core.opened.map(o => [o.url, o.token]), [[A, 'visitor-1'], [A, 'visitor-1-fresh']]);
   assert.equal(c.session, session);
   assert.deepEqual(log.errors.filter(e => e.code === 'token_expired'), []);
+  c.close();
+});
+
+test('a refused refresh (the core: past MaxSessionAge, HTTP 401) says why: the core\'s own error, not only the status', async () => {
+  const core = new FakeCore();
+  const why = 'the token\'s sign-in is more than CoreSim:MaxSessionAge (1.00:00:00) ago; sign in again';
+  const n = negotiateFetch((call, req) => (req.method === 'POST' ? { status: 401, body: { error: why } } : doc(relay('sg-1', 'sg', A))));
+  const { c, log } = client(core, n.fetch);
+  await c.connect();
+  core.closeAll(4003, 'token expired');
+  await until(() => log.errors.some(e => e.code === 'negotiate_token_failed'), 2000, 'the refresh was refused');
+  const refused = log.errors.find(e => e.code === 'negotiate_token_failed');
+  assert.match(refused.message, /HTTP 401: the token's sign-in is more than CoreSim:MaxSessionAge .* sign in again/);
   c.close();
 });
 
