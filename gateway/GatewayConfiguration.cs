@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
+using Relay.Contracts.Configuration;
 using Relay.Gateway.Configuration;
 
 namespace Relay.Gateway;
@@ -23,7 +24,7 @@ public static class GatewayConfiguration
     public const string FileSuffix = "File";
 
     /// <summary>Largest secret file read (a secret is one line).</summary>
-    public const int MaxSecretFileBytes = 64 * 1024;
+    public const int MaxSecretFileBytes = SecretFiles.MaxBytes;
 
     /// <summary>The system configuration file: /etc/relay/gateway.json (Windows: %ProgramData%\Relay\gateway.json).</summary>
     public static string SystemConfigPath { get; } = OperatingSystem.IsWindows()
@@ -212,54 +213,8 @@ public static class GatewayConfiguration
         return secrets;
     }
 
-    /// <summary>
-    /// Reads a secret file: trimmed text; null and one line in <paramref name="error"/> naming <paramref name="fileKey"/>
-    /// when it does not exist, cannot be read, is empty or too big, or (Unix) every user may read or write it.
-    /// Group read is allowed (0640 root:relay is how a service account reads it).
-    /// </summary>
-    public static string? ReadSecretFile(string fileKey, string path, out string? error)
-    {
-        error = null;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                error = $"{fileKey}: '{path}' does not exist";
-                return null;
-            }
-
-            if (!OperatingSystem.IsWindows())
-            {
-                var mode = File.GetUnixFileMode(path);
-                if ((mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-                {
-                    error = $"{fileKey}: '{path}' holds a secret but every user may read it (mode {System.Convert.ToString((int)mode, 8)}); run: chmod 600 '{path}' (or 640 with the service's group)";
-                    return null;
-                }
-            }
-
-            if (info.Length > MaxSecretFileBytes)
-            {
-                error = $"{fileKey}: '{path}' is {info.Length} bytes; a secret file holds one line (at most {MaxSecretFileBytes} bytes)";
-                return null;
-            }
-
-            string secret = File.ReadAllText(path).Trim();
-            if (secret.Length == 0)
-            {
-                error = $"{fileKey}: '{path}' is empty";
-                return null;
-            }
-
-            return secret;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error = $"{fileKey}: cannot read '{path}': {FirstLine(e.Message)}";
-            return null;
-        }
-    }
+    /// <summary>Reads a secret file (<see cref="SecretFiles.Read"/>).</summary>
+    public static string? ReadSecretFile(string fileKey, string path, out string? error) => SecretFiles.Read(fileKey, path, out error);
 
     private enum FileState
     {

@@ -81,7 +81,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
     private static Func<string, byte[]?> Keyring(CoreSimOptions options)
     {
         var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (relayId, text) in options.RelayKeys)
+        foreach (var (relayId, text) in options.Keyring(out _) ?? []) // validated at start
         {
             if (LinkKey.TryParse(text, development: true, out var key, out _))
             {
@@ -98,7 +98,7 @@ internal sealed partial class BackhaulService : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_options.RelayKeys.Count == 0 && string.IsNullOrEmpty(_options.SharedKey))
+        if (_options.RelayKeys.Count == 0 && string.IsNullOrEmpty(_options.RelayKeysDirectory) && string.IsNullOrEmpty(_options.SharedKey))
         {
             Log.NoRelayKeys(_logger);
         }

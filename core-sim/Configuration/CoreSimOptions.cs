@@ -42,6 +42,64 @@ public sealed class CoreSimOptions
     public Dictionary<string, string> RelayKeys { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// A folder of relay keys, one file per relay named by its id, <c>&lt;relayId&gt;.key</c> (what <c>relay init</c>
+    /// writes as backhaul.key: copy it there under the relay's id), read at start into the keyring beside
+    /// <see cref="RelayKeys"/>; other files are ignored. For relay ids an environment variable cannot name
+    /// (<c>CoreSim__RelayKeys__sg-1</c>: shells and systemd refuse the '-') and to keep keys off command lines. Each file
+    /// must not be readable by every user (0600, or 0640 with the service's group). Defaults to none.
+    /// </summary>
+    public string? RelayKeysDirectory { get; set; }
+
+    /// <summary>The most key files <see cref="RelayKeysDirectory"/> may hold.</summary>
+    public const int MaxRelayKeyFiles = 10_000;
+
+    /// <summary>The whole keyring: <see cref="RelayKeys"/> and the files of <see cref="RelayKeysDirectory"/>; null and one
+    /// line in <paramref name="error"/> when the folder or a file cannot be used, or names a relay RelayKeys names too.</summary>
+    public Dictionary<string, string>? Keyring(out string? error)
+    {
+        error = null;
+        var keys = new Dictionary<string, string>(RelayKeys, StringComparer.Ordinal);
+        if (string.IsNullOrEmpty(RelayKeysDirectory))
+        {
+            return keys;
+        }
+
+        string[] files;
+        try
+        {
+            files = [.. Directory.EnumerateFiles(RelayKeysDirectory, "*.key").Take(MaxRelayKeyFiles + 1)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            error = $"CoreSim:RelayKeysDirectory: cannot list '{RelayKeysDirectory}': {e.Message.ReplaceLineEndings(" ")}";
+            return null;
+        }
+
+        if (files.Length > MaxRelayKeyFiles)
+        {
+            error = $"CoreSim:RelayKeysDirectory: '{RelayKeysDirectory}' holds more than {MaxRelayKeyFiles} key files";
+            return null;
+        }
+
+        foreach (string file in files.Order(StringComparer.Ordinal))
+        {
+            string relayId = Path.GetFileNameWithoutExtension(file);
+            if (Relay.Contracts.Configuration.SecretFiles.Read("CoreSim:RelayKeysDirectory", file, out error) is not { } key)
+            {
+                return null;
+            }
+
+            if (!keys.TryAdd(relayId, key))
+            {
+                error = $"CoreSim:RelayKeysDirectory: '{file}' and CoreSim:RelayKeys:{relayId} both give relay {relayId}'s key; keep one";
+                return null;
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>
     /// The key of every relay that has none in <see cref="RelayKeys"/>: accepted only in the Development environment
     /// (base64 of ≥ 32 bytes, or any text of ≥ 16 UTF-8 bytes). Defaults to none; in Development, <see cref="DevelopmentSharedKey"/>.
     /// </summary>

@@ -139,10 +139,12 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
     /// <summary>The keyring, and the development key only in Development.</summary>
     private static string? CheckKeys(CoreSimOptions o, bool development)
     {
-        foreach (var (relayId, key) in o.RelayKeys)
+        if (o.Keyring(out string? unusable) is not { } keyring) return unusable + ".";
+        foreach (var (relayId, key) in keyring)
         {
-            if (string.IsNullOrWhiteSpace(relayId) || relayId.Length > 64) return $"CoreSim:RelayKeys: a relay id must be 1-64 characters; was '{relayId}'.";
-            if (!LinkKey.TryParse(key, development, out _, out var error)) return $"CoreSim:RelayKeys:{relayId}: {error}.";
+            string where = o.RelayKeys.ContainsKey(relayId) ? $"CoreSim:RelayKeys:{relayId}" : $"CoreSim:RelayKeysDirectory: {relayId}.key";
+            if (string.IsNullOrWhiteSpace(relayId) || relayId.Length > 64) return $"{where}: a relay id must be 1-64 characters; was '{relayId}'.";
+            if (!LinkKey.TryParse(key, development, out _, out var error)) return $"{where}: {error}.";
         }
 
         if (development)

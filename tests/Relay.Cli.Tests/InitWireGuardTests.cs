@@ -152,6 +152,20 @@ public class InitWireGuardTests
         Assert.That(next, Has.One.Contains("AllowedIPs = 10.90.0.7/32"), string.Join("\n", next));
     }
 
+    [Test]
+    public async Task Init_TellsHowToGiveTheCoreTheRelaysKey_InAFormARelayIdWithADashFits()
+    {
+        // CoreSim__RelayKeys__sg-1=… is no environment assignment a shell or systemd takes (the '-'): a file named by the id.
+        string dir = TempFolders.Create("relay-init-wg-");
+
+        var init = await Cli.RunAsync([.. Init(dir), "--wg-address", "10.90.0.7/24", "--json"]);
+
+        Assert.That(init.Code, Is.EqualTo(0), init.ToString());
+        var next = init.Json["next"]!.AsArray().Select(step => step!.GetValue<string>()).ToList();
+        Assert.That(next, Has.One.Contains("CoreSim:RelayKeysDirectory").And.Contains("sg-1.key"), string.Join("\n", next));
+        Assert.That(next, Has.None.Contains("CoreSim__RelayKeys__sg-1"));
+    }
+
     private static string[] Init(string dir) =>
         ["init", "--dir", dir, "--region", "sg", "--relay-id", "sg-1", "--core", "10.90.0.1:7000", "--wg-peer-public-key", s_corePublic, "--wg-peer-endpoint", "core.example:51820"];
 }

@@ -117,7 +117,7 @@ internal static partial class InitCommand
 
         string[] next =
         [
-            $"give the core this relay's key: CoreSim__RelayKeys__{s.RelayId}=$(cat {backhaulKey})",
+            $"give the core this relay's key: core-sim reads it as {s.RelayId}.key (0600) in its CoreSim:RelayKeysDirectory: cp {backhaulKey} <that folder>/{s.RelayId}.key",
             .. wg is null ? Array.Empty<string>() : [$"add this relay as a WireGuard peer on the core: PublicKey = {wg.Keys.PublicKey.ToBase64()} (in {wg.PublicKeyFile}), AllowedIPs = {HostRoute(wg.Config.Interface.Addresses[0].Address)}"],
             .. wg is null ? Array.Empty<string>() : [RelayNetworksStep(wg.Config.Interface.Addresses[0].Address)],
             $"relay check {config}",

@@ -62,7 +62,7 @@ internal static class KeygenCommand
 
             SecretFile.Write(path, key, replace);
             result["file"] = Path.GetFullPath(path);
-            Write(o, result, $"wrote {path} (backhaul key, 0600): give the core the same key for this relay's id (core-sim: CoreSim__RelayKeys__<relayId>)");
+            Write(o, result, $"wrote {path} (backhaul key, 0600): give the core the same key for this relay's id (core-sim: <relayId>.key in CoreSim:RelayKeysDirectory)");
             return RelayCli.ExitOk;
         });
         return command;
