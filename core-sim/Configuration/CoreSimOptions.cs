@@ -178,11 +178,12 @@ public sealed class CoreSimOptions
 
     /// <summary>Detached sessions (waiting for a resume) kept per user, a site and sub; one more ends the one detached
     /// longest (its resume gets <c>session_unknown</c>, 4004). Bounds what one token can make the core hold by connecting
-    /// and dropping in a loop. Per node in cluster mode. Defaults to 32.</summary>
+    /// and dropping in a loop. Counted per node in cluster mode, where the session also ends in the broker (unless it
+    /// resumed on another node meanwhile). Defaults to 32.</summary>
     public int MaxDetachedSessionsPerUser { get; set; } = 32;
 
-    /// <summary>Detached sessions kept in all (per node in cluster mode); one more ends the one detached longest, whoever's
-    /// it is. Defaults to 100,000.</summary>
+    /// <summary>Detached sessions kept in all (counted per node in cluster mode, ended in the broker too); one more ends
+    /// the one detached longest, whoever's it is. Defaults to 100,000.</summary>
     public int MaxDetachedSessions { get; set; } = 100_000;
 
     /// <summary>Unacknowledged messages kept per session and direction; beyond it the session ends with error

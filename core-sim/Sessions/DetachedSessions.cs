@@ -45,16 +45,12 @@ internal sealed class DetachedSessions(int perUser, int total)
             session.AllNode = _all.AddLast(session);
             while (mine.Count > perUser)
             {
-                var oldest = mine.First!.Value;
-                RemoveLocked(oldest);
-                (evict ??= []).Add(oldest);
+                EvictLocked(mine.First!.Value, ref evict);
             }
 
             while (_all.Count > total)
             {
-                var oldest = _all.First!.Value;
-                RemoveLocked(oldest);
-                (evict ??= []).Add(oldest);
+                EvictLocked(_all.First!.Value, ref evict);
             }
         }
 
@@ -67,6 +63,17 @@ internal sealed class DetachedSessions(int perUser, int total)
         lock (_gate)
         {
             RemoveLocked(session);
+        }
+    }
+
+    /// <summary>Takes the oldest out; it is to end unless a resume attached it meanwhile (its <see cref="Remove"/> is on
+    /// its way: between the resume's Attach and its Resumed call).</summary>
+    private void EvictLocked(Session oldest, ref List<Session>? evict)
+    {
+        RemoveLocked(oldest);
+        if (oldest.Attached is null)
+        {
+            (evict ??= []).Add(oldest);
         }
     }
 

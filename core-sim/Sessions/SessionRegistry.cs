@@ -189,15 +189,17 @@ internal sealed class SessionRegistry : IDisposable
     public Session? Find(string id) => _sessions.TryGetValue(id, out var s) ? s : null;
 
     /// <summary>A session's connection has gone (<see cref="Session.Detach"/> said so): it waits for a resume, within
-    /// CoreSim:MaxDetachedSessionsPerUser of its user's and CoreSim:MaxDetachedSessions in all; past either, the one
-    /// detached longest ends as an expired one would (its resume gets session_unknown, 4004).</summary>
+    /// CoreSim:MaxDetachedSessionsPerUser of its user's and CoreSim:MaxDetachedSessions in all (this node's); past either,
+    /// the one detached longest ends, in the broker too in cluster mode (its resume gets session_unknown, 4004).</summary>
     public void Detached(Session session)
     {
         if (_detached.Add(session) is { } evict)
         {
             foreach (var oldest in evict)
             {
-                Expire(oldest);
+                // Ended here and in the broker (cluster mode: unless another node owns it now, i.e. it resumed there), so
+                // the cap bounds what the broker keeps too, not only this node's copies.
+                Terminate(oldest, "expired", "session expired", CloseCodes.SessionUnknown);
             }
         }
     }
@@ -558,7 +560,7 @@ internal sealed class SessionRegistry : IDisposable
         }
     }
 
-    /// <summary>Ends a detached session: kept past SessionRetention, or past a cap of <see cref="Detached"/>.</summary>
+    /// <summary>Ends a detached session kept past SessionRetention (cluster mode: this node's copy only).</summary>
     private void Expire(Session session)
     {
         if (_cluster is not null)

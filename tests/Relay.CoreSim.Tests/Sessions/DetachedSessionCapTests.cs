@@ -132,6 +132,38 @@ public sealed class DetachedSessionCapTests
         }
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ClusterMode_PastTheCapPerUser_TheOldestDroppedSession_EndsInTheBrokerToo(CancellationToken ct)
+    {
+        // In cluster mode a node's copy is only a copy: the session lives in the broker, resumable on any node. The cap
+        // must end it there (a review found only the copy dropped: its resume was welcomed, resumed:true).
+        if (Relay.Testing.Cluster.RedisProcess.Missing is { } missing)
+        {
+            Assert.Ignore(missing);
+        }
+
+        using var redis = await Relay.Testing.Cluster.RedisProcess.StartAsync(ct);
+        await using var host = await CoreSimFixture.StartAsync(o =>
+        {
+            o.Cluster.Redis = redis.Endpoint;
+            o.MaxDetachedSessionsPerUser = 1;
+        });
+        using (var http = new HttpClient { BaseAddress = host.HttpUri })
+        {
+            for (int i = 0; i < 100 && (await http.GetAsync("/readyz", ct)).StatusCode != System.Net.HttpStatusCode.OK; i++)
+            {
+                await Task.Delay(100, ct);
+            }
+        }
+
+        var first = await CoreSimFixture.DropWithOneUnacknowledgedAsync(host, "v-cluster-cap", ct);
+        var second = await CoreSimFixture.DropWithOneUnacknowledgedAsync(host, "v-cluster-cap", ct);
+        Assert.That(await SessionsHeldAsync(host, 1, ct), Is.EqualTo(1), "this node keeps one dropped session of the user");
+        await AssertUnknownAsync(host, first, ct);
+        await AssertResumesAsync(host, second, ct);
+    }
+
     /// <summary>Waits (bounded) until the core holds <paramref name="expected"/> sessions, and returns what it holds.</summary>
     private static async Task<int> SessionsHeldAsync(CoreSimHost host, int expected, CancellationToken ct)
     {
