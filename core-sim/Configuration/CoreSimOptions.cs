@@ -312,8 +312,12 @@ public sealed class CoreSimOptions
     /// <summary>Bytes all kept files may take; an upload beyond it gets 507. Defaults to 10 GiB.</summary>
     public long MaxTotalFileBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 
-    /// <summary>Files one user (a token's <c>sub</c>) may keep; an upload beyond it gets 507. Defaults to 100.</summary>
+    /// <summary>Files one user (a token's site and <c>sub</c>) may keep; an upload beyond it gets 507. Defaults to 100.</summary>
     public int MaxFilesPerUser { get; set; } = 100;
+
+    /// <summary>Uploads one user (a token's site and sub) may have in progress at once; one more gets 429. An upload
+    /// holds one file's room from its start (bytes as they arrive), so this bounds what slow uploads hold. Defaults to 4.</summary>
+    public int MaxUploadsPerUser { get; set; } = 4;
 
     /// <summary>Bytes one user's kept files may take; an upload beyond it gets 507. Defaults to 1 GiB.</summary>
     public long MaxFileBytesPerUser { get; set; } = 1024L * 1024 * 1024;

@@ -50,6 +50,7 @@ internal sealed class CoreSimOptionsValidator(IHostEnvironment environment) : IV
         if (o.MaxFileBytes < 1) return $"CoreSim:MaxFileBytes: must be at least 1; was {o.MaxFileBytes}.";
         if (o.MaxFiles < 1) return $"CoreSim:MaxFiles: must be at least 1; was {o.MaxFiles}.";
         if (o.MaxFilesPerUser < 1 || o.MaxFilesPerUser > o.MaxFiles) return $"CoreSim:MaxFilesPerUser: must be 1 to CoreSim:MaxFiles ({o.MaxFiles}); was {o.MaxFilesPerUser}.";
+        if (o.MaxUploadsPerUser is < 1 or > 1000) return $"CoreSim:MaxUploadsPerUser: must be 1-1,000; was {o.MaxUploadsPerUser}.";
         if (o.MaxFileBytesPerUser < o.MaxFileBytes) return $"CoreSim:MaxFileBytesPerUser: must be at least CoreSim:MaxFileBytes ({o.MaxFileBytes}); was {o.MaxFileBytesPerUser}.";
         if (o.MaxTotalFileBytes < o.MaxFileBytesPerUser) return $"CoreSim:MaxTotalFileBytes: must be at least CoreSim:MaxFileBytesPerUser ({o.MaxFileBytesPerUser}); was {o.MaxTotalFileBytes}.";
         if (o.FileRetention < TimeSpan.FromMinutes(1) || o.FileRetention > MaxAge) return $"CoreSim:FileRetention: must be 00:01:00 to {MaxAge}; was {o.FileRetention}.";

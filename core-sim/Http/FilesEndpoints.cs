@@ -9,7 +9,8 @@ namespace Relay.CoreSim.Http;
 
 /// <summary>
 /// Issue 18: <c>POST /files</c> (the websocket's token; the raw body, streamed to disk, at most CoreSim:MaxFileBytes:
-/// 413 beyond; past a limit in all or of the token's <c>sub</c>: 507, see <see cref="FilesStore"/>) answers 201
+/// 413 beyond; past a limit in all or of the token's site and <c>sub</c>: 507; more than MaxUploadsPerUser in progress: 429;
+/// see <see cref="FilesStore"/>) answers 201
 /// <c>{id, size, url}</c>; <c>GET /files/{id}</c> streams the file back from disk while it is kept (public: the id is the
 /// SHA-256 of the bytes), with ETag, <c>Cache-Control: public, max-age=&lt;seconds until it expires&gt;, immutable</c> and ranges.
 /// </summary>
@@ -34,10 +35,10 @@ internal static class FilesEndpoints
             }
 
             // The room is taken before the body is read (uploads in progress count against every limit).
-            using var upload = files.Reserve(verified.Claims!.Subject, context.Request.ContentLength ?? 0, out string? refused);
+            using var upload = files.Reserve(FilesStore.UserKey(verified.Claims!.Site, verified.Claims.Subject), context.Request.ContentLength ?? 0, out string? refused, out bool busy);
             if (upload is null)
             {
-                return InsufficientStorage(refused!);
+                return busy ? Results.Json(new { error = refused }, statusCode: StatusCodes.Status429TooManyRequests) : InsufficientStorage(refused!);
             }
 
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)

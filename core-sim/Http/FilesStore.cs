@@ -10,9 +10,9 @@ namespace Relay.CoreSim.Http;
 /// Issue 18: uploaded files on disk, named by the SHA-256 of their bytes (so the same bytes are one file, and an id
 /// says nothing but the content). A body is streamed to a temporary file while hashed, never held in memory; at most
 /// <c>CoreSim:MaxFileBytes</c> each. Limits (uploads in progress count, so concurrent uploads cannot pass them): files
-/// and bytes in all (<c>MaxFiles</c>, <c>MaxTotalFileBytes</c>) and per user, a token's <c>sub</c>
-/// (<c>MaxFilesPerUser</c>, <c>MaxFileBytesPerUser</c>): an upload takes its room (<see cref="Reserve"/>) before its
-/// body is read, grows it as bytes arrive beyond its <c>Content-Length</c>, and gives it back when it fails. A file is
+/// and bytes in all (<c>MaxFiles</c>, <c>MaxTotalFileBytes</c>) and per user, a token's site and <c>sub</c>
+/// (<c>MaxFilesPerUser</c>, <c>MaxFileBytesPerUser</c>, and <c>MaxUploadsPerUser</c> in progress): an upload takes one
+/// file's room (<see cref="Reserve"/>) before its body is read, its bytes as they arrive, and gives both back when it fails. A file is
 /// kept <c>CoreSim:FileRetention</c> after its latest upload (per user: each uploader's copy counts against that user
 /// until it expires); then it is not served, and a sweep each minute deletes it. Who uploaded a file and when is kept
 /// beside it (<c>{id}.owners</c>), so a restart keeps quotas and ages; a file without one (from before) counts from its
@@ -76,16 +76,24 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
         }
     }
 
+    /// <summary>The key of a user's quota: a token's site and sub (the same sub on two sites is two users).</summary>
+    public static string UserKey(string site, string sub) => $"{site.Length}:{site}/{sub}";
+
     /// <summary>
-    /// Takes the room of one more file of <paramref name="declaredBytes"/> (its Content-Length; 0 when unknown: the
-    /// room grows as bytes arrive) for <paramref name="sub"/>. Null, with the reason, when a limit would be passed.
+    /// Takes the room of one more file for <paramref name="user"/> (<see cref="UserKey"/>); its bytes are taken as they
+    /// arrive (<see cref="Grow"/>): <paramref name="declaredBytes"/> (its Content-Length, 0 when unknown) only refuses at
+    /// once what cannot fit, so an upload that declares much and sends little holds no more than it sent. Null, with the
+    /// reason, when a limit would be passed; <paramref name="busy"/> when the user has MaxUploadsPerUser in progress.
     /// </summary>
-    public FileUpload? Reserve(string sub, long declaredBytes, out string? refused)
+    public FileUpload? Reserve(string user, long declaredBytes, out string? refused, out bool busy)
     {
         lock (_gate)
         {
-            var usage = UsageOf(sub);
-            refused = _files.Count + _pendingFiles >= _options.MaxFiles
+            var usage = UsageOf(user);
+            busy = usage.Uploading >= _options.MaxUploadsPerUser;
+            refused = busy
+                ? $"you have {usage.Uploading} uploads in progress, at most {_options.MaxUploadsPerUser} (CoreSim:MaxUploadsPerUser); send the next when one ends"
+                : _files.Count + _pendingFiles >= _options.MaxFiles
                 ? $"no room for more files: {_options.MaxFiles} are kept or being uploaded (CoreSim:MaxFiles); each is kept {_options.FileRetention} from its upload"
                 : usage.Files >= _options.MaxFilesPerUser
                     ? $"quota: you keep {usage.Files} files (uploads in progress count), at most {_options.MaxFilesPerUser} (CoreSim:MaxFilesPerUser); each is kept {_options.FileRetention} from its upload"
@@ -97,8 +105,8 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
 
             _pendingFiles++;
             usage.Files++;
-            TakePending(usage, declaredBytes);
-            return new FileUpload(this, sub, declaredBytes);
+            usage.Uploading++;
+            return new FileUpload(this, user, 0);
         }
     }
 
@@ -208,6 +216,7 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
             _pendingFiles--;
             var usage = UsageOf(upload.Sub);
             usage.Files--;
+            usage.Uploading--;
             GivePending(usage, upload.Bytes);
             Forget(upload.Sub, usage);
         }
@@ -317,7 +326,7 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
         }
     }
 
-    /// <summary>An <c>{id}.owners</c> file: <c>{"sub": unix ms of the upload, …}</c>; null when missing or not one.</summary>
+    /// <summary>An <c>{id}.owners</c> file: <c>{"<user key>": unix ms of the upload, …}</c> (<see cref="UserKey"/>); null when missing or not one.</summary>
     private static Dictionary<string, DateTimeOffset>? ReadOwners(string path)
     {
         try
@@ -399,7 +408,7 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
 
     private void Forget(string sub, Usage usage)
     {
-        if (usage.Files == 0 && usage.Bytes == 0)
+        if (usage.Files == 0 && usage.Bytes == 0 && usage.Uploading == 0)
         {
             _users.Remove(sub);
         }
@@ -423,6 +432,7 @@ internal sealed class FilesStore(IOptions<CoreSimOptions> options, TimeProvider 
     {
         public int Files;
         public long Bytes;
+        public int Uploading;
     }
 }
 

@@ -171,6 +171,76 @@ public sealed class FilesTests
     private List<string> StoredFiles() =>
         Directory.EnumerateFiles(_folder).Select(Path.GetFileName).Where(n => n!.Length == 64 && n.All(char.IsAsciiHexDigitLower)).ToList()!;
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task UploadsThatDeclareBytesAndSendFew_DoNotTakeTheRoomOfOtherUsers(CancellationToken ct)
+    {
+        // A review found an upload charged its whole Content-Length before any byte came: two users trickling a few bytes
+        // (Kestrel's minimum rate lets one last days) held every byte of MaxTotalFileBytes and everyone else got 507.
+        await using var host = await StartAsync(new FakeTimeProvider(s_start), o =>
+        {
+            o.MaxFileBytes = 1000;
+            o.MaxFileBytesPerUser = 1000;
+            o.MaxTotalFileBytes = 2000;
+        });
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var held = new[] { "mallory-1", "mallory-2" }.Select(sub => SendHeldAsync(host, CoreSimFixture.Token(host, sub), Bytes(1000, 1), gate.Task, stop.Token)).ToArray();
+        for (int i = 0; i < 200 && Directory.EnumerateFiles(_folder, "upload-*").Count() < 2; i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        using var alice = await UploadAsync(host, CoreSimFixture.Token(host, "alice"), Bytes(10, 2));
+        gate.TrySetResult();
+        await Task.WhenAll(held);
+        Assert.That(alice.StatusCode, Is.EqualTo(HttpStatusCode.Created), "200 bytes have arrived and nothing is kept: alice's 10 bytes fit");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task UploadsInProgress_PerUser_AreCapped_429_OtherUsersUpload(CancellationToken ct)
+    {
+        await using var host = await StartAsync(new FakeTimeProvider(s_start), o => o.MaxUploadsPerUser = 2);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string alice = CoreSimFixture.Token(host, "alice");
+        var held = Enumerable.Range(0, 2).Select(i => SendHeldAsync(host, alice, Bytes(500, i), gate.Task, ct)).ToArray();
+        for (int i = 0; i < 200 && Directory.EnumerateFiles(_folder, "upload-*").Count() < 2; i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        using var third = await UploadAsync(host, alice, Bytes(10, 3));
+        using var bob = await UploadAsync(host, CoreSimFixture.Token(host, "bob"), Bytes(10, 4));
+        string error = third.StatusCode == HttpStatusCode.TooManyRequests ? await ErrorAsync(third) : string.Empty;
+        gate.TrySetResult();
+        var statuses = await Task.WhenAll(held);
+        using var after = await UploadAsync(host, alice, Bytes(10, 5));
+        Assert.Multiple(() =>
+        {
+            Assert.That(third.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(error, Does.Contain("MaxUploadsPerUser"));
+            Assert.That(bob.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(statuses, Is.All.EqualTo(HttpStatusCode.Created));
+            Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.Created), "once they end, alice uploads again");
+        });
+    }
+
+    [Test]
+    public async Task Quotas_ArePerSiteAndSub_TheSameSubOnAnotherSiteIsAnotherUser()
+    {
+        await using var host = await StartAsync(new FakeTimeProvider(s_start), o => o.MaxFilesPerUser = 1);
+        using var first = await UploadAsync(host, CoreSimFixture.Token(host, "alice", site: "s1"), Bytes(10, 1));
+        using var again = await UploadAsync(host, CoreSimFixture.Token(host, "alice", site: "s1"), Bytes(10, 2));
+        using var otherSite = await UploadAsync(host, CoreSimFixture.Token(host, "alice", site: "s2"), Bytes(10, 3));
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.InsufficientStorage), "s1's alice has her one file");
+            Assert.That(otherSite.StatusCode, Is.EqualTo(HttpStatusCode.Created), "s2's alice is someone else");
+        });
+    }
+
     private static byte[] Bytes(int length, int seed) => Enumerable.Range(0, length).Select(i => (byte)(i * 31 + seed * 7 + seed)).ToArray();
 
     private static async Task<HttpResponseMessage> UploadAsync(CoreSimHost host, string token, byte[] body, bool chunked = false)
