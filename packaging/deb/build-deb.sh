@@ -32,6 +32,7 @@ chmod -R u+rwX,go+rX,go-w "$ROOTFS/opt/relay"
 install -m 0640 "$HERE/gateway.json" "$ROOTFS/etc/relay/gateway.json"
 install -m 0644 "$REPO/packaging/systemd/relay-gateway.service" "$ROOTFS/lib/systemd/system/relay-gateway.service"
 install -m 0644 "$REPO/packaging/systemd/wireguard.conf" "$ROOTFS/usr/share/relay/systemd/wireguard.conf"
+install -m 0755 "$REPO/packaging/systemd/migrate-wireguard-dropin.sh" "$ROOTFS/usr/share/relay/systemd/migrate-wireguard-dropin.sh"
 cat >"$ROOTFS/usr/share/doc/relay-gateway/README" <<DOC
 Relay gateway $VERSION. Install and first start: the "Install a relay (Debian)" section of the project's README.
   relay init > /etc/relay/gateway.json; relay check /etc/relay/gateway.json; systemctl enable --now relay-gateway

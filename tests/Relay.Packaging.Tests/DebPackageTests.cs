@@ -100,6 +100,7 @@ public class DebPackageTests
             Assert.That(lines, Has.Some.Match(@"^-rw-r----- root/root .* \./etc/relay/gateway\.json$"), "the config, not world-readable");
             Assert.That(lines, Has.Some.Match(@"^-rw-r--r-- root/root .* \./lib/systemd/system/relay-gateway\.service$"));
             Assert.That(lines, Has.Some.Match(@" \./usr/share/relay/systemd/wireguard\.conf$"));
+            Assert.That(lines, Has.Some.Match(@"^-rwxr-xr-x root/root .* \./usr/share/relay/systemd/migrate-wireguard-dropin\.sh$"), "postinst's fix of an old drop-in");
             Assert.That(lines, Has.None.Match(@"\.pdb$"), "no symbols in the package");
             if (HasCli)
             {

@@ -116,6 +116,48 @@ public sealed class SystemdWireGuardDropInTests
         Assert.That(File.Exists(probe) ? (await File.ReadAllTextAsync(probe, ct)).Trim() : "(no file)", Is.EqualTo("nobody"), "the service user's /run/wireguard is /run/relay/wireguard");
     }
 
+    /// <summary>
+    /// An upgrade fixes an installed copy of the old drop-in: operators copy it into /etc, which the package does not
+    /// own, and the old one's RuntimeDirectoryPreserve=yes left the host's /run/wireguard the relay user's until a reboot.
+    /// The package's postinst runs packaging/systemd/migrate-wireguard-dropin.sh (here on a temporary folder's paths).
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Upgrade_AnInstalledOldDropIn_IsReplaced_AndTheHostsFolderGivenBackToRoot(CancellationToken ct)
+    {
+        string dir = TempFolders.Create("relay-dropin-");
+        try
+        {
+            string script = Path.Combine(Repo.Root, "packaging", "systemd", "migrate-wireguard-dropin.sh");
+            string dropIn = Path.Combine(dir, "wireguard.conf");
+            const string OldDropIn = "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_NET_ADMIN\nRuntimeDirectory=wireguard\nRuntimeDirectoryPreserve=yes\n";
+            await File.WriteAllTextAsync(dropIn, OldDropIn, ct);
+            string run = Path.Combine(dir, "run-wireguard");
+            Directory.CreateDirectory(run);
+            Assert.That((await ProcessRunner.RunAsync("chown", ["nobody:nogroup", run], ct)).ExitCode, Is.Zero, "as the old drop-in left it: the service user's");
+
+            var migrate = await ProcessRunner.RunAsync("sh", [script, dropIn, run, DropInPath, "nobody"], ct);
+            var again = await ProcessRunner.RunAsync("sh", [script, dropIn, run, DropInPath, "nobody"], ct);
+            string now = await File.ReadAllTextAsync(dropIn, ct), shipped = await File.ReadAllTextAsync(DropInPath, ct);
+            string kept = File.Exists(dropIn + ".dpkg-old") ? await File.ReadAllTextAsync(dropIn + ".dpkg-old", ct) : "(none)";
+            string owner = await OwnerAsync(run, ct);
+            Assert.Multiple(() =>
+            {
+                Assert.That(migrate.ExitCode, Is.Zero, migrate.StdErr);
+                Assert.That(now, Is.EqualTo(shipped), "the shipped drop-in replaced the old copy");
+                Assert.That(kept, Is.EqualTo(OldDropIn), "the old copy kept beside it");
+                Assert.That(owner, Is.EqualTo("root:root"), "the host's /run/wireguard is root's again");
+                Assert.That(migrate.StdErr, Does.Contain("replaced").And.Contain("given back to root"));
+                Assert.That((again.ExitCode, again.StdErr), Is.EqualTo((0, string.Empty)), "a second run has nothing to do");
+            });
+        }
+        finally
+        {
+            TempFolders.Remove(dir);
+        }
+    }
+
     private static async Task<string> OwnerAsync(string path, CancellationToken ct)
     {
         var stat = await ProcessRunner.RunAsync("stat", ["-c", "%U:%G", path], ct);
