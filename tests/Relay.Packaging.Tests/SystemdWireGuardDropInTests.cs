@@ -51,12 +51,7 @@ public sealed class SystemdWireGuardDropInTests
 
         // The packaged unit with the drop-in, as the relay user (nobody here: no relay user on a test machine); its
         // program a stand-in that exits at once. Everything else, the drop-in above all, as shipped.
-        string unit = (await File.ReadAllTextAsync(UnitPath, ct))
-            .Replace("Type=notify\n", "Type=oneshot\n", StringComparison.Ordinal)
-            .Replace("ExecStart=/opt/relay/gateway/Relay.Gateway --config /etc/relay/gateway.json\n", "ExecStart=/bin/true\n", StringComparison.Ordinal)
-            .Replace("Restart=on-failure\n", "Restart=no\n", StringComparison.Ordinal)
-            .Replace("User=relay\n", "User=nobody\n", StringComparison.Ordinal)
-            .Replace("Group=relay\n", "Group=nogroup\n", StringComparison.Ordinal);
+        string unit = await OneShotUnitAsync("/bin/true", ct);
         Assert.That(unit, Does.Contain("ExecStart=/bin/true").And.Contain("User=nobody").And.Contain("Type=oneshot"));
         string unitFile = Path.Combine(systemd.UnitsDir, "relay-gateway.service");
         await File.WriteAllTextAsync(unitFile, unit, ct);
@@ -92,12 +87,7 @@ public sealed class SystemdWireGuardDropInTests
 
         using var systemd = await SystemdManager.StartAsync(ct);
         string runtime = Path.Combine(Path.GetDirectoryName(systemd.UnitsDir)!, "runtime"); // the manager's /run
-        string unit = (await File.ReadAllTextAsync(UnitPath, ct))
-            .Replace("Type=notify\n", "Type=oneshot\n", StringComparison.Ordinal)
-            .Replace("ExecStart=/opt/relay/gateway/Relay.Gateway --config /etc/relay/gateway.json\n", "ExecStart=/bin/sh -c 'id -un > /run/wireguard/probe.sock'\n", StringComparison.Ordinal)
-            .Replace("Restart=on-failure\n", "Restart=no\n", StringComparison.Ordinal)
-            .Replace("User=relay\n", "User=nobody\n", StringComparison.Ordinal)
-            .Replace("Group=relay\n", "Group=nogroup\n", StringComparison.Ordinal);
+        string unit = await OneShotUnitAsync("/bin/sh -c 'id -un > /run/wireguard/probe.sock'", ct);
         // A user manager cannot set up the unit's other sandboxing (226/NAMESPACE) or its state folder as /var/lib/relay
         // (200/CHDIR): those lines are left out here (SystemdUnitTests checks them with systemd-analyze); the drop-in's
         // folder and bind are what this test runs.
@@ -157,6 +147,16 @@ public sealed class SystemdWireGuardDropInTests
             TempFolders.Remove(dir);
         }
     }
+
+    /// <summary>The packaged unit as a one-shot of the relay user's stand-in (nobody: no relay user on a test machine)
+    /// running <paramref name="execStart"/>; everything else as shipped.</summary>
+    private static async Task<string> OneShotUnitAsync(string execStart, CancellationToken ct) =>
+        (await File.ReadAllTextAsync(UnitPath, ct))
+            .Replace("Type=notify\n", "Type=oneshot\n", StringComparison.Ordinal)
+            .Replace("ExecStart=/opt/relay/gateway/Relay.Gateway --config /etc/relay/gateway.json\n", $"ExecStart={execStart}\n", StringComparison.Ordinal)
+            .Replace("Restart=on-failure\n", "Restart=no\n", StringComparison.Ordinal)
+            .Replace("User=relay\n", "User=nobody\n", StringComparison.Ordinal)
+            .Replace("Group=relay\n", "Group=nogroup\n", StringComparison.Ordinal);
 
     private static async Task<string> OwnerAsync(string path, CancellationToken ct)
     {

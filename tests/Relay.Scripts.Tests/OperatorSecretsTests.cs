@@ -74,7 +74,7 @@ public sealed class OperatorSecretsTests
             var exposing = Processes().Where(p => p.Pid != Environment.ProcessId && p.Cmdline.Contains(adminKey, StringComparison.Ordinal)).ToList();
             release.TrySetResult();
             Assert.That(exposing.Select(p => $"pid {p.Pid}: {p.Cmdline}"), Is.Empty, "the admin key is on a command line every local user can read");
-            Assert.That(drainArrived.Task.Result, Does.Contain($"\r\nAuthorization: Bearer {adminKey}\r\n"), "the drain request still carries the key");
+            Assert.That(await drainArrived.Task, Does.Contain($"\r\nAuthorization: Bearer {adminKey}\r\n"), "the drain request still carries the key");
         }
         finally
         {
