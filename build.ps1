@@ -25,7 +25,7 @@ usage: ./build.ps1 VERB [args]
   run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops; --core-port, --backhaul-port, --gateway-port, --agent-port move it)
   load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.ps1 load --help)
   bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
-  bench gateway         gateway vs direct-to-core on loopback, nginx and HAProxy side by side (parts: steady fixed storm idle failover peers rounds; Linux: /proc, bash)
+  bench gateway         gateway vs direct-to-core on loopback, nginx and HAProxy side by side (parts: steady fixed storm idle failover peers rounds interleaved; Linux: /proc, bash)
   bench steering        sessions moved by a drain through HAProxy
   bench wan             a session over a userspace WAN delay line, through the relay vs direct (Linux, as root)
   bench attack          legitimate sessions through a gateway without and with a connection flood (Linux loopback)

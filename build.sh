@@ -3,7 +3,7 @@
 #   ./build.sh run     start core-sim and one gateway on this machine
 #   ./build.sh test    install what the tests need, run every test, print "tests: N passed, N failed, N skipped"
 #   ./build.sh bench   BenchmarkDotNet codec benchmarks and the loopback throughput run
-#   ./build.sh bench gateway [PARTS]  gateway vs direct, nginx and HAProxy on loopback (parts: steady fixed storm idle failover peers rounds)
+#   ./build.sh bench gateway [PARTS]  gateway vs direct, nginx and HAProxy on loopback (parts: steady fixed storm idle failover peers rounds interleaved)
 #   ./build.sh bench attack   legitimate sessions through a gateway without and with a connection flood (issue 16)
 #   ./build.sh bench regions  the regions lab (issue 17): per region direct vs relay vs negotiate, region loss (DNS, resumes), drain (as root)
 #   ./build.sh bench cluster  core-sim cluster on Redis vs one in-memory node; a node's SIGKILL under load (issue 20)
@@ -176,7 +176,7 @@ usage: ./build.sh VERB [args]
   run                   start core-sim and one gateway on this machine and print URLs, keys and tokens (Ctrl-C stops)
   load SCENARIO [args]  the load generator against a running Relay (scenarios: ./build.sh load --help)
   bench                 BenchmarkDotNet codec benchmarks (bench codec|throughput: the same tool's other runs)
-  bench gateway         gateway vs direct-to-core on loopback, nginx and HAProxy side by side (parts: steady fixed storm idle failover peers rounds)
+  bench gateway         gateway vs direct-to-core on loopback, nginx and HAProxy side by side (parts: steady fixed storm idle failover peers rounds interleaved)
   bench steering        sessions moved by a drain through HAProxy
   bench wan             a session over a userspace WAN delay line, through the relay vs direct
   bench attack          legitimate sessions through a gateway without and with a connection flood (issue 16)

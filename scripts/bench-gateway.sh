@@ -12,12 +12,15 @@
 #      all, likewise; ROUNDS_PATHS="direct gateway": a control without the hop); msg/s spread, and each process's CPU
 #      per message; where the two CPUs were each second (the load generator's --cross-cpu-probe) and msg/s at each
 #      placement (rounds.md)
+#   8. interleaved (issue 21): the same question as rounds ("is a fresh gateway process sometimes a slow one?") with the
+#      machine's drift taken out: GATEWAY_ROUNDS fresh gateways started side by side (one warm core-sim, one warm load
+#      generator), the load moved between them in short slices, INTERLEAVED_CYCLES times round (interleaved.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
 # stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
 #
 #   scripts/bench-gateway.sh                 the issue-4 parts: steady fixed storm idle failover
-#   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover | peers | rounds
+#   scripts/bench-gateway.sh steady storm    only some parts: steady | fixed | storm | idle | failover | peers | rounds | interleaved
 #   NO_BUILD=1 OUT=/tmp/b scripts/bench-gateway.sh
 #   NO_BUILD=1 PORT_OFFSET=700 scripts/bench-gateway.sh peers rounds    issue 21's tables (about 12 minutes)
 set -euo pipefail
@@ -132,7 +135,7 @@ start_core() {
   rm -f "$OUT/core-public.pem"
   port_free "$CORE_HTTP" "$CORE_BACKHAUL"
   "${PIN_CORE_A[@]}" env "${CORE_ENV_A[@]}" dotnet core-sim/bin/Release/net10.0/Relay.CoreSim.dll --CoreSim:BindAddress=127.0.0.1 --CoreSim:HttpPort=$CORE_HTTP \
-    --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
+    --CoreSim:BackhaulPort=$CORE_BACKHAUL --CoreSim:RelayKeys:gw-a=$KEY --CoreSim:RelayKeys:gw-b=$KEY $(for i in $(seq 1 9); do printf ' --CoreSim:RelayKeys:gw-i%s=%s' "$i" "$KEY"; done) --CoreSim:AdminKey="$RELAY_CORE_ADMIN_KEY" \
     "${QUIET[@]}" >>"$OUT/core-sim.log" 2>&1 &
   PIDS[core]=$!
   wait_http "http://127.0.0.1:$CORE_HTTP/fleet" "${PIDS[core]}"
@@ -193,7 +196,7 @@ gc_heap_bytes() { # gc_heap_bytes PID NAME: live managed heap after a full GC (d
 
 idle_hold() { # idle_hold NAME URL SESSIONS SECONDS: idle sessions held in the background; waits until all are connected
   rm -f "$OUT/$1.ready"
-  timeout 300 "${LOADGEN[@]}" idle --url "$2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$3" \
+  timeout $(($4 > 180 ? $4 + 120 : 300)) "${LOADGEN[@]}" idle --url "$2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$3" \
     --seconds "$4" --connect-concurrency 200 --ready-file "$OUT/$1.ready" --progress off --out "$OUT/$1" "${IDLE_ARGS_A[@]}" >"$OUT/$1.txt" 2>&1 &
   IDLE_PID=$!
   for _ in $(seq 1 1200); do [ -s "$OUT/$1.ready" ] && break; sleep 0.1; done
@@ -550,7 +553,7 @@ print(round(best))' one a b
   rm -f "$a" "$b"
 }
 
-if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
+if [[ " $PARTS " =~ \ (peers|rounds|interleaved)\  ]]; then
   stop gw-b; stop gw-a; stop core
   if [[ " $PARTS " == *" peers "* ]]; then
     scripts/install-nginx.sh; scripts/install-haproxy.sh
@@ -746,6 +749,99 @@ PY
   cat "$OUT/rounds.md"
 fi
 
+if [[ " $PARTS " == *" interleaved "* ]]; then
+  # "No bimodal runs", with the machine's own drift taken out of it. The rounds part measures fresh gateways one after
+  # the other, so a round's figure is also how long the hypervisor kept the VM's two vCPUs on one cache domain in those
+  # 20 s (bench/README.md, "Rounds: the two speeds are the two placements of the vCPUs"). Here GATEWAY_ROUNDS fresh
+  # gateways (gw-i1 …) run side by side, each holding its own PEER_SESSIONS - PEER_ACTIVE idle sessions; one core-sim and
+  # one load generator (both warm) serve them all. The PEER_ACTIVE ping-pong sessions go to one gateway at a time, a
+  # slice of SLICE_WARMUP + SLICE_SECONDS s each (fresh sessions every slice), the gateways in turn (each cycle starts one
+  # gateway later), INTERLEAVED_WARMUP_CYCLES uncounted cycles (tiered compilation) then INTERLEAVED_CYCLES counted
+  # ones. Each gateway's msg/s is the mean of its counted slices, which the machine's placements fall on alike; its CPU
+  # per message, its CPU over those slices' messages.
+  SLICE_SECONDS=${SLICE_SECONDS:-4} SLICE_WARMUP=${SLICE_WARMUP:-1}
+  INTERLEAVED_CYCLES=${INTERLEAVED_CYCLES:-6} INTERLEAVED_WARMUP_CYCLES=${INTERLEAVED_WARMUP_CYCLES:-3}
+  n_gw=$GATEWAY_ROUNDS
+  [ "$n_gw" -le 9 ] || { echo "bench: interleaved: at most 9 gateways side by side (GATEWAY_ROUNDS=$n_gw)" >&2; exit 2; }
+  cycles=$((INTERLEAVED_WARMUP_CYCLES + INTERLEAVED_CYCLES))
+  slice_total=$((SLICE_WARMUP + SLICE_SECONDS))
+  hold=$((cycles * n_gw * (slice_total + 6) + 120))   # the idle sessions' lifetime: the whole part, generously
+  stop core; start_core
+  # INTERLEAVED_GW1_ENV / INTERLEAVED_GW1_ARGS: environment and arguments for gw-i1 alone, a control that the measure
+  # sees a gateway that really is slower (e.g. INTERLEAVED_GW1_ENV=DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0
+  # INTERLEAVED_GW1_ARGS=--Gateway:KestrelInlineScheduling=false: the settings before issue 21's inline completions).
+  read -r -a gw1_env <<<"${INTERLEAVED_GW1_ENV:-}"; read -r -a gw1_args <<<"${INTERLEAVED_GW1_ARGS:-}"
+  for k in $(seq 1 "$n_gw"); do
+    if [ "$k" = 1 ]; then
+      saved_env=("${GW_ENV_A[@]}"); GW_ENV_A+=("${gw1_env[@]}")
+      start_gateway "gw-i$k" $((28100 + k + PORT_OFFSET)) "${gw1_args[@]}"
+      GW_ENV_A=("${saved_env[@]}")
+    else
+      start_gateway "gw-i$k" $((28100 + k + PORT_OFFSET))
+    fi
+    timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" \
+      --sessions 100 --progress off --out "$OUT/inter-warm-$k" >"$OUT/inter-warm-$k.txt" 2>&1 || true
+    idle_hold "inter-idle-$k" "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws" $((PEER_SESSIONS - PEER_ACTIVE)) "$hold"
+    PIDS[inter-idle-$k]=$IDLE_PID
+    echo "bench: interleaved: gw-i$k (pid ${PIDS[gw-i$k]}) holds $IDLE_N idle sessions"
+  done
+  # The one load generator of the slices, started after the gateways and idle sessions: a process started after
+  # `exec 8>` would hold the fifo's write end open, and the load generator would never see its input end.
+  PROBE_ARGS=(--cross-cpu-probe)
+  rm -f "$OUT/inter-lg.in"; mkfifo "$OUT/inter-lg.in"
+  timeout $((hold + 120)) "${LOADGEN[@]}" steady --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" \
+    --sessions "$PEER_ACTIVE" --rate max --window 1 --seconds "$slice_total" --warmup "$SLICE_WARMUP" --progress off \
+    "${PROBE_ARGS[@]}" --rounds-from-stdin <"$OUT/inter-lg.in" >"$OUT/inter-lg.txt" 2>&1 &
+  PIDS[inter-lg]=$!
+  exec 8>"$OUT/inter-lg.in"
+  printf 'label\tgateway\tcycle\tcounted\tmsg_s\tp50_ms\tp99_ms\thop_us_msg\tcore_us_msg\tloadgen_us_msg\twindow_s\tlost\tduplicated\tout_of_order\tconnected\n' >"$OUT/interleaved-runs.tsv"
+  for cycle in $(seq 1 "$cycles"); do
+    counted=$((cycle > INTERLEAVED_WARMUP_CYCLES ? 1 : 0))
+    for i in $(seq 0 $((n_gw - 1))); do
+      k=$(( (i + cycle - 1) % n_gw + 1 ))
+      label=inter-gw$k-c$cycle; hop=${PIDS[gw-i$k]}; lga=${PIDS[inter-lg]}
+      rm -f "$OUT/$label.ready"
+      echo "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws $OUT/$label $OUT/$label.ready" >&8
+      for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
+      kill -0 "$lga" 2>/dev/null || { echo "bench: interleaved: the load generator exited (see $OUT/inter-lg.txt)" >&2; exit 1; }
+      sleep "$SLICE_WARMUP"
+      t0=$(date +%s.%N); h0=$(tree_cpu "$hop"); c0=$(tree_cpu "${PIDS[core]}"); g0=$(tree_cpu "$lga")
+      sleep "$SLICE_SECONDS"
+      t1=$(date +%s.%N); h1=$(tree_cpu "$hop"); c1=$(tree_cpu "${PIDS[core]}"); g1=$(tree_cpu "$lga")
+      for _ in $(seq 1 600); do grep -Fqx "done $OUT/$label" "$OUT/inter-lg.txt" 2>/dev/null || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
+      python3 - "$OUT/$label/result.json" "$label" "$k" "$cycle" "$counted" "$t0" "$t1" "$h0" "$h1" "$c0" "$c1" "$g0" "$g1" >>"$OUT/interleaved-runs.tsv" <<'PY'
+import json, sys
+f, label, k, cycle, counted, t0, t1, h0, h1, c0, c1, g0, g1 = sys.argv[1:]
+try:
+    r = json.load(open(f))
+except (OSError, ValueError):
+    print(f"{label}\t{k}\t{cycle}\t{counted}\tfailed"); sys.exit()
+window = float(t1) - float(t0)
+msgs = r["messagesPerSecond"] * window
+us = lambda a, b: round((float(b) - float(a)) * 1e6 / msgs, 2) if msgs else float("nan")
+print("\t".join(str(x) for x in [label, k, cycle, counted, r["messagesPerSecond"], r["latencyMs"]["p50"], r["latencyMs"]["p99"], us(h0, h1), us(c0, c1), us(g0, g1),
+      round(window, 2), r["lost"], r["duplicated"], r["outOfOrder"], r["connected"]]))
+PY
+      tail -n 1 "$OUT/interleaved-runs.tsv"
+    done
+  done
+  exec 8>&-
+  wait "${PIDS[inter-lg]}" 2>/dev/null || echo "bench: interleaved: the load generator exited non-zero (see $OUT/inter-lg.txt)" >&2
+  unset "PIDS[inter-lg]"
+  for k in $(seq 1 "$n_gw"); do stop "inter-idle-$k"; stop "gw-i$k"; done
+  stop core; PROBE_ARGS=()
+  python3 scripts/bench-interleaved.py "$OUT/interleaved-runs.tsv" "$OUT" >"$OUT/interleaved.md"
+  {
+    echo "## Interleaved (issue 21): $n_gw fresh gateways side by side, the load moved between them"
+    echo
+    echo "One warm core-sim and one warm load generator; each gateway holds $((PEER_SESSIONS - PEER_ACTIVE)) idle sessions; $PEER_ACTIVE closed-loop ping-pong sessions (window 1) go to one gateway at a time for $SLICE_WARMUP s + $SLICE_SECONDS s measured, the gateways in turn; $INTERLEAVED_WARMUP_CYCLES uncounted cycles, then $INTERLEAVED_CYCLES counted."
+    echo
+    cat "$OUT/interleaved.md"
+    echo
+  } >>"$MD"
+  cat "$OUT/interleaved.md"
+fi
+
 runs=()
 for name in steady-max-direct steady-max-gateway steady-20k-direct steady-20k-gateway $(for i in $(seq 2 "$FIXED_PAIRS"); do echo "steady-20k-direct-$i steady-20k-gateway-$i"; done) steady-5k-direct steady-5k-gateway storm-direct storm-gateway failover-kill; do
   [ -f "$OUT/$name/result.json" ] && runs+=("$name=$OUT/$name")
@@ -758,8 +854,9 @@ if [ -f "$OUT/cpu.txt" ]; then
 fi
 echo >>"$MD"
 settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMUP=$WARMUP FIXED_PAIRS=$FIXED_PAIRS PORT_OFFSET=$PORT_OFFSET"
-if [[ " $PARTS " =~ \ (peers|rounds)\  ]]; then
+if [[ " $PARTS " =~ \ (peers|rounds|interleaved)\  ]]; then
   settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS GW_TLS=${GW_TLS:-0} PEER_TLS=${PEER_TLS:-0}"
+  [[ " $PARTS " == *" interleaved "* ]] && settings+=" SLICE_SECONDS=$SLICE_SECONDS SLICE_WARMUP=$SLICE_WARMUP INTERLEAVED_CYCLES=$INTERLEAVED_CYCLES INTERLEAVED_WARMUP_CYCLES=$INTERLEAVED_WARMUP_CYCLES"
   settings+="; nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
 fi
 echo "Command: \`scripts/bench-gateway.sh $PARTS\` ($settings). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
