@@ -16,7 +16,8 @@
 #      machine's drift taken out: GATEWAY_ROUNDS fresh gateways started side by side (one warm core-sim, one warm load
 #      generator), the load moved between them in short slices, INTERLEAVED_CYCLES times round (interleaved.md)
 # Starts core-sim and gateways as Release processes on loopback (ports 27xxx/28xxx), runs the load generator,
-# stops them. Every load run is bounded in count and time (<= 60 s). Results: $OUT/bench.md (+ each run's
+# stops them. Every load run is bounded in count and time (<= 60 s; the interleaved part's one load generator and idle
+# holders live through the part, bounded by its length). Results: $OUT/bench.md (+ each run's
 # result.json, summary.md, latency.html, and comparison.html side by side).
 #
 #   scripts/bench-gateway.sh                 the issue-4 parts: steady fixed storm idle failover
@@ -65,6 +66,12 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((STORM_SESSIONS + 1
   exit 2
 fi
 
+if [[ " $PARTS " == *" interleaved "* ]] && [ "$GATEWAY_ROUNDS" -gt 9 ]; then
+  echo "bench: interleaved: at most 9 gateways side by side (GATEWAY_ROUNDS=$GATEWAY_ROUNDS)" >&2; exit 2
+fi
+if [[ " $PARTS " == *" interleaved "* ]] && [ "${GW_TLS:-0}" = 1 ]; then
+  echo "bench: interleaved: ws:// only (GW_TLS=1 is for peers and rounds)" >&2; exit 2
+fi
 if [ -z "${NO_BUILD:-}" ]; then
   echo "bench: building Release…"
   dotnet build Relay.sln -c Release -nologo -v quiet >/dev/null
@@ -99,7 +106,11 @@ stop() { # stop NAME: SIGTERM, then SIGKILL after 15 s
   wait "$pid" 2>/dev/null || true
   unset "PIDS[$1]"
 }
-cleanup() { for name in "${!PIDS[@]}"; do stop "$name"; done; }
+cleanup() { # the load generators' fifos closed first (fd 7: rounds, fd 8: interleaved): a load generator that was told
+  # to stop goes back to its input and would wait there for an end that this shell holds
+  exec 7>&- 8>&-
+  for name in "${!PIDS[@]}"; do stop "$name"; done
+}
 trap cleanup EXIT
 trap 'exit 130' INT # a trap that returns would let the script go on after Ctrl-C
 trap 'exit 143' TERM
@@ -198,7 +209,7 @@ idle_hold() { # idle_hold NAME URL SESSIONS SECONDS: idle sessions held in the b
   rm -f "$OUT/$1.ready"
   timeout $(($4 > 180 ? $4 + 120 : 300)) "${LOADGEN[@]}" idle --url "$2" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions "$3" \
     --seconds "$4" --connect-concurrency 200 --ready-file "$OUT/$1.ready" --progress off --out "$OUT/$1" "${IDLE_ARGS_A[@]}" >"$OUT/$1.txt" 2>&1 &
-  IDLE_PID=$!
+  IDLE_PID=$!; PIDS[hold-$1]=$IDLE_PID # stopped on exit even while it connects; the caller stops it by that name
   for _ in $(seq 1 1200); do [ -s "$OUT/$1.ready" ] && break; sleep 0.1; done
   IDLE_N=$(cat "$OUT/$1.ready" 2>/dev/null || echo 0)
 }
@@ -224,8 +235,7 @@ measure_idle() { # measure_idle LABEL PID URL: what one more idle session costs 
   rss45=$(rss_kib "$pid")
   # The GC heap last: dotnet-gcdump's EventPipe session leaves its buffers in the process (tens of MB of RSS).
   heap_during=$(gc_heap_bytes "$pid" "$label-during")
-  kill "$lg1" "$lg2" 2>/dev/null || true
-  wait "$lg1" "$lg2" 2>/dev/null || true
+  stop "hold-idle-$label-1"; stop "hold-idle-$label-2"
   sleep 5
   heap_closed=$(gc_heap_bytes "$pid" "$label-closed")
   local heap_per="n/a"
@@ -471,8 +481,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "$url" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" --sessions 100 --progress off --out "$OUT/$label-warm" >"$OUT/$label-warm.txt" 2>&1 || true
   sleep 2
   rb=$(tree_rss "$hop"); cb=$(tree_rss "${PIDS[core]}")
-  idle_hold "$label-idle" "$url" $((PEER_SESSIONS - PEER_ACTIVE)) $((PEER_STEADY_AFTER + 60)); lgi=$IDLE_PID; idle_n=$IDLE_N
-  PIDS[idle-lg]=$lgi
+  idle_hold "$label-idle" "$url" $((PEER_SESSIONS - PEER_ACTIVE)) $((PEER_STEADY_AFTER + 60)); idle_n=$IDLE_N
   burst=$(date +%s.%N)
   sleep 1
   r1=$(tree_rss "$hop"); c1r=$(tree_rss "${PIDS[core]}")
@@ -502,7 +511,7 @@ peer_run() { # peer_run LABEL PATH ROUND: one measurement with fresh processes; 
   # The steady-state reading: PEER_STEADY_AFTER s after the idle burst, at least 1 s after the active sessions closed.
   sleep "$(awk -v b="$burst" -v n="$(date +%s.%N)" -v a="$PEER_STEADY_AFTER" 'BEGIN{w=b+a-n; printf "%.1f", (w < 1 ? 1 : w)}')"
   rs=$(tree_rss "$hop"); cs=$(tree_rss "${PIDS[core]}")
-  stop idle-lg
+  stop "hold-$label-idle"
   [ -n "$name" ] && stop "$name"
   [ "$KEEP_CORE" = 1 ] || stop core
   speed1=$(machine_speed)
@@ -678,7 +687,7 @@ def per_second(r):
         return []
     tl, start = d.get("timeline") or [], d.get("connectSeconds", 0) + d.get("warmupSeconds", 0)
     return [((b["received"] - a["received"]) / (b["seconds"] - a["seconds"]), b.get("crossCpuNs", 0))
-            for a, b in zip(tl, tl[1:]) if a["seconds"] >= start and b["seconds"] > a["seconds"]]
+            for a, b in zip(tl, tl[1:]) if (a["seconds"] + b["seconds"]) / 2 >= start and b["seconds"] > a["seconds"]]  # most of the second in the window
 secs = {r["label"]: per_second(r) for r in rows}
 probed = [ns for v in secs.values() for _, ns in v if ns > 0]
 # Two placements of the two CPUs: "near" within 1.35x of the 10th percentile of the seconds' round trips (on issue
@@ -762,7 +771,6 @@ if [[ " $PARTS " == *" interleaved "* ]]; then
   SLICE_SECONDS=${SLICE_SECONDS:-4} SLICE_WARMUP=${SLICE_WARMUP:-1}
   INTERLEAVED_CYCLES=${INTERLEAVED_CYCLES:-6} INTERLEAVED_WARMUP_CYCLES=${INTERLEAVED_WARMUP_CYCLES:-3}
   n_gw=$GATEWAY_ROUNDS
-  [ "$n_gw" -le 9 ] || { echo "bench: interleaved: at most 9 gateways side by side (GATEWAY_ROUNDS=$n_gw)" >&2; exit 2; }
   cycles=$((INTERLEAVED_WARMUP_CYCLES + INTERLEAVED_CYCLES))
   slice_total=$((SLICE_WARMUP + SLICE_SECONDS))
   hold=$((cycles * n_gw * (slice_total + 6) + 120))   # the idle sessions' lifetime: the whole part, generously
@@ -782,7 +790,6 @@ if [[ " $PARTS " == *" interleaved "* ]]; then
     timeout 60 "${LOADGEN[@]}" idle --seconds 1 --url "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws" --token-url "http://127.0.0.1:$CORE_HTTP/v1/tokens" \
       --sessions 100 --progress off --out "$OUT/inter-warm-$k" >"$OUT/inter-warm-$k.txt" 2>&1 || true
     idle_hold "inter-idle-$k" "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws" $((PEER_SESSIONS - PEER_ACTIVE)) "$hold"
-    PIDS[inter-idle-$k]=$IDLE_PID
     echo "bench: interleaved: gw-i$k (pid ${PIDS[gw-i$k]}) holds $IDLE_N idle sessions"
   done
   # The one load generator of the slices, started after the gateways and idle sessions: a process started after
@@ -801,6 +808,7 @@ if [[ " $PARTS " == *" interleaved "* ]]; then
       k=$(( (i + cycle - 1) % n_gw + 1 ))
       label=inter-gw$k-c$cycle; hop=${PIDS[gw-i$k]}; lga=${PIDS[inter-lg]}
       rm -f "$OUT/$label.ready"
+      kill -0 "$lga" 2>/dev/null || { echo "bench: interleaved: the load generator exited (see $OUT/inter-lg.txt)" >&2; exit 1; }
       echo "ws://127.0.0.1:$((28100 + k + PORT_OFFSET))/ws $OUT/$label $OUT/$label.ready" >&8
       for _ in $(seq 1 600); do [ -s "$OUT/$label.ready" ] || ! kill -0 "$lga" 2>/dev/null && break; sleep 0.1; done
       kill -0 "$lga" 2>/dev/null || { echo "bench: interleaved: the load generator exited (see $OUT/inter-lg.txt)" >&2; exit 1; }
@@ -828,7 +836,7 @@ PY
   exec 8>&-
   wait "${PIDS[inter-lg]}" 2>/dev/null || echo "bench: interleaved: the load generator exited non-zero (see $OUT/inter-lg.txt)" >&2
   unset "PIDS[inter-lg]"
-  for k in $(seq 1 "$n_gw"); do stop "inter-idle-$k"; stop "gw-i$k"; done
+  for k in $(seq 1 "$n_gw"); do stop "hold-inter-idle-$k"; stop "gw-i$k"; done
   stop core; PROBE_ARGS=()
   python3 scripts/bench-interleaved.py "$OUT/interleaved-runs.tsv" "$OUT" >"$OUT/interleaved.md"
   {
@@ -857,7 +865,7 @@ settings="SESSIONS=$SESSIONS WINDOW=$WINDOW SECONDS_STEADY=$SECONDS_STEADY WARMU
 if [[ " $PARTS " =~ \ (peers|rounds|interleaved)\  ]]; then
   settings+=" PEER_ROUNDS=$PEER_ROUNDS GATEWAY_ROUNDS=$GATEWAY_ROUNDS PEER_SESSIONS=$PEER_SESSIONS PEER_ACTIVE=$PEER_ACTIVE PEER_SECONDS=$PEER_SECONDS PEER_WARMUP=$PEER_WARMUP PEER_STEADY_AFTER=$PEER_STEADY_AFTER PEER_WORKERS=$PEER_WORKERS GW_TLS=${GW_TLS:-0} PEER_TLS=${PEER_TLS:-0}"
   [[ " $PARTS " == *" interleaved "* ]] && settings+=" SLICE_SECONDS=$SLICE_SECONDS SLICE_WARMUP=$SLICE_WARMUP INTERLEAVED_CYCLES=$INTERLEAVED_CYCLES INTERLEAVED_WARMUP_CYCLES=$INTERLEAVED_WARMUP_CYCLES"
-  settings+="; nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
+  settings+="; nginx $( (nginx -v 2>&1 || echo "not installed") | sed 's|.*nginx/||'), HAProxy $( (haproxy -v 2>/dev/null || echo "x x not-installed") | awk 'NR==1 {print $3}')"
 fi
 echo "Command: \`scripts/bench-gateway.sh $PARTS\` ($settings). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$MD"
 echo "bench: wrote $MD and $OUT/comparison.html"

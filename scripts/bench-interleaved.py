@@ -3,14 +3,18 @@
 # counted slices, its CPU per message, and where the machine's two CPUs were in its measured seconds.
 #   python3 scripts/bench-interleaved.py OUT/interleaved-runs.tsv OUT    (OUT: the bench's folder, each slice's result.json)
 import csv, json, statistics, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r.get("msg_s") not in (None, "failed")]
+all_rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+rows = [r for r in all_rows if r.get("msg_s") not in (None, "failed")]
+failed = len(all_rows) - len(rows)
 out = sys.argv[2]
 counted = [r for r in rows if r["counted"] == "1"]
 if not counted:
     print("No counted slices completed."); sys.exit()
 def spread(v):
     m = statistics.median(v)
-    return m, max(max(v) - m, m - min(v)) / m * 100
+    return m, (max(max(v) - m, m - min(v)) / m * 100 if m else float("nan"))
+def ratio(a, b):
+    return a / b if b else float("nan")
 def seconds(r):
     # the slice's measured seconds from the load generator's timeline: (msg/s, cross-CPU round trip ns), probed ones only
     try:
@@ -18,8 +22,10 @@ def seconds(r):
     except (OSError, ValueError):
         return []
     tl, start = d.get("timeline") or [], d.get("connectSeconds", 0) + d.get("warmupSeconds", 0)
+    # A second counts when most of it lies in the measured window: the sampler's clock starts before the connect
+    # phase, so its ticks fall a fraction of a second before the window's start.
     return [((b["received"] - a["received"]) / (b["seconds"] - a["seconds"]), b.get("crossCpuNs", 0))
-            for a, b in zip(tl, tl[1:]) if a["seconds"] >= start and b["seconds"] > a["seconds"] and b.get("crossCpuNs", 0) > 0]
+            for a, b in zip(tl, tl[1:]) if (a["seconds"] + b["seconds"]) / 2 >= start and b["seconds"] > a["seconds"] and b.get("crossCpuNs", 0) > 0]
 secs = {r["label"]: seconds(r) for r in counted}
 probes = {k: [ns for _, ns in v] for k, v in secs.items()}
 allp = sorted(ns for v in probes.values() for ns in v)
@@ -43,25 +49,26 @@ for k in gws:
     msgs = [float(r["msg_s"]) * x for r, x in zip(mine, w)]
     mean = statistics.mean(float(r["msg_s"]) for r in mine)
     means.append(mean)
-    hop = sum(float(r["hop_us_msg"]) * m for r, m in zip(mine, msgs)) / sum(msgs)
-    core = sum(float(r["core_us_msg"]) * m for r, m in zip(mine, msgs)) / sum(msgs)
+    hop = ratio(sum(float(r["hop_us_msg"]) * m for r, m in zip(mine, msgs) if m), sum(msgs))
+    core = ratio(sum(float(r["core_us_msg"]) * m for r, m in zip(mine, msgs) if m), sum(msgs))
     p = [ns for r in mine for ns in probes[r["label"]]]
     near = f"{sum(ns <= near_max for ns in p)} / {len(p)}" if near_max else "—"
     at_near = [m for r in mine for m, ns in secs[r["label"]] if near_max and ns <= near_max]
     if len(at_near) >= 3:
         nears.append(statistics.mean(at_near))
     near_rate = f"{statistics.mean(at_near):,.0f}" if len(at_near) >= 3 else "—"
-    print(f"| gw-i{k} | {len(mine)} | {mean:,.0f} | {statistics.median(float(r['p99_ms']) for r in mine):.2f} | {hop:.1f} | {core:.1f} | {hop / core:.2f} | {near} | {near_rate} |")
+    print(f"| gw-i{k} | {len(mine)} | {mean:,.0f} | {statistics.median(float(r['p99_ms']) for r in mine):.2f} | {hop:.1f} | {core:.1f} | {ratio(hop, core):.2f} | {near} | {near_rate} |")
 m, sp = spread(means)
 lost = sum(int(r["lost"]) + int(r["duplicated"]) + int(r["out_of_order"]) for r in rows)
 slices = [float(r["msg_s"]) for r in counted]
 _, slice_sp = spread(slices)
 print(f"\n{len(gws)} fresh gateways, msg/s: median {m:,.0f}, min {min(means):,.0f}, max {max(means):,.0f}; max/min **{max(means) / min(means):.2f}**, "
       f"**±{sp:.1f} %** around the median (target: within ±10 %: {'met' if sp <= 10 else 'not met'}). "
-      f"The single slices, for comparison (the machine's drift in them): ±{slice_sp:.1f} %. Lost + duplicated + out of order: {lost}.")
+      f"The single slices, for comparison (the machine's drift in them): ±{slice_sp:.1f} %. Lost + duplicated + out of order: {lost}."
+      + (f" **{failed} slice(s) failed** (no report; see their folders)." if failed else ""))
 if len(nears) >= 2:
     nm, ns_ = spread(nears)
-    print(f"\nAt one placement (the seconds with the CPUs near, each gateway with 3 or more): median {nm:,.0f}, min {min(nears):,.0f}, max {max(nears):,.0f}, **±{ns_:.1f} %**.")
+    print(f"\nAt one placement (every measured second with the CPUs near, each gateway with 3 or more; the rounds count only settled ones): median {nm:,.0f}, min {min(nears):,.0f}, max {max(nears):,.0f}, **±{ns_:.1f} %**.")
 if near_max:
     print(f"\nA second counts as near when the cache-line round trip between the two CPUs was at most {near_max:.0f} ns (1.35 × the 10th percentile); "
           f"{sum(ns <= near_max for ns in allp)} of {len(allp)} measured seconds were.")
