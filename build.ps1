@@ -113,7 +113,7 @@ function Get-FailedTests([string]$Results) {
 function Install-TestPrerequisites {
   # Real parts for the end-to-end tests (Debian packages; root only; each script says what it skips).
   if (-not (Skip-OnWindows "HAProxy, wireguard-go/wireguard-tools and PowerDNS come from Debian packages (scripts/install-*.sh); their suites skip and say so")) {
-    foreach ($s in "scripts/install-haproxy.sh", "scripts/install-wireguard.sh", "scripts/install-pdns.sh", "scripts/install-prometheus.sh", "scripts/install-redis.sh") { Invoke-Bash $s | Out-Null }
+    foreach ($s in "scripts/install-haproxy.sh", "scripts/install-wireguard.sh", "scripts/install-pdns.sh", "scripts/install-prometheus.sh", "scripts/install-redis.sh", "scripts/install-python.sh") { Invoke-Bash $s | Out-Null }
   }
   # PowerShell for the build.ps1 tests (tests/Relay.Scripts.Tests): a pinned .NET tool, installed by the tests too.
   if (-not $OnWindows) { Invoke-Bash "scripts/install-pwsh.sh" | Out-Null }

@@ -95,6 +95,7 @@ install_test_prerequisites() {
   bash scripts/install-prometheus.sh
   bash scripts/install-pwsh.sh >/dev/null || echo "build.sh: installing PowerShell failed; the build.ps1 tests will report it" >&2
   bash scripts/install-redis.sh
+  bash scripts/install-python.sh
   bash scripts/test-interop.sh || echo "build.sh: npm ci for tests/interop failed; the interop test will report it" >&2
   return 0
 }
