@@ -127,6 +127,8 @@ internal static class DemoPage
     return t;
   }
 
+  const textOf = body => body && typeof body === 'object' && 'text' in body ? body.text : JSON.stringify(body);
+
   function pane(paneRole, steer) {
     const sub = paneRole === 'visitor' ? visitorSub : q.get('operator') || 'operator-1';
     const el = document.getElementById('pane-template').content.firstElementChild.cloneNode(true);
@@ -157,21 +159,38 @@ internal static class DemoPage
       },
     });
     // Issue 18: the room's last messages, through this relay (edge HTTP: GET /api/rooms/{room}/history), once.
+    // The history is asked for when the session opens, and the chat goes on meanwhile: what was said or received before
+    // it came back (sender and text, in liveLines) is in it too when the core took the page later, and is not shown twice.
     let historyShown = false;
+    let liveLines = [];
     function showHistory() {
       if (historyShown || !lastToken) return;
       historyShown = true;
       fetch('api/rooms/' + encodeURIComponent(room) + '/history?limit=20', { headers: { authorization: 'Bearer ' + lastToken } })
         .then(r => r.ok ? r.json() : Promise.reject(new Error('history: HTTP ' + r.status)))
         .then(page => {
-          const first = list.firstChild;
-          for (const m of page.messages) {
-            const li = add('theirs history', m.from, m.body && typeof m.body === 'object' && 'text' in m.body ? m.body.text : JSON.stringify(m.body));
-            list.insertBefore(li, first);
+          const live = liveLines;
+          liveLines = null;
+          // The page's newest entries that were shown live (one entry per live line) are left out, from the newest back
+          // to the first that was not (a message older than the open and equal to a later one stays).
+          let end = page.messages.length;
+          while (end > 0) {
+            const m = page.messages[end - 1];
+            const i = live.findIndex(l => l.from === m.from && l.text === textOf(m.body));
+            if (i < 0) break;
+            live.splice(i, 1);
+            end--;
           }
-          el.dataset.history = String(page.messages.length);
+          const first = list.firstChild;
+          for (const m of page.messages.slice(0, end)) {
+            list.insertBefore(add('theirs history', m.from, textOf(m.body)), first);
+          }
+          el.dataset.history = String(end);
         })
-        .catch(e => { el.dataset.history = 'failed'; add('system', '', String(e.message || e)); });
+        .catch(e => { liveLines = null; el.dataset.history = 'failed'; add('system', '', String(e.message || e)); });
+    }
+    function shownLive(from, text) {
+      if (liveLines) liveLines.push({ from, text });
     }
     let relayAsk = 0;
     // Negotiate mode: the SDK says which relay, which region, why, and who won the race (the 'relay' event, each welcome).
@@ -230,8 +249,9 @@ internal static class DemoPage
     });
     client.on('rtt', r => { el.querySelector('.rtt').textContent = r.ms.toFixed(1) + ' ms'; });
     client.on('message', m => {
-      const body = m.body && typeof m.body === 'object' && 'text' in m.body ? m.body.text : JSON.stringify(m.body);
+      const body = textOf(m.body);
       add('theirs', m.from || 'core', body);
+      shownLive(m.from, body);
     });
     client.on('error', e => { if (e.code !== 'session_taken_over') add('system', '', e.code + ': ' + e.message); });
     client.on('reset', () => add('system', '', 'the session restarted: earlier messages may be missing'));
@@ -244,6 +264,7 @@ internal static class DemoPage
       if (!text) return;
       input.value = '';
       const li = add('mine pending', 'me', text);
+      shownLive(sub, text);
       try {
         client.send({ text }, { room }).delivered.then(() => li.classList.remove('pending'), err => { li.classList.add('failed'); li.title = err.message; });
       } catch (err) {

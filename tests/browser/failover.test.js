@@ -87,17 +87,57 @@ async function fleetHasState() {
   return (f.relays || []).some(r => typeof r.state === 'string');
 }
 
-test('the default demo page shows both panes, chatting with each other', { skip, timeout: 30_000 }, async () => {
-  const page = await context.newPage();
-  await page.goto(`${gwA.http}/?site=browser`); // the room defaults to the visitor's sub
+/** On a page with both panes: both open on relay-a, the visitor asks, the operator answers, each sees the other's line. */
+async function bothPanesChat(page) {
   await waitOn(page, 'visitor', 'relay-a');
   await waitOn(page, 'operator', 'relay-a');
   await say(page, 'visitor', 'is anyone there?');
   await waitLine(page, 'operator', 'is anyone there?');
   await say(page, 'operator', 'yes, how can I help?');
   await waitLine(page, 'visitor', 'yes, how can I help?');
+}
+
+test('the default demo page shows both panes, chatting with each other', { skip, timeout: 30_000 }, async () => {
+  const page = await context.newPage();
+  await page.goto(`${gwA.http}/?site=browser`); // the room defaults to the visitor's sub
+  await bothPanesChat(page);
   assert.deepEqual((await lines(page, 'visitor')).map(l => l[1]), ['is anyone there?', 'yes, how can I help?']);
   await page.screenshot({ path: join(artifacts, 'demo-widget.png') });
+  await page.close();
+});
+
+// CI at stop 44 failed the test above once: under load the pane's history (fetched when it opens) came back after the
+// chat had begun, and the messages it held showed twice. Here the history is held back on purpose until the chat is on.
+test('the demo page shows the room\'s history once: messages that arrive while it loads are not shown twice', { skip, timeout: 30_000 }, async () => {
+  const sub = 'visitor-hist';
+  const url = `${gwA.http}/?site=browser&visitor=${sub}`;
+  const before = await context.newPage();
+  await before.goto(url);
+  await waitOn(before, 'visitor', 'relay-a');
+  await waitOn(before, 'operator', 'relay-a');
+  await say(before, 'visitor', 'an earlier visit');
+  await waitLine(before, 'operator', 'an earlier visit');
+  await before.waitForFunction(() => !document.querySelector('li.mine.pending'), null, { timeout: 10_000 });
+  await before.close();
+
+  const page = await context.newPage();
+  let release;
+  const held = new Promise(r => { release = r; });
+  let asked = 0;
+  await page.route('**/api/rooms/*/history*', async route => { asked++; await held; await route.continue(); });
+  await page.goto(url);
+  await bothPanesChat(page);
+  await page.waitForFunction(() => !document.querySelector('li.mine.pending'), null, { timeout: 10_000 });
+  assert.equal(asked, 2, 'each pane asked for the history when it opened');
+  release();
+  for (const role of ['visitor', 'operator']) {
+    await page.waitForSelector(`${pane(role)}[data-history]`, { timeout: 10_000 });
+    assert.notEqual(await page.getAttribute(pane(role), 'data-history'), 'failed');
+  }
+  const texts = async role => (await lines(page, role)).map(l => l[1]);
+  assert.deepEqual(await texts('visitor'), ['an earlier visit', 'is anyone there?', 'yes, how can I help?']);
+  assert.deepEqual(await texts('operator'), ['an earlier visit', 'is anyone there?', 'yes, how can I help?']);
+  assert.deepEqual((await lines(page, 'visitor')).map(l => l[0]), [sub, 'me', 'operator-1'], 'history says who; live lines as before');
   await page.close();
 });
 
