@@ -22,11 +22,11 @@ function fakeClient(core, extra = {}) {
 
 test('an idle connection pings; the pongs keep it: no reconnect', { timeout: 10_000 }, async () => {
   const core = new FakeCore();
-  const c = fakeClient(core);
+  const c = fakeClient(core, { heartbeatTimeoutMs: 500 }); // a pong late by a stalled event loop is not a dead link
   const states = [];
   c.on('state', s => states.push(s.state));
   await c.connect();
-  await until(() => core.pings >= 4, 3000, 'four pings answered');
+  await until(() => core.pings >= 4, 6000, 'four pings answered'); // a ping each 100 + 500 ms
   assert.equal(c.state, 'open');
   assert.ok(!states.includes('reconnecting'), states.join(','));
   assert.deepEqual(core.frames.filter(f => f.type === 'ping').map(f => f.url), Array(core.frames.filter(f => f.type === 'ping').length).fill(A));

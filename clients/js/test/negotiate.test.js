@@ -46,7 +46,7 @@ function client(core, fetch, extra = {}) {
 test('negotiate: connects to relays[0] and tells where and why: relay event and open state {region, relayId, reason, url}', async () => {
   const core = new FakeCore();
   const n = negotiateFetch(() => doc(relay('sg-1', 'sg', A), relay('sg-2', 'sg', B)));
-  const { c, log } = client(core, n.fetch);
+  const { c, log } = client(core, n.fetch, { raceAfterMs: 10_000 }); // in time even on a stalled event loop
   await c.connect();
   assert.equal(c.url, A);
   assert.deepEqual(core.opened.map(o => o.url), [A], 'no race when relays[0] answers in time');

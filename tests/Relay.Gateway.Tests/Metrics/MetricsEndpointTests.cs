@@ -34,7 +34,7 @@ public class MetricsEndpointTests
 
         using var http = new HttpClient();
         // the session's close reaches the counters just after the client's close returns
-        var metrics = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions", 1) == 0, token);
+        var metrics = await PrometheusScrape.GetWhenAsync(http, gw.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions", 1) == 0 && m.GetValueOrDefault("relay_backhaul_links_up") == 2, token); // /readyz says ready with one link of two up
 
         Assert.That(s_series.Where(s => !metrics.ContainsKey(s)), Is.Empty, "missing series");
         Assert.That(metrics["relay_gateway_session_opens_total"], Is.EqualTo(1));
@@ -56,7 +56,7 @@ public class MetricsEndpointTests
 
         using var http = new HttpClient();
         var busyMetrics = await PrometheusScrape.GetWhenAsync(http, busy.HttpUrl, m => m.GetValueOrDefault("relay_gateway_sessions") >= 1, token);
-        var idleMetrics = await PrometheusScrape.GetAsync(http, idle.HttpUrl, token);
+        var idleMetrics = await PrometheusScrape.GetWhenAsync(http, idle.HttpUrl, m => m.GetValueOrDefault("relay_backhaul_links_up") == 2, token); // ready with one link of two up
         Assert.That((busyMetrics["relay_gateway_sessions"], busyMetrics["relay_backhaul_streams"]), Is.EqualTo((1.0, 1.0)));
         Assert.That((idleMetrics["relay_gateway_sessions"], idleMetrics["relay_backhaul_streams"]), Is.EqualTo((0.0, 0.0)));
         Assert.That(idleMetrics["relay_backhaul_links_up"], Is.EqualTo(2), "its own two links, not the other gateway's nor the core's");

@@ -17,6 +17,12 @@ public class TunnelMetricsTests
         {
         }
 
+        // The pool counts a link up at its READY, the listener once it has flushed that READY: bounded wait for it.
+        for (int i = 0; i < 200 && backhaul.Listener.Counters.LinksUp < 2; i++)
+        {
+            await Task.Delay(10, token);
+        }
+
         var pool = backhaul.Pool.Counters;
         var listener = backhaul.Listener.Counters;
         Assert.That((pool.LinksUp, pool.Streams), Is.EqualTo((2L, 1L)), "the pool's own links and stream");
