@@ -35,6 +35,9 @@ public class SteeringTests
         await f.WaitUntilAsync(async () => await f.Gateways[1].SessionsAsync(token) + await f.Gateways[2].SessionsAsync(token) == 80, "the 60 moved and the 20 new sessions are on gw2 and gw3", token);
         Assert.That(await gw1.SessionsAsync(token), Is.Zero, "HAProxy sends no new session to the drained relay");
 
+        // Enough traffic through the drain and after it for the count below to mean something (waited for: stop 45's CI
+        // saw 880 when the fixed sleep above became a wait).
+        await f.WaitUntilAsync(() => Task.FromResult(load.Sent > 1000), "1,000 messages sent", token);
         var result = await load.StopAsync(TimeSpan.FromSeconds(15));
         Assert.That(result.Sent, Is.GreaterThan(1000));
         Assert.That((result.Lost, result.Duplicated, result.OutOfOrder), Is.EqualTo((0L, 0L, 0L)), $"sent {result.Sent}");

@@ -13,6 +13,18 @@ public sealed class ChatLoad : IAsyncDisposable
 
     public int Sessions => _members.Count;
 
+    /// <summary>Messages sent so far by every session.</summary>
+    public long Sent
+    {
+        get
+        {
+            lock (_members)
+            {
+                return _members.Sum(m => m.Sent);
+            }
+        }
+    }
+
     public static async Task<ChatLoad> StartAsync(Uri url, Func<int, string> token, int sessions, TimeSpan interval, CancellationToken cancellationToken, int firstId = 0)
     {
         var load = new ChatLoad();
