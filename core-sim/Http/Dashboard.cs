@@ -111,32 +111,35 @@ internal static class Dashboard
 
     /// <summary>
     /// The newest result.json (by modification time) in CoreSim:LoadReportsPath (default: artifacts/load, then loadgen-results,
-    /// relative to the working directory), looking in the folder itself and one level of subfolders (one per run).
+    /// relative to the working directory), looking in the folder itself and one level of subfolders (one per run). The
+    /// endpoint is open (the dashboard reads it), so it names a folder by what it is (<c>LoadReportsPath</c>, or the
+    /// default's relative name) and the report within it, never the server's own paths.
     /// </summary>
     private static IResult LatestLoadReport(CoreSimOptions options)
     {
-        string[] roots = options.LoadReportsPath is { Length: > 0 } configured
-            ? [configured]
-            : [Path.Combine("artifacts", "load"), "loadgen-results"];
-        var candidates = new List<FileInfo>();
-        foreach (var root in roots)
+        (string Label, string Folder)[] roots = options.LoadReportsPath is { Length: > 0 } configured
+            ? [("LoadReportsPath", configured)]
+            : [("artifacts/load", Path.Combine("artifacts", "load")), ("loadgen-results", "loadgen-results")];
+        var candidates = new List<(FileInfo File, string Shown)>();
+        foreach (var (label, folder) in roots)
         {
-            var dir = new DirectoryInfo(Path.GetFullPath(root));
+            var dir = new DirectoryInfo(Path.GetFullPath(folder));
             if (!dir.Exists)
             {
                 continue;
             }
 
-            candidates.AddRange(dir.EnumerateFiles("result.json", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true }));
+            candidates.AddRange(dir.EnumerateFiles("result.json", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true })
+                .Select(f => (f, label + "/" + Path.GetRelativePath(dir.FullName, f.FullName).Replace('\\', '/'))));
         }
 
-        var newest = candidates.OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault();
+        var (newest, shown) = candidates.OrderByDescending(c => c.File.LastWriteTimeUtc).FirstOrDefault();
         if (newest is null)
         {
             return Results.Json(new JsonObject
             {
                 ["error"] = "no load-generator report found",
-                ["searched"] = new JsonArray(roots.Select(r => (JsonNode)JsonValue.Create(Path.GetFullPath(r))).ToArray()),
+                ["searched"] = new JsonArray(roots.Select(r => (JsonNode)JsonValue.Create(r.Label)).ToArray()),
             }, statusCode: StatusCodes.Status404NotFound);
         }
 
@@ -147,13 +150,13 @@ internal static class Dashboard
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
-            return Results.Json(new JsonObject { ["error"] = $"cannot read {newest.FullName}: {e.Message}" }, statusCode: StatusCodes.Status500InternalServerError);
+            return Results.Json(new JsonObject { ["error"] = $"cannot read {shown}: {(e is JsonException ? e.Message : e.GetType().Name)}" }, statusCode: StatusCodes.Status500InternalServerError);
         }
 
         string summaryPath = Path.Combine(newest.DirectoryName ?? ".", "summary.md");
         return Results.Json(new JsonObject
         {
-            ["path"] = newest.FullName,
+            ["path"] = shown,
             ["modifiedAt"] = newest.LastWriteTimeUtc.ToString("O"),
             ["result"] = result,
             ["summary"] = File.Exists(summaryPath) ? File.ReadAllText(summaryPath) : null,
