@@ -172,7 +172,8 @@ internal static class DemoPage
           const live = liveLines;
           liveLines = null;
           // The page's newest entries that were shown live (one entry per live line) are left out, from the newest back
-          // to the first that was not (a message older than the open and equal to a later one stays).
+          // to the first that was not. By sender and text (a live message carries no room message id): a line said
+          // again meanwhile and not yet in the page hides its older twin.
           let end = page.messages.length;
           while (end > 0) {
             const m = page.messages[end - 1];
@@ -190,7 +191,7 @@ internal static class DemoPage
         .catch(e => { liveLines = null; el.dataset.history = 'failed'; add('system', '', String(e.message || e)); });
     }
     function shownLive(from, text) {
-      if (liveLines) liveLines.push({ from, text });
+      if (liveLines && liveLines.push({ from, text }) > 20) liveLines.shift(); // the page has the 20 newest
     }
     let relayAsk = 0;
     // Negotiate mode: the SDK says which relay, which region, why, and who won the race (the 'relay' event, each welcome).
