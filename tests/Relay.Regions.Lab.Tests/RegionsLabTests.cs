@@ -42,8 +42,10 @@ public class RegionsLabTests
                 }
 
                 Assert.That(lab.Relays.Where(r => r.Region == "sg").Select(r => r.Id), Is.All.Not.Null);
-                Assert.That(await lab.Relay("sg-1").SessionsAsync(token), Is.EqualTo(2), "sg's users are spread over its two relays");
-                Assert.That(await lab.Relay("sg-2").SessionsAsync(token), Is.EqualTo(2));
+                // Spread, not exactly 2 + 2: a user whose first connect fails (a loaded machine) goes on to the other sg
+                // relay, as it should (stop 45's CI saw 3 + 1).
+                long sg1 = await lab.Relay("sg-1").SessionsAsync(token), sg2 = await lab.Relay("sg-2").SessionsAsync(token);
+                Assert.That((sg1 + sg2, sg1 > 0 && sg2 > 0), Is.EqualTo((4L, true)), $"sg's users are spread over its two relays (sg-1 {sg1}, sg-2 {sg2})");
                 await Task.Delay(1500, token);
                 foreach (var (name, users) in all)
                 {
